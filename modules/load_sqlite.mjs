@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Load: writes the clean rows into a SQLite database file (--output), replacing the rows of
+// the same station, date and pollutant so that running it twice gives the same database.
+// Uses sql.js, SQLite compiled to WebAssembly: no native build needed.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import initSqlJs from 'sql.js';
+import { fail, moduleArgs, readRecords } from './lib/csv.mjs';
+
+const NAME = 'load_sqlite.mjs';
+const args = moduleArgs(NAME);
+if (!args.input || !args.output) fail(NAME, 'needs --input and --output');
+
+let rows;
+try {
+  rows = readRecords(readFileSync(args.input, 'utf8'));
+} catch (error) {
+  fail(NAME, `cannot read ${args.input}: ${error.message}`);
+}
+const path = args.output.replace(/^sqlite:\/\//, '');
+
+const SQL = await initSqlJs();
+const db = existsSync(path) ? new SQL.Database(readFileSync(path)) : new SQL.Database();
+db.run(`CREATE TABLE IF NOT EXISTS measurements (
+  station TEXT NOT NULL, date TEXT NOT NULL, pollutant TEXT NOT NULL, value_ugm3 REAL NOT NULL,
+  PRIMARY KEY (station, date, pollutant))`);
+db.run('BEGIN');
+const insert = db.prepare('INSERT OR REPLACE INTO measurements VALUES (?, ?, ?, ?)');
+for (const r of rows) {
+  const value = Number(r.value_ugm3);
+  if (!r.station || !r.date || !r.pollutant || !Number.isFinite(value)) fail(NAME, `bad row in ${args.input}: ${JSON.stringify(r)}`);
+  insert.run([r.station, r.date, r.pollutant, value]);
+}
+insert.free();
+db.run('COMMIT');
+const [[count]] = db.exec('SELECT count(*) FROM measurements')[0].values;
+mkdirSync(dirname(path), { recursive: true });
+// Write beside and rename: a crash never leaves a half-written database.
+writeFileSync(`${path}.tmp`, db.export());
+renameSync(`${path}.tmp`, path);
+db.close();
+console.log(`loaded ${rows.length} rows into ${path} (table measurements now has ${count} rows)`);

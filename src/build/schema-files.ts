@@ -1,0 +1,20 @@
+// Which zod schema becomes which file in schemas/, and which parts of them the runtime
+// validators check. Build time only: this file loads zod.
+import type { z } from 'zod';
+import { ModulesFile, SequenceFile } from '../definitions/schema.js';
+
+export interface SchemaFile {
+  file: string;
+  schema: z.ZodType;
+  /** Validator name -> JSON pointer inside the file ('' for the whole file). */
+  validators: Record<string, string>;
+}
+
+export const schemaFiles: SchemaFile[] = [
+  { file: 'modules.schema.json', schema: ModulesFile, validators: { modulesFile: '' } },
+  {
+    file: 'sequence.schema.json',
+    schema: SequenceFile,
+    validators: { stepList: '/$defs/StepList', sequenceObject: '/$defs/SequenceObject' },
+  },
+];

@@ -1,0 +1,51 @@
+import { ExitCode } from '../errors.js';
+import { listSequences } from '../schedule/overview.js';
+import type { Command } from './command.js';
+import { loadValidated } from './load.js';
+
+export const command: Command = {
+  usage: `Usage: etl list [--json]
+
+Lists the sequences in etl_sequences/ with their number of steps, schedule (and when it next
+fires, in the sequence's time zone), and description. Invalid sequences are reported on
+stderr and left out; the exit status is then 2.
+
+Options:
+  --json       print a JSON array instead of a table
+  -C, --repo DIR
+`,
+  options: { json: { type: 'boolean', default: false } },
+  async run(values, _positionals, context) {
+    const report = await loadValidated(context);
+    const sequences = listSequences(report.definitions, new Date());
+    const { stdout, paint } = context;
+    if (values.json) {
+      stdout.write(`${JSON.stringify(sequences, null, 2)}\n`);
+    } else if (sequences.length === 0) {
+      stdout.write('no valid sequences in etl_sequences/\n');
+    } else {
+      const rows = sequences.map((s) => [
+        s.name,
+        String(s.steps),
+        s.schedule ? `${s.schedule}${s.timezone === 'UTC' ? '' : ` (${s.timezone})`}` : '-',
+        s.next_run ? formatIn(s.next_run, s.timezone) : '-',
+        s.description ?? '',
+      ]);
+      const header = ['SEQUENCE', 'STEPS', 'SCHEDULE', 'NEXT RUN', 'DESCRIPTION'];
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+      stdout.write(`${paint('bold', line(header))}\n${rows.map(line).join('\n')}\n`);
+    }
+    return report.errors > 0 ? ExitCode.invalid : ExitCode.ok;
+  },
+};
+
+/** "2026-11-26 03:17" in the sequence's own zone, as a person reads a schedule. */
+function formatIn(iso: string, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
+      .formatToParts(new Date(iso))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}

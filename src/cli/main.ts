@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// The `etl` command line: parses arguments, calls the library, prints, exits. Commands are
+// imported lazily so `etl validate` loads only what validation needs.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EtlError, ExitCode } from '../errors.js';
+import { closest } from '../definitions/suggest.js';
+import type { Command, CommandContext } from './command.js';
+import { painter } from './output.js';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  validate: { summary: 'check sequences and modules.json, with located errors', load: async () => (await import('./validate.js')).command },
+  list: { summary: 'list the sequences with their schedules', load: async () => (await import('./list.js')).command },
+  plan: { summary: 'show what a run would execute, without running it', load: async () => (await import('./plan.js')).command },
+  init: { summary: 'create a new pipeline repository', load: async () => (await import('./init.js')).command },
+};
+
+const GLOBAL_OPTIONS = {
+  repo: { type: 'string', short: 'C' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const satisfies ParseArgsConfig['options'];
+
+function generalHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  return `etl: run ETL sequences from a git repository, recording every run in its runs/ ledger.
+
+Usage: etl <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`)
+  .join('\n')}
+
+Options for every command:
+  -C, --repo DIR   the pipeline repository (default: the current directory)
+  -h, --help       show help for a command
+  -V, --version    show the version
+
+Exit codes: 0 ok, 1 run failed, 2 invalid definitions or usage, 3 lock held, 130/143 cancelled.
+Run "etl <command> --help" for a command's options.
+`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The command name is the first word that is neither an option nor an option's value. */
+function splitCommand(argv: string[]): { name?: string; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (arg === '--repo' || arg === '-C') {
+      i++;
+      continue;
+    }
+    if (!arg.startsWith('-')) return { name: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return { rest: argv };
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { stdout, stderr } = process;
+  const { name, rest } = splitCommand(argv);
+  const usageError = (message: string) => {
+    stderr.write(`etl: ${message}\n`);
+    return ExitCode.invalid;
+  };
+
+  if (name === undefined || name === 'help') {
+    if (rest.includes('--version') || rest.includes('-V')) {
+      stdout.write(`${version()}\n`);
+      return ExitCode.ok;
+    }
+    const topic = name === 'help' ? rest.find((a) => !a.startsWith('-')) : undefined;
+    if (topic && COMMANDS[topic]) {
+      stdout.write((await COMMANDS[topic].load()).usage);
+      return ExitCode.ok;
+    }
+    if (name === undefined && rest.length > 0 && !rest.some((a) => a === '--help' || a === '-h')) {
+      return usageError(`no command given\n\n${generalHelp()}`);
+    }
+    (name === undefined && rest.length === 0 ? stderr : stdout).write(generalHelp());
+    return name === undefined && rest.length === 0 ? ExitCode.invalid : ExitCode.ok;
+  }
+
+  const entry = COMMANDS[name];
+  if (!entry) {
+    const guess = closest(name, Object.keys(COMMANDS));
+    return usageError(`unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}; run "etl --help" for the list`);
+  }
+  const command = await entry.load();
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = (error as Error).message;
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+    const known = Object.keys({ ...GLOBAL_OPTIONS, ...command.options }).map((o) => `--${o}`);
+    const guess = unknown ? closest(unknown, known) : undefined;
+    return usageError(`${name}: ${unknown ? `unknown option ${unknown}${guess ? ` (did you mean ${guess}?)` : ''}` : message.replace(/\. To specify.*$/s, '')}\n\n${command.usage}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    stdout.write(command.usage);
+    return ExitCode.ok;
+  }
+  if (values.version) {
+    stdout.write(`${version()}\n`);
+    return ExitCode.ok;
+  }
+  const context: CommandContext = {
+    repo: resolve(String(values.repo ?? '.')),
+    cwd: process.cwd(),
+    env,
+    stdout,
+    stderr,
+    paint: painter(stdout, env),
+    paintErr: painter(stderr, env),
+  };
+  try {
+    return await command.run(values as Record<string, unknown>, positionals, context);
+  } catch (error) {
+    if (error instanceof EtlError) {
+      const where = error.where ? `${error.where.file}:${error.where.line}:${error.where.column}: ` : '';
+      stderr.write(`etl ${name}: ${where}${context.paintErr('red', 'error')}: ${error.message} [${error.code}]\n`);
+      return ExitCode.invalid;
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    // Not an EtlError: our bug, not the user's. Show everything we know.
+    process.stderr.write(`etl: internal error; please report it at the etl-ledger issue tracker with this output:\n${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = ExitCode.failed;
+  },
+);

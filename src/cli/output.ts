@@ -1,0 +1,44 @@
+import { relative, resolve } from 'node:path';
+import type { Issue } from '../errors.js';
+
+export type Paint = (style: 'red' | 'yellow' | 'green' | 'dim' | 'bold' | 'cyan', text: string) => string;
+
+const CODES = { red: 31, yellow: 33, green: 32, dim: 2, bold: 1, cyan: 36 } as const;
+
+/** Colour only on a terminal, never with NO_COLOR (https://no-color.org). */
+export function painter(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): Paint {
+  const on = Boolean(stream.isTTY) && !('NO_COLOR' in env && env.NO_COLOR !== '') && env.TERM !== 'dumb';
+  return on ? (style, text) => `\x1b[${CODES[style]}m${text}\x1b[0m` : (_style, text) => text;
+}
+
+export type IssueFormat = 'text' | 'json' | 'github';
+
+/** Renders issues for a terminal, for a program, or as GitHub Actions annotations. */
+export function formatIssues(issues: Issue[], format: IssueFormat, paint: Paint, repo: string, cwd: string): string {
+  if (format === 'json') return `${JSON.stringify(issues.map(({ file, line, column, severity, code, message }) => ({ file, line, column, severity, code, message })), null, 2)}\n`;
+  if (format === 'github') {
+    // Annotations name files relative to the workspace, which is where the job runs.
+    return issues
+      .map((i) => {
+        const file = relative(cwd, resolve(repo, i.file)) || i.file;
+        return `::${i.severity} file=${escapeProperty(file)},line=${i.line},col=${i.column},title=${escapeProperty(`etl ${i.code}`)}::${escapeData(i.message)}\n`;
+      })
+      .join('');
+  }
+  return issues
+    .map((i) => `${paint('bold', `${i.file}:${i.line}:${i.column}`)}: ${i.severity === 'error' ? paint('red', 'error') : paint('yellow', 'warning')}: ${i.message} ${paint('dim', `[${i.code}]`)}\n`)
+    .join('');
+}
+
+// Escaping as in GitHub's own toolkit (actions/toolkit packages/core/src/command.ts).
+export function escapeData(text: string): string {
+  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+export function escapeProperty(text: string): string {
+  return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,47 @@
+import { relative } from 'node:path';
+import { formatDuration } from '../definitions/duration.js';
+import { joinWords } from '../definitions/words.js';
+import { EtlError, ExitCode } from '../errors.js';
+import { planRun, type PlannedStep } from '../runner/plan.js';
+import type { Command } from './command.js';
+import { loadValidated } from './load.js';
+
+export const command: Command = {
+  usage: `Usage: etl plan SEQUENCE [--json]
+
+Shows what "etl run SEQUENCE" would execute, step by step: the module, the exact argv, the
+working directory, the timeout and retries, and the error handler (on_failure). Validates
+first; nothing runs.
+
+Options:
+  --json       print the plan as JSON
+  -C, --repo DIR
+`,
+  options: { json: { type: 'boolean', default: false } },
+  async run(values, positionals, context) {
+    if (positionals.length !== 1) throw new EtlError('usage', `plan takes one sequence name, got ${positionals.length}`);
+    const report = await loadValidated(context, positionals);
+    if (report.errors > 0) return ExitCode.invalid;
+    const name = [...report.definitions.sequences.keys()][0]!;
+    const plan = planRun(report.definitions, name, context.env);
+    const { stdout, paint } = context;
+    if (values.json) {
+      stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+      return ExitCode.ok;
+    }
+    const show = (step: PlannedStep) => {
+      const limits = [step.timeout_ms ? `timeout ${formatDuration(step.timeout_ms)}` : 'no timeout', step.retries ? `${step.retries} retries${step.retry_delay_ms ? ` ${formatDuration(step.retry_delay_ms)} apart` : ''}` : ''].filter(Boolean);
+      const env = Object.keys(step.env);
+      return [
+        `${paint('bold', `${step.index}. ${step.name}`)}${step.name === step.module ? '' : ` (module ${step.module})`}`,
+        `   ${paint('cyan', '$')} ${joinWords(step.argv)}`,
+        `   ${paint('dim', `program ${relative(plan.repo, step.command).startsWith('..') ? step.command : relative(plan.repo, step.command)} · ${limits.join(' · ')}${env.length ? ` · env ${env.join(', ')}` : ''}`)}`,
+      ].join('\n');
+    };
+    stdout.write(`Sequence ${paint('bold', plan.sequence)} (${plan.file}), working directory ${plan.repo}${plan.timeout_ms ? `, timeout ${formatDuration(plan.timeout_ms)}` : ''}\n\n`);
+    stdout.write(`${plan.steps.map(show).join('\n\n')}\n`);
+    if (plan.on_failure.length > 0) stdout.write(`\n${paint('bold', 'On failure:')}\n\n${plan.on_failure.map(show).join('\n\n')}\n`);
+    if (plan.secrets.length > 0) stdout.write(`\nSecrets (masked in logs and records): ${plan.secrets.join(', ')}\n`);
+    return ExitCode.ok;
+  },
+};

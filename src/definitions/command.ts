@@ -1,0 +1,96 @@
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { closest } from './suggest.js';
+import { splitWords } from './words.js';
+
+export type CommandProblemCode = 'invalid-cmd' | 'missing-command' | 'not-executable';
+
+export type ResolvedCommand =
+  | { words: string[]; executable: string; problem?: undefined }
+  | { words?: string[]; executable?: undefined; problem: { code: CommandProblemCode; message: string } };
+
+/**
+ * Resolves a module's `cmd` the way the runner will start it: a first word containing "/"
+ * is relative to the repository root (or absolute), a bare word is looked up on PATH.
+ */
+export function resolveCommand(cmd: string, repo: string, path: string | undefined): ResolvedCommand {
+  let words: string[];
+  try {
+    words = splitWords(cmd);
+  } catch (error) {
+    return { problem: { code: 'invalid-cmd', message: `cannot split cmd into words: ${(error as Error).message}` } };
+  }
+  const program = words[0];
+  if (program === undefined) return { problem: { code: 'invalid-cmd', message: 'cmd has no command in it' } };
+
+  if (program.includes('/')) {
+    const file = isAbsolute(program) ? program : resolve(repo, program);
+    const shown = isAbsolute(program) ? program : relative(repo, file) || '.';
+    const kind = fileKind(file);
+    if (kind === 'missing') {
+      return { words, problem: { code: 'missing-command', message: `command "${program}" does not exist (looked for ${shown})${nearFile(file)}` } };
+    }
+    if (kind === 'directory') return { words, problem: { code: 'not-executable', message: `command "${program}" is a folder, not a program` } };
+    if (!isExecutable(file)) {
+      return { words, problem: { code: 'not-executable', message: `command "${program}" is not executable: run \`chmod +x ${shown}\` (and \`git update-index --chmod=+x ${shown}\` so git keeps it)` } };
+    }
+    return { words, executable: file };
+  }
+
+  const dirs = (path ?? '').split(delimiter).filter(Boolean);
+  for (const dir of dirs) {
+    const file = join(dir, program);
+    if (fileKind(file) === 'file' && isExecutable(file)) return { words, executable: file };
+  }
+  const guess = closest(program, programsOnPath(dirs));
+  return {
+    words,
+    problem: {
+      code: 'missing-command',
+      message: `command "${program}" is not on PATH${guess ? ` (did you mean "${guess}"?)` : ''}; a program in the repository is written with a path, e.g. "./modules/${program}"`,
+    },
+  };
+}
+
+function fileKind(file: string): 'file' | 'directory' | 'missing' {
+  try {
+    return statSync(file).isDirectory() ? 'directory' : 'file';
+  } catch {
+    return 'missing';
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** " (did you mean modules/extract.sh?)" for a file name one typo away. */
+export function nearFile(file: string): string {
+  const dir = dirname(file);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return ` (folder ${dir} does not exist)`;
+  }
+  const name = file.slice(dir.length + 1);
+  const guess = closest(name, names);
+  return guess === undefined ? '' : ` (did you mean "${guess}"?)`;
+}
+
+function programsOnPath(dirs: string[]): string[] {
+  const names: string[] = [];
+  for (const dir of dirs) {
+    try {
+      names.push(...readdirSync(dir));
+    } catch {
+      // a PATH entry that does not exist is common and harmless
+    }
+  }
+  return names;
+}

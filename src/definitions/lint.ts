@@ -1,0 +1,149 @@
+// Checks the schemas cannot express: names that must exist, commands that must run, paths
+// that look mistyped, schedules GitHub would reject.
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import type { Issue, Severity } from '../errors.js';
+import { resolveCommand } from './command.js';
+import { parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
+import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
+import { NAME_PATTERN } from './patterns.js';
+import type { ParsedSource } from './source.js';
+import { closest, editDistance } from './suggest.js';
+
+type Report = (severity: Severity, code: string, pointer: string, message: string, part?: 'key' | 'value') => void;
+
+function reporter(issues: Issue[], file: string, source: ParsedSource): Report {
+  return (severity, code, pointer, message, part = 'value') => issues.push({ file, ...source.locate(pointer, part), severity, code, message });
+}
+
+/** Shell syntax that a shell would interpret, but that reaches a module literally. */
+const SHELL_SYNTAX = /^(\||\|\||&&|;|>|>>|<|2>&1|&)$|^[<>]|\$[A-Za-z_{(]|`/;
+
+export function lintModule(entry: ModuleEntry, source: ParsedSource, repo: string, path: string | undefined): Issue[] {
+  const issues: Issue[] = [];
+  const report = reporter(issues, MODULES_FILE, source);
+  const at = `/${entry.name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  if (!new RegExp(NAME_PATTERN).test(entry.name)) {
+    report('error', 'invalid-module-name', at, `invalid module name "${entry.name}": use letters, digits, ".", "_" and "-", starting with a letter or digit`, 'key');
+  }
+  const resolved = resolveCommand(entry.def.cmd, repo, path);
+  if (resolved.problem) report('error', resolved.problem.code, `${at}/cmd`, resolved.problem.message);
+  for (const word of resolved.words?.slice(1) ?? []) {
+    if (SHELL_SYNTAX.test(word)) {
+      report('warning', 'shell-syntax', `${at}/cmd`, `"${word}" in cmd is passed to the command as a plain argument: modules are not run through a shell (wrap a pipeline in a script)`);
+      break;
+    }
+  }
+  for (const script of (resolved.words ?? []).slice(1).filter(looksLikeRepoScript)) {
+    if (!existsSync(resolve(repo, script))) {
+      report('error', 'missing-script', `${at}/cmd`, `cmd names "${script}", which does not exist in the repository`);
+    }
+  }
+  return issues;
+}
+
+/** An interpreter's script argument, such as `modules/clean.py` in "python3 modules/clean.py". */
+function looksLikeRepoScript(word: string): boolean {
+  return !word.startsWith('-') && !isAbsolute(word) && !word.includes(':') && /\.(py|js|mjs|cjs|ts|sh|bash|rb|pl|r|R|jl|php|lua|sql)$/.test(word);
+}
+
+const NONE_LITERALS = new Set(['None', 'none', 'null', 'NULL', 'undefined', 'nil']);
+const PATH_FIELDS = ['input', 'output', 'conf'] as const;
+
+export function lintSequence(sequence: SequenceDef, modules: Map<string, ModuleEntry>, repo: string): Issue[] {
+  const issues: Issue[] = [];
+  const report = reporter(issues, sequence.file, sequence.source);
+
+  if (sequence.steps.length === 0) report('warning', 'empty-sequence', sequence.source.data && !Array.isArray(sequence.source.data) ? '/steps' : '', 'the sequence has no steps: a run would do nothing');
+
+  const names = new Map<string, StepDef>();
+  for (const step of sequence.steps) {
+    const earlier = names.get(step.name);
+    if (earlier) {
+      report('warning', 'duplicate-step-name', step.pointer, `steps ${earlier.index + 1} and ${step.index + 1} are both named "${step.name}": give them distinct "name"s so --from and --only can tell them apart`);
+    }
+    names.set(step.name, step);
+  }
+
+  for (const step of allSteps(sequence)) {
+    if (!modules.has(step.module_name)) {
+      report('error', 'unknown-module', `${step.pointer}/module_name`, `unknown module "${step.module_name}"${suggestion(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`);
+    }
+    for (const field of PATH_FIELDS) {
+      const value = step[field];
+      if (value !== undefined && NONE_LITERALS.has(value.trim())) {
+        report('warning', 'none-literal', `${step.pointer}/${field}`, `${field} is the string "${value}", which is passed to the module as a path; leave it out, or use "" or null for "not given"`);
+      }
+    }
+    if (step.conf !== undefined && isRepoPath(step.conf) && !NONE_LITERALS.has(step.conf) && !existsSync(resolve(repo, step.conf))) {
+      report('error', 'missing-conf', `${step.pointer}/conf`, `conf file "${step.conf}" does not exist in the repository`);
+    }
+  }
+
+  // An input one typo away from an earlier output is almost always that output mistyped.
+  const outputs: StepDef[] = [];
+  for (const step of sequence.steps) {
+    const input = step.input;
+    if (input !== undefined && !outputs.some((o) => samePath(o.output!, input))) {
+      const near = outputs.find((o) => isNearMiss(input, o.output!));
+      if (near) {
+        report('warning', 'near-miss-path', `${step.pointer}/input`, `input "${input}" is not what any earlier step writes, but step ${near.index + 1} (${near.name}) writes "${near.output}": a typo?`);
+      }
+    }
+    if (step.output !== undefined) outputs.push(step);
+  }
+
+  lintSchedule(sequence, report);
+  return issues;
+}
+
+function lintSchedule(sequence: SequenceDef, report: Report): void {
+  if (sequence.schedule !== undefined) {
+    const parsed = parseCron(sequence.schedule);
+    if (parsed.error !== undefined) {
+      report('error', 'invalid-cron', '/schedule', `invalid schedule "${sequence.schedule}": ${parsed.error}`);
+    } else if (runsMoreOftenThanEvery5Minutes(parsed.cron)) {
+      report('warning', 'cron-too-frequent', '/schedule', `schedule "${sequence.schedule}" fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes`);
+    }
+  }
+  if (sequence.timezone !== undefined) {
+    if (!isKnownTimeZone(sequence.timezone)) {
+      report('error', 'unknown-timezone', '/timezone', `unknown time zone "${sequence.timezone}": expected an IANA name such as "Europe/Madrid" or "America/Argentina/Buenos_Aires"`);
+    } else if (sequence.schedule === undefined) {
+      report('warning', 'timezone-without-schedule', '/timezone', 'timezone has no effect without a schedule');
+    }
+  }
+}
+
+function suggestion(word: string, candidates: Iterable<string>): string {
+  const guess = closest(word, candidates);
+  return guess === undefined ? '' : ` (did you mean "${guess}"?)`;
+}
+
+/** A relative path without a URL scheme: a file the repository should contain. */
+function isRepoPath(value: string): boolean {
+  return !isAbsolute(value) && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) && !value.startsWith('~');
+}
+
+const normalise = (p: string) => p.replace(/\/+$/, '');
+
+function samePath(a: string, b: string): boolean {
+  return normalise(a) === normalise(b);
+}
+
+function isNearMiss(input: string, output: string): boolean {
+  const a = normalise(input);
+  const b = normalise(output);
+  const distance = editDistance(a, b);
+  return distance > 0 && distance <= Math.max(1, Math.min(2, Math.floor(b.length / 8)));
+}
+
+/** True when the zone is one this Node knows (IANA names such as "Europe/Madrid"). */
+export function isKnownTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,95 @@
+import type { Env, ModuleDef, SequenceObject, Step } from './schema.js';
+import type { ParsedSource } from './source.js';
+
+/** A module of modules.json, as validated. */
+export interface ModuleEntry {
+  name: string;
+  def: ModuleDef;
+}
+
+/** A step with "not given" ("", null, absent) normalised to undefined. */
+export interface StepDef {
+  /** 0-based position in its list. */
+  index: number;
+  /** JSON pointer of the step in its file, for locating messages. */
+  pointer: string;
+  module_name: string;
+  name: string;
+  input?: string;
+  output?: string;
+  conf?: string;
+  timeout?: string;
+  retries?: number;
+  env: Env;
+}
+
+export interface SequenceDef {
+  name: string;
+  /** Repository-relative, forward slashes. */
+  file: string;
+  source: ParsedSource;
+  description?: string;
+  schedule?: string;
+  timezone?: string;
+  timeout?: string;
+  env: Env;
+  secrets: string[];
+  steps: StepDef[];
+  /** The error handler: the seed's error_handler, as steps. */
+  on_failure: StepDef[];
+}
+
+export interface Definitions {
+  repo: string;
+  modules: Map<string, ModuleEntry>;
+  sequences: Map<string, SequenceDef>;
+}
+
+export const SEQUENCES_DIR = 'etl_sequences';
+export const MODULES_FILE = 'modules.json';
+export const SEQUENCE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
+
+const given = <T>(value: T | null | undefined | ''): T | undefined => (value === null || value === '' ? undefined : value);
+
+function toStepDef(step: Step, index: number, pointer: string): StepDef {
+  return {
+    index,
+    pointer,
+    module_name: step.module_name,
+    name: given(step.name) ?? step.module_name,
+    input: given(step.input),
+    output: given(step.output),
+    conf: given(step.conf),
+    timeout: given(step.timeout),
+    retries: given(step.retries),
+    env: step.env ?? {},
+  };
+}
+
+/** Builds the normalised sequence from data that passed the schema. */
+export function toSequenceDef(name: string, file: string, source: ParsedSource, data: Step[] | SequenceObject): SequenceDef {
+  if (Array.isArray(data)) {
+    return { name, file, source, env: {}, secrets: [], steps: data.map((s, i) => toStepDef(s, i, `/${i}`)), on_failure: [] };
+  }
+  const onFailure = data.on_failure ?? [];
+  return {
+    name,
+    file,
+    source,
+    description: given(data.description),
+    schedule: given(data.schedule),
+    timezone: given(data.timezone),
+    timeout: given(data.timeout),
+    env: data.env ?? {},
+    secrets: data.secrets ?? [],
+    steps: data.steps.map((s, i) => toStepDef(s, i, `/steps/${i}`)),
+    on_failure: Array.isArray(onFailure)
+      ? onFailure.map((s, i) => toStepDef(s, i, `/on_failure/${i}`))
+      : [toStepDef(onFailure, 0, '/on_failure')],
+  };
+}
+
+/** Every step of a sequence, the error handler's included. */
+export function allSteps(sequence: SequenceDef): StepDef[] {
+  return [...sequence.steps, ...sequence.on_failure];
+}

@@ -1,0 +1,87 @@
+// The one source of truth for the definition file formats. TypeScript types are inferred
+// from these; schemas/*.json are generated from them (src/build/write-schemas.ts) and a test
+// fails when the committed copies are stale. Runtime validation uses ajv code precompiled
+// from those JSON files, so zod itself is never loaded by the CLI.
+import { z } from 'zod';
+import { DURATION_PATTERN, ENV_NAME_PATTERN, FLAG_PATTERN } from './patterns.js';
+
+// "", null and an absent key all mean "not given", as in the seed's files.
+const notGiven = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
+
+export const Duration = z
+  .string()
+  .regex(new RegExp(DURATION_PATTERN))
+  .meta({ id: 'Duration', description: 'A duration such as "90s", "30m", "2h" or "1h30m".' });
+
+export const Env = z
+  .record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.string())
+  .meta({ id: 'Env', description: 'Environment variables given to the module (names to string values).' });
+
+/** A path of some kind: a file, a folder or a URL such as sqlite:////tmp/x.db. */
+const MaybePath = notGiven(z.string());
+
+const Flag = z.string().regex(new RegExp(FLAG_PATTERN));
+
+export const ModuleDef = z
+  .strictObject({
+    cmd: z.string().min(1).describe('The command line; split into words like a shell would, never run through one.'),
+    description: notGiven(z.string()),
+    flags: z
+      .strictObject({ input: Flag.optional(), output: Flag.optional(), config: Flag.optional() })
+      .optional()
+      .describe('Rename the interface flags, e.g. {"config": "--conf"}.'),
+    timeout: notGiven(Duration),
+    retries: notGiven(z.int().min(0)),
+    retry_delay: notGiven(Duration),
+    env: Env.optional(),
+  })
+  .meta({ id: 'Module' });
+
+export const ModulesFile = z
+  .object({ $schema: z.string().optional() })
+  .catchall(ModuleDef)
+  .meta({ title: 'etl-ledger modules.json', description: 'Maps each module_name to the command that runs it.' });
+
+export const Step = z
+  .strictObject({
+    module_name: z.string().min(1).describe('A key of modules.json.'),
+    name: notGiven(z.string()),
+    input: MaybePath,
+    output: MaybePath,
+    conf: MaybePath,
+    timeout: notGiven(Duration),
+    retries: notGiven(z.int().min(0)),
+    env: Env.optional(),
+  })
+  .meta({ id: 'Step' });
+
+export const StepList = z.array(Step).meta({ id: 'StepList' });
+
+export const SequenceObject = z
+  .strictObject({
+    $schema: z.string().optional(),
+    description: notGiven(z.string()),
+    schedule: notGiven(z.string()).describe('A 5-field cron expression, in the dialect GitHub Actions accepts.'),
+    timezone: notGiven(z.string()).describe('An IANA time zone for the schedule; UTC when not given.'),
+    timeout: notGiven(Duration),
+    on_failure: notGiven(z.union([Step, StepList])).describe('Steps run after a failure: the error handler.'),
+    env: Env.optional(),
+    secrets: z
+      .array(z.string().regex(new RegExp(ENV_NAME_PATTERN)))
+      .optional()
+      .describe('Names of environment variables whose values are never written anywhere.'),
+    steps: StepList,
+  })
+  .meta({ id: 'SequenceObject' });
+
+export const SequenceFile = z
+  .union([StepList, SequenceObject])
+  .meta({ title: 'etl-ledger sequence', description: "The seed's bare array of steps, or an object with steps." });
+
+export type Duration = z.infer<typeof Duration>;
+export type Env = z.infer<typeof Env>;
+export type ModuleDef = z.infer<typeof ModuleDef>;
+export type ModulesFile = z.infer<typeof ModulesFile>;
+export type Step = z.infer<typeof Step>;
+export type SequenceObject = z.infer<typeof SequenceObject>;
+export type SequenceFile = z.infer<typeof SequenceFile>;

@@ -1,0 +1,171 @@
+import { readdirSync } from 'node:fs';
+import { basename, extname, relative, resolve, sep } from 'node:path';
+import { EtlError, type Issue } from '../errors.js';
+import { checkSchema } from './check-schema.js';
+import { lintModule, lintSequence } from './lint.js';
+import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR, toSequenceDef, type Definitions, type ModuleEntry } from './model.js';
+import { NAME_PATTERN } from './patterns.js';
+import { readDefinitionFile } from './read-source.js';
+import type { ModuleDef, SequenceObject, Step } from './schema.js';
+import { closest } from './suggest.js';
+
+export interface ValidateOptions {
+  repo: string;
+  /** Sequence names (or paths of files in etl_sequences/); all sequences when empty. */
+  sequences?: string[];
+  /** Count warnings as errors. */
+  strict?: boolean;
+  /** For resolving bare commands on PATH; defaults to process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface ValidationReport {
+  /** Sorted by file, line, column. */
+  issues: Issue[];
+  errors: number;
+  warnings: number;
+  /** No errors (and, with strict, no warnings). */
+  ok: boolean;
+  /** What could be loaded: sequences and modules with errors in them are left out. */
+  definitions: Definitions;
+}
+
+interface SequenceFileEntry {
+  name: string;
+  file: string;
+}
+
+/**
+ * Validates a pipeline repository: every sequence (or the named ones and the modules they
+ * use) against the schemas, then the checks schemas cannot express. Reads files, never
+ * writes or runs anything, and reports every problem instead of stopping at the first.
+ */
+export async function validate(options: ValidateOptions): Promise<ValidationReport> {
+  const repo = resolve(options.repo);
+  const issues: Issue[] = [];
+  const definitions: Definitions = { repo, modules: new Map(), sequences: new Map() };
+
+  const files = discoverSequenceFiles(repo, issues);
+  const selected = options.sequences?.length ? selectSequences(repo, files, options.sequences) : files;
+
+  const usedModules = new Set<string>();
+  for (const { name, file } of selected) {
+    const { source, issues: readIssues } = await readDefinitionFile(repo, file);
+    issues.push(...readIssues);
+    if (!source || source.data === undefined) continue;
+    const data = source.data;
+    const schemaIssues = Array.isArray(data)
+      ? checkSchema('stepList', data, source, file)
+      : data !== null && typeof data === 'object'
+        ? checkSchema('sequenceObject', data, source, file)
+        : [{ file, ...source.locate(''), severity: 'error' as const, code: 'wrong-type', message: `a sequence is an array of steps or an object with "steps", got ${data === null ? 'an empty file' : typeof data}`, pointer: '' }];
+    issues.push(...schemaIssues.map(({ pointer: _, ...issue }) => issue));
+    for (const step of stepsOf(data)) if (typeof step?.module_name === 'string') usedModules.add(step.module_name);
+    if (readIssues.length === 0 && schemaIssues.length === 0) {
+      definitions.sequences.set(name, toSequenceDef(name, file, source, data as Step[] | SequenceObject));
+    }
+  }
+
+  const modulesRead = await readDefinitionFile(repo, MODULES_FILE);
+  const modulesSource = modulesRead.source;
+  const onlyUsed = Boolean(options.sequences?.length);
+  const isUsed = (name: string) => !onlyUsed || usedModules.has(name);
+  if (modulesRead.issues.some((i) => i.code === 'unreadable-file')) {
+    issues.push({ file: MODULES_FILE, line: 1, column: 1, severity: 'error', code: 'missing-modules-file', message: `${MODULES_FILE} is missing: it maps each module_name to the command that runs it` });
+  } else {
+    issues.push(...modulesRead.issues);
+  }
+  if (modulesSource && modulesSource.data !== undefined) {
+    const data = modulesSource.data;
+    const schemaIssues = checkSchema('modulesFile', data, modulesSource, MODULES_FILE);
+    // Problems inside an unused module's entry belong to the sequences that use it.
+    const brokenModules = new Set<string>();
+    for (const { pointer, ...issue } of schemaIssues) {
+      const name = pointer === '' ? undefined : pointer.split('/')[1]!.replace(/~1/g, '/').replace(/~0/g, '~');
+      if (name !== undefined) brokenModules.add(name);
+      if (name === undefined || isUsed(name)) issues.push(issue);
+    }
+    if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
+      for (const [name, def] of Object.entries(data)) {
+        if (name === '$schema' || brokenModules.has(name)) continue;
+        const entry: ModuleEntry = { name, def: def as ModuleDef };
+        definitions.modules.set(name, entry);
+        if (isUsed(name)) issues.push(...lintModule(entry, modulesSource, repo, (options.env ?? process.env).PATH));
+      }
+    }
+  }
+
+  // A module with schema errors is still "known": do not also call it unknown.
+  const known = new Map(definitions.modules);
+  for (const name of Object.keys(asObject(modulesSource?.data))) if (name !== '$schema' && !known.has(name)) known.set(name, { name, def: { cmd: '' } });
+  for (const sequence of definitions.sequences.values()) issues.push(...lintSequence(sequence, known, repo));
+
+  issues.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
+  const errors = issues.filter((i) => i.severity === 'error').length;
+  const warnings = issues.length - errors;
+  return { issues, errors, warnings, ok: errors === 0 && !(options.strict && warnings > 0), definitions };
+}
+
+function discoverSequenceFiles(repo: string, issues: Issue[]): SequenceFileEntry[] {
+  let names: string[];
+  try {
+    names = readdirSync(resolve(repo, SEQUENCES_DIR));
+  } catch {
+    issues.push({ file: `${SEQUENCES_DIR}/`, line: 1, column: 1, severity: 'error', code: 'missing-sequences-folder', message: `no ${SEQUENCES_DIR}/ folder in ${repo}: is this a pipeline repository? (etl init creates one; --repo DIR points at another)` });
+    return [];
+  }
+  const byName = new Map<string, string>();
+  const found: SequenceFileEntry[] = [];
+  for (const fileName of names.sort()) {
+    const extension = extname(fileName);
+    if (!(SEQUENCE_EXTENSIONS as readonly string[]).includes(extension) || fileName.startsWith('.')) continue;
+    const name = basename(fileName, extension);
+    const file = `${SEQUENCES_DIR}/${fileName}`;
+    if (!new RegExp(NAME_PATTERN).test(name)) {
+      issues.push({ file, line: 1, column: 1, severity: 'error', code: 'invalid-sequence-name', message: `invalid sequence name "${name}": a file name may use letters, digits, ".", "_" and "-", starting with a letter or digit` });
+      continue;
+    }
+    const other = byName.get(name);
+    if (other !== undefined) {
+      issues.push({ file, line: 1, column: 1, severity: 'error', code: 'duplicate-sequence', message: `sequence "${name}" is defined twice: here and in ${other}; keep one file` });
+      continue;
+    }
+    byName.set(name, file);
+    found.push({ name, file });
+  }
+  return found;
+}
+
+/** Resolves names given on the command line; a name that is not one is a usage error. */
+function selectSequences(repo: string, files: SequenceFileEntry[], wanted: string[]): SequenceFileEntry[] {
+  const selected: SequenceFileEntry[] = [];
+  for (const arg of wanted) {
+    let name = arg;
+    if (/[\\/]/.test(arg) || arg.startsWith('.')) {
+      // A path is accepted only if it is a file directly inside etl_sequences/.
+      const path = relative(resolve(repo, SEQUENCES_DIR), resolve(arg));
+      if (path.startsWith('..') || path.includes(sep) || !(SEQUENCE_EXTENSIONS as readonly string[]).includes(extname(path))) {
+        throw new EtlError('invalid-sequence-name', `"${arg}" is not a sequence: give a name from ${SEQUENCES_DIR}/ (e.g. "daily") or the path of a file in it`);
+      }
+      name = basename(path, extname(path));
+    }
+    const entry = files.find((f) => f.name === name);
+    if (!entry) {
+      const guess = closest(name, files.map((f) => f.name));
+      throw new EtlError('unknown-sequence', `unknown sequence "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}: no ${SEQUENCES_DIR}/${name}.json, .yaml or .yml`);
+    }
+    if (!selected.includes(entry)) selected.push(entry);
+  }
+  return selected;
+}
+
+function stepsOf(data: unknown): Array<{ module_name?: unknown } | undefined> {
+  const list = (value: unknown) => (Array.isArray(value) ? value : value && typeof value === 'object' ? [value] : []);
+  if (Array.isArray(data)) return data;
+  const object = asObject(data);
+  return [...list(object.steps), ...list(object.on_failure)] as Array<{ module_name?: unknown }>;
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}

@@ -1,0 +1,48 @@
+/**
+ * Splits a command line into words the way a POSIX shell would for quoting ('single',
+ * "double", backslash escapes), without expanding anything: modules are never run through
+ * a shell, so `$HOME`, `*` and `>` reach the command literally.
+ */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === ' ' || c === '\t' || c === '\n') {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end === -1) throw new SyntaxError(`unterminated single quote at character ${i + 1}`);
+      word += line.slice(i + 1, end);
+      inWord = true;
+      i = end;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < line.length && line[j] !== '"'; j++) {
+        // Inside double quotes a backslash escapes only these, as in sh.
+        if (line[j] === '\\' && j + 1 < line.length && '"\\$`'.includes(line[j + 1]!)) j++;
+        word += line[j];
+      }
+      if (j >= line.length) throw new SyntaxError(`unterminated double quote at character ${i + 1}`);
+      inWord = true;
+      i = j;
+    } else if (c === '\\') {
+      if (i + 1 >= line.length) throw new SyntaxError('the command ends with a lone backslash');
+      word += line[++i];
+      inWord = true;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** Quotes words so that splitWords (or sh) reads them back unchanged: for showing argv. */
+export function joinWords(words: readonly string[]): string {
+  return words.map((w) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

@@ -1,0 +1,66 @@
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { makeLocator, pointerSegment, type NodePosition, type ParsedSource, type ParseProblem } from './source.js';
+
+/** Parses YAML 1.2 (so `on`, `yes` and `None` stay strings) keeping every node's position. */
+export function parseYamlSource(text: string): ParsedSource {
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const positions = new Map<string, NodePosition>();
+  const at = (offset: number | undefined) => {
+    const { line, col } = lineCounter.linePos(offset ?? 0);
+    return { line, column: col };
+  };
+  const fail = (problem: ParseProblem): ParsedSource => ({ data: undefined, problems: [problem], locate: makeLocator(positions) });
+
+  if (!Array.isArray(documents)) {
+    // Only comments or nothing at all: an empty document.
+    return { data: null, problems: [], locate: makeLocator(positions) };
+  }
+  if (documents.length > 1) {
+    return fail({ code: 'syntax-error', message: 'a definition file holds one YAML document, found a second "---"', ...at(documents[1]!.range[0]) });
+  }
+  const document = documents[0];
+  if (!document) return { data: null, problems: [], locate: makeLocator(positions) };
+
+  const problems: ParseProblem[] = [];
+  for (const error of document.errors) {
+    const duplicate = error.code === 'DUPLICATE_KEY';
+    problems.push({
+      code: duplicate ? 'duplicate-key' : 'syntax-error',
+      message: duplicate ? 'duplicate key (each key may appear once in a mapping)' : `invalid YAML: ${firstLine(error.message)}`,
+      ...at(error.pos[0]),
+    });
+  }
+  if (problems.some((p) => p.code === 'syntax-error')) return { data: undefined, problems: problems.filter((p) => p.code === 'syntax-error').slice(0, 1), locate: makeLocator(positions) };
+
+  const walk = (node: unknown, pointer: string, key?: NodePosition['key']) => {
+    const value = at((node as Node | null)?.range?.[0]);
+    positions.set(pointer, key ? { key, value } : { value });
+    if (isAlias(node)) return;
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const keyNode = pair.key;
+        const name = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+        const keyPosition = at((keyNode as Node | null)?.range?.[0]);
+        // A key with no value (`input:`) has no node: point at the key for both.
+        if (pair.value == null) positions.set(`${pointer}/${pointerSegment(name)}`, { key: keyPosition, value: keyPosition });
+        else walk(pair.value, `${pointer}/${pointerSegment(name)}`, keyPosition);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => walk(item, `${pointer}/${index}`));
+    }
+  };
+  walk(document.contents, '');
+
+  let data: unknown;
+  try {
+    data = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    return fail({ code: 'syntax-error', message: `invalid YAML: ${firstLine((error as Error).message)}`, line: 1, column: 1 });
+  }
+  return { data, problems, locate: makeLocator(positions) };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}

@@ -1,0 +1,81 @@
+import { resolveCommand } from '../definitions/command.js';
+import { parseDuration } from '../definitions/duration.js';
+import type { Definitions, StepDef } from '../definitions/model.js';
+import { EtlError } from '../errors.js';
+
+/** The interface flags of the seed: COMMAND [--input PATH] [--output PATH] [--config PATH]. */
+export const DEFAULT_FLAGS = { input: '--input', output: '--output', config: '--config' } as const;
+
+export interface PlannedStep {
+  /** 1-based, as ETL_STEP and the ledger's file names count. */
+  index: number;
+  name: string;
+  module: string;
+  /** The program started: an absolute path. */
+  command: string;
+  /** The exact argv: the cmd's words, then the interface flags for the values given. */
+  argv: string[];
+  cwd: string;
+  input?: string;
+  output?: string;
+  config?: string;
+  timeout_ms?: number;
+  retries: number;
+  retry_delay_ms: number;
+  /** The module's, the sequence's and the step's env, the most specific winning. */
+  env: Record<string, string>;
+}
+
+export interface Plan {
+  sequence: string;
+  file: string;
+  repo: string;
+  timeout_ms?: number;
+  secrets: string[];
+  steps: PlannedStep[];
+  /** The error handler: run after a failure. */
+  on_failure: PlannedStep[];
+}
+
+/** What a run of `name` would execute, step by step. Pure: reads nothing, starts nothing. */
+export function planRun(definitions: Definitions, name: string, env: Record<string, string | undefined> = process.env): Plan {
+  const sequence = definitions.sequences.get(name);
+  if (!sequence) throw new EtlError('unknown-sequence', `sequence "${name}" is not among the valid definitions`);
+  const planStep = (step: StepDef, index: number): PlannedStep => {
+    const entry = definitions.modules.get(step.module_name);
+    if (!entry) throw new EtlError('unknown-module', `step ${index} of "${name}" uses unknown module "${step.module_name}"`);
+    const module = entry.def;
+    const resolved = resolveCommand(module.cmd, definitions.repo, env.PATH);
+    if (resolved.problem) throw new EtlError(resolved.problem.code, `module "${entry.name}": ${resolved.problem.message}`);
+    const flags = { ...DEFAULT_FLAGS, ...module.flags };
+    const argv = [...resolved.words];
+    if (step.input !== undefined) argv.push(flags.input, step.input);
+    if (step.output !== undefined) argv.push(flags.output, step.output);
+    if (step.conf !== undefined) argv.push(flags.config, step.conf);
+    const timeout = step.timeout ?? module.timeout ?? undefined;
+    return {
+      index,
+      name: step.name,
+      module: entry.name,
+      command: resolved.executable,
+      argv,
+      cwd: definitions.repo,
+      input: step.input,
+      output: step.output,
+      config: step.conf,
+      timeout_ms: timeout ? parseDuration(timeout) : undefined,
+      retries: step.retries ?? module.retries ?? 0,
+      retry_delay_ms: module.retry_delay ? parseDuration(module.retry_delay) ?? 0 : 0,
+      env: { ...module.env, ...sequence.env, ...step.env },
+    };
+  };
+  return {
+    sequence: name,
+    file: sequence.file,
+    repo: definitions.repo,
+    timeout_ms: sequence.timeout ? parseDuration(sequence.timeout) : undefined,
+    secrets: sequence.secrets,
+    steps: sequence.steps.map((step, i) => planStep(step, i + 1)),
+    on_failure: sequence.on_failure.map((step, i) => planStep(step, i + 1)),
+  };
+}

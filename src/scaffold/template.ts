@@ -1,0 +1,54 @@
+// The files `etl init` writes: a minimal pipeline that validates and runs as it is.
+
+export interface TemplateFile {
+  path: string;
+  content: string;
+  executable?: boolean;
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+export const TEMPLATE_FILES: TemplateFile[] = [
+  {
+    path: 'modules.json',
+    content: json({
+      $schema: './node_modules/etl-ledger/schemas/modules.schema.json',
+      hello: { cmd: './modules/hello.sh', description: 'Writes a greeting to --output: replace it with a real module.', timeout: '1m' },
+    }),
+  },
+  {
+    path: 'etl_sequences/hello.json',
+    content: json({
+      $schema: '../node_modules/etl-ledger/schemas/sequence.schema.json',
+      description: 'An example sequence: one step that writes a file.',
+      steps: [{ module_name: 'hello', output: 'out/hello.txt' }],
+    }),
+  },
+  {
+    path: 'modules/hello.sh',
+    executable: true,
+    content: `#!/bin/sh
+# An etl-ledger module: COMMAND [--input PATH] [--output PATH] [--config PATH].
+# Exit 0 lets the sequence go on; any other status stops it and runs on_failure.
+set -eu
+input= output= config=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --input) input=$2; shift 2 ;;
+    --output) output=$2; shift 2 ;;
+    --config) config=$2; shift 2 ;;
+    *) echo "hello.sh: unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+if [ -z "$output" ]; then
+  echo "hello.sh: --output is required" >&2
+  exit 1
+fi
+mkdir -p "$(dirname "$output")"
+echo "hello from \${ETL_SEQUENCE:-etl-ledger}" > "$output"
+echo "wrote $output"
+`,
+  },
+  { path: 'runs/.gitkeep', content: '' },
+  { path: '.gitignore', content: 'node_modules/\nout/\n' },
+];

@@ -1,0 +1,34 @@
+import { parseCron } from '../definitions/cron.js';
+import type { Definitions } from '../definitions/model.js';
+import { nextTick } from './next-tick.js';
+
+export interface SequenceSummary {
+  name: string;
+  file: string;
+  steps: number;
+  description?: string;
+  schedule?: string;
+  timezone: string;
+  /** ISO 8601 UTC; absent without a schedule (or for one that never fires, like 31 Feb). */
+  next_run?: string;
+}
+
+/** The sequences of a repository with their step counts and when each next runs. */
+export function listSequences(definitions: Definitions, now: Date): SequenceSummary[] {
+  return [...definitions.sequences.values()]
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((sequence) => {
+      const timezone = sequence.timezone ?? 'UTC';
+      const cron = sequence.schedule === undefined ? undefined : parseCron(sequence.schedule).cron;
+      const next = cron ? nextTick(cron, now, timezone) : undefined;
+      return {
+        name: sequence.name,
+        file: sequence.file,
+        steps: sequence.steps.length,
+        description: sequence.description,
+        schedule: sequence.schedule,
+        timezone,
+        next_run: next?.toISOString(),
+      };
+    });
+}
