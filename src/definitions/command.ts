@@ -25,10 +25,12 @@ export function resolveCommand(cmd: string, repo: string, path: string | undefin
 
   if (program.includes('/')) {
     const file = isAbsolute(program) ? program : resolve(repo, program);
-    const shown = isAbsolute(program) ? program : relative(repo, file) || '.';
+    const shown = isAbsolute(program) ? program : relative(repo, file);
     const kind = fileKind(file);
     if (kind === 'missing') {
-      return { words, problem: { code: 'missing-command', message: `command "${program}" does not exist (looked for ${shown})${nearFile(file)}` } };
+      const near = nearFile(file);
+      const hint = near ? ` (did you mean "${program.slice(0, program.lastIndexOf('/') + 1)}${near}"?)` : '';
+      return { words, problem: { code: 'missing-command', message: `command "${program}" does not exist in the repository${hint}` } };
     }
     if (kind === 'directory') return { words, problem: { code: 'not-executable', message: `command "${program}" is a folder, not a program` } };
     if (!isExecutable(file)) {
@@ -69,18 +71,14 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** " (did you mean modules/extract.sh?)" for a file name one typo away. */
-export function nearFile(file: string): string {
+/** The name of a file beside `file` that it is probably a typo of. */
+export function nearFile(file: string): string | undefined {
   const dir = dirname(file);
-  let names: string[];
   try {
-    names = readdirSync(dir);
+    return closest(file.slice(dir.length + 1), readdirSync(dir));
   } catch {
-    return ` (folder ${dir} does not exist)`;
+    return undefined; // the folder itself does not exist
   }
-  const name = file.slice(dir.length + 1);
-  const guess = closest(name, names);
-  return guess === undefined ? '' : ` (did you mean "${guess}"?)`;
 }
 
 function programsOnPath(dirs: string[]): string[] {

@@ -13,10 +13,12 @@ class JsonSyntaxError extends Error {
  * A strict JSON parser that remembers where every key and value starts and reports
  * duplicate keys, which JSON.parse silently resolves to the last one.
  */
-export function parseJsonSource(text: string): ParsedSource {
+export function parseJsonSource(input: string): ParsedSource {
+  // Editors do not count a byte order mark as a column.
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   const positions = new Map<string, NodePosition>();
   const problems: ParseProblem[] = [];
-  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let pos = 0;
   let line = 1;
   let lineStart = 0;
 

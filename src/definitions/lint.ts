@@ -50,7 +50,8 @@ function looksLikeRepoScript(word: string): boolean {
 const NONE_LITERALS = new Set(['None', 'none', 'null', 'NULL', 'undefined', 'nil']);
 const PATH_FIELDS = ['input', 'output', 'conf'] as const;
 
-export function lintSequence(sequence: SequenceDef, modules: Map<string, ModuleEntry>, repo: string): Issue[] {
+/** `modules` is undefined when modules.json could not be read: module names are not checked then. */
+export function lintSequence(sequence: SequenceDef, modules: Map<string, ModuleEntry> | undefined, repo: string): Issue[] {
   const issues: Issue[] = [];
   const report = reporter(issues, sequence.file, sequence.source);
 
@@ -66,7 +67,7 @@ export function lintSequence(sequence: SequenceDef, modules: Map<string, ModuleE
   }
 
   for (const step of allSteps(sequence)) {
-    if (!modules.has(step.module_name)) {
+    if (modules && !modules.has(step.module_name)) {
       report('error', 'unknown-module', `${step.pointer}/module_name`, `unknown module "${step.module_name}"${suggestion(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`);
     }
     for (const field of PATH_FIELDS) {

@@ -95,9 +95,10 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
     }
   }
 
-  // A module with schema errors is still "known": do not also call it unknown.
-  const known = new Map(definitions.modules);
-  for (const name of Object.keys(asObject(modulesSource?.data))) if (name !== '$schema' && !known.has(name)) known.set(name, { name, def: { cmd: '' } });
+  // A module with schema errors is still "known": do not also call it unknown. Without a
+  // readable modules.json, no module is known and saying so for every step is noise.
+  const known = modulesSource?.data === undefined ? undefined : new Map(definitions.modules);
+  for (const name of Object.keys(asObject(modulesSource?.data))) if (name !== '$schema' && !known?.has(name)) known?.set(name, { name, def: { cmd: '' } });
   for (const sequence of definitions.sequences.values()) issues.push(...lintSequence(sequence, known, repo));
 
   issues.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
@@ -111,7 +112,7 @@ function discoverSequenceFiles(repo: string, issues: Issue[]): SequenceFileEntry
   try {
     names = readdirSync(resolve(repo, SEQUENCES_DIR));
   } catch {
-    issues.push({ file: `${SEQUENCES_DIR}/`, line: 1, column: 1, severity: 'error', code: 'missing-sequences-folder', message: `no ${SEQUENCES_DIR}/ folder in ${repo}: is this a pipeline repository? (etl init creates one; --repo DIR points at another)` });
+    issues.push({ file: `${SEQUENCES_DIR}/`, line: 1, column: 1, severity: 'error', code: 'missing-sequences-folder', message: `no ${SEQUENCES_DIR}/ folder: is this a pipeline repository? (etl init creates one; --repo DIR points at another)` });
     return [];
   }
   const byName = new Map<string, string>();

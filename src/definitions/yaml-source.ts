@@ -27,7 +27,7 @@ export function parseYamlSource(text: string): ParsedSource {
     const duplicate = error.code === 'DUPLICATE_KEY';
     problems.push({
       code: duplicate ? 'duplicate-key' : 'syntax-error',
-      message: duplicate ? 'duplicate key (each key may appear once in a mapping)' : `invalid YAML: ${firstLine(error.message)}`,
+      message: duplicate ? `duplicate key "${keyAt(text, error.pos[0])}" (each key may appear once in a mapping)` : `invalid YAML: ${firstLine(error.message)}`,
       ...at(error.pos[0]),
     });
   }
@@ -42,8 +42,9 @@ export function parseYamlSource(text: string): ParsedSource {
         const keyNode = pair.key;
         const name = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
         const keyPosition = at((keyNode as Node | null)?.range?.[0]);
-        // A key with no value (`input:`) has no node: point at the key for both.
-        if (pair.value == null) positions.set(`${pointer}/${pointerSegment(name)}`, { key: keyPosition, value: keyPosition });
+        // A key with no value (`input:`) has no node, or an empty one: point at the key.
+        const value = pair.value as Node | null;
+        if (value == null || (isScalar(value) && value.range?.[0] === value.range?.[1])) positions.set(`${pointer}/${pointerSegment(name)}`, { key: keyPosition, value: keyPosition });
         else walk(pair.value, `${pointer}/${pointerSegment(name)}`, keyPosition);
       }
     } else if (isSeq(node)) {
@@ -59,6 +60,13 @@ export function parseYamlSource(text: string): ParsedSource {
     return fail({ code: 'syntax-error', message: `invalid YAML: ${firstLine((error as Error).message)}`, line: 1, column: 1 });
   }
   return { data, problems, locate: makeLocator(positions) };
+}
+
+/** The plain or quoted key that starts at an offset, for naming it in a message. */
+function keyAt(text: string, offset: number): string {
+  const rest = text.slice(offset, offset + 200);
+  const quoted = /^(["'])(.*?)\1/.exec(rest);
+  return quoted ? quoted[2]! : (/^[^:\n]*/.exec(rest)?.[0] ?? '').trim();
 }
 
 function firstLine(message: string): string {

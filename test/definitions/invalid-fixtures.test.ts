@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { test } from 'node:test';
+import { validate } from '../../src/definitions/validate.js';
+import { fixture, runCli, tempRepo } from '../helpers/repo.js';
+
+const INVALID = fixture('invalid');
+const cases = readdirSync(INVALID).sort();
+
+// Each folder is a pipeline repository with one kind of mistake; expected.txt lists every
+// issue validate must report for it, as "file:line:column: severity [code]".
+test('the corpus of bad definitions has at least 30 cases', () => {
+  assert.ok(cases.length >= 30, `only ${cases.length} cases`);
+});
+
+for (const name of cases) {
+  test(`invalid/${name} reports exactly the expected issues at the expected places`, async () => {
+    const repo = join(INVALID, name);
+    const bin = join(repo, 'bin');
+    const env = { ...process.env, PATH: existsSync(bin) ? `${bin}${delimiter}${process.env.PATH}` : process.env.PATH };
+    const report = await validate({ repo, env });
+    const got = report.issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.severity} [${i.code}]`);
+    const expected = readFileSync(join(repo, 'expected.txt'), 'utf8').trim().split('\n');
+    assert.deepEqual(got, expected);
+    for (const issue of report.issues) assert.ok(issue.message.length > 10, `message too thin: ${issue.message}`);
+  });
+}
+
+test('a definition file over 1 MiB is refused without being parsed', async (t) => {
+  const steps = Array.from({ length: 20_000 }, () => ({ module_name: 'extractor', input: 'x'.repeat(40) }));
+  const big = JSON.stringify(steps);
+  assert.ok(big.length > 1024 * 1024);
+  const repo = tempRepo(t, { 'modules.json': '{"extractor": {"cmd": "true"}}', 'etl_sequences/huge.json': big });
+  const report = await validate({ repo });
+  assert.deepEqual(
+    report.issues.map((i) => [i.file, i.line, i.column, i.code]),
+    [['etl_sequences/huge.json', 1, 1, 'file-too-large']],
+  );
+});
+
+test('the CLI exits 2 with located text lines for a bad repository', async () => {
+  const result = await runCli(['validate', '--repo', join(INVALID, 'unknown-module')]);
+  assert.equal(result.code, 2);
+  assert.match(result.stdout, /^etl_sequences\/daily\.yaml:7:18: error: unknown module "extractr" \(did you mean "extractor"\?\); modules.json defines extractor, loader \[unknown-module\]$/m);
+});
+
+test('a command missing from PATH suggests the near program that is there', async () => {
+  const repo = join(INVALID, 'missing-command-path');
+  const report = await validate({ repo, env: { PATH: join(repo, 'bin') } });
+  assert.match(report.issues[0]!.message, /command "etl-fixture-tol" is not on PATH \(did you mean "etl-fixture-tool"\?\)/);
+});
+
+test('messages name what was expected and what was found', async () => {
+  const messages = async (name: string) => (await validate({ repo: join(INVALID, name) })).issues.map((i) => i.message);
+  assert.deepEqual(await messages('unknown-key-step'), ['unknown key "modul_name" (did you mean "module_name"?); expected one of: module_name, name, input, output, conf, timeout, retries, env']);
+  assert.deepEqual(await messages('wrong-type-retries'), ['"retries" must be an integer or null, got a string ("3")']);
+  assert.match((await messages('invalid-cron-dow-7'))[0]!, /7 is outside 0-6 \(GitHub Actions does not accept 7 for Sunday: use 0\)/);
+  assert.match((await messages('missing-command-file'))[0]!, /did you mean "\.\/modules\/extract\.sh"\?/);
+  assert.match((await messages('duplicate-key-yaml'))[0]!, /duplicate key "input"/);
+  assert.match((await messages('none-literal'))[0]!, /input is the string "None"/);
+});
