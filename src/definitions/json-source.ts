@@ -10,13 +10,32 @@ class JsonSyntaxError extends Error {
 }
 
 /**
- * A strict JSON parser that remembers where every key and value starts and reports
- * duplicate keys, which JSON.parse silently resolves to the last one.
+ * A strict JSON parser that reports duplicate keys (JSON.parse silently keeps the last one)
+ * and can say where every key and value starts. Positions are recorded only when first
+ * asked for, by parsing again: most files have no problem to locate.
  */
 export function parseJsonSource(input: string): ParsedSource {
   // Editors do not count a byte order mark as a column.
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  const positions = new Map<string, NodePosition>();
+  const { data, problems } = parse(text, undefined);
+  let locate: ParsedSource['locate'] | undefined;
+  return {
+    data,
+    problems,
+    locate(pointer, part) {
+      if (!locate) {
+        const positions = new Map<string, NodePosition>();
+        parse(text, positions);
+        locate = makeLocator(positions);
+      }
+      return locate(pointer, part);
+    },
+  };
+}
+
+const LITERAL = /true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+function parse(text: string, positions: Map<string, NodePosition> | undefined): { data: unknown; problems: ParseProblem[] } {
   const problems: ParseProblem[] = [];
   let pos = 0;
   let line = 1;
@@ -82,7 +101,7 @@ export function parseJsonSource(input: string): ParsedSource {
 
   const parseValue = (pointer: string, key?: { line: number; column: number }): unknown => {
     skipWhitespace();
-    positions.set(pointer, key ? { key, value: here() } : { value: here() });
+    positions?.set(pointer, key ? { key, value: here() } : { value: here() });
     const c = text[pos];
     if (c === '{') {
       pos++;
@@ -95,16 +114,16 @@ export function parseJsonSource(input: string): ParsedSource {
       for (;;) {
         skipWhitespace();
         if (text[pos] !== '"') fail(text[pos] === '}' ? 'another key after the comma (trailing commas are not allowed)' : 'a key in double quotes');
-        const keyPosition = here();
+        const keyPosition = positions ? here() : undefined;
+        const keyOffset = pos;
         const name = parseString();
         skipWhitespace();
         if (text[pos] !== ':') fail(`":" after the key "${name}"`);
         pos++;
-        const childPointer = `${pointer}/${pointerSegment(name)}`;
         if (Object.hasOwn(object, name)) {
-          problems.push({ code: 'duplicate-key', message: `duplicate key "${name}" (JSON keeps only the last one)`, ...keyPosition });
+          problems.push({ code: 'duplicate-key', message: `duplicate key "${name}" (JSON keeps only the last one)`, line, column: keyOffset - lineStart + 1 });
         }
-        const value = parseValue(childPointer, keyPosition);
+        const value = parseValue(positions ? `${pointer}/${pointerSegment(name)}` : '', keyPosition);
         // defineProperty: a key named "__proto__" stays a plain key, as in JSON.parse.
         Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true });
         skipWhitespace();
@@ -130,7 +149,7 @@ export function parseJsonSource(input: string): ParsedSource {
       for (;;) {
         skipWhitespace();
         if (text[pos] === ']') fail('a value after the comma (trailing commas are not allowed)');
-        array.push(parseValue(`${pointer}/${array.length}`));
+        array.push(parseValue(positions ? `${pointer}/${array.length}` : ''));
         skipWhitespace();
         if (text[pos] === ',') {
           pos++;
@@ -144,7 +163,8 @@ export function parseJsonSource(input: string): ParsedSource {
       }
     }
     if (c === '"') return parseString();
-    const literal = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(pos, pos + 400));
+    LITERAL.lastIndex = pos;
+    const literal = LITERAL.exec(text);
     if (literal) {
       pos += literal[0].length;
       return literal[0] === 'true' ? true : literal[0] === 'false' ? false : literal[0] === 'null' ? null : Number(literal[0]);
@@ -164,7 +184,7 @@ export function parseJsonSource(input: string): ParsedSource {
     problems.length = 0; // a syntax error makes everything else about the file moot
     problems.push({ code: 'syntax-error', message: `invalid JSON: ${error.message}`, ...offsetToPosition(text, error.offset) });
   }
-  return { data, problems, locate: makeLocator(positions) };
+  return { data, problems };
 }
 
 export function offsetToPosition(text: string, offset: number): { line: number; column: number } {

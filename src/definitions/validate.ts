@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { basename, extname, relative, resolve, sep } from 'node:path';
 import { EtlError, type Issue } from '../errors.js';
 import { checkSchema } from './check-schema.js';
-import { lintModule, lintSequence } from './lint.js';
+import { cachedExists, lintModule, lintSequence } from './lint.js';
 import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR, toSequenceDef, type Definitions, type ModuleEntry } from './model.js';
 import { NAME_PATTERN } from './patterns.js';
 import { readDefinitionFile } from './read-source.js';
@@ -43,6 +43,7 @@ interface SequenceFileEntry {
 export async function validate(options: ValidateOptions): Promise<ValidationReport> {
   const repo = resolve(options.repo);
   const issues: Issue[] = [];
+  const exists = cachedExists();
   const definitions: Definitions = { repo, modules: new Map(), sequences: new Map() };
 
   const files = discoverSequenceFiles(repo, issues);
@@ -90,7 +91,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
         if (name === '$schema' || brokenModules.has(name)) continue;
         const entry: ModuleEntry = { name, def: def as ModuleDef };
         definitions.modules.set(name, entry);
-        if (isUsed(name)) issues.push(...lintModule(entry, modulesSource, repo, (options.env ?? process.env).PATH));
+        if (isUsed(name)) issues.push(...lintModule(entry, modulesSource, repo, (options.env ?? process.env).PATH, exists));
       }
     }
   }
@@ -99,7 +100,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   // readable modules.json, no module is known and saying so for every step is noise.
   const known = modulesSource?.data === undefined ? undefined : new Map(definitions.modules);
   for (const name of Object.keys(asObject(modulesSource?.data))) if (name !== '$schema' && !known?.has(name)) known?.set(name, { name, def: { cmd: '' } });
-  for (const sequence of definitions.sequences.values()) issues.push(...lintSequence(sequence, known, repo));
+  for (const sequence of definitions.sequences.values()) issues.push(...lintSequence(sequence, known, repo, exists));
 
   issues.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   const errors = issues.filter((i) => i.severity === 'error').length;

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { painter } from '../../src/cli/output.js';
+import { fixture, ROOT, runCli, tempRepo } from '../helpers/repo.js';
+
+const COMMANDS = ['validate', 'list', 'plan', 'init'];
+
+for (const name of COMMANDS) {
+  test(`etl ${name} --help prints its usage and exits 0`, async () => {
+    for (const args of [[name, '--help'], ['help', name], [name, '-h']]) {
+      const result = await runCli(args);
+      assert.equal(result.code, 0);
+      assert.match(result.stdout, new RegExp(`^Usage: etl ${name}`));
+    }
+  });
+}
+
+test('etl --help lists every command; etl alone is a usage error', async () => {
+  const help = await runCli(['--help']);
+  assert.equal(help.code, 0);
+  for (const name of COMMANDS) assert.match(help.stdout, new RegExp(`^  ${name} `, 'm'));
+  const bare = await runCli([]);
+  assert.equal(bare.code, 2);
+  assert.match(bare.stderr, /Usage: etl <command>/);
+});
+
+test('--version prints the package version', async () => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  for (const args of [['--version'], ['-V'], ['validate', '--version']]) {
+    const result = await runCli(args);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, `${version}\n`);
+  }
+});
+
+test('an unknown command is a usage error with a suggestion', async () => {
+  const result = await runCli(['valdate']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /unknown command "valdate" \(did you mean "validate"\?\)/);
+});
+
+test('--repo works before or after the command, and -C too', async () => {
+  const repo = fixture('seed-runnable');
+  for (const args of [['--repo', repo, 'validate'], ['validate', '--repo', repo], ['-C', repo, 'validate'], [`--repo=${repo}`, 'validate']]) {
+    const result = await runCli(args, { cwd: '/' });
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+    assert.match(result.stdout, /1 valid sequence, 3 modules/);
+  }
+});
+
+test('colour only on a terminal and never with NO_COLOR', () => {
+  const tty = { isTTY: true } as NodeJS.WriteStream;
+  const pipe = { isTTY: false } as NodeJS.WriteStream;
+  assert.equal(painter(tty, {})('red', 'x'), '\x1b[31mx\x1b[0m');
+  assert.equal(painter(tty, { NO_COLOR: '1' })('red', 'x'), 'x');
+  assert.equal(painter(tty, { TERM: 'dumb' })('red', 'x'), 'x');
+  assert.equal(painter(pipe, {})('red', 'x'), 'x');
+});
+
+test('no escape codes reach a pipe, even without NO_COLOR', async () => {
+  const result = await runCli(['validate', '--repo', join(fixture('invalid'), 'unknown-module')], { env: { NO_COLOR: '' } });
+  assert.doesNotMatch(result.stdout + result.stderr, /\x1b\[/);
+});
+
+test('etl list shows steps, schedule, next run in the zone and description', async () => {
+  const text = await runCli(['list']);
+  assert.equal(text.code, 0);
+  assert.match(text.stdout, /^SEQUENCE\s+STEPS\s+SCHEDULE\s+NEXT RUN\s+DESCRIPTION$/m);
+  assert.match(text.stdout, /^air-quality\s+3\s+17 6 \* \* \* \(Europe\/Madrid\)\s+\d{4}-\d\d-\d\d 06:17\s+Daily air-quality/m);
+  const json = JSON.parse((await runCli(['list', '--json'])).stdout) as Array<Record<string, unknown>>;
+  assert.equal(json.length, 1);
+  assert.equal(json[0]!.name, 'air-quality');
+  assert.equal(json[0]!.steps, 3);
+  assert.equal(json[0]!.timezone, 'Europe/Madrid');
+  const next = new Date(String(json[0]!.next_run));
+  assert.ok(next.getTime() > Date.now() && next.getTime() <= Date.now() + 86_400_000);
+});
+
+test('etl list reports invalid sequences on stderr, lists the rest, exits 2', async (t) => {
+  const repo = tempRepo(t, {
+    'modules.json': '{"x": {"cmd": "true"}}',
+    'etl_sequences/good.yaml': 'description: fine\nsteps:\n  - module_name: x\n',
+    'etl_sequences/bad.json': '[{"module_name": "x", "retries": "many"}]',
+  });
+  const result = await runCli(['list', '--json'], { cwd: repo });
+  assert.equal(result.code, 2);
+  assert.deepEqual(JSON.parse(result.stdout).map((s: { name: string }) => s.name), ['good']);
+  assert.match(result.stderr, /etl_sequences\/bad\.json:1:34: error: "retries" must be an integer or null/);
+});
+
+test('etl plan shows the exact argv with renamed flags, timeouts, retries and env', async (t) => {
+  const repo = tempRepo(t, {
+    'modules.json': JSON.stringify({
+      extract: { cmd: "./bin/extract.sh --mode 'full load'", flags: { config: '--conf' }, timeout: '2m', retries: 2, retry_delay: '5s', env: { A: 'module', B: 'module' } },
+    }),
+    'bin/extract.sh': { content: '#!/bin/sh\n', mode: 0o755 },
+    'conf.json': '{}',
+    'etl_sequences/daily.yaml': 'env:\n  B: sequence\nsteps:\n  - module_name: extract\n    name: first\n    input: "sqlite:////tmp/x.db"\n    output: ""\n    conf: conf.json\n    timeout: 30s\n    env:\n      C: step\n',
+  });
+  const result = await runCli(['plan', 'daily', '--json'], { cwd: repo });
+  assert.equal(result.code, 0, result.stderr);
+  const plan = JSON.parse(result.stdout);
+  const [step] = plan.steps;
+  assert.deepEqual(step.argv, ['./bin/extract.sh', '--mode', 'full load', '--input', 'sqlite:////tmp/x.db', '--conf', 'conf.json']);
+  assert.equal(step.command, join(repo, 'bin/extract.sh'));
+  assert.equal(step.cwd, repo);
+  assert.equal(step.timeout_ms, 30_000);
+  assert.equal(step.retries, 2);
+  assert.equal(step.retry_delay_ms, 5_000);
+  assert.deepEqual(step.env, { A: 'module', B: 'sequence', C: 'step' });
+  const text = await runCli(['plan', 'daily'], { cwd: repo });
+  assert.match(text.stdout, /\$ \.\/bin\/extract\.sh --mode 'full load' --input sqlite:\/\/\/\/tmp\/x\.db --conf conf\.json/);
+  assert.match(text.stdout, /timeout 30s · 2 retries 5s apart · env A, B, C/);
+});
+
+test('etl plan refuses an invalid sequence with its errors and exit 2', async () => {
+  const result = await runCli(['plan', 'daily', '--repo', join(fixture('invalid'), 'unknown-module')]);
+  assert.equal(result.code, 2);
+  assert.equal(result.stdout, '');
+  assert.match(result.stderr, /daily\.yaml:7:18: error: unknown module "extractr"/);
+  const none = await runCli(['plan']);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /plan takes one sequence name, got 0/);
+});
+
+test('etl init scaffolds a repository that validates and plans at once', async (t) => {
+  const dir = tempRepo(t);
+  const result = await runCli(['init', 'pipelines'], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  const repo = join(dir, 'pipelines');
+  for (const file of ['modules.json', 'etl_sequences/hello.json', 'modules/hello.sh', 'runs/.gitkeep', '.gitignore', '.git']) {
+    assert.ok(existsSync(join(repo, file)), file);
+  }
+  assert.equal(statSync(join(repo, 'modules/hello.sh')).mode & 0o111, 0o111);
+  const validated = await runCli(['validate', '--strict'], { cwd: repo });
+  assert.equal(validated.code, 0, validated.stdout);
+  assert.equal((await runCli(['plan', 'hello'], { cwd: repo })).code, 0);
+  const sequence = JSON.parse(readFileSync(join(repo, 'etl_sequences/hello.json'), 'utf8')) as { $schema: string };
+  assert.match(sequence.$schema, /schemas\/sequence\.schema\.json$/);
+});
+
+test('etl init never overwrites: with any of its files present it changes nothing', async (t) => {
+  const repo = tempRepo(t, { 'modules.json': '{"mine": {"cmd": "true"}}' });
+  const result = await runCli(['init'], { cwd: repo });
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /already has modules\.json; .*nothing was changed/);
+  assert.equal(readFileSync(join(repo, 'modules.json'), 'utf8'), '{"mine": {"cmd": "true"}}');
+  assert.equal(existsSync(join(repo, 'etl_sequences')), false);
+});
