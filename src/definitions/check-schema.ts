@@ -102,7 +102,7 @@ function explain(errors: AjvError[]): Explained[] {
   }
   for (const [path, { expected, data }] of typeErrors) {
     const what = [...expected].map(article).join(' or ');
-    out.push({ pointer: path, part: 'value', code: 'wrong-type', message: `${path ? `"${lastSegment(path)}"` : 'the file'} must be ${what}, got ${describeType(data)}` });
+    out.push({ pointer: path, part: 'value', code: 'wrong-type', message: `${describePath(path)} must be ${what}, got ${describeType(data)}` });
   }
   return dropMissingExplainedByTypo(out);
 }
@@ -132,6 +132,16 @@ function dropMissingExplainedByTypo(found: Explained[]): Explained[] {
     const missing = /"([^"]+)"/.exec(issue.message)?.[1];
     return !found.some((other) => other.code === 'unknown-key' && other.pointer.startsWith(`${issue.pointer}/`) && other.message.includes(`did you mean "${missing}"`));
   });
+}
+
+/** "step 2", "on_failure step 1", "item 3 of \"secrets\"", "\"retries\"" or "the file". */
+function describePath(path: string): string {
+  if (path === '') return 'the file';
+  const step = /^(?:\/steps)?\/(\d+)$/.exec(path) ?? /^\/on_failure\/(\d+)$/.exec(path);
+  if (step) return `${path.startsWith('/on_failure') ? 'on_failure step' : 'step'} ${Number(step[1]) + 1}`;
+  const item = /\/([^/]+)\/(\d+)$/.exec(path);
+  if (item) return `item ${Number(item[2]) + 1} of "${item[1]}"`;
+  return `"${lastSegment(path)}"`;
 }
 
 function lastSegment(path: string): string {

@@ -26,7 +26,9 @@ export async function readDefinitionFile(repo: string, file: string): Promise<Re
     }
     bytes = readFileSync(path);
   } catch (error) {
-    return issue('unreadable-file', `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'EISDIR' ? 'it is a folder, not a file' : code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'it does not exist' : (error as Error).message;
+    return issue('unreadable-file', `cannot read the file: ${reason}`);
   }
   const bad = firstInvalidUtf8(bytes);
   if (bad !== -1) {
