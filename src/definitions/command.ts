@@ -30,7 +30,7 @@ export function resolveCommand(cmd: string, repo: string, path: string | undefin
     if (kind === 'missing') {
       const near = nearFile(file);
       const hint = near ? ` (did you mean "${program.slice(0, program.lastIndexOf('/') + 1)}${near}"?)` : '';
-      return { words, problem: { code: 'missing-command', message: `command "${program}" does not exist in the repository${hint}` } };
+      return { words, problem: { code: 'missing-command', message: `command "${program}" does not exist${isAbsolute(program) ? "" : " in the repository"}${hint}` } };
     }
     if (kind === 'directory') return { words, problem: { code: 'not-executable', message: `command "${program}" is a folder, not a program` } };
     if (!isExecutable(file)) {
