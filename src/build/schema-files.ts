@@ -2,6 +2,7 @@
 // validators check. Build time only: this file loads zod.
 import type { z } from 'zod';
 import { ModulesFile, SequenceFile } from '../definitions/schema.js';
+import { RunRecord, StepRecord } from '../runner/records.js';
 
 export interface SchemaFile {
   file: string;
@@ -17,4 +18,6 @@ export const schemaFiles: SchemaFile[] = [
     schema: SequenceFile,
     validators: { stepList: '/$defs/StepList', sequenceObject: '/$defs/SequenceObject' },
   },
+  { file: 'run.schema.json', schema: RunRecord, validators: { runRecord: '' } },
+  { file: 'step.schema.json', schema: StepRecord, validators: { stepRecord: '' } },
 ];

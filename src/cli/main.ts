@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 // The `etl` command line: parses arguments, calls the library, prints, exits. Commands are
 // imported lazily so `etl validate` loads only what validation needs.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EtlError, ExitCode } from '../errors.js';
 import { closest } from '../definitions/suggest.js';
 import type { Command, CommandContext } from './command.js';
 import { painter } from './output.js';
+import { readVersion } from './version.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   validate: { summary: 'check sequences and modules.json, with located errors', load: async () => (await import('./validate.js')).command },
   list: { summary: 'list the sequences with their schedules', load: async () => (await import('./list.js')).command },
   plan: { summary: 'show what a run would execute, without running it', load: async () => (await import('./plan.js')).command },
+  run: { summary: 'run a sequence, recording it in the runs/ ledger', load: async () => (await import('./run.js')).command },
+  history: { summary: 'list runs from the ledger, newest first', load: async () => (await import('./history.js')).command },
+  show: { summary: 'show one run with all its steps', load: async () => (await import('./show.js')).command },
+  logs: { summary: "print (or follow) a run's logs", load: async () => (await import('./logs.js')).command },
   init: { summary: 'create a new pipeline repository', load: async () => (await import('./init.js')).command },
 };
 
@@ -43,10 +47,6 @@ Run "etl <command> --help" for a command's options.
 `;
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** The command name is the first word that is neither an option nor an option's value. */
 function splitCommand(argv: string[]): { name?: string; rest: string[] } {
@@ -72,7 +72,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
   if (name === undefined || name === 'help') {
     if (rest.includes('--version') || rest.includes('-V')) {
-      stdout.write(`${version()}\n`);
+      stdout.write(`${readVersion()}\n`);
       return ExitCode.ok;
     }
     const topic = name === 'help' ? rest.find((a) => !a.startsWith('-')) : undefined;
@@ -109,7 +109,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return ExitCode.ok;
   }
   if (values.version) {
-    stdout.write(`${version()}\n`);
+    stdout.write(`${readVersion()}\n`);
     return ExitCode.ok;
   }
   const context: CommandContext = {

@@ -2,8 +2,9 @@ import { relative } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { planRun, type PlannedStep } from '../runner/plan.js';
+import { planRun, type Plan, type PlannedStep } from '../runner/plan.js';
 import type { Command } from './command.js';
+import type { Paint } from './output.js';
 import { loadValidated } from './load.js';
 
 export const command: Command = {
@@ -29,19 +30,26 @@ Options:
       stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
       return ExitCode.ok;
     }
-    const show = (step: PlannedStep) => {
-      const limits = [step.timeout_ms ? `timeout ${formatDuration(step.timeout_ms)}` : 'no timeout', step.retries ? `${step.retries} retries${step.retry_delay_ms ? ` ${formatDuration(step.retry_delay_ms)} apart` : ''}` : ''].filter(Boolean);
-      const env = Object.keys(step.env);
-      return [
-        `${paint('bold', `${step.index}. ${step.name}`)}${step.name === step.module ? '' : ` (module ${step.module})`}`,
-        `   ${paint('cyan', '$')} ${joinWords(step.argv)}`,
-        `   ${paint('dim', `program ${relative(plan.repo, step.command).startsWith('..') ? step.command : relative(plan.repo, step.command)} · ${limits.join(' · ')}${env.length ? ` · env ${env.join(', ')}` : ''}`)}`,
-      ].join('\n');
-    };
-    stdout.write(`Sequence ${paint('bold', plan.sequence)} (${plan.file}), working directory ${plan.repo}${plan.timeout_ms ? `, timeout ${formatDuration(plan.timeout_ms)}` : ''}\n\n`);
-    stdout.write(`${plan.steps.map(show).join('\n\n')}\n`);
-    if (plan.on_failure.length > 0) stdout.write(`\n${paint('bold', 'On failure:')}\n\n${plan.on_failure.map(show).join('\n\n')}\n`);
-    if (plan.secrets.length > 0) stdout.write(`\nSecrets (masked in logs and records): ${plan.secrets.join(', ')}\n`);
+    stdout.write(formatPlan(plan, paint));
     return ExitCode.ok;
   },
 };
+
+/** A plan as a person reads it: each step's exact command line, program and limits. */
+export function formatPlan(plan: Plan, paint: Paint): string {
+  const show = (step: PlannedStep) => {
+    const limits = [step.timeout_ms ? `timeout ${formatDuration(step.timeout_ms)}` : 'no timeout', step.retries ? `${step.retries} retries${step.retry_delay_ms ? ` ${formatDuration(step.retry_delay_ms)} apart` : ''}` : ''].filter(Boolean);
+    const env = Object.keys(step.env);
+    const program = relative(plan.repo, step.command);
+    return [
+      `${paint('bold', `${step.index}. ${step.name}`)}${step.name === step.module ? '' : ` (module ${step.module})`}`,
+      `   ${paint('cyan', '$')} ${joinWords(step.argv)}`,
+      `   ${paint('dim', `program ${program.startsWith('..') ? step.command : program} · ${limits.join(' · ')}${env.length ? ` · env ${env.join(', ')}` : ''}`)}`,
+    ].join('\n');
+  };
+  let text = `Sequence ${paint('bold', plan.sequence)} (${plan.file}), working directory ${plan.repo}${plan.timeout_ms ? `, timeout ${formatDuration(plan.timeout_ms)}` : ''}\n\n`;
+  text += `${plan.steps.map(show).join('\n\n')}\n`;
+  if (plan.on_failure.length > 0) text += `\n${paint('bold', 'On failure:')}\n\n${plan.on_failure.map(show).join('\n\n')}\n`;
+  if (plan.secrets.length > 0) text += `\nSecrets (masked in logs and records): ${plan.secrets.join(', ')}\n`;
+  return text;
+}

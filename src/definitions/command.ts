@@ -92,3 +92,17 @@ function programsOnPath(dirs: string[]): string[] {
   }
   return names;
 }
+
+/** An interpreter's script arguments, such as `modules/clean.py` in "python3 modules/clean.py". */
+export function scriptArguments(words: string[]): string[] {
+  return words
+    .slice(1)
+    .filter((word) => !word.startsWith('-') && !isAbsolute(word) && !word.includes(':') && /\.(py|js|mjs|cjs|ts|sh|bash|rb|pl|r|R|jl|php|lua|sql)$/.test(word));
+}
+
+/** The files inside the repository that a command runs: its program and its scripts. */
+export function repoFilesOf(words: string[], executable: string, repo: string): string[] {
+  const program = relative(repo, executable);
+  const inside = !program.startsWith('..') && !isAbsolute(program);
+  return [...(inside ? [program] : []), ...scriptArguments(words).map((script) => relative(repo, resolve(repo, script)))];
+}

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
-import { resolveCommand } from './command.js';
+import { resolveCommand, scriptArguments } from './command.js';
 import { parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
 import { NAME_PATTERN } from './patterns.js';
@@ -46,17 +46,12 @@ export function lintModule(entry: ModuleEntry, source: ParsedSource, repo: strin
       break;
     }
   }
-  for (const script of (resolved.words ?? []).slice(1).filter(looksLikeRepoScript)) {
+  for (const script of scriptArguments(resolved.words ?? [])) {
     if (!exists(resolve(repo, script))) {
       report('error', 'missing-script', `${at}/cmd`, `cmd names "${script}", which does not exist in the repository`);
     }
   }
   return issues;
-}
-
-/** An interpreter's script argument, such as `modules/clean.py` in "python3 modules/clean.py". */
-function looksLikeRepoScript(word: string): boolean {
-  return !word.startsWith('-') && !isAbsolute(word) && !word.includes(':') && /\.(py|js|mjs|cjs|ts|sh|bash|rb|pl|r|R|jl|php|lua|sql)$/.test(word);
 }
 
 const NONE_LITERALS = new Set(['None', 'none', 'null', 'NULL', 'undefined', 'nil']);

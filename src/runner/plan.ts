@@ -1,4 +1,4 @@
-import { resolveCommand } from '../definitions/command.js';
+import { repoFilesOf, resolveCommand } from '../definitions/command.js';
 import { parseDuration } from '../definitions/duration.js';
 import type { Definitions, StepDef } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
@@ -13,6 +13,8 @@ export interface PlannedStep {
   module: string;
   /** The program started: an absolute path. */
   command: string;
+  /** Files of the repository the step runs (its program, its scripts), relative to it. */
+  module_files: string[];
   /** The exact argv: the cmd's words, then the interface flags for the values given. */
   argv: string[];
   cwd: string;
@@ -58,6 +60,7 @@ export function planRun(definitions: Definitions, name: string, env: Record<stri
       name: step.name,
       module: entry.name,
       command: resolved.executable,
+      module_files: repoFilesOf(resolved.words, resolved.executable, definitions.repo),
       argv,
       cwd: definitions.repo,
       input: step.input,
@@ -78,4 +81,17 @@ export function planRun(definitions: Definitions, name: string, env: Record<stri
     steps: sequence.steps.map((step, i) => planStep(step, i + 1)),
     on_failure: sequence.on_failure.map((step, i) => planStep(step, i + 1)),
   };
+}
+
+/** Resolves --from/--only: a 1-based step number or a step's name. */
+export function findStep(plan: Plan, spec: string): number {
+  if (/^\d+$/.test(spec)) {
+    const index = Number(spec);
+    if (index >= 1 && index <= plan.steps.length) return index;
+    throw new EtlError('unknown-step', `sequence "${plan.sequence}" has steps 1 to ${plan.steps.length}, not ${spec}`);
+  }
+  const named = plan.steps.filter((s) => s.name === spec);
+  if (named.length === 1) return named[0]!.index;
+  if (named.length > 1) throw new EtlError('ambiguous-step', `${named.length} steps of "${plan.sequence}" are named "${spec}" (${named.map((s) => s.index).join(', ')}): give its number`);
+  throw new EtlError('unknown-step', `sequence "${plan.sequence}" has no step named "${spec}"; its steps are ${plan.steps.map((s) => `${s.index} ${s.name}`).join(', ')}`);
 }

@@ -1,0 +1,84 @@
+import { formatDuration, parseDuration } from '../definitions/duration.js';
+import { EtlError, ExitCode } from '../errors.js';
+import { listHistory } from '../ledger/history.js';
+import type { RunRecord } from '../runner/records.js';
+import type { Command } from './command.js';
+import type { Paint } from './output.js';
+
+const STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'abandoned'];
+
+export const command: Command = {
+  usage: `Usage: etl history [SEQUENCE] [--status S] [--since DATE] [--limit N] [--json]
+
+Lists runs from the runs/ ledger, newest first: id, sequence, status, start, duration and
+the step that failed. Runs whose runner died are marked abandoned as they are found.
+
+Options:
+  --status S     only runs with this status: ${STATUSES.join(', ')}
+  --since DATE   only runs started since DATE (2026-11-01, 2026-11-01T08:00Z) or for the
+                 last DURATION (24h, 7d)
+  --limit N      at most N runs (default 20)
+  --json         print the run records as a JSON array
+  -C, --repo DIR
+`,
+  options: {
+    status: { type: 'string' },
+    since: { type: 'string' },
+    limit: { type: 'string', default: '20' },
+    json: { type: 'boolean', default: false },
+  },
+  async run(values, positionals, context) {
+    if (positionals.length > 1) throw new EtlError('usage', `history takes at most one sequence name, got ${positionals.length}`);
+    const status = values.status === undefined ? undefined : String(values.status);
+    if (status !== undefined && !STATUSES.includes(status)) throw new EtlError('usage', `--status must be one of ${STATUSES.join(', ')}, got "${status}"`);
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
+    const since = values.since === undefined ? undefined : parseSince(String(values.since), new Date());
+    const runs = listHistory(context.repo, { sequence: positionals[0], status, since, limit });
+    if (values.json) {
+      context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+    } else if (runs.length === 0) {
+      context.stdout.write('no runs in the ledger yet\n');
+    } else {
+      context.stdout.write(historyTable(runs, context.paint));
+    }
+    return ExitCode.ok;
+  },
+};
+
+export function historyTable(runs: RunRecord[], paint: Paint): string {
+  const rows = runs.map((run) => {
+    const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
+    return [
+      run.id,
+      run.sequence,
+      run.status,
+      run.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      run.duration_ms === null ? '-' : formatDuration(run.duration_ms),
+      failed ? `${failed.index} ${failed.name}${failed.exit_code !== null ? ` (exit ${failed.exit_code})` : failed.status === 'timed_out' ? ' (timed out)' : ''}` : '',
+    ];
+  });
+  const header = ['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const colour: Record<string, Parameters<Paint>[0]> = { succeeded: 'green', failed: 'red', cancelled: 'yellow', abandoned: 'yellow', running: 'cyan' };
+  const line = (cells: string[], styled: boolean) =>
+    cells
+      .map((c, i) => {
+        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
+        return styled && i === 2 && colour[c] ? paint(colour[c]!, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return `${paint('bold', line(header, false))}\n${rows.map((r) => line(r, true)).join('\n')}\n`;
+}
+
+/** An ISO date or date-time, or a duration back from now ("24h", "7d"). */
+export function parseSince(text: string, now: Date): Date {
+  const back = parseDuration(text);
+  if (back !== undefined) return new Date(now.getTime() - back);
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T00:00:00Z`) : new Date(text);
+  if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    throw new EtlError('usage', `--since takes a date (2026-11-01), a date and time (2026-11-01T08:00Z) or a duration (24h, 7d), got "${text}"`);
+  }
+  return date;
+}

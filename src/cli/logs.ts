@@ -1,0 +1,88 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { EtlError, ExitCode } from '../errors.js';
+import { findRun, readRun, reapIfAbandoned, type RunRef } from '../ledger/history.js';
+import { stepFiles } from '../runner/engine.js';
+import type { RunRecord, StepSummary } from '../runner/records.js';
+import type { Command, CommandContext } from './command.js';
+
+const POLL_MS = 200;
+
+export const command: Command = {
+  usage: `Usage: etl logs RUN [STEP] [--follow]
+
+Prints a step's log, or every step's log in order when no STEP is named. RUN is a run id, a
+unique prefix of one, or SEQUENCE@latest / SEQUENCE@last-failed; STEP is a step number or
+name. With --follow, keeps printing a running run's output until the run ends.
+
+Options:
+  -f, --follow   follow a running run
+  -C, --repo DIR
+`,
+  options: { follow: { type: 'boolean', short: 'f', default: false } },
+  async run(values, positionals, context) {
+    if (positionals.length < 1 || positionals.length > 2) throw new EtlError('usage', `logs takes a run and optionally a step, got ${positionals.length} arguments`);
+    const ref = findRun(context.repo, positionals[0]!);
+    const load = () => {
+      const run = readRun(context.repo, ref);
+      if (!run) throw new EtlError('unreadable-run', `run ${ref.id} has no readable run.json in ${ref.folder}`);
+      return reapIfAbandoned(context.repo, run);
+    };
+    let run = load();
+    const pick = (steps: StepSummary[]) => (positionals[1] === undefined ? steps : [selectStep(run, positionals[1])]);
+    const state: PrintState = { offsets: new Map(), atLineStart: true };
+    const many = positionals[1] === undefined;
+    for (;;) {
+      for (const step of pick(run.steps)) printNew(context, ref, run, step, state, many);
+      if (!values.follow || run.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      run = load();
+    }
+    return ExitCode.ok;
+  },
+};
+
+function selectStep(run: RunRecord, spec: string): StepSummary {
+  const steps = run.steps.filter((s) => s.role === 'step');
+  const found = /^\d+$/.test(spec) ? steps.filter((s) => s.index === Number(spec)) : run.steps.filter((s) => s.name === spec || s.module === spec);
+  if (found.length === 1) return found[0]!;
+  throw new EtlError(found.length ? 'ambiguous-step' : 'unknown-step', `run ${run.id} has ${found.length ? 'more than one' : 'no'} step "${spec}"; its steps are ${steps.map((s) => `${s.index} ${s.name}`).join(', ')}`);
+}
+
+interface PrintState {
+  offsets: Map<string, number>;
+  /** Whether the last byte printed ended a line: a header must start on a line of its own. */
+  atLineStart: boolean;
+}
+
+/** Prints what a step's log gained since last time, with a header before its first bytes. */
+function printNew(context: CommandContext, ref: RunRef, run: RunRecord, step: StepSummary, state: PrintState, header: boolean): void {
+  const { offsets } = state;
+  const count = run.steps.filter((s) => s.role === step.role).length;
+  const path = join(context.repo, ref.folder, stepFiles(step.role, step.index, step.module, count).log);
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return; // not started (or skipped): no log
+  }
+  const from = offsets.get(path);
+  if (from === undefined && header) context.stdout.write(`${state.atLineStart ? '' : '\n'}${context.paint('bold', `==> ${step.role === 'on_failure' ? 'on_failure ' : ''}${step.index}. ${step.name} (${step.status}) <==`)}\n`);
+  const start = from ?? 0;
+  if (size > start) {
+    const fd = openSync(path, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.min(size - start, 1 << 20));
+      for (let at = start; at < size; ) {
+        const read = readSync(fd, buffer, 0, Math.min(buffer.length, size - at), at);
+        if (read === 0) break;
+        context.stdout.write(Buffer.from(buffer.subarray(0, read))); // a copy: write() may keep it past the next read
+        state.atLineStart = buffer[read - 1] === 0x0a;
+        at += read;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  offsets.set(path, Math.max(start, size));
+}

@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parseDuration } from '../definitions/duration.js';
+import { EtlError, ExitCode } from '../errors.js';
+import { triggerFrom } from '../github/env.js';
+import { runSequence } from '../ledger/run-sequence.js';
+import { findStep, planRun } from '../runner/plan.js';
+import type { RunRecord } from '../runner/records.js';
+import type { Command } from './command.js';
+import { loadValidated } from './load.js';
+import { formatPlan } from './plan.js';
+import { progressView, summaryLine } from './progress.js';
+import { readVersion } from './version.js';
+
+export const command: Command = {
+  usage: `Usage: etl run SEQUENCE [--from STEP] [--only STEP] [--dry-run] [--json] [--verbose]
+
+Validates SEQUENCE and the modules it uses, then runs its steps in order, recording the run
+in runs/SEQUENCE/YYYY/MM/DD/RUN-ID/ (run.json, steps/, logs/). A step that fails stops the
+sequence and runs its on_failure steps. One run of a sequence at a time: a second one exits 3.
+
+Options:
+  --from STEP    start at this step (a number from 1, or a step name); earlier ones are skipped
+  --only STEP    run only this step
+  --dry-run      show what would run, record nothing
+  --json         print the final run record on stdout (progress goes to stderr)
+  --verbose      show the modules' output as it arrives (a failed step's log tail is always shown)
+  --log-limit N  bytes of output kept per step log (default 1048576): its first and last parts
+  --kill-grace D how long a stopped module has between SIGTERM and SIGKILL (default 5s)
+  -C, --repo DIR
+
+Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already running,
+130 cancelled by SIGINT, 143 cancelled by SIGTERM.
+`,
+  options: {
+    from: { type: 'string' },
+    only: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', short: 'v', default: false },
+    'log-limit': { type: 'string' },
+    'kill-grace': { type: 'string' },
+  },
+  async run(values, positionals, context) {
+    if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
+    if (values.from !== undefined && values.only !== undefined) throw new EtlError('usage', '--from and --only cannot be used together');
+    const logLimit = values['log-limit'] === undefined ? undefined : Number(values['log-limit']);
+    if (logLimit !== undefined && !(Number.isInteger(logLimit) && logLimit >= 1024)) {
+      throw new EtlError('usage', `--log-limit must be a whole number of bytes, at least 1024, got "${String(values['log-limit'])}"`);
+    }
+    const graceMs = values['kill-grace'] === undefined ? undefined : parseDuration(String(values['kill-grace']));
+    if (values['kill-grace'] !== undefined && graceMs === undefined) throw new EtlError('usage', `--kill-grace takes a duration such as "5s" or "500ms", got "${String(values['kill-grace'])}"`);
+    const report = await loadValidated(context, positionals);
+    if (report.errors > 0) return ExitCode.invalid;
+    const sequence = [...report.definitions.sequences.keys()][0]!;
+    const plan = planRun(report.definitions, sequence, context.env);
+    const from = values.from === undefined ? undefined : findStep(plan, String(values.from));
+    const only = values.only === undefined ? undefined : findStep(plan, String(values.only));
+
+    const json = Boolean(values.json);
+    const out = json ? context.stderr : context.stdout;
+    const paint = json ? context.paintErr : context.paint;
+    if (values['dry-run']) {
+      out.write(formatPlan(plan, paint));
+      out.write('\n(dry run: nothing was run or recorded)\n');
+      return ExitCode.ok;
+    }
+
+    // SIGINT/SIGTERM stop the running module (its whole process group) and record the run
+    // as cancelled; a second signal does not wait for the grace period.
+    const controller = new AbortController();
+    let stoppedBy: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stoppedBy) process.exit(signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated);
+      stoppedBy = signal;
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const view = progressView({ stream: out, live: Boolean(out.isTTY) && context.env.CI !== 'true', paint, verbose: Boolean(values.verbose) });
+    let outcome;
+    try {
+      outcome = await runSequence({
+        definitions: report.definitions,
+        sequence,
+        env: context.env,
+        signal: controller.signal,
+        from,
+        only,
+        trigger: triggerFrom(context.env, localUser()),
+        observer: view,
+        logLimit,
+        graceMs,
+        runnerVersion: readVersion(),
+      });
+    } catch (error) {
+      if (error instanceof EtlError && error.code === 'locked') {
+        context.stderr.write(`etl run: ${error.message}\n`);
+        return ExitCode.locked;
+      }
+      throw error;
+    } finally {
+      view.stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+
+    const { run, folder, scratch } = outcome;
+    if (run.status === 'failed' && !values.verbose) context.stderr.write(failureLogs(context.repo, folder, run));
+    out.write(summaryLine(run, folder, paint));
+    if (scratch) out.write(`scratch folder kept for inspection: ${scratch}\n`);
+    if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+    if (run.status === 'succeeded') return ExitCode.ok;
+    if (run.status === 'cancelled') return stoppedBy === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
+    return ExitCode.failed;
+  },
+};
+
+/** The last lines of the failed step's log: what a person needs to see first. */
+function failureLogs(repo: string, folder: string, run: RunRecord, lines = 20): string {
+  const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
+  if (!failed) return '';
+  try {
+    const record = JSON.parse(readFileSync(join(repo, folder, failed.record), 'utf8')) as { log: { path: string } };
+    const text = readFileSync(join(repo, folder, record.log.path), 'utf8').trimEnd();
+    if (!text) return `(step ${failed.index} printed nothing)\n`;
+    const tail = text.split('\n').slice(-lines);
+    return `--- last ${tail.length} lines of ${failed.name}'s log (${join(folder, record.log.path)}) ---\n${tail.join('\n')}\n---\n`;
+  } catch {
+    return '';
+  }
+}
+
+function localUser(): string | null {
+  try {
+    return userInfo().username;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatDuration } from '../definitions/duration.js';
+import { EtlError, ExitCode } from '../errors.js';
+import { findRun, readRun, reapIfAbandoned } from '../ledger/history.js';
+import type { StepRecord } from '../runner/records.js';
+import type { Command } from './command.js';
+
+export const command: Command = {
+  usage: `Usage: etl show RUN [--json]
+
+Shows one run with all its steps: status, attempts, exit codes, durations, logs, and the
+definitions it ran (commit and file hashes). RUN is a run id, a unique prefix of one, or
+SEQUENCE@latest / SEQUENCE@last-failed.
+
+Options:
+  --json       print {run, steps}: run.json and every step record
+  -C, --repo DIR
+`,
+  options: { json: { type: 'boolean', default: false } },
+  async run(values, positionals, context) {
+    if (positionals.length !== 1) throw new EtlError('usage', `show takes one run, got ${positionals.length}`);
+    const ref = findRun(context.repo, positionals[0]!);
+    const record = readRun(context.repo, ref);
+    if (!record) throw new EtlError('unreadable-run', `run ${ref.id} has no readable run.json in ${ref.folder}`);
+    const run = reapIfAbandoned(context.repo, record);
+    const steps = run.steps.map((s) => readStep(join(context.repo, ref.folder, s.record)));
+    if (values.json) {
+      context.stdout.write(`${JSON.stringify({ run, steps: steps.filter(Boolean) }, null, 2)}\n`);
+      return ExitCode.ok;
+    }
+    const { paint } = context;
+    const lines = [
+      `${paint('bold', `run ${run.id}`)}  ${run.sequence}  ${run.status}${run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`}`,
+      `started  ${run.started_at}${run.finished_at ? `, finished ${run.finished_at}` : ''} on ${run.host} (pid ${run.pid}, etl-ledger ${run.runner_version})`,
+      `trigger  ${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${run.trigger.ci?.url ? ` (${run.trigger.ci.url})` : ''}`,
+      `commit   ${run.definitions.commit ?? '(not in git)'}${run.definitions.dirty ? ' with uncommitted changes to the definitions' : ''}`,
+      ...Object.entries(run.definitions.files).map(([file, hash]) => `         ${paint('dim', `${hash ?? '(missing)'}`)} ${file}`),
+      ...(run.error ? [`error    ${run.error}`] : []),
+      `folder   ${ref.folder}`,
+      '',
+    ];
+    for (const [i, summary] of run.steps.entries()) {
+      const step = steps[i];
+      const attempts = step?.attempts ?? [];
+      const last = attempts.at(-1);
+      const how = last ? (last.error ?? (last.signal ? `signal ${last.signal}` : `exit ${last.exit_code}`)) : '';
+      lines.push(
+        `${summary.role === 'on_failure' ? 'on_failure ' : ''}${summary.index}. ${paint('bold', summary.name)}${summary.name === summary.module ? '' : ` (${summary.module})`}  ${summary.status}` +
+          `${summary.duration_ms === null ? '' : `  ${formatDuration(summary.duration_ms)}`}${how ? `  ${how}` : ''}${attempts.length > 1 ? `  ${attempts.length} attempts` : ''}`,
+      );
+      if (step && step.status !== 'skipped' && step.status !== 'pending') {
+        lines.push(`   ${paint('dim', `$ ${step.argv.join(' ')}`)}`);
+        lines.push(`   ${paint('dim', `log ${join(ref.folder, step.log.path)} (${step.log.bytes} bytes${step.log.truncated ? `, ${step.log.kept_bytes} kept` : ''})`)}`);
+      }
+    }
+    context.stdout.write(`${lines.join('\n')}\n`);
+    return ExitCode.ok;
+  },
+};
+
+function readStep(path: string): StepRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as StepRecord;
+  } catch {
+    return undefined; // not written yet: the step has not finished
+  }
+}

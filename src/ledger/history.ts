@@ -1,0 +1,153 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { EtlError } from '../errors.js';
+import type { RunRecord, StepSummary } from '../runner/records.js';
+import { writeJsonAtomic } from './atomic.js';
+import { lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder } from './layout.js';
+import { isAlive, readLock } from './lock.js';
+
+export interface RunRef {
+  sequence: string;
+  id: string;
+  /** Relative to the repository. */
+  folder: string;
+}
+
+const descending = (names: string[]) => names.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+
+function listDirs(path: string, pattern: RegExp): string[] {
+  try {
+    return descending(readdirSync(path).filter((name) => pattern.test(name)));
+  } catch {
+    return [];
+  }
+}
+
+/** The sequences that have runs in the ledger. */
+export function ledgerSequences(repo: string): string[] {
+  return listDirs(join(repo, RUNS_DIR), /^[A-Za-z0-9][A-Za-z0-9._-]*$/).reverse();
+}
+
+/**
+ * One sequence's runs, newest first, reading folders lazily: the newest day's folder is
+ * read first and older ones only if more runs are asked for. `since` (YYYYMMDD) stops the
+ * walk at older days.
+ */
+function* sequenceRuns(repo: string, sequence: string, since?: string): Generator<RunRef> {
+  const base = join(repo, RUNS_DIR, sequence);
+  for (const year of listDirs(base, /^\d{4}$/)) {
+    if (since && year < since.slice(0, 4)) return;
+    for (const month of listDirs(join(base, year), /^\d{2}$/)) {
+      if (since && year + month < since.slice(0, 6)) return;
+      for (const day of listDirs(join(base, year, month), /^\d{2}$/)) {
+        if (since && year + month + day < since) return;
+        for (const id of listDirs(join(base, year, month, day), RUN_ID_PATTERN)) {
+          yield { sequence, id, folder: join(RUNS_DIR, sequence, year, month, day, id) };
+        }
+      }
+    }
+  }
+}
+
+/** All runs (or one sequence's), newest first: a merge of each sequence's lazy walk. */
+export function* runsNewestFirst(repo: string, options: { sequence?: string; since?: Date } = {}): Generator<RunRef> {
+  const since = options.since?.toISOString().slice(0, 10).replace(/-/g, '');
+  const walks = (options.sequence ? [options.sequence] : ledgerSequences(repo)).map((s) => sequenceRuns(repo, s, since));
+  const heads = walks.map((walk) => walk.next());
+  for (;;) {
+    let best = -1;
+    for (const [i, head] of heads.entries()) {
+      if (!head.done && (best === -1 || head.value.id > (heads[best]!.value as RunRef).id)) best = i;
+    }
+    if (best === -1) return;
+    const ref = heads[best]!.value as RunRef;
+    if (since === undefined || ref.id >= (options.since?.toISOString().replace(/[-:.]/g, '') ?? '')) yield ref;
+    heads[best] = walks[best]!.next();
+  }
+}
+
+export function readRun(repo: string, ref: RunRef): RunRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(join(repo, ref.folder, 'run.json'), 'utf8')) as RunRecord;
+  } catch {
+    return undefined; // a run that crashed before its first record: nothing to show
+  }
+}
+
+/**
+ * A run still marked `running` whose runner is gone (no lock of its own, or a lock whose
+ * process no longer exists on this host) was abandoned: say so in its record. Runs started
+ * on another host are left alone: from here we cannot tell.
+ */
+export function reapIfAbandoned(repo: string, run: RunRecord): RunRecord {
+  if (run.status !== 'running' || run.host !== hostname()) return run;
+  const lock = readLock(join(repo, lockFile(run.sequence)));
+  if (lock && lock.run_id === run.id && isAlive(lock)) return run;
+  return markAbandoned(repo, runFolder(run.sequence, run.id), `the runner (pid ${run.pid} on ${run.host}) stopped without finishing the run`) ?? run;
+}
+
+/** Rewrites a running run's record as abandoned; returns it, or undefined if it was not running. */
+export function markAbandoned(repo: string, folder: string, reason: string): RunRecord | undefined {
+  const path = join(repo, folder, 'run.json');
+  if (!existsSync(path)) return undefined;
+  const run = JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
+  if (run.status !== 'running') return undefined;
+  run.status = 'abandoned';
+  run.error = reason;
+  run.steps = run.steps.map((s): StepSummary => (s.status === 'running' ? { ...s, status: 'cancelled' } : s.status === 'pending' ? { ...s, status: 'skipped' } : s));
+  writeJsonAtomic(path, run);
+  return run;
+}
+
+/**
+ * Finds one run: a unique prefix of its id, or SEQUENCE@latest, SEQUENCE@last-failed.
+ * A prefix that names a day (20261125...) reads only that day's folders.
+ */
+export function findRun(repo: string, spec: string): RunRef {
+  const at = /^(.+)@(latest|last-failed)$/.exec(spec);
+  if (at) {
+    const [, sequence, which] = at as unknown as [string, string, string];
+    for (const ref of runsNewestFirst(repo, { sequence })) {
+      if (which === 'latest') return ref;
+      if (readRun(repo, ref)?.status === 'failed') return ref;
+    }
+    throw new EtlError('unknown-run', `no ${which === 'latest' ? '' : 'failed '}run of sequence "${sequence}" in the ledger`);
+  }
+  if (!/^[0-9TZa-f-]+$/.test(spec)) throw new EtlError('unknown-run', `"${spec}" is not a run id, an id prefix, or SEQUENCE@latest / SEQUENCE@last-failed`);
+  const day = /^\d{8}/.test(spec) ? new Date(`${spec.slice(0, 4)}-${spec.slice(4, 6)}-${spec.slice(6, 8)}T00:00:00Z`) : undefined;
+  const matches: RunRef[] = [];
+  for (const ref of runsNewestFirst(repo, { since: day && !Number.isNaN(day.getTime()) ? day : undefined })) {
+    if (ref.id.startsWith(spec)) matches.push(ref);
+    if (matches.length > 1) break;
+  }
+  if (matches.length === 0) throw new EtlError('unknown-run', `no run id starts with "${spec}"`);
+  if (matches.length > 1) throw new EtlError('ambiguous-run', `"${spec}" matches more than one run (${matches.map((m) => m.id).join(', ')}, ...): give more of the id`);
+  return matches[0]!;
+}
+
+export interface HistoryOptions {
+  sequence?: string;
+  status?: string;
+  since?: Date;
+  limit?: number;
+}
+
+/**
+ * Runs newest first, as `etl history` lists them. Reads only as many records as it shows
+ * (plus those a --status filter skips), so it stays fast however long the ledger grows.
+ */
+export function listHistory(repo: string, options: HistoryOptions = {}): RunRecord[] {
+  const limit = options.limit ?? 20;
+  const found: RunRecord[] = [];
+  if (limit <= 0) return found;
+  for (const ref of runsNewestFirst(repo, { sequence: options.sequence, since: options.since })) {
+    const record = readRun(repo, ref);
+    if (!record) continue;
+    const run = reapIfAbandoned(repo, record);
+    if (options.status !== undefined && run.status !== options.status) continue;
+    found.push(run);
+    if (found.length >= limit) break;
+  }
+  return found;
+}

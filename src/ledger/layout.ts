@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+export const RUNS_DIR = 'runs';
+
+/**
+ * A run id sorts by start time and is unique across machines: the UTC start time to the
+ * millisecond, then 8 random hex digits. 20261125T031828123Z-9f3a0c1d
+ */
+export function newRunId(at: Date): string {
+  const stamp = at.toISOString().replace(/[-:.]/g, '');
+  return `${stamp}-${randomBytes(4).toString('hex')}`;
+}
+
+export const RUN_ID_PATTERN = /^(\d{4})(\d{2})(\d{2})T\d{9}Z-[0-9a-f]{8}$/;
+
+/** runs/<sequence>/<YYYY>/<MM>/<DD>/<run-id>, relative to the repository. */
+export function runFolder(sequence: string, runId: string): string {
+  const match = RUN_ID_PATTERN.exec(runId);
+  if (!match) throw new Error(`not a run id: ${runId}`);
+  return join(RUNS_DIR, sequence, match[1]!, match[2]!, match[3]!, runId);
+}
+
+/** The lock of a sequence: never committed (see .gitignore). */
+export function lockFile(sequence: string): string {
+  return join(RUNS_DIR, sequence, '.lock');
+}

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { simpleGit } from 'simple-git';
+import type { DefinitionsPin } from '../runner/records.js';
+
+/** The hash git gives a file's content (`git hash-object`), computed without git. */
+export function blobHash(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+
+/**
+ * Pins the definitions a run uses: the commit checked out, the blob hash of each file as it
+ * is on disk (which is what runs, committed or not), and whether any of them differs from
+ * that commit. Outside a git repository commit and dirty are null.
+ */
+export async function pinDefinitions(repo: string, files: string[]): Promise<DefinitionsPin> {
+  const hashes: Record<string, string | null> = {};
+  for (const file of [...new Set(files)].sort()) {
+    try {
+      hashes[file] = blobHash(readFileSync(join(repo, file)));
+    } catch {
+      hashes[file] = null;
+    }
+  }
+  const git = simpleGit({ baseDir: repo, maxConcurrentProcesses: 1 });
+  let commit: string | null = null;
+  let dirty: boolean | null = null;
+  try {
+    commit = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD'])).trim() || null;
+    const status = await git.raw(['status', '--porcelain', '--untracked-files=all', '--', ...Object.keys(hashes)]);
+    dirty = commit === null ? true : status.trim() !== '';
+  } catch {
+    // not a git repository (or git is missing): nothing to pin to
+  }
+  return { commit, dirty, files: hashes };
+}

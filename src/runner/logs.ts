@@ -1,0 +1,143 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+
+export const DEFAULT_LOG_LIMIT = 1024 * 1024;
+
+/** Replaces every secret value with *** in text, longest first (a secret may contain another). */
+export class Redactor {
+  private readonly secrets: string[];
+  /** The longest secret minus one: how much text may hold the start of a split secret. */
+  readonly holdBack: number;
+
+  constructor(values: Iterable<string>) {
+    // Very short values would blank out ordinary text; GitHub masks them, we cannot sensibly.
+    this.secrets = [...new Set(values)].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length);
+    this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
+  }
+
+  get active(): boolean {
+    return this.secrets.length > 0;
+  }
+
+  redact(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join('***');
+    return out;
+  }
+}
+
+export interface LogSummary {
+  /** Bytes the module printed (before redaction). */
+  bytes: number;
+  /** Bytes in the log file. */
+  kept_bytes: number;
+  truncated: boolean;
+}
+
+/**
+ * A step's log file: output streamed to disk as it arrives, secrets redacted first, and at
+ * most `limit` bytes kept: the first half as written, the last half held in memory and
+ * written at the end after a marker saying how much was dropped. Memory stays bounded
+ * whatever the module prints.
+ */
+export class LogWriter {
+  private readonly fd: number;
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly headLimit: number;
+  private readonly tailLimit: number;
+  private pending = '';
+  private headBytes = 0;
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+  private droppedBytes = 0;
+  private printed = 0;
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly redactor: Redactor,
+    limit = DEFAULT_LOG_LIMIT,
+    /** Sees the redacted text too, for the terminal. */
+    private readonly onText?: (text: string) => void,
+  ) {
+    this.fd = openSync(path, 'w');
+    this.headLimit = Math.floor(limit / 2);
+    this.tailLimit = limit - this.headLimit;
+  }
+
+  write(chunk: Buffer): void {
+    this.printed += chunk.length;
+    let text = this.pending + this.decoder.write(chunk);
+    if (this.redactor.active) {
+      text = this.redactor.redact(text);
+      // Keep back what could be the start of a secret split across chunks.
+      const cut = Math.max(0, text.length - this.redactor.holdBack);
+      this.pending = text.slice(cut);
+      text = text.slice(0, cut);
+    }
+    this.emit(text);
+  }
+
+  /** Adds a line of the runner's own (attempt markers), not counted as module output. */
+  note(line: string): void {
+    this.flushPending();
+    this.emit(`${line}\n`);
+  }
+
+  close(): LogSummary {
+    if (!this.closed) {
+      this.closed = true;
+      this.flushPending();
+      const rest = this.decoder.end();
+      if (rest) this.emit(this.redactor.redact(rest));
+      if (this.droppedBytes > 0) {
+        const tail = Buffer.concat(this.tail);
+        writeSync(this.fd, `\n[etl-ledger: ${this.droppedBytes} bytes of output dropped here; the log keeps the first and last parts]\n`);
+        writeSync(this.fd, tail);
+      } else {
+        for (const part of this.tail) writeSync(this.fd, part);
+      }
+      closeSync(this.fd);
+    }
+    return { bytes: this.printed, kept_bytes: this.keptBytes, truncated: this.droppedBytes > 0 };
+  }
+
+  private get keptBytes(): number {
+    return this.headBytes + this.tailBytes;
+  }
+
+  private flushPending(): void {
+    if (this.pending) this.emit(this.redactor.redact(this.pending));
+    this.pending = '';
+  }
+
+  private emit(text: string): void {
+    if (!text) return;
+    this.onText?.(text);
+    let data = Buffer.from(text, 'utf8');
+    if (this.headBytes < this.headLimit) {
+      const room = this.headLimit - this.headBytes;
+      const head = data.length <= room ? data : data.subarray(0, room);
+      writeSync(this.fd, head);
+      this.headBytes += head.length;
+      data = data.subarray(head.length);
+      if (data.length === 0) return;
+    }
+    // Past the head: keep only the newest tailLimit bytes in memory.
+    this.tail.push(data);
+    this.tailBytes += data.length;
+    while (this.tailBytes > this.tailLimit) {
+      const first = this.tail[0]!;
+      const excess = this.tailBytes - this.tailLimit;
+      if (first.length <= excess) {
+        this.tail.shift();
+        this.tailBytes -= first.length;
+        this.droppedBytes += first.length;
+      } else {
+        this.tail[0] = first.subarray(excess);
+        this.tailBytes -= excess;
+        this.droppedBytes += excess;
+      }
+    }
+  }
+}

@@ -1,0 +1,130 @@
+// The records of a run, as the runner keeps them and the ledger writes them: run.json and one
+// step record per step. One source of truth: the types are inferred from these schemas and
+// schemas/run.schema.json and schemas/step.schema.json are generated from them. The CLI
+// never loads this file at run time (zod stays out of start-up): it imports types only.
+import { z } from 'zod';
+import { SCHEMA_VERSION } from './schema-version.js';
+
+export const RunStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled', 'abandoned']);
+export const StepStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped']);
+
+const Timestamp = z.string().describe('ISO 8601, UTC');
+const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
+
+export const Attempt = z
+  .strictObject({
+    attempt: z.int().min(1),
+    started_at: Timestamp,
+    finished_at: Nullable(Timestamp),
+    duration_ms: Nullable(z.number().min(0)),
+    exit_code: Nullable(z.int()),
+    signal: Nullable(z.string()),
+    timed_out: z.boolean(),
+    error: Nullable(z.string()).describe('Why the module could not be started, or was stopped'),
+  })
+  .meta({ id: 'Attempt' });
+
+export const Role = z.enum(['step', 'on_failure']);
+
+export const StepSummary = z
+  .strictObject({
+    index: z.int().min(1),
+    role: Role,
+    name: z.string(),
+    module: z.string(),
+    status: StepStatus,
+    duration_ms: Nullable(z.number().min(0)),
+    exit_code: Nullable(z.int()),
+    attempts: z.int().min(0),
+    record: z.string().describe('Path of the step record, relative to the run folder'),
+  })
+  .meta({ id: 'StepSummary' });
+
+export const CiContext = z
+  .strictObject({
+    provider: z.literal('github-actions'),
+    workflow: Nullable(z.string()),
+    run_id: Nullable(z.string()),
+    run_attempt: Nullable(z.string()),
+    sha: Nullable(z.string()),
+    ref: Nullable(z.string()),
+    event: Nullable(z.string()),
+    actor: Nullable(z.string()),
+    repository: Nullable(z.string()),
+    url: Nullable(z.string()),
+  })
+  .meta({ id: 'CiContext' });
+
+export const Trigger = z
+  .strictObject({
+    kind: z.string().describe('manual, schedule, push, dispatch, ...'),
+    actor: Nullable(z.string()),
+    ci: Nullable(CiContext),
+  })
+  .meta({ id: 'Trigger' });
+
+export const DefinitionsPin = z
+  .strictObject({
+    commit: Nullable(z.string()).describe('HEAD when the run started; null outside git'),
+    dirty: Nullable(z.boolean()).describe('Whether any definition file differed from that commit'),
+    files: z.record(z.string(), Nullable(z.string())).describe('Repository-relative path -> git blob hash of the content that ran'),
+  })
+  .meta({ id: 'DefinitionsPin' });
+
+export const RunRecord = z
+  .strictObject({
+    schema_version: z.literal(SCHEMA_VERSION),
+    id: z.string(),
+    sequence: z.string(),
+    status: RunStatus,
+    trigger: Trigger,
+    definitions: DefinitionsPin,
+    selection: Nullable(z.strictObject({ from: Nullable(z.int()), only: Nullable(z.int()) })),
+    host: z.string(),
+    pid: z.int(),
+    runner_version: z.string(),
+    started_at: Timestamp,
+    finished_at: Nullable(Timestamp),
+    duration_ms: Nullable(z.number().min(0)),
+    failed_step: Nullable(z.int().min(1)).describe('Index of the step that failed the run'),
+    error: Nullable(z.string()).describe('Why the run failed, was cancelled or abandoned'),
+    steps: z.array(StepSummary),
+  })
+  .meta({ id: 'RunRecord', title: 'etl-ledger run record (run.json)' });
+
+export const StepRecord = z
+  .strictObject({
+    schema_version: z.literal(SCHEMA_VERSION),
+    run_id: z.string(),
+    index: z.int().min(1),
+    role: Role,
+    name: z.string(),
+    module: z.string(),
+    argv: z.array(z.string()),
+    input: Nullable(z.string()),
+    output: Nullable(z.string()),
+    config: Nullable(z.string()),
+    status: StepStatus,
+    started_at: Nullable(Timestamp),
+    finished_at: Nullable(Timestamp),
+    duration_ms: Nullable(z.number().min(0)),
+    attempts: z.array(Attempt),
+    log: z.strictObject({
+      path: z.string().describe('Relative to the run folder'),
+      bytes: z.int().min(0).describe('Bytes the module printed'),
+      kept_bytes: z.int().min(0).describe('Bytes kept in the log file'),
+      truncated: z.boolean(),
+    }),
+  })
+  .meta({ id: 'StepRecord', title: 'etl-ledger step record (steps/NN-module.json)' });
+
+export type RunStatus = z.infer<typeof RunStatus>;
+export type StepStatus = z.infer<typeof StepStatus>;
+export type Attempt = z.infer<typeof Attempt>;
+export type Role = z.infer<typeof Role>;
+export type StepSummary = z.infer<typeof StepSummary>;
+export type CiContext = z.infer<typeof CiContext>;
+export type Trigger = z.infer<typeof Trigger>;
+export type DefinitionsPin = z.infer<typeof DefinitionsPin>;
+export type RunRecord = z.infer<typeof RunRecord>;
+export type StepRecord = z.infer<typeof StepRecord>;

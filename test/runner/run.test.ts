@@ -1,0 +1,312 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { RunRecord, StepRecord } from '../../src/runner/records.js';
+import { fixture, isRunning, pipelineRepo, runCli, startCli, waitUntilGone } from '../helpers/repo.js';
+
+const validators = createRequire(import.meta.url)(join(fixture('..', '..'), 'dist/src/definitions/validators.cjs')) as Record<string, ((data: unknown) => boolean) & { errors?: unknown }>;
+
+/** The single run folder of a repository's ledger, with its records read. */
+function onlyRun(repo: string): { folder: string; run: RunRecord; steps: StepRecord[] } {
+  const folders = findRunFolders(repo);
+  assert.equal(folders.length, 1, `expected one run, found ${folders.join(', ')}`);
+  return readRunFolder(folders[0]!);
+}
+
+function findRunFolders(repo: string): string[] {
+  return readdirSync(join(repo, 'runs'), { recursive: true, encoding: 'utf8' })
+    .filter((p) => p.endsWith('run.json'))
+    .map((p) => join(repo, 'runs', p, '..'))
+    .sort();
+}
+
+function readRunFolder(folder: string) {
+  const run = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as RunRecord;
+  const steps = run.steps.filter((s) => existsSync(join(folder, s.record))).map((s) => JSON.parse(readFileSync(join(folder, s.record), 'utf8')) as StepRecord);
+  return { folder, run, steps };
+}
+
+function assertValidRecords(run: RunRecord, steps: StepRecord[]) {
+  assert.ok(validators.runRecord!(run), JSON.stringify(validators.runRecord!.errors));
+  for (const step of steps) assert.ok(validators.stepRecord!(step), JSON.stringify(validators.stepRecord!.errors));
+}
+
+const log = (folder: string, step: StepRecord) => readFileSync(join(folder, step.log.path), 'utf8');
+
+test("the seed's test sequence: true, false, true; step 2 fails, step 3 is skipped, the handler runs, exit 1", async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh' }, handler: { cmd: './modules/env-dump.mjs' } },
+    sequences: {
+      test: {
+        steps: [{ module_name: 'ok' }, { module_name: 'fail' }, { module_name: 'ok', name: 'never' }],
+        on_failure: { module_name: 'handler', output: 'handler.json' },
+      },
+    },
+  });
+  const result = await runCli(['run', 'test'], { cwd: repo });
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  const { folder, run, steps } = onlyRun(repo);
+  assert.equal(run.status, 'failed');
+  assert.equal(run.failed_step, 2);
+  assert.match(run.error!, /step 2 \(fail\) failed: exited with code 1/);
+  assert.deepEqual(run.steps.map((s) => `${s.role} ${s.index} ${s.status}`), ['step 1 succeeded', 'step 2 failed', 'step 3 skipped', 'on_failure 1 succeeded']);
+  assertValidRecords(run, steps);
+  assert.equal(steps[1]!.attempts[0]!.exit_code, 1);
+  assert.match(log(folder, steps[1]!), /fail\.sh is about to fail\nsomething went wrong\n/);
+  const handler = JSON.parse(readFileSync(join(repo, 'handler.json'), 'utf8'));
+  assert.equal(handler.env.ETL_FAILED_STEP, '2');
+  assert.equal(handler.env.ETL_FAILED_MODULE, 'fail');
+  assert.equal(handler.env.ETL_FAILED_EXIT_CODE, '1');
+  // The failed step's log tail is shown without asking.
+  assert.match(result.stderr, /last 2 lines of fail's log/);
+  assert.match(result.stderr, /something went wrong/);
+});
+
+test('a step that exits 77 fails the run with that exit code recorded', async (t) => {
+  const repo = pipelineRepo(t, { modules: { fail: { cmd: './modules/fail.sh 77' } }, sequences: { s: [{ module_name: 'fail' }] } });
+  const result = await runCli(['run', 's', '--json'], { cwd: repo });
+  assert.equal(result.code, 1);
+  const run = JSON.parse(result.stdout) as RunRecord;
+  assert.equal(run.steps[0]!.exit_code, 77);
+  assert.equal(run.status, 'failed');
+});
+
+test('every module gets the wrapper environment, an argv passed intact, the repo as cwd and no stdin', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { dump: { cmd: './modules/env-dump.mjs --label "two words" \'it\'"\'"\'s\'', flags: { config: '--conf' }, env: { TEST_MODULE: 'm', TEST_LEVEL: 'module' } } },
+    sequences: {
+      envs: {
+        env: { TEST_LEVEL: 'sequence' },
+        steps: [{ module_name: 'dump', name: 'first', input: 'in put/"quoted" file.csv', output: 'dump.json', conf: 'conf.json', env: { TEST_STEP: 's' } }],
+      },
+    },
+    files: { 'conf.json': '{}' },
+  });
+  const result = await runCli(['run', 'envs', '--json'], { cwd: repo });
+  assert.equal(result.code, 0, result.stderr);
+  const run = JSON.parse(result.stdout) as RunRecord;
+  const dump = JSON.parse(readFileSync(join(repo, 'dump.json'), 'utf8'));
+  assert.deepEqual(dump.argv, ['--label', 'two words', "it's", '--input', 'in put/"quoted" file.csv', '--output', 'dump.json', '--conf', 'conf.json']);
+  assert.equal(dump.cwd, repo);
+  assert.equal(dump.stdinBytes, 0);
+  const { ETL_RUN_DIR, ...env } = dump.env;
+  assert.ok(existsSync(ETL_RUN_DIR) === false, 'the scratch folder is removed after a success');
+  assert.deepEqual(env, {
+    ETL_RUN_ID: run.id,
+    ETL_SEQUENCE: 'envs',
+    ETL_STEP: '1',
+    ETL_STEP_NAME: 'first',
+    ETL_MODULE: 'dump',
+    ETL_INPUT: 'in put/"quoted" file.csv',
+    ETL_OUTPUT: 'dump.json',
+    ETL_CONFIG: 'conf.json',
+    ETL_REPO: repo,
+    ETL_ATTEMPT: '1',
+    TEST_MODULE: 'm',
+    TEST_LEVEL: 'sequence',
+    TEST_STEP: 's',
+  });
+});
+
+test('retries re-run a failing step, and every attempt is recorded', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { flaky: { cmd: './modules/flaky.sh 2', retries: 2, retry_delay: '10ms' }, flakier: { cmd: './modules/flaky.sh 5', retries: 1 } },
+    sequences: { recovers: [{ module_name: 'flaky' }], gives_up: [{ module_name: 'flakier' }] },
+  });
+  assert.equal((await runCli(['run', 'recovers'], { cwd: repo })).code, 0);
+  const ok = readRunFolder(findRunFolders(repo)[0]!);
+  assert.equal(ok.run.status, 'succeeded');
+  assert.deepEqual(ok.steps[0]!.attempts.map((a) => a.exit_code), [3, 3, 0]);
+  assert.match(log(ok.folder, ok.steps[0]!), /attempt 1[\s\S]*\[etl-ledger: attempt 2 of 3\][\s\S]*attempt 2[\s\S]*attempt 3 \(ETL_ATTEMPT=3\)/);
+  assertValidRecords(ok.run, ok.steps);
+
+  assert.equal((await runCli(['run', 'gives_up'], { cwd: repo })).code, 1);
+  const failed = readRunFolder(findRunFolders(repo).find((f) => f.includes('gives_up'))!);
+  assert.equal(failed.steps[0]!.status, 'failed');
+  assert.equal(failed.steps[0]!.attempts.length, 2);
+});
+
+test('a step timeout ends the module and its grandchild, and the step is timed_out', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { forever: { cmd: './modules/forever.mjs', timeout: '1s' }, after: { cmd: './modules/ok.sh' } },
+    sequences: { slow: [{ module_name: 'forever', output: 'pids.json' }, { module_name: 'after' }] },
+  });
+  const result = await runCli(['run', 'slow', '--kill-grace', '500ms'], { cwd: repo });
+  assert.equal(result.code, 1, result.stderr);
+  const { run, steps } = onlyRun(repo);
+  assert.deepEqual(run.steps.map((s) => s.status), ['timed_out', 'skipped']);
+  assert.equal(steps[0]!.attempts[0]!.timed_out, true);
+  assert.match(run.error!, /step 1 \(forever\) timed out/);
+  const pids = JSON.parse(readFileSync(join(repo, 'pids.json'), 'utf8'));
+  assert.ok(await waitUntilGone([pids.child, pids.grandchild]), 'module and grandchild must be gone');
+});
+
+test('a module that ignores SIGTERM is killed after the grace period', async (t) => {
+  const repo = pipelineRepo(t, { modules: { stubborn: { cmd: './modules/ignore-sigterm.mjs', timeout: '1s' } }, sequences: { s: [{ module_name: 'stubborn', output: 'pid.json' }] } });
+  const result = await runCli(['run', 's', '--kill-grace', '300ms'], { cwd: repo });
+  assert.equal(result.code, 1);
+  const { folder, steps } = onlyRun(repo);
+  assert.equal(steps[0]!.status, 'timed_out');
+  assert.equal(steps[0]!.attempts[0]!.signal, 'SIGKILL');
+  assert.match(log(folder, steps[0]!), /SIGTERM ignored/);
+  assert.ok(await waitUntilGone([JSON.parse(readFileSync(join(repo, 'pid.json'), 'utf8')).child]));
+});
+
+test('the sequence timeout bounds the whole run', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { forever: { cmd: './modules/forever.mjs' }, handler: { cmd: './modules/ok.sh' } },
+    sequences: { bounded: { timeout: '1s', steps: [{ module_name: 'forever', output: 'pids.json' }], on_failure: { module_name: 'handler' } } },
+  });
+  const result = await runCli(['run', 'bounded', '--kill-grace', '200ms'], { cwd: repo });
+  assert.equal(result.code, 1);
+  const { run } = onlyRun(repo);
+  assert.equal(run.steps[0]!.status, 'timed_out');
+  assert.match(run.error!, /the sequence timeout \(1000 ms\) ran out/);
+  assert.equal(run.steps[1]!.status, 'succeeded', 'the error handler still runs');
+});
+
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  test(`${signal} to etl run stops the module's process group, records the run as cancelled, exits ${code}`, async (t) => {
+    const repo = pipelineRepo(t, {
+      modules: { forever: { cmd: './modules/forever.mjs' }, after: { cmd: './modules/ok.sh' }, handler: { cmd: './modules/ok.sh' } },
+      sequences: { s: { steps: [{ module_name: 'forever', output: 'pids.json' }, { module_name: 'after' }], on_failure: { module_name: 'handler' } } },
+    });
+    const cli = startCli(['run', 's', '--verbose', '--kill-grace', '500ms'], { cwd: repo });
+    await cli.line(/forever\.mjs started/);
+    const pids = JSON.parse(readFileSync(join(repo, 'pids.json'), 'utf8'));
+    cli.child.kill(signal);
+    const result = await cli.done;
+    assert.equal(result.code, code, result.stdout + result.stderr);
+    const { run, steps } = onlyRun(repo);
+    assert.equal(run.status, 'cancelled');
+    assert.deepEqual(run.steps.map((s) => `${s.role} ${s.status}`), ['step cancelled', 'step skipped'], 'no error handler after a cancel');
+    assertValidRecords(run, steps);
+    assert.ok(await waitUntilGone([pids.child, pids.grandchild]));
+    assert.equal(existsSync(join(repo, 'runs/s/.lock')), false, 'the lock is released');
+  });
+}
+
+test('kill -9 of the runner mid-step: the next run marks it abandoned, takes the lock, and no record is torn', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { forever: { cmd: './modules/forever.mjs' }, ok: { cmd: './modules/ok.sh' } },
+    sequences: { s: [{ module_name: 'ok' }, { module_name: 'forever', output: 'pids.json' }] },
+  });
+  const first = startCli(['run', 's', '--verbose'], { cwd: repo });
+  await first.line(/forever\.mjs started/);
+  first.child.kill('SIGKILL');
+  await first.done;
+  const pids = JSON.parse(readFileSync(join(repo, 'pids.json'), 'utf8'));
+  t.after(() => {
+    for (const pid of [pids.child, pids.grandchild]) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+  });
+  const crashed = readRunFolder(findRunFolders(repo)[0]!);
+  assert.equal(crashed.run.status, 'running');
+  assert.equal(existsSync(join(repo, 'runs/s/.lock')), true, 'the dead runner left its lock');
+
+  // The next run replaces the sequence with one that finishes.
+  const second = await runCli(['run', 's', '--only', '1'], { cwd: repo });
+  assert.equal(second.code, 0, second.stderr);
+  const [old, fresh] = findRunFolders(repo).map(readRunFolder);
+  assert.equal(old!.run.status, 'abandoned');
+  assert.match(old!.run.error!, /stopped without finishing the run/);
+  assert.deepEqual(old!.run.steps.map((s) => s.status), ['succeeded', 'cancelled']);
+  assert.equal(fresh!.run.status, 'succeeded');
+  assertValidRecords(old!.run, old!.steps);
+  for (const folder of findRunFolders(repo)) {
+    for (const file of readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'))) {
+      assert.doesNotThrow(() => JSON.parse(readFileSync(join(folder, file), 'utf8')), file);
+    }
+    assert.deepEqual(readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')), []);
+  }
+  assert.equal(existsSync(join(repo, 'runs/s/.lock')), false);
+});
+
+test('two concurrent runs of one sequence: exactly one runs, the other exits 3', async (t) => {
+  const repo = pipelineRepo(t, { modules: { forever: { cmd: './modules/forever.mjs' } }, sequences: { s: [{ module_name: 'forever', output: 'pids.json' }] } });
+  const first = startCli(['run', 's', '--verbose', '--kill-grace', '200ms'], { cwd: repo });
+  await first.line(/forever\.mjs started/);
+  const second = await runCli(['run', 's'], { cwd: repo });
+  assert.equal(second.code, 3);
+  assert.match(second.stderr, /sequence "s" is already running \(run \d{8}T\d{9}Z-[0-9a-f]{8}, pid \d+/);
+  first.child.kill('SIGTERM');
+  assert.equal((await first.done).code, 143);
+  assert.equal(findRunFolders(repo).length, 1, 'the refused run left no record');
+});
+
+test('a module printing 200 MB keeps a log within its cap: the first and last parts and a marker', async (t) => {
+  const repo = pipelineRepo(t, { modules: { loud: { cmd: './modules/print-mb.mjs' } }, sequences: { s: [{ module_name: 'loud', env: { TEST_MB: '200' } }] } });
+  const result = await runCli(['run', 's'], { cwd: repo });
+  assert.equal(result.code, 0, result.stderr);
+  const { folder, steps } = onlyRun(repo);
+  const text = log(folder, steps[0]!);
+  assert.equal(steps[0]!.log.truncated, true);
+  assert.ok(steps[0]!.log.bytes > 200 * 1_000_000);
+  assert.ok(steps[0]!.log.kept_bytes <= 1024 * 1024);
+  assert.ok(Buffer.byteLength(text) < 1024 * 1024 + 200);
+  assert.match(text, /^print-mb\.mjs first line\n/);
+  assert.match(text, /\[etl-ledger: \d+ bytes of output dropped here; the log keeps the first and last parts\]/);
+  assert.match(text, /print-mb\.mjs done\n$/);
+});
+
+test('--log-limit sets the cap', async (t) => {
+  const repo = pipelineRepo(t, { modules: { loud: { cmd: './modules/print-mb.mjs' } }, sequences: { s: [{ module_name: 'loud', env: { TEST_MB: '1' } }] } });
+  assert.equal((await runCli(['run', 's', '--log-limit', '4096'], { cwd: repo })).code, 0);
+  const { steps } = onlyRun(repo);
+  assert.equal(steps[0]!.log.kept_bytes, 4096);
+});
+
+test('secret values are replaced by *** in logs, records and on the terminal', async (t) => {
+  const secret = 'hunter2-correct-horse';
+  const repo = pipelineRepo(t, {
+    modules: { leak: { cmd: './modules/print-secret.sh' }, fail: { cmd: './modules/fail.sh' } },
+    sequences: { s: { secrets: ['DB_PASSWORD'], steps: [{ module_name: 'leak', input: `db://user:${secret}@host` }, { module_name: 'fail' }] } },
+  });
+  const result = await runCli(['run', 's', '--verbose'], { cwd: repo, env: { DB_PASSWORD: secret } });
+  assert.equal(result.code, 1);
+  assert.doesNotMatch(result.stdout + result.stderr, new RegExp(secret));
+  const { folder } = onlyRun(repo);
+  for (const file of readdirSync(folder, { recursive: true, encoding: 'utf8' })) {
+    if (file.endsWith('.json') || file.endsWith('.log')) assert.doesNotMatch(readFileSync(join(folder, file), 'utf8'), new RegExp(secret), file);
+  }
+  const leak = readFileSync(join(folder, 'logs/01-leak.log'), 'utf8');
+  assert.match(leak, /the password is \*\*\*\nagain on stderr: \*\*\*\nsplit: \*\*\*\n/);
+  assert.match(readFileSync(join(folder, 'steps/01-leak.json'), 'utf8'), /"db:\/\/user:\*\*\*@host"/);
+});
+
+test('--from and --only select steps by number or name; the others are skipped', async (t) => {
+  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok', name: 'a' }, { module_name: 'ok', name: 'b' }, { module_name: 'ok', name: 'c' }] } });
+  const from = JSON.parse((await runCli(['run', 's', '--from', 'b', '--json'], { cwd: repo })).stdout) as RunRecord;
+  assert.deepEqual(from.steps.map((s) => s.status), ['skipped', 'succeeded', 'succeeded']);
+  assert.deepEqual(from.selection, { from: 2, only: null });
+  const only = JSON.parse((await runCli(['run', 's', '--only', '3', '--json'], { cwd: repo })).stdout) as RunRecord;
+  assert.deepEqual(only.steps.map((s) => s.status), ['skipped', 'skipped', 'succeeded']);
+  const bad = await runCli(['run', 's', '--only', 'd'], { cwd: repo });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /no step named "d"; its steps are 1 a, 2 b, 3 c/);
+});
+
+test('--dry-run shows the plan and records nothing; invalid definitions exit 2 before anything starts', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { s: [{ module_name: 'ok', output: 'x.csv' }], broken: [{ module_name: 'okk' }] },
+  });
+  const dry = await runCli(['run', 's', '--dry-run'], { cwd: repo });
+  assert.equal(dry.code, 0);
+  assert.match(dry.stdout, /\$ \.\/modules\/ok\.sh --output x\.csv/);
+  assert.equal(existsSync(join(repo, 'runs')), false);
+  const broken = await runCli(['run', 'broken'], { cwd: repo });
+  assert.equal(broken.code, 2);
+  assert.match(broken.stderr, /unknown module "okk" \(did you mean "ok"\?\)/);
+  assert.equal(existsSync(join(repo, 'runs')), false);
+});
+
+test('--json prints the final run record on stdout and nothing else there', async (t) => {
+  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok' }] } });
+  const result = await runCli(['run', 's', '--json'], { cwd: repo });
+  const run = JSON.parse(result.stdout) as RunRecord;
+  assert.equal(run.status, 'succeeded');
+  assert.ok(validators.runRecord!(run));
+  assert.match(result.stderr, /✓ 1\/1 ok/);
+});
