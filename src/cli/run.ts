@@ -123,7 +123,8 @@ function failureLogs(repo: string, folder: string, run: RunRecord, lines = 20): 
   const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
   if (!failed) return '';
   try {
-    const record = JSON.parse(readFileSync(join(repo, folder, failed.record), 'utf8')) as { log: { path: string } };
+    const record = JSON.parse(readFileSync(join(repo, folder, failed.record), 'utf8')) as { log: { path: string | null } };
+    if (record.log.path === null) return `(step ${failed.index} printed nothing)\n`;
     const text = readFileSync(join(repo, folder, record.log.path), 'utf8').trimEnd();
     if (!text) return `(step ${failed.index} printed nothing)\n`;
     const tail = text.split('\n').slice(-lines);

@@ -51,7 +51,8 @@ Options:
       );
       if (step && step.status !== 'skipped' && step.status !== 'pending') {
         lines.push(`   ${paint('dim', `$ ${step.argv.join(' ')}`)}`);
-        lines.push(`   ${paint('dim', `log ${join(ref.folder, step.log.path)} (${step.log.bytes} bytes${step.log.truncated ? `, ${step.log.kept_bytes} kept` : ''})`)}`);
+        const logLine = step.log.path === null ? 'no output' : `log ${join(ref.folder, step.log.path)} (${step.log.bytes} bytes${step.log.truncated ? `, ${step.log.kept_bytes} kept` : ''})`;
+        lines.push(`   ${paint('dim', logLine)}`);
       }
     }
     context.stdout.write(`${lines.join('\n')}\n`);

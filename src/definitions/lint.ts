@@ -64,15 +64,6 @@ export function lintSequence(sequence: SequenceDef, modules: Map<string, ModuleE
 
   if (sequence.steps.length === 0) report('warning', 'empty-sequence', sequence.source.data && !Array.isArray(sequence.source.data) ? '/steps' : '', 'the sequence has no steps: a run would do nothing');
 
-  const names = new Map<string, StepDef>();
-  for (const step of sequence.steps) {
-    const earlier = names.get(step.name);
-    if (earlier) {
-      report('warning', 'duplicate-step-name', step.pointer, `steps ${earlier.index + 1} and ${step.index + 1} are both named "${step.name}": give them distinct "name"s so --from and --only can tell them apart`);
-    }
-    names.set(step.name, step);
-  }
-
   for (const step of allSteps(sequence)) {
     if (modules && !modules.has(step.module_name)) {
       report('error', 'unknown-module', `${step.pointer}/module_name`, `unknown module "${step.module_name}"${suggestion(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`);

@@ -128,7 +128,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     record.started_at = now().toISOString();
     update(record);
     options.observer.stepStarted(run, record);
-    const log = new LogWriter(join(options.folder, record.log.path), redactor, options.logLimit, (text) => options.observer.output?.(record, text));
+    const logPath = stepFiles(record.role, record.index, record.module, record.role === 'step' ? plan.steps.length : plan.on_failure.length).log;
+    const log = new LogWriter(join(options.folder, logPath), redactor, options.logLimit, (text) => options.observer.output?.(record, text));
     const attempts = planned.retries + 1;
     try {
       for (let n = 1; n <= attempts; n++) {
@@ -179,7 +180,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         }
       }
     } finally {
-      record.log = { ...record.log, ...log.close() };
+      const { path, ...summary } = log.close();
+      record.log = { ...summary, path: path === null ? null : logPath };
       const finished = now();
       record.finished_at = finished.toISOString();
       record.duration_ms = finished.getTime() - Date.parse(record.started_at);

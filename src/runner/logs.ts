@@ -27,6 +27,8 @@ export class Redactor {
 }
 
 export interface LogSummary {
+  /** The log file, or null when the module printed nothing (no file is made). */
+  path: string | null;
   /** Bytes the module printed (before redaction). */
   bytes: number;
   /** Bytes in the log file. */
@@ -41,7 +43,8 @@ export interface LogSummary {
  * whatever the module prints.
  */
 export class LogWriter {
-  private readonly fd: number;
+  /** Opened at the first byte: a module that prints nothing leaves no log file. */
+  private fd: number | undefined;
   private readonly decoder = new StringDecoder('utf8');
   private readonly headLimit: number;
   private readonly tailLimit: number;
@@ -60,7 +63,6 @@ export class LogWriter {
     /** Sees the redacted text too, for the terminal. */
     private readonly onText?: (text: string) => void,
   ) {
-    this.fd = openSync(path, 'w');
     this.headLimit = Math.floor(limit / 2);
     this.tailLimit = limit - this.headLimit;
   }
@@ -92,14 +94,19 @@ export class LogWriter {
       if (rest) this.emit(this.redactor.redact(rest));
       if (this.droppedBytes > 0) {
         const tail = Buffer.concat(this.tail);
-        writeSync(this.fd, `\n[etl-ledger: ${this.droppedBytes} bytes of output dropped here; the log keeps the first and last parts]\n`);
-        writeSync(this.fd, tail);
+        writeSync(this.file(), `\n[etl-ledger: ${this.droppedBytes} bytes of output dropped here; the log keeps the first and last parts]\n`);
+        writeSync(this.file(), tail);
       } else {
-        for (const part of this.tail) writeSync(this.fd, part);
+        for (const part of this.tail) writeSync(this.file(), part);
       }
-      closeSync(this.fd);
+      if (this.fd !== undefined) closeSync(this.fd);
     }
-    return { bytes: this.printed, kept_bytes: this.keptBytes, truncated: this.droppedBytes > 0 };
+    return { path: this.fd === undefined ? null : this.path, bytes: this.printed, kept_bytes: this.keptBytes, truncated: this.droppedBytes > 0 };
+  }
+
+  private file(): number {
+    this.fd ??= openSync(this.path, 'w');
+    return this.fd;
   }
 
   private get keptBytes(): number {
@@ -118,7 +125,7 @@ export class LogWriter {
     if (this.headBytes < this.headLimit) {
       const room = this.headLimit - this.headBytes;
       const head = data.length <= room ? data : data.subarray(0, room);
-      writeSync(this.fd, head);
+      writeSync(this.file(), head);
       this.headBytes += head.length;
       data = data.subarray(head.length);
       if (data.length === 0) return;

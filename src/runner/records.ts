@@ -110,7 +110,7 @@ export const StepRecord = z
     duration_ms: Nullable(z.number().min(0)),
     attempts: z.array(Attempt),
     log: z.strictObject({
-      path: z.string().describe('Relative to the run folder'),
+      path: Nullable(z.string()).describe('Relative to the run folder; null when the module printed nothing'),
       bytes: z.int().min(0).describe('Bytes the module printed'),
       kept_bytes: z.int().min(0).describe('Bytes kept in the log file'),
       truncated: z.boolean(),
