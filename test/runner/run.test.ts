@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -309,4 +310,27 @@ test('--json prints the final run record on stdout and nothing else there', asyn
   assert.equal(run.status, 'succeeded');
   assert.ok(validators.runRecord!(run));
   assert.match(result.stderr, /✓ 1\/1 ok/);
+});
+
+test('on a terminal the run shows a live view: a spinner line redrawn in place, then one line per step', { skip: !existsSync('/usr/bin/script') && 'needs script(1) for a pseudo-terminal' }, async (t) => {
+  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' }, forever: { cmd: './modules/forever.mjs', timeout: '1s' } }, sequences: { s: [{ module_name: 'ok' }, { module_name: 'forever', output: 'p.json' }] } });
+  // script(1) gives the runner a pseudo-terminal; its output is what a person would see.
+  const command = `${process.execPath} ${join(fixture('..', '..'), 'dist/src/cli/main.js')} run s --kill-grace 100ms`;
+  const result = await new Promise<string>((resolve) => {
+    execFile('script', ['-qec', command, '/dev/null'], { cwd: repo, env: { ...process.env, CI: '', NO_COLOR: '1', TERM: 'xterm' } }, (_error, stdout) => resolve(stdout));
+  });
+  assert.match(result, /\r\x1b\[2K⠋ 2\/2 forever/);
+  assert.match(result, /✓ 1\/2 ok/);
+  assert.match(result, /⏱ 2\/2 forever {2}timed out/);
+});
+
+test('a module that cannot be started fails its step with the reason recorded', async (t) => {
+  // Step 1 deletes step 2's program after validation and planning, so its spawn fails.
+  const repo = pipelineRepo(t, { modules: { remove: { cmd: 'rm -f modules/ok.sh' }, gone: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'remove' }, { module_name: 'gone' }] } });
+  const result = await runCli(['run', 's', '--json'], { cwd: repo });
+  assert.equal(result.code, 1, result.stderr);
+  const run = JSON.parse(result.stdout) as RunRecord;
+  const { steps } = onlyRun(repo);
+  assert.equal(steps[1]!.attempts[0]!.error, 'cannot start ./modules/ok.sh: ENOENT');
+  assert.match(run.error!, /step 2 \(gone\) failed: cannot start \.\/modules\/ok\.sh: ENOENT/);
 });
