@@ -100,6 +100,10 @@ Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already ru
         context.stderr.write(`etl run: ${error.message}\n`);
         return ExitCode.locked;
       }
+      if (error instanceof EtlError && error.code === 'ledger-write') {
+        context.stderr.write(`etl run: ${error.message} [ledger-write]\n`);
+        return ExitCode.failed;
+      }
       throw error;
     } finally {
       view.stop();

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { EtlError } from '../errors.js';
 import { MODULES_FILE, type Definitions } from '../definitions/model.js';
 import { executePlan, type RunObserver } from '../runner/engine.js';
 import { planRun } from '../runner/plan.js';
@@ -51,20 +52,20 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   const runId = newRunId(startedAt);
   const folder = runFolder(sequence, runId);
 
-  const lock = acquireLock(repo, sequence, { run_id: runId, started_at: startedAt.toISOString(), folder });
+  const lock = ledgerWrite(() => acquireLock(repo, sequence, { run_id: runId, started_at: startedAt.toISOString(), folder }), repo);
   try {
     if (lock.replaced) markAbandoned(repo, lock.replaced.folder, `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}`);
     const files = [definitions.sequences.get(sequence)!.file, MODULES_FILE, ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files)];
     const pinned = await pinDefinitions(repo, files);
     const scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
-    const run = await executePlan(plan, {
+    const run = await ledgerWriteAsync(() => executePlan(plan, {
       runId,
       folder: join(repo, folder),
       scratch,
       trigger: options.trigger ?? { kind: 'manual', actor: null, ci: null },
       definitions: pinned,
       env,
-      observer: openRecorder(join(repo, folder), options.observer),
+      observer: ledgerWrite(() => openRecorder(join(repo, folder), options.observer), repo),
       signal: options.signal,
       from: options.from,
       only: options.only,
@@ -75,11 +76,35 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
       runnerVersion: options.runnerVersion ?? 'unknown',
       now,
       startedAt,
-    });
+    }), repo);
     // end_etl: the scratch folder goes with a success; after a failure it is evidence.
     if (run.status === 'succeeded') rmSync(scratch, { recursive: true, force: true });
     return { run, folder, scratch: run.status === 'succeeded' ? undefined : scratch };
   } finally {
     lock.release();
+  }
+}
+
+/** A file system error while writing the ledger is the user's to fix (a full disk, a file named runs): say so plainly. */
+function asLedgerError(error: unknown, repo: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (error instanceof EtlError || typeof e?.code !== 'string' || typeof e.syscall !== 'string') return error;
+  const where = e.path ? ` ${relative(repo, e.path) || e.path}` : '';
+  return new EtlError('ledger-write', `cannot write the run's records: ${e.code} (${e.syscall}${where})`, undefined, { cause: error });
+}
+
+function ledgerWrite<T>(write: () => T, repo: string): T {
+  try {
+    return write();
+  } catch (error) {
+    throw asLedgerError(error, repo);
+  }
+}
+
+async function ledgerWriteAsync<T>(write: () => Promise<T>, repo: string): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    throw asLedgerError(error, repo);
   }
 }

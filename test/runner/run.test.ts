@@ -334,3 +334,11 @@ test('a module that cannot be started fails its step with the reason recorded', 
   assert.equal(steps[1]!.attempts[0]!.error, 'cannot start ./modules/ok.sh: ENOENT');
   assert.match(run.error!, /step 2 \(gone\) failed: cannot start \.\/modules\/ok\.sh: ENOENT/);
 });
+
+test('a ledger that cannot be written is a clear error, not a stack trace', async (t) => {
+  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok' }] }, files: { runs: 'a file where the ledger folder should be' } });
+  const result = await runCli(['run', 's'], { cwd: repo });
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /^etl run: cannot write the run's records: (ENOTDIR|EEXIST) \(mkdir runs.*\) \[ledger-write\]$/m);
+  assert.doesNotMatch(result.stderr, /\n\s+at /);
+});
