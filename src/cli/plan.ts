@@ -3,12 +3,13 @@ import { formatDuration } from '../definitions/duration.js';
 import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { planRun, type Plan, type PlannedStep } from '../runner/plan.js';
-import type { Command } from './command.js';
+import { withWorktreeAt } from '../ledger/worktree.js';
+import type { Command, CommandContext } from './command.js';
 import type { Paint } from './output.js';
 import { loadValidated } from './load.js';
 
 export const command: Command = {
-  usage: `Usage: etl plan SEQUENCE [--json]
+  usage: `Usage: etl plan SEQUENCE [--json] [--at COMMIT]
 
 Shows what "etl run SEQUENCE" would execute, step by step: the module, the exact argv, the
 working directory, the timeout and retries, and the error handler (on_failure). Validates
@@ -16,24 +17,30 @@ first; nothing runs.
 
 Options:
   --json       print the plan as JSON
+  --at COMMIT  plan with the definitions of an older commit (from a temporary checkout)
   -C, --repo DIR
 `,
-  options: { json: { type: 'boolean', default: false } },
+  options: { json: { type: 'boolean', default: false }, at: { type: 'string' } },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `plan takes one sequence name, got ${positionals.length}`);
-    const report = await loadValidated(context, positionals);
-    if (report.errors > 0) return ExitCode.invalid;
-    const name = [...report.definitions.sequences.keys()][0]!;
-    const plan = planRun(report.definitions, name, context.env);
-    const { stdout, paint } = context;
-    if (values.json) {
-      stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-      return ExitCode.ok;
-    }
-    stdout.write(formatPlan(plan, paint));
-    return ExitCode.ok;
+    if (values.at !== undefined) return withWorktreeAt(context.repo, String(values.at), (dir) => showPlan(values, positionals, { ...context, repo: dir }), context.env);
+    return showPlan(values, positionals, context);
   },
 };
+
+async function showPlan(values: Record<string, unknown>, positionals: string[], context: CommandContext): Promise<number> {
+  const report = await loadValidated(context, positionals);
+  if (report.errors > 0) return ExitCode.invalid;
+  const name = [...report.definitions.sequences.keys()][0]!;
+  const plan = planRun(report.definitions, name, context.env);
+  const { stdout, paint } = context;
+  if (values.json) {
+    stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  stdout.write(formatPlan(plan, paint));
+  return ExitCode.ok;
+}
 
 /** A plan as a person reads it: each step's exact command line, program and limits. */
 export function formatPlan(plan: Plan, paint: Paint): string {

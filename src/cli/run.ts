@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { triggerFrom } from '../github/env.js';
-import { runSequence } from '../ledger/run-sequence.js';
+import { runSequence, type RunOutcome } from '../ledger/run-sequence.js';
 import { findStep, planRun } from '../runner/plan.js';
 import type { RunRecord } from '../runner/records.js';
-import type { Command } from './command.js';
+import type { Command, CommandContext } from './command.js';
+import { withWorktreeAt } from '../ledger/worktree.js';
 import { loadValidated } from './load.js';
 import { formatPlan } from './plan.js';
 import { progressView, summaryLine } from './progress.js';
@@ -15,6 +16,7 @@ import { readVersion } from './version.js';
 
 export const command: Command = {
   usage: `Usage: etl run SEQUENCE [--from STEP] [--only STEP] [--dry-run] [--json] [--verbose]
+               [--commit] [--commit-progress] [--push [--remote R] [--branch B]] [--at COMMIT]
 
 Validates SEQUENCE and the modules it uses, then runs its steps in order, recording the run
 in runs/SEQUENCE/YYYY/MM/DD/RUN-ID/ (run.json, steps/, logs/). A step that fails stops the
@@ -28,6 +30,14 @@ Options:
   --verbose      show the modules' output as it arrives (a failed step's log tail is always shown)
   --log-limit N  bytes of output kept per step log (default 1048576): its first and last parts
   --kill-grace D how long a stopped module has between SIGTERM and SIGKILL (default 5s)
+  --commit       commit the run's folder (and nothing else) when the run ends
+  --commit-progress  also commit at the start and after each step, for runs others watch
+  --push         push after committing (implies --commit); a rejection because the remote
+                 moved is fetched, rebased and retried, never forced
+  --remote R     the remote to push to (default origin)
+  --branch B     the remote branch (default: the branch checked out; needed when detached)
+  --at COMMIT    run the definitions of an older commit, from a temporary checkout of it;
+                 the run is recorded in this repository's runs/
   -C, --repo DIR
 
 Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already running,
@@ -41,86 +51,115 @@ Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already ru
     verbose: { type: 'boolean', short: 'v', default: false },
     'log-limit': { type: 'string' },
     'kill-grace': { type: 'string' },
+    commit: { type: 'boolean', default: false },
+    'commit-progress': { type: 'boolean', default: false },
+    push: { type: 'boolean', default: false },
+    remote: { type: 'string' },
+    branch: { type: 'string' },
+    at: { type: 'string' },
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
     if (values.from !== undefined && values.only !== undefined) throw new EtlError('usage', '--from and --only cannot be used together');
+    if ((values.remote !== undefined || values.branch !== undefined) && !values.push) throw new EtlError('usage', '--remote and --branch go with --push');
     const logLimit = values['log-limit'] === undefined ? undefined : Number(values['log-limit']);
     if (logLimit !== undefined && !(Number.isInteger(logLimit) && logLimit >= 1024)) {
       throw new EtlError('usage', `--log-limit must be a whole number of bytes, at least 1024, got "${String(values['log-limit'])}"`);
     }
     const graceMs = values['kill-grace'] === undefined ? undefined : parseDuration(String(values['kill-grace']));
     if (values['kill-grace'] !== undefined && graceMs === undefined) throw new EtlError('usage', `--kill-grace takes a duration such as "5s" or "500ms", got "${String(values['kill-grace'])}"`);
-    const report = await loadValidated(context, positionals);
-    if (report.errors > 0) return ExitCode.invalid;
-    const sequence = [...report.definitions.sequences.keys()][0]!;
-    const plan = planRun(report.definitions, sequence, context.env);
-    const from = values.from === undefined ? undefined : findStep(plan, String(values.from));
-    const only = values.only === undefined ? undefined : findStep(plan, String(values.only));
-
-    const json = Boolean(values.json);
-    const out = json ? context.stderr : context.stdout;
-    const paint = json ? context.paintErr : context.paint;
-    if (values['dry-run']) {
-      out.write(formatPlan(plan, paint));
-      out.write('\n(dry run: nothing was run or recorded)\n');
-      return ExitCode.ok;
-    }
-
-    // SIGINT/SIGTERM stop the running module (its whole process group) and record the run
-    // as cancelled; a second signal does not wait for the grace period.
-    const controller = new AbortController();
-    let stoppedBy: NodeJS.Signals | undefined;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stoppedBy) process.exit(signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated);
-      stoppedBy = signal;
-      controller.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-
-    const view = progressView({ stream: out, live: Boolean(out.isTTY) && context.env.CI !== 'true', paint, verbose: Boolean(values.verbose) });
-    let outcome;
-    try {
-      outcome = await runSequence({
-        definitions: report.definitions,
-        sequence,
-        env: context.env,
-        signal: controller.signal,
-        from,
-        only,
-        trigger: triggerFrom(context.env, localUser()),
-        observer: view,
-        logLimit,
-        graceMs,
-        runnerVersion: readVersion(),
-      });
-    } catch (error) {
-      if (error instanceof EtlError && error.code === 'locked') {
-        context.stderr.write(`etl run: ${error.message}\n`);
-        return ExitCode.locked;
-      }
-      if (error instanceof EtlError && error.code === 'ledger-write') {
-        context.stderr.write(`etl run: ${error.message} [ledger-write]\n`);
-        return ExitCode.failed;
-      }
-      throw error;
-    } finally {
-      view.stop();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-
-    const { run, folder, scratch } = outcome;
-    if (run.status === 'failed' && !values.verbose) context.stderr.write(failureLogs(context.repo, folder, run));
-    out.write(summaryLine(run, folder, paint));
-    if (scratch) out.write(`scratch folder kept for inspection: ${scratch}\n`);
-    if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-    if (run.status === 'succeeded') return ExitCode.ok;
-    if (run.status === 'cancelled') return stoppedBy === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
-    return ExitCode.failed;
+    const request: RunRequest = { values, sequence: positionals[0]!, logLimit, graceMs };
+    if (values.at === undefined) return runFrom(context, context.repo, request);
+    // The definitions come from a checkout of the older commit; the run is recorded here.
+    return withWorktreeAt(context.repo, String(values.at), (dir, sha) => runFrom({ ...context, repo: dir }, context.repo, request, sha), context.env);
   },
 };
+
+interface RunRequest {
+  values: Record<string, unknown>;
+  sequence: string;
+  logLimit?: number;
+  graceMs?: number;
+}
+
+/** Validates the definitions in `context.repo`, runs the sequence and records it in `ledger`. */
+async function runFrom(context: CommandContext, ledger: string, { values, sequence: name, logLimit, graceMs }: RunRequest, at?: string): Promise<number> {
+  const json = Boolean(values.json);
+  const out = json ? context.stderr : context.stdout;
+  const paint = json ? context.paintErr : context.paint;
+  const report = await loadValidated(context, [name]);
+  if (report.errors > 0) return ExitCode.invalid;
+  if (at) out.write(`definitions of commit ${at}, checked out in a temporary worktree\n`);
+  const sequence = [...report.definitions.sequences.keys()][0]!;
+  const plan = planRun(report.definitions, sequence, context.env);
+  const from = values.from === undefined ? undefined : findStep(plan, String(values.from));
+  const only = values.only === undefined ? undefined : findStep(plan, String(values.only));
+  if (values['dry-run']) {
+    out.write(formatPlan(plan, paint));
+    out.write('\n(dry run: nothing was run or recorded)\n');
+    return ExitCode.ok;
+  }
+
+  // SIGINT/SIGTERM stop the running module (its whole process group) and record the run
+  // as cancelled; a second signal does not wait for the grace period.
+  const controller = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy) process.exit(signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated);
+    stoppedBy = signal;
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const view = progressView({ stream: out, live: Boolean(out.isTTY) && context.env.CI !== 'true', paint, verbose: Boolean(values.verbose) });
+  let outcome: RunOutcome;
+  try {
+    outcome = await runSequence({
+      definitions: report.definitions,
+      sequence,
+      ledger,
+      commit: values.commit || values['commit-progress'] ? { progress: Boolean(values['commit-progress']) } : undefined,
+      push: values.push
+        ? {
+            remote: values.remote as string | undefined,
+            branch: values.branch as string | undefined,
+            onRetry: (n, why) => out.write(`push rejected (${why}); fetching, rebasing and trying again (${n})\n`),
+          }
+        : undefined,
+      env: context.env,
+      signal: controller.signal,
+      from,
+      only,
+      trigger: triggerFrom(context.env, localUser()),
+      observer: view,
+      logLimit,
+      graceMs,
+      runnerVersion: readVersion(),
+    });
+  } catch (error) {
+    if (error instanceof EtlError && (error.code === 'locked' || error.code === 'ledger-write')) {
+      context.stderr.write(`etl run: ${error.message}${error.code === 'locked' ? '' : ` [${error.code}]`}\n`);
+      return error.code === 'locked' ? ExitCode.locked : ExitCode.failed;
+    }
+    throw error;
+  } finally {
+    view.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const { run, folder, scratch } = outcome;
+  if (run.status === 'failed' && !values.verbose) context.stderr.write(failureLogs(ledger, folder, run));
+  out.write(summaryLine(run, folder, paint));
+  if (scratch) out.write(`scratch folder kept for inspection: ${scratch}\n`);
+  if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
+  if (outcome.push) out.write(`pushed to ${outcome.push.remote} ${outcome.push.branch}${outcome.push.attempts > 1 ? ` (after ${outcome.push.attempts} attempts)` : ''}\n`);
+  if (outcome.ledgerError) context.stderr.write(`etl run: the run is recorded in ${folder}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`);
+  if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+  if (run.status === 'cancelled') return stoppedBy === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
+  return run.status === 'succeeded' && !outcome.ledgerError ? ExitCode.ok : ExitCode.failed;
+}
 
 /** The last lines of the failed step's log: what a person needs to see first. */
 function failureLogs(repo: string, folder: string, run: RunRecord, lines = 20): string {

@@ -1,21 +1,25 @@
 import { rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { EtlError } from '../errors.js';
 import { MODULES_FILE, type Definitions } from '../definitions/model.js';
+import { EtlError } from '../errors.js';
 import { executePlan, type RunObserver } from '../runner/engine.js';
 import { planRun } from '../runner/plan.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
+import { commitRunFolder } from './commit.js';
 import { markAbandoned } from './history.js';
 import { newRunId, runFolder } from './layout.js';
 import { acquireLock } from './lock.js';
 import { pinDefinitions } from './pin.js';
+import { pushLedger, type PushOptions, type PushResult } from './push.js';
 import { openRecorder } from './recorder.js';
 
 export interface RunSequenceOptions {
   /** Validated definitions (see validate()). */
   definitions: Definitions;
   sequence: string;
+  /** The repository whose runs/ records the run; default: the definitions' own. */
+  ledger?: string;
   env?: Record<string, string | undefined>;
   signal?: AbortSignal;
   from?: number;
@@ -27,62 +31,142 @@ export interface RunSequenceOptions {
   graceMs?: number;
   runnerVersion?: string;
   now?: () => Date;
+  /** Commit the run's folder when it ends; with progress, also at the start and after each step. */
+  commit?: { progress?: boolean; lockWaitMs?: number };
+  /** Push after committing (implies commit). */
+  push?: PushOptions;
 }
 
 export interface RunOutcome {
   run: RunRecord;
-  /** The run's folder, relative to the repository. */
+  /** The run's folder, relative to the ledger repository. */
   folder: string;
   /** The scratch folder, kept after a failure for a person to look into. */
   scratch?: string;
+  /** The commit that recorded the run, with --commit. */
+  commit?: string;
+  push?: PushResult;
+  /** Committing or pushing failed after the run ended: the records are on disk. */
+  ledgerError?: EtlError;
 }
 
 /**
  * start_etl: takes the sequence's lock, pins the definitions, runs the plan with every
- * change recorded under runs/, and releases the lock. Throws EtlError('locked') when
- * another run of the sequence holds the lock.
+ * change recorded under runs/, releases the lock, and (when asked) commits and pushes the
+ * run's folder. Throws EtlError('locked') when another run of the sequence holds the lock.
  */
 export async function runSequence(options: RunSequenceOptions): Promise<RunOutcome> {
   const { definitions, sequence } = options;
   const env = options.env ?? process.env;
   const now = options.now ?? (() => new Date());
   const plan = planRun(definitions, sequence, env);
-  const repo = definitions.repo;
+  const ledger = options.ledger ?? definitions.repo;
+  const commits = options.commit !== undefined || options.push !== undefined;
   const startedAt = now();
   const runId = newRunId(startedAt);
   const folder = runFolder(sequence, runId);
+  const git = new GitQueue();
+  const commit = (path: string, run: RunRecord) => git.add(() => commitRunFolder(ledger, path, run, { env, lockWaitMs: options.commit?.lockWaitMs }));
 
-  const lock = ledgerWrite(() => acquireLock(repo, sequence, { run_id: runId, started_at: startedAt.toISOString(), folder }), repo);
+  const lock = ledgerWrite(() => acquireLock(ledger, sequence, { run_id: runId, started_at: startedAt.toISOString(), folder }), ledger);
+  let run: RunRecord;
+  let scratch: string;
   try {
-    if (lock.replaced) markAbandoned(repo, lock.replaced.folder, `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}`);
+    if (lock.replaced) {
+      const abandoned = markAbandoned(ledger, lock.replaced.folder, `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}`);
+      // A crashed run's folder is committed by the next run, before its own.
+      if (abandoned && commits) void commit(lock.replaced.folder, abandoned);
+    }
     const files = [definitions.sequences.get(sequence)!.file, MODULES_FILE, ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files)];
-    const pinned = await pinDefinitions(repo, files);
-    const scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
-    const run = await ledgerWriteAsync(() => executePlan(plan, {
-      runId,
-      folder: join(repo, folder),
-      scratch,
-      trigger: options.trigger ?? { kind: 'manual', actor: null, ci: null },
-      definitions: pinned,
-      env,
-      observer: ledgerWrite(() => openRecorder(join(repo, folder), options.observer), repo),
-      signal: options.signal,
-      from: options.from,
-      only: options.only,
-      logLimit: options.logLimit,
-      graceMs: options.graceMs,
-      host: hostname(),
-      pid: process.pid,
-      runnerVersion: options.runnerVersion ?? 'unknown',
-      now,
-      startedAt,
-    }), repo);
-    // end_etl: the scratch folder goes with a success; after a failure it is evidence.
-    if (run.status === 'succeeded') rmSync(scratch, { recursive: true, force: true });
-    return { run, folder, scratch: run.status === 'succeeded' ? undefined : scratch };
+    const pinned = await pinDefinitions(definitions.repo, files);
+    scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
+    // Progress commits run in the background, one at a time, while the modules work; a
+    // snapshot is taken because the run record keeps changing.
+    const progress: Partial<RunObserver> = options.commit?.progress
+      ? {
+          runStarted: (started) => void commit(folder, structuredClone(started)),
+          stepFinished: (current, step) => {
+            if (step.status !== 'skipped') void commit(folder, structuredClone(current));
+          },
+        }
+      : {};
+    run = await ledgerWriteAsync(
+      () =>
+        executePlan(plan, {
+          runId,
+          folder: join(ledger, folder),
+          scratch,
+          trigger: options.trigger ?? { kind: 'manual', actor: null, ci: null },
+          definitions: pinned,
+          env,
+          observer: ledgerWrite(() => openRecorder(join(ledger, folder), chain(options.observer, progress)), ledger),
+          signal: options.signal,
+          from: options.from,
+          only: options.only,
+          logLimit: options.logLimit,
+          graceMs: options.graceMs,
+          host: hostname(),
+          pid: process.pid,
+          runnerVersion: options.runnerVersion ?? 'unknown',
+          now,
+          startedAt,
+        }),
+      ledger,
+    );
   } finally {
     lock.release();
   }
+  // end_etl: the scratch folder goes with a success; after a failure it is evidence.
+  if (run.status === 'succeeded') rmSync(scratch, { recursive: true, force: true });
+  const outcome: RunOutcome = { run, folder, scratch: run.status === 'succeeded' ? undefined : scratch };
+  if (!commits) return outcome;
+  try {
+    const sha = await commit(folder, run);
+    await git.idle();
+    outcome.commit = sha;
+    if (options.push) outcome.push = await pushLedger(ledger, { env, ...options.push });
+  } catch (error) {
+    if (!(error instanceof EtlError)) throw error;
+    outcome.ledgerError = error;
+  }
+  return outcome;
+}
+
+/**
+ * Git commands one after another, in the order asked. A failure does not stop the queue
+ * (the next commit may still succeed) and is reported by idle().
+ */
+class GitQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  private firstError: unknown;
+
+  /** Never rejects: resolves with the task's value, or undefined if it failed. */
+  add<T>(task: () => Promise<T>): Promise<T | undefined> {
+    const next = this.tail.then(task).catch((error: unknown) => {
+      this.firstError ??= error;
+      return undefined;
+    });
+    this.tail = next;
+    return next;
+  }
+
+  /** Resolves when every queued command is done; rejects with the first failure. */
+  async idle(): Promise<void> {
+    await this.tail;
+    if (this.firstError !== undefined) throw this.firstError;
+  }
+}
+
+/** Calls the observers in order: the recorder's writes first, then these. */
+function chain(...observers: Array<Partial<RunObserver> | undefined>): Partial<RunObserver> {
+  const all = observers.filter((o): o is Partial<RunObserver> => o !== undefined);
+  return {
+    runStarted: (run, steps) => all.forEach((o) => o.runStarted?.(run, steps)),
+    stepStarted: (run, step) => all.forEach((o) => o.stepStarted?.(run, step)),
+    stepFinished: (run, step) => all.forEach((o) => o.stepFinished?.(run, step)),
+    runFinished: (run) => all.forEach((o) => o.runFinished?.(run)),
+    output: (step, text) => all.forEach((o) => o.output?.(step, text)),
+  };
 }
 
 /** A file system error while writing the ledger is the user's to fix (a full disk, a file named runs): say so plainly. */

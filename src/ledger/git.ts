@@ -1,0 +1,77 @@
+import { GitError, simpleGit, type SimpleGit } from 'simple-git';
+import { EtlError } from '../errors.js';
+
+export type Env = Record<string, string | undefined>;
+
+/** The identity of ledger commits when git has none configured. */
+export const DEFAULT_IDENTITY = { name: 'etl-ledger', email: 'etl-ledger@users.noreply.github.com' };
+/** actions/checkout's documented identity for commits made by a workflow. */
+export const ACTIONS_IDENTITY = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com' };
+
+/** Variables git may see: simple-git 4 strips every other GIT_* from the environment. */
+const GIT_VARIABLES = ['GIT_TERMINAL_PROMPT', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE'];
+
+/**
+ * A simple-git client for one repository: one git process at a time (parallel index writers
+ * collide on index.lock), English messages (they are matched below), and never a prompt.
+ */
+export function openGit(repo: string, env: Env = process.env, extra: Env = {}): SimpleGit {
+  const clean: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...env, ...extra })) {
+    if (value !== undefined && (!key.startsWith('GIT_') || GIT_VARIABLES.includes(key))) clean[key] = value;
+  }
+  return simpleGit({ baseDir: repo, maxConcurrentProcesses: 1, timeout: { block: 10 * 60_000 }, allowEnvironment: GIT_VARIABLES }).env({
+    ...clean,
+    LC_ALL: 'C',
+    LANG: 'C',
+    GIT_TERMINAL_PROMPT: '0',
+  });
+}
+
+const INDEX_LOCKED = /Unable to create '[^']*\.lock': File exists|index\.lock/;
+
+/**
+ * Runs a git command that writes the index, waiting while another git process holds
+ * index.lock. The lock is never removed: a live git process owns it, and removing it
+ * would corrupt that process's work.
+ */
+export async function withIndexLock<T>(run: () => Promise<T>, waitMs = 30_000): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof GitError) || !INDEX_LOCKED.test(error.message)) throw error;
+      if (Date.now() + delay > deadline) {
+        throw new EtlError('index-locked', `another git process has held .git/index.lock for more than ${Math.round(waitMs / 1000)} s; wait for it to finish (if no git process runs, a crash left the lock: remove .git/index.lock yourself)`, undefined, { cause: error });
+      }
+      await sleep(delay);
+    }
+  }
+}
+
+/** `-c user.name=… -c user.email=…` when git has no identity of its own. */
+export async function identityArgs(git: SimpleGit, env: Env): Promise<string[]> {
+  const name = (await git.raw(['config', '--get', 'user.name'])).trim();
+  const email = (await git.raw(['config', '--get', 'user.email'])).trim();
+  if ((name || env.GIT_AUTHOR_NAME) && (email || env.GIT_AUTHOR_EMAIL)) return [];
+  const identity = env.GITHUB_ACTIONS === 'true' ? ACTIONS_IDENTITY : DEFAULT_IDENTITY;
+  return ['-c', `user.name=${name || identity.name}`, '-c', `user.email=${email || identity.email}`];
+}
+
+/** The first lines of git's own message, for an error a person reads. */
+export function gitMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(0, 6)
+    .join('; ');
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export { GitError };
