@@ -17,6 +17,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   history: { summary: 'list runs from the ledger, newest first', load: async () => (await import('./history.js')).command },
   show: { summary: 'show one run with all its steps', load: async () => (await import('./show.js')).command },
   logs: { summary: "print (or follow) a run's logs", load: async () => (await import('./logs.js')).command },
+  log: { summary: 'run history from the git log of the ledger commits', load: async () => (await import('./log.js')).command },
+  changed: { summary: 'the sequences whose runs would differ between two commits', load: async () => (await import('./changed.js')).command },
+  ledger: { summary: 'ledger sync: commit and push records not yet in git', load: async () => (await import('./ledger.js')).command },
   init: { summary: 'create a new pipeline repository', load: async () => (await import('./init.js')).command },
 };
 

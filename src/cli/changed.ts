@@ -1,0 +1,32 @@
+import { EtlError, ExitCode } from '../errors.js';
+import { changedSequences } from '../ledger/changed.js';
+import type { Command } from './command.js';
+
+export const command: Command = {
+  usage: `Usage: etl changed --base REF [--head REF] [--json]
+
+Lists the sequences whose runs would differ between two commits: the sequence file changed,
+an entry of modules.json that it uses changed, or a file of the repository that one of its
+modules runs changed. A base of all zeros (a branch's first push) means every sequence.
+
+Options:
+  --base REF   the commit before (e.g. \${{ github.event.before }})
+  --head REF   the commit after (default HEAD)
+  --json       print a one-line JSON array of sequence names (for a CI matrix)
+  -C, --repo DIR
+`,
+  options: { base: { type: 'string' }, head: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false } },
+  async run(values, positionals, context) {
+    if (positionals.length > 0) throw new EtlError('usage', 'changed takes no arguments, only --base and --head');
+    if (values.base === undefined) throw new EtlError('usage', 'changed needs --base REF');
+    const changed = await changedSequences(context.repo, String(values.base), String(values.head), context.env);
+    if (values.json) {
+      context.stdout.write(`${JSON.stringify(changed.map((c) => c.name))}\n`);
+    } else if (changed.length === 0) {
+      context.stdout.write('no sequence changed\n');
+    } else {
+      for (const c of changed) context.stdout.write(`${context.paint('bold', c.name)}  ${context.paint('dim', c.reasons.join('; '))}\n`);
+    }
+    return ExitCode.ok;
+  },
+};

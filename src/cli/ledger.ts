@@ -1,0 +1,33 @@
+import { EtlError, ExitCode } from '../errors.js';
+import { syncLedger } from '../ledger/sync.js';
+import type { Command } from './command.js';
+
+export const command: Command = {
+  usage: `Usage: etl ledger sync [--push [--remote R] [--branch B]]
+
+Commits every run folder under runs/ whose records are on disk but not in git (a push that
+failed, a machine that lost its network, a runner that crashed), one commit per run, and
+with --push pushes them (never forcing; a rejection because the remote moved is fetched,
+rebased and retried). Runs still in progress are left to their own runner.
+
+Options:
+  --push         push after committing (also pushes ledger commits made earlier)
+  --remote R     the remote (default origin)
+  --branch B     the remote branch (default: the branch checked out; needed when detached)
+  -C, --repo DIR
+`,
+  options: { push: { type: 'boolean', default: false }, remote: { type: 'string' }, branch: { type: 'string' } },
+  async run(values, positionals, context) {
+    if (positionals[0] !== 'sync' || positionals.length !== 1) throw new EtlError('usage', `the ledger command is "etl ledger sync", got "etl ledger ${positionals.join(' ')}"`);
+    const result = await syncLedger(context.repo, {
+      env: context.env,
+      push: values.push ? { remote: values.remote as string | undefined, branch: values.branch as string | undefined } : undefined,
+    });
+    const { stdout } = context;
+    for (const { folder, commit } of result.committed) stdout.write(`committed ${folder} (${commit.slice(0, 12)})\n`);
+    for (const folder of result.running) stdout.write(`still running, left to its runner: ${folder}\n`);
+    if (result.committed.length === 0) stdout.write('no records waiting to be committed\n');
+    if (result.pushed) stdout.write(`pushed to ${result.pushed.remote} ${result.pushed.branch}\n`);
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,37 @@
+import { EtlError, ExitCode } from '../errors.js';
+import { logFromGit } from '../ledger/git-log.js';
+import type { Command } from './command.js';
+
+export const command: Command = {
+  usage: `Usage: etl log [SEQUENCE] [--limit N] [--json]
+
+Run history read from git: the trailers of the ledger commits (Etl-Run-Id, Etl-Status, ...),
+newest first. Works in a clone that has no run folders checked out, e.g. a shallow one.
+
+Options:
+  --limit N    at most N runs (default 20)
+  --json       print a JSON array
+  -C, --repo DIR
+`,
+  options: { limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } },
+  async run(values, positionals, context) {
+    if (positionals.length > 1) throw new EtlError('usage', `log takes at most one sequence name, got ${positionals.length}`);
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
+    const runs = await logFromGit(context.repo, { sequence: positionals[0], limit, env: context.env });
+    if (values.json) {
+      context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+      return ExitCode.ok;
+    }
+    if (runs.length === 0) {
+      context.stdout.write('no ledger commits in this branch\n');
+      return ExitCode.ok;
+    }
+    const rows = runs.map((r) => [r.id, r.sequence, r.status, r.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.duration ?? '-', r.failed_step ?? '', r.commit.slice(0, 10)]);
+    const header = ['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP', 'COMMIT'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+    context.stdout.write(`${context.paint('bold', line(header))}\n${rows.map(line).join('\n')}\n`);
+    return ExitCode.ok;
+  },
+};

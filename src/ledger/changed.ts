@@ -1,0 +1,138 @@
+import { spawnSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
+import { scriptArguments } from '../definitions/command.js';
+import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
+import { NAME_PATTERN } from '../definitions/patterns.js';
+import { splitWords } from '../definitions/words.js';
+import { EtlError } from '../errors.js';
+import { gitMessage, openGit, type Env } from './git.js';
+
+export interface ChangedSequence {
+  name: string;
+  file: string;
+  /** Why its runs would differ: "sequence file changed", "module extract changed in modules.json", ... */
+  reasons: string[];
+}
+
+const NO_COMMIT = /^0+$/;
+
+/**
+ * The sequences whose runs would differ between two commits: the sequence file changed, an
+ * entry of modules.json that it uses changed, or a file of the repository that one of its
+ * modules runs changed. Reads the definitions from git, not from the working tree. A base
+ * of all zeros (the first push of a branch) or one the clone does not have means everything.
+ */
+export async function changedSequences(repo: string, base: string, head = 'HEAD', env: Env = process.env): Promise<ChangedSequence[]> {
+  const git = openGit(repo, env);
+  const resolve = async (rev: string) => (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
+  const headSha = await resolve(head).catch(() => '');
+  if (!headSha) throw new EtlError('unknown-commit', `--head "${head}" is not a commit of this repository`);
+  const baseSha = NO_COMMIT.test(base) ? '' : await resolve(base).catch(() => '');
+  // A shallow clone may lack the base (then every sequence counts as changed); in a full
+  // clone an unknown base is a mistake.
+  if (!baseSha && !NO_COMMIT.test(base) && (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') {
+    throw new EtlError('unknown-commit', `--base "${base}" is not a commit of this repository`);
+  }
+
+  const changedFiles = baseSha ? new Set((await git.raw(['diff', '--name-only', '-z', '--no-renames', baseSha, headSha])).split('\0').filter(Boolean)) : undefined;
+  const listing = await git.raw(['ls-tree', '-z', '--name-only', `${headSha}:${SEQUENCES_DIR}`]).catch(() => '');
+  const sequenceFiles = listing
+    .split('\0')
+    .filter((name) => (SEQUENCE_EXTENSIONS as readonly string[]).some((ext) => name.endsWith(ext)))
+    .map((name) => `${SEQUENCES_DIR}/${name}`);
+
+  if (sequenceFiles.some((f) => /\.ya?ml$/.test(f))) yamlParse ??= (await import('yaml')).parse as (text: string) => unknown;
+  const blobs = readBlobs(repo, [...sequenceFiles.map((f) => `${headSha}:${f}`), `${headSha}:${MODULES_FILE}`, ...(baseSha ? [`${baseSha}:${MODULES_FILE}`] : [])]);
+  const modulesHead = parseDefinition(blobs.get(`${headSha}:${MODULES_FILE}`), MODULES_FILE);
+  const modulesBase = baseSha ? parseDefinition(blobs.get(`${baseSha}:${MODULES_FILE}`), MODULES_FILE) : undefined;
+
+  const changed: ChangedSequence[] = [];
+  for (const file of sequenceFiles) {
+    const name = file.slice(SEQUENCES_DIR.length + 1).replace(/\.(json|ya?ml)$/, '');
+    if (!new RegExp(NAME_PATTERN).test(name)) continue;
+    if (!changedFiles) {
+      changed.push({ name, file, reasons: [baseSha ? 'base not in this clone' : 'no base commit: first push of the branch'] });
+      continue;
+    }
+    const reasons: string[] = [];
+    if (changedFiles.has(file)) reasons.push('sequence file changed');
+    const data = parseDefinition(blobs.get(`${headSha}:${file}`), file);
+    for (const module of modulesUsed(data)) {
+      const now = asObject(modulesHead)[module];
+      const before = asObject(modulesBase)[module];
+      if (!isDeepStrictEqual(now, before)) reasons.push(`module "${module}" changed in ${MODULES_FILE}`);
+      for (const path of moduleFiles(now)) if (changedFiles.has(path)) reasons.push(`module file ${path} changed`);
+    }
+    if (modulesHead === INVALID && changedFiles.has(MODULES_FILE)) reasons.push(`${MODULES_FILE} changed and cannot be read`);
+    if (reasons.length) changed.push({ name, file, reasons: [...new Set(reasons)] });
+  }
+  return changed;
+}
+
+const INVALID = Symbol('invalid');
+
+function parseDefinition(text: string | undefined, file: string): unknown {
+  if (text === undefined) return undefined;
+  try {
+    if (/\.ya?ml$/.test(file)) return parseYaml(text);
+    return JSON.parse(text);
+  } catch {
+    return INVALID;
+  }
+}
+
+/** Loaded only when a YAML definition is among the files. */
+let yamlParse: ((text: string) => unknown) | undefined;
+function parseYaml(text: string): unknown {
+  return yamlParse!(text);
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function modulesUsed(sequence: unknown): string[] {
+  const steps = Array.isArray(sequence) ? sequence : [...list(asObject(sequence).steps), ...list(asObject(sequence).on_failure)];
+  return [...new Set(steps.map((s) => asObject(s).module_name).filter((m): m is string => typeof m === 'string'))];
+}
+
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : value && typeof value === 'object' ? [value] : [];
+}
+
+/** The repository files a module runs, from its cmd: a program given with a path, and its scripts. */
+function moduleFiles(module: unknown): string[] {
+  const cmd = asObject(module).cmd;
+  if (typeof cmd !== 'string') return [];
+  let words: string[];
+  try {
+    words = splitWords(cmd);
+  } catch {
+    return [];
+  }
+  const files = [...(words[0]?.includes('/') ? [words[0]] : []), ...scriptArguments(words)];
+  return files.map((f) => f.replace(/^(\.\/)+/, '')).filter((f) => !f.startsWith('/') && !f.startsWith('../'));
+}
+
+/**
+ * Reads many blobs with one `git cat-file --batch` (one process, not one per file: a
+ * repository may have a thousand sequences). simple-git cannot feed standard input.
+ */
+function readBlobs(repo: string, specs: string[]): Map<string, string> {
+  const result = spawnSync('git', ['cat-file', '--batch'], { cwd: repo, input: `${specs.join('\n')}\n`, maxBuffer: 1 << 30 });
+  if (result.status !== 0) throw new EtlError('git-failed', `git cat-file failed: ${gitMessage(result.stderr.toString())}`);
+  const out = result.stdout;
+  const blobs = new Map<string, string>();
+  let at = 0;
+  for (const spec of specs) {
+    const end = out.indexOf(0x0a, at);
+    const header = out.subarray(at, end).toString();
+    at = end + 1;
+    const match = /^[0-9a-f]+ blob (\d+)$/.exec(header);
+    if (!match) continue; // "missing", or not a blob
+    const size = Number(match[1]);
+    blobs.set(spec, out.subarray(at, at + size).toString('utf8'));
+    at += size + 1;
+  }
+  return blobs;
+}

@@ -1,0 +1,80 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunRecord } from '../runner/records.js';
+import { SCHEMA_VERSION } from '../runner/schema-version.js';
+import { commitRunFolder } from './commit.js';
+import { openGit, type Env } from './git.js';
+import { reapIfAbandoned } from './history.js';
+import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
+import { pushLedger, type PushOptions, type PushResult } from './push.js';
+
+export interface SyncResult {
+  committed: Array<{ folder: string; commit: string }>;
+  /** Runs still in progress: their own runner commits them. */
+  running: string[];
+  pushed?: PushResult;
+}
+
+/**
+ * Commits every run folder that has records on disk not yet in git (a push that failed, a
+ * machine that lost its network, a runner that crashed), one commit per run, then pushes
+ * when asked. Runs still in progress are left to their runner.
+ */
+export async function syncLedger(repo: string, options: { push?: PushOptions; env?: Env; lockWaitMs?: number } = {}): Promise<SyncResult> {
+  const env = options.env ?? process.env;
+  const git = openGit(repo, env);
+  const status = await git.raw(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignored=matching', '--', RUNS_DIR]);
+  const folders = new Set<string>();
+  for (const entry of status.split('\0')) {
+    const path = entry.slice(3);
+    const parts = path.split('/');
+    // runs/<sequence>/<YYYY>/<MM>/<DD>/<run-id>/...: a lock or a stray file is not a record.
+    if (parts.length >= 7 && parts[0] === RUNS_DIR && RUN_ID_PATTERN.test(parts[5]!)) folders.add(parts.slice(0, 6).join('/'));
+  }
+  const result: SyncResult = { committed: [], running: [] };
+  for (const folder of [...folders].sort((a, b) => (a.split('/')[5]! < b.split('/')[5]! ? -1 : 1))) {
+    const run = readRunJson(join(repo, folder));
+    const current = run ? reapIfAbandoned(repo, run) : undefined;
+    if (current?.status === 'running') {
+      result.running.push(folder);
+      continue;
+    }
+    const commit = await commitRunFolder(repo, folder, current ?? orphanRecord(folder), { env, lockWaitMs: options.lockWaitMs });
+    if (commit) result.committed.push({ folder, commit });
+  }
+  if (options.push) result.pushed = await pushLedger(repo, { env, ...options.push });
+  return result;
+}
+
+function readRunJson(folder: string): RunRecord | undefined {
+  const path = join(folder, 'run.json');
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A folder whose run.json never got written (a crash at the very start): still worth keeping. */
+function orphanRecord(folder: string): RunRecord {
+  const [, sequence, , , , id] = folder.split('/') as [string, string, string, string, string, string];
+  return {
+    schema_version: SCHEMA_VERSION,
+    id,
+    sequence,
+    status: 'abandoned',
+    trigger: { kind: 'unknown', actor: null, ci: null },
+    definitions: { commit: null, dirty: null, files: {} },
+    selection: null,
+    host: 'unknown',
+    pid: 0,
+    runner_version: 'unknown',
+    started_at: new Date(0).toISOString(),
+    finished_at: null,
+    duration_ms: null,
+    failed_step: null,
+    error: 'the run left records but no run.json',
+    steps: [],
+  };
+}

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { commitRunFolder } from '../../src/ledger/commit.js';
+import type { RunRecord } from '../../src/runner/records.js';
+import { bareRemote, cloneOf, git, initRepo, pipelineWithRemote } from '../helpers/git.js';
+import { pipelineRepo, runCli } from '../helpers/repo.js';
+
+const OK = { modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } }, sequences: { s: [{ module_name: 'ok', name: 'first' }, { module_name: 'ok', name: 'second' }], bad: [{ module_name: 'fail' }] } };
+
+function runFolders(dir: string, rev = 'HEAD'): string[] {
+  return git(dir, 'ls-tree', '-r', '--name-only', rev, '--', 'runs')
+    .split('\n')
+    .filter((p) => p.endsWith('/run.json'))
+    .map((p) => p.slice(0, -'/run.json'.length));
+}
+
+test('--commit commits exactly the run folder; staged and unstaged user changes stay as they were', async (t) => {
+  const repo = initRepo(pipelineRepo(t, OK));
+  writeFileSync(join(repo, 'staged.txt'), 'staged by the user\n');
+  git(repo, 'add', 'staged.txt');
+  writeFileSync(join(repo, 'modules.json'), `${readFileSync(join(repo, 'modules.json'), 'utf8')}\n`); // an unstaged edit
+  const result = await runCli(['run', 's', '--commit'], { cwd: repo });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /committed [0-9a-f]{12}/);
+  const files = git(repo, 'show', '--name-only', '--format=', 'HEAD').split('\n');
+  assert.ok(files.length > 0 && files.every((f) => /^runs\/s\/\d{4}\/\d\d\/\d\d\/\d{8}T\d{9}Z-[0-9a-f]{8}\//.test(f)), files.join('\n'));
+  // (git() trims the output, so the first line loses the leading space of " M")
+  assert.equal(git(repo, 'status', '--porcelain'), 'M modules.json\nA  staged.txt');
+  const [run] = runFolders(repo);
+  const record = JSON.parse(readFileSync(join(repo, run!, 'run.json'), 'utf8')) as RunRecord;
+  assert.equal(record.definitions.dirty, true, 'modules.json differed from the commit');
+});
+
+test('the commit message has the subject, a step table and trailers git can read', async (t) => {
+  const repo = initRepo(pipelineRepo(t, OK));
+  assert.equal((await runCli(['run', 'bad', '--commit'], { cwd: repo })).code, 1);
+  const subject = git(repo, 'log', '-1', '--format=%s');
+  assert.match(subject, /^etl\(bad\): failed in \S+ \[\d{8}T\d{9}Z-[0-9a-f]{8}\]$/);
+  const body = git(repo, 'log', '-1', '--format=%b');
+  assert.match(body, /^1\. fail {2}failed {2}\S+$/m);
+  const trailer = (key: string) => git(repo, 'log', '-1', `--format=%(trailers:key=${key},valueonly)`);
+  assert.match(trailer('Etl-Run-Id'), /^\d{8}T\d{9}Z-[0-9a-f]{8}$/);
+  assert.equal(trailer('Etl-Sequence'), 'bad');
+  assert.equal(trailer('Etl-Status'), 'failed');
+  assert.match(trailer('Etl-Trigger'), /^manual/);
+  assert.equal(trailer('Etl-Definitions'), git(repo, 'rev-parse', 'HEAD~1'));
+  assert.equal(trailer('Etl-Failed-Step'), '1 fail');
+  assert.equal(git(repo, 'log', '-1', '--format=%an <%ae>'), 'Test Person <person@example.com>');
+  // git log can filter on them.
+  assert.equal(git(repo, 'log', '--format=%s', '--grep=^Etl-Status: failed$').split('\n').length, 1);
+});
+
+test('without a configured identity ledger commits are by etl-ledger, and by github-actions[bot] in Actions', async (t) => {
+  const repo = initRepo(pipelineRepo(t, OK), false);
+  const env = { HOME: join(repo, 'no-home'), XDG_CONFIG_HOME: join(repo, 'no-home'), GIT_CONFIG_NOSYSTEM: '1' };
+  assert.equal((await runCli(['run', 's', '--commit'], { cwd: repo, env })).code, 0);
+  assert.equal(git(repo, 'log', '-1', '--format=%an <%ae>'), 'etl-ledger <etl-ledger@users.noreply.github.com>');
+  assert.equal((await runCli(['run', 's', '--commit'], { cwd: repo, env: { ...env, GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'schedule' } })).code, 0);
+  assert.equal(git(repo, 'log', '-1', '--format=%an <%ae>'), 'github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>');
+  assert.match(git(repo, 'log', '-1', '--format=%(trailers:key=Etl-Trigger,valueonly)'), /^schedule/);
+});
+
+test('--push from a detached HEAD pushes HEAD to the branch named with --branch', async (t) => {
+  const { repo, remote } = pipelineWithRemote(t, OK);
+  git(repo, 'checkout', '--quiet', '--detach');
+  const refused = await runCli(['run', 's', '--push'], { cwd: repo });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /HEAD is detached: say which remote branch to push to with --branch/);
+  const pushed = await runCli(['run', 's', '--push', '--branch', 'main'], { cwd: repo });
+  assert.equal(pushed.code, 0, pushed.stderr);
+  assert.match(pushed.stdout, /pushed to origin main/);
+  // Both runs reach the remote: the first was committed, and sync-by-push carries it along.
+  assert.equal(runFolders(remote, 'main').length, 2);
+});
+
+test('--push works from a shallow clone (depth 1) after the remote moved on', async (t) => {
+  const { repo, remote } = pipelineWithRemote(t, OK);
+  const shallow = cloneOf(t, remote, 1);
+  assert.equal(git(shallow, 'rev-parse', '--is-shallow-repository'), 'true');
+  assert.equal((await runCli(['run', 's', '--push'], { cwd: repo })).code, 0); // the remote moves
+  const result = await runCli(['run', 's', '--push'], { cwd: shallow });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /push rejected \(.*fetch first.*\); fetching, rebasing and trying again \(1\)/);
+  assert.equal(runFolders(remote, 'main').length, 2);
+  assert.equal(git(remote, 'rev-list', '--merges', 'main'), '');
+});
+
+test('8 runners doing 20 runs each against one remote: 160 runs arrive, history stays linear, nothing is forced', { timeout: 600_000 }, async (t) => {
+  const { remote } = pipelineWithRemote(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok' }] } });
+  const clones = Array.from({ length: 8 }, () => cloneOf(t, remote));
+  const runner = async (clone: string) => {
+    for (let i = 0; i < 20; i++) {
+      const result = await runCli(['run', 's', '--push'], { cwd: clone });
+      assert.equal(result.code, 0, `${clone}: ${result.stdout}${result.stderr}`);
+    }
+  };
+  await Promise.all(clones.map(runner));
+  const folders = runFolders(remote, 'main');
+  assert.equal(folders.length, 160);
+  assert.equal(new Set(folders).size, 160);
+  assert.equal(git(remote, 'rev-list', '--merges', 'main'), '', 'no merge commits');
+  assert.equal(git(remote, 'rev-list', '--count', 'main'), '161', 'one commit per run, on top of the definitions');
+  assert.equal(git(remote, 'log', '--format=%(trailers:key=Etl-Run-Id,valueonly)', 'main').split('\n').filter(Boolean).length, 160);
+});
+
+test('a push refused by a pre-receive hook keeps the records; etl ledger sync delivers them later', async (t) => {
+  const { repo, remote } = pipelineWithRemote(t, OK);
+  const hook = join(remote, 'hooks/pre-receive');
+  writeFileSync(hook, '#!/bin/sh\necho "ledger pushes are paused for maintenance" >&2\nexit 1\n');
+  chmodSync(hook, 0o755);
+  const result = await runCli(['run', 's', '--push'], { cwd: repo });
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /the run is recorded in runs\/s\/.*, but git push to origin main failed: .*pre-receive hook declined.*\[push-failed\]/);
+  assert.match(result.stderr, /ledger pushes are paused for maintenance/);
+  assert.equal(runFolders(repo).length, 1, 'committed locally');
+  assert.equal(runFolders(remote, 'main').length, 0);
+  rmSync(hook);
+  const sync = await runCli(['ledger', 'sync', '--push'], { cwd: repo });
+  assert.equal(sync.code, 0, sync.stderr);
+  assert.match(sync.stdout, /pushed to origin main/);
+  assert.equal(runFolders(remote, 'main').length, 1);
+});
+
+test('etl ledger sync commits records never committed (a run without --commit, a crashed one)', async (t) => {
+  const { repo, remote } = pipelineWithRemote(t, OK);
+  assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 0);
+  assert.equal((await runCli(['run', 'bad'], { cwd: repo })).code, 1);
+  const sync = await runCli(['ledger', 'sync', '--push'], { cwd: repo });
+  assert.equal(sync.code, 0, sync.stderr);
+  assert.equal(sync.stdout.match(/^committed runs\//gm)?.length, 2);
+  assert.equal(runFolders(remote, 'main').length, 2);
+  assert.deepEqual(git(remote, 'log', '--format=%(trailers:key=Etl-Sequence,valueonly)', 'main').split('\n').filter(Boolean).sort(), ['bad', 's']);
+  assert.equal(git(repo, 'status', '--porcelain'), '');
+  const again = await runCli(['ledger', 'sync'], { cwd: repo });
+  assert.match(again.stdout, /no records waiting to be committed/);
+});
+
+test('a commit waits while another git process holds index.lock, and never removes it', async (t) => {
+  const repo = initRepo(pipelineRepo(t, { ...OK, files: { 'notes.txt': 'v1\n' } }));
+  assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 0);
+  const [folder] = readdirSync(join(repo, 'runs/s'), { recursive: true, encoding: 'utf8' }).filter((p) => p.endsWith('run.json')).map((p) => join('runs/s', p, '..'));
+  const run = JSON.parse(readFileSync(join(repo, folder!, 'run.json'), 'utf8')) as RunRecord;
+  const lock = join(repo, '.git/index.lock');
+  // A real git process holding the lock: `git commit -- PATH` keeps index.lock while its
+  // editor runs, and this editor takes a second.
+  writeFileSync(join(repo, 'notes.txt'), 'v2\n');
+  const holder = execFile('git', ['-c', 'core.editor=sleep 1; echo "person commit" >', 'commit', '--quiet', '--', 'notes.txt'], { cwd: repo });
+  const exited = new Promise((resolve) => holder.on('exit', resolve));
+  for (let waited = 0; !existsSync(lock); waited += 10) {
+    assert.ok(waited < 5000, 'git never took index.lock');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const commit = await commitRunFolder(repo, folder!, run, { lockWaitMs: 20_000 });
+  assert.match(commit!, /^[0-9a-f]{40}$/);
+  await exited;
+  assert.deepEqual(git(repo, 'log', '--format=%s', '-2').split('\n').map((s) => s.replace(/ \[.*/, '').replace(/ in \S+$/, '')), ['etl(s): succeeded', 'person commit']);
+
+  writeFileSync(lock, ''); // a lock nobody releases
+  await assert.rejects(commitRunFolder(repo, folder!, { ...run, status: 'failed' }, { lockWaitMs: 300 }), /another git process has held \.git\/index\.lock for more than 0 s/);
+  assert.equal(existsSync(lock), true, 'the lock is left alone');
+});
