@@ -27,7 +27,8 @@ export async function changedSequences(repo: string, base: string, head = 'HEAD'
   const resolve = async (rev: string) => (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
   const headSha = await resolve(head).catch(() => '');
   if (!headSha) throw new EtlError('unknown-commit', `--head "${head}" is not a commit of this repository`);
-  const baseSha = NO_COMMIT.test(base) ? '' : await resolve(base).catch(() => '');
+  const firstPush = NO_COMMIT.test(base);
+  const baseSha = firstPush ? '' : await resolve(base).catch(() => '');
   // A shallow clone may lack the base (then every sequence counts as changed); in a full
   // clone an unknown base is a mistake.
   if (!baseSha && !NO_COMMIT.test(base) && (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') {
@@ -51,7 +52,7 @@ export async function changedSequences(repo: string, base: string, head = 'HEAD'
     const name = file.slice(SEQUENCES_DIR.length + 1).replace(/\.(json|ya?ml)$/, '');
     if (!new RegExp(NAME_PATTERN).test(name)) continue;
     if (!changedFiles) {
-      changed.push({ name, file, reasons: [baseSha ? 'base not in this clone' : 'no base commit: first push of the branch'] });
+      changed.push({ name, file, reasons: [firstPush ? 'no base commit: first push of the branch' : 'base not in this clone'] });
       continue;
     }
     const reasons: string[] = [];

@@ -8,19 +8,29 @@ export const DEFAULT_IDENTITY = { name: 'etl-ledger', email: 'etl-ledger@users.n
 /** actions/checkout's documented identity for commits made by a workflow. */
 export const ACTIONS_IDENTITY = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com' };
 
-/** Variables git may see: simple-git 4 strips every other GIT_* from the environment. */
-const GIT_VARIABLES = ['GIT_TERMINAL_PROMPT', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE'];
+/** GIT_* variables passed on to git: simple-git 4 refuses or strips the others. */
+const GIT_VARIABLES = ['GIT_TERMINAL_PROMPT', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE', 'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_ASKPASS', 'SSH_ASKPASS'];
+/** Variables a ledger's git commands never use, which simple-git 4 refuses outright (npm sets EDITOR). */
+const UNUSED = new Set(['editor', 'visual', 'pager', 'prefix']);
 
 /**
  * A simple-git client for one repository: one git process at a time (parallel index writers
  * collide on index.lock), English messages (they are matched below), and never a prompt.
+ * The user's own SSH settings stay in force for pushes.
  */
 export function openGit(repo: string, env: Env = process.env, extra: Env = {}): SimpleGit {
   const clean: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...env, ...extra })) {
-    if (value !== undefined && (!key.startsWith('GIT_') || GIT_VARIABLES.includes(key))) clean[key] = value;
+    if (value === undefined || UNUSED.has(key.toLowerCase())) continue;
+    if (!key.toUpperCase().startsWith('GIT_') || GIT_VARIABLES.includes(key)) clean[key] = value;
   }
-  return simpleGit({ baseDir: repo, maxConcurrentProcesses: 1, timeout: { block: 10 * 60_000 }, allowEnvironment: GIT_VARIABLES }).env({
+  return simpleGit({
+    baseDir: repo,
+    maxConcurrentProcesses: 1,
+    timeout: { block: 10 * 60_000 },
+    allowEnvironment: GIT_VARIABLES,
+    unsafe: { allowUnsafeSshCommand: true, allowUnsafeAskPass: true },
+  }).env({
     ...clean,
     LC_ALL: 'C',
     LANG: 'C',

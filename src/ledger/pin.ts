@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { simpleGit } from 'simple-git';
 import type { DefinitionsPin } from '../runner/records.js';
+import { openGit, type Env } from './git.js';
 
 /** The hash git gives a file's content (`git hash-object`), computed without git. */
 export function blobHash(content: Buffer): string {
@@ -14,7 +14,7 @@ export function blobHash(content: Buffer): string {
  * is on disk (which is what runs, committed or not), and whether any of them differs from
  * that commit. Outside a git repository commit and dirty are null.
  */
-export async function pinDefinitions(repo: string, files: string[]): Promise<DefinitionsPin> {
+export async function pinDefinitions(repo: string, files: string[], env: Env = process.env): Promise<DefinitionsPin> {
   const hashes: Record<string, string | null> = {};
   for (const file of [...new Set(files)].sort()) {
     try {
@@ -23,7 +23,7 @@ export async function pinDefinitions(repo: string, files: string[]): Promise<Def
       hashes[file] = null;
     }
   }
-  const git = simpleGit({ baseDir: repo, maxConcurrentProcesses: 1 });
+  const git = openGit(repo, env);
   let commit: string | null = null;
   let dirty: boolean | null = null;
   try {

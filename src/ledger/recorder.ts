@@ -19,21 +19,21 @@ export function openRecorder(folder: string, next?: Partial<RunObserver>): RunOb
   return {
     runStarted(run, steps) {
       writeRun(run);
-      next?.runStarted?.(run, steps);
+      return next?.runStarted?.(run, steps);
     },
     stepStarted(run, step) {
       // Which step is running is worth a write: `etl show` and a crashed run both tell it.
       writeRun(run);
-      next?.stepStarted?.(run, step);
+      return next?.stepStarted?.(run, step);
     },
     stepFinished(run, step) {
       writeStep(run, step);
       writeRun(run);
-      next?.stepFinished?.(run, step);
+      return next?.stepFinished?.(run, step);
     },
     runFinished(run) {
       writeRun(run);
-      next?.runFinished?.(run);
+      return next?.runFinished?.(run);
     },
     output(step, text) {
       next?.output?.(step, text);

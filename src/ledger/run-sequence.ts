@@ -78,15 +78,14 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
       if (abandoned && commits) void commit(lock.replaced.folder, abandoned);
     }
     const files = [definitions.sequences.get(sequence)!.file, MODULES_FILE, ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files)];
-    const pinned = await pinDefinitions(definitions.repo, files);
+    const pinned = await pinDefinitions(definitions.repo, files, env);
     scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
-    // Progress commits run in the background, one at a time, while the modules work; a
-    // snapshot is taken because the run record keeps changing.
+    // Progress commits are made before the run goes on, so each holds what its message says.
     const progress: Partial<RunObserver> = options.commit?.progress
       ? {
-          runStarted: (started) => void commit(folder, structuredClone(started)),
-          stepFinished: (current, step) => {
-            if (step.status !== 'skipped') void commit(folder, structuredClone(current));
+          runStarted: async (started) => void (await commit(folder, started)),
+          stepFinished: async (current, step) => {
+            if (step.status !== 'skipped') await commit(folder, current);
           },
         }
       : {};
@@ -157,14 +156,17 @@ class GitQueue {
   }
 }
 
-/** Calls the observers in order: the recorder's writes first, then these. */
+/** Calls the observers in order, each after the one before has finished. */
 function chain(...observers: Array<Partial<RunObserver> | undefined>): Partial<RunObserver> {
   const all = observers.filter((o): o is Partial<RunObserver> => o !== undefined);
+  const each = async (call: (o: Partial<RunObserver>) => void | Promise<void>) => {
+    for (const observer of all) await call(observer);
+  };
   return {
-    runStarted: (run, steps) => all.forEach((o) => o.runStarted?.(run, steps)),
-    stepStarted: (run, step) => all.forEach((o) => o.stepStarted?.(run, step)),
-    stepFinished: (run, step) => all.forEach((o) => o.stepFinished?.(run, step)),
-    runFinished: (run) => all.forEach((o) => o.runFinished?.(run)),
+    runStarted: (run, steps) => each((o) => o.runStarted?.(run, steps)),
+    stepStarted: (run, step) => each((o) => o.stepStarted?.(run, step)),
+    stepFinished: (run, step) => each((o) => o.stepFinished?.(run, step)),
+    runFinished: (run) => each((o) => o.runFinished?.(run)),
     output: (step, text) => all.forEach((o) => o.output?.(step, text)),
   };
 }

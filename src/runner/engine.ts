@@ -9,13 +9,17 @@ import { runProcess } from './process.js';
 import type { Attempt, DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import { SCHEMA_VERSION } from './schema-version.js';
 
+/**
+ * Told of every change of a run's state. A hook may return a promise: the run waits for it
+ * before going on (a progress commit is made before the next step starts).
+ */
 export interface RunObserver {
   /** run.json as it starts: status running, every step pending. */
-  runStarted(run: RunRecord, steps: StepRecord[]): void;
-  stepStarted(run: RunRecord, step: StepRecord): void;
+  runStarted(run: RunRecord, steps: StepRecord[]): void | Promise<void>;
+  stepStarted(run: RunRecord, step: StepRecord): void | Promise<void>;
   /** A step's final state; also called for steps that were skipped. */
-  stepFinished(run: RunRecord, step: StepRecord): void;
-  runFinished(run: RunRecord): void;
+  stepFinished(run: RunRecord, step: StepRecord): void | Promise<void>;
+  runFinished(run: RunRecord): void | Promise<void>;
   /** Redacted module output as it arrives, for a terminal. */
   output?(step: StepRecord, text: string): void;
 }
@@ -105,7 +109,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     if (at === -1) run.steps.push(summary);
     else run.steps[at] = summary;
   };
-  options.observer.runStarted(run, steps);
+  await options.observer.runStarted(run, steps);
 
   const deadline = plan.timeout_ms === undefined ? undefined : started.getTime() + plan.timeout_ms;
   const wrapperEnv = (step: PlannedStep, attempt: number): Record<string, string> => ({
@@ -127,7 +131,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     record.status = 'running';
     record.started_at = now().toISOString();
     update(record);
-    options.observer.stepStarted(run, record);
+    await options.observer.stepStarted(run, record);
     const logPath = stepFiles(record.role, record.index, record.module, record.role === 'step' ? plan.steps.length : plan.on_failure.length).log;
     const log = new LogWriter(join(options.folder, logPath), redactor, options.logLimit, (text) => options.observer.output?.(record, text));
     const attempts = planned.retries + 1;
@@ -186,14 +190,14 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       record.finished_at = finished.toISOString();
       record.duration_ms = finished.getTime() - Date.parse(record.started_at);
       update(record);
-      options.observer.stepFinished(run, record);
+      await options.observer.stepFinished(run, record);
     }
   };
 
-  const skip = (record: StepRecord) => {
+  const skip = async (record: StepRecord) => {
     record.status = 'skipped';
     update(record);
-    options.observer.stepFinished(run, record);
+    await options.observer.stepFinished(run, record);
   };
 
   let failed: StepRecord | undefined;
@@ -203,7 +207,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const selected = options.only !== undefined ? planned.index === options.only : planned.index >= (options.from ?? 1);
     if (failed || cancelled || !selected || options.signal?.aborted) {
       cancelled ||= Boolean(options.signal?.aborted);
-      skip(record);
+      await skip(record);
       continue;
     }
     await execStep(planned, record, {}, true);
@@ -224,7 +228,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     };
     for (const planned of plan.on_failure) {
       const record = newStep(planned, 'on_failure', plan.on_failure.length);
-      if (options.signal?.aborted) skip(record);
+      if (options.signal?.aborted) await skip(record);
       else await execStep(planned, record, handlerEnv, false);
     }
   }
@@ -237,7 +241,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   run.failed_step = failed?.index ?? null;
   if (status === 'failed') run.error ??= describeFailure(failed!);
   if (status === 'cancelled') run.error ??= 'cancelled';
-  options.observer.runFinished(run);
+  await options.observer.runFinished(run);
   return run;
 }
 

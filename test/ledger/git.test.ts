@@ -162,3 +162,12 @@ test('a commit waits while another git process holds index.lock, and never remov
   await assert.rejects(commitRunFolder(repo, folder!, { ...run, status: 'failed' }, { lockWaitMs: 300 }), /another git process has held \.git\/index\.lock for more than 0 s/);
   assert.equal(existsSync(lock), true, 'the lock is left alone');
 });
+
+test('git works whatever the user has in the environment: EDITOR, PAGER, SSH settings, GIT_* variables', async (t) => {
+  const repo = initRepo(pipelineRepo(t, OK));
+  const env = { EDITOR: 'vi', VISUAL: 'vim', PAGER: 'less', GIT_PAGER: 'cat', GIT_EDITOR: 'vi', PREFIX: '/usr', SSH_ASKPASS: '/bin/true', GIT_SSH_COMMAND: 'ssh -o BatchMode=yes', GIT_DIR: '/nonexistent' };
+  const result = await runCli(['run', 's', '--commit'], { cwd: repo, env });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(git(repo, 'log', '-1', '--format=%s'), /^etl\(s\): succeeded/);
+  assert.equal(git(repo, 'log', '-1', '--format=%(trailers:key=Etl-Definitions,valueonly)'), git(repo, 'rev-parse', 'HEAD~1'), 'the definitions are pinned too');
+});
