@@ -124,7 +124,7 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
         ? {
             remote: values.remote as string | undefined,
             branch: values.branch as string | undefined,
-            onRetry: (n, why) => out.write(`push rejected (${why}); fetching, rebasing and trying again (${n})\n`),
+            onRetry: (n, why) => out.write(`push rejected, the remote moved on (${why.replace(/^\(|\)$/g, '')}): fetching, rebasing, trying again (${n})\n`),
           }
         : undefined,
       env: context.env,

@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { scriptArguments } from '../definitions/command.js';
 import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { splitWords } from '../definitions/words.js';
 import { EtlError } from '../errors.js';
-import { gitMessage, openGit, type Env } from './git.js';
+import { openGit, type Env } from './git.js';
+import { readObjects } from './git-objects.js';
 
 export interface ChangedSequence {
   name: string;
@@ -43,9 +43,14 @@ export async function changedSequences(repo: string, base: string, head = 'HEAD'
     .map((name) => `${SEQUENCES_DIR}/${name}`);
 
   if (sequenceFiles.some((f) => /\.ya?ml$/.test(f))) yamlParse ??= (await import('yaml')).parse as (text: string) => unknown;
-  const blobs = readBlobs(repo, [...sequenceFiles.map((f) => `${headSha}:${f}`), `${headSha}:${MODULES_FILE}`, ...(baseSha ? [`${baseSha}:${MODULES_FILE}`] : [])]);
-  const modulesHead = parseDefinition(blobs.get(`${headSha}:${MODULES_FILE}`), MODULES_FILE);
-  const modulesBase = baseSha ? parseDefinition(blobs.get(`${baseSha}:${MODULES_FILE}`), MODULES_FILE) : undefined;
+  const objects = readObjects(
+    repo,
+    [...sequenceFiles.map((f) => `${headSha}:${f}`), `${headSha}:${MODULES_FILE}`, ...(baseSha ? [`${baseSha}:${MODULES_FILE}`] : [])],
+    env,
+  );
+  const text = (spec: string) => objects.get(spec)?.content.toString('utf8');
+  const modulesHead = parseDefinition(text(`${headSha}:${MODULES_FILE}`), MODULES_FILE);
+  const modulesBase = baseSha ? parseDefinition(text(`${baseSha}:${MODULES_FILE}`), MODULES_FILE) : undefined;
 
   const changed: ChangedSequence[] = [];
   for (const file of sequenceFiles) {
@@ -57,7 +62,7 @@ export async function changedSequences(repo: string, base: string, head = 'HEAD'
     }
     const reasons: string[] = [];
     if (changedFiles.has(file)) reasons.push('sequence file changed');
-    const data = parseDefinition(blobs.get(`${headSha}:${file}`), file);
+    const data = parseDefinition(text(`${headSha}:${file}`), file);
     for (const module of modulesUsed(data)) {
       const now = asObject(modulesHead)[module];
       const before = asObject(modulesBase)[module];
@@ -113,27 +118,4 @@ function moduleFiles(module: unknown): string[] {
   }
   const files = [...(words[0]?.includes('/') ? [words[0]] : []), ...scriptArguments(words)];
   return files.map((f) => f.replace(/^(\.\/)+/, '')).filter((f) => !f.startsWith('/') && !f.startsWith('../'));
-}
-
-/**
- * Reads many blobs with one `git cat-file --batch` (one process, not one per file: a
- * repository may have a thousand sequences). simple-git cannot feed standard input.
- */
-function readBlobs(repo: string, specs: string[]): Map<string, string> {
-  const result = spawnSync('git', ['cat-file', '--batch'], { cwd: repo, input: `${specs.join('\n')}\n`, maxBuffer: 1 << 30 });
-  if (result.status !== 0) throw new EtlError('git-failed', `git cat-file failed: ${gitMessage(result.stderr.toString())}`);
-  const out = result.stdout;
-  const blobs = new Map<string, string>();
-  let at = 0;
-  for (const spec of specs) {
-    const end = out.indexOf(0x0a, at);
-    const header = out.subarray(at, end).toString();
-    at = end + 1;
-    const match = /^[0-9a-f]+ blob (\d+)$/.exec(header);
-    if (!match) continue; // "missing", or not a blob
-    const size = Number(match[1]);
-    blobs.set(spec, out.subarray(at, at + size).toString('utf8'));
-    at += size + 1;
-  }
-  return blobs;
 }

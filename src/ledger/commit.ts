@@ -1,6 +1,11 @@
 import { formatDuration } from '../definitions/duration.js';
 import type { RunRecord } from '../runner/records.js';
-import { identityArgs, openGit, withIndexLock, type Env } from './git.js';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { EtlError } from '../errors.js';
+import { gitMessage, identityArgs, openGit, withIndexLock, type Env } from './git.js';
+import { formatTree, objectId, parseTree, readObjects, writeObjects, type TreeEntry } from './git-objects.js';
 
 /** Trailer keys: `git log --format='%(trailers:key=Etl-Status,valueonly)'` reads them. */
 export const TRAILERS = {
@@ -53,19 +58,111 @@ export interface CommitOptions {
 }
 
 /**
- * Commits one run's folder and nothing else: `git add` of that folder, then
- * `git commit --only` of it, so whatever the user has staged stays staged and their other
- * changes stay uncommitted. Hooks are skipped: this is a machine's record, not a person's
- * change. Returns the new commit, or undefined when the folder had nothing new.
+ * Commits one run's folder and nothing else, and returns the new commit (undefined when the
+ * folder had nothing new). The commit is built from objects: the folder's files become
+ * blobs and trees, spliced into HEAD's tree along the folder's path, so the cost does not
+ * grow with the number of runs in history (`git commit` would rebuild the whole tree).
+ * HEAD moves by compare-and-swap; the index learns only the folder's files, so whatever the
+ * user has staged stays staged and their other changes stay uncommitted.
  */
 export async function commitRunFolder(repo: string, folder: string, run: RunRecord, options: CommitOptions = {}): Promise<string | undefined> {
   const env = options.env ?? process.env;
   const git = openGit(repo, env);
-  // -f: a repository that ignores runs/ still asked for its runs to be committed.
-  await withIndexLock(() => git.raw(['add', '-f', '--', folder]), options.lockWaitMs);
-  const staged = await git.raw(['diff', '--cached', '--name-only', '--', folder]);
-  if (staged.trim() === '') return undefined;
-  const identity = await identityArgs(git, env);
-  await withIndexLock(() => git.raw([...identity, 'commit', '--no-verify', '--quiet', '-m', commitMessage(run), '--only', '--', folder]), options.lockWaitMs);
-  return (await git.raw(['rev-parse', 'HEAD'])).trim();
+  const files = listFiles(join(repo, folder));
+  const folderTree = buildTrees(repo, folder, files, env);
+  // The index first: this waits while another git process (a person's `git commit`) holds
+  // index.lock, so HEAD is not moved under that process's feet.
+  await withIndexLock(() => git.raw(['update-index', '--add', '--', ...files.map((f) => `${folder}/${f}`)]), options.lockWaitMs);
+  for (let attempt = 1; ; attempt++) {
+    const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD'])).trim();
+    const root = spliceIntoHead(repo, head, folder, folderTree, env);
+    if (root === undefined) return undefined; // HEAD already has exactly this folder
+    const identity = await identityArgs(git, env);
+    const commit = (await git.raw([...identity, 'commit-tree', root, ...(head ? ['-p', head] : []), '-m', commitMessage(run)])).trim();
+    try {
+      // Moves HEAD (or the branch it names) only if it is still where we read it.
+      await git.raw(['update-ref', '-m', `etl-ledger: ${run.sequence} ${run.id}`, 'HEAD', commit, head || '0'.repeat(40)]);
+    } catch (error) {
+      if (attempt < 5) continue; // another commit landed meanwhile: build on it
+      throw new EtlError('commit-failed', `could not record run ${run.id} in git: ${gitMessage(error)}`, undefined, { cause: error });
+    }
+    return commit;
+  }
+}
+
+/** Files under a folder, relative to it, forward slashes; temporary files (".x.tmp") left out. */
+function listFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[])
+    .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+    .map((entry) => relative(dir, join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)).split(sep).join('/'))
+    .sort();
+}
+
+interface FolderTrees {
+  id: string;
+  /** Every tree object written for the folder, id -> content. */
+  trees: Map<string, Buffer>;
+}
+
+/** Writes the folder's files as blobs and computes its trees (written later, with the rest). */
+function buildTrees(repo: string, folder: string, files: string[], env: Env): FolderTrees {
+  const blobIds = writeObjects(repo, 'blob', files.map((f) => join(repo, folder, f)), env);
+  const trees = new Map<string, Buffer>();
+  const build = (prefix: string): string => {
+    const entries: TreeEntry[] = [];
+    const subfolders = new Set<string>();
+    files.forEach((file, i) => {
+      if (!file.startsWith(prefix)) return;
+      const rest = file.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash === -1) entries.push({ mode: '100644', name: rest, id: blobIds[i]! });
+      else subfolders.add(rest.slice(0, slash));
+    });
+    for (const name of subfolders) entries.push({ mode: '40000', name, id: build(`${prefix}${name}/`) });
+    const content = formatTree(entries);
+    const id = objectId('tree', content);
+    trees.set(id, content);
+    return id;
+  };
+  return { id: build(''), trees };
+}
+
+/**
+ * HEAD's root tree with `folder` replaced by the tree `id`, rebuilding only the trees along
+ * the folder's path; undefined when nothing changes. Writes the new trees.
+ */
+function spliceIntoHead(repo: string, head: string, folder: string, { id, trees: folderTrees }: FolderTrees, env: Env): string | undefined {
+  const parts = folder.split('/');
+  const parents = parts.map((_, i) => parts.slice(0, i).join('/')); // '', 'runs', 'runs/s', ...
+  const existing = head ? readObjects(repo, parents.map((p) => (p === '' ? `${head}^{tree}` : `${head}:${p}`)), env) : new Map();
+  const written = new Map(folderTrees);
+  let child = id;
+  for (let level = parts.length - 1; level >= 0; level--) {
+    const spec = parents[level] === '' ? `${head}^{tree}` : `${head}:${parents[level]}`;
+    const current = existing.get(spec);
+    const entries = current?.type === 'tree' ? parseTree(current.content) : [];
+    const name = parts[level]!;
+    const before = entries.find((e) => e.name === name);
+    if (level === parts.length - 1 && before?.id === child) return undefined;
+    const content = formatTree([...entries.filter((e) => e.name !== name), { mode: '40000', name, id: child }]);
+    child = objectId('tree', content);
+    written.set(child, content);
+  }
+  writeTrees(repo, written, env);
+  return child;
+}
+
+function writeTrees(repo: string, trees: Map<string, Buffer>, env: Env): void {
+  const dir = mkdtempSync(join(tmpdir(), 'etl-trees-'));
+  try {
+    const paths = [...trees].map(([id, content]) => {
+      const path = join(dir, id);
+      writeFileSync(path, content);
+      return path;
+    });
+    const ids = writeObjects(repo, 'tree', paths, env);
+    if (ids.join() !== [...trees.keys()].join()) throw new EtlError('git-failed', 'git computed other tree ids than expected');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -19,23 +19,26 @@ const UNUSED = new Set(['editor', 'visual', 'pager', 'prefix']);
  * The user's own SSH settings stay in force for pushes.
  */
 export function openGit(repo: string, env: Env = process.env, extra: Env = {}): SimpleGit {
-  const clean: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ ...env, ...extra })) {
-    if (value === undefined || UNUSED.has(key.toLowerCase())) continue;
-    if (!key.toUpperCase().startsWith('GIT_') || GIT_VARIABLES.includes(key)) clean[key] = value;
-  }
   return simpleGit({
     baseDir: repo,
     maxConcurrentProcesses: 1,
     timeout: { block: 10 * 60_000 },
     allowEnvironment: GIT_VARIABLES,
     unsafe: { allowUnsafeSshCommand: true, allowUnsafeAskPass: true },
-  }).env({
-    ...clean,
-    LC_ALL: 'C',
-    LANG: 'C',
-    GIT_TERMINAL_PROMPT: '0',
-  });
+  }).env(gitEnv(env, extra));
+}
+
+/**
+ * The environment for a git process: the user's, less what would point git elsewhere
+ * (GIT_DIR, GIT_INDEX_FILE...) or is never needed, with English messages and no prompts.
+ */
+export function gitEnv(env: Env, extra: Env = {}): Record<string, string> {
+  const clean: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...env, ...extra })) {
+    if (value === undefined || UNUSED.has(key.toLowerCase())) continue;
+    if (!key.toUpperCase().startsWith('GIT_') || GIT_VARIABLES.includes(key)) clean[key] = value;
+  }
+  return { ...clean, LC_ALL: 'C', LANG: 'C', GIT_TERMINAL_PROMPT: '0' };
 }
 
 const INDEX_LOCKED = /Unable to create '[^']*\.lock': File exists|index\.lock/;

@@ -10,7 +10,7 @@ export interface PushOptions {
   /** The remote branch; default: the branch checked out. Needed from a detached HEAD. */
   branch?: string;
   env?: Env;
-  /** Tries before giving up; with N writers racing, the last one may need N. */
+  /** Tries before giving up; with N writers racing, one may lose many times in a row. */
   attempts?: number;
   /** Told before each retry, for a progress line. */
   onRetry?: (attempt: number, reason: string) => void;
@@ -36,7 +36,7 @@ export async function pushLedger(repo: string, options: PushOptions = {}): Promi
   const git = openGit(repo, env);
   const remote = options.remote ?? 'origin';
   const branch = options.branch ?? (await currentBranch(git));
-  const attempts = options.attempts ?? 15;
+  const attempts = options.attempts ?? 50;
   for (let attempt = 1; ; attempt++) {
     try {
       // HEAD:refs/heads/B works from a branch and from a detached HEAD alike.
@@ -49,9 +49,10 @@ export async function pushLedger(repo: string, options: PushOptions = {}): Promi
       if (attempt >= attempts) {
         throw new EtlError('push-failed', `git push to ${remote} ${branch} was still rejected after ${attempts} attempts (other runners keep pushing); the runs are committed locally: run "etl ledger sync" to push them`, undefined, { cause: error });
       }
-      options.onRetry?.(attempt, gitMessage(error));
-      // Exponential back-off with jitter, so that racing runners spread out.
-      await sleep(Math.min(3000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
+      options.onRetry?.(attempt, MOVED.exec(error.message)?.[0] ?? 'rejected');
+      // A short, random, slowly growing pause spreads racing runners out; a long exponential
+      // one would make a runner that lost a few times lose to every newcomer.
+      await sleep(50 + Math.random() * (150 + 100 * Math.min(attempt, 10)));
       await git.raw(['fetch', '--quiet', remote, `refs/heads/${branch}`]);
       await rebaseOnto(repo, git, env, (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim(), `${remote}/${branch}`);
     }

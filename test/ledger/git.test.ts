@@ -83,7 +83,7 @@ test('--push works from a shallow clone (depth 1) after the remote moved on', as
   assert.equal((await runCli(['run', 's', '--push'], { cwd: repo })).code, 0); // the remote moves
   const result = await runCli(['run', 's', '--push'], { cwd: shallow });
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /push rejected \(.*fetch first.*\); fetching, rebasing and trying again \(1\)/);
+  assert.match(result.stdout, /^push rejected, the remote moved on \(fetch first\): fetching, rebasing, trying again \(1\)$/m);
   assert.equal(runFolders(remote, 'main').length, 2);
   assert.equal(git(remote, 'rev-list', '--merges', 'main'), '');
 });
@@ -159,7 +159,9 @@ test('a commit waits while another git process holds index.lock, and never remov
   assert.deepEqual(git(repo, 'log', '--format=%s', '-2').split('\n').map((s) => s.replace(/ \[.*/, '').replace(/ in \S+$/, '')), ['etl(s): succeeded', 'person commit']);
 
   writeFileSync(lock, ''); // a lock nobody releases
-  await assert.rejects(commitRunFolder(repo, folder!, { ...run, status: 'failed' }, { lockWaitMs: 300 }), /another git process has held \.git\/index\.lock for more than 0 s/);
+  const changed = { ...run, error: 'edited' };
+  writeFileSync(join(repo, folder!, 'run.json'), JSON.stringify(changed));
+  await assert.rejects(commitRunFolder(repo, folder!, changed, { lockWaitMs: 300 }), /another git process has held \.git\/index\.lock for more than 0 s/);
   assert.equal(existsSync(lock), true, 'the lock is left alone');
 });
 
