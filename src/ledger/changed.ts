@@ -4,7 +4,7 @@ import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { splitWords } from '../definitions/words.js';
 import { EtlError } from '../errors.js';
-import { openGit, type Env } from './git.js';
+import { gitOperation, openGit, type Env } from './git.js';
 import { readObjects } from './git-objects.js';
 
 export interface ChangedSequence {
@@ -23,56 +23,58 @@ const NO_COMMIT = /^0+$/;
  * of all zeros (the first push of a branch) or one the clone does not have means everything.
  */
 export async function changedSequences(repo: string, base: string, head = 'HEAD', env: Env = process.env): Promise<ChangedSequence[]> {
-  const git = openGit(repo, env);
-  const resolve = async (rev: string) => (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
-  const headSha = await resolve(head).catch(() => '');
-  if (!headSha) throw new EtlError('unknown-commit', `--head "${head}" is not a commit of this repository`);
-  const firstPush = NO_COMMIT.test(base);
-  const baseSha = firstPush ? '' : await resolve(base).catch(() => '');
-  // A shallow clone may lack the base (then every sequence counts as changed); in a full
-  // clone an unknown base is a mistake.
-  if (!baseSha && !NO_COMMIT.test(base) && (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') {
-    throw new EtlError('unknown-commit', `--base "${base}" is not a commit of this repository`);
-  }
-
-  const changedFiles = baseSha ? new Set((await git.raw(['diff', '--name-only', '-z', '--no-renames', baseSha, headSha])).split('\0').filter(Boolean)) : undefined;
-  const listing = await git.raw(['ls-tree', '-z', '--name-only', `${headSha}:${SEQUENCES_DIR}`]).catch(() => '');
-  const sequenceFiles = listing
-    .split('\0')
-    .filter((name) => (SEQUENCE_EXTENSIONS as readonly string[]).some((ext) => name.endsWith(ext)))
-    .map((name) => `${SEQUENCES_DIR}/${name}`);
-
-  if (sequenceFiles.some((f) => /\.ya?ml$/.test(f))) yamlParse ??= (await import('yaml')).parse as (text: string) => unknown;
-  const objects = readObjects(
-    repo,
-    [...sequenceFiles.map((f) => `${headSha}:${f}`), `${headSha}:${MODULES_FILE}`, ...(baseSha ? [`${baseSha}:${MODULES_FILE}`] : [])],
-    env,
-  );
-  const text = (spec: string) => objects.get(spec)?.content.toString('utf8');
-  const modulesHead = parseDefinition(text(`${headSha}:${MODULES_FILE}`), MODULES_FILE);
-  const modulesBase = baseSha ? parseDefinition(text(`${baseSha}:${MODULES_FILE}`), MODULES_FILE) : undefined;
-
-  const changed: ChangedSequence[] = [];
-  for (const file of sequenceFiles) {
-    const name = file.slice(SEQUENCES_DIR.length + 1).replace(/\.(json|ya?ml)$/, '');
-    if (!new RegExp(NAME_PATTERN).test(name)) continue;
-    if (!changedFiles) {
-      changed.push({ name, file, reasons: [firstPush ? 'no base commit: first push of the branch' : 'base not in this clone'] });
-      continue;
+  return gitOperation('finding the changed sequences', async () => {
+    const git = openGit(repo, env);
+    const resolve = async (rev: string) => (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
+    const headSha = await resolve(head).catch(() => '');
+    if (!headSha) throw new EtlError('unknown-commit', `--head "${head}" is not a commit of this repository`);
+    const firstPush = NO_COMMIT.test(base);
+    const baseSha = firstPush ? '' : await resolve(base).catch(() => '');
+    // A shallow clone may lack the base (then every sequence counts as changed); in a full
+    // clone an unknown base is a mistake.
+    if (!baseSha && !NO_COMMIT.test(base) && (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') {
+      throw new EtlError('unknown-commit', `--base "${base}" is not a commit of this repository`);
     }
-    const reasons: string[] = [];
-    if (changedFiles.has(file)) reasons.push('sequence file changed');
-    const data = parseDefinition(text(`${headSha}:${file}`), file);
-    for (const module of modulesUsed(data)) {
-      const now = asObject(modulesHead)[module];
-      const before = asObject(modulesBase)[module];
-      if (!isDeepStrictEqual(now, before)) reasons.push(`module "${module}" changed in ${MODULES_FILE}`);
-      for (const path of moduleFiles(now)) if (changedFiles.has(path)) reasons.push(`module file ${path} changed`);
+
+    const changedFiles = baseSha ? new Set((await git.raw(['diff', '--name-only', '-z', '--no-renames', baseSha, headSha])).split('\0').filter(Boolean)) : undefined;
+    const listing = await git.raw(['ls-tree', '-z', '--name-only', `${headSha}:${SEQUENCES_DIR}`]).catch(() => '');
+    const sequenceFiles = listing
+      .split('\0')
+      .filter((name) => (SEQUENCE_EXTENSIONS as readonly string[]).some((ext) => name.endsWith(ext)))
+      .map((name) => `${SEQUENCES_DIR}/${name}`);
+
+    if (sequenceFiles.some((f) => /\.ya?ml$/.test(f))) yamlParse ??= (await import('yaml')).parse as (text: string) => unknown;
+    const objects = readObjects(
+      repo,
+      [...sequenceFiles.map((f) => `${headSha}:${f}`), `${headSha}:${MODULES_FILE}`, ...(baseSha ? [`${baseSha}:${MODULES_FILE}`] : [])],
+      env,
+    );
+    const text = (spec: string) => objects.get(spec)?.content.toString('utf8');
+    const modulesHead = parseDefinition(text(`${headSha}:${MODULES_FILE}`), MODULES_FILE);
+    const modulesBase = baseSha ? parseDefinition(text(`${baseSha}:${MODULES_FILE}`), MODULES_FILE) : undefined;
+
+    const changed: ChangedSequence[] = [];
+    for (const file of sequenceFiles) {
+      const name = file.slice(SEQUENCES_DIR.length + 1).replace(/\.(json|ya?ml)$/, '');
+      if (!new RegExp(NAME_PATTERN).test(name)) continue;
+      if (!changedFiles) {
+        changed.push({ name, file, reasons: [firstPush ? 'no base commit: first push of the branch' : 'base not in this clone'] });
+        continue;
+      }
+      const reasons: string[] = [];
+      if (changedFiles.has(file)) reasons.push('sequence file changed');
+      const data = parseDefinition(text(`${headSha}:${file}`), file);
+      for (const module of modulesUsed(data)) {
+        const now = asObject(modulesHead)[module];
+        const before = asObject(modulesBase)[module];
+        if (!isDeepStrictEqual(now, before)) reasons.push(`module "${module}" changed in ${MODULES_FILE}`);
+        for (const path of moduleFiles(now)) if (changedFiles.has(path)) reasons.push(`module file ${path} changed`);
+      }
+      if (modulesHead === INVALID && changedFiles.has(MODULES_FILE)) reasons.push(`${MODULES_FILE} changed and cannot be read`);
+      if (reasons.length) changed.push({ name, file, reasons: [...new Set(reasons)] });
     }
-    if (modulesHead === INVALID && changedFiles.has(MODULES_FILE)) reasons.push(`${MODULES_FILE} changed and cannot be read`);
-    if (reasons.length) changed.push({ name, file, reasons: [...new Set(reasons)] });
-  }
-  return changed;
+    return changed;
+  });
 }
 
 const INVALID = Symbol('invalid');

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'no
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { EtlError } from '../errors.js';
-import { gitMessage, identityArgs, openGit, withIndexLock, type Env } from './git.js';
+import { gitOperation, gitMessage, identityArgs, openGit, withIndexLock, type Env } from './git.js';
 import { formatTree, objectId, parseTree, readObjects, writeObjects, type TreeEntry } from './git-objects.js';
 
 /** Trailer keys: `git log --format='%(trailers:key=Etl-Status,valueonly)'` reads them. */
@@ -66,28 +66,33 @@ export interface CommitOptions {
  * user has staged stays staged and their other changes stay uncommitted.
  */
 export async function commitRunFolder(repo: string, folder: string, run: RunRecord, options: CommitOptions = {}): Promise<string | undefined> {
-  const env = options.env ?? process.env;
-  const git = openGit(repo, env);
-  const files = listFiles(join(repo, folder));
-  const folderTree = buildTrees(repo, folder, files, env);
-  // The index first: this waits while another git process (a person's `git commit`) holds
-  // index.lock, so HEAD is not moved under that process's feet.
-  await withIndexLock(() => git.raw(['update-index', '--add', '--', ...files.map((f) => `${folder}/${f}`)]), options.lockWaitMs);
-  for (let attempt = 1; ; attempt++) {
-    const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD'])).trim();
-    const root = spliceIntoHead(repo, head, folder, folderTree, env);
-    if (root === undefined) return undefined; // HEAD already has exactly this folder
-    const identity = await identityArgs(git, env);
-    const commit = (await git.raw([...identity, 'commit-tree', root, ...(head ? ['-p', head] : []), '-m', commitMessage(run)])).trim();
-    try {
-      // Moves HEAD (or the branch it names) only if it is still where we read it.
-      await git.raw(['update-ref', '-m', `etl-ledger: ${run.sequence} ${run.id}`, 'HEAD', commit, head || '0'.repeat(40)]);
-    } catch (error) {
-      if (attempt < 5) continue; // another commit landed meanwhile: build on it
-      throw new EtlError('commit-failed', `could not record run ${run.id} in git: ${gitMessage(error)}`, undefined, { cause: error });
+  return gitOperation(`recording run ${run.id} in git`, async () => {
+    const env = options.env ?? process.env;
+    const git = openGit(repo, env);
+    if ((await git.raw(['rev-parse', '--is-inside-work-tree']).catch(() => '')).trim() !== 'true') {
+      throw new EtlError('not-a-repository', `${repo} is not in a git repository: recording runs in git needs one ("git init")`);
     }
-    return commit;
-  }
+    const files = listFiles(join(repo, folder));
+    const folderTree = buildTrees(repo, folder, files, env);
+    // The index first: this waits while another git process (a person's `git commit`) holds
+    // index.lock, so HEAD is not moved under that process's feet.
+    await withIndexLock(() => git.raw(['update-index', '--add', '--', ...files.map((f) => `${folder}/${f}`)]), options.lockWaitMs);
+    for (let attempt = 1; ; attempt++) {
+      const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD'])).trim();
+      const root = spliceIntoHead(repo, head, folder, folderTree, env);
+      if (root === undefined) return undefined; // HEAD already has exactly this folder
+      const identity = await identityArgs(git, env);
+      const commit = (await git.raw([...identity, 'commit-tree', root, ...(head ? ['-p', head] : []), '-m', commitMessage(run)])).trim();
+      try {
+        // Moves HEAD (or the branch it names) only if it is still where we read it.
+        await git.raw(['update-ref', '-m', `etl-ledger: ${run.sequence} ${run.id}`, 'HEAD', commit, head || '0'.repeat(40)]);
+      } catch (error) {
+        if (attempt < 5) continue; // another commit landed meanwhile: build on it
+        throw new EtlError('commit-failed', `could not record run ${run.id} in git: ${gitMessage(error)}`, undefined, { cause: error });
+      }
+      return commit;
+    }
+  });
 }
 
 /** Files under a folder, relative to it, forward slashes; temporary files (".x.tmp") left out. */

@@ -1,6 +1,6 @@
 import { RUN_ID_PATTERN } from './layout.js';
 import { TRAILERS } from './commit.js';
-import { openGit, type Env } from './git.js';
+import { gitOperation, openGit, type Env } from './git.js';
 
 export interface LoggedRun {
   id: string;
@@ -24,30 +24,32 @@ const RECORD = '\x1e';
  * newest one speaks for it.
  */
 export async function logFromGit(repo: string, options: { sequence?: string; limit?: number; rev?: string; env?: Env } = {}): Promise<LoggedRun[]> {
-  const trailer = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2C)`;
-  const format = ['%H', '%s', trailer(TRAILERS.runId), trailer(TRAILERS.sequence), trailer(TRAILERS.status), trailer(TRAILERS.trigger), trailer(TRAILERS.failedStep)].join('%x1f') + '%x1e';
-  const args = ['log', `--format=${format}`, `--grep=^${TRAILERS.runId}: `];
-  if (options.sequence) args.push(`--grep=^${TRAILERS.sequence}: ${options.sequence.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, '--all-match');
-  args.push(options.rev ?? 'HEAD', '--');
-  const output = await openGit(repo, options.env).raw(args).catch(() => '');
-  const seen = new Set<string>();
-  const runs: LoggedRun[] = [];
-  for (const record of output.split(RECORD)) {
-    const [commit, subject, id, sequence, status, trigger, failed] = record.replace(/^\n/, '').split(FIELD).map((f) => f?.trim() ?? '');
-    if (!commit || !id || !RUN_ID_PATTERN.test(id) || seen.has(id)) continue;
-    seen.add(id);
-    const stamp = id.slice(0, 18);
-    runs.push({
-      id,
-      sequence: sequence ?? '',
-      status: status ?? '',
-      started_at: `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}.${stamp.slice(15, 18)}Z`,
-      duration: / in (\S+) \[/.exec(subject ?? '')?.[1] ?? null,
-      failed_step: failed || null,
-      trigger: trigger || null,
-      commit,
-    });
-    if (options.limit && runs.length >= options.limit) break;
-  }
-  return runs;
+  return gitOperation('reading the ledger from git log', async () => {
+    const trailer = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2C)`;
+    const format = ['%H', '%s', trailer(TRAILERS.runId), trailer(TRAILERS.sequence), trailer(TRAILERS.status), trailer(TRAILERS.trigger), trailer(TRAILERS.failedStep)].join('%x1f') + '%x1e';
+    const args = ['log', `--format=${format}`, `--grep=^${TRAILERS.runId}: `];
+    if (options.sequence) args.push(`--grep=^${TRAILERS.sequence}: ${options.sequence.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, '--all-match');
+    args.push(options.rev ?? 'HEAD', '--');
+    const output = await openGit(repo, options.env).raw(args).catch(() => '');
+    const seen = new Set<string>();
+    const runs: LoggedRun[] = [];
+    for (const record of output.split(RECORD)) {
+      const [commit, subject, id, sequence, status, trigger, failed] = record.replace(/^\n/, '').split(FIELD).map((f) => f?.trim() ?? '');
+      if (!commit || !id || !RUN_ID_PATTERN.test(id) || seen.has(id)) continue;
+      seen.add(id);
+      const stamp = id.slice(0, 18);
+      runs.push({
+        id,
+        sequence: sequence ?? '',
+        status: status ?? '',
+        started_at: `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}.${stamp.slice(15, 18)}Z`,
+        duration: / in (\S+) \[/.exec(subject ?? '')?.[1] ?? null,
+        failed_step: failed || null,
+        trigger: trigger || null,
+        commit,
+      });
+      if (options.limit && runs.length >= options.limit) break;
+    }
+    return runs;
+  });
 }

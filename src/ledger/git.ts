@@ -83,6 +83,19 @@ export function gitMessage(error: unknown): string {
     .join('; ');
 }
 
+/**
+ * Runs a ledger operation so that a failing git command surfaces as an EtlError with git's
+ * own words (not a repository, no such remote, permission denied), never a stack trace.
+ */
+export async function gitOperation<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof GitError) throw new EtlError('git-failed', `${what} failed: ${gitMessage(error)}`, undefined, { cause: error });
+    throw error;
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

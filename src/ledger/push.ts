@@ -1,6 +1,6 @@
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
-import { GitError, gitMessage, identityArgs, openGit, sleep, type Env } from './git.js';
+import { gitOperation, GitError, gitMessage, identityArgs, openGit, sleep, type Env } from './git.js';
 
 /** Rejections that mean "the remote moved": fetch, put our commits on top, try again. */
 const MOVED = /\(fetch first\)|non-fast-forward|cannot lock ref|failed to update ref|incorrect old value|stale info/;
@@ -32,31 +32,33 @@ export interface PushResult {
  * and in the local commits).
  */
 export async function pushLedger(repo: string, options: PushOptions = {}): Promise<PushResult> {
-  const env = options.env ?? process.env;
-  const git = openGit(repo, env);
-  const remote = options.remote ?? 'origin';
-  const branch = options.branch ?? (await currentBranch(git));
-  const attempts = options.attempts ?? 50;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // HEAD:refs/heads/B works from a branch and from a detached HEAD alike.
-      await git.raw(['push', '--quiet', remote, `HEAD:refs/heads/${branch}`]);
-      return { remote, branch, attempts: attempt, head: (await git.raw(['rev-parse', 'HEAD'])).trim() };
-    } catch (error) {
-      if (!(error instanceof GitError) || !MOVED.test(error.message)) {
-        throw new EtlError('push-failed', `git push to ${remote} ${branch} failed: ${gitMessage(error)}`, undefined, { cause: error });
+  return gitOperation('pushing the ledger', async () => {
+    const env = options.env ?? process.env;
+    const git = openGit(repo, env);
+    const remote = options.remote ?? 'origin';
+    const branch = options.branch ?? (await currentBranch(git));
+    const attempts = options.attempts ?? 50;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // HEAD:refs/heads/B works from a branch and from a detached HEAD alike.
+        await git.raw(['push', '--quiet', remote, `HEAD:refs/heads/${branch}`]);
+        return { remote, branch, attempts: attempt, head: (await git.raw(['rev-parse', 'HEAD'])).trim() };
+      } catch (error) {
+        if (!(error instanceof GitError) || !MOVED.test(error.message)) {
+          throw new EtlError('push-failed', `git push to ${remote} ${branch} failed: ${gitMessage(error)}`, undefined, { cause: error });
+        }
+        if (attempt >= attempts) {
+          throw new EtlError('push-failed', `git push to ${remote} ${branch} was still rejected after ${attempts} attempts (other runners keep pushing); the runs are committed locally: run "etl ledger sync" to push them`, undefined, { cause: error });
+        }
+        options.onRetry?.(attempt, MOVED.exec(error.message)?.[0] ?? 'rejected');
+        // A short, random, slowly growing pause spreads racing runners out; a long exponential
+        // one would make a runner that lost a few times lose to every newcomer.
+        await sleep(50 + Math.random() * (150 + 100 * Math.min(attempt, 10)));
+        await git.raw(['fetch', '--quiet', remote, `refs/heads/${branch}`]);
+        await rebaseOnto(repo, git, env, (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim(), `${remote}/${branch}`);
       }
-      if (attempt >= attempts) {
-        throw new EtlError('push-failed', `git push to ${remote} ${branch} was still rejected after ${attempts} attempts (other runners keep pushing); the runs are committed locally: run "etl ledger sync" to push them`, undefined, { cause: error });
-      }
-      options.onRetry?.(attempt, MOVED.exec(error.message)?.[0] ?? 'rejected');
-      // A short, random, slowly growing pause spreads racing runners out; a long exponential
-      // one would make a runner that lost a few times lose to every newcomer.
-      await sleep(50 + Math.random() * (150 + 100 * Math.min(attempt, 10)));
-      await git.raw(['fetch', '--quiet', remote, `refs/heads/${branch}`]);
-      await rebaseOnto(repo, git, env, (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim(), `${remote}/${branch}`);
     }
-  }
+  });
 }
 
 async function currentBranch(git: SimpleGit): Promise<string> {

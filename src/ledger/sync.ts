@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RunRecord } from '../runner/records.js';
 import { SCHEMA_VERSION } from '../runner/schema-version.js';
 import { commitRunFolder } from './commit.js';
-import { openGit, type Env } from './git.js';
+import { gitOperation, openGit, type Env } from './git.js';
 import { reapIfAbandoned } from './history.js';
 import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
 import { pushLedger, type PushOptions, type PushResult } from './push.js';
@@ -21,29 +21,31 @@ export interface SyncResult {
  * when asked. Runs still in progress are left to their runner.
  */
 export async function syncLedger(repo: string, options: { push?: PushOptions; env?: Env; lockWaitMs?: number } = {}): Promise<SyncResult> {
-  const env = options.env ?? process.env;
-  const git = openGit(repo, env);
-  const status = await git.raw(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignored=matching', '--', RUNS_DIR]);
-  const folders = new Set<string>();
-  for (const entry of status.split('\0')) {
-    const path = entry.slice(3);
-    const parts = path.split('/');
-    // runs/<sequence>/<YYYY>/<MM>/<DD>/<run-id>/...: a lock or a stray file is not a record.
-    if (parts.length >= 7 && parts[0] === RUNS_DIR && RUN_ID_PATTERN.test(parts[5]!)) folders.add(parts.slice(0, 6).join('/'));
-  }
-  const result: SyncResult = { committed: [], running: [] };
-  for (const folder of [...folders].sort((a, b) => (a.split('/')[5]! < b.split('/')[5]! ? -1 : 1))) {
-    const run = readRunJson(join(repo, folder));
-    const current = run ? reapIfAbandoned(repo, run) : undefined;
-    if (current?.status === 'running') {
-      result.running.push(folder);
-      continue;
+  return gitOperation('syncing the ledger', async () => {
+    const env = options.env ?? process.env;
+    const git = openGit(repo, env);
+    const status = await git.raw(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignored=matching', '--', RUNS_DIR]);
+    const folders = new Set<string>();
+    for (const entry of status.split('\0')) {
+      const path = entry.slice(3);
+      const parts = path.split('/');
+      // runs/<sequence>/<YYYY>/<MM>/<DD>/<run-id>/...: a lock or a stray file is not a record.
+      if (parts.length >= 7 && parts[0] === RUNS_DIR && RUN_ID_PATTERN.test(parts[5]!)) folders.add(parts.slice(0, 6).join('/'));
     }
-    const commit = await commitRunFolder(repo, folder, current ?? orphanRecord(folder), { env, lockWaitMs: options.lockWaitMs });
-    if (commit) result.committed.push({ folder, commit });
-  }
-  if (options.push) result.pushed = await pushLedger(repo, { env, ...options.push });
-  return result;
+    const result: SyncResult = { committed: [], running: [] };
+    for (const folder of [...folders].sort((a, b) => (a.split('/')[5]! < b.split('/')[5]! ? -1 : 1))) {
+      const run = readRunJson(join(repo, folder));
+      const current = run ? reapIfAbandoned(repo, run) : undefined;
+      if (current?.status === 'running') {
+        result.running.push(folder);
+        continue;
+      }
+      const commit = await commitRunFolder(repo, folder, current ?? orphanRecord(folder), { env, lockWaitMs: options.lockWaitMs });
+      if (commit) result.committed.push({ folder, commit });
+    }
+    if (options.push) result.pushed = await pushLedger(repo, { env, ...options.push });
+    return result;
+  });
 }
 
 function readRunJson(folder: string): RunRecord | undefined {

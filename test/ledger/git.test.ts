@@ -173,3 +173,21 @@ test('git works whatever the user has in the environment: EDITOR, PAGER, SSH set
   assert.match(git(repo, 'log', '-1', '--format=%s'), /^etl\(s\): succeeded/);
   assert.equal(git(repo, 'log', '-1', '--format=%(trailers:key=Etl-Definitions,valueonly)'), git(repo, 'rev-parse', 'HEAD~1'), 'the definitions are pinned too');
 });
+
+test('--commit in a repository without commits makes the first one; outside git it says so plainly', async (t) => {
+  const repo = pipelineRepo(t, OK);
+  git(repo, 'init', '--quiet', '--initial-branch=main');
+  git(repo, 'config', 'user.name', 'Test Person');
+  git(repo, 'config', 'user.email', 'person@example.com');
+  const first = await runCli(['run', 's', '--commit'], { cwd: repo });
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(git(repo, 'rev-list', '--count', 'HEAD'), '1');
+  assert.match(git(repo, 'log', '-1', '--format=%s'), /^etl\(s\): succeeded/);
+
+  const plain = pipelineRepo(t, OK);
+  const outside = await runCli(['run', 's', '--commit'], { cwd: plain, env: { GIT_CEILING_DIRECTORIES: join(plain, '..') } });
+  assert.equal(outside.code, 1);
+  assert.match(outside.stderr, /but \S+ is not in a git repository: recording runs in git needs one \("git init"\) \[not-a-repository\]/);
+  assert.doesNotMatch(outside.stderr, /\n\s+at /);
+  assert.equal(existsSync(join(plain, 'runs/s')), true, 'the records are on disk');
+});
