@@ -1,5 +1,6 @@
 import { formatDuration, parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
+import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { listHistory } from '../ledger/history.js';
 import type { RunRecord } from '../runner/records.js';
 import type { Command } from './command.js';
@@ -34,7 +35,7 @@ Options:
     const limit = Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
     const since = values.since === undefined ? undefined : parseSince(String(values.since), new Date());
-    const runs = listHistory(context.repo, { sequence: positionals[0], status, since, limit });
+    const runs = listHistory(await ledgerRoot(context.repo, { env: context.env }), { sequence: positionals[0], status, since, limit });
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
     } else if (runs.length === 0) {

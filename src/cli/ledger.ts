@@ -1,4 +1,5 @@
 import { EtlError, ExitCode } from '../errors.js';
+import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { syncLedger } from '../ledger/sync.js';
 import type { Command } from './command.js';
 
@@ -19,7 +20,7 @@ Options:
   options: { push: { type: 'boolean', default: false }, remote: { type: 'string' }, branch: { type: 'string' } },
   async run(values, positionals, context) {
     if (positionals[0] !== 'sync' || positionals.length !== 1) throw new EtlError('usage', `the ledger command is "etl ledger sync", got "etl ledger ${positionals.join(' ')}"`);
-    const result = await syncLedger(context.repo, {
+    const result = await syncLedger(await ledgerRoot(context.repo, { env: context.env }), {
       env: context.env,
       push: values.push ? { remote: values.remote as string | undefined, branch: values.branch as string | undefined } : undefined,
     });

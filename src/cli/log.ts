@@ -1,4 +1,5 @@
 import { EtlError, ExitCode } from '../errors.js';
+import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
 import { logFromGit } from '../ledger/git-log.js';
 import type { Command } from './command.js';
 
@@ -18,7 +19,8 @@ Options:
     if (positionals.length > 1) throw new EtlError('usage', `log takes at most one sequence name, got ${positionals.length}`);
     const limit = Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
-    const runs = await logFromGit(context.repo, { sequence: positionals[0], limit, env: context.env });
+    const branch = await configuredLedgerBranch(context.repo, context.env);
+    const runs = await logFromGit(context.repo, { sequence: positionals[0], limit, env: context.env, rev: branch });
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       return ExitCode.ok;

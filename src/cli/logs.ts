@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
+import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { findRun, readRun, reapIfAbandoned, type RunRef } from '../ledger/history.js';
 import { stepFiles } from '../runner/engine.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
@@ -22,18 +23,19 @@ Options:
   options: { follow: { type: 'boolean', short: 'f', default: false } },
   async run(values, positionals, context) {
     if (positionals.length < 1 || positionals.length > 2) throw new EtlError('usage', `logs takes a run and optionally a step, got ${positionals.length} arguments`);
-    const ref = findRun(context.repo, positionals[0]!);
+    const root = await ledgerRoot(context.repo, { env: context.env });
+    const ref = findRun(root, positionals[0]!);
     const load = () => {
-      const run = readRun(context.repo, ref);
+      const run = readRun(root, ref);
       if (!run) throw new EtlError('unreadable-run', `run ${ref.id} has no readable run.json in ${ref.folder}`);
-      return reapIfAbandoned(context.repo, run);
+      return reapIfAbandoned(root, run);
     };
     let run = load();
     const pick = (steps: StepSummary[]) => (positionals[1] === undefined ? steps : [selectStep(run, positionals[1])]);
     const state: PrintState = { offsets: new Map(), atLineStart: true };
     const many = positionals[1] === undefined;
     for (;;) {
-      for (const step of pick(run.steps)) printNew(context, ref, run, step, state, many);
+      for (const step of pick(run.steps)) printNew({ ...context, repo: root }, ref, run, step, state, many);
       if (!values.follow || run.status !== 'running') break;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       run = load();

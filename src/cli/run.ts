@@ -8,6 +8,7 @@ import { runSequence, type RunOutcome } from '../ledger/run-sequence.js';
 import { findStep, planRun } from '../runner/plan.js';
 import type { RunRecord } from '../runner/records.js';
 import type { Command, CommandContext } from './command.js';
+import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { withWorktreeAt } from '../ledger/worktree.js';
 import { loadValidated } from './load.js';
 import { formatPlan } from './plan.js';
@@ -38,6 +39,9 @@ Options:
   --branch B     the remote branch (default: the branch checked out; needed when detached)
   --at COMMIT    run the definitions of an older commit, from a temporary checkout of it;
                  the run is recorded in this repository's runs/
+  --ledger-branch NAME  keep runs/ on its own branch (a worktree inside .git), so the
+                 main branch's history holds only definition changes; remembered in
+                 git config etl.ledgerBranch for every later command
   -C, --repo DIR
 
 Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already running,
@@ -57,6 +61,7 @@ Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already ru
     remote: { type: 'string' },
     branch: { type: 'string' },
     at: { type: 'string' },
+    'ledger-branch': { type: 'string' },
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
@@ -69,9 +74,10 @@ Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already ru
     const graceMs = values['kill-grace'] === undefined ? undefined : parseDuration(String(values['kill-grace']));
     if (values['kill-grace'] !== undefined && graceMs === undefined) throw new EtlError('usage', `--kill-grace takes a duration such as "5s" or "500ms", got "${String(values['kill-grace'])}"`);
     const request: RunRequest = { values, sequence: positionals[0]!, logLimit, graceMs };
-    if (values.at === undefined) return runFrom(context, context.repo, request);
+    const ledger = await ledgerRoot(context.repo, { branch: values['ledger-branch'] as string | undefined, env: context.env });
+    if (values.at === undefined) return runFrom(context, ledger, request);
     // The definitions come from a checkout of the older commit; the run is recorded here.
-    return withWorktreeAt(context.repo, String(values.at), (dir, sha) => runFrom({ ...context, repo: dir }, context.repo, request, sha), context.env);
+    return withWorktreeAt(context.repo, String(values.at), (dir, sha) => runFrom({ ...context, repo: dir }, ledger, request, sha), context.env);
   },
 };
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
+import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { findRun, readRun, reapIfAbandoned } from '../ledger/history.js';
 import type { StepRecord } from '../runner/records.js';
 import type { Command } from './command.js';
@@ -20,11 +21,12 @@ Options:
   options: { json: { type: 'boolean', default: false } },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `show takes one run, got ${positionals.length}`);
-    const ref = findRun(context.repo, positionals[0]!);
-    const record = readRun(context.repo, ref);
+    const root = await ledgerRoot(context.repo, { env: context.env });
+    const ref = findRun(root, positionals[0]!);
+    const record = readRun(root, ref);
     if (!record) throw new EtlError('unreadable-run', `run ${ref.id} has no readable run.json in ${ref.folder}`);
-    const run = reapIfAbandoned(context.repo, record);
-    const steps = run.steps.map((s) => readStep(join(context.repo, ref.folder, s.record)));
+    const run = reapIfAbandoned(root, record);
+    const steps = run.steps.map((s) => readStep(join(root, ref.folder, s.record)));
     if (values.json) {
       context.stdout.write(`${JSON.stringify({ run, steps: steps.filter(Boolean) }, null, 2)}\n`);
       return ExitCode.ok;

@@ -191,3 +191,31 @@ test('--commit in a repository without commits makes the first one; outside git 
   assert.doesNotMatch(outside.stderr, /\n\s+at /);
   assert.equal(existsSync(join(plain, 'runs/s')), true, 'the records are on disk');
 });
+
+test('--ledger-branch keeps runs on their own branch; history, show, logs, log and sync read it without asking', async (t) => {
+  const { repo, remote } = pipelineWithRemote(t, OK);
+  const main = git(repo, 'rev-parse', 'HEAD');
+  const result = await runCli(['run', 's', '--push', '--ledger-branch', 'etl-runs'], { cwd: repo });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(git(repo, 'rev-parse', 'HEAD'), main, 'main did not move');
+  assert.equal(git(repo, 'status', '--porcelain'), '', 'the main working tree stays clean');
+  assert.equal(existsSync(join(repo, 'runs/s')), false);
+  assert.equal(runFolders(remote, 'etl-runs').length, 1);
+  assert.equal(git(remote, 'rev-parse', 'main'), main);
+  // Later commands find the ledger branch on their own (git config etl.ledgerBranch).
+  assert.equal((await runCli(['run', 'bad', '--commit'], { cwd: repo })).code, 1);
+  const history = await runCli(['history', '--json'], { cwd: repo });
+  assert.deepEqual(JSON.parse(history.stdout).map((r: { sequence: string }) => r.sequence), ['bad', 's']);
+  assert.match((await runCli(['show', 'bad@latest'], { cwd: repo })).stdout, /1\. fail {2}failed/);
+  assert.match((await runCli(['logs', 'bad@latest'], { cwd: repo })).stdout, /something went wrong/);
+  assert.deepEqual(JSON.parse((await runCli(['log', '--json'], { cwd: repo })).stdout).map((r: { sequence: string }) => r.sequence), ['bad', 's']);
+  const sync = await runCli(['ledger', 'sync', '--push'], { cwd: repo });
+  assert.equal(sync.code, 0, sync.stderr);
+  assert.equal(runFolders(remote, 'etl-runs').length, 2);
+  // A fresh clone picks the ledger branch up from the remote.
+  const clone = cloneOf(t, remote);
+  const again = await runCli(['run', 's', '--push', '--ledger-branch', 'etl-runs'], { cwd: clone });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(runFolders(remote, 'etl-runs').length, 3);
+  assert.equal(git(remote, 'rev-list', '--merges', 'etl-runs'), '');
+});

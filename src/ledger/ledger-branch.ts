@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { EtlError } from '../errors.js';
+import { gitMessage, gitOperation, identityArgs, openGit, type Env } from './git.js';
+
+/** `git config etl.ledgerBranch NAME`: the repository keeps its runs on that branch. */
+const CONFIG_KEY = 'etl.ledgerBranch';
+const BRANCH_PATTERN = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]+(?<![./])$/;
+
+/**
+ * Where runs/ lives. Normally the repository itself; with a ledger branch (given, or set
+ * before in git config) a worktree of that branch inside .git, so the main branch's history
+ * holds only definition changes. history, show, logs and sync all go through here.
+ */
+export async function ledgerRoot(repo: string, options: { branch?: string; env?: Env; create?: boolean } = {}): Promise<string> {
+  const env = options.env ?? process.env;
+  const branch = options.branch ?? (await configuredLedgerBranch(repo, env));
+  if (branch === undefined) return repo;
+  return openLedgerWorktree(repo, branch, env, options.create ?? true);
+}
+
+export async function configuredLedgerBranch(repo: string, env: Env = process.env): Promise<string | undefined> {
+  const value = (await openGit(repo, env).raw(['config', '--get', CONFIG_KEY]).catch(() => '')).trim();
+  return value || undefined;
+}
+
+/**
+ * The worktree of the ledger branch, made on first use: from the local branch, else from
+ * the remote's (fetched), else as a new branch with no history of its own. Remembers the
+ * branch in git config.
+ */
+async function openLedgerWorktree(repo: string, branch: string, env: Env, create: boolean): Promise<string> {
+  if (!BRANCH_PATTERN.test(branch)) throw new EtlError('usage', `"${branch}" is not a usable branch name for the ledger`);
+  return gitOperation(`opening the ledger branch ${branch}`, async () => {
+    const git = openGit(repo, env);
+    const common = (await git.raw(['rev-parse', '--git-common-dir'])).trim();
+    const dir = join(isAbsolute(common) ? common : resolve(repo, common), 'etl-ledger', branch.replace(/\//g, '--'));
+    if (existsSync(join(dir, '.git'))) return dir;
+    if (!create) return dir;
+    const has = async (ref: string) => (await git.raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() !== '';
+    if (!(await has(`refs/heads/${branch}`))) {
+      await git.raw(['fetch', '--quiet', 'origin', `refs/heads/${branch}:refs/remotes/origin/${branch}`]).catch(() => undefined);
+      const start = (await has(`refs/remotes/origin/${branch}`))
+        ? `refs/remotes/origin/${branch}`
+        : // A first commit with an empty tree: the ledger branch shares nothing with main.
+          (await git.raw([...(await identityArgs(git, env)), 'commit-tree', '4b825dc642cb6eb9a060e54bf8d69288fbee4904', '-m', `etl-ledger: the run ledger (${branch})`])).trim();
+      await git.raw(['branch', '--quiet', branch, start]);
+    }
+    await git.raw(['worktree', 'add', '--quiet', dir, branch]).catch((error: unknown) => {
+      throw new EtlError('ledger-branch', `cannot check out the ledger branch ${branch} in ${dir}: ${gitMessage(error)}`, undefined, { cause: error });
+    });
+    await git.raw(['config', CONFIG_KEY, branch]);
+    return dir;
+  });
+}
