@@ -10,6 +10,12 @@ export { executePlan, type ExecuteOptions, type RunObserver } from './runner/eng
 export type { RunRecord, StepRecord, RunStatus, StepStatus } from './runner/records.js';
 export { runSequence, type RunOutcome, type RunSequenceOptions } from './ledger/run-sequence.js';
 export { findRun, listHistory, readRun, type HistoryOptions, type RunRef } from './ledger/history.js';
+export { commitMessage, commitRunFolder } from './ledger/commit.js';
+export { pushLedger, type PushOptions, type PushResult } from './ledger/push.js';
+export { syncLedger, type SyncResult } from './ledger/sync.js';
+export { changedSequences, type ChangedSequence } from './ledger/changed.js';
+export { logFromGit, type LoggedRun } from './ledger/git-log.js';
+export { ledgerRoot } from './ledger/ledger-branch.js';
 export { nextTick } from './schedule/next-tick.js';
 export { listSequences, type SequenceSummary } from './schedule/overview.js';
 export { initRepository, type InitResult } from './scaffold/init.js';
