@@ -4,7 +4,7 @@ import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { listHistory } from '../ledger/history.js';
 import type { RunRecord } from '../runner/records.js';
 import type { Command } from './command.js';
-import type { Paint } from './output.js';
+import { formatTable, type Paint } from './output.js';
 
 const STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'abandoned'];
 
@@ -59,18 +59,8 @@ export function historyTable(runs: RunRecord[], paint: Paint): string {
       failed ? `${failed.index} ${failed.name}${failed.exit_code !== null ? ` (exit ${failed.exit_code})` : failed.status === 'timed_out' ? ' (timed out)' : ''}` : '',
     ];
   });
-  const header = ['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const colour: Record<string, Parameters<Paint>[0]> = { succeeded: 'green', failed: 'red', cancelled: 'yellow', abandoned: 'yellow', running: 'cyan' };
-  const line = (cells: string[], styled: boolean) =>
-    cells
-      .map((c, i) => {
-        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
-        return styled && i === 2 && colour[c] ? paint(colour[c]!, padded) : padded;
-      })
-      .join('  ')
-      .trimEnd();
-  return `${paint('bold', line(header, false))}\n${rows.map((r) => line(r, true)).join('\n')}\n`;
+  return formatTable(['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP'], rows, paint, (cell, column) => (column === 2 ? colour[cell] : undefined));
 }
 
 /** An ISO date or date-time, or a duration back from now ("24h", "7d"). */

@@ -1,6 +1,7 @@
 import { ExitCode } from '../errors.js';
 import { listSequences } from '../schedule/overview.js';
 import type { Command } from './command.js';
+import { formatTable } from './output.js';
 import { loadValidated } from './load.js';
 
 export const command: Command = {
@@ -31,10 +32,7 @@ Options:
         s.next_run ? formatIn(s.next_run, s.timezone) : '-',
         s.description ?? '',
       ]);
-      const header = ['SEQUENCE', 'STEPS', 'SCHEDULE', 'NEXT RUN', 'DESCRIPTION'];
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-      const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-      stdout.write(`${paint('bold', line(header))}\n${rows.map(line).join('\n')}\n`);
+      stdout.write(formatTable(['SEQUENCE', 'STEPS', 'SCHEDULE', 'NEXT RUN', 'DESCRIPTION'], rows, paint));
     }
     return report.errors > 0 ? ExitCode.invalid : ExitCode.ok;
   },

@@ -2,6 +2,7 @@ import { EtlError, ExitCode } from '../errors.js';
 import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
 import { logFromGit } from '../ledger/git-log.js';
 import type { Command } from './command.js';
+import { formatTable } from './output.js';
 
 export const command: Command = {
   usage: `Usage: etl log [SEQUENCE] [--limit N] [--json]
@@ -30,10 +31,7 @@ Options:
       return ExitCode.ok;
     }
     const rows = runs.map((r) => [r.id, r.sequence, r.status, r.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.duration ?? '-', r.failed_step ?? '', r.commit.slice(0, 10)]);
-    const header = ['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP', 'COMMIT'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-    context.stdout.write(`${context.paint('bold', line(header))}\n${rows.map(line).join('\n')}\n`);
+    context.stdout.write(formatTable(['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP', 'COMMIT'], rows, context.paint));
     return ExitCode.ok;
   },
 };

@@ -42,3 +42,21 @@ export function escapeProperty(text: string): string {
 export function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
+
+/**
+ * Rows under a bold header, columns padded to their widest cell; `style` may colour a cell
+ * (padding is applied first, so colour codes do not disturb the alignment).
+ */
+export function formatTable(header: string[], rows: string[][], paint: Paint, style?: (cell: string, column: number) => Parameters<Paint>[0] | undefined): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[], styled: boolean) =>
+    cells
+      .map((cell, i) => {
+        const padded = i === cells.length - 1 ? cell : cell.padEnd(widths[i]!);
+        const colour = styled ? style?.(cell, i) : undefined;
+        return colour ? paint(colour, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return `${paint('bold', line(header, false))}\n${rows.map((r) => line(r, true)).join('\n')}\n`;
+}

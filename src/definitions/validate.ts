@@ -5,6 +5,7 @@ import { checkSchema } from './check-schema.js';
 import { cachedExists, lintModule, lintSequence } from './lint.js';
 import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR, toSequenceDef, type Definitions, type ModuleEntry } from './model.js';
 import { NAME_PATTERN } from './patterns.js';
+import { asObject, modulesUsed } from './raw.js';
 import { readDefinitionFile } from './read-source.js';
 import type { ModuleDef, SequenceObject, Step } from './schema.js';
 import { closest } from './suggest.js';
@@ -61,7 +62,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
         ? checkSchema('sequenceObject', data, source, file)
         : [{ file, ...source.locate(''), severity: 'error' as const, code: 'wrong-type', message: `a sequence is an array of steps or an object with "steps", got ${data === null ? 'an empty file' : typeof data}`, pointer: '' }];
     issues.push(...schemaIssues.map(({ pointer: _, ...issue }) => issue));
-    for (const step of stepsOf(data)) if (typeof step?.module_name === 'string') usedModules.add(step.module_name);
+    for (const module of modulesUsed(data)) usedModules.add(module);
     if (readIssues.length === 0 && schemaIssues.length === 0) {
       definitions.sequences.set(name, toSequenceDef(name, file, source, data as Step[] | SequenceObject));
     }
@@ -159,15 +160,4 @@ function selectSequences(repo: string, files: SequenceFileEntry[], wanted: strin
     if (!selected.includes(entry)) selected.push(entry);
   }
   return selected;
-}
-
-function stepsOf(data: unknown): Array<{ module_name?: unknown } | undefined> {
-  const list = (value: unknown) => (Array.isArray(value) ? value : value && typeof value === 'object' ? [value] : []);
-  if (Array.isArray(data)) return data;
-  const object = asObject(data);
-  return [...list(object.steps), ...list(object.on_failure)] as Array<{ module_name?: unknown }>;
-}
-
-function asObject(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }

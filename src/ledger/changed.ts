@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { scriptArguments } from '../definitions/command.js';
 import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
+import { asObject, modulesUsed } from '../definitions/raw.js';
 import { splitWords } from '../definitions/words.js';
 import { EtlError } from '../errors.js';
 import { gitOperation, openGit, type Env } from './git.js';
@@ -93,19 +94,6 @@ function parseDefinition(text: string | undefined, file: string): unknown {
 let yamlParse: ((text: string) => unknown) | undefined;
 function parseYaml(text: string): unknown {
   return yamlParse!(text);
-}
-
-function asObject(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function modulesUsed(sequence: unknown): string[] {
-  const steps = Array.isArray(sequence) ? sequence : [...list(asObject(sequence).steps), ...list(asObject(sequence).on_failure)];
-  return [...new Set(steps.map((s) => asObject(s).module_name).filter((m): m is string => typeof m === 'string'))];
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : value && typeof value === 'object' ? [value] : [];
 }
 
 /** The repository files a module runs, from its cmd: a program given with a path, and its scripts. */

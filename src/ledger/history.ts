@@ -67,7 +67,7 @@ export function* runsNewestFirst(repo: string, options: { sequence?: string; sin
   }
 }
 
-export function readRun(repo: string, ref: RunRef): RunRecord | undefined {
+export function readRun(repo: string, ref: Pick<RunRef, 'folder'>): RunRecord | undefined {
   try {
     return JSON.parse(readFileSync(join(repo, ref.folder, 'run.json'), 'utf8')) as RunRecord;
   } catch {

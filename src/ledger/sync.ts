@@ -1,10 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { RunRecord } from '../runner/records.js';
 import { SCHEMA_VERSION } from '../runner/schema-version.js';
 import { commitRunFolder } from './commit.js';
 import { gitOperation, openGit, type Env } from './git.js';
-import { reapIfAbandoned } from './history.js';
+import { readRun, reapIfAbandoned } from './history.js';
 import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
 import { pushLedger, type PushOptions, type PushResult } from './push.js';
 
@@ -34,7 +32,7 @@ export async function syncLedger(repo: string, options: { push?: PushOptions; en
     }
     const result: SyncResult = { committed: [], running: [] };
     for (const folder of [...folders].sort((a, b) => (a.split('/')[5]! < b.split('/')[5]! ? -1 : 1))) {
-      const run = readRunJson(join(repo, folder));
+      const run = readRun(repo, { folder });
       const current = run ? reapIfAbandoned(repo, run) : undefined;
       if (current?.status === 'running') {
         result.running.push(folder);
@@ -46,16 +44,6 @@ export async function syncLedger(repo: string, options: { push?: PushOptions; en
     if (options.push) result.pushed = await pushLedger(repo, { env, ...options.push });
     return result;
   });
-}
-
-function readRunJson(folder: string): RunRecord | undefined {
-  const path = join(folder, 'run.json');
-  if (!existsSync(path)) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A folder whose run.json never got written (a crash at the very start): still worth keeping. */
