@@ -52,8 +52,9 @@ function* sequenceRuns(repo: string, sequence: string, since?: string): Generato
 
 /** All runs (or one sequence's), newest first: a merge of each sequence's lazy walk. */
 export function* runsNewestFirst(repo: string, options: { sequence?: string; since?: Date } = {}): Generator<RunRef> {
-  const since = options.since?.toISOString().slice(0, 10).replace(/-/g, '');
-  const walks = (options.sequence ? [options.sequence] : ledgerSequences(repo)).map((s) => sequenceRuns(repo, s, since));
+  // Run ids start with their start time (20261125T031828123Z), so times compare as text.
+  const sinceId = options.since?.toISOString().replace(/[-:]/g, '').replace('.', '');
+  const walks = (options.sequence ? [options.sequence] : ledgerSequences(repo)).map((s) => sequenceRuns(repo, s, sinceId?.slice(0, 8)));
   const heads = walks.map((walk) => walk.next());
   for (;;) {
     let best = -1;
@@ -62,7 +63,7 @@ export function* runsNewestFirst(repo: string, options: { sequence?: string; sin
     }
     if (best === -1) return;
     const ref = heads[best]!.value as RunRef;
-    if (since === undefined || ref.id >= (options.since?.toISOString().replace(/[-:.]/g, '') ?? '')) yield ref;
+    if (sinceId === undefined || ref.id >= sinceId) yield ref;
     heads[best] = walks[best]!.next();
   }
 }
