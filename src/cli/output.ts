@@ -1,5 +1,6 @@
 import { relative, resolve } from 'node:path';
 import type { Issue } from '../errors.js';
+import { escapeData, escapeProperty } from '../github/actions.js';
 
 export type Paint = (style: 'red' | 'yellow' | 'green' | 'dim' | 'bold' | 'cyan', text: string) => string;
 
@@ -28,15 +29,6 @@ export function formatIssues(issues: Issue[], format: IssueFormat, paint: Paint,
   return issues
     .map((i) => `${paint('bold', `${i.file}:${i.line}:${i.column}`)}: ${i.severity === 'error' ? paint('red', 'error') : paint('yellow', 'warning')}: ${i.message} ${paint('dim', `[${i.code}]`)}\n`)
     .join('');
-}
-
-// Escaping as in GitHub's own toolkit (actions/toolkit packages/core/src/command.ts).
-export function escapeData(text: string): string {
-  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-
-export function escapeProperty(text: string): string {
-  return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 
 export function plural(count: number, word: string): string {

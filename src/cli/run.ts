@@ -3,9 +3,10 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
+import { actionsView, appendSummary, inActions, maskCommands, runSummary, writeOutputs } from '../github/actions.js';
 import { triggerFrom } from '../github/env.js';
 import { runSequence, type RunOutcome } from '../ledger/run-sequence.js';
-import { findStep, planRun } from '../runner/plan.js';
+import { findStep, planRun, secretValues } from '../runner/plan.js';
 import type { RunRecord } from '../runner/records.js';
 import type { Command, CommandContext } from './command.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
@@ -118,7 +119,14 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const view = progressView({ stream: out, live: Boolean(out.isTTY) && context.env.CI !== 'true', paint, verbose: Boolean(values.verbose) });
+  const actions = inActions(context.env);
+  if (actions) {
+    // Masks first: nothing printed later may show a secret's value in the Actions log.
+    out.write(maskCommands(secretValues(plan, context.env)));
+  }
+  const view = actions
+    ? { ...actionsView(out), stop: () => undefined }
+    : progressView({ stream: out, live: Boolean(out.isTTY) && context.env.CI !== 'true', paint, verbose: Boolean(values.verbose) });
   let outcome: RunOutcome;
   try {
     outcome = await runSequence({
@@ -156,7 +164,11 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   }
 
   const { run, folder, scratch } = outcome;
-  if (run.status === 'failed' && !values.verbose) context.stderr.write(failureLogs(ledger, folder, run));
+  if (actions) {
+    appendSummary(context.env, runSummary(run, folder, ledger));
+    writeOutputs(context.env, { 'run-id': run.id, status: run.status, 'record-path': `${folder}/run.json` });
+  }
+  if (run.status === 'failed' && !values.verbose && !actions) context.stderr.write(failureLogs(ledger, folder, run));
   out.write(summaryLine(run, folder, paint));
   if (scratch) out.write(`scratch folder kept for inspection: ${scratch}\n`);
   if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);

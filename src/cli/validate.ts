@@ -1,6 +1,7 @@
 import { validate, type ValidationReport } from '../definitions/validate.js';
-import { EtlError, ExitCode } from '../errors.js';
+import { EtlError, ExitCode, type Issue } from '../errors.js';
 import type { Command, CommandContext } from './command.js';
+import { appendSummary } from '../github/actions.js';
 import { formatIssues, plural, type IssueFormat } from './output.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
@@ -29,7 +30,11 @@ Exit status: 0 no errors (warnings allowed unless --strict), 2 errors or a usage
   async run(values, positionals, context) {
     const format = parseFormat(values.format);
     const report = await validate({ repo: context.repo, sequences: positionals, strict: Boolean(values.strict), env: context.env });
-    context.stdout.write(formatIssues(report.issues, format, context.paint, context.repo, context.cwd));
+    if (format === 'github') {
+      context.stdout.write(githubAnnotations(report, context));
+    } else {
+      context.stdout.write(formatIssues(report.issues, format, context.paint, context.repo, context.cwd));
+    }
     if (format === 'text') context.stdout.write(summary(report, context));
     return report.ok ? ExitCode.ok : ExitCode.invalid;
   },
@@ -48,4 +53,29 @@ export function summary(report: ValidationReport, { paint }: CommandContext): st
   if (errors === 0 && warnings === 0) return `${paint('green', '✓')} ${checked}: no problems\n`;
   const counts = [errors ? paint('red', plural(errors, 'error')) : '', warnings ? paint('yellow', plural(warnings, 'warning')) : ''].filter(Boolean).join(', ');
   return `${counts} (${checked})\n`;
+}
+
+/** GitHub shows at most 10 error and 10 warning annotations per step. */
+const ANNOTATIONS_PER_TYPE = 10;
+
+/**
+ * Annotations for the first 10 errors and 10 warnings; the rest as plain lines in the log
+ * and, with a step summary, all of them in a table there.
+ */
+function githubAnnotations(report: ValidationReport, context: CommandContext): string {
+  const annotated: Issue[] = [];
+  const rest: Issue[] = [];
+  for (const issue of report.issues) {
+    (annotated.filter((i) => i.severity === issue.severity).length < ANNOTATIONS_PER_TYPE ? annotated : rest).push(issue);
+  }
+  let text = formatIssues(annotated, 'github', context.paint, context.repo, context.cwd);
+  if (rest.length > 0) {
+    text += `::notice title=etl validate::${rest.length} more problems than GitHub shows as annotations: see the log below and the job summary\n`;
+    text += formatIssues(rest, 'text', context.paint, context.repo, context.cwd);
+  }
+  if (report.issues.length > 0) {
+    const rows = report.issues.map((i) => `| \`${i.file}:${i.line}:${i.column}\` | ${i.severity} | \`${i.code}\` | ${i.message.replace(/\|/g, '\\|')} |`);
+    appendSummary(context.env, `### etl validate: ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}\n\n| where | severity | code | message |\n|---|---|---|---|\n${rows.join('\n')}\n`);
+  }
+  return text;
 }

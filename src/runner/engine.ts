@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogWriter, Redactor } from './logs.js';
-import type { Plan, PlannedStep } from './plan.js';
+import { secretValues, type Plan, type PlannedStep } from './plan.js';
 import { runProcess } from './process.js';
 import type { Attempt, DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import { SCHEMA_VERSION } from './schema-version.js';
@@ -60,8 +60,7 @@ export function stepFiles(role: Role, index: number, module: string, count: numb
 export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RunRecord> {
   const now = options.now ?? (() => new Date());
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
-  const secretValues = plan.secrets.flatMap((name) => [options.env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])]).filter((v): v is string => Boolean(v));
-  const redactor = new Redactor(secretValues);
+  const redactor = new Redactor(secretValues(plan, options.env));
   mkdirSync(join(options.folder, 'logs'), { recursive: true });
   mkdirSync(options.scratch, { recursive: true });
 

@@ -95,3 +95,8 @@ export function findStep(plan: Plan, spec: string): number {
   if (named.length > 1) throw new EtlError('ambiguous-step', `${named.length} steps of "${plan.sequence}" are named "${spec}" (${named.map((s) => s.index).join(', ')}): give its number`);
   throw new EtlError('unknown-step', `sequence "${plan.sequence}" has no step named "${spec}"; its steps are ${plan.steps.map((s) => `${s.index} ${s.name}`).join(', ')}`);
 }
+
+/** The values of the variables a sequence lists in `secrets`: from the environment and from the definitions' env. */
+export function secretValues(plan: Plan, env: Record<string, string | undefined>): string[] {
+  return plan.secrets.flatMap((name) => [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])]).filter((v): v is string => Boolean(v));
+}
