@@ -81,3 +81,23 @@ export function nextTick(cron: Cron, after: Date, timeZone = 'UTC'): Date | unde
   }
   return undefined;
 }
+
+/** The last time at or before `at` that the schedule fired, in the given IANA zone. */
+export function previousTick(cron: Cron, at: Date, timeZone = 'UTC'): Date | undefined {
+  const end = at.getTime();
+  const from = wallTimeIn(timeZone, end);
+  const hours = [...cron.hours].sort((a, b) => b - a);
+  const minutes = [...cron.minutes].sort((a, b) => b - a);
+  for (let d = 1; d > -SEARCH_DAYS; d--) {
+    const date = new Date(Date.UTC(from.year, from.month - 1, from.day + d));
+    const [year, month, day] = [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()];
+    if (!dayMatches(cron, year, month, day)) continue;
+    for (const hour of hours) {
+      for (const minute of minutes) {
+        const instant = instantOf(timeZone, { year, month, day, hour, minute });
+        if (instant <= end) return new Date(instant);
+      }
+    }
+  }
+  return undefined;
+}

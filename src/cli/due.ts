@@ -1,0 +1,33 @@
+import { EtlError, ExitCode } from '../errors.js';
+import { ledgerRoot } from '../ledger/ledger-branch.js';
+import { dueSequences } from '../schedule/due.js';
+import type { Command } from './command.js';
+import { loadValidated } from './load.js';
+
+export const command: Command = {
+  usage: `Usage: etl due [--cron EXPR] [--now TIME] [--json]
+
+Lists the scheduled sequences to run now: those whose latest tick (in their time zone) has
+no run in the ledger since. --cron is the expression that fired (github.event.schedule);
+a schedule whose tick GitHub dropped in the last 24 hours is caught up too, and nothing that
+already ran since its tick runs twice.
+
+Options:
+  --cron EXPR  the cron expression that fired; without it every schedule is looked at
+  --now TIME   judge at this ISO 8601 time instead of now (for testing a schedule)
+  --json       print a one-line JSON array of sequence names (for a CI matrix)
+  -C, --repo DIR
+`,
+  options: { cron: { type: 'string' }, now: { type: 'string' }, json: { type: 'boolean', default: false } },
+  async run(values, positionals, context) {
+    if (positionals.length > 0) throw new EtlError('usage', 'due takes no arguments');
+    const now = values.now === undefined ? new Date() : new Date(String(values.now));
+    if (Number.isNaN(now.getTime())) throw new EtlError('usage', `--now takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${String(values.now)}"`);
+    const report = await loadValidated(context);
+    const due = dueSequences(report.definitions, await ledgerRoot(context.repo, { env: context.env }), { cron: values.cron as string | undefined, now });
+    if (values.json) context.stdout.write(`${JSON.stringify(due.map((d) => d.name))}\n`);
+    else if (due.length === 0) context.stdout.write('nothing is due\n');
+    else for (const d of due) context.stdout.write(`${d.name}  ${context.paint('dim', `${d.schedule} (${d.timezone}), tick ${d.tick}${d.reason === 'missed' ? ', missed: catching up' : ''}`)}\n`);
+    return report.errors > 0 ? ExitCode.invalid : ExitCode.ok;
+  },
+};
