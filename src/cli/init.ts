@@ -16,7 +16,7 @@ Options:
   options: {},
   async run(_values, positionals, context) {
     if (positionals.length > 1) throw new EtlError('usage', `init takes at most one folder, got ${positionals.length}`);
-    const result = initRepository(positionals[0] ?? context.cwd);
+    const result = await initRepository(positionals[0] ?? context.cwd);
     const shown = relative(context.cwd, result.dir) || '.';
     context.stdout.write(
       `Created a pipeline repository in ${shown}${result.gitInitialised ? ' (and ran git init)' : ''}:\n${result.created.map((f) => `  ${f}\n`).join('')}` +

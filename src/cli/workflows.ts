@@ -1,0 +1,48 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EtlError, ExitCode } from '../errors.js';
+import { openGit } from '../ledger/git.js';
+import { syncWorkflows, type WorkflowOptions } from '../github/workflows.js';
+import type { Command, CommandContext } from './command.js';
+import { loadValidated } from './load.js';
+
+export const command: Command = {
+  usage: `Usage: etl workflows generate | check
+
+The GitHub Actions workflows in .github/workflows/: etl-validate.yml (pull requests),
+etl-run.yml (pushes that change definitions), etl-schedule.yml (the sequences' schedules),
+etl-dispatch.yml (run one by hand). "generate" writes missing files and rewrites the
+generated parts of existing ones (cron lines, the list of sequences) from the definitions;
+"check" exits 1 when they are stale.
+
+Options:
+  -C, --repo DIR
+`,
+  options: {},
+  async run(_values, positionals, context) {
+    const action = positionals[0];
+    if (positionals.length !== 1 || (action !== 'generate' && action !== 'check')) {
+      throw new EtlError('usage', `the workflows command is "etl workflows generate" or "etl workflows check", got "${positionals.join(' ')}"`);
+    }
+    const report = await loadValidated(context);
+    if (report.errors > 0) return ExitCode.invalid;
+    const states = syncWorkflows(context.repo, report.definitions, { ...(await workflowOptions(context)), write: action === 'generate' });
+    for (const { file, status } of states) context.stdout.write(`${file}: ${status}\n`);
+    if (action === 'check' && states.some((s) => s.status !== 'up to date')) {
+      context.stderr.write('etl workflows: the workflows do not match the definitions; run "etl workflows generate" and commit the result\n');
+      return ExitCode.failed;
+    }
+    return ExitCode.ok;
+  },
+};
+
+/** The CLI as a job runs it, and the branch whose pushes run sequences. */
+export async function workflowOptions(context: CommandContext): Promise<WorkflowOptions> {
+  const pkg = join(context.repo, 'package.json');
+  // The etl-ledger repository itself has no etl in node_modules/.bin: it runs its own build.
+  const self = existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'etl-ledger';
+  const git = openGit(context.repo, context.env);
+  const remoteHead = (await git.raw(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')).trim();
+  const current = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
+  return { etl: self ? 'npm run --silent etl --' : 'npx etl', branch: remoteHead.replace(/^origin\//, '') || current || 'main' };
+}

@@ -1,0 +1,229 @@
+// The GitHub Actions workflows of a pipeline repository. Each is a template with generated
+// regions between "# etl-ledger:begin NAME" and "# etl-ledger:end NAME" markers: `etl
+// workflows generate` rewrites only those regions in files that exist (so a team's own edits
+// elsewhere stay), and writes whole files that do not.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Definitions } from '../definitions/model.js';
+
+export const WORKFLOWS_DIR = '.github/workflows';
+
+export interface WorkflowOptions {
+  /** How a job runs the CLI: "npx etl" in a pipeline repository. */
+  etl: string;
+  /** The branch pushes to which trigger runs. */
+  branch: string;
+}
+
+const SETUP = `      - uses: actions/checkout@v5
+        with:
+          fetch-depth: 0
+      - uses: actions/setup-node@v5
+        with:
+          node-version: 20
+      - run: npm ci`;
+
+/** Both run workflows end with the same job: one matrix entry per sequence, one run each. */
+function runJob(etl: string, needs: string, output: string): string {
+  return `  run:
+    needs: ${needs}
+    # An empty matrix is an error in GitHub Actions: skip the job instead.
+    if: \${{ needs.${needs}.outputs.${output} != '[]' && needs.${needs}.outputs.${output} != '' }}
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write
+      issues: write
+    strategy:
+      fail-fast: false
+      max-parallel: 4
+      matrix:
+        sequence: \${{ fromJSON(needs.${needs}.outputs.${output}) }}
+    # One run of a sequence at a time; a running one is never cancelled mid-commit.
+    concurrency:
+      group: etl-\${{ matrix.sequence }}
+      cancel-in-progress: false
+    steps:
+${SETUP}
+      - name: etl run
+        env:
+          SEQUENCE: \${{ matrix.sequence }}
+        run: ${etl} run "$SEQUENCE" --push
+`;
+}
+
+function region(name: string, body: string, indent: string): string {
+  return `${indent}# etl-ledger:begin ${name} (etl workflows generate)\n${body}${indent}# etl-ledger:end ${name}\n`;
+}
+
+/** The generated regions, from the definitions: schedules and the list of sequences. */
+export function generatedRegions(definitions: Definitions): Record<string, string> {
+  const sequences = [...definitions.sequences.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const schedules = new Map<string, { cron: string; timezone?: string }>();
+  for (const s of sequences) {
+    if (s.schedule === undefined) continue;
+    const key = `${s.schedule}|${s.timezone ?? ''}`;
+    schedules.set(key, { cron: s.schedule, timezone: s.timezone });
+  }
+  const triggers = schedules.size
+    ? `  schedule:\n${[...schedules.values()].map((c) => `    - cron: '${c.cron}'\n${c.timezone && c.timezone !== 'UTC' ? `      timezone: ${c.timezone}\n` : ''}`).join('')}`
+    : '  # no sequence has a schedule yet\n';
+  const choice = sequences.length
+    ? `        type: choice\n        options:\n${sequences.map((s) => `          - ${s.name}\n`).join('')}`
+    : '        type: string\n';
+  return { schedules: region('schedules', triggers, '  '), sequences: region('sequences', choice, '        ') };
+}
+
+/** Every workflow file, as `etl init` writes it. */
+export function renderWorkflows(definitions: Definitions, options: WorkflowOptions): Record<string, string> {
+  const { etl, branch } = options;
+  const regions = generatedRegions(definitions);
+  return {
+    'etl-validate.yml': `name: etl-validate
+# Pull requests: annotations on the lines at fault, and what the change would run.
+# Read-only: nothing of the pull request is ever run (it may come from a fork).
+on:
+  pull_request:
+permissions:
+  contents: read
+jobs:
+  validate:
+    runs-on: ubuntu-latest
+    steps:
+${SETUP}
+      - name: etl validate
+        run: ${etl} validate --format github
+      - name: workflows up to date
+        run: ${etl} workflows check
+      - name: plan
+        env:
+          BASE: \${{ github.event.pull_request.base.sha }}
+        run: |
+          echo "### Sequences this change would run" >> "$GITHUB_STEP_SUMMARY"
+          ${etl} changed --base "$BASE" >> "$GITHUB_STEP_SUMMARY"
+`,
+    'etl-run.yml': `name: etl-run
+# A push that changes definitions runs the sequences it changed. Ledger commits touch only
+# runs/, so they never start this workflow again.
+on:
+  push:
+    branches:
+      - ${branch}
+    paths:
+      - 'etl_sequences/**'
+      - 'modules.json'
+      - 'modules/**'
+      - '!runs/**'
+permissions:
+  contents: read
+jobs:
+  changed:
+    runs-on: ubuntu-latest
+    outputs:
+      sequences: \${{ steps.changed.outputs.sequences }}
+    steps:
+${SETUP}
+      - id: changed
+        env:
+          BEFORE: \${{ github.event.before }}
+        # "before" is all zeros on a branch's first push: then every sequence runs.
+        run: echo "sequences=$(${etl} changed --base "$BEFORE" --json)" >> "$GITHUB_OUTPUT"
+${runJob(etl, 'changed', 'sequences')}`,
+    'etl-schedule.yml': `name: etl-schedule
+# The cron lines come from the sequences' "schedule" fields. GitHub delays and sometimes
+# drops scheduled runs: "etl due" decides from the ledger what to run, catching up.
+on:
+${regions.schedules}  workflow_dispatch:
+permissions:
+  contents: read
+jobs:
+  due:
+    runs-on: ubuntu-latest
+    outputs:
+      sequences: \${{ steps.due.outputs.sequences }}
+    steps:
+${SETUP}
+      - id: due
+        env:
+          FIRED: \${{ github.event.schedule }}
+        run: |
+          if [ -n "$FIRED" ]; then
+            echo "sequences=$(${etl} due --cron "$FIRED" --json)" >> "$GITHUB_OUTPUT"
+          else
+            echo "sequences=$(${etl} due --json)" >> "$GITHUB_OUTPUT"
+          fi
+${runJob(etl, 'due', 'sequences')}`,
+    'etl-dispatch.yml': `name: etl-dispatch
+# Run one sequence by hand, from the Actions tab or "etl dispatch".
+on:
+  workflow_dispatch:
+    inputs:
+      sequence:
+        description: The sequence to run
+        required: true
+${regions.sequences}      dry_run:
+        description: Only show what would run
+        type: boolean
+        default: false
+permissions:
+  contents: read
+jobs:
+  run:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write
+      issues: write
+    concurrency:
+      group: etl-\${{ inputs.sequence }}
+      cancel-in-progress: false
+    steps:
+${SETUP}
+      - name: etl run
+        env:
+          SEQUENCE: \${{ inputs.sequence }}
+          DRY_RUN: \${{ inputs.dry_run }}
+        run: |
+          if [ "$DRY_RUN" = "true" ]; then
+            ${etl} run "$SEQUENCE" --dry-run
+          else
+            ${etl} run "$SEQUENCE" --push
+          fi
+`,
+  };
+}
+
+const REGION = /^([ \t]*)# etl-ledger:begin (\S+)[^\n]*\n[\s\S]*?^\1# etl-ledger:end \2\n/gm;
+
+/** A workflow file with its generated regions brought up to date; other lines are kept. */
+export function updateRegions(text: string, regions: Record<string, string>): string {
+  return text.replace(REGION, (whole, _indent: string, name: string) => regions[name] ?? whole);
+}
+
+export interface WorkflowFileState {
+  file: string;
+  status: 'up to date' | 'stale' | 'missing' | 'updated' | 'created';
+}
+
+/**
+ * Compares (and with `write`, brings up to date) the workflow files of a repository: the
+ * generated regions of the files that exist, the whole of those that do not.
+ */
+export function syncWorkflows(repo: string, definitions: Definitions, options: WorkflowOptions & { write: boolean }): WorkflowFileState[] {
+  const regions = generatedRegions(definitions);
+  const states: WorkflowFileState[] = [];
+  for (const [name, template] of Object.entries(renderWorkflows(definitions, options))) {
+    const file = `${WORKFLOWS_DIR}/${name}`;
+    const path = join(repo, file);
+    const current = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    const wanted = current === undefined ? template : updateRegions(current, regions);
+    if (current === wanted) {
+      states.push({ file, status: 'up to date' });
+      continue;
+    }
+    if (options.write) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, wanted);
+    }
+    states.push({ file, status: options.write ? (current === undefined ? 'created' : 'updated') : current === undefined ? 'missing' : 'stale' });
+  }
+  return states;
+}

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+// GitHub's own parser (needs the JSON import hook the test command registers).
+import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
+import { isValidCron } from '@actions/workflow-parser/model/converter/cron';
+import { ROOT, pipelineRepo, runCli } from '../helpers/repo.js';
+
+/** Parses a workflow as GitHub does; returns its errors and its schedules. */
+async function parse(name: string, content: string) {
+  const result = parseWorkflow({ name, content }, new NoOperationTraceWriter());
+  const errors = result.context.errors.getErrors().map((e) => e.message);
+  if (!result.value) return { errors, schedules: [] as Array<{ cron: string; timezone?: string }> };
+  const template = await convertWorkflowTemplate(result.context, result.value);
+  errors.push(...(template.errors ?? []).map((e) => e.Message));
+  return { errors, schedules: (template.events?.schedule ?? []) as Array<{ cron: string; timezone?: string }>, template };
+}
+
+const shipped = readdirSync(join(ROOT, '.github/workflows')).filter((f) => f.endsWith('.yml'));
+
+test('the repository ships ci, etl-validate, etl-run, etl-schedule and etl-dispatch workflows', () => {
+  assert.deepEqual(shipped.sort(), ['ci.yml', 'etl-dispatch.yml', 'etl-run.yml', 'etl-schedule.yml', 'etl-validate.yml']);
+});
+
+for (const file of shipped) {
+  test(`.github/workflows/${file} parses with GitHub's parser without errors`, async () => {
+    const { errors, schedules } = await parse(file, readFileSync(join(ROOT, '.github/workflows', file), 'utf8'));
+    assert.deepEqual(errors, []);
+    for (const { cron } of schedules) assert.ok(isValidCron(cron), cron);
+  });
+}
+
+test('the shipped workflows are what etl workflows generate makes of the definitions', async () => {
+  const result = await runCli(['workflows', 'check']);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+});
+
+test('generated workflows carry every schedule with its time zone, and the sequences as a choice list', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: {
+      daily: { schedule: '17 3 * * *', steps: [{ module_name: 'ok' }] },
+      madrid: { schedule: '17 3 * * *', timezone: 'Europe/Madrid', steps: [{ module_name: 'ok' }] },
+      weekly: { schedule: '5 4 * * MON', timezone: 'UTC', steps: [{ module_name: 'ok' }] },
+      manual: [{ module_name: 'ok' }],
+    },
+  });
+  const result = await runCli(['workflows', 'generate'], { cwd: repo });
+  assert.equal(result.code, 0, result.stderr);
+  for (const file of readdirSync(join(repo, '.github/workflows'))) {
+    const { errors, schedules, template } = await parse(file, readFileSync(join(repo, '.github/workflows', file), 'utf8'));
+    assert.deepEqual(errors, [], file);
+    if (file === 'etl-schedule.yml') {
+      assert.deepEqual(schedules, [{ cron: '17 3 * * *' }, { cron: '17 3 * * *', timezone: 'Europe/Madrid' }, { cron: '5 4 * * MON' }]);
+      for (const { cron } of schedules) assert.ok(isValidCron(cron));
+    }
+    if (file === 'etl-dispatch.yml') {
+      const inputs = JSON.stringify((template as { events: unknown }).events);
+      assert.match(inputs, /"options":\["daily","madrid","manual","weekly"\]/);
+    }
+  }
+});
+
+test('etl workflows check fails when the definitions moved on; generate rewrites only the generated parts', async (t) => {
+  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { a: { schedule: '17 3 * * *', steps: [{ module_name: 'ok' }] } } });
+  assert.equal((await runCli(['workflows', 'generate'], { cwd: repo })).code, 0);
+  assert.equal((await runCli(['workflows', 'check'], { cwd: repo })).code, 0);
+  const schedulePath = join(repo, '.github/workflows/etl-schedule.yml');
+  // A team's own edit outside the generated regions.
+  writeFileSync(schedulePath, readFileSync(schedulePath, 'utf8').replace('permissions:\n  contents: read\n', 'permissions:\n  contents: read\nenv:\n  TEAM: data\n'));
+  writeFileSync(join(repo, 'etl_sequences/b.json'), JSON.stringify({ schedule: '45 23 * * 5', steps: [{ module_name: 'ok' }] }));
+  const stale = await runCli(['workflows', 'check'], { cwd: repo });
+  assert.equal(stale.code, 1);
+  assert.match(stale.stdout, /etl-schedule\.yml: stale/);
+  assert.match(stale.stdout, /etl-dispatch\.yml: stale/);
+  assert.match(stale.stderr, /run "etl workflows generate"/);
+  assert.equal((await runCli(['workflows', 'generate'], { cwd: repo })).code, 0);
+  const text = readFileSync(schedulePath, 'utf8');
+  assert.match(text, /env:\n {2}TEAM: data\n/);
+  assert.match(text, /- cron: '45 23 \* \* 5'/);
+  assert.equal((await runCli(['workflows', 'check'], { cwd: repo })).code, 0);
+  const { errors } = await parse('etl-schedule.yml', text);
+  assert.deepEqual(errors, []);
+});
