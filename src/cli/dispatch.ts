@@ -1,0 +1,46 @@
+import { EtlError, ExitCode } from '../errors.js';
+import { openGitHub } from '../github/client.js';
+import { dispatchSequence } from '../github/dispatch.js';
+import type { Command } from './command.js';
+import { loadValidated } from './load.js';
+
+export const command: Command = {
+  usage: `Usage: etl dispatch SEQUENCE [--ref REF] [--input NAME=VALUE]... [--wait]
+
+Starts the etl-dispatch.yml workflow on GitHub for SEQUENCE (the sequence is validated here
+first) and, with --wait, follows the workflow run until it completes, exiting 0 if it
+succeeded and 1 otherwise. Needs GITHUB_TOKEN with the "actions: write" permission;
+GITHUB_API_URL for GitHub Enterprise; GITHUB_REPOSITORY=owner/repo, else the origin remote.
+
+Options:
+  --ref REF             the branch or tag whose workflow runs (default main)
+  --input NAME=VALUE    another workflow input, e.g. dry_run=true
+  --wait                follow the run until it completes
+  -C, --repo DIR
+`,
+  options: { ref: { type: 'string', default: 'main' }, input: { type: 'string', multiple: true }, wait: { type: 'boolean', default: false }, 'poll-ms': { type: 'string' } },
+  async run(values, positionals, context) {
+    if (positionals.length !== 1) throw new EtlError('usage', `dispatch takes one sequence name, got ${positionals.length}`);
+    const inputs: Record<string, string> = {};
+    for (const pair of (values.input as string[] | undefined) ?? []) {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new EtlError('usage', `--input takes NAME=VALUE, got "${pair}"`);
+      inputs[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    const report = await loadValidated(context, positionals);
+    if (report.errors > 0) return ExitCode.invalid;
+    const github = await openGitHub(context.repo, context.env);
+    const result = await dispatchSequence(github, {
+      sequence: positionals[0]!,
+      ref: String(values.ref),
+      inputs,
+      wait: Boolean(values.wait),
+      pollMs: values['poll-ms'] === undefined ? undefined : Number(values['poll-ms']),
+      onStatus: (status, url) => context.stdout.write(`workflow run ${status}${url ? `: ${url}` : ''}\n`),
+    });
+    context.stdout.write(`dispatched ${positionals[0]} on ${github.slug}@${String(values.ref)}${result.url ? `: ${result.url}` : ''}\n`);
+    if (!values.wait) return ExitCode.ok;
+    context.stdout.write(`concluded: ${result.conclusion}\n`);
+    return result.conclusion === 'success' ? ExitCode.ok : ExitCode.failed;
+  },
+};
