@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   log: { summary: 'run history from the git log of the ledger commits', load: async () => (await import('./log.js')).command },
   changed: { summary: 'the sequences whose runs would differ between two commits', load: async () => (await import('./changed.js')).command },
   due: { summary: 'the scheduled sequences to run now (catching up dropped ticks)', load: async () => (await import('./due.js')).command },
+  'pr-plan': { summary: 'what a change would run, as Markdown (and a sticky pull request comment)', load: async () => (await import('./pr-plan.js')).command },
   dispatch: { summary: 'start a sequence on GitHub Actions (and follow it)', load: async () => (await import('./dispatch.js')).command },
   workflows: { summary: 'generate or check the GitHub Actions workflows', load: async () => (await import('./workflows.js')).command },
   ledger: { summary: 'ledger sync: commit and push records not yet in git', load: async () => (await import('./ledger.js')).command },

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { actionsView, appendSummary, inActions, maskCommands, runSummary, writeOutputs } from '../github/actions.js';
+import { openGitHub } from '../github/client.js';
 import { triggerFrom } from '../github/env.js';
+import { notifyRunOutcome } from '../github/notify.js';
 import { runSequence, type RunOutcome } from '../ledger/run-sequence.js';
 import { findStep, planRun, secretValues } from '../runner/plan.js';
 import type { RunRecord } from '../runner/records.js';
@@ -40,6 +42,8 @@ Options:
   --branch B     the remote branch (default: the branch checked out; needed when detached)
   --at COMMIT    run the definitions of an older commit, from a temporary checkout of it;
                  the run is recorded in this repository's runs/
+  --notify       on failure open (or comment on) a GitHub issue for the sequence, labelled
+                 etl-failure; close it when the sequence succeeds again (GITHUB_TOKEN)
   --ledger-branch NAME  keep runs/ on its own branch (a worktree inside .git), so the
                  main branch's history holds only definition changes; remembered in
                  git config etl.ledgerBranch for every later command
@@ -63,6 +67,7 @@ Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already ru
     branch: { type: 'string' },
     at: { type: 'string' },
     'ledger-branch': { type: 'string' },
+    notify: { type: 'boolean', default: false },
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
@@ -174,6 +179,7 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
   if (outcome.push) out.write(`pushed to ${outcome.push.remote} ${outcome.push.branch}${outcome.push.attempts > 1 ? ` (after ${outcome.push.attempts} attempts)` : ''}\n`);
   if (outcome.ledgerError) context.stderr.write(`etl run: the run is recorded in ${folder}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`);
+  if (values.notify) await notify(context, ledger, outcome, actions);
   if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
   if (run.status === 'cancelled') return stoppedBy === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
   return run.status === 'succeeded' && !outcome.ledgerError ? ExitCode.ok : ExitCode.failed;
@@ -200,5 +206,17 @@ function localUser(): string | null {
     return userInfo().username;
   } catch {
     return null;
+  }
+}
+
+/** Tells GitHub about the outcome; a failure to do so is a warning, not the run's failure. */
+async function notify(context: CommandContext, ledger: string, { run, folder, commit }: RunOutcome, actions: boolean): Promise<void> {
+  try {
+    const github = await openGitHub(context.repo, context.env);
+    const result = await notifyRunOutcome(github, run, { ledger, folder, commit, runUrl: triggerFrom(context.env, null).ci?.url, serverUrl: context.env.GITHUB_SERVER_URL });
+    if (result.action !== 'none') context.stderr.write(`${result.action} issue #${result.issue} about ${run.sequence}\n`);
+  } catch (error) {
+    if (!(error instanceof EtlError)) throw error;
+    context.stderr.write(`${actions ? '::warning title=etl run --notify::' : 'etl run: warning: '}could not notify GitHub: ${error.message}\n`);
   }
 }

@@ -47,7 +47,9 @@ ${SETUP}
       - name: etl run
         env:
           SEQUENCE: \${{ matrix.sequence }}
-        run: ${etl} run "$SEQUENCE" --push
+          # For --notify: an issue per failing sequence, closed when it succeeds again.
+          GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }}
+        run: ${etl} run "$SEQUENCE" --push --notify
 `;
 }
 
@@ -85,6 +87,7 @@ on:
   pull_request:
 permissions:
   contents: read
+  pull-requests: write
 jobs:
   validate:
     runs-on: ubuntu-latest
@@ -97,9 +100,11 @@ ${SETUP}
       - name: plan
         env:
           BASE: \${{ github.event.pull_request.base.sha }}
-        run: |
-          echo "### Sequences this change would run" >> "$GITHUB_STEP_SUMMARY"
-          ${etl} changed --base "$BASE" >> "$GITHUB_STEP_SUMMARY"
+          PR: \${{ github.event.pull_request.number }}
+          GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }}
+        # One comment on the pull request, updated on each push (a fork's read-only token
+        # cannot comment: the plan is still in the job summary).
+        run: ${etl} pr-plan --base "$BASE" --comment "$PR"
 `,
     'etl-run.yml': `name: etl-run
 # A push that changes definitions runs the sequences it changed. Ledger commits touch only
@@ -181,11 +186,12 @@ ${SETUP}
         env:
           SEQUENCE: \${{ inputs.sequence }}
           DRY_RUN: \${{ inputs.dry_run }}
+          GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }}
         run: |
           if [ "$DRY_RUN" = "true" ]; then
             ${etl} run "$SEQUENCE" --dry-run
           else
-            ${etl} run "$SEQUENCE" --push
+            ${etl} run "$SEQUENCE" --push --notify
           fi
 `,
   };

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
+import { git, initRepo } from '../helpers/git.js';
+import { pipelineRepo, runCli } from '../helpers/repo.js';
+
+const TOKEN = 'ghs_notify_token_0987654321';
+
+/** Issues and comments kept in memory, served in the shapes of the API description. */
+function issueTracker(github: GitHubServer) {
+  const issues: Array<{ number: number; title: string; body: string; state: string; labels: string[]; comments: string[] }> = [];
+  const comments: Array<{ id: number; issue: number; body: string }> = [];
+  const asIssue = (i: (typeof issues)[number]) => ({ id: i.number * 10, number: i.number, title: i.title, body: i.body, state: i.state, labels: i.labels.map((name) => ({ name })), html_url: `https://github.com/office/pipelines/issues/${i.number}` });
+  github.on('issues/list-for-repo', (r) => ({ status: 200, body: issues.filter((i) => i.state === r.query.state && (!r.query.labels || i.labels.includes(r.query.labels))).map(asIssue) }));
+  github.on('issues/create', (r) => {
+    const body = r.body as { title: string; body: string; labels: string[] };
+    const issue = { number: issues.length + 1, title: body.title, body: body.body, state: 'open', labels: body.labels, comments: [] };
+    issues.push(issue);
+    return { status: 201, body: asIssue(issue) };
+  });
+  github.on('issues/update', (r) => {
+    const issue = issues.find((i) => i.number === Number(r.params.issue_number))!;
+    Object.assign(issue, r.body);
+    return { status: 200, body: asIssue(issue) };
+  });
+  github.on('issues/list-comments', (r) => ({ status: 200, body: comments.filter((c) => c.issue === Number(r.params.issue_number)).map((c) => ({ id: c.id, body: c.body })) }));
+  github.on('issues/create-comment', (r) => {
+    const comment = { id: 1000 + comments.length, issue: Number(r.params.issue_number), body: (r.body as { body: string }).body };
+    comments.push(comment);
+    issues.find((i) => i.number === comment.issue)?.comments.push(comment.body);
+    return { status: 201, body: { id: comment.id, body: comment.body } };
+  });
+  github.on('issues/update-comment', (r) => {
+    const comment = comments.find((c) => c.id === Number(r.params.comment_id))!;
+    comment.body = (r.body as { body: string }).body;
+    return { status: 200, body: { id: comment.id, body: comment.body } };
+  });
+  return { issues, comments };
+}
+
+test('a failing sequence opens one issue, later failures comment on it, a success closes it', async (t) => {
+  const github = await startGitHubServer(t);
+  const tracker = issueTracker(github);
+  const repo = initRepo(pipelineRepo(t, { modules: { step: { cmd: './modules/fail.sh 5' } }, sequences: { nightly: [{ module_name: 'step' }] } }));
+  const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'office/pipelines' };
+  const first = await runCli(['run', 'nightly', '--commit', '--notify'], { cwd: repo, env });
+  assert.equal(first.code, 1);
+  assert.match(first.stderr, /opened issue #1 about nightly/);
+  assert.equal(tracker.issues.length, 1);
+  const [issue] = tracker.issues;
+  assert.equal(issue!.title, 'etl: sequence "nightly" is failing');
+  assert.deepEqual(issue!.labels, ['etl-failure']);
+  assert.match(issue!.body, /Failing step: \*\*1\. step\*\* \(module `step`\), exit code 5\./);
+  assert.match(issue!.body, /\[ledger commit\]\(https:\/\/github\.com\/office\/pipelines\/commit\/[0-9a-f]{40}\)/);
+  assert.match(issue!.body, /something went wrong/);
+
+  assert.equal((await runCli(['run', 'nightly', '--notify'], { cwd: repo, env })).code, 1);
+  assert.equal(tracker.issues.length, 1, 'no second issue');
+  assert.equal(issue!.comments.length, 1);
+
+  writeFileSync(join(repo, 'modules.json'), JSON.stringify({ step: { cmd: './modules/ok.sh' } }));
+  const fixed = await runCli(['run', 'nightly', '--notify'], { cwd: repo, env });
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stderr, /closed issue #1 about nightly/);
+  assert.equal(issue!.state, 'closed');
+  assert.match(issue!.comments[1]!, /succeeded again in run/);
+  assert.deepEqual(github.violations, []);
+  assert.ok(github.requests.every((r) => r.authorization === `token ${TOKEN}`));
+});
+
+test('a notification that cannot be sent is a warning; the run keeps its own exit code', async (t) => {
+  const github = await startGitHubServer(t);
+  github.on('issues/list-for-repo', () => ({ status: 403, headers: { 'x-accepted-github-permissions': 'issues=write' }, body: { message: 'Resource not accessible by integration' } }));
+  const repo = pipelineRepo(t, { modules: { step: { cmd: './modules/ok.sh' } }, sequences: { nightly: [{ module_name: 'step' }] } });
+  const result = await runCli(['run', 'nightly', '--notify'], { cwd: repo, env: { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'office/pipelines' } });
+  assert.equal(result.code, 0);
+  assert.match(result.stderr, /etl run: warning: could not notify GitHub: .*the token needs the permission issues: write/);
+});
+
+test('the plan of a pull request is one comment, updated on later pushes, never duplicated', async (t) => {
+  const github = await startGitHubServer(t);
+  const tracker = issueTracker(github);
+  const repo = initRepo(pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { a: [{ module_name: 'ok' }], b: [{ module_name: 'ok' }] } }));
+  const base = git(repo, 'rev-parse', 'HEAD');
+  const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'office/pipelines' };
+  writeFileSync(join(repo, 'etl_sequences/a.json'), JSON.stringify([{ module_name: 'ok', input: 'new.csv' }]));
+  git(repo, 'commit', '--quiet', '-am', 'change a');
+  const first = await runCli(['pr-plan', '--base', base, '--comment', '12'], { cwd: repo, env });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /#### `a`: sequence file changed\n\n1\. `\.\/modules\/ok\.sh --input new\.csv`/);
+  assert.match(first.stderr, /created the plan comment on #12/);
+  writeFileSync(join(repo, 'etl_sequences/b.json'), JSON.stringify([{ module_name: 'ok', output: 'b.csv' }]));
+  git(repo, 'commit', '--quiet', '-am', 'change b');
+  const second = await runCli(['pr-plan', '--base', base, '--comment', '12'], { cwd: repo, env });
+  assert.match(second.stderr, /updated the plan comment on #12/);
+  assert.equal(tracker.comments.length, 1);
+  assert.match(tracker.comments[0]!.body, /^<!-- etl-ledger:plan -->\n### What this change would run/);
+  assert.match(tracker.comments[0]!.body, /#### `b`/);
+  assert.deepEqual(github.violations, []);
+});
