@@ -160,7 +160,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           timeoutMs,
           signal: options.signal,
           graceMs,
-          onOutput: (chunk) => log.write(chunk),
+          onOutput: (chunk, from) => log.write(chunk, from),
         });
         const finished = now();
         attempt.finished_at = finished.toISOString();

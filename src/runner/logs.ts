@@ -19,6 +19,15 @@ export class Redactor {
     return this.secrets.length > 0;
   }
 
+  /** How many characters at the end of text could begin a secret (to wait for the rest). */
+  partialAtEnd(text: string): number {
+    for (let k = Math.min(this.holdBack, text.length); k > 0; k--) {
+      const tail = text.slice(-k);
+      if (this.secrets.some((secret) => secret.startsWith(tail))) return k;
+    }
+    return 0;
+  }
+
   redact(text: string): string {
     let out = text;
     for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join('***');
@@ -45,10 +54,10 @@ export interface LogSummary {
 export class LogWriter {
   /** Opened at the first byte: a module that prints nothing leaves no log file. */
   private fd: number | undefined;
-  private readonly decoder = new StringDecoder('utf8');
+  /** Per stream: a secret split across two writes of stdout is rejoined before redaction. */
+  private readonly streams = { out: { decoder: new StringDecoder('utf8'), pending: '' }, err: { decoder: new StringDecoder('utf8'), pending: '' } };
   private readonly headLimit: number;
   private readonly tailLimit: number;
-  private pending = '';
   private headBytes = 0;
   private tail: Buffer[] = [];
   private tailBytes = 0;
@@ -67,14 +76,15 @@ export class LogWriter {
     this.tailLimit = limit - this.headLimit;
   }
 
-  write(chunk: Buffer): void {
+  write(chunk: Buffer, from: 'out' | 'err' = 'out'): void {
     this.printed += chunk.length;
-    let text = this.pending + this.decoder.write(chunk);
+    const stream = this.streams[from];
+    let text = stream.pending + stream.decoder.write(chunk);
     if (this.redactor.active) {
       text = this.redactor.redact(text);
-      // Keep back what could be the start of a secret split across chunks.
-      const cut = Math.max(0, text.length - this.redactor.holdBack);
-      this.pending = text.slice(cut);
+      // Keep back only what could be the start of a secret split across chunks.
+      const cut = text.length - this.redactor.partialAtEnd(text);
+      stream.pending = text.slice(cut);
       text = text.slice(0, cut);
     }
     this.emit(text);
@@ -89,9 +99,11 @@ export class LogWriter {
   close(): LogSummary {
     if (!this.closed) {
       this.closed = true;
-      this.flushPending();
-      const rest = this.decoder.end();
-      if (rest) this.emit(this.redactor.redact(rest));
+      for (const stream of Object.values(this.streams)) {
+        const rest = stream.pending + stream.decoder.end();
+        stream.pending = '';
+        if (rest) this.emit(this.redactor.redact(rest));
+      }
       if (this.droppedBytes > 0) {
         const tail = Buffer.concat(this.tail);
         writeSync(this.file(), `\n[etl-ledger: ${this.droppedBytes} bytes of output dropped here; the log keeps the first and last parts]\n`);
@@ -114,8 +126,10 @@ export class LogWriter {
   }
 
   private flushPending(): void {
-    if (this.pending) this.emit(this.redactor.redact(this.pending));
-    this.pending = '';
+    for (const stream of Object.values(this.streams)) {
+      if (stream.pending) this.emit(this.redactor.redact(stream.pending));
+      stream.pending = '';
+    }
   }
 
   private emit(text: string): void {

@@ -13,7 +13,7 @@ export interface ProcessOptions {
   /** How long SIGTERM has before SIGKILL. */
   graceMs: number;
   /** stdout and stderr, in the order they arrive. */
-  onOutput(chunk: Buffer): void;
+  onOutput(chunk: Buffer, from: 'out' | 'err'): void;
 }
 
 export interface ProcessResult {
@@ -74,8 +74,8 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       stop();
     };
 
-    child.stdout.on('data', options.onOutput);
-    child.stderr.on('data', options.onOutput);
+    child.stdout.on('data', (chunk: Buffer) => options.onOutput(chunk, 'out'));
+    child.stderr.on('data', (chunk: Buffer) => options.onOutput(chunk, 'err'));
     child.on('error', (error: NodeJS.ErrnoException) => {
       // spawn failed (ENOENT, EACCES): there is no process to wait for.
       if (child.pid === undefined) finish({ exitCode: null, signal: null, timedOut: false, cancelled: false, error: `cannot start ${options.argv[0]}: ${error.code ?? error.message}` });
