@@ -2,6 +2,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
 export const DEFAULT_LOG_LIMIT = 1024 * 1024;
+/** How long an unfinished line may grow before it is written without waiting for its end. */
+const PARTIAL_LINE_LIMIT = 8 * 1024;
 
 /** Replaces every secret value with *** in text, longest first (a secret may contain another). */
 export class Redactor {
@@ -54,7 +56,7 @@ export interface LogSummary {
 export class LogWriter {
   /** Opened at the first byte: a module that prints nothing leaves no log file. */
   private fd: number | undefined;
-  /** Per stream: a secret split across two writes of stdout is rejoined before redaction. */
+  /** Per stream: the unfinished line (and any secret split across two writes) waits here. */
   private readonly streams = { out: { decoder: new StringDecoder('utf8'), pending: '' }, err: { decoder: new StringDecoder('utf8'), pending: '' } };
   private readonly headLimit: number;
   private readonly tailLimit: number;
@@ -80,14 +82,15 @@ export class LogWriter {
     this.printed += chunk.length;
     const stream = this.streams[from];
     let text = stream.pending + stream.decoder.write(chunk);
-    if (this.redactor.active) {
-      text = this.redactor.redact(text);
-      // Keep back only what could be the start of a secret split across chunks.
-      const cut = text.length - this.redactor.partialAtEnd(text);
-      stream.pending = text.slice(cut);
-      text = text.slice(0, cut);
-    }
-    this.emit(text);
+    if (this.redactor.active) text = this.redactor.redact(text);
+    // stdout and stderr share one log: a partial line waits for its end so the other stream's
+    // lines never land inside it; a very long one goes out anyway (memory stays bounded).
+    let cut = text.lastIndexOf('\n') + 1;
+    if (text.length - cut > PARTIAL_LINE_LIMIT) cut = text.length;
+    // Whatever could be the start of a secret split across chunks waits too.
+    if (this.redactor.active) cut = Math.min(cut, text.length - this.redactor.partialAtEnd(text));
+    stream.pending = text.slice(cut);
+    this.emit(text.slice(0, cut));
   }
 
   /** Adds a line of the runner's own (attempt markers), not counted as module output. */
