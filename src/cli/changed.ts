@@ -3,7 +3,7 @@ import { changedSequences } from '../ledger/changed.js';
 import type { Command } from './command.js';
 
 export const command: Command = {
-  usage: `Usage: etl changed --base REF [--head REF] [--json]
+  usage: `Usage: etl changed --base REF [--head REF] [--missing-base error|all] [--json]
 
 Lists the sequences whose runs would differ between two commits: the sequence file changed,
 an entry of modules.json that it uses changed, or a file of the repository that one of its
@@ -12,14 +12,19 @@ modules runs changed. A base of all zeros (a branch's first push) means every se
 Options:
   --base REF   the commit before (e.g. \${{ github.event.before }})
   --head REF   the commit after (default HEAD)
+  --missing-base error|all
+               a base this clone does not have (a force push dropped it): an error
+               (default), or every sequence counts as changed
   --json       print a one-line JSON array of sequence names (for a CI matrix)
   -C, --repo DIR
 `,
-  options: { base: { type: 'string' }, head: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false } },
+  options: { base: { type: 'string' }, head: { type: 'string', default: 'HEAD' }, 'missing-base': { type: 'string', default: 'error' }, json: { type: 'boolean', default: false } },
   async run(values, positionals, context) {
     if (positionals.length > 0) throw new EtlError('usage', 'changed takes no arguments, only --base and --head');
     if (values.base === undefined) throw new EtlError('usage', 'changed needs --base REF');
-    const changed = await changedSequences(context.repo, String(values.base), String(values.head), context.env);
+    const missingBase = String(values['missing-base']);
+    if (missingBase !== 'error' && missingBase !== 'all') throw new EtlError('usage', `--missing-base must be "error" or "all", not "${missingBase}"`);
+    const changed = await changedSequences(context.repo, String(values.base), { head: String(values.head), missingBase, env: context.env });
     if (values.json) {
       context.stdout.write(`${JSON.stringify(changed.map((c) => c.name))}\n`);
     } else if (changed.length === 0) {

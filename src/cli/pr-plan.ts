@@ -27,7 +27,7 @@ Options:
     const pr = values.comment === undefined ? undefined : Number(values.comment);
     if (pr !== undefined && !(Number.isInteger(pr) && pr > 0)) throw new EtlError('usage', `--comment takes a pull request number, got "${String(values.comment)}"`);
     const report = await loadValidated(context);
-    const changed = await changedSequences(context.repo, String(values.base), 'HEAD', context.env);
+    const changed = await changedSequences(context.repo, String(values.base), { env: context.env });
     let markdown = `### What this change would run\n\n`;
     if (changed.length === 0) markdown += 'No sequence changed: merging it runs nothing.\n';
     for (const c of changed) {

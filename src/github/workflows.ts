@@ -82,7 +82,7 @@ export function renderWorkflows(definitions: Definitions, options: WorkflowOptio
   return {
     'etl-validate.yml': `name: etl-validate
 # Pull requests: annotations on the lines at fault, and what the change would run.
-# Read-only: nothing of the pull request is ever run (it may come from a fork).
+# No module runs here: only definitions are read (the pull request may come from a fork).
 on:
   pull_request:
 permissions:
@@ -130,8 +130,9 @@ ${SETUP}
       - id: changed
         env:
           BEFORE: \${{ github.event.before }}
-        # "before" is all zeros on a branch's first push: then every sequence runs.
-        run: echo "sequences=$(${etl} changed --base "$BEFORE" --json)" >> "$GITHUB_OUTPUT"
+        # "before" is all zeros on a branch's first push, and gone after a force push: then
+        # every sequence runs.
+        run: echo "sequences=$(${etl} changed --base "$BEFORE" --missing-base all --json)" >> "$GITHUB_OUTPUT"
 ${runJob(etl, 'changed', 'sequences')}`,
     'etl-schedule.yml': `name: etl-schedule
 # The cron lines come from the sequences' "schedule" fields. GitHub delays and sometimes

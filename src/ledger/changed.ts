@@ -23,7 +23,18 @@ const NO_COMMIT = /^0+$/;
  * modules runs changed. Reads the definitions from git, not from the working tree. A base
  * of all zeros (the first push of a branch) or one the clone does not have means everything.
  */
-export async function changedSequences(repo: string, base: string, head = 'HEAD', env: Env = process.env): Promise<ChangedSequence[]> {
+export interface ChangedOptions {
+  head?: string;
+  /**
+   * A base this clone does not have: 'error' (a mistyped commit), or 'all' (a force push
+   * dropped it: every sequence counts as changed). A shallow clone always means 'all'.
+   */
+  missingBase?: 'error' | 'all';
+  env?: Env;
+}
+
+export async function changedSequences(repo: string, base: string, options: ChangedOptions = {}): Promise<ChangedSequence[]> {
+  const { head = 'HEAD', missingBase = 'error', env = process.env } = options;
   return gitOperation('finding the changed sequences', async () => {
     const git = openGit(repo, env);
     const resolve = async (rev: string) => (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
@@ -31,9 +42,8 @@ export async function changedSequences(repo: string, base: string, head = 'HEAD'
     if (!headSha) throw new EtlError('unknown-commit', `--head "${head}" is not a commit of this repository`);
     const firstPush = NO_COMMIT.test(base);
     const baseSha = firstPush ? '' : await resolve(base).catch(() => '');
-    // A shallow clone may lack the base (then every sequence counts as changed); in a full
-    // clone an unknown base is a mistake.
-    if (!baseSha && !NO_COMMIT.test(base) && (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') {
+    // A shallow clone may lack the base (then every sequence counts as changed).
+    if (!baseSha && !firstPush && missingBase === 'error' && (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') {
       throw new EtlError('unknown-commit', `--base "${base}" is not a commit of this repository`);
     }
 
@@ -59,7 +69,7 @@ export async function changedSequences(repo: string, base: string, head = 'HEAD'
       const name = file.slice(SEQUENCES_DIR.length + 1).replace(/\.(json|ya?ml)$/, '');
       if (!new RegExp(NAME_PATTERN).test(name)) continue;
       if (!changedFiles) {
-        changed.push({ name, file, reasons: [firstPush ? 'no base commit: first push of the branch' : 'base not in this clone'] });
+        changed.push({ name, file, reasons: [firstPush ? 'no base commit: first push of the branch' : `base ${base.slice(0, 12)} not in this clone (a force push or a shallow clone)`] });
         continue;
       }
       const reasons: string[] = [];

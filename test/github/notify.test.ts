@@ -2,43 +2,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startGitHubServer, type GitHubServer } from '../helpers/github-server.js';
+import { issueTracker, startGitHubServer } from '../helpers/github-server.js';
 import { git, initRepo } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 
 const TOKEN = 'ghs_notify_token_0987654321';
-
-/** Issues and comments kept in memory, served in the shapes of the API description. */
-function issueTracker(github: GitHubServer) {
-  const issues: Array<{ number: number; title: string; body: string; state: string; labels: string[]; comments: string[] }> = [];
-  const comments: Array<{ id: number; issue: number; body: string }> = [];
-  const asIssue = (i: (typeof issues)[number]) => ({ id: i.number * 10, number: i.number, title: i.title, body: i.body, state: i.state, labels: i.labels.map((name) => ({ name })), html_url: `https://github.com/office/pipelines/issues/${i.number}` });
-  github.on('issues/list-for-repo', (r) => ({ status: 200, body: issues.filter((i) => i.state === r.query.state && (!r.query.labels || i.labels.includes(r.query.labels))).map(asIssue) }));
-  github.on('issues/create', (r) => {
-    const body = r.body as { title: string; body: string; labels: string[] };
-    const issue = { number: issues.length + 1, title: body.title, body: body.body, state: 'open', labels: body.labels, comments: [] };
-    issues.push(issue);
-    return { status: 201, body: asIssue(issue) };
-  });
-  github.on('issues/update', (r) => {
-    const issue = issues.find((i) => i.number === Number(r.params.issue_number))!;
-    Object.assign(issue, r.body);
-    return { status: 200, body: asIssue(issue) };
-  });
-  github.on('issues/list-comments', (r) => ({ status: 200, body: comments.filter((c) => c.issue === Number(r.params.issue_number)).map((c) => ({ id: c.id, body: c.body })) }));
-  github.on('issues/create-comment', (r) => {
-    const comment = { id: 1000 + comments.length, issue: Number(r.params.issue_number), body: (r.body as { body: string }).body };
-    comments.push(comment);
-    issues.find((i) => i.number === comment.issue)?.comments.push(comment.body);
-    return { status: 201, body: { id: comment.id, body: comment.body } };
-  });
-  github.on('issues/update-comment', (r) => {
-    const comment = comments.find((c) => c.id === Number(r.params.comment_id))!;
-    comment.body = (r.body as { body: string }).body;
-    return { status: 200, body: { id: comment.id, body: comment.body } };
-  });
-  return { issues, comments };
-}
 
 test('a failing sequence opens one issue, later failures comment on it, a success closes it', async (t) => {
   const github = await startGitHubServer(t);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 // GitHub's own parser (needs the JSON import hook the test command registers).
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { isValidCron } from '@actions/workflow-parser/model/converter/cron';
-import { ROOT, pipelineRepo, runCli } from '../helpers/repo.js';
+import { ROOT, pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';
 
 /** Parses a workflow as GitHub does; returns its errors and its schedules. */
 async function parse(name: string, content: string) {
@@ -31,9 +31,16 @@ for (const file of shipped) {
   });
 }
 
-test('the shipped workflows are what etl workflows generate makes of the definitions', async () => {
+test('the shipped workflows are what etl workflows generate makes of the definitions', async (t) => {
   const result = await runCli(['workflows', 'check']);
   assert.equal(result.code, 0, result.stdout + result.stderr);
+  // Whole files too, not only the generated regions: written from scratch, they match.
+  const fresh = tempRepo(t);
+  for (const path of ['etl_sequences', 'modules.json', 'modules', 'conf', 'package.json']) cpSync(join(ROOT, path), join(fresh, path), { recursive: true });
+  assert.equal((await runCli(['workflows', 'generate'], { cwd: fresh })).code, 0);
+  for (const name of shipped.filter((f) => f.startsWith('etl-'))) {
+    assert.equal(readFileSync(join(ROOT, '.github/workflows', name), 'utf8'), readFileSync(join(fresh, '.github/workflows', name), 'utf8'), name);
+  }
 });
 
 test('generated workflows carry every schedule with its time zone, and the sequences as a choice list', async (t) => {

@@ -21,7 +21,7 @@ function commitAll(repo: string, message: string): string {
   return git(repo, 'rev-parse', 'HEAD');
 }
 
-const names = async (repo: string, base: string, head = 'HEAD') => (await changedSequences(repo, base, head)).map((c) => c.name);
+const names = async (repo: string, base: string, head = 'HEAD') => (await changedSequences(repo, base, { head })).map((c) => c.name);
 
 test('a sequence file edit, rename and deletion', async (t) => {
   const repo = initRepo(pipelineRepo(t, DEFINITIONS));
@@ -93,7 +93,28 @@ test('in a shallow clone without the base commit, every sequence counts as chang
   const shallow = cloneOf(t, remote, 1);
   const changed = await changedSequences(shallow, base);
   assert.deepEqual(changed.map((c) => c.name), ['a', 'b', 'c']);
-  assert.deepEqual(changed[1]!.reasons, ['base not in this clone']);
+  assert.deepEqual(changed[1]!.reasons, [`base ${base.slice(0, 12)} not in this clone (a force push or a shallow clone)`]);
+});
+
+test('a base a force push dropped: an error, or every sequence with --missing-base all', async (t) => {
+  const { repo, remote } = pipelineWithRemote(t, DEFINITIONS);
+  writeFileSync(join(repo, 'etl_sequences/a.json'), '[{"module_name": "extract"}]');
+  commitAll(repo, 'edit a');
+  git(repo, 'push', '--quiet', 'origin', 'main');
+  const dropped = git(repo, 'rev-parse', 'HEAD');
+  git(repo, 'reset', '--quiet', '--hard', 'HEAD~1');
+  writeFileSync(join(repo, 'etl_sequences/b.json'), '[{"module_name": "extract"}]');
+  commitAll(repo, 'edit b instead');
+  git(remote, 'config', 'receive.denyNonFastForwards', 'false');
+  git(repo, 'push', '--quiet', '--force', 'origin', 'main');
+  const clone = cloneOf(t, remote);
+  const refused = await runCli(['changed', '--base', dropped], { cwd: clone });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, new RegExp(`--base "${dropped}" is not a commit of this repository`));
+  const all = await runCli(['changed', '--base', dropped, '--missing-base', 'all', '--json'], { cwd: clone });
+  assert.equal(all.code, 0, all.stderr);
+  assert.deepEqual(JSON.parse(all.stdout), ['a', 'b', 'c']);
+  assert.equal((await runCli(['changed', '--base', dropped, '--missing-base', 'some'], { cwd: clone })).code, 2);
 });
 
 test('etl log reads run history from the trailers of the ledger commits', async (t) => {
