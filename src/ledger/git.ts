@@ -76,6 +76,8 @@ export async function identityArgs(git: SimpleGit, env: Env): Promise<string[]> 
 export function gitMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text
+    // A remote URL may carry a token (https://x-access-token:TOKEN@host/...): never print it.
+    .replace(/(\w+:\/\/)[^/@\s]+@/g, '$1***@')
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean)

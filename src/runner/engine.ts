@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogWriter, Redactor } from './logs.js';
-import { secretValues, type Plan, type PlannedStep } from './plan.js';
+import { inheritedEnv, secretValues, type Plan, type PlannedStep } from './plan.js';
 import { runProcess } from './process.js';
 import type { Attempt, DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import { SCHEMA_VERSION } from './schema-version.js';
@@ -61,6 +61,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const now = options.now ?? (() => new Date());
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
   const redactor = new Redactor(secretValues(plan, options.env));
+  const moduleEnv = inheritedEnv(plan, options.env);
   mkdirSync(join(options.folder, 'logs'), { recursive: true });
   mkdirSync(options.scratch, { recursive: true });
 
@@ -156,7 +157,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           command: planned.command,
           argv: planned.argv,
           cwd: planned.cwd,
-          env: { ...options.env, ...planned.env, ...wrapperEnv(planned, n), ...extraEnv },
+          env: { ...moduleEnv, ...planned.env, ...wrapperEnv(planned, n), ...extraEnv },
           timeoutMs,
           signal: options.signal,
           graceMs,

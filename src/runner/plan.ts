@@ -96,7 +96,20 @@ export function findStep(plan: Plan, spec: string): number {
   throw new EtlError('unknown-step', `sequence "${plan.sequence}" has no step named "${spec}"; its steps are ${plan.steps.map((s) => `${s.index} ${s.name}`).join(', ')}`);
 }
 
-/** The values of the variables a sequence lists in `secrets`: from the environment and from the definitions' env. */
+/**
+ * The tokens CI gives the runner itself (to push the ledger, open issues): always redacted,
+ * and given to a module only when its sequence lists them in `secrets`.
+ */
+export const RUNNER_TOKENS = ['GITHUB_TOKEN', 'GH_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'ACTIONS_RUNTIME_TOKEN'] as const;
+
+/** The values to redact: the variables a sequence lists in `secrets` (from the environment and the definitions' env) and the runner's tokens. */
 export function secretValues(plan: Plan, env: Record<string, string | undefined>): string[] {
-  return plan.secrets.flatMap((name) => [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])]).filter((v): v is string => Boolean(v));
+  return [...new Set([...plan.secrets, ...RUNNER_TOKENS])].flatMap((name) => [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])]).filter((v): v is string => Boolean(v));
+}
+
+/** The environment modules inherit: the runner's tokens left out unless the sequence asks for them. */
+export function inheritedEnv(plan: Plan, env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const inherited = { ...env };
+  for (const name of RUNNER_TOKENS) if (!plan.secrets.includes(name)) delete inherited[name];
+  return inherited;
 }

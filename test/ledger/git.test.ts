@@ -4,6 +4,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { commitRunFolder } from '../../src/ledger/commit.js';
+import { gitMessage } from '../../src/ledger/git.js';
 import type { RunRecord } from '../../src/runner/records.js';
 import { bareRemote, cloneOf, git, initRepo, pipelineWithRemote } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
@@ -122,6 +123,19 @@ test('a push refused by a pre-receive hook keeps the records; etl ledger sync de
   assert.equal(sync.code, 0, sync.stderr);
   assert.match(sync.stdout, /pushed to origin main/);
   assert.equal(runFolders(remote, 'main').length, 1);
+});
+
+test('a push that fails never prints the token of a remote URL', async (t) => {
+  const { repo } = pipelineWithRemote(t, OK);
+  const token = 'ghs_in_the_url_0123456789';
+  git(repo, 'remote', 'set-url', 'origin', `http://x-access-token:${token}@127.0.0.1:9/office/pipelines.git`);
+  const result = await runCli(['run', 's', '--push'], { cwd: repo, env: { GIT_TERMINAL_PROMPT: '0' } });
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /git push to origin main failed/);
+  assert.doesNotMatch(result.stdout + result.stderr, new RegExp(token));
+  assert.equal(runFolders(repo).length, 1, 'the run is kept');
+  // Git hides it in this message itself; older gits and other messages may not.
+  assert.equal(gitMessage(new Error(`fatal: could not read from 'https://x-access-token:${token}@github.com/o/p.git'`)), "fatal: could not read from 'https://***@github.com/o/p.git'");
 });
 
 test('etl ledger sync commits records never committed (a run without --commit, a crashed one)', async (t) => {

@@ -280,6 +280,19 @@ test('secret values are replaced by *** in logs, records and on the terminal', a
   assert.match(readFileSync(join(folder, 'steps/01-leak.json'), 'utf8'), /"db:\/\/user:\*\*\*@host"/);
 });
 
+test('the CI token is hidden from modules unless listed in secrets, and redacted even then', async (t) => {
+  const token = 'ghs_runner_token_1234567890';
+  const printer = { content: '#!/bin/sh\necho "token=${GITHUB_TOKEN:-absent}"\n', mode: 0o755 };
+  for (const secrets of [[], ['GITHUB_TOKEN']]) {
+    const repo = pipelineRepo(t, { modules: { show: { cmd: './print-token.sh' } }, sequences: { s: { secrets, steps: [{ module_name: 'show' }] } }, files: { 'print-token.sh': printer } });
+    const result = await runCli(['run', 's', '--verbose'], { cwd: repo, env: { GITHUB_TOKEN: token } });
+    assert.equal(result.code, 0, result.stderr);
+    const { folder } = onlyRun(repo);
+    assert.equal(readFileSync(join(folder, 'logs/01-show.log'), 'utf8'), secrets.length ? 'token=***\n' : 'token=absent\n');
+    assert.doesNotMatch(result.stdout + result.stderr, new RegExp(token));
+  }
+});
+
 test('--from and --only select steps by number or name; the others are skipped', async (t) => {
   const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok', name: 'a' }, { module_name: 'ok', name: 'b' }, { module_name: 'ok', name: 'c' }] } });
   const from = JSON.parse((await runCli(['run', 's', '--from', 'b', '--json'], { cwd: repo })).stdout) as RunRecord;
