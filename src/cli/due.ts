@@ -1,6 +1,6 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
-import { dueSequences } from '../schedule/due.js';
+import { dueSequences, sameCron } from '../schedule/due.js';
 import type { Command } from './command.js';
 import { loadValidated } from './load.js';
 
@@ -24,7 +24,12 @@ Options:
     const now = values.now === undefined ? new Date() : new Date(String(values.now));
     if (Number.isNaN(now.getTime())) throw new EtlError('usage', `--now takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${String(values.now)}"`);
     const report = await loadValidated(context);
-    const due = dueSequences(report.definitions, await ledgerRoot(context.repo, { env: context.env }), { cron: values.cron as string | undefined, now });
+    const cron = values.cron as string | undefined;
+    if (cron !== undefined && ![...report.definitions.sequences.values()].some((s) => s.schedule !== undefined && sameCron(s.schedule, cron))) {
+      // The workflow's cron lines are older than the definitions: say so, still catch up.
+      context.stderr.write(`etl due: warning: no sequence has the schedule "${cron}" (are the workflows stale? run etl workflows generate); only missed ticks are caught up\n`);
+    }
+    const due = dueSequences(report.definitions, await ledgerRoot(context.repo, { env: context.env }), { cron, now });
     if (values.json) context.stdout.write(`${JSON.stringify(due.map((d) => d.name))}\n`);
     else if (due.length === 0) context.stdout.write('nothing is due\n');
     else for (const d of due) context.stdout.write(`${d.name}  ${context.paint('dim', `${d.schedule} (${d.timezone}), tick ${d.tick}${d.reason === 'missed' ? ', missed: catching up' : ''}`)}\n`);

@@ -37,7 +37,7 @@ export function dueSequences(definitions: Definitions, ledger: string, options: 
     const timezone = sequence.timezone ?? 'UTC';
     const tick = previousTick(cron, options.now, timezone);
     if (!tick || options.now.getTime() - tick.getTime() > catchUpMs) continue;
-    const fired = options.cron === undefined || options.cron.trim() === sequence.schedule.trim();
+    const fired = options.cron === undefined || sameCron(options.cron, sequence.schedule);
     const latest = latestRunStart(ledger, sequence.name);
     if (latest !== undefined && latest >= tick.getTime()) continue; // already run for this tick
     if (!fired && options.now.getTime() - tick.getTime() < 5 * 60_000) continue; // its own workflow run is probably on its way
@@ -52,4 +52,9 @@ function latestRunStart(ledger: string, sequence: string): number | undefined {
     if (run) return Date.parse(run.started_at);
   }
   return undefined;
+}
+
+/** Two cron expressions written alike, spacing aside (GitHub hands back the workflow's text). */
+export function sameCron(a: string, b: string): boolean {
+  return a.trim().split(/\s+/).join(' ') === b.trim().split(/\s+/).join(' ');
 }

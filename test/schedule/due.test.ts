@@ -27,11 +27,16 @@ test('etl due: the fired schedule is due until a run exists since its tick; a dr
   const now = new Date();
   const at = (h: number, m: number) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), h, m)).toISOString();
   assert.deepEqual(await due('17 * * * *', at(2, 20)), ['hourly', 'nightly']);
+  assert.deepEqual(await due(' 17  *  * * *', at(2, 20)), ['hourly', 'nightly'], 'spacing aside, the same expression');
   // After runs of both, neither is due again for the same ticks.
   assert.equal((await runCli(['run', 'hourly'], { cwd: repo })).code, 0);
   assert.equal((await runCli(['run', 'nightly'], { cwd: repo })).code, 0);
   const later = new Date(Date.now() + 60_000).toISOString();
   assert.deepEqual(await due('17 * * * *', later).then((d) => d.filter((n) => n === 'nightly')), []);
+  // One no sequence has is a stale workflow: a warning.
+  const stale = await runCli(['due', '--cron', '5 4 * * *', '--now', at(2, 20)], { cwd: repo });
+  assert.equal(stale.code, 0);
+  assert.match(stale.stderr, /warning: no sequence has the schedule "5 4 \* \* \*" \(are the workflows stale\? run etl workflows generate\)/);
   const text = await runCli(['due', '--now', 'yesterday'], { cwd: repo });
   assert.equal(text.code, 2);
   assert.match(text.stderr, /--now takes an ISO 8601 time/);
