@@ -13,9 +13,15 @@ export { findRun, listHistory, readRun, type HistoryOptions, type RunRef } from 
 export { commitMessage, commitRunFolder } from './ledger/commit.js';
 export { pushLedger, type PushOptions, type PushResult } from './ledger/push.js';
 export { syncLedger, type SyncResult } from './ledger/sync.js';
-export { changedSequences, type ChangedSequence } from './ledger/changed.js';
+export { changedSequences, type ChangedOptions, type ChangedSequence } from './ledger/changed.js';
 export { logFromGit, type LoggedRun } from './ledger/git-log.js';
 export { ledgerRoot } from './ledger/ledger-branch.js';
-export { nextTick } from './schedule/next-tick.js';
+export { nextTick, previousTick } from './schedule/next-tick.js';
+export { dueSequences, type DueOptions, type DueSequence } from './schedule/due.js';
+export { openGitHub, type GitHub } from './github/client.js';
+export { dispatchSequence, type DispatchOptions, type DispatchResult } from './github/dispatch.js';
+export { notifyRunOutcome, type NotifyContext, type Notified } from './github/notify.js';
+export { upsertStickyComment } from './github/sticky-comment.js';
+export { renderWorkflows, syncWorkflows, type WorkflowFileState, type WorkflowOptions } from './github/workflows.js';
 export { listSequences, type SequenceSummary } from './schedule/overview.js';
 export { initRepository, type InitResult } from './scaffold/init.js';

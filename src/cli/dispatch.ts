@@ -1,6 +1,7 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { openGitHub } from '../github/client.js';
 import { dispatchSequence } from '../github/dispatch.js';
+import { defaultBranch } from '../ledger/git.js';
 import type { Command } from './command.js';
 import { loadValidated } from './load.js';
 
@@ -13,12 +14,14 @@ succeeded and 1 otherwise. Needs GITHUB_TOKEN with the "actions: write" permissi
 GITHUB_API_URL for GitHub Enterprise; GITHUB_REPOSITORY=owner/repo, else the origin remote.
 
 Options:
-  --ref REF             the branch or tag whose workflow runs (default main)
+  --ref REF             the branch or tag whose workflow runs (default: the remote's
+                        default branch)
   --input NAME=VALUE    another workflow input, e.g. dry_run=true
   --wait                follow the run until it completes
+  --poll-ms MS          with --wait, how often to look at the run (default 5000)
   -C, --repo DIR
 `,
-  options: { ref: { type: 'string', default: 'main' }, input: { type: 'string', multiple: true }, wait: { type: 'boolean', default: false }, 'poll-ms': { type: 'string' } },
+  options: { ref: { type: 'string' }, input: { type: 'string', multiple: true }, wait: { type: 'boolean', default: false }, 'poll-ms': { type: 'string' } },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `dispatch takes one sequence name, got ${positionals.length}`);
     const inputs: Record<string, string> = {};
@@ -27,18 +30,21 @@ Options:
       if (at < 1) throw new EtlError('usage', `--input takes NAME=VALUE, got "${pair}"`);
       inputs[pair.slice(0, at)] = pair.slice(at + 1);
     }
+    const pollMs = values['poll-ms'] === undefined ? undefined : Number(values['poll-ms']);
+    if (pollMs !== undefined && !(Number.isInteger(pollMs) && pollMs > 0)) throw new EtlError('usage', `--poll-ms takes a whole number of milliseconds above 0, got "${String(values['poll-ms'])}"`);
     const report = await loadValidated(context, positionals);
     if (report.errors > 0) return ExitCode.invalid;
     const github = await openGitHub(context.repo, context.env);
+    const ref = (values.ref as string | undefined) ?? (await defaultBranch(context.repo, context.env));
     const result = await dispatchSequence(github, {
       sequence: positionals[0]!,
-      ref: String(values.ref),
+      ref,
       inputs,
       wait: Boolean(values.wait),
-      pollMs: values['poll-ms'] === undefined ? undefined : Number(values['poll-ms']),
+      pollMs,
+      onDispatched: (url) => context.stdout.write(`dispatched ${positionals[0]} on ${github.slug}@${ref}${url ? `: ${url}` : ''}\n`),
       onStatus: (status, url) => context.stdout.write(`workflow run ${status}${url ? `: ${url}` : ''}\n`),
     });
-    context.stdout.write(`dispatched ${positionals[0]} on ${github.slug}@${String(values.ref)}${result.url ? `: ${result.url}` : ''}\n`);
     if (!values.wait) return ExitCode.ok;
     context.stdout.write(`concluded: ${result.conclusion}\n`);
     return result.conclusion === 'success' ? ExitCode.ok : ExitCode.failed;

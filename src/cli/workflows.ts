@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
-import { openGit } from '../ledger/git.js';
+import { defaultBranch } from '../ledger/git.js';
 import { syncWorkflows, type WorkflowOptions } from '../github/workflows.js';
 import type { Command, CommandContext } from './command.js';
 import { loadValidated } from './load.js';
@@ -41,8 +41,5 @@ export async function workflowOptions(context: CommandContext): Promise<Workflow
   const pkg = join(context.repo, 'package.json');
   // The etl-ledger repository itself has no etl in node_modules/.bin: it runs its own build.
   const self = existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'etl-ledger';
-  const git = openGit(context.repo, context.env);
-  const remoteHead = (await git.raw(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')).trim();
-  const current = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
-  return { etl: self ? 'npm run --silent etl --' : 'npx etl', branch: remoteHead.replace(/^origin\//, '') || current || 'main' };
+  return { etl: self ? 'npm run --silent etl --' : 'npx etl', branch: await defaultBranch(context.repo, context.env) };
 }

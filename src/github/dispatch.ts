@@ -11,6 +11,8 @@ export interface DispatchOptions {
   /** Follow the workflow run until it completes. */
   wait?: boolean;
   pollMs?: number;
+  /** Told once the workflow is dispatched (with the run's page when GitHub says it). */
+  onDispatched?: (url: string | undefined) => void;
   /** Told about each state the run goes through, for a progress line. */
   onStatus?: (status: string, url: string | undefined) => void;
   sleep?: (ms: number) => Promise<void>;
@@ -30,7 +32,8 @@ export interface DispatchResult {
 export async function dispatchSequence(github: GitHub, options: DispatchOptions): Promise<DispatchResult> {
   const { octokit, owner, repo } = github;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const since = new Date(Date.now() - 5_000).toISOString();
+  // Runs created from a little before the dispatch on (clocks differ) are candidates.
+  const since = Date.now() - 5_000;
   const response = await callGitHub(github, `dispatch ${DISPATCH_WORKFLOW}`, () =>
     octokit.rest.actions.createWorkflowDispatch({ owner, repo, workflow_id: DISPATCH_WORKFLOW, ref: options.ref, inputs: { sequence: options.sequence, ...options.inputs }, return_run_details: true }),
   );
@@ -38,6 +41,7 @@ export async function dispatchSequence(github: GitHub, options: DispatchOptions)
   const details = ((response.status as number) === 200 ? response.data : undefined) as { workflow_run_id?: number; html_url?: string } | undefined;
   let runId = details?.workflow_run_id;
   let url = details?.html_url;
+  options.onDispatched?.(url);
   if (!options.wait) return { runId, url };
   for (let tries = 0; runId === undefined; tries++) {
     if (tries >= 30) throw new EtlError('dispatch-lost', `dispatched ${DISPATCH_WORKFLOW}, but no workflow run for it appeared`);
@@ -47,7 +51,7 @@ export async function dispatchSequence(github: GitHub, options: DispatchOptions)
     const runs = await callGitHub(github, `list the runs of ${DISPATCH_WORKFLOW}`, () =>
       octokit.rest.actions.listWorkflowRuns({ owner, repo, workflow_id: DISPATCH_WORKFLOW, event: 'workflow_dispatch', per_page: 10 }),
     );
-    const run = runs.data.workflow_runs.find((r) => (r.created_at ?? since) >= since);
+    const run = runs.data.workflow_runs.find((r) => Date.parse(r.created_at) >= since);
     runId = run?.id;
     url = run?.html_url;
   }

@@ -98,6 +98,17 @@ export async function gitOperation<T>(what: string, run: () => Promise<T>): Prom
   }
 }
 
+/**
+ * The branch that pushes and dispatches go to: the remote's default branch (origin/HEAD),
+ * else the branch checked out (a new repository has one before its first commit), else main.
+ */
+export async function defaultBranch(repo: string, env: Env = process.env): Promise<string> {
+  const git = openGit(repo, env);
+  const remoteHead = (await git.raw(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')).trim();
+  const current = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
+  return remoteHead.replace(/^origin\//, '') || current || 'main';
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { EtlError } from '../errors.js';
 import { validate } from '../definitions/validate.js';
 import { renderWorkflows, syncWorkflows, WORKFLOWS_DIR } from '../github/workflows.js';
+import { defaultBranch } from '../ledger/git.js';
 import { TEMPLATE_FILES } from './template.js';
 
 export interface InitResult {
@@ -31,7 +32,7 @@ export async function initRepository(target: string): Promise<InitResult> {
   const gitInitialised = initGit(dir);
   // The workflows come from the definitions just written, as `etl workflows generate` makes them.
   const report = await validate({ repo: dir });
-  const workflows = syncWorkflows(dir, report.definitions, { etl: 'npx etl', branch: 'main', write: true }).map((w) => w.file);
+  const workflows = syncWorkflows(dir, report.definitions, { etl: 'npx etl', branch: await defaultBranch(dir), write: true }).map((w) => w.file);
   return { dir, created: [...TEMPLATE_FILES.map((f) => f.path), ...workflows], gitInitialised };
 }
 

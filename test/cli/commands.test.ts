@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -139,6 +140,13 @@ test('etl init scaffolds a repository that validates and plans at once', async (
   assert.equal((await runCli(['plan', 'hello'], { cwd: repo })).code, 0);
   const sequence = JSON.parse(readFileSync(join(repo, 'etl_sequences/hello.json'), 'utf8')) as { $schema: string };
   assert.match(sequence.$schema, /schemas\/sequence\.schema\.json$/);
+});
+
+test('etl init in a repository on another branch: etl-run.yml listens to that branch', async (t) => {
+  const repo = tempRepo(t);
+  execFileSync('git', ['init', '--quiet', '--initial-branch=trunk'], { cwd: repo });
+  assert.equal((await runCli(['init'], { cwd: repo })).code, 0);
+  assert.match(readFileSync(join(repo, '.github/workflows/etl-run.yml'), 'utf8'), /push:\n {4}branches:\n {6}- trunk\n/);
 });
 
 test('etl init never overwrites: with any of its files present it changes nothing', async (t) => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { startGitHubServer } from '../helpers/github-server.js';
+import { git } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 
 const TOKEN = 'ghs_test_token_never_printed_1234567890';
@@ -38,7 +39,7 @@ test('etl dispatch --wait follows the run to its conclusion and exits with it', 
   const repo = pipelineRepo(t, DEFINITIONS);
   const result = await runCli(['dispatch', 'daily', '--wait', '--poll-ms', '10'], { cwd: repo, env: env(github.url) });
   assert.equal(result.code, 1, result.stderr);
-  assert.match(result.stdout, /workflow run in_progress: https:\/\/github\.com\/office\/pipelines\/actions\/runs\/91\nworkflow run completed/);
+  assert.match(result.stdout, /^dispatched daily on office\/pipelines@main\nworkflow run in_progress: https:\/\/github\.com\/office\/pipelines\/actions\/runs\/91\nworkflow run completed/);
   assert.match(result.stdout, /concluded: failure/);
   assert.deepEqual(github.violations, []);
   const list = github.requests.find((r) => r.operationId === 'actions/list-workflow-runs')!;
@@ -89,4 +90,20 @@ test('no token, or no server listening: clear errors', async (t) => {
   const refused = await runCli(['dispatch', 'daily'], { cwd: repo, env: env(`http://127.0.0.1:${port}`) });
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /cannot reach the GitHub API at http:\/\/127\.0\.0\.1:\d+ to dispatch etl-dispatch\.yml: ECONNREFUSED/);
+});
+
+test('without --ref the branch is the remote default (else the one checked out); a bad --poll-ms is refused', async (t) => {
+  const github = await startGitHubServer(t);
+  github.on('actions/create-workflow-dispatch', () => ({ status: 204 }));
+  const repo = pipelineRepo(t, DEFINITIONS);
+  git(repo, 'init', '--quiet', '--initial-branch=trunk');
+  const result = await runCli(['dispatch', 'daily'], { cwd: repo, env: env(github.url) });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, 'dispatched daily on office/pipelines@trunk\n');
+  assert.equal((github.requests[0]!.body as { ref: string }).ref, 'trunk');
+  assert.deepEqual(github.violations, []);
+  const bad = await runCli(['dispatch', 'daily', '--wait', '--poll-ms', 'soon'], { cwd: repo, env: env(github.url) });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--poll-ms takes a whole number of milliseconds above 0, got "soon"/);
+  assert.equal(github.requests.length, 1, 'nothing sent');
 });
