@@ -32,8 +32,8 @@ const marker = (sequence: string) => `<!-- etl-ledger:failing-sequence ${sequenc
 export async function notifyRunOutcome(github: GitHub, run: RunRecord, context: NotifyContext): Promise<Notified> {
   if (run.status !== 'failed' && run.status !== 'succeeded') return { action: 'none' };
   const { octokit, owner, repo } = github;
-  const open = await callGitHub(github, 'list the open etl-failure issues', () => octokit.rest.issues.listForRepo({ owner, repo, state: 'open', labels: FAILURE_LABEL, per_page: 100 }));
-  const existing = open.data.find((issue) => issue.body?.includes(marker(run.sequence)) && !issue.pull_request);
+  const open = await callGitHub(github, 'list the open etl-failure issues', () => octokit.paginate(octokit.rest.issues.listForRepo, { owner, repo, state: 'open', labels: FAILURE_LABEL, per_page: 100 }));
+  const existing = open.find((issue) => issue.body?.includes(marker(run.sequence)) && !issue.pull_request);
   if (run.status === 'succeeded') {
     if (!existing) return { action: 'none' };
     await callGitHub(github, `comment on issue #${existing.number}`, () =>
