@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
@@ -98,7 +98,21 @@ export function markAbandoned(repo: string, folder: string, reason: string): Run
   run.error = reason;
   run.steps = run.steps.map((s): StepSummary => (s.status === 'running' ? { ...s, status: 'cancelled' } : s.status === 'pending' ? { ...s, status: 'skipped' } : s));
   writeJsonAtomic(path, run);
+  removeTemporaryFiles(join(repo, folder));
   return run;
+}
+
+/** The temporary files a dead runner left in its run folder (records half made, spares). */
+function removeTemporaryFiles(folder: string): void {
+  for (const dir of [folder, join(folder, 'steps')]) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) if (name.startsWith('.') && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+  }
 }
 
 /**

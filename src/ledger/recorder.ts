@@ -2,19 +2,27 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunObserver } from '../runner/engine.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
-import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { SpareFiles, writeFileAtomic, writeJsonAtomic } from './atomic.js';
 
 /**
  * Writes a run's records as the engine reports them: run.json at the start, when a step
- * starts and after it ends, and each step record when the step ends. All writes are atomic.
+ * starts and after it ends, and each step record when the step ends. All writes are atomic;
+ * their temporary files are made while the module runs.
  */
 export function openRecorder(folder: string, next?: Partial<RunObserver>): RunObserver {
   mkdirSync(join(folder, 'steps'), { recursive: true });
   const serialized = new WeakMap<object, string>();
-  const writeRun = (run: RunRecord) => writeFileAtomic(join(folder, 'run.json'), serializeRun(run, serialized));
+  const spares = new SpareFiles();
+  const stepsFolder = join(folder, 'steps');
+  const writeRun = (run: RunRecord, durable = true) => writeFileAtomic(join(folder, 'run.json'), serializeRun(run, serialized), { spares, durable });
   const writeStep = (run: RunRecord, step: StepRecord) => {
     const summary = run.steps.find((s) => s.role === step.role && s.index === step.index);
-    if (summary) writeJsonAtomic(join(folder, summary.record), step);
+    if (summary) writeJsonAtomic(join(folder, summary.record), step, { spares });
+  };
+  // Made while the module runs, for the writes after it.
+  const prepare = () => {
+    spares.fill(folder);
+    spares.fill(stepsFolder);
   };
   return {
     runStarted(run, steps) {
@@ -22,8 +30,10 @@ export function openRecorder(folder: string, next?: Partial<RunObserver>): RunOb
       return next?.runStarted?.(run, steps);
     },
     stepStarted(run, step) {
-      // Which step is running is worth a write: `etl show` and a crashed run both tell it.
-      writeRun(run);
+      // Which step is running is worth a write (`etl show` and a crashed run tell it), but not
+      // a flush to disk: the write after the step replaces it.
+      writeRun(run, false);
+      prepare();
       return next?.stepStarted?.(run, step);
     },
     stepFinished(run, step) {
@@ -31,7 +41,8 @@ export function openRecorder(folder: string, next?: Partial<RunObserver>): RunOb
       writeRun(run);
       return next?.stepFinished?.(run, step);
     },
-    runFinished(run) {
+    async runFinished(run) {
+      await spares.close();
       writeRun(run);
       return next?.runFinished?.(run);
     },

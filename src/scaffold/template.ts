@@ -50,5 +50,5 @@ echo "wrote $output"
 `,
   },
   { path: 'runs/.gitkeep', content: '' },
-  { path: '.gitignore', content: 'node_modules/\nout/\n# a run lock is this machine\'s business, never history\nruns/**/.lock\nruns/**/.lock.*\n' },
+  { path: '.gitignore', content: 'node_modules/\nout/\n# a run lock is this machine\'s business, never history\nruns/**/.lock\nruns/**/.lock.*\n# temporary files of a record being written (left only by a crash)\nruns/**/.*.tmp\n' },
 ];
