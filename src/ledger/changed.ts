@@ -17,12 +17,6 @@ export interface ChangedSequence {
 
 const NO_COMMIT = /^0+$/;
 
-/**
- * The sequences whose runs would differ between two commits: the sequence file changed, an
- * entry of modules.json that it uses changed, or a file of the repository that one of its
- * modules runs changed. Reads the definitions from git, not from the working tree. A base
- * of all zeros (the first push of a branch) or one the clone does not have means everything.
- */
 export interface ChangedOptions {
   head?: string;
   /**
@@ -33,6 +27,13 @@ export interface ChangedOptions {
   env?: Env;
 }
 
+/**
+ * The sequences whose runs would differ between two commits: the sequence file changed, an
+ * entry of modules.json that it uses changed, or a file of the repository that one of its
+ * modules runs changed. Reads the definitions from git, not from the working tree. A base
+ * of all zeros (the first push of a branch) means everything; see missingBase for one the
+ * clone does not have.
+ */
 export async function changedSequences(repo: string, base: string, options: ChangedOptions = {}): Promise<ChangedSequence[]> {
   const { head = 'HEAD', missingBase = 'error', env = process.env } = options;
   return gitOperation('finding the changed sequences', async () => {
