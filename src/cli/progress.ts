@@ -1,5 +1,6 @@
 import { formatDuration } from '../definitions/duration.js';
 import type { RunObserver } from '../runner/engine.js';
+import { stepLabel } from '../runner/labels.js';
 import type { RunRecord, StepRecord, StepStatus } from '../runner/records.js';
 import type { Paint } from './output.js';
 
@@ -23,7 +24,7 @@ export function progressView({ stream, live, paint, verbose }: ProgressOptions):
   let frame = 0;
   let timer: NodeJS.Timeout | undefined;
 
-  const label = (step: StepRecord) => `${step.role === 'on_failure' ? 'on_failure ' : ''}${step.index}/${step.role === 'on_failure' ? '-' : total} ${step.name}${step.name === step.module ? '' : ` (${step.module})`}`;
+  const label = (step: StepRecord) => stepLabel(step, total);
   const runningLine = () => (running ? `${paint('cyan', SPINNER[frame % SPINNER.length]!)} ${label(running.step)}  ${paint('dim', formatDuration(Date.now() - running.started))}` : '');
   const redraw = () => {
     if (live && running) stream.write(`\r\x1b[2K${runningLine()}`);

@@ -5,6 +5,7 @@ import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import type { RunObserver } from '../runner/engine.js';
+import { stepLabel } from '../runner/labels.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 
 export function inActions(env: Record<string, string | undefined>): boolean {
@@ -36,7 +37,7 @@ export function actionsView(stream: NodeJS.WritableStream): Partial<RunObserver>
   let token = '';
   let total = 0;
   let atLineStart = true;
-  const label = (step: StepRecord) => `${step.role === 'on_failure' ? 'on_failure ' : ''}${step.index}/${step.role === 'on_failure' ? '-' : total} ${step.name}${step.name === step.module ? '' : ` (${step.module})`}`;
+  const label = (step: StepRecord) => stepLabel(step, total);
   return {
     runStarted(run) {
       total = run.steps.filter((s) => s.role === 'step').length;
