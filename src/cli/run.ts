@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
@@ -8,6 +7,7 @@ import { openGitHub } from '../github/client.js';
 import { triggerFrom } from '../github/env.js';
 import { notifyRunOutcome } from '../github/notify.js';
 import { runSequence, type RunOutcome } from '../ledger/run-sequence.js';
+import { readLogTail, readStep } from '../ledger/step-log.js';
 import { findStep, planRun, secretValues } from '../runner/plan.js';
 import type { RunRecord } from '../runner/records.js';
 import type { Command, CommandContext } from './command.js';
@@ -189,16 +189,13 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
 function failureLogs(repo: string, folder: string, run: RunRecord, lines = 20): string {
   const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
   if (!failed) return '';
-  try {
-    const record = JSON.parse(readFileSync(join(repo, folder, failed.record), 'utf8')) as { log: { path: string | null } };
-    if (record.log.path === null) return `(step ${failed.index} printed nothing)\n`;
-    const text = readFileSync(join(repo, folder, record.log.path), 'utf8').trimEnd();
-    if (!text) return `(step ${failed.index} printed nothing)\n`;
-    const tail = text.split('\n').slice(-lines);
-    return `--- last ${tail.length} lines of ${failed.name}'s log (${join(folder, record.log.path)}) ---\n${tail.join('\n')}\n---\n`;
-  } catch {
-    return '';
-  }
+  const record = readStep(join(repo, folder), failed.record);
+  if (!record) return '';
+  if (record.log.path === null) return `(step ${failed.index} printed nothing)\n`;
+  const tail = readLogTail(join(repo, folder, record.log.path), lines);
+  if (tail === undefined) return '';
+  if (!tail) return `(step ${failed.index} printed nothing)\n`;
+  return `--- last ${tail.split('\n').length} lines of ${failed.name}'s log (${join(folder, record.log.path)}) ---\n${tail}\n---\n`;
 }
 
 function localUser(): string | null {

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { findRun, readRun, reapIfAbandoned } from '../ledger/history.js';
-import type { StepRecord } from '../runner/records.js';
+import { readStep } from '../ledger/step-log.js';
 import type { Command } from './command.js';
 
 export const command: Command = {
@@ -26,7 +25,7 @@ Options:
     const record = readRun(root, ref);
     if (!record) throw new EtlError('unreadable-run', `run ${ref.id} has no readable run.json in ${ref.folder}`);
     const run = reapIfAbandoned(root, record);
-    const steps = run.steps.map((s) => readStep(join(root, ref.folder, s.record)));
+    const steps = run.steps.map((s) => readStep(join(root, ref.folder), s.record));
     if (values.json) {
       context.stdout.write(`${JSON.stringify({ run, steps: steps.filter(Boolean) }, null, 2)}\n`);
       return ExitCode.ok;
@@ -61,11 +60,3 @@ Options:
     return ExitCode.ok;
   },
 };
-
-function readStep(path: string): StepRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as StepRecord;
-  } catch {
-    return undefined; // not written yet: the step has not finished
-  }
-}

@@ -1,9 +1,10 @@
 // Talking to the GitHub Actions runner through its workflow commands and files
 // (https://docs.github.com/actions/reference/workflow-commands-for-github-actions).
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
+import { readLogTail, readStep } from '../ledger/step-log.js';
 import type { RunObserver } from '../runner/engine.js';
 import { stepLabel } from '../runner/labels.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
@@ -77,9 +78,14 @@ export function runSummary(run: RunRecord, folder: string, ledger: string): stri
   text += `| # | step | module | status | duration | exit |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
   for (const step of run.steps.filter((s) => s.status === 'failed' || s.status === 'timed_out')) {
     const tail = logTail(join(ledger, folder), step.record);
-    if (tail) text += `\n<details open><summary>last lines of ${cell(step.name)}'s log</summary>\n\n\`\`\`\n${tail.replace(/```/g, "'''")}\n\`\`\`\n</details>\n`;
+    if (tail) text += `\n${foldedLog(`last lines of ${cell(step.name)}'s log`, tail)}\n`;
   }
   return text;
+}
+
+/** A log excerpt as Markdown: folded under a summary line, in a fence it cannot close. */
+export function foldedLog(summary: string, log: string): string {
+  return `<details open><summary>${summary}</summary>\n\n\`\`\`\n${log.replace(/```/g, "'''")}\n\`\`\`\n</details>`;
 }
 
 function cell(text: string): string {
@@ -87,13 +93,8 @@ function cell(text: string): string {
 }
 
 function logTail(folder: string, recordPath: string): string | undefined {
-  try {
-    const record = JSON.parse(readFileSync(join(folder, recordPath), 'utf8')) as StepRecord;
-    if (record.log.path === null) return undefined;
-    return readFileSync(join(folder, record.log.path), 'utf8').trimEnd().split('\n').slice(-TAIL_LINES).join('\n').slice(-8000);
-  } catch {
-    return undefined;
-  }
+  const record = readStep(folder, recordPath);
+  return record?.log.path ? readLogTail(join(folder, record.log.path), TAIL_LINES, 8000) : undefined;
 }
 
 /** Appends Markdown to the step summary, if there is one and it has room. */

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
-import type { RunRecord, StepRecord } from '../runner/records.js';
+import { readLogTail, readStep } from '../ledger/step-log.js';
+import type { RunRecord } from '../runner/records.js';
+import { foldedLog } from './actions.js';
 import { callGitHub, type GitHub } from './client.js';
 
 export const FAILURE_LABEL = 'etl-failure';
@@ -61,30 +62,14 @@ function links(github: GitHub, context: NotifyContext): string {
 
 function failureReport(run: RunRecord, context: NotifyContext, github: GitHub): string {
   const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
-  const record = failed ? readStep(join(context.ledger, context.folder, failed.record)) : undefined;
+  const record = failed ? readStep(join(context.ledger, context.folder), failed.record) : undefined;
   const last = record?.attempts.at(-1);
-  const tail = record?.log.path ? readTail(join(context.ledger, context.folder, record.log.path)) : undefined;
+  const tail = record?.log.path ? readLogTail(join(context.ledger, context.folder, record.log.path), 30, 6000) : undefined;
   return [
     `### Run \`${run.id}\` of \`${run.sequence}\` failed${run.duration_ms === null ? '' : ` after ${formatDuration(run.duration_ms)}`}${links(github, context)}`,
     '',
     failed ? `Failing step: **${failed.index}. ${failed.name}** (module \`${failed.module}\`), ${last?.error ?? (last?.signal ? `killed by ${last.signal}` : `exit code ${last?.exit_code}`)}.` : (run.error ?? ''),
     `Record: \`${context.folder}/run.json\``,
-    ...(tail ? ['', '<details open><summary>Last lines of its log</summary>', '', '```', tail.replace(/```/g, "'''"), '```', '</details>'] : []),
+    ...(tail ? ['', foldedLog('Last lines of its log', tail)] : []),
   ].join('\n');
-}
-
-function readStep(path: string): StepRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as StepRecord;
-  } catch {
-    return undefined;
-  }
-}
-
-function readTail(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-30).join('\n').slice(-6000);
-  } catch {
-    return undefined;
-  }
 }
