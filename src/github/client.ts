@@ -1,6 +1,6 @@
 import { Octokit } from '@octokit/rest';
 import { EtlError } from '../errors.js';
-import { openGit } from '../ledger/git.js';
+import { openGit, sleep, type Env } from '../ledger/git.js';
 
 export interface GitHub {
   octokit: Octokit;
@@ -10,8 +10,6 @@ export interface GitHub {
   /** Says who did what, for messages: "office/pipelines". */
   slug: string;
 }
-
-type Env = Record<string, string | undefined>;
 
 /**
  * A client for the repository's GitHub API: the token from GITHUB_TOKEN, the API from
@@ -52,7 +50,7 @@ const MAX_RATE_LIMIT_WAIT_MS = 5 * 60_000;
  * found, an invalid request, the network. Rate limits are waited out as GitHub's headers
  * say. The token never appears in a message.
  */
-export async function callGitHub<T>(github: GitHub, what: string, call: () => Promise<T>, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<T> {
+export async function callGitHub<T>(github: GitHub, what: string, call: () => Promise<T>): Promise<T> {
   let waited = 0;
   for (;;) {
     try {

@@ -1,4 +1,5 @@
 import { EtlError } from '../errors.js';
+import { sleep } from '../ledger/git.js';
 import { callGitHub, type GitHub } from './client.js';
 
 export const DISPATCH_WORKFLOW = 'etl-dispatch.yml';
@@ -15,7 +16,6 @@ export interface DispatchOptions {
   onDispatched?: (url: string | undefined) => void;
   /** Told about each state the run goes through, for a progress line. */
   onStatus?: (status: string, url: string | undefined) => void;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface DispatchResult {
@@ -31,7 +31,6 @@ export interface DispatchResult {
  */
 export async function dispatchSequence(github: GitHub, options: DispatchOptions): Promise<DispatchResult> {
   const { octokit, owner, repo } = github;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   // Runs created from a little before the dispatch on (clocks differ) are candidates.
   const since = Date.now() - 5_000;
   const response = await callGitHub(github, `dispatch ${DISPATCH_WORKFLOW}`, () =>
