@@ -1,6 +1,6 @@
 import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { appendSummary, inActions } from '../github/actions.js';
+import { appendSummary, inActions, warningLine } from '../github/actions.js';
 import { openGitHub } from '../github/client.js';
 import { upsertStickyComment } from '../github/sticky-comment.js';
 import { changedSequences } from '../ledger/changed.js';
@@ -48,7 +48,7 @@ Options:
       } catch (error) {
         // A pull request from a fork gets a read-only token: the plan is in the summary anyway.
         if (!(error instanceof EtlError)) throw error;
-        context.stderr.write(`${inActions(context.env) ? '::warning title=etl pr-plan::' : 'etl pr-plan: warning: '}could not comment on #${pr}: ${error.message}\n`);
+        context.stderr.write(warningLine(context.env, 'etl pr-plan', 'etl pr-plan', `could not comment on #${pr}: ${error.message}`));
       }
     }
     return report.errors > 0 ? ExitCode.invalid : ExitCode.ok;

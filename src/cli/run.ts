@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { actionsView, appendSummary, inActions, maskCommands, runSummary, writeOutputs } from '../github/actions.js';
+import { actionsView, appendSummary, inActions, maskCommands, runSummary, warningLine, writeOutputs } from '../github/actions.js';
 import { openGitHub } from '../github/client.js';
 import { triggerFrom } from '../github/env.js';
 import { notifyRunOutcome } from '../github/notify.js';
@@ -179,7 +179,7 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
   if (outcome.push) out.write(`pushed to ${outcome.push.remote} ${outcome.push.branch}${outcome.push.attempts > 1 ? ` (after ${outcome.push.attempts} attempts)` : ''}\n`);
   if (outcome.ledgerError) context.stderr.write(`etl run: the run is recorded in ${folder}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`);
-  if (values.notify) await notify(context, ledger, outcome, actions);
+  if (values.notify) await notify(context, ledger, outcome);
   if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
   if (run.status === 'cancelled') return stoppedBy === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
   return run.status === 'succeeded' && !outcome.ledgerError ? ExitCode.ok : ExitCode.failed;
@@ -207,13 +207,13 @@ function localUser(): string | null {
 }
 
 /** Tells GitHub about the outcome; a failure to do so is a warning, not the run's failure. */
-async function notify(context: CommandContext, ledger: string, { run, folder, commit }: RunOutcome, actions: boolean): Promise<void> {
+async function notify(context: CommandContext, ledger: string, { run, folder, commit }: RunOutcome): Promise<void> {
   try {
     const github = await openGitHub(context.repo, context.env);
     const result = await notifyRunOutcome(github, run, { ledger, folder, commit, runUrl: triggerFrom(context.env, null).ci?.url, serverUrl: context.env.GITHUB_SERVER_URL });
     if (result.action !== 'none') context.stderr.write(`${result.action} issue #${result.issue} about ${run.sequence}\n`);
   } catch (error) {
     if (!(error instanceof EtlError)) throw error;
-    context.stderr.write(`${actions ? '::warning title=etl run --notify::' : 'etl run: warning: '}could not notify GitHub: ${error.message}\n`);
+    context.stderr.write(warningLine(context.env, 'etl run', 'etl run --notify', `could not notify GitHub: ${error.message}`));
   }
 }

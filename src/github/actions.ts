@@ -66,6 +66,14 @@ export function actionsView(stream: NodeJS.WritableStream): Partial<RunObserver>
   };
 }
 
+/**
+ * A warning for the person reading: inside Actions an annotation titled after the command
+ * (escaped, so a message with a newline or % stays one annotation), else "etl CMD: warning:".
+ */
+export function warningLine(env: Record<string, string | undefined>, command: string, title: string, message: string): string {
+  return inActions(env) ? `::warning title=${escapeProperty(title)}::${escapeData(message)}\n` : `${command}: warning: ${message}\n`;
+}
+
 /** GITHUB_STEP_SUMMARY allows 1 MiB per step; stay well inside it. */
 const SUMMARY_LIMIT = 1000 * 1024;
 const TAIL_LINES = 30;

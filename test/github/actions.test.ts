@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { warningLine } from '../../src/github/actions.js';
 import type { RunRecord } from '../../src/runner/records.js';
 import { pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';
 
@@ -94,4 +95,10 @@ test('--format github annotates 10 errors and 10 warnings; the rest go to the lo
   const summary = readFileSync(env.GITHUB_STEP_SUMMARY!, 'utf8');
   assert.match(summary, /^### etl validate: 12 errors, 12 warnings/);
   assert.equal(summary.split('\n').filter((l) => l.startsWith('| `etl_sequences/')).length, 24);
+});
+
+test('a warning is an escaped annotation inside Actions and a plain line outside', () => {
+  const message = 'could not notify GitHub: 100% down\nsee the log';
+  assert.equal(warningLine({ GITHUB_ACTIONS: 'true' }, 'etl run', 'etl run --notify', message), '::warning title=etl run --notify::could not notify GitHub: 100%25 down%0Asee the log\n');
+  assert.equal(warningLine({}, 'etl run', 'etl run --notify', message), `etl run: warning: ${message}\n`);
 });
