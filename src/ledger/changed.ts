@@ -5,7 +5,7 @@ import { NAME_PATTERN } from '../definitions/patterns.js';
 import { asObject, modulesUsed } from '../definitions/raw.js';
 import { splitWords } from '../definitions/words.js';
 import { EtlError } from '../errors.js';
-import { gitOperation, openGit, type Env } from './git.js';
+import { gitOperation, openGit, resolveCommit, type Env } from './git.js';
 import { readObjects } from './git-objects.js';
 
 export interface ChangedSequence {
@@ -38,11 +38,10 @@ export async function changedSequences(repo: string, base: string, options: Chan
   const { head = 'HEAD', missingBase = 'error', env = process.env } = options;
   return gitOperation('finding the changed sequences', async () => {
     const git = openGit(repo, env);
-    const resolve = async (rev: string) => (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
-    const headSha = await resolve(head).catch(() => '');
+    const headSha = await resolveCommit(git, head);
     if (!headSha) throw new EtlError('unknown-commit', `--head "${head}" is not a commit of this repository`);
     const firstPush = NO_COMMIT.test(base);
-    const baseSha = firstPush ? '' : await resolve(base).catch(() => '');
+    const baseSha = firstPush ? '' : await resolveCommit(git, base);
     // A shallow clone may lack the base (then every sequence counts as changed).
     if (!baseSha && !firstPush && missingBase === 'error' && (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') {
       throw new EtlError('unknown-commit', `--base "${base}" is not a commit of this repository`);

@@ -98,6 +98,11 @@ export async function gitOperation<T>(what: string, run: () => Promise<T>): Prom
   }
 }
 
+/** The commit a revision names, or '' when it names none. */
+export async function resolveCommit(git: SimpleGit, rev: string): Promise<string> {
+  return (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]).catch(() => '')).trim();
+}
+
 /**
  * The branch that pushes and dispatches go to: the remote's default branch (origin/HEAD),
  * else the branch checked out (a new repository has one before its first commit), else main.

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
@@ -90,14 +90,12 @@ export function reapIfAbandoned(repo: string, run: RunRecord): RunRecord {
 
 /** Rewrites a running run's record as abandoned; returns it, or undefined if it was not running. */
 export function markAbandoned(repo: string, folder: string, reason: string): RunRecord | undefined {
-  const path = join(repo, folder, 'run.json');
-  if (!existsSync(path)) return undefined;
-  const run = JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
-  if (run.status !== 'running') return undefined;
+  const run = readRun(repo, { folder });
+  if (run?.status !== 'running') return undefined;
   run.status = 'abandoned';
   run.error = reason;
   run.steps = run.steps.map((s): StepSummary => (s.status === 'running' ? { ...s, status: 'cancelled' } : s.status === 'pending' ? { ...s, status: 'skipped' } : s));
-  writeJsonAtomic(path, run);
+  writeJsonAtomic(join(repo, folder, 'run.json'), run);
   removeTemporaryFiles(join(repo, folder));
   return run;
 }

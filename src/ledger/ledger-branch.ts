@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { EtlError } from '../errors.js';
-import { gitMessage, gitOperation, identityArgs, openGit, type Env } from './git.js';
+import { gitMessage, gitOperation, identityArgs, openGit, resolveCommit, type Env } from './git.js';
 
 /** `git config etl.ledgerBranch NAME`: the repository keeps its runs on that branch. */
 const CONFIG_KEY = 'etl.ledgerBranch';
@@ -37,7 +37,7 @@ async function openLedgerWorktree(repo: string, branch: string, env: Env, create
     const dir = join(isAbsolute(common) ? common : resolve(repo, common), 'etl-ledger', branch.replace(/\//g, '--'));
     if (existsSync(join(dir, '.git'))) return dir;
     if (!create) return dir;
-    const has = async (ref: string) => (await git.raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim() !== '';
+    const has = async (ref: string) => (await resolveCommit(git, ref)) !== '';
     if (!(await has(`refs/heads/${branch}`))) {
       await git.raw(['fetch', '--quiet', 'origin', `refs/heads/${branch}:refs/remotes/origin/${branch}`]).catch(() => undefined);
       const start = (await has(`refs/remotes/origin/${branch}`))
