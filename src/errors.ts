@@ -36,6 +36,7 @@ export const ExitCode = {
   failed: 1,
   invalid: 2,
   locked: 3,
+  hangup: 129,
   interrupted: 130,
   terminated: 143,
 } as const;

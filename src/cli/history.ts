@@ -56,7 +56,7 @@ export function historyTable(runs: RunRecord[], paint: Paint): string {
       run.status,
       run.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       run.duration_ms === null ? '-' : formatDuration(run.duration_ms),
-      failed ? `${failed.index} ${failed.name}${failed.exit_code !== null ? ` (exit ${failed.exit_code})` : failed.status === 'timed_out' ? ' (timed out)' : ''}` : '',
+      failed ? `${failed.index} ${failed.name}${failed.status === 'timed_out' ? ' (timed out)' : failed.exit_code !== null ? ` (exit ${failed.exit_code})` : ''}` : '',
     ];
   });
   const colour: Record<string, Parameters<Paint>[0]> = { succeeded: 'green', failed: 'red', cancelled: 'yellow', abandoned: 'yellow', running: 'cyan' };

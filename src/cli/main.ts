@@ -49,7 +49,7 @@ Options for every command:
   -h, --help       show help for a command
   -V, --version    show the version
 
-Exit codes: 0 ok, 1 run failed, 2 invalid definitions or usage, 3 lock held, 130/143 cancelled.
+Exit codes: 0 ok, 1 run failed, 2 invalid definitions or usage, 3 lock held, 129/130/143 cancelled.
 Run "etl <command> --help" for a command's options.
 `;
 }
@@ -69,8 +69,24 @@ function splitCommand(argv: string[]): { name?: string; rest: string[] } {
   return { rest: argv };
 }
 
+/**
+ * A closed output (`etl run | head -1`, a closed terminal) must never stop a run: the first
+ * write error (EPIPE, EIO) turns the stream's writes into no-ops, and the run goes on.
+ */
+function keepGoingWhenClosed(stream: NodeJS.WriteStream): void {
+  stream.on('error', () => {
+    stream.write = (_chunk: unknown, ...rest: unknown[]) => {
+      const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    };
+  });
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { stdout, stderr } = process;
+  keepGoingWhenClosed(stdout);
+  keepGoingWhenClosed(stderr);
   const { name, rest } = splitCommand(argv);
   const usageError = (message: string) => {
     stderr.write(`etl: ${message}\n`);

@@ -50,7 +50,8 @@ Options:
   -C, --repo DIR
 
 Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already running,
-130 cancelled by SIGINT, 143 cancelled by SIGTERM.
+129 cancelled by SIGHUP, 130 by SIGINT, 143 by SIGTERM. A second signal SIGKILLs the
+module's process group at once; the run is recorded either way.
 `,
   options: {
     from: { type: 'string' },
@@ -87,6 +88,8 @@ Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already ru
   },
 };
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 interface RunRequest {
   values: Record<string, unknown>;
   sequence: string;
@@ -112,17 +115,18 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
     return ExitCode.ok;
   }
 
-  // SIGINT/SIGTERM stop the running module (its whole process group) and record the run
-  // as cancelled; a second signal does not wait for the grace period.
+  // SIGINT, SIGTERM and SIGHUP (a closed terminal) stop the running module (its whole
+  // process group) and record the run as cancelled. A second signal ends the kill grace at
+  // once (SIGKILL to the group); the run is still recorded before etl exits.
   const controller = new AbortController();
+  const hurry = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stoppedBy) process.exit(signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated);
+    if (stoppedBy) return hurry.abort();
     stoppedBy = signal;
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   const actions = inActions(context.env);
   if (actions) {
@@ -148,6 +152,7 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
         : undefined,
       env: context.env,
       signal: controller.signal,
+      hurry: hurry.signal,
       from,
       only,
       trigger: triggerFrom(context.env, localUser()),
@@ -164,8 +169,7 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
     throw error;
   } finally {
     view.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
 
   const { run, folder, scratch } = outcome;
@@ -181,7 +185,7 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   if (outcome.ledgerError) context.stderr.write(`etl run: the run is recorded in ${folder}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`);
   if (values.notify) await notify(context, ledger, outcome);
   if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-  if (run.status === 'cancelled') return stoppedBy === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
+  if (run.status === 'cancelled') return stoppedBy === 'SIGTERM' ? ExitCode.terminated : stoppedBy === 'SIGHUP' ? ExitCode.hangup : ExitCode.interrupted;
   return run.status === 'succeeded' && !outcome.ledgerError ? ExitCode.ok : ExitCode.failed;
 }
 

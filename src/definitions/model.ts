@@ -32,6 +32,7 @@ export interface SequenceDef {
   schedule?: string;
   timezone?: string;
   timeout?: string;
+  on_failure_timeout?: string;
   env: Env;
   secrets: string[];
   steps: StepDef[];
@@ -80,6 +81,7 @@ export function toSequenceDef(name: string, file: string, source: ParsedSource, 
     schedule: given(data.schedule),
     timezone: given(data.timezone),
     timeout: given(data.timeout),
+    on_failure_timeout: given(data.on_failure_timeout),
     env: data.env ?? {},
     secrets: data.secrets ?? [],
     steps: data.steps.map((s, i) => toStepDef(s, i, `/steps/${i}`)),

@@ -63,8 +63,9 @@ export const SequenceObject = z
     description: notGiven(z.string()),
     schedule: notGiven(z.string()).describe('A 5-field cron expression, in the dialect GitHub Actions accepts.'),
     timezone: notGiven(z.string()).describe('An IANA time zone for the schedule; UTC when not given.'),
-    timeout: notGiven(Duration),
+    timeout: notGiven(Duration).describe('A bound on the steps of the run (not on the on_failure steps).'),
     on_failure: notGiven(z.union([Step, StepList])).describe('Steps run after a failure: the error handler.'),
+    on_failure_timeout: notGiven(Duration).describe('A bound on the on_failure steps together, from when they start; default: the sequence timeout.'),
     env: Env.optional(),
     secrets: z
       .array(z.string().regex(new RegExp(ENV_NAME_PATTERN)))

@@ -1,6 +1,7 @@
 import { Octokit } from '@octokit/rest';
 import { EtlError } from '../errors.js';
-import { openGit, sleep, type Env } from '../ledger/git.js';
+import { openGit, type Env } from '../ledger/git.js';
+import { sleep } from '../timers.js';
 
 export interface GitHub {
   octokit: Octokit;

@@ -1,5 +1,5 @@
 import { EtlError } from '../errors.js';
-import { sleep } from '../ledger/git.js';
+import { sleep } from '../timers.js';
 import { callGitHub, type GitHub } from './client.js';
 
 export const DISPATCH_WORKFLOW = 'etl-dispatch.yml';

@@ -1,5 +1,6 @@
 import { GitError, simpleGit, type SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
+import { sleep } from '../timers.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -112,10 +113,6 @@ export async function defaultBranch(repo: string, env: Env = process.env): Promi
   const remoteHead = (await git.raw(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')).trim();
   const current = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
   return remoteHead.replace(/^origin\//, '') || current || 'main';
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export { GitError };

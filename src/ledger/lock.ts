@@ -1,4 +1,4 @@
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EtlError } from '../errors.js';
@@ -11,12 +11,26 @@ export interface LockInfo {
   run_id: string;
   /** The run's folder, relative to the repository. */
   folder: string;
+  /**
+   * The running module's process group and its leader's start time (Linux: field 22 of
+   * /proc/PID/stat), so that whoever takes over a stale lock can end a group its dead runner
+   * left behind, and cannot hit another process that reused the pid.
+   */
+  module?: { pgid: number; start_time: string };
+}
+
+/** What a takeover did about a dead runner's module. */
+export interface ReplacedLock extends LockInfo {
+  /** The module's group was still running and was killed (SIGKILL), and is gone. */
+  killed_module?: boolean;
 }
 
 export interface HeldLock {
   info: LockInfo;
   /** The lock this one replaced because its process was gone: that run was abandoned. */
-  replaced?: LockInfo;
+  replaced?: ReplacedLock;
+  /** Records the module now running (its process group), replacing the lock file atomically. */
+  recordModule(pid: number): void;
   release(): void;
 }
 
@@ -33,9 +47,21 @@ export function acquireLock(repo: string, sequence: string, info: Omit<LockInfo,
   const path = join(repo, lockFile(sequence));
   mkdirSync(dirname(path), { recursive: true });
   const mine: LockInfo = { pid: process.pid, host: hostname(), ...info };
-  let replaced: LockInfo | undefined;
+  let replaced: ReplacedLock | undefined;
   for (let tries = 0; tries < 5; tries++) {
-    if (tryCreate(path, mine)) return { info: mine, replaced, release: () => releaseIfMine(path, mine) };
+    if (tryCreate(path, mine)) {
+      return {
+        info: mine,
+        replaced,
+        recordModule: (pid) => {
+          const start = processStartTime(pid);
+          if (start === undefined) return;
+          mine.module = { pgid: pid, start_time: start };
+          rewrite(path, mine);
+        },
+        release: () => releaseIfMine(path, mine),
+      };
+    }
     const holder = readLock(path);
     if (holder === undefined) continue; // released meanwhile: try again
     if (isAlive(holder)) {
@@ -50,8 +76,10 @@ export function acquireLock(repo: string, sequence: string, info: Omit<LockInfo,
       // Still the same stale holder? Then nobody else replaced it while we looked.
       const again = readLock(path);
       if (again && again.pid === holder.pid && again.run_id === holder.run_id && again.host === holder.host) {
+        // Its module may outlive it: end that group first, or two runs would overlap.
+        const killed = again.module ? killOrphanedGroup(again.module) : false;
         unlinkSync(path);
-        replaced = holder;
+        replaced = { ...again, ...(killed ? { killed_module: true } : {}) };
       }
     } finally {
       unlinkSync(takeover);
@@ -94,6 +122,44 @@ function tryCreate(path: string, info: LockInfo): boolean {
   } finally {
     unlinkSync(tmp);
   }
+}
+
+/** The start time of a process, in clock ticks since boot; undefined where /proc cannot tell. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (name) state ppid ...": the name may hold spaces and parentheses, so count after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') return undefined; // a zombie has finished
+    return fields[22 - 3];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Kills (SIGKILL) the process group of a dead runner's module if its leader is the very
+ * process recorded (same start time), and waits for the leader to go. Returns whether it did.
+ */
+function killOrphanedGroup(module: { pgid: number; start_time: string }): boolean {
+  if (processStartTime(module.pgid) !== module.start_time) return false;
+  try {
+    process.kill(-module.pgid, 'SIGKILL');
+  } catch {
+    return false;
+  }
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < 10_000 && processStartTime(module.pgid) === module.start_time; waited += 20) Atomics.wait(pause, 0, 0, 20);
+  return true;
+}
+
+/** Replaces the lock's content atomically (rename), for the holder only. */
+function rewrite(path: string, info: LockInfo): void {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const fd = openSync(tmp, 'wx');
+  writeSync(fd, `${JSON.stringify(info)}\n`);
+  closeSync(fd);
+  renameSync(tmp, path);
 }
 
 function releaseIfMine(path: string, mine: LockInfo): void {

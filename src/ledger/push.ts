@@ -1,6 +1,7 @@
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
-import { gitOperation, GitError, gitMessage, identityArgs, openGit, sleep, type Env } from './git.js';
+import { gitOperation, GitError, gitMessage, identityArgs, openGit, type Env } from './git.js';
+import { sleep } from '../timers.js';
 
 /** Rejections that mean "the remote moved": fetch, put our commits on top, try again. */
 const MOVED = /\(fetch first\)|non-fast-forward|cannot lock ref|failed to update ref|incorrect old value|stale info/;

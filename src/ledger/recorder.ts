@@ -49,6 +49,9 @@ export function openRecorder(folder: string, next?: Partial<RunObserver>): RunOb
     output(step, text) {
       next?.output?.(step, text);
     },
+    moduleStarted(step, pid) {
+      next?.moduleStarted?.(step, pid);
+    },
   };
 }
 

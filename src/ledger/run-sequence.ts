@@ -22,6 +22,8 @@ export interface RunSequenceOptions {
   ledger?: string;
   env?: Record<string, string | undefined>;
   signal?: AbortSignal;
+  /** Aborting ends the kill grace at once (a second Ctrl-C). */
+  hurry?: AbortSignal;
   from?: number;
   only?: number;
   trigger?: Trigger;
@@ -73,7 +75,8 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   let scratch: string;
   try {
     if (lock.replaced) {
-      const abandoned = markAbandoned(ledger, lock.replaced.folder, `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}`);
+      const killed = lock.replaced.killed_module ? `; its module (process group ${lock.replaced.module?.pgid}) was still running and was killed` : '';
+      const abandoned = markAbandoned(ledger, lock.replaced.folder, `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}${killed}`);
       // A crashed run's folder is committed by the next run, before its own.
       if (abandoned && commits) void commit(lock.replaced.folder, abandoned);
     }
@@ -98,8 +101,9 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
           trigger: options.trigger ?? { kind: 'manual', actor: null, ci: null },
           definitions: pinned,
           env,
-          observer: ledgerWrite(() => openRecorder(join(ledger, folder), chain(options.observer, progress)), ledger),
+          observer: ledgerWrite(() => openRecorder(join(ledger, folder), chain(options.observer, progress, { moduleStarted: (_step, pid) => lock.recordModule(pid) })), ledger),
           signal: options.signal,
+          hurry: options.hurry,
           from: options.from,
           only: options.only,
           logLimit: options.logLimit,
@@ -168,6 +172,7 @@ function chain(...observers: Array<Partial<RunObserver> | undefined>): Partial<R
     stepFinished: (run, step) => each((o) => o.stepFinished?.(run, step)),
     runFinished: (run) => each((o) => o.runFinished?.(run)),
     output: (step, text) => all.forEach((o) => o.output?.(step, text)),
+    moduleStarted: (step, pid) => all.forEach((o) => o.moduleStarted?.(step, pid)),
   };
 }
 

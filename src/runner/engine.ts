@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { LogWriter, Redactor } from './logs.js';
 import { inheritedEnv, secretValues, type Plan, type PlannedStep } from './plan.js';
 import { runProcess } from './process.js';
+import { sleep } from '../timers.js';
 import type { Attempt, DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import { SCHEMA_VERSION } from './schema-version.js';
+import { formatDuration } from '../definitions/duration.js';
 
 /**
  * Told of every change of a run's state. A hook may return a promise: the run waits for it
@@ -22,6 +24,8 @@ export interface RunObserver {
   runFinished(run: RunRecord): void | Promise<void>;
   /** Redacted module output as it arrives, for a terminal. */
   output?(step: StepRecord, text: string): void;
+  /** A module's process (and process group) started: the lock records it for a successor. */
+  moduleStarted?(step: StepRecord, pid: number): void;
 }
 
 export interface ExecuteOptions {
@@ -36,6 +40,8 @@ export interface ExecuteOptions {
   env: Record<string, string | undefined>;
   observer: RunObserver;
   signal?: AbortSignal;
+  /** Aborting ends the kill grace at once (a second Ctrl-C): SIGKILL to the module's group. */
+  hurry?: AbortSignal;
   /** 1-based: run from this step on / only this step; the others are skipped. */
   from?: number;
   only?: number;
@@ -111,7 +117,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   };
   await options.observer.runStarted(run, steps);
 
-  const deadline = plan.timeout_ms === undefined ? undefined : started.getTime() + plan.timeout_ms;
+  // The sequence timeout bounds the steps; the error handler has a bound of its own.
+  const deadline = plan.timeout_ms === undefined ? undefined : { at: started.getTime() + plan.timeout_ms, what: `the sequence timeout (${formatDuration(plan.timeout_ms)})` };
   const wrapperEnv = (step: PlannedStep, attempt: number): Record<string, string> => ({
     ETL_RUN_ID: options.runId,
     ETL_SEQUENCE: plan.sequence,
@@ -127,7 +134,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   });
 
   /** exec_module: one step, with its retries. */
-  const execStep = async (planned: PlannedStep, record: StepRecord, extraEnv: Record<string, string>, bounded: boolean) => {
+  const execStep = async (planned: PlannedStep, record: StepRecord, extraEnv: Record<string, string>, bound: typeof deadline) => {
     record.status = 'running';
     record.started_at = now().toISOString();
     update(record);
@@ -137,14 +144,14 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const attempts = planned.retries + 1;
     try {
       for (let n = 1; n <= attempts; n++) {
-        const remaining = bounded && deadline !== undefined ? deadline - now().getTime() : undefined;
+        const remaining = bound === undefined ? undefined : bound.at - now().getTime();
         if (options.signal?.aborted) {
           record.status = 'cancelled';
           break;
         }
         if (remaining !== undefined && remaining <= 0) {
           record.status = 'timed_out';
-          run.error ??= `the sequence timeout (${plan.timeout_ms} ms) ran out`;
+          if (record.role === 'step') run.error ??= `${bound!.what} ran out`;
           break;
         }
         // The sequence's deadline cuts a step short when it comes before the step's own.
@@ -160,8 +167,10 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           env: { ...moduleEnv, ...planned.env, ...wrapperEnv(planned, n), ...extraEnv },
           timeoutMs,
           signal: options.signal,
+          hurry: options.hurry,
           graceMs,
           onOutput: (chunk, from) => log.write(chunk, from),
+          onStarted: (pid) => options.observer.moduleStarted?.(record, pid),
         });
         const finished = now();
         attempt.finished_at = finished.toISOString();
@@ -169,9 +178,10 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         attempt.exit_code = result.exitCode;
         attempt.signal = result.signal;
         attempt.timed_out = result.timedOut;
-        attempt.error = result.error === null ? (result.timedOut ? `timed out after ${timeoutMs} ms` : null) : redactor.redact(result.error);
-        if (result.error !== null) log.note(`[etl-ledger: ${attempt.error}]`);
-        if (result.timedOut && bySequence) run.error ??= `the sequence timeout (${plan.timeout_ms} ms) ran out`;
+        attempt.error = result.error === null ? (result.timedOut ? `timed out after ${formatDuration(timeoutMs!)}` : null) : redactor.redact(result.error);
+        if (result.error !== null || result.timedOut) log.note(`[etl-ledger: ${attempt.error}]`);
+        if (result.outputAbandoned !== null) log.note(`[etl-ledger: ${result.outputAbandoned}]`);
+        if (result.timedOut && bySequence && record.role === 'step') run.error ??= `${bound!.what} ran out`;
         if (result.exitCode === 0 && !result.timedOut && !result.cancelled) {
           record.status = 'succeeded';
           break;
@@ -210,7 +220,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       await skip(record);
       continue;
     }
-    await execStep(planned, record, {}, true);
+    await execStep(planned, record, {}, deadline);
     if (record.status === 'cancelled') cancelled = true;
     else if (record.status !== 'succeeded') failed = record;
   }
@@ -226,10 +236,12 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       ETL_FAILED_EXIT_CODE: last?.exit_code === null || last?.exit_code === undefined ? '' : String(last.exit_code),
       ETL_FAILED_STATUS: failed.status,
     };
+    const handlerTimeout = plan.on_failure_timeout_ms;
+    const handlerBound = handlerTimeout === undefined ? undefined : { at: now().getTime() + handlerTimeout, what: `the on_failure timeout (${formatDuration(handlerTimeout)})` };
     for (const planned of plan.on_failure) {
       const record = newStep(planned, 'on_failure', plan.on_failure.length);
       if (options.signal?.aborted) await skip(record);
-      else await execStep(planned, record, handlerEnv, false);
+      else await execStep(planned, record, handlerEnv, handlerBound);
     }
   }
 
@@ -264,20 +276,4 @@ function describeFailure(step: StepRecord): string {
   const last = step.attempts.at(-1);
   const how = last?.error ?? (last?.signal ? `was killed by ${last.signal}` : `exited with code ${last?.exit_code}`);
   return `step ${step.index} (${step.name}) ${step.status === 'timed_out' ? 'timed out' : 'failed'}: ${how}`;
-}
-
-/** Resolves true after `ms`, or false as soon as the signal aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -32,7 +32,9 @@ export interface Plan {
   sequence: string;
   file: string;
   repo: string;
+  /** Bounds the steps; the on_failure steps have their own bound, from when they start. */
   timeout_ms?: number;
+  on_failure_timeout_ms?: number;
   secrets: string[];
   steps: PlannedStep[];
   /** The error handler: run after a failure. */
@@ -77,6 +79,7 @@ export function planRun(definitions: Definitions, name: string, env: Record<stri
     file: sequence.file,
     repo: definitions.repo,
     timeout_ms: sequence.timeout ? parseDuration(sequence.timeout) : undefined,
+    on_failure_timeout_ms: parseDuration(sequence.on_failure_timeout ?? sequence.timeout ?? ''),
     secrets: sequence.secrets,
     steps: sequence.steps.map((step, i) => planStep(step, i + 1)),
     on_failure: sequence.on_failure.map((step, i) => planStep(step, i + 1)),

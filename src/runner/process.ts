@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { after } from '../timers.js';
 
 export interface ProcessOptions {
   command: string;
@@ -10,10 +11,14 @@ export interface ProcessOptions {
   timeoutMs?: number;
   /** Aborting stops the process the same way (used for SIGINT/SIGTERM to the runner). */
   signal?: AbortSignal;
-  /** How long SIGTERM has before SIGKILL. */
+  /** Aborting ends the grace at once: SIGKILL to the group now (a second Ctrl-C). */
+  hurry?: AbortSignal;
+  /** How long SIGTERM has before SIGKILL, and how long output may go on after the module exited. */
   graceMs: number;
   /** stdout and stderr, in the order they arrive. */
   onOutput(chunk: Buffer, from: 'out' | 'err'): void;
+  /** Told the process group once it exists (the lock records it, so a successor can end it). */
+  onStarted?(pid: number): void;
 }
 
 export interface ProcessResult {
@@ -23,20 +28,30 @@ export interface ProcessResult {
   cancelled: boolean;
   /** Set when the program could not be started at all. */
   error: string | null;
+  /**
+   * The module exited but a process it started outside its group (setsid) kept its output
+   * open: we stopped waiting for it. Says why, for the log.
+   */
+  outputAbandoned: string | null;
 }
 
 /**
  * Runs one module as a child process with an argv (never a shell), standard input closed,
  * in a process group of its own so that a timeout or a cancel reaches its grandchildren.
+ * The step's wall time is bounded whatever the module's descendants do: once the module has
+ * exited, its output is awaited until the deadline or the grace, whichever comes first.
  */
 export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
   return new Promise((resolve) => {
     let timedOut = false;
     let cancelled = false;
+    let outputAbandoned: string | null = null;
     let exit: { code: number | null; signal: string | null } | undefined;
     let closed = false;
     let settled = false;
-    const timers: NodeJS.Timeout[] = [];
+    let stopping = false;
+    const cancels: Array<() => void> = [];
+    const startedAt = Date.now();
 
     const child = spawn(options.command, options.argv.slice(1), {
       argv0: options.argv[0],
@@ -55,52 +70,80 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       }
     };
     const stop = () => {
+      if (stopping) return;
+      stopping = true;
       killGroup('SIGTERM');
-      timers.push(setTimeout(() => killGroup('SIGKILL'), options.graceMs));
+      cancels.push(after(options.graceMs, () => killGroup('SIGKILL')));
     };
-    const finish = (result: ProcessResult) => {
+    const finish = (result: Omit<ProcessResult, 'timedOut' | 'cancelled' | 'outputAbandoned'>) => {
       if (settled) return;
       settled = true;
-      for (const timer of timers) clearTimeout(timer);
+      for (const cancel of cancels) cancel();
       options.signal?.removeEventListener('abort', onAbort);
-      resolve(result);
+      options.hurry?.removeEventListener('abort', onHurry);
+      resolve({ ...result, timedOut, cancelled, outputAbandoned });
     };
     const done = () => {
-      if (exit && closed) finish({ exitCode: exit.code, signal: exit.signal, timedOut, cancelled, error: null });
+      if (exit && closed) finish({ exitCode: exit.code, signal: exit.signal, error: null });
+    };
+    /** The module is gone but its pipes are held elsewhere: stop reading them and finish. */
+    const abandonOutput = (why: string) => {
+      if (closed || settled) return;
+      killGroup('SIGKILL'); // whatever is left in its own group
+      outputAbandoned = why;
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      closed = true;
+      done();
     };
     const onAbort = () => {
-      if (exit) return;
+      if (exit) return abandonOutput('the run was cancelled while a process started by the module still held its output');
       cancelled = true;
       stop();
+    };
+    const onHurry = () => {
+      if (exit) return abandonOutput('the run was cancelled while a process started by the module still held its output');
+      killGroup('SIGKILL');
     };
 
     child.stdout.on('data', (chunk: Buffer) => options.onOutput(chunk, 'out'));
     child.stderr.on('data', (chunk: Buffer) => options.onOutput(chunk, 'err'));
     child.on('error', (error: NodeJS.ErrnoException) => {
       // spawn failed (ENOENT, EACCES): there is no process to wait for.
-      if (child.pid === undefined) finish({ exitCode: null, signal: null, timedOut: false, cancelled: false, error: `cannot start ${options.argv[0]}: ${error.code ?? error.message}` });
+      if (child.pid === undefined) {
+        finish({ exitCode: null, signal: null, error: `cannot start ${options.argv[0]}: ${error.code ?? error.message}` });
+      }
     });
     child.on('exit', (code, signal) => {
       exit = { code, signal };
-      // Something it started may still hold stdout open; give it the grace, then end it.
-      if (!closed) timers.push(setTimeout(() => killGroup('SIGKILL'), options.graceMs));
+      if (!closed) {
+        // Something it started still holds stdout or stderr. Wait a grace for its last words,
+        // then stop waiting: the group gets SIGKILL, an escaped process (setsid) is left alone.
+        const graceLeft = options.graceMs;
+        const deadlineLeft = options.timeoutMs === undefined ? Infinity : options.timeoutMs - (Date.now() - startedAt);
+        const wait = Math.max(0, Math.min(graceLeft, deadlineLeft));
+        cancels.push(after(wait, () => abandonOutput(`the module exited, but a process it started kept its output open; stopped waiting ${wait === graceLeft ? `${graceLeft} ms after the module's exit` : 'at the step deadline'}`)));
+      }
       done();
     });
     child.on('close', () => {
       closed = true;
       done();
     });
+    if (child.pid !== undefined) options.onStarted?.(child.pid);
 
     if (options.timeoutMs !== undefined) {
-      timers.push(
-        setTimeout(() => {
+      cancels.push(
+        after(options.timeoutMs, () => {
           if (exit) return;
           timedOut = true;
           stop();
-        }, options.timeoutMs),
+        }),
       );
     }
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort);
+    if (options.hurry?.aborted) onHurry();
+    else options.hurry?.addEventListener('abort', onHurry);
   });
 }
