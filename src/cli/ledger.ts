@@ -28,7 +28,8 @@ Options:
     for (const { folder, commit } of result.committed) stdout.write(`committed ${folder} (${commit.slice(0, 12)})\n`);
     for (const folder of result.running) stdout.write(`still running, left to its runner: ${folder}\n`);
     if (result.committed.length === 0) stdout.write('no records waiting to be committed\n');
-    if (result.pushed) stdout.write(`pushed to ${result.pushed.remote} ${result.pushed.branch}\n`);
+    if (result.pushed) stdout.write(result.pushed.pushed ? `pushed to ${result.pushed.remote} ${result.pushed.branch}\n` : `nothing to push: ${result.pushed.remote} ${result.pushed.branch} has every ledger commit\n`);
+    if (result.unpushed?.count) stdout.write(`${result.unpushed.count} ledger commit${result.unpushed.count === 1 ? ' is' : 's are'} not on ${result.unpushed.upstream} yet: push with "etl ledger sync --push"\n`);
     return ExitCode.ok;
   },
 };

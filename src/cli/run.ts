@@ -142,11 +142,12 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
       definitions: report.definitions,
       sequence,
       ledger,
-      commit: values.commit || values['commit-progress'] ? { progress: Boolean(values['commit-progress']) } : undefined,
+      commit: values.commit || values['commit-progress'] || values.push ? { progress: Boolean(values['commit-progress']), onWait: (message) => out.write(`${message}\n`) } : undefined,
       push: values.push
         ? {
             remote: values.remote as string | undefined,
             branch: values.branch as string | undefined,
+            onWait: (message) => out.write(`${message}\n`),
             onRetry: (n, why) => out.write(`push rejected, the remote moved on (${why.replace(/^\(|\)$/g, '')}): fetching, rebasing, trying again (${n})\n`),
           }
         : undefined,
@@ -180,8 +181,9 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   if (run.status === 'failed' && !values.verbose && !actions) context.stderr.write(failureLogs(ledger, folder, run));
   out.write(summaryLine(run, folder, paint));
   if (scratch) out.write(`scratch folder kept for inspection: ${scratch}\n`);
-  if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
-  if (outcome.push) out.write(`pushed to ${outcome.push.remote} ${outcome.push.branch}${outcome.push.attempts > 1 ? ` (after ${outcome.push.attempts} attempts)` : ''}\n`);
+  // After a rebase onto the remote the commit that was pushed is not the one first made.
+  if (outcome.push) out.write(`committed ${outcome.push.head.slice(0, 12)}, pushed to ${outcome.push.remote} ${outcome.push.branch}${outcome.push.attempts > 1 ? ` (after ${outcome.push.attempts} attempts)` : ''}\n`);
+  else if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
   if (outcome.ledgerError) context.stderr.write(`etl run: the run is recorded in ${folder}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`);
   if (values.notify) await notify(context, ledger, outcome);
   if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);

@@ -4,7 +4,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'no
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { EtlError } from '../errors.js';
+import type { SimpleGit } from 'simple-git';
+import { sleep } from '../timers.js';
 import { gitOperation, gitMessage, identityArgs, openGit, withIndexLock, type Env } from './git.js';
+import { withGitLock, type GitWorkOptions } from './git-lock.js';
 import { formatTree, objectId, parseTree, readObjects, writeObjects, type TreeEntry } from './git-objects.js';
 
 /** Trailer keys: `git log --format='%(trailers:key=Etl-Status,valueonly)'` reads them. */
@@ -51,10 +54,12 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-export interface CommitOptions {
+export interface CommitOptions extends GitWorkOptions {
   env?: Env;
   /** How long to wait for another git process's index.lock. */
   lockWaitMs?: number;
+  /** How long to keep retrying when HEAD moves between reading it and moving it (default 60 s). */
+  casWaitMs?: number;
 }
 
 /**
@@ -72,27 +77,40 @@ export async function commitRunFolder(repo: string, folder: string, run: RunReco
     if ((await git.raw(['rev-parse', '--is-inside-work-tree']).catch(() => '')).trim() !== 'true') {
       throw new EtlError('not-a-repository', `${repo} is not in a git repository: recording runs in git needs one ("git init")`);
     }
-    const files = listFiles(join(repo, folder));
-    const folderTree = buildTrees(repo, folder, files, env);
-    // The index first: this waits while another git process (a person's `git commit`) holds
-    // index.lock, so HEAD is not moved under that process's feet.
-    await withIndexLock(() => git.raw(['update-index', '--add', '--', ...files.map((f) => `${folder}/${f}`)]), options.lockWaitMs);
-    for (let attempt = 1; ; attempt++) {
-      const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD'])).trim();
-      const root = spliceIntoHead(repo, head, folder, folderTree, env);
-      if (root === undefined) return undefined; // HEAD already has exactly this folder
-      const identity = await identityArgs(git, env);
-      const commit = (await git.raw([...identity, 'commit-tree', root, ...(head ? ['-p', head] : []), '-m', commitMessage(run)])).trim();
-      try {
-        // Moves HEAD (or the branch it names) only if it is still where we read it.
-        await git.raw(['update-ref', '-m', `etl-ledger: ${run.sequence} ${run.id}`, 'HEAD', commit, head || '0'.repeat(40)]);
-      } catch (error) {
-        if (attempt < 5) continue; // another commit landed meanwhile: build on it
-        throw new EtlError('commit-failed', `could not record run ${run.id} in git: ${gitMessage(error)}`, undefined, { cause: error });
-      }
-      return commit;
-    }
+    return withGitLock(git, repo, `recording run ${run.id}`, () => commitUnderLock(repo, git, folder, run, env, options), options);
   });
+}
+
+async function commitUnderLock(repo: string, git: SimpleGit, folder: string, run: RunRecord, env: Env, options: CommitOptions): Promise<string | undefined> {
+  const files = listFiles(join(repo, folder));
+  const folderTree = buildTrees(repo, folder, files, env);
+  // The index first: this waits while another git process (a person's `git commit`) holds
+  // index.lock, so HEAD is not moved under that process's feet.
+  await withIndexLock(() => git.raw(['update-index', '--add', '--', ...files.map((f) => `${folder}/${f}`)]), options.lockWaitMs, options.onWait);
+  // Other etl processes wait for the git lock; what can still move HEAD meanwhile is a
+  // person's commit or another tool. Retry with jittered back-off until a deadline.
+  const deadline = Date.now() + (options.casWaitMs ?? 60_000);
+  for (let attempt = 1; ; attempt++) {
+    const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => '')).trim();
+    const root = spliceIntoHead(repo, head, folder, folderTree, env);
+    if (root === undefined) return undefined; // HEAD already has exactly this folder
+    const identity = await identityArgs(git, env);
+    const commit = (await git.raw([...identity, 'commit-tree', root, ...(head ? ['-p', head] : []), '-m', commitMessage(run)])).trim();
+    try {
+      // Moves HEAD (or the branch it names) only if it is still where we read it.
+      await git.raw(['update-ref', '-m', `etl-ledger: ${run.sequence} ${run.id}`, 'HEAD', commit, head || '0'.repeat(40)]);
+      return commit;
+    } catch (error) {
+      if (Date.now() < deadline) {
+        await sleep(Math.random() * Math.min(1000, 25 * 2 ** Math.min(attempt, 6)));
+        continue; // another commit landed meanwhile: build on it
+      }
+      // The user's index goes back to what it was for this folder: HEAD's version, or nothing.
+      const restore = head ? ['reset', '-q', head, '--', folder] : ['rm', '--cached', '-r', '-q', '--ignore-unmatch', '--', folder];
+      await git.raw(restore).catch(() => undefined);
+      throw new EtlError('commit-failed', `could not record run ${run.id} in git: ${gitMessage(error)}; its records are on disk: "etl ledger sync" commits them`, undefined, { cause: error });
+    }
+  }
 }
 
 /** Files under a folder, relative to it, forward slashes; temporary files (".x.tmp") left out. */

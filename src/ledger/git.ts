@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { GitError, simpleGit, type SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
@@ -49,13 +50,14 @@ const INDEX_LOCKED = /Unable to create '[^']*\.lock': File exists|index\.lock/;
  * index.lock. The lock is never removed: a live git process owns it, and removing it
  * would corrupt that process's work.
  */
-export async function withIndexLock<T>(run: () => Promise<T>, waitMs = 30_000): Promise<T> {
+export async function withIndexLock<T>(run: () => Promise<T>, waitMs = 30_000, onWait?: (message: string) => void): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
     try {
       return await run();
     } catch (error) {
       if (!(error instanceof GitError) || !INDEX_LOCKED.test(error.message)) throw error;
+      if (delay === 50) onWait?.('waiting for another git process to release .git/index.lock');
       if (Date.now() + delay > deadline) {
         throw new EtlError('index-locked', `another git process has held .git/index.lock for more than ${Math.round(waitMs / 1000)} s; wait for it to finish (if no git process runs, a crash left the lock: remove .git/index.lock yourself)`, undefined, { cause: error });
       }
@@ -91,6 +93,7 @@ export function gitMessage(error: unknown): string {
  * own words (not a repository, no such remote, permission denied), never a stack trace.
  */
 export async function gitOperation<T>(what: string, run: () => Promise<T>): Promise<T> {
+  requireGitVersion();
   try {
     return await run();
   } catch (error) {
@@ -113,6 +116,22 @@ export async function defaultBranch(repo: string, env: Env = process.env): Promi
   const remoteHead = (await git.raw(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')).trim();
   const current = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
   return remoteHead.replace(/^origin\//, '') || current || 'main';
+}
+
+/** The oldest git etl-ledger works with (README "The ledger in git"). */
+export const MIN_GIT_VERSION = [2, 30] as const;
+let gitVersionChecked = false;
+
+/** Checks once per process that git is installed and recent enough, with a clear message if not. */
+export function requireGitVersion(): void {
+  if (gitVersionChecked) return;
+  const result = spawnSync('git', ['--version'], { encoding: 'utf8' });
+  if (result.error) throw new EtlError('git-missing', `git is needed to record runs in the ledger, and it cannot be started (${(result.error as NodeJS.ErrnoException).code}): install git ${MIN_GIT_VERSION.join('.')} or later`);
+  const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(result.stdout) ?? []).slice(1).map(Number);
+  if (major < MIN_GIT_VERSION[0] || (major === MIN_GIT_VERSION[0] && minor < MIN_GIT_VERSION[1])) {
+    throw new EtlError('git-too-old', `${result.stdout.trim()} is too old: etl-ledger needs git ${MIN_GIT_VERSION.join('.')} or later`);
+  }
+  gitVersionChecked = true;
 }
 
 export { GitError };

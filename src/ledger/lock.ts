@@ -37,36 +37,29 @@ export interface HeldLock {
 /** A takeover that has not finished in this long was interrupted itself. */
 const TAKEOVER_STALE_MS = 10_000;
 
+/** Who holds a lock file: enough to tell whether it still runs. */
+export interface LockOwner {
+  pid: number;
+  host: string;
+}
+
+export type LockAttempt<T extends LockOwner> = { held: true; replaced?: T } | { held: false; holder: T };
+
 /**
- * One run of a sequence at a time per repository. The lock file is created with O_EXCL, so
- * of two runners exactly one gets it. A lock left by a process that no longer exists on
- * this host is stale: it is taken over (under a second, short-lived lock, so that two
- * runners cannot both take over the same stale lock).
+ * Tries once to take a lock file. It is created with its whole content by link(), so of two
+ * processes exactly one gets it and a reader never sees it half-written. A lock left by a
+ * process that no longer exists on this host is stale: it is taken over under a second,
+ * short-lived lock, so that two processes cannot both take over the same stale lock;
+ * `beforeTakeover` may clean up after the dead holder (and say what it did) first.
  */
-export function acquireLock(repo: string, sequence: string, info: Omit<LockInfo, 'host' | 'pid'>): HeldLock {
-  const path = join(repo, lockFile(sequence));
+export function tryLock<T extends LockOwner>(path: string, mine: T, beforeTakeover?: (stale: T) => Partial<T>): LockAttempt<T> {
   mkdirSync(dirname(path), { recursive: true });
-  const mine: LockInfo = { pid: process.pid, host: hostname(), ...info };
-  let replaced: ReplacedLock | undefined;
+  let replaced: T | undefined;
   for (let tries = 0; tries < 5; tries++) {
-    if (tryCreate(path, mine)) {
-      return {
-        info: mine,
-        replaced,
-        recordModule: (pid) => {
-          const start = processStartTime(pid);
-          if (start === undefined) return;
-          mine.module = { pgid: pid, start_time: start };
-          rewrite(path, mine);
-        },
-        release: () => releaseIfMine(path, mine),
-      };
-    }
-    const holder = readLock(path);
+    if (tryCreate(path, mine)) return { held: true, replaced };
+    const holder = readLock<T>(path);
     if (holder === undefined) continue; // released meanwhile: try again
-    if (isAlive(holder)) {
-      throw new EtlError('locked', `sequence "${sequence}" is already running (run ${holder.run_id}, pid ${holder.pid} on ${holder.host}, since ${holder.started_at}); the lock is ${lockFile(sequence)}`);
-    }
+    if (isAlive(holder)) return { held: false, holder };
     const takeover = `${path}.takeover`;
     if (!tryCreate(takeover, mine)) {
       clearStaleTakeover(takeover);
@@ -74,30 +67,54 @@ export function acquireLock(repo: string, sequence: string, info: Omit<LockInfo,
     }
     try {
       // Still the same stale holder? Then nobody else replaced it while we looked.
-      const again = readLock(path);
-      if (again && again.pid === holder.pid && again.run_id === holder.run_id && again.host === holder.host) {
-        // Its module may outlive it: end that group first, or two runs would overlap.
-        const killed = again.module ? killOrphanedGroup(again.module) : false;
+      const again = readLock<T>(path);
+      if (again && JSON.stringify(again) === JSON.stringify(holder)) {
+        const done = beforeTakeover?.(again) ?? {};
         unlinkSync(path);
-        replaced = { ...again, ...(killed ? { killed_module: true } : {}) };
+        replaced = { ...again, ...done };
       }
     } finally {
       unlinkSync(takeover);
     }
   }
-  throw new EtlError('locked', `could not take the lock ${lockFile(sequence)}: other runners keep changing it`);
+  return { held: false, holder: readLock<T>(path) ?? mine };
 }
 
-export function readLock(path: string): LockInfo | undefined {
+/**
+ * One run of a sequence at a time per repository. A dead runner's module may outlive it:
+ * its process group is ended before the lock is taken over, or two runs would overlap.
+ */
+export function acquireLock(repo: string, sequence: string, info: Omit<LockInfo, 'host' | 'pid'>): HeldLock {
+  const path = join(repo, lockFile(sequence));
+  const mine: LockInfo = { pid: process.pid, host: hostname(), ...info };
+  const attempt = tryLock<ReplacedLock>(path, mine, (stale) => (stale.module && killOrphanedGroup(stale.module) ? { killed_module: true } : {}));
+  if (!attempt.held) {
+    const holder = attempt.holder;
+    throw new EtlError('locked', `sequence "${sequence}" is already running (run ${holder.run_id}, pid ${holder.pid} on ${holder.host}, since ${holder.started_at}); the lock is ${lockFile(sequence)}`);
+  }
+  return {
+    info: mine,
+    replaced: attempt.replaced,
+    recordModule: (pid) => {
+      const start = processStartTime(pid);
+      if (start === undefined) return;
+      mine.module = { pgid: pid, start_time: start };
+      rewrite(path, mine);
+    },
+    release: () => releaseIfMine(path, mine),
+  };
+}
+
+export function readLock<T extends LockOwner = LockInfo>(path: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch {
     return undefined;
   }
 }
 
 /** Whether the process holding a lock still runs. On another host we cannot tell: assume so. */
-export function isAlive(lock: LockInfo): boolean {
+export function isAlive(lock: LockOwner): boolean {
   if (lock.host !== hostname()) return true;
   try {
     process.kill(lock.pid, 0);
@@ -108,7 +125,7 @@ export function isAlive(lock: LockInfo): boolean {
 }
 
 /** Creates the file with its whole content at once: link() fails if it exists, and a reader never sees it empty. */
-function tryCreate(path: string, info: LockInfo): boolean {
+function tryCreate(path: string, info: LockOwner): boolean {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const fd = openSync(tmp, 'wx');
   writeSync(fd, `${JSON.stringify(info)}\n`);
@@ -162,9 +179,9 @@ function rewrite(path: string, info: LockInfo): void {
   renameSync(tmp, path);
 }
 
-function releaseIfMine(path: string, mine: LockInfo): void {
-  const holder = readLock(path);
-  if (holder && holder.pid === mine.pid && holder.run_id === mine.run_id) unlinkSync(path);
+export function releaseIfMine(path: string, mine: LockOwner & { run_id?: string; started_at?: string }): void {
+  const holder = readLock<typeof mine>(path);
+  if (holder && holder.pid === mine.pid && holder.host === mine.host && holder.run_id === mine.run_id && holder.started_at === mine.started_at) unlinkSync(path);
 }
 
 function clearStaleTakeover(path: string): void {

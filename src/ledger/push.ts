@@ -1,12 +1,17 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
-import { gitOperation, GitError, gitMessage, identityArgs, openGit, type Env } from './git.js';
+import { gitEnv, gitOperation, GitError, gitMessage, identityArgs, openGit, type Env } from './git.js';
+import { withGitLock, type GitWorkOptions } from './git-lock.js';
 import { sleep } from '../timers.js';
 
 /** Rejections that mean "the remote moved": fetch, put our commits on top, try again. */
 const MOVED = /\(fetch first\)|non-fast-forward|cannot lock ref|failed to update ref|incorrect old value|stale info/;
 
-export interface PushOptions {
+export interface PushOptions extends GitWorkOptions {
   remote?: string;
   /** The remote branch; default: the branch checked out. Needed from a detached HEAD. */
   branch?: string;
@@ -23,6 +28,8 @@ export interface PushResult {
   attempts: number;
   /** The commit the remote branch now points at. */
   head: string;
+  /** False when the remote already had every commit: nothing was sent. */
+  pushed: boolean;
 }
 
 /**
@@ -33,33 +40,37 @@ export interface PushResult {
  * and in the local commits).
  */
 export async function pushLedger(repo: string, options: PushOptions = {}): Promise<PushResult> {
-  return gitOperation('pushing the ledger', async () => {
-    const env = options.env ?? process.env;
-    const git = openGit(repo, env);
-    const remote = options.remote ?? 'origin';
-    const branch = options.branch ?? (await currentBranch(git));
-    const attempts = options.attempts ?? 50;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // HEAD:refs/heads/B works from a branch and from a detached HEAD alike.
-        await git.raw(['push', '--quiet', remote, `HEAD:refs/heads/${branch}`]);
-        return { remote, branch, attempts: attempt, head: (await git.raw(['rev-parse', 'HEAD'])).trim() };
-      } catch (error) {
-        if (!(error instanceof GitError) || !MOVED.test(error.message)) {
-          throw new EtlError('push-failed', `git push to ${remote} ${branch} failed: ${gitMessage(error)}`, undefined, { cause: error });
-        }
-        if (attempt >= attempts) {
-          throw new EtlError('push-failed', `git push to ${remote} ${branch} was still rejected after ${attempts} attempts (other runners keep pushing); the runs are committed locally: run "etl ledger sync" to push them`, undefined, { cause: error });
-        }
-        options.onRetry?.(attempt, MOVED.exec(error.message)?.[0] ?? 'rejected');
-        // A short, random, slowly growing pause spreads racing runners out; a long exponential
-        // one would make a runner that lost a few times lose to every newcomer.
-        await sleep(50 + Math.random() * (150 + 100 * Math.min(attempt, 10)));
-        await git.raw(['fetch', '--quiet', remote, `refs/heads/${branch}`]);
-        await rebaseOnto(repo, git, env, (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim(), `${remote}/${branch}`);
+  const env = options.env ?? process.env;
+  const git = openGit(repo, env);
+  return gitOperation('pushing the ledger', () => withGitLock(git, repo, 'pushing the ledger', () => pushWithRetries(repo, git, env, options), options));
+}
+
+async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: PushOptions): Promise<PushResult> {
+  const remote = options.remote ?? 'origin';
+  const branch = options.branch ?? (await currentBranch(git));
+  const attempts = options.attempts ?? 50;
+  const later = `the runs are committed locally; deliver them later with "etl ledger sync --push${remote === 'origin' ? '' : ` --remote ${remote}`}${options.branch ? ` --branch ${branch}` : ''}"`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // HEAD:refs/heads/B works from a branch and from a detached HEAD alike.
+      const report = await git.raw(['push', '--porcelain', remote, `HEAD:refs/heads/${branch}`]);
+      const pushed = !/^=\t/m.test(report); // "=" flags a ref that was already up to date
+      return { remote, branch, attempts: attempt, head: (await git.raw(['rev-parse', 'HEAD'])).trim(), pushed };
+    } catch (error) {
+      if (!(error instanceof GitError) || !MOVED.test(error.message)) {
+        throw new EtlError('push-failed', `git push to ${remote} ${branch} failed: ${gitMessage(error)}; ${later}`, undefined, { cause: error });
       }
+      if (attempt >= attempts) {
+        throw new EtlError('push-failed', `git push to ${remote} ${branch} was still rejected after ${attempts} attempts (other runners keep pushing); ${later}`, undefined, { cause: error });
+      }
+      options.onRetry?.(attempt, MOVED.exec(error.message)?.[0] ?? 'rejected');
+      // A short, random, slowly growing pause spreads racing runners out; a long exponential
+      // one would make a runner that lost a few times lose to every newcomer.
+      await sleep(50 + Math.random() * (150 + 100 * Math.min(attempt, 10)));
+      await git.raw(['fetch', '--quiet', remote, `refs/heads/${branch}`]);
+      await rebaseOnto(repo, git, env, (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim(), `${remote}/${branch}`);
     }
-  });
+  }
 }
 
 async function currentBranch(git: SimpleGit): Promise<string> {
@@ -93,7 +104,7 @@ async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, 
   for (const commit of commits) {
     let tree: string;
     try {
-      tree = (await git.raw(['merge-tree', '--write-tree', `--merge-base=${commit}^`, tip, commit])).split('\n')[0]!.trim();
+      tree = replayTree(repo, env, tip, commit);
     } catch (error) {
       throw conflict(error);
     }
@@ -110,4 +121,45 @@ async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, 
     throw conflict(error);
   }
   await git.raw(['update-ref', '-m', `etl-ledger: ledger commits on top of ${name}`, 'HEAD', tip, head]);
+}
+
+/**
+ * The tree of `tip` with the changes of `commit` applied, built in a temporary index (works
+ * on git 2.30; `merge-tree --write-tree --merge-base` needs 2.40). Ledger commits only add
+ * files of their own run: a path that `tip` changed too is a conflict, and nothing is written.
+ */
+function replayTree(repo: string, env: Env, tip: string, commit: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'etl-replay-'));
+  const options = { cwd: repo, env: { ...gitEnv(env), GIT_INDEX_FILE: join(dir, 'index') }, maxBuffer: 1 << 30 };
+  const git = (args: string[], input?: string) => {
+    const result = spawnSync('git', args, { ...options, input });
+    if (result.status !== 0) throw new Error(`git ${args[0]}: ${result.stderr.toString().trim()}`);
+    return result.stdout.toString();
+  };
+  try {
+    // ":old-mode new-mode old-id new-id status\0path\0" per changed path.
+    const fields = git(['diff-tree', '-r', '-z', '--no-renames', `${commit}^`, commit]).split('\0');
+    const changes: Array<{ mode: string; id: string; oldId: string; path: string }> = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const [, mode, oldId, id] = fields[i]!.slice(1).split(' ') as [string, string, string, string];
+      changes.push({ mode, oldId, id, path: fields[i + 1]! });
+    }
+    if (changes.length === 0) return git(['rev-parse', `${tip}^{tree}`]).trim();
+    const atTip = new Map(
+      git(['ls-tree', '-r', '-z', tip, '--', ...changes.map((c) => c.path)])
+        .split('\0')
+        .filter(Boolean)
+        .map((line) => [line.slice(line.indexOf('\t') + 1), line.split(' ')[2]!.split('\t')[0]!] as const),
+    );
+    const ZERO = '0'.repeat(40);
+    for (const change of changes) {
+      const there = atTip.get(change.path) ?? ZERO;
+      if (there !== change.oldId && there !== change.id) throw new Error(`${change.path} was changed on both sides`);
+    }
+    git(['read-tree', tip]);
+    git(['update-index', '-z', '--index-info'], changes.map((c) => (c.id === ZERO ? `0 ${ZERO}\t${c.path}\0` : `${c.mode} ${c.id}\t${c.path}\0`)).join(''));
+    return git(['write-tree']).trim();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -11,6 +11,7 @@ import { markAbandoned } from './history.js';
 import { newRunId, runFolder } from './layout.js';
 import { acquireLock } from './lock.js';
 import { pinDefinitions } from './pin.js';
+import { checkLedgerTarget } from './preflight.js';
 import { pushLedger, type PushOptions, type PushResult } from './push.js';
 import { openRecorder } from './recorder.js';
 
@@ -34,7 +35,7 @@ export interface RunSequenceOptions {
   runnerVersion?: string;
   now?: () => Date;
   /** Commit the run's folder when it ends; with progress, also at the start and after each step. */
-  commit?: { progress?: boolean; lockWaitMs?: number };
+  commit?: { progress?: boolean; lockWaitMs?: number; onWait?: (message: string) => void };
   /** Push after committing (implies commit). */
   push?: PushOptions;
 }
@@ -64,11 +65,12 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   const plan = planRun(definitions, sequence, env);
   const ledger = options.ledger ?? definitions.repo;
   const commits = options.commit !== undefined || options.push !== undefined;
+  await checkLedgerTarget(ledger, { commit: commits, push: options.push }, env);
   const startedAt = now();
   const runId = newRunId(startedAt);
   const folder = runFolder(sequence, runId);
   const git = new GitQueue();
-  const commit = (path: string, run: RunRecord) => git.add(() => commitRunFolder(ledger, path, run, { env, lockWaitMs: options.commit?.lockWaitMs }));
+  const commit = (path: string, run: RunRecord) => git.add(() => commitRunFolder(ledger, path, run, { env, lockWaitMs: options.commit?.lockWaitMs, onWait: options.commit?.onWait }));
 
   const lock = ledgerWrite(() => acquireLock(ledger, sequence, { run_id: runId, started_at: startedAt.toISOString(), folder }), ledger);
   let run: RunRecord;

@@ -1,7 +1,8 @@
 import type { RunRecord } from '../runner/records.js';
 import { SCHEMA_VERSION } from '../runner/schema-version.js';
-import { commitRunFolder } from './commit.js';
-import { gitOperation, openGit, type Env } from './git.js';
+import type { SimpleGit } from 'simple-git';
+import { commitRunFolder, TRAILERS } from './commit.js';
+import { gitOperation, openGit, resolveCommit, type Env } from './git.js';
 import { readRun, reapIfAbandoned } from './history.js';
 import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
 import { pushLedger, type PushOptions, type PushResult } from './push.js';
@@ -11,6 +12,8 @@ export interface SyncResult {
   /** Runs still in progress: their own runner commits them. */
   running: string[];
   pushed?: PushResult;
+  /** Without a push: ledger commits that the remote branch lacks, and which branch that is. */
+  unpushed?: { count: number; upstream: string };
 }
 
 /**
@@ -42,8 +45,18 @@ export async function syncLedger(repo: string, options: { push?: PushOptions; en
       if (commit) result.committed.push({ folder, commit });
     }
     if (options.push) result.pushed = await pushLedger(repo, { env, ...options.push });
+    else result.unpushed = await unpushedCommits(git);
     return result;
   });
+}
+
+/** Ledger commits on HEAD that its upstream (else origin's branch of the same name) lacks. */
+async function unpushedCommits(git: SimpleGit): Promise<SyncResult['unpushed']> {
+  const branch = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
+  const upstream = (await git.raw(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}']).catch(() => '')).trim() || (branch ? `origin/${branch}` : '');
+  if (!upstream || !(await resolveCommit(git, upstream))) return undefined;
+  const count = Number((await git.raw(['rev-list', '--count', `--grep=^${TRAILERS.runId}:`, `${upstream}..HEAD`])).trim());
+  return { count, upstream };
 }
 
 /** A folder whose run.json never got written (a crash at the very start): still worth keeping. */

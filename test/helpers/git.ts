@@ -48,3 +48,11 @@ export function cloneOf(t: TestContext, remote: string, depth?: number): string 
   git(dir, 'config', 'gc.auto', '0');
   return dir;
 }
+
+/** The run folders committed at a revision of a repository (or a bare remote). */
+export function runFolders(dir: string, rev = 'HEAD'): string[] {
+  return git(dir, 'ls-tree', '-r', '--name-only', rev, '--', 'runs')
+    .split('\n')
+    .filter((p) => p.endsWith('/run.json'))
+    .map((p) => p.slice(0, -'/run.json'.length));
+}

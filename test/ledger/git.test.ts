@@ -6,17 +6,11 @@ import { test } from 'node:test';
 import { commitRunFolder } from '../../src/ledger/commit.js';
 import { gitMessage } from '../../src/ledger/git.js';
 import type { RunRecord } from '../../src/runner/records.js';
-import { bareRemote, cloneOf, git, initRepo, pipelineWithRemote } from '../helpers/git.js';
+import { bareRemote, cloneOf, git, initRepo, pipelineWithRemote, runFolders } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 
 const OK = { modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } }, sequences: { s: [{ module_name: 'ok', name: 'first' }, { module_name: 'ok', name: 'second' }], bad: [{ module_name: 'fail' }] } };
 
-function runFolders(dir: string, rev = 'HEAD'): string[] {
-  return git(dir, 'ls-tree', '-r', '--name-only', rev, '--', 'runs')
-    .split('\n')
-    .filter((p) => p.endsWith('/run.json'))
-    .map((p) => p.slice(0, -'/run.json'.length));
-}
 
 test('--commit commits exactly the run folder; staged and unstaged user changes stay as they were', async (t) => {
   const repo = initRepo(pipelineRepo(t, OK));
@@ -67,14 +61,15 @@ test('without a configured identity ledger commits are by etl-ledger, and by git
 test('--push from a detached HEAD pushes HEAD to the branch named with --branch', async (t) => {
   const { repo, remote } = pipelineWithRemote(t, OK);
   git(repo, 'checkout', '--quiet', '--detach');
+  // Refused before any module runs: nothing is recorded.
   const refused = await runCli(['run', 's', '--push'], { cwd: repo });
-  assert.equal(refused.code, 1);
+  assert.equal(refused.code, 2);
   assert.match(refused.stderr, /HEAD is detached: say which remote branch to push to with --branch/);
+  assert.equal(existsSync(join(repo, 'runs')), false, 'nothing ran');
   const pushed = await runCli(['run', 's', '--push', '--branch', 'main'], { cwd: repo });
   assert.equal(pushed.code, 0, pushed.stderr);
-  assert.match(pushed.stdout, /pushed to origin main/);
-  // Both runs reach the remote: the first was committed, and sync-by-push carries it along.
-  assert.equal(runFolders(remote, 'main').length, 2);
+  assert.match(pushed.stdout, /committed [0-9a-f]{12}, pushed to origin main/);
+  assert.equal(runFolders(remote, 'main').length, 1);
 });
 
 test('--push works from a shallow clone (depth 1) after the remote moved on', async (t) => {
@@ -116,13 +111,21 @@ test('a push refused by a pre-receive hook keeps the records; etl ledger sync de
   assert.equal(result.code, 1);
   assert.match(result.stderr, /the run is recorded in runs\/s\/.*, but git push to origin main failed: .*pre-receive hook declined.*\[push-failed\]/);
   assert.match(result.stderr, /ledger pushes are paused for maintenance/);
+  assert.match(result.stderr, /the runs are committed locally; deliver them later with "etl ledger sync --push"/);
   assert.equal(runFolders(repo).length, 1, 'committed locally');
+  // Without --push, sync says what waits to be pushed instead of "nothing to do".
+  const waiting = await runCli(['ledger', 'sync'], { cwd: repo });
+  assert.equal(waiting.code, 0, waiting.stderr);
+  assert.match(waiting.stdout, /1 ledger commit is not on origin\/main yet: push with "etl ledger sync --push"/);
   assert.equal(runFolders(remote, 'main').length, 0);
   rmSync(hook);
   const sync = await runCli(['ledger', 'sync', '--push'], { cwd: repo });
   assert.equal(sync.code, 0, sync.stderr);
   assert.match(sync.stdout, /pushed to origin main/);
   assert.equal(runFolders(remote, 'main').length, 1);
+  const nothing = await runCli(['ledger', 'sync', '--push'], { cwd: repo });
+  assert.match(nothing.stdout, /nothing to push: origin main has every ledger commit/);
+  assert.doesNotMatch(nothing.stdout, /pushed to/);
 });
 
 test('a push that fails never prints the token of a remote URL', async (t) => {
@@ -199,11 +202,12 @@ test('--commit in a repository without commits makes the first one; outside git 
   assert.match(git(repo, 'log', '-1', '--format=%s'), /^etl\(s\): succeeded/);
 
   const plain = pipelineRepo(t, OK);
+  // Known before the first module starts: nothing runs, nothing is recorded.
   const outside = await runCli(['run', 's', '--commit'], { cwd: plain, env: { GIT_CEILING_DIRECTORIES: join(plain, '..') } });
-  assert.equal(outside.code, 1);
-  assert.match(outside.stderr, /but \S+ is not in a git repository: recording runs in git needs one \("git init"\) \[not-a-repository\]/);
+  assert.equal(outside.code, 2);
+  assert.match(outside.stderr, /\S+ is not in a git repository: --commit and --push record runs in git \("git init" first\) \[not-a-repository\]/);
   assert.doesNotMatch(outside.stderr, /\n\s+at /);
-  assert.equal(existsSync(join(plain, 'runs/s')), true, 'the records are on disk');
+  assert.equal(existsSync(join(plain, 'runs')), false, 'nothing ran');
 });
 
 test('--ledger-branch keeps runs on their own branch; history, show, logs, log and sync read it without asking', async (t) => {
