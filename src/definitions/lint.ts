@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
 import { resolveCommand, scriptArguments } from './command.js';
+import { dependsProblem, isRepoPath } from './depends.js';
 import { parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
 import { NAME_PATTERN } from './patterns.js';
@@ -51,6 +52,10 @@ export function lintModule(entry: ModuleEntry, source: ParsedSource, repo: strin
       report('error', 'missing-script', `${at}/cmd`, `cmd names "${script}", which does not exist in the repository`);
     }
   }
+  entry.def.depends?.forEach((pattern, i) => {
+    const problem = dependsProblem(pattern);
+    if (problem) report('error', 'invalid-depends', `${at}/depends/${i}`, `depends entry "${pattern}" ${problem}`);
+  });
   return issues;
 }
 
@@ -120,9 +125,6 @@ function suggestion(word: string, candidates: Iterable<string>): string {
 }
 
 /** A relative path without a URL scheme: a file the repository should contain. */
-function isRepoPath(value: string): boolean {
-  return !isAbsolute(value) && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) && !value.startsWith('~');
-}
 
 const normalise = (p: string) => p.replace(/\/+$/, '');
 

@@ -12,6 +12,10 @@ function asList(value: unknown): unknown[] {
 
 /** The module names a sequence's steps and error handler use, in either sequence shape. */
 export function modulesUsed(sequence: unknown): string[] {
-  const steps = Array.isArray(sequence) ? sequence : [...asList(asObject(sequence).steps), ...asList(asObject(sequence).on_failure)];
-  return [...new Set(steps.map((step) => asObject(step).module_name).filter((m): m is string => typeof m === 'string'))];
+  return [...new Set(stepsOf(sequence).map((step) => asObject(step).module_name).filter((m): m is string => typeof m === 'string'))];
+}
+
+/** The steps and error handler steps of a sequence, in either sequence shape. */
+export function stepsOf(sequence: unknown): unknown[] {
+  return Array.isArray(sequence) ? sequence : [...asList(asObject(sequence).steps), ...asList(asObject(sequence).on_failure)];
 }

@@ -34,6 +34,10 @@ export const ModuleDef = z
     retries: notGiven(z.int().min(0)),
     retry_delay: notGiven(Duration),
     env: Env.optional(),
+    depends: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Repository files the module depends on besides its command, as globs (*, **, ?), e.g. ["modules/lib/**"]: pinned by each run and watched by etl changed.'),
   })
   .meta({ id: 'Module' });
 

@@ -4,6 +4,7 @@
 // elsewhere stay), and writes whole files that do not.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { confFiles, dependsPatterns } from '../definitions/depends.js';
 import type { Definitions } from '../definitions/model.js';
 
 export const WORKFLOWS_DIR = '.github/workflows';
@@ -72,7 +73,12 @@ export function generatedRegions(definitions: Definitions): Record<string, strin
   const choice = sequences.length
     ? `        type: choice\n        options:\n${sequences.map((s) => `          - ${s.name}\n`).join('')}`
     : '        type: string\n';
-  return { schedules: region('schedules', triggers, '  '), sequences: region('sequences', choice, '        ') };
+  // The files runs depend on: what a run pins is what a push must be able to trigger on.
+  const watched = [...new Set(sequences.flatMap((seq) => [...confFiles(definitions, seq.name), ...dependsPatterns(definitions, seq.name)]))]
+    .filter((path) => !/^(etl_sequences|modules)\//.test(path) && path !== 'modules.json')
+    .sort();
+  const paths = ['etl_sequences/**', 'modules.json', 'modules/**', ...watched].map((p) => `      - '${p.replace(/'/g, "''")}'\n`).join('');
+  return { schedules: region('schedules', triggers, '  '), sequences: region('sequences', choice, '        '), paths: region('paths', paths, '      ') };
 }
 
 /** Every workflow file, as `etl init` writes it. */
@@ -114,10 +120,7 @@ on:
     branches:
       - ${branch}
     paths:
-      - 'etl_sequences/**'
-      - 'modules.json'
-      - 'modules/**'
-      - '!runs/**'
+${regions.paths}      - '!runs/**'
 permissions:
   contents: read
 jobs:
@@ -202,7 +205,16 @@ const REGION = /^([ \t]*)# etl-ledger:begin (\S+)[^\n]*\n[\s\S]*?^\1# etl-ledger
 
 /** A workflow file with its generated regions brought up to date; other lines are kept. */
 export function updateRegions(text: string, regions: Record<string, string>): string {
-  return text.replace(REGION, (whole, _indent: string, name: string) => regions[name] ?? whole);
+  return migrate(text, regions).replace(REGION, (whole, _indent: string, name: string) => regions[name] ?? whole);
+}
+
+/** The path filter of etl-run.yml as versions before its "paths" region wrote it. */
+const UNMARKED_PATHS = "      - 'etl_sequences/**'\n      - 'modules.json'\n      - 'modules/**'\n      - '!runs/**'\n";
+
+/** Files written before a region existed get it where its unmarked lines stand. */
+function migrate(text: string, regions: Record<string, string>): string {
+  if (!regions.paths || text.includes('# etl-ledger:begin paths ') || !text.includes(UNMARKED_PATHS)) return text;
+  return text.replace(UNMARKED_PATHS, `${regions.paths}      - '!runs/**'\n`);
 }
 
 export interface WorkflowFileState {

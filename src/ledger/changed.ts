@@ -2,7 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { scriptArguments } from '../definitions/command.js';
 import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
-import { asObject, modulesUsed } from '../definitions/raw.js';
+import { dependsProblem, globToRegExp, isRepoPath } from '../definitions/depends.js';
+import { asObject, modulesUsed, stepsOf } from '../definitions/raw.js';
 import { splitWords } from '../definitions/words.js';
 import { EtlError } from '../errors.js';
 import { gitOperation, openGit, resolveCommit, type Env } from './git.js';
@@ -80,7 +81,11 @@ export async function changedSequences(repo: string, base: string, options: Chan
         const before = asObject(modulesBase)[module];
         if (!isDeepStrictEqual(now, before)) reasons.push(`module "${module}" changed in ${MODULES_FILE}`);
         for (const path of moduleFiles(now)) if (changedFiles.has(path)) reasons.push(`module file ${path} changed`);
+        const depends = asObject(now).depends;
+        const patterns = Array.isArray(depends) ? depends.filter((d): d is string => typeof d === 'string' && !dependsProblem(d)).map(globToRegExp) : [];
+        for (const path of changedFiles) if (patterns.some((p) => p.test(path))) reasons.push(`${path} changed (module "${module}" depends on it)`);
       }
+      for (const conf of stepConfs(data)) if (changedFiles.has(conf)) reasons.push(`conf file ${conf} changed`);
       if (modulesHead === INVALID && changedFiles.has(MODULES_FILE)) reasons.push(`${MODULES_FILE} changed and cannot be read`);
       if (reasons.length) changed.push({ name, file, reasons: [...new Set(reasons)] });
     }
@@ -118,4 +123,12 @@ function moduleFiles(module: unknown): string[] {
   }
   const files = [...(words[0]?.includes('/') ? [words[0]] : []), ...scriptArguments(words)];
   return files.map((f) => f.replace(/^(\.\/)+/, '')).filter((f) => !f.startsWith('/') && !f.startsWith('../'));
+}
+
+/** The repository-relative conf files a sequence's steps name, from unvalidated data. */
+function stepConfs(sequence: unknown): string[] {
+  return stepsOf(sequence)
+    .map((step) => asObject(step).conf)
+    .filter((conf): conf is string => typeof conf === 'string' && conf !== '' && isRepoPath(conf))
+    .map((conf) => conf.replace(/^(\.\/)+/, ''));
 }

@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { MODULES_FILE, type Definitions } from '../definitions/model.js';
+import { definitionFiles } from '../definitions/depends.js';
+import type { Definitions } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
 import { executePlan, type RunObserver } from '../runner/engine.js';
 import { planRun } from '../runner/plan.js';
@@ -82,7 +83,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
       // A crashed run's folder is committed by the next run, before its own.
       if (abandoned && commits) void commit(lock.replaced.folder, abandoned);
     }
-    const files = [definitions.sequences.get(sequence)!.file, MODULES_FILE, ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files)];
+    const files = [...definitionFiles(definitions, sequence), ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files)];
     const pinned = await pinDefinitions(definitions.repo, files, env);
     scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
     // Progress commits are made before the run goes on, so each holds what its message says.
