@@ -2,6 +2,7 @@ import { EtlError, ExitCode } from '../errors.js';
 import { openGitHub } from '../github/client.js';
 import { dispatchSequence } from '../github/dispatch.js';
 import { defaultBranch } from '../ledger/git.js';
+import { checkSequenceName } from '../ledger/layout.js';
 import type { Command } from './command.js';
 import { loadValidated } from './load.js';
 
@@ -24,6 +25,7 @@ Options:
   options: { ref: { type: 'string' }, input: { type: 'string', multiple: true }, wait: { type: 'boolean', default: false }, 'poll-ms': { type: 'string' } },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `dispatch takes one sequence name, got ${positionals.length}`);
+    checkSequenceName(positionals[0]!);
     const inputs: Record<string, string> = {};
     for (const pair of (values.input as string[] | undefined) ?? []) {
       const at = pair.indexOf('=');

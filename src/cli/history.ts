@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
 import { formatDuration, parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
@@ -39,7 +42,7 @@ Options:
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
     } else if (runs.length === 0) {
-      context.stdout.write('no runs in the ledger yet\n');
+      context.stdout.write(`${noRunsMessage(context.repo, { sequence: positionals[0], status, since, now: new Date() })}\n`);
     } else {
       context.stdout.write(historyTable(runs, context.paint));
     }
@@ -72,4 +75,14 @@ export function parseSince(text: string, now: Date): Date {
     throw new EtlError('usage', `--since takes a date (2026-11-01), a date and time (2026-11-01T08:00Z) or a duration (24h, 7d), got "${text}"`);
   }
   return date;
+}
+
+/** Why nothing was listed: an empty ledger, a filter that left nothing, or no such sequence. */
+function noRunsMessage(repo: string, filters: { sequence?: string; status?: string; since?: Date; now: Date }): string {
+  const { sequence, status, since, now } = filters;
+  if (sequence !== undefined && !SEQUENCE_EXTENSIONS.some((ext) => existsSync(join(repo, SEQUENCES_DIR, `${sequence}${ext}`)))) {
+    return `no sequence "${sequence}" in ${SEQUENCES_DIR}/, and no runs of it in the ledger`;
+  }
+  const filtered = [sequence && `of sequence "${sequence}"`, status && `with status ${status}`, since && `since ${since.toISOString()}${since > now ? ' (in the future)' : ''}`].filter(Boolean);
+  return filtered.length ? `no runs ${filtered.join(' ')}` : 'no runs in the ledger yet';
 }

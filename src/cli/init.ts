@@ -1,27 +1,39 @@
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
 import { initRepository } from '../scaffold/init.js';
 import type { Command } from './command.js';
 
 export const command: Command = {
-  usage: `Usage: etl init [DIR]
+  usage: `Usage: etl init [DIR] [--package SPEC]
 
-Creates a pipeline repository in DIR (default: the current directory): modules.json, an
-example sequence and module, runs/ for the ledger, and a .gitignore; runs "git init" when DIR
-is not in a git repository yet. Refuses to overwrite any existing file.
+Makes DIR (default: --repo, else the current folder) a pipeline repository: modules.json, an
+example sequence and module, runs/ for the ledger, .gitignore, package.json and the GitHub
+Actions workflows; runs "git init" when DIR is not in a git repository yet. On an existing
+repository it adds only what is missing and says what it changed: files are never
+overwritten (with a modules.json of your own, no example is added), .gitignore and
+package.json get the lines they lack, workflows get their generated regions updated.
 
 Options:
-  -h, --help
+  --package SPEC  how package.json installs etl-ledger (an npm spec such as
+                  git+https://github.com/OWNER/etl-ledger.git); default: where this
+                  etl-ledger was installed from
+  -C, --repo DIR
 `,
-  options: {},
-  async run(_values, positionals, context) {
+  options: { package: { type: 'string' } },
+  async run(values, positionals, context) {
     if (positionals.length > 1) throw new EtlError('usage', `init takes at most one folder, got ${positionals.length}`);
-    const result = await initRepository(positionals[0] ?? context.cwd);
+    const target = positionals[0] === undefined ? context.repo : resolve(context.cwd, positionals[0]);
+    const result = await initRepository(target, { packageSpec: values.package as string | undefined });
     const shown = relative(context.cwd, result.dir) || '.';
+    const list = (title: string, files: string[]) => (files.length ? `${title}:\n${files.map((f) => `  ${f}\n`).join('')}` : '');
     context.stdout.write(
-      `Created a pipeline repository in ${shown}${result.gitInitialised ? ' (and ran git init)' : ''}:\n${result.created.map((f) => `  ${f}\n`).join('')}` +
+      `${result.created.length || result.changed.length ? 'Set up' : 'Nothing to change in'} the pipeline repository ${shown}${result.gitInitialised ? ' (and ran git init)' : ''}\n` +
+        list('created', result.created) +
+        list('changed', result.changed) +
+        list('kept as they were', result.kept) +
         `\nNext: etl validate${shown === '.' ? '' : ` --repo ${shown}`}, then edit modules.json and etl_sequences/.\n`,
     );
+    for (const warning of result.warnings) context.stderr.write(`etl init: warning: ${warning}\n`);
     return ExitCode.ok;
   },
 };

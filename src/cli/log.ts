@@ -1,6 +1,7 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
 import { logFromGit } from '../ledger/git-log.js';
+import { checkSequenceName } from '../ledger/layout.js';
 import type { Command } from './command.js';
 import { formatTable } from './output.js';
 
@@ -21,6 +22,7 @@ Options:
     const limit = Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
     const branch = await configuredLedgerBranch(context.repo, context.env);
+    if (positionals[0] !== undefined) checkSequenceName(positionals[0]);
     const runs = await logFromGit(context.repo, { sequence: positionals[0], limit, env: context.env, rev: branch });
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);

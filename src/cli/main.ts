@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The `etl` command line: parses arguments, calls the library, prints, exits. Commands are
 // imported lazily so `etl validate` loads only what validation needs.
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EtlError, ExitCode } from '../errors.js';
 import { closest } from '../definitions/suggest.js';
@@ -55,12 +57,50 @@ Run "etl <command> --help" for a command's options.
 }
 
 
+/** The --repo folder, which must exist and be a folder. */
+function checkRepository(given: string): string {
+  const path = resolve(given);
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(path).isDirectory();
+  } catch {
+    throw new EtlError('no-repository', `--repo ${JSON.stringify(given)}: no such folder`);
+  }
+  if (!isFolder) throw new EtlError('no-repository', `--repo ${JSON.stringify(given)} is a file, not a folder`);
+  return path;
+}
+
+/**
+ * Without --repo, the pipeline repository is the nearest folder, from here upward, that has
+ * modules.json or etl_sequences/ (as git finds .git); the current folder if none has.
+ */
+function findRepository(cwd: string): string {
+  for (let dir = cwd; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, MODULES_FILE)) || existsSync(join(dir, SEQUENCES_DIR))) return dir;
+    if (dirname(dir) === dir) return cwd;
+  }
+}
+
+/** parseArgs' message, said the way the rest of etl says things. */
+function describeParseError(message: string, options: string[]): string {
+  const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+  if (unknown) {
+    const guess = closest(unknown, options.map((o) => `--${o}`));
+    return `unknown option ${unknown}${guess ? ` (did you mean ${guess}?)` : ''}`;
+  }
+  const option = /Option '(?:-\w, )?(-{1,2}[^' ]+)/.exec(message)?.[1];
+  if (/ambiguous/.test(message)) return `${option} needs a value; one that starts with "-" is written ${option}=-1`;
+  if (/argument missing/.test(message)) return `${option} needs a value`;
+  return message.split('\n')[0]!.replace(/\.$/, '');
+}
+
 /** The command name is the first word that is neither an option nor an option's value. */
-function splitCommand(argv: string[]): { name?: string; rest: string[] } {
+function splitCommand(argv: string[]): { name?: string; rest: string[]; missingRepo?: string } {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') break;
     if (arg === '--repo' || arg === '-C') {
+      if (i + 1 >= argv.length) return { rest: argv, missingRepo: arg };
       i++;
       continue;
     }
@@ -87,11 +127,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const { stdout, stderr } = process;
   keepGoingWhenClosed(stdout);
   keepGoingWhenClosed(stderr);
-  const { name, rest } = splitCommand(argv);
+  const { name, rest, missingRepo } = splitCommand(argv);
   const usageError = (message: string) => {
     stderr.write(`etl: ${message}\n`);
     return ExitCode.invalid;
   };
+  if (missingRepo) return usageError(`${missingRepo} needs a folder: etl ${missingRepo} DIR <command>`);
 
   if (name === undefined || name === 'help') {
     if (rest.includes('--version') || rest.includes('-V')) {
@@ -120,11 +161,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
   } catch (error) {
-    const message = (error as Error).message;
-    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
-    const known = Object.keys({ ...GLOBAL_OPTIONS, ...command.options }).map((o) => `--${o}`);
-    const guess = unknown ? closest(unknown, known) : undefined;
-    return usageError(`${name}: ${unknown ? `unknown option ${unknown}${guess ? ` (did you mean ${guess}?)` : ''}` : message.replace(/\. To specify.*$/s, '')}\n\n${command.usage}`);
+    return usageError(`${name}: ${describeParseError((error as Error).message, Object.keys({ ...GLOBAL_OPTIONS, ...command.options }))}; run "etl ${name} --help" for its options`);
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -135,8 +172,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     stdout.write(`${readVersion()}\n`);
     return ExitCode.ok;
   }
+  let repo: string;
+  try {
+    // init makes its folder; every other command needs an existing one, found like git does.
+    repo = name === 'init' ? resolve(String(values.repo ?? '.')) : values.repo === undefined ? findRepository(process.cwd()) : checkRepository(String(values.repo));
+  } catch (error) {
+    if (!(error instanceof EtlError)) throw error;
+    return usageError(`${error.message} [${error.code}]`);
+  }
   const context: CommandContext = {
-    repo: resolve(String(values.repo ?? '.')),
+    repo,
     cwd: process.cwd(),
     env,
     stdout,

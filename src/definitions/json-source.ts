@@ -35,6 +35,9 @@ export function parseJsonSource(input: string): ParsedSource {
 
 const LITERAL = /true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
+/** Deeper nesting is refused as a syntax error (no definition comes near it). */
+export const MAX_NESTING = 200;
+
 function parse(text: string, positions: Map<string, NodePosition> | undefined): { data: unknown; problems: ParseProblem[] } {
   const problems: ParseProblem[] = [];
   let pos = 0;
@@ -99,7 +102,18 @@ function parse(text: string, positions: Map<string, NodePosition> | undefined): 
     }
   };
 
+  // A definition nests a few levels; thousands would overflow the stack of a recursive parser.
+  let depth = 0;
   const parseValue = (pointer: string, key?: { line: number; column: number }): unknown => {
+    if (++depth > MAX_NESTING) throw new JsonSyntaxError(`nesting deeper than ${MAX_NESTING} levels`, pos);
+    try {
+      return parseValueAt(pointer, key);
+    } finally {
+      depth--;
+    }
+  };
+
+  const parseValueAt = (pointer: string, key?: { line: number; column: number }): unknown => {
     skipWhitespace();
     positions?.set(pointer, key ? { key, value: here() } : { value: here() });
     const c = text[pos];

@@ -52,11 +52,33 @@ export function lintModule(entry: ModuleEntry, source: ParsedSource, repo: strin
       report('error', 'missing-script', `${at}/cmd`, `cmd names "${script}", which does not exist in the repository`);
     }
   }
+  const cmdProblem = argumentProblem(entry.def.cmd, 'cmd ');
+  if (cmdProblem) report('error', cmdProblem.code, `${at}/cmd`, cmdProblem.message);
+  checkEnv(entry.def.env ?? {}, `${at}/env`, report);
   entry.def.depends?.forEach((pattern, i) => {
     const problem = dependsProblem(pattern);
     if (problem) report('error', 'invalid-depends', `${at}/depends/${i}`, `depends entry "${pattern}" ${problem}`);
   });
   return issues;
+}
+
+/** Linux refuses a single argument or environment entry longer than this (MAX_ARG_STRLEN). */
+const MAX_ARGUMENT_BYTES = 128 * 1024;
+
+/** Why a value cannot reach a program as an argument or environment value, if it cannot. */
+function argumentProblem(value: string, prefix = ''): { code: string; message: string } | undefined {
+  if (value.includes('\0')) return { code: 'nul-character', message: `${prefix}contains a NUL character (\\0), which cannot be passed to a program` };
+  const bytes = Buffer.byteLength(value);
+  if (bytes > MAX_ARGUMENT_BYTES) return { code: 'value-too-long', message: `${prefix}is ${bytes} bytes long; one argument or environment value may be at most ${MAX_ARGUMENT_BYTES} bytes (put it in a file)` };
+  return undefined;
+}
+
+/** Reports every value of an env map that cannot be given to a program. */
+function checkEnv(env: Record<string, string>, pointer: string, report: Report): void {
+  for (const [name, value] of Object.entries(env)) {
+    const problem = argumentProblem(value, `env ${name} `);
+    if (problem) report('error', problem.code, `${pointer}/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, problem.message);
+  }
 }
 
 const NONE_LITERALS = new Set(['None', 'none', 'null', 'NULL', 'undefined', 'nil']);
@@ -75,6 +97,8 @@ export function lintSequence(sequence: SequenceDef, modules: Map<string, ModuleE
     }
     for (const field of PATH_FIELDS) {
       const value = step[field];
+      const problem = value === undefined ? undefined : argumentProblem(value, `${field} `);
+      if (problem) report('error', problem.code, `${step.pointer}/${field}`, problem.message);
       if (value !== undefined && NONE_LITERALS.has(value.trim())) {
         report('warning', 'none-literal', `${step.pointer}/${field}`, `${field} is the string "${value}", which is passed to the module as a path; leave it out, or use "" or null for "not given"`);
       }
@@ -82,7 +106,9 @@ export function lintSequence(sequence: SequenceDef, modules: Map<string, ModuleE
     if (step.conf !== undefined && isRepoPath(step.conf) && !NONE_LITERALS.has(step.conf) && !exists(resolve(repo, step.conf))) {
       report('error', 'missing-conf', `${step.pointer}/conf`, `conf file "${step.conf}" does not exist in the repository`);
     }
+    checkEnv(step.env, `${step.pointer}/env`, report);
   }
+  if (!Array.isArray(sequence.source.data)) checkEnv(sequence.env, '/env', report);
 
   // An input one typo away from an earlier output is almost always that output mistyped.
   const outputs: StepDef[] = [];

@@ -1,5 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import type { Issue } from '../errors.js';
 import { offsetToPosition, parseJsonSource } from './json-source.js';
 import type { ParsedSource } from './source.js';
@@ -20,6 +20,11 @@ export async function readDefinitionFile(repo: string, file: string): Promise<Re
   const path = join(repo, file);
   let bytes: Buffer;
   try {
+    // Validation runs on untrusted pull requests: a link out of the repository (to
+    // /etc/passwd, to another checkout) is never followed, so its content never shows.
+    if (lstatSync(path).isSymbolicLink() && !isInside(realpathSync(repo), realpathSync(path))) {
+      return issue('symlink-outside', 'the file is a symbolic link to something outside the repository: definitions are read only from inside it');
+    }
     const size = statSync(path).size;
     if (size > MAX_DEFINITION_BYTES) {
       return issue('file-too-large', `file is ${size} bytes; definition files may be at most ${MAX_DEFINITION_BYTES} bytes (1 MiB)`);
@@ -27,7 +32,7 @@ export async function readDefinitionFile(repo: string, file: string): Promise<Re
     bytes = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'EISDIR' ? 'it is a folder, not a file' : code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'it does not exist' : (error as Error).message;
+    const reason = code === 'EISDIR' ? 'it is a folder, not a file' : code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'it does not exist (or is a broken symbolic link)' : code === 'ELOOP' ? 'a loop of symbolic links' : (error as Error).message;
     return issue('unreadable-file', `cannot read the file: ${reason}`);
   }
   const bad = firstInvalidUtf8(bytes);
@@ -37,7 +42,14 @@ export async function readDefinitionFile(repo: string, file: string): Promise<Re
     return issue('not-utf8', `file is not valid UTF-8 (byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at offset ${bad}); save it as UTF-8`, line, column);
   }
   const text = bytes.toString('utf8');
-  const source = /\.ya?ml$/.test(file) ? (await import('./yaml-source.js')).parseYamlSource(text) : parseJsonSource(text);
+  let source: ParsedSource;
+  try {
+    source = /\.ya?ml$/.test(file) ? (await import('./yaml-source.js')).parseYamlSource(text) : parseJsonSource(text);
+  } catch (error) {
+    // A pathological file (nesting that overflows a parser's stack) is this file's problem only.
+    if (!(error instanceof RangeError)) throw error;
+    return issue('syntax-error', `the file cannot be parsed: ${error.message}`);
+  }
   return {
     source,
     issues: source.problems.map(({ code, message, line, column }) => ({ file, line, column, severity: 'error', code, message })),
@@ -63,4 +75,10 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
     i += length;
   }
   return -1;
+}
+
+/** Whether a real path lies inside a real folder (or is it). */
+export function isInside(folder: string, path: string): boolean {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }

@@ -144,7 +144,9 @@ function selectSequences(repo: string, files: SequenceFileEntry[], wanted: strin
   const selected: SequenceFileEntry[] = [];
   for (const arg of wanted) {
     let name = arg;
-    if (/[\\/]/.test(arg) || arg.startsWith('.')) {
+    if (!/[\\/]/.test(arg) && (SEQUENCE_EXTENSIONS as readonly string[]).includes(extname(arg))) {
+      name = basename(arg, extname(arg)); // "sales.yaml" names the sequence "sales"
+    } else if (/[\\/]/.test(arg) || arg.startsWith('.')) {
       // A path is accepted only if it is a file directly inside etl_sequences/.
       const path = relative(resolve(repo, SEQUENCES_DIR), resolve(arg));
       if (path.startsWith('..') || path.includes(sep) || !(SEQUENCE_EXTENSIONS as readonly string[]).includes(extname(path))) {

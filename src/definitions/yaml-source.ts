@@ -1,4 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { MAX_NESTING } from './json-source.js';
 import { makeLocator, pointerSegment, type NodePosition, type ParsedSource, type ParseProblem } from './source.js';
 
 /** Parses YAML 1.2 (so `on`, `yes` and `None` stay strings) keeping every node's position. */
@@ -27,14 +28,15 @@ export function parseYamlSource(text: string): ParsedSource {
     const duplicate = error.code === 'DUPLICATE_KEY';
     problems.push({
       code: duplicate ? 'duplicate-key' : 'syntax-error',
-      message: duplicate ? `duplicate key "${keyAt(text, error.pos[0])}" (each key may appear once in a mapping)` : `invalid YAML: ${firstLine(error.message)}`,
+      message: duplicate ? `duplicate key "${keyAt(text, error.pos[0])}" (each key may appear once in a mapping)` : /call stack/.test(error.message) ? 'invalid YAML: nesting too deep to parse' : `invalid YAML: ${firstLine(error.message)}`,
       ...at(error.pos[0]),
     });
   }
   if (problems.some((p) => p.code === 'syntax-error')) return { data: undefined, problems: problems.filter((p) => p.code === 'syntax-error').slice(0, 1), locate: makeLocator(positions) };
 
-  const walk = (node: unknown, pointer: string, key?: NodePosition['key']) => {
+  const walk = (node: unknown, pointer: string, key?: NodePosition['key'], depth = 0): void => {
     const value = at((node as Node | null)?.range?.[0]);
+    if (depth > MAX_NESTING) throw new TooDeep(value);
     positions.set(pointer, key ? { key, value } : { value });
     if (isAlias(node)) return;
     if (isMap(node)) {
@@ -45,13 +47,18 @@ export function parseYamlSource(text: string): ParsedSource {
         // A key with no value (`input:`) has no node, or an empty one: point at the key.
         const value = pair.value as Node | null;
         if (value == null || (isScalar(value) && value.range?.[0] === value.range?.[1])) positions.set(`${pointer}/${pointerSegment(name)}`, { key: keyPosition, value: keyPosition });
-        else walk(pair.value, `${pointer}/${pointerSegment(name)}`, keyPosition);
+        else walk(pair.value, `${pointer}/${pointerSegment(name)}`, keyPosition, depth + 1);
       }
     } else if (isSeq(node)) {
-      node.items.forEach((item, index) => walk(item, `${pointer}/${index}`));
+      node.items.forEach((item, index) => walk(item, `${pointer}/${index}`, undefined, depth + 1));
     }
   };
-  walk(document.contents, '');
+  try {
+    walk(document.contents, '');
+  } catch (error) {
+    if (!(error instanceof TooDeep)) throw error;
+    return fail({ code: 'syntax-error', message: `nesting deeper than ${MAX_NESTING} levels`, ...error.at });
+  }
 
   let data: unknown;
   try {
@@ -60,6 +67,12 @@ export function parseYamlSource(text: string): ParsedSource {
     return fail({ code: 'syntax-error', message: `invalid YAML: ${firstLine((error as Error).message)}`, line: 1, column: 1 });
   }
   return { data, problems, locate: makeLocator(positions) };
+}
+
+class TooDeep extends Error {
+  constructor(readonly at: { line: number; column: number }) {
+    super('too deep');
+  }
 }
 
 /** The plain or quoted key that starts at an offset, for naming it in a message. */

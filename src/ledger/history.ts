@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
 import { writeJsonAtomic } from './atomic.js';
-import { lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder } from './layout.js';
+import { NAME_PATTERN } from '../definitions/patterns.js';
+import { checkSequenceName, lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder } from './layout.js';
 import { isAlive, readLock } from './lock.js';
 
 export interface RunRef {
@@ -54,7 +55,7 @@ function* sequenceRuns(repo: string, sequence: string, since?: string): Generato
 export function* runsNewestFirst(repo: string, options: { sequence?: string; since?: Date } = {}): Generator<RunRef> {
   // Run ids start with their start time (20261125T031828123Z), so times compare as text.
   const sinceId = options.since?.toISOString().replace(/[-:]/g, '').replace('.', '');
-  const walks = (options.sequence ? [options.sequence] : ledgerSequences(repo)).map((s) => sequenceRuns(repo, s, sinceId?.slice(0, 8)));
+  const walks = (options.sequence ? [checkSequenceName(options.sequence)] : ledgerSequences(repo)).map((s) => sequenceRuns(repo, s, sinceId?.slice(0, 8)));
   const heads = walks.map((walk) => walk.next());
   for (;;) {
     let best = -1;
@@ -114,20 +115,29 @@ function removeTemporaryFiles(folder: string): void {
 }
 
 /**
- * Finds one run: a unique prefix of its id, or SEQUENCE@latest, SEQUENCE@last-failed.
- * A prefix that names a day (20261125...) reads only that day's folders.
+ * Finds one run: its id or a unique prefix of it, the hash at its end, its record's path (as
+ * `etl run` prints it), SEQUENCE@latest, SEQUENCE@last-failed, or a bare SEQUENCE (its
+ * latest run). A prefix that names a day (20261125...) reads only that day's folders.
  */
 export function findRun(repo: string, spec: string): RunRef {
+  const path = /(?:^|\/)runs\/[^/]+\/\d{4}\/\d{2}\/\d{2}\/([^/]+?)(?:\/(?:run\.json)?)?$/.exec(spec);
+  if (path) return findRun(repo, path[1]!);
   const at = /^(.+)@(latest|last-failed)$/.exec(spec);
-  if (at) {
-    const [, sequence, which] = at as unknown as [string, string, string];
+  if (at || (new RegExp(NAME_PATTERN).test(spec) && !/^[0-9a-f]{8}$|^\d{8}/.test(spec))) {
+    const [sequence, which] = at ? [at[1]!, at[2]!] : [spec, 'latest'];
     for (const ref of runsNewestFirst(repo, { sequence })) {
       if (which === 'latest') return ref;
       if (readRun(repo, ref)?.status === 'failed') return ref;
     }
     throw new EtlError('unknown-run', `no ${which === 'latest' ? '' : 'failed '}run of sequence "${sequence}" in the ledger`);
   }
-  if (!/^[0-9TZa-f-]+$/.test(spec)) throw new EtlError('unknown-run', `"${spec}" is not a run id, an id prefix, or SEQUENCE@latest / SEQUENCE@last-failed`);
+  if (/^[0-9a-f]{8}$/.test(spec)) {
+    // The random part of an id: unique in practice, found by a walk over every run.
+    const matches = [...runsNewestFirst(repo)].filter((ref) => ref.id.endsWith(`-${spec}`));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw new EtlError('ambiguous-run', `"${spec}" ends more than one run id (${matches.map((m) => m.id).join(', ')}): give the whole id`);
+  }
+  if (!/^[0-9TZa-f-]+$/.test(spec)) throw new EtlError('unknown-run', `"${spec}" is not a run id, an id prefix, a record path, or SEQUENCE@latest / SEQUENCE@last-failed`);
   const day = /^\d{8}/.test(spec) ? new Date(`${spec.slice(0, 4)}-${spec.slice(4, 6)}-${spec.slice(6, 8)}T00:00:00Z`) : undefined;
   const matches: RunRef[] = [];
   for (const ref of runsNewestFirst(repo, { since: day && !Number.isNaN(day.getTime()) ? day : undefined })) {

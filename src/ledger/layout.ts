@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { NAME_PATTERN } from '../definitions/patterns.js';
+import { EtlError } from '../errors.js';
 
 export const RUNS_DIR = 'runs';
 
@@ -24,4 +26,15 @@ export function runFolder(sequence: string, runId: string): string {
 /** The lock of a sequence: never committed (see .gitignore). */
 export function lockFile(sequence: string): string {
   return join(RUNS_DIR, sequence, '.lock');
+}
+
+/**
+ * Every command takes sequence names through this check before a name becomes part of a
+ * path: "../../other/runs/x" must never read (or write) another folder's ledger.
+ */
+export function checkSequenceName(name: string): string {
+  if (!new RegExp(NAME_PATTERN).test(name)) {
+    throw new EtlError('invalid-sequence-name', `"${name}" is not a sequence name: letters, digits, ".", "_" and "-", starting with a letter or digit`);
+  }
+  return name;
 }

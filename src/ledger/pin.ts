@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DefinitionsPin } from '../runner/records.js';
 import { openGit, type Env } from './git.js';
@@ -18,7 +18,9 @@ export async function pinDefinitions(repo: string, files: string[], env: Env = p
   const hashes: Record<string, string | null> = {};
   for (const file of [...new Set(files)].sort()) {
     try {
-      hashes[file] = blobHash(readFileSync(join(repo, file)));
+      // A symbolic link is pinned as git stores it: the link's target, not what it points at.
+      const path = join(repo, file);
+      hashes[file] = blobHash(lstatSync(path).isSymbolicLink() ? Buffer.from(readlinkSync(path)) : readFileSync(path));
     } catch {
       hashes[file] = null;
     }

@@ -1,4 +1,8 @@
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { isInside } from '../definitions/read-source.js';
 import { EtlError } from '../errors.js';
+import { RUNS_DIR } from './layout.js';
 import { gitOperation, openGit, type Env } from './git.js';
 
 export interface LedgerTarget {
@@ -28,4 +32,22 @@ export async function checkLedgerTarget(ledger: string, target: LedgerTarget, en
       throw new EtlError('detached-head', 'HEAD is detached: say which remote branch to push to with --branch');
     }
   });
+}
+
+/**
+ * The ledger folders a run writes into must be inside the repository: `runs/` (or
+ * `runs/SEQUENCE`) as a symbolic link to elsewhere would put records where git never sees
+ * them, or let a pull request write outside the checkout.
+ */
+export function checkRunsFolder(ledger: string, sequence: string): void {
+  const root = realpathSync(ledger);
+  for (const folder of [RUNS_DIR, join(RUNS_DIR, sequence)]) {
+    let real: string;
+    try {
+      real = realpathSync(join(ledger, folder));
+    } catch {
+      return; // not there yet: it is made inside the repository
+    }
+    if (!isInside(root, real)) throw new EtlError('runs-outside-repository', `${folder}/ is a symbolic link to ${real}, outside the repository: the ledger must live inside it`);
+  }
 }

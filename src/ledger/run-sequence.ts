@@ -12,7 +12,7 @@ import { markAbandoned } from './history.js';
 import { newRunId, runFolder } from './layout.js';
 import { acquireLock } from './lock.js';
 import { pinDefinitions } from './pin.js';
-import { checkLedgerTarget } from './preflight.js';
+import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
 import { pushLedger, type PushOptions, type PushResult } from './push.js';
 import { openRecorder } from './recorder.js';
 
@@ -66,6 +66,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   const plan = planRun(definitions, sequence, env);
   const ledger = options.ledger ?? definitions.repo;
   const commits = options.commit !== undefined || options.push !== undefined;
+  checkRunsFolder(ledger, sequence);
   await checkLedgerTarget(ledger, { commit: commits, push: options.push }, env);
   const startedAt = now();
   const runId = newRunId(startedAt);

@@ -53,13 +53,21 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
     const cancels: Array<() => void> = [];
     const startedAt = Date.now();
 
-    const child = spawn(options.command, options.argv.slice(1), {
-      argv0: options.argv[0],
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group: kill(-pid) reaches everything it started
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(options.command, options.argv.slice(1), {
+        argv0: options.argv[0],
+        cwd: options.cwd,
+        env: options.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // its own process group: kill(-pid) reaches everything it started
+      });
+    } catch (error) {
+      // Some failures are thrown at once rather than emitted (E2BIG, a NUL byte in an argument).
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'E2BIG' ? 'E2BIG (its arguments and environment together are too large)' : code === 'ERR_INVALID_ARG_VALUE' ? 'an argument or environment value contains a NUL character' : (code ?? (error as Error).message);
+      return resolve({ exitCode: null, signal: null, timedOut: false, cancelled: false, outputAbandoned: null, error: `cannot start ${options.argv[0]}: ${why}` });
+    }
 
     const killGroup = (signal: NodeJS.Signals) => {
       if (child.pid === undefined) return;
@@ -106,8 +114,8 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       killGroup('SIGKILL');
     };
 
-    child.stdout.on('data', (chunk: Buffer) => options.onOutput(chunk, 'out'));
-    child.stderr.on('data', (chunk: Buffer) => options.onOutput(chunk, 'err'));
+    child.stdout!.on('data', (chunk: Buffer) => options.onOutput(chunk, 'out'));
+    child.stderr!.on('data', (chunk: Buffer) => options.onOutput(chunk, 'err'));
     child.on('error', (error: NodeJS.ErrnoException) => {
       // spawn failed (ENOENT, EACCES): there is no process to wait for.
       if (child.pid === undefined) {

@@ -4,7 +4,20 @@ export interface TemplateFile {
   path: string;
   content: string;
   executable?: boolean;
+  /** Part of the example pipeline: left out when the repository has a modules.json of its own. */
+  example?: boolean;
 }
+
+/** What .gitignore must hold (merged into an existing one line by line). */
+export const GITIGNORE_LINES = [
+  'node_modules/',
+  'out/',
+  "# a run lock is this machine's business, never history",
+  'runs/**/.lock',
+  'runs/**/.lock.*',
+  '# temporary files of a record being written (left only by a crash)',
+  'runs/**/.*.tmp',
+];
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
@@ -18,6 +31,7 @@ export const TEMPLATE_FILES: TemplateFile[] = [
   },
   {
     path: 'etl_sequences/hello.json',
+    example: true,
     content: json({
       $schema: '../node_modules/etl-ledger/schemas/sequence.schema.json',
       description: 'An example sequence: one step that writes a file.',
@@ -27,6 +41,7 @@ export const TEMPLATE_FILES: TemplateFile[] = [
   {
     path: 'modules/hello.sh',
     executable: true,
+    example: true,
     content: `#!/bin/sh
 # An etl-ledger module: COMMAND [--input PATH] [--output PATH] [--config PATH].
 # Exit 0 lets the sequence go on; any other status stops it and runs on_failure.
@@ -50,5 +65,4 @@ echo "wrote $output"
 `,
   },
   { path: 'runs/.gitkeep', content: '' },
-  { path: '.gitignore', content: 'node_modules/\nout/\n# a run lock is this machine\'s business, never history\nruns/**/.lock\nruns/**/.lock.*\n# temporary files of a record being written (left only by a crash)\nruns/**/.*.tmp\n' },
 ];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { painter } from '../../src/cli/output.js';
@@ -149,11 +149,42 @@ test('etl init in a repository on another branch: etl-run.yml listens to that br
   assert.match(readFileSync(join(repo, '.github/workflows/etl-run.yml'), 'utf8'), /push:\n {4}branches:\n {6}- trunk\n/);
 });
 
-test('etl init never overwrites: with any of its files present it changes nothing', async (t) => {
+test('etl init never overwrites: with a modules.json of its own, it is kept and no example is added', async (t) => {
   const repo = tempRepo(t, { 'modules.json': '{"mine": {"cmd": "true"}}' });
-  const result = await runCli(['init'], { cwd: repo });
-  assert.equal(result.code, 2);
-  assert.match(result.stderr, /already has modules\.json; .*nothing was changed/);
+  const result = await runCli(['init', '--package', 'git+https://example.com/etl-ledger.git'], { cwd: repo });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /kept as they were:\n {2}modules\.json\n/);
   assert.equal(readFileSync(join(repo, 'modules.json'), 'utf8'), '{"mine": {"cmd": "true"}}');
-  assert.equal(existsSync(join(repo, 'etl_sequences')), false);
+  assert.equal(existsSync(join(repo, 'etl_sequences/hello.json')), false);
+  assert.equal(existsSync(join(repo, 'modules/hello.sh')), false);
+  assert.equal((await runCli(['validate'], { cwd: repo })).code, 0);
+});
+
+test('etl -C DIR init writes into DIR (never the current folder), and a new repository gets a package.json that installs etl-ledger', async (t) => {
+  const home = tempRepo(t);
+  const result = await runCli(['-C', 'pipelines', 'init', '--package', 'git+https://example.com/office/etl-ledger.git'], { cwd: home });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(readdirSync(home), ['pipelines'], 'nothing written beside it, no git init of the current folder');
+  const pkg = JSON.parse(readFileSync(join(home, 'pipelines/package.json'), 'utf8'));
+  assert.deepEqual(pkg.devDependencies, { 'etl-ledger': 'git+https://example.com/office/etl-ledger.git' });
+  assert.equal(pkg.private, true);
+  assert.match(result.stderr, /run "npm install" to write package-lock\.json/);
+  assert.ok(existsSync(join(home, 'pipelines/.git')));
+});
+
+test('etl init on an existing repository with a .gitignore and package.json merges what it must and says what it changed', async (t) => {
+  const repo = tempRepo(t, { '.gitignore': 'node_modules/\n*.log\n', 'package.json': '{"name": "office", "scripts": {"x": "y"}}\n', 'README.md': 'ours\n' });
+  execFileSync('git', ['init', '--quiet', '--initial-branch=main'], { cwd: repo });
+  const result = await runCli(['init', '--package', 'github:office/etl-ledger'], { cwd: repo });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /changed:\n {2}\.gitignore\n {2}package\.json\n/);
+  const ignore = readFileSync(join(repo, '.gitignore'), 'utf8');
+  assert.ok(ignore.startsWith('node_modules/\n*.log\n# etl-ledger\n'), ignore);
+  assert.equal(ignore.split('\n').filter((l) => l === 'node_modules/').length, 1, 'a line it has is not added twice');
+  assert.match(ignore, /^runs\/\*\*\/\.lock$/m);
+  const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
+  assert.deepEqual(pkg.scripts, { x: 'y' });
+  assert.equal(pkg.devDependencies['etl-ledger'], 'github:office/etl-ledger');
+  const again = await runCli(['init'], { cwd: repo });
+  assert.match(again.stdout, /^Nothing to change in the pipeline repository \./);
 });
