@@ -1,5 +1,5 @@
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerRoot } from '../ledger/ledger-branch.js';
+import { ledgerView } from '../ledger/ledger-branch.js';
 import { dueSequences, sameCron } from '../schedule/due.js';
 import type { Command } from './command.js';
 import { loadValidated } from './load.js';
@@ -29,7 +29,7 @@ Options:
       // The workflow's cron lines are older than the definitions: say so, still catch up.
       context.stderr.write(`etl due: warning: no sequence has the schedule "${cron}" (are the workflows stale? run etl workflows generate); only missed ticks are caught up\n`);
     }
-    const due = dueSequences(report.definitions, await ledgerRoot(context.repo, { env: context.env }), { cron, now });
+    const due = dueSequences(report.definitions, await ledgerView(context.repo, { env: context.env }), { cron, now });
     if (values.json) context.stdout.write(`${JSON.stringify(due.map((d) => d.name))}\n`);
     else if (due.length === 0) context.stdout.write('nothing is due\n');
     else for (const d of due) context.stdout.write(`${d.name}  ${context.paint('dim', `${d.schedule} (${d.timezone}), tick ${d.tick}${d.reason === 'missed' ? ', missed: catching up' : ''}`)}\n`);

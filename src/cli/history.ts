@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
 import { formatDuration, parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerRoot } from '../ledger/ledger-branch.js';
+import { ledgerView } from '../ledger/ledger-branch.js';
 import { listHistory } from '../ledger/history.js';
 import type { RunRecord } from '../runner/records.js';
 import type { Command } from './command.js';
@@ -38,7 +38,7 @@ Options:
     const limit = Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
     const since = values.since === undefined ? undefined : parseSince(String(values.since), new Date());
-    const runs = listHistory(await ledgerRoot(context.repo, { env: context.env }), { sequence: positionals[0], status, since, limit });
+    const runs = listHistory(await ledgerView(context.repo, { env: context.env }), { sequence: positionals[0], status, since, limit });
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
     } else if (runs.length === 0) {

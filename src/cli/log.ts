@@ -23,7 +23,7 @@ Options:
     if (!Number.isInteger(limit) || limit < 1) throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
     const branch = await configuredLedgerBranch(context.repo, context.env);
     if (positionals[0] !== undefined) checkSequenceName(positionals[0]);
-    const runs = await logFromGit(context.repo, { sequence: positionals[0], limit, env: context.env, rev: branch });
+    const runs = await logFromGit(context.repo, { sequence: positionals[0], limit, env: context.env, revs: branch ? [branch, 'HEAD'] : ['HEAD'] });
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       return ExitCode.ok;

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerRoot } from '../ledger/ledger-branch.js';
+import { ledgerView } from '../ledger/ledger-branch.js';
 import { findRun, readRun, reapIfAbandoned, type RunRef } from '../ledger/history.js';
 import { stepFiles } from '../runner/engine.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
@@ -23,8 +23,8 @@ Options:
   options: { follow: { type: 'boolean', short: 'f', default: false } },
   async run(values, positionals, context) {
     if (positionals.length < 1 || positionals.length > 2) throw new EtlError('usage', `logs takes a run and optionally a step, got ${positionals.length} arguments`);
-    const root = await ledgerRoot(context.repo, { env: context.env });
-    const ref = findRun(root, positionals[0]!);
+    const ref = findRun(await ledgerView(context.repo, { env: context.env }), positionals[0]!);
+    const root = ref.root;
     const load = () => {
       const run = readRun(root, ref);
       if (!run) throw new EtlError('unreadable-run', `run ${ref.id} has no readable run.json in ${ref.folder}`);

@@ -23,7 +23,7 @@ Options:
   options: { json: { type: 'boolean', default: false }, at: { type: 'string' } },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `plan takes one sequence name, got ${positionals.length}`);
-    if (values.at !== undefined) return withWorktreeAt(context.repo, String(values.at), (dir) => showPlan(values, positionals, { ...context, repo: dir }), context.env);
+    if (values.at !== undefined) return withWorktreeAt(context.repo, String(values.at), (dir) => showPlan(values, positionals, { ...context, repo: dir }), { env: context.env });
     return showPlan(values, positionals, context);
   },
 };

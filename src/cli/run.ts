@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { actionsView, appendSummary, inActions, maskCommands, runSummary, warningLine, writeOutputs } from '../github/actions.js';
@@ -84,7 +84,12 @@ module's process group at once; the run is recorded either way.
     const ledger = await ledgerRoot(context.repo, { branch: values['ledger-branch'] as string | undefined, env: context.env });
     if (values.at === undefined) return runFrom(context, ledger, request);
     // The definitions come from a checkout of the older commit; the run is recorded here.
-    return withWorktreeAt(context.repo, String(values.at), (dir, sha) => runFrom({ ...context, repo: dir }, ledger, request, sha), context.env);
+    // Modules run in the checkout: what they write there (relative outputs) is kept with it.
+    return withWorktreeAt(context.repo, String(values.at), (dir, sha) => runFrom({ ...context, repo: dir }, ledger, request, sha), {
+      env: context.env,
+      onKept: (dir, written) =>
+        context.stderr.write(`etl run: the run wrote ${written.length} file${written.length === 1 ? '' : 's'} into the checkout of ${String(values.at)}, kept in ${dir} (${written.slice(0, 5).join(', ')}${written.length > 5 ? ', …' : ''}); remove it with "git worktree remove --force ${dir}"\n`),
+    });
   },
 };
 
@@ -174,17 +179,20 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   }
 
   const { run, folder, scratch } = outcome;
+  // Where the records are, as a path that exists from here (a ledger branch's worktree is
+  // inside .git; a run from a subfolder is recorded at the repository's root).
+  const shown = relative(context.cwd, join(ledger, folder)) || '.';
   if (actions) {
     appendSummary(context.env, runSummary(run, folder, ledger));
     writeOutputs(context.env, { 'run-id': run.id, status: run.status, 'record-path': `${folder}/run.json` });
   }
-  if (run.status === 'failed' && !values.verbose && !actions) context.stderr.write(failureLogs(ledger, folder, run));
-  out.write(summaryLine(run, folder, paint));
+  if (run.status === 'failed' && !values.verbose && !actions) context.stderr.write(failureLogs(join(ledger, folder), shown, run));
+  out.write(summaryLine(run, shown, paint));
   if (scratch) out.write(`scratch folder kept for inspection: ${scratch}\n`);
   // After a rebase onto the remote the commit that was pushed is not the one first made.
   if (outcome.push) out.write(`committed ${outcome.push.head.slice(0, 12)}, pushed to ${outcome.push.remote} ${outcome.push.branch}${outcome.push.attempts > 1 ? ` (after ${outcome.push.attempts} attempts)` : ''}\n`);
   else if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
-  if (outcome.ledgerError) context.stderr.write(`etl run: the run is recorded in ${folder}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`);
+  if (outcome.ledgerError) context.stderr.write(`etl run: the run is recorded in ${shown}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`);
   if (values.notify) await notify(context, ledger, outcome);
   if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
   if (run.status === 'cancelled') return stoppedBy === 'SIGTERM' ? ExitCode.terminated : stoppedBy === 'SIGHUP' ? ExitCode.hangup : ExitCode.interrupted;
@@ -192,16 +200,16 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
 }
 
 /** The last lines of the failed step's log: what a person needs to see first. */
-function failureLogs(repo: string, folder: string, run: RunRecord, lines = 20): string {
+function failureLogs(folder: string, shown: string, run: RunRecord, lines = 20): string {
   const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
   if (!failed) return '';
-  const record = readStep(join(repo, folder), failed.record);
+  const record = readStep(folder, failed.record);
   if (!record) return '';
   if (record.log.path === null) return `(step ${failed.index} printed nothing)\n`;
-  const tail = readLogTail(join(repo, folder, record.log.path), lines);
+  const tail = readLogTail(join(folder, record.log.path), lines);
   if (tail === undefined) return '';
   if (!tail) return `(step ${failed.index} printed nothing)\n`;
-  return `--- last ${tail.split('\n').length} lines of ${failed.name}'s log (${join(folder, record.log.path)}) ---\n${tail}\n---\n`;
+  return `--- last ${tail.split('\n').length} lines of ${failed.name}'s log (${join(shown, record.log.path)}) ---\n${tail}\n---\n`;
 }
 
 function localUser(): string | null {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerRoot } from '../ledger/ledger-branch.js';
+import { ledgerView } from '../ledger/ledger-branch.js';
 import { findRun, readRun, reapIfAbandoned } from '../ledger/history.js';
 import { readStep } from '../ledger/step-log.js';
 import type { Command } from './command.js';
@@ -20,8 +20,8 @@ Options:
   options: { json: { type: 'boolean', default: false } },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `show takes one run, got ${positionals.length}`);
-    const root = await ledgerRoot(context.repo, { env: context.env });
-    const ref = findRun(root, positionals[0]!);
+    const ref = findRun(await ledgerView(context.repo, { env: context.env }), positionals[0]!);
+    const root = ref.root;
     const record = readRun(root, ref);
     if (!record) throw new EtlError('unreadable-run', `run ${ref.id} has no readable run.json in ${ref.folder}`);
     const run = reapIfAbandoned(root, record);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
 import { defaultBranch } from '../ledger/git.js';
 import { syncWorkflows, type WorkflowOptions } from '../github/workflows.js';
+import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
 import type { Command, CommandContext } from './command.js';
 import { loadValidated } from './load.js';
 
@@ -41,5 +42,5 @@ export async function workflowOptions(context: CommandContext): Promise<Workflow
   const pkg = join(context.repo, 'package.json');
   // The etl-ledger repository itself has no etl in node_modules/.bin: it runs its own build.
   const self = existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'etl-ledger';
-  return { etl: self ? 'npm run --silent etl --' : 'npx etl', branch: await defaultBranch(context.repo, context.env) };
+  return { etl: self ? 'npm run --silent etl --' : 'npx etl', branch: await defaultBranch(context.repo, context.env), ledgerBranch: await configuredLedgerBranch(context.repo, context.env) };
 }

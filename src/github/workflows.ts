@@ -14,6 +14,8 @@ export interface WorkflowOptions {
   etl: string;
   /** The branch pushes to which trigger runs. */
   branch: string;
+  /** The ledger branch (git config etl.ledgerBranch), carried into CI as ETL_LEDGER_BRANCH. */
+  ledgerBranch?: string;
 }
 
 const SETUP = `      - uses: actions/checkout@v5
@@ -59,7 +61,7 @@ function region(name: string, body: string, indent: string): string {
 }
 
 /** The generated regions, from the definitions: schedules and the list of sequences. */
-export function generatedRegions(definitions: Definitions): Record<string, string> {
+export function generatedRegions(definitions: Definitions, ledgerBranch?: string): Record<string, string> {
   const sequences = [...definitions.sequences.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   const schedules = new Map<string, { cron: string; timezone?: string }>();
   for (const s of sequences) {
@@ -78,13 +80,15 @@ export function generatedRegions(definitions: Definitions): Record<string, strin
     .filter((path) => !/^(etl_sequences|modules)\//.test(path) && path !== 'modules.json')
     .sort();
   const paths = ['etl_sequences/**', 'modules.json', 'modules/**', ...watched].map((p) => `      - '${p.replace(/'/g, "''")}'\n`).join('');
-  return { schedules: region('schedules', triggers, '  '), sequences: region('sequences', choice, '        '), paths: region('paths', paths, '      ') };
+  // git config does not travel: a ledger branch set here reaches CI through the workflow's env.
+  const ledger = ledgerBranch ? `env:\n  ETL_LEDGER_BRANCH: '${ledgerBranch}'\n` : '# runs are recorded on the branch checked out (etl run --ledger-branch changes that)\n';
+  return { schedules: region('schedules', triggers, '  '), sequences: region('sequences', choice, '        '), paths: region('paths', paths, '      '), ledger: region('ledger', ledger, '') };
 }
 
 /** Every workflow file, as `etl init` writes it. */
 export function renderWorkflows(definitions: Definitions, options: WorkflowOptions): Record<string, string> {
   const { etl, branch } = options;
-  const regions = generatedRegions(definitions);
+  const regions = generatedRegions(definitions, options.ledgerBranch);
   return {
     'etl-validate.yml': `name: etl-validate
 # Pull requests: annotations on the lines at fault, and what the change would run.
@@ -94,7 +98,7 @@ on:
 permissions:
   contents: read
   pull-requests: write
-jobs:
+${regions.ledger}jobs:
   validate:
     runs-on: ubuntu-latest
     steps:
@@ -123,7 +127,7 @@ on:
 ${regions.paths}      - '!runs/**'
 permissions:
   contents: read
-jobs:
+${regions.ledger}jobs:
   changed:
     runs-on: ubuntu-latest
     outputs:
@@ -144,7 +148,7 @@ on:
 ${regions.schedules}  workflow_dispatch:
 permissions:
   contents: read
-jobs:
+${regions.ledger}jobs:
   due:
     runs-on: ubuntu-latest
     outputs:
@@ -175,7 +179,7 @@ ${regions.sequences}      dry_run:
         default: false
 permissions:
   contents: read
-jobs:
+${regions.ledger}jobs:
   run:
     runs-on: ubuntu-latest
     permissions:
@@ -213,8 +217,16 @@ const UNMARKED_PATHS = "      - 'etl_sequences/**'\n      - 'modules.json'\n    
 
 /** Files written before a region existed get it where its unmarked lines stand. */
 function migrate(text: string, regions: Record<string, string>): string {
-  if (!regions.paths || text.includes('# etl-ledger:begin paths ') || !text.includes(UNMARKED_PATHS)) return text;
-  return text.replace(UNMARKED_PATHS, `${regions.paths}      - '!runs/**'\n`);
+  let migrated = text;
+  if (regions.paths && !migrated.includes('# etl-ledger:begin paths ') && migrated.includes(UNMARKED_PATHS)) {
+    migrated = migrated.replace(UNMARKED_PATHS, `${regions.paths}      - '!runs/**'\n`);
+  }
+  // Every workflow gets the ledger region just above its jobs (etl workflows check in the
+  // validate workflow must see the same setting as the runs).
+  if (regions.ledger && !migrated.includes('# etl-ledger:begin ledger ')) {
+    migrated = migrated.replace(/^jobs:$/m, `${regions.ledger}jobs:`);
+  }
+  return migrated;
 }
 
 export interface WorkflowFileState {
@@ -227,7 +239,7 @@ export interface WorkflowFileState {
  * generated regions of the files that exist, the whole of those that do not.
  */
 export function syncWorkflows(repo: string, definitions: Definitions, options: WorkflowOptions & { write: boolean }): WorkflowFileState[] {
-  const regions = generatedRegions(definitions);
+  const regions = generatedRegions(definitions, options.ledgerBranch);
   const states: WorkflowFileState[] = [];
   for (const [name, template] of Object.entries(renderWorkflows(definitions, options))) {
     const file = `${WORKFLOWS_DIR}/${name}`;

@@ -1,6 +1,6 @@
 import { RUN_ID_PATTERN } from './layout.js';
 import { TRAILERS } from './commit.js';
-import { gitOperation, openGit, type Env } from './git.js';
+import { gitOperation, openGit, resolveCommit, type Env } from './git.js';
 
 export interface LoggedRun {
   id: string;
@@ -23,14 +23,19 @@ const RECORD = '\x1e';
  * run folders on disk. A run committed with --commit-progress has several commits; the
  * newest one speaks for it.
  */
-export async function logFromGit(repo: string, options: { sequence?: string; limit?: number; rev?: string; env?: Env } = {}): Promise<LoggedRun[]> {
+export async function logFromGit(repo: string, options: { sequence?: string; limit?: number; revs?: string[]; env?: Env } = {}): Promise<LoggedRun[]> {
   return gitOperation('reading the ledger from git log', async () => {
     const trailer = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2C)`;
     const format = ['%H', '%s', trailer(TRAILERS.runId), trailer(TRAILERS.sequence), trailer(TRAILERS.status), trailer(TRAILERS.trigger), trailer(TRAILERS.failedStep)].join('%x1f') + '%x1e';
     const args = ['log', `--format=${format}`, `--grep=^${TRAILERS.runId}: `];
     if (options.sequence) args.push(`--grep=^${TRAILERS.sequence}: ${options.sequence.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, '--all-match');
-    args.push(options.rev ?? 'HEAD', '--');
-    const output = await openGit(repo, options.env).raw(args).catch(() => '');
+    // Several revisions (a ledger branch and the branch checked out) are read as one history.
+    const git = openGit(repo, options.env);
+    const revs: string[] = [];
+    for (const rev of options.revs ?? ['HEAD']) if (await resolveCommit(git, rev)) revs.push(rev);
+    if (revs.length === 0) return [];
+    args.push(...revs, '--');
+    const output = await git.raw(args).catch(() => '');
     const seen = new Set<string>();
     const runs: LoggedRun[] = [];
     for (const record of output.split(RECORD)) {

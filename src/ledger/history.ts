@@ -13,7 +13,15 @@ export interface RunRef {
   id: string;
   /** Relative to the repository. */
   folder: string;
+  /** The ledger root (a repository, or a ledger branch's worktree) the folder is in. */
+  root: string;
 }
+
+/**
+ * Where runs are read from: one root, or several (a ledger branch's worktree first, then
+ * the repository's own runs/ recorded before the switch), read as one ledger.
+ */
+export type LedgerView = string | string[];
 
 const descending = (names: string[]) => names.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
 
@@ -44,7 +52,7 @@ function* sequenceRuns(repo: string, sequence: string, since?: string): Generato
       for (const day of listDirs(join(base, year, month), /^\d{2}$/)) {
         if (since && year + month + day < since) return;
         for (const id of listDirs(join(base, year, month, day), RUN_ID_PATTERN)) {
-          yield { sequence, id, folder: join(RUNS_DIR, sequence, year, month, day, id) };
+          yield { sequence, id, folder: join(RUNS_DIR, sequence, year, month, day, id), root: repo };
         }
       }
     }
@@ -52,10 +60,12 @@ function* sequenceRuns(repo: string, sequence: string, since?: string): Generato
 }
 
 /** All runs (or one sequence's), newest first: a merge of each sequence's lazy walk. */
-export function* runsNewestFirst(repo: string, options: { sequence?: string; since?: Date } = {}): Generator<RunRef> {
+export function* runsNewestFirst(view: LedgerView, options: { sequence?: string; since?: Date } = {}): Generator<RunRef> {
   // Run ids start with their start time (20261125T031828123Z), so times compare as text.
   const sinceId = options.since?.toISOString().replace(/[-:]/g, '').replace('.', '');
-  const walks = (options.sequence ? [checkSequenceName(options.sequence)] : ledgerSequences(repo)).map((s) => sequenceRuns(repo, s, sinceId?.slice(0, 8)));
+  const roots = typeof view === 'string' ? [view] : view;
+  const walks = roots.flatMap((root) => (options.sequence ? [checkSequenceName(options.sequence)] : ledgerSequences(root)).map((s) => sequenceRuns(root, s, sinceId?.slice(0, 8))));
+  const seen = roots.length > 1 ? new Set<string>() : undefined;
   const heads = walks.map((walk) => walk.next());
   for (;;) {
     let best = -1;
@@ -64,14 +74,16 @@ export function* runsNewestFirst(repo: string, options: { sequence?: string; sin
     }
     if (best === -1) return;
     const ref = heads[best]!.value as RunRef;
-    if (sinceId === undefined || ref.id >= sinceId) yield ref;
     heads[best] = walks[best]!.next();
+    if (seen?.has(ref.id)) continue; // the same run in two roots: the first root's copy
+    seen?.add(ref.id);
+    if (sinceId === undefined || ref.id >= sinceId) yield ref;
   }
 }
 
-export function readRun(repo: string, ref: Pick<RunRef, 'folder'>): RunRecord | undefined {
+export function readRun(repo: string, ref: Pick<RunRef, 'folder'> & { root?: string }): RunRecord | undefined {
   try {
-    return JSON.parse(readFileSync(join(repo, ref.folder, 'run.json'), 'utf8')) as RunRecord;
+    return JSON.parse(readFileSync(join(ref.root ?? repo, ref.folder, 'run.json'), 'utf8')) as RunRecord;
   } catch {
     return undefined; // a run that crashed before its first record: nothing to show
   }
@@ -119,7 +131,7 @@ function removeTemporaryFiles(folder: string): void {
  * `etl run` prints it), SEQUENCE@latest, SEQUENCE@last-failed, or a bare SEQUENCE (its
  * latest run). A prefix that names a day (20261125...) reads only that day's folders.
  */
-export function findRun(repo: string, spec: string): RunRef {
+export function findRun(repo: LedgerView, spec: string): RunRef {
   const path = /(?:^|\/)runs\/[^/]+\/\d{4}\/\d{2}\/\d{2}\/([^/]+?)(?:\/(?:run\.json)?)?$/.exec(spec);
   if (path) return findRun(repo, path[1]!);
   const at = /^(.+)@(latest|last-failed)$/.exec(spec);
@@ -127,7 +139,7 @@ export function findRun(repo: string, spec: string): RunRef {
     const [sequence, which] = at ? [at[1]!, at[2]!] : [spec, 'latest'];
     for (const ref of runsNewestFirst(repo, { sequence })) {
       if (which === 'latest') return ref;
-      if (readRun(repo, ref)?.status === 'failed') return ref;
+      if (readRun(ref.root, ref)?.status === 'failed') return ref;
     }
     throw new EtlError('unknown-run', `no ${which === 'latest' ? '' : 'failed '}run of sequence "${sequence}" in the ledger`);
   }
@@ -160,14 +172,14 @@ export interface HistoryOptions {
  * Runs newest first, as `etl history` lists them. Reads only as many records as it shows
  * (plus those a --status filter skips), so it stays fast however long the ledger grows.
  */
-export function listHistory(repo: string, options: HistoryOptions = {}): RunRecord[] {
+export function listHistory(repo: LedgerView, options: HistoryOptions = {}): RunRecord[] {
   const limit = options.limit ?? 20;
   const found: RunRecord[] = [];
   if (limit <= 0) return found;
   for (const ref of runsNewestFirst(repo, { sequence: options.sequence, since: options.since })) {
-    const record = readRun(repo, ref);
+    const record = readRun(ref.root, ref);
     if (!record) continue;
-    const run = reapIfAbandoned(repo, record);
+    const run = reapIfAbandoned(ref.root, record);
     if (options.status !== undefined && run.status !== options.status) continue;
     found.push(run);
     if (found.length >= limit) break;

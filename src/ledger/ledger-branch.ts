@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { EtlError } from '../errors.js';
+import { RUNS_DIR } from './layout.js';
 import { gitMessage, gitOperation, identityArgs, openGit, resolveCommit, type Env } from './git.js';
 
 /** `git config etl.ledgerBranch NAME`: the repository keeps its runs on that branch. */
@@ -19,9 +20,19 @@ export async function ledgerRoot(repo: string, options: { branch?: string; env?:
   return openLedgerWorktree(repo, branch, env, options.create ?? true);
 }
 
+/**
+ * Every root a ledger's runs may be in, for reading: the ledger branch's worktree and, when
+ * runs were recorded in the repository itself before the switch, the repository too.
+ */
+export async function ledgerView(repo: string, options: { env?: Env } = {}): Promise<string[]> {
+  const root = await ledgerRoot(repo, options);
+  return root !== repo && existsSync(join(repo, RUNS_DIR)) ? [root, repo] : [root];
+}
+
 export async function configuredLedgerBranch(repo: string, env: Env = process.env): Promise<string | undefined> {
   const value = (await openGit(repo, env).raw(['config', '--get', CONFIG_KEY]).catch(() => '')).trim();
-  return value || undefined;
+  // In CI, where no git config was set, the generated workflows name it in ETL_LEDGER_BRANCH.
+  return value || env.ETL_LEDGER_BRANCH || undefined;
 }
 
 /**

@@ -1,6 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseCron } from '../definitions/cron.js';
-import type { Definitions } from '../definitions/model.js';
-import { runsNewestFirst, readRun } from '../ledger/history.js';
+import { SEQUENCES_DIR, type Definitions } from '../definitions/model.js';
+import { gitEnv } from '../ledger/git.js';
+import { runsNewestFirst, readRun, type LedgerView } from '../ledger/history.js';
 import { previousTick } from './next-tick.js';
 
 export interface DueSequence {
@@ -22,14 +26,16 @@ export interface DueOptions {
 }
 
 /**
- * The scheduled sequences to run now: those whose latest tick has no run started at or
- * after it in the ledger. GitHub delays scheduled workflows and sometimes drops them, so the
- * fired expression is not trusted alone: any schedule whose tick was missed (within the
- * catch-up window) is due too, and one already run since its tick is not run twice.
+ * The scheduled sequences to run now: those whose latest tick has no whole run (any trigger;
+ * a run of some steps only does not count) started at or after it in the ledger. GitHub delays scheduled workflows and sometimes drops them, so the
+ * fired expression is not trusted alone: any schedule whose tick was missed (passed within
+ * the catch-up window, and since the sequence's file was first committed) is due too, and
+ * one already run since its tick is not run twice.
  */
-export function dueSequences(definitions: Definitions, ledger: string, options: DueOptions): DueSequence[] {
+export function dueSequences(definitions: Definitions, ledger: LedgerView, options: DueOptions): DueSequence[] {
   const catchUpMs = options.catchUpMs ?? 24 * 3_600_000;
   const due: DueSequence[] = [];
+  let existedSince: Map<string, number> | undefined;
   for (const sequence of [...definitions.sequences.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (sequence.schedule === undefined) continue;
     const cron = parseCron(sequence.schedule).cron;
@@ -38,20 +44,52 @@ export function dueSequences(definitions: Definitions, ledger: string, options: 
     const tick = previousTick(cron, options.now, timezone);
     if (!tick || options.now.getTime() - tick.getTime() > catchUpMs) continue;
     const fired = options.cron === undefined || sameCron(options.cron, sequence.schedule);
-    const latest = latestRunStart(ledger, sequence.name);
+    const latest = latestFullRunStart(ledger, sequence.name);
     if (latest !== undefined && latest >= tick.getTime()) continue; // already run for this tick
     if (!fired && options.now.getTime() - tick.getTime() < 5 * 60_000) continue; // its own workflow run is probably on its way
+    // A tick from before the sequence existed was never missed: a new daily job waits for its hour.
+    if (!fired && tick.getTime() < (existedSince ??= sequencesExistedSince(definitions)).get(sequence.file)!) continue;
     due.push({ name: sequence.name, schedule: sequence.schedule, timezone, tick: tick.toISOString(), reason: fired ? 'fired' : 'missed' });
   }
   return due;
 }
 
-function latestRunStart(ledger: string, sequence: string): number | undefined {
+/**
+ * When the latest run that counts for a tick started: a whole run of the sequence (not one
+ * with --from or --only), whatever triggered it (the schedule, a person, a push).
+ */
+function latestFullRunStart(ledger: LedgerView, sequence: string): number | undefined {
   for (const ref of runsNewestFirst(ledger, { sequence })) {
-    const run = readRun(ledger, ref);
-    if (run) return Date.parse(run.started_at);
+    const run = readRun(ref.root, ref);
+    if (run && run.selection === null) return Date.parse(run.started_at);
   }
   return undefined;
+}
+
+/**
+ * Since when each sequence file exists: the commit that added it (one `git log` for all),
+ * else (not committed, not a repository) its modification time.
+ */
+function sequencesExistedSince(definitions: Definitions): Map<string, number> {
+  const since = new Map<string, number>();
+  const log = spawnSync('git', ['log', '--diff-filter=A', '--format=%x00%ct', '--name-only', '--', SEQUENCES_DIR], { cwd: definitions.repo, env: gitEnv(process.env), encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (log.status === 0) {
+    // Newest first: the last time a file was added is the one that counts (a file deleted and
+    // added again exists since it came back).
+    for (const entry of log.stdout.split('\0').filter(Boolean)) {
+      const [time, ...files] = entry.split('\n').filter(Boolean);
+      for (const file of files) if (!since.has(file)) since.set(file, Number(time) * 1000);
+    }
+  }
+  for (const sequence of definitions.sequences.values()) {
+    if (since.has(sequence.file)) continue;
+    try {
+      since.set(sequence.file, statSync(join(definitions.repo, sequence.file)).mtimeMs);
+    } catch {
+      since.set(sequence.file, Date.now());
+    }
+  }
+  return since;
 }
 
 /** Two cron expressions written alike, spacing aside (GitHub hands back the workflow's text). */

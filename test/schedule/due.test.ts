@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { parseCron } from '../../src/definitions/cron.js';
 import { previousTick } from '../../src/schedule/next-tick.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
+import { git } from '../helpers/git.js';
+
+/** Commits everything as of a date: the sequences "exist since" then. */
+function commitAt(repo: string, date: Date): void {
+  git(repo, 'init', '--quiet', '--initial-branch=main');
+  git(repo, 'add', '-A');
+  const stamp = `${Math.floor(date.getTime() / 1000)} +0000`;
+  execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'definitions'], { cwd: repo, env: { ...process.env, GIT_AUTHOR_DATE: stamp, GIT_COMMITTER_DATE: stamp } });
+}
 
 const prev = (expression: string, at: string, zone?: string) => previousTick(parseCron(expression).cron!, new Date(at), zone)?.toISOString();
 
@@ -26,6 +36,7 @@ test('etl due: the fired schedule is due until a run exists since its tick; a dr
   // At 02:20 UTC the hourly tick of 02:17 fired; nightly's 01:30 UTC tick (02:30 Madrid) has no run: caught up.
   const now = new Date();
   const at = (h: number, m: number) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), h, m)).toISOString();
+  commitAt(repo, new Date(Date.parse(at(2, 20)) - 2 * 86_400_000)); // the sequences exist since two days before
   assert.deepEqual(await due('17 * * * *', at(2, 20)), ['hourly', 'nightly']);
   assert.deepEqual(await due(' 17  *  * * *', at(2, 20)), ['hourly', 'nightly'], 'spacing aside, the same expression');
   // After runs of both, neither is due again for the same ticks.
@@ -40,4 +51,28 @@ test('etl due: the fired schedule is due until a run exists since its tick; a dr
   const text = await runCli(['due', '--now', 'yesterday'], { cwd: repo });
   assert.equal(text.code, 2);
   assert.match(text.stderr, /--now takes an ISO 8601 time/);
+});
+
+test('etl due: only a whole run counts for a tick; a partial manual run (--only) does not', async (t) => {
+  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { daily: { schedule: '0 3 * * *', steps: [{ module_name: 'ok' }, { module_name: 'ok', name: 'two' }] } } });
+  commitAt(repo, new Date(Date.now() - 3 * 86_400_000));
+  assert.equal((await runCli(['run', 'daily', '--only', '2'], { cwd: repo })).code, 0);
+  const now = new Date(Date.now() + 60_000).toISOString();
+  const tick = new Date(Date.now() + 60_000);
+  // The latest 03:00 tick, at or before now.
+  const due = JSON.parse((await runCli(['due', '--cron', '0 3 * * *', '--now', now, '--json'], { cwd: repo })).stdout) as string[];
+  assert.deepEqual(due, ['daily'], `the --only run at ${tick.toISOString()} is not the scheduled run`);
+  assert.equal((await runCli(['run', 'daily'], { cwd: repo })).code, 0);
+  assert.deepEqual(JSON.parse((await runCli(['due', '--cron', '0 3 * * *', '--now', new Date(Date.now() + 60_000).toISOString(), '--json'], { cwd: repo })).stdout), []);
+});
+
+test("etl due: a new daily sequence is not 'missed' for ticks before it existed when another schedule fires", async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { daily: { schedule: '0 3 * * *', steps: [{ module_name: 'ok' }] }, often: { schedule: '*/15 * * * *', steps: [{ module_name: 'ok' }] } },
+  });
+  commitAt(repo, new Date('2026-11-25T09:00:00Z'));
+  const due = async (now: string) => JSON.parse((await runCli(['due', '--cron', '*/15 * * * *', '--now', now, '--json'], { cwd: repo })).stdout) as string[];
+  assert.deepEqual(await due('2026-11-25T10:15:00Z'), ['often'], 'the 03:00 tick of its first day came before it existed');
+  assert.deepEqual(await due('2026-11-26T10:15:00Z'), ['daily', 'often'], 'the next day its 03:00 tick was missed: caught up');
 });
