@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { planRun, type Plan, type PlannedStep } from '../runner/plan.js';
+import { maskPlan, planRun, type Plan, type PlannedStep } from '../runner/plan.js';
 import { withWorktreeAt } from '../ledger/worktree.js';
 import type { Command, CommandContext } from './command.js';
 import type { Paint } from './output.js';
@@ -32,7 +32,7 @@ async function showPlan(values: Record<string, unknown>, positionals: string[], 
   const report = await loadValidated(context, positionals);
   if (report.errors > 0) return ExitCode.invalid;
   const name = [...report.definitions.sequences.keys()][0]!;
-  const plan = planRun(report.definitions, name, context.env);
+  const plan = maskPlan(planRun(report.definitions, name, context.env), context.env);
   const { stdout, paint } = context;
   if (values.json) {
     stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
@@ -43,8 +43,9 @@ async function showPlan(values: Record<string, unknown>, positionals: string[], 
 }
 
 /** A plan as a person reads it: each step's exact command line, program and limits. */
-export function formatPlan(plan: Plan, paint: Paint): string {
+export function formatPlan(plan: Plan, paint: Paint, selected: (step: PlannedStep) => boolean = () => true): string {
   const show = (step: PlannedStep) => {
+    if (!selected(step)) return paint('dim', `${step.index}. ${step.name}: skipped`);
     const limits = [step.timeout_ms ? `timeout ${formatDuration(step.timeout_ms)}` : 'no timeout', step.retries ? `${step.retries} retries${step.retry_delay_ms ? ` ${formatDuration(step.retry_delay_ms)} apart` : ''}` : ''].filter(Boolean);
     const env = Object.keys(step.env);
     const program = relative(plan.repo, step.command);

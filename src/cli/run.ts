@@ -8,7 +8,7 @@ import { triggerFrom } from '../github/env.js';
 import { notifyRunOutcome } from '../github/notify.js';
 import { runSequence, type RunOutcome } from '../ledger/run-sequence.js';
 import { readLogTail, readStep } from '../ledger/step-log.js';
-import { findStep, planRun, secretValues } from '../runner/plan.js';
+import { findStep, isSelected, maskPlan, planRun, secretValues } from '../runner/plan.js';
 import type { RunRecord } from '../runner/records.js';
 import type { Command, CommandContext } from './command.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
@@ -115,7 +115,9 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   const from = values.from === undefined ? undefined : findStep(plan, String(values.from));
   const only = values.only === undefined ? undefined : findStep(plan, String(values.only));
   if (values['dry-run']) {
-    out.write(formatPlan(plan, paint));
+    const shown = maskPlan(plan, context.env);
+    if (json) context.stdout.write(`${JSON.stringify({ ...shown, selection: from !== undefined || only !== undefined ? { from: from ?? null, only: only ?? null } : null }, null, 2)}\n`);
+    else out.write(formatPlan(shown, paint, (step) => isSelected(step, { from, only })));
     out.write('\n(dry run: nothing was run or recorded)\n');
     return ExitCode.ok;
   }

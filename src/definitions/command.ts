@@ -1,9 +1,9 @@
-import { accessSync, constants, readdirSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { closest } from './suggest.js';
 import { splitWords } from './words.js';
 
-export type CommandProblemCode = 'invalid-cmd' | 'missing-command' | 'not-executable';
+export type CommandProblemCode = 'invalid-cmd' | 'missing-command' | 'not-executable' | 'crlf-shebang';
 
 export type ResolvedCommand =
   | { words: string[]; executable: string; problem?: undefined }
@@ -35,6 +35,9 @@ export function resolveCommand(cmd: string, repo: string, path: string | undefin
     if (kind === 'directory') return { words, problem: { code: 'not-executable', message: `command "${program}" is a folder, not a program` } };
     if (!isExecutable(file)) {
       return { words, problem: { code: 'not-executable', message: `command "${program}" is not executable: run \`chmod +x ${shown}\` (and \`git update-index --chmod=+x ${shown}\` so git keeps it)` } };
+    }
+    if (hasCrlfShebang(file)) {
+      return { words, problem: { code: 'crlf-shebang', message: `the #! line of "${program}" ends with a carriage return (Windows line endings): the system looks for an interpreter whose name ends in "\\r" and the module fails with ENOENT; save it with LF line endings` } };
     }
     return { words, executable: file };
   }
@@ -105,4 +108,21 @@ export function repoFilesOf(words: string[], executable: string, repo: string): 
   const program = relative(repo, executable);
   const inside = !program.startsWith('..') && !isAbsolute(program);
   return [...(inside ? [program] : []), ...scriptArguments(words).map((script) => relative(repo, resolve(repo, script)))];
+}
+
+/** Whether a script's "#!" line ends in CR LF, which makes exec look for "sh\r". */
+function hasCrlfShebang(file: string): boolean {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(256);
+      const read = readSync(fd, head, 0, head.length, 0);
+      const text = head.subarray(0, read).toString('latin1');
+      return text.startsWith('#!') && /^[^\n]*\r\n/.test(text);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,5 @@
 import type { Env, ModuleDef, SequenceObject, Step } from './schema.js';
+import { asObject } from './raw.js';
 import type { ParsedSource } from './source.js';
 
 /** A module of modules.json, as validated. */
@@ -89,6 +90,28 @@ export function toSequenceDef(name: string, file: string, source: ParsedSource, 
       ? onFailure.map((s, i) => toStepDef(s, i, `/on_failure/${i}`))
       : [toStepDef(onFailure, 0, '/on_failure')],
   };
+}
+
+/**
+ * The parts of a sequence that failed its schema which still make sense, for the checks
+ * beyond the schema: steps with a module name, and the string values of their fields.
+ */
+export function toSequenceDefLenient(name: string, file: string, source: ParsedSource, data: unknown): SequenceDef {
+  const object = asObject(data);
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const strings = (value: unknown): Env => Object.fromEntries(Object.entries(asObject(value)).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const steps = (list: unknown, base: string): StepDef[] => {
+    const items = Array.isArray(list) ? list : list !== null && typeof list === 'object' ? [list] : [];
+    return items.flatMap((item, i) => {
+      const step = asObject(item);
+      const module = text(step.module_name);
+      if (module === undefined) return [];
+      const pointer = Array.isArray(list) ? `${base}/${i}` : base;
+      return [{ index: i, pointer, module_name: module, name: text(step.name) ?? module, input: text(step.input), output: text(step.output), conf: text(step.conf), env: strings(step.env) }];
+    });
+  };
+  if (Array.isArray(data)) return { name, file, source, env: {}, secrets: [], steps: steps(data, ''), on_failure: [] };
+  return { name, file, source, env: strings(object.env), secrets: [], steps: steps(object.steps, '/steps'), on_failure: steps(object.on_failure, '/on_failure') };
 }
 
 /** Every step of a sequence, the error handler's included. */

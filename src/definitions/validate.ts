@@ -1,9 +1,10 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, relative, resolve, sep } from 'node:path';
 import { EtlError, type Issue } from '../errors.js';
 import { checkSchema } from './check-schema.js';
 import { cachedExists, lintModule, lintSequence } from './lint.js';
-import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR, toSequenceDef, type Definitions, type ModuleEntry } from './model.js';
+import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR, toSequenceDef, toSequenceDefLenient, type Definitions, type ModuleEntry } from './model.js';
+import type { ParsedSource } from './source.js';
 import { NAME_PATTERN } from './patterns.js';
 import { asObject, modulesUsed } from './raw.js';
 import { readDefinitionFile } from './read-source.js';
@@ -51,6 +52,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   const selected = options.sequences?.length ? selectSequences(repo, files, options.sequences) : files;
 
   const usedModules = new Set<string>();
+  const partlyValid: Array<{ name: string; file: string; source: ParsedSource; data: unknown }> = [];
   for (const { name, file } of selected) {
     const { source, issues: readIssues } = await readDefinitionFile(repo, file);
     issues.push(...readIssues);
@@ -65,6 +67,8 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
     for (const module of modulesUsed(data)) usedModules.add(module);
     if (readIssues.length === 0 && schemaIssues.length === 0) {
       definitions.sequences.set(name, toSequenceDef(name, file, source, data as Step[] | SequenceObject));
+    } else if (readIssues.length === 0) {
+      partlyValid.push({ name, file, source, data });
     }
   }
 
@@ -102,6 +106,15 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   const known = modulesSource?.data === undefined ? undefined : new Map(definitions.modules);
   for (const name of Object.keys(asObject(modulesSource?.data))) if (name !== '$schema' && !known?.has(name)) known?.set(name, { name, def: { cmd: '' } });
   for (const sequence of definitions.sequences.values()) issues.push(...lintSequence(sequence, known, repo, exists));
+  // A file that failed its schema is still checked for what can be (an unknown module, a
+  // missing conf): every problem in one pass, not the next one after the first is fixed.
+  for (const { name, file, source, data } of partlyValid) {
+    issues.push(...lintSequence(toSequenceDefLenient(name, file, source, data), known, repo, exists).filter((i) => i.code !== 'empty-sequence'));
+  }
+  // What is loaded is what is valid: list, due and plan never see a sequence with errors.
+  for (const [name, sequence] of definitions.sequences) {
+    if (issues.some((i) => i.file === sequence.file && i.severity === 'error')) definitions.sequences.delete(name);
+  }
 
   issues.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   const errors = issues.filter((i) => i.severity === 'error').length;
@@ -121,7 +134,12 @@ function discoverSequenceFiles(repo: string, issues: Issue[]): SequenceFileEntry
   const found: SequenceFileEntry[] = [];
   for (const fileName of names.sort()) {
     const extension = extname(fileName);
-    if (!(SEQUENCE_EXTENSIONS as readonly string[]).includes(extension) || fileName.startsWith('.')) continue;
+    if (fileName.startsWith('.')) continue;
+    if (!(SEQUENCE_EXTENSIONS as readonly string[]).includes(extension)) {
+      const ignored = ignoredEntryReason(repo, fileName);
+      if (ignored) issues.push({ file: `${SEQUENCES_DIR}/${fileName}`, line: 1, column: 1, severity: 'warning', code: 'ignored-file', message: ignored });
+      continue;
+    }
     const name = basename(fileName, extension);
     const file = `${SEQUENCES_DIR}/${fileName}`;
     if (!new RegExp(NAME_PATTERN).test(name)) {
@@ -137,6 +155,23 @@ function discoverSequenceFiles(repo: string, issues: Issue[]): SequenceFileEntry
     found.push({ name, file });
   }
   return found;
+}
+
+/** Why an entry of etl_sequences/ that is not a sequence file is worth a word, if it is. */
+function ignoredEntryReason(repo: string, fileName: string): string | undefined {
+  let folder = false;
+  try {
+    folder = statSync(resolve(repo, SEQUENCES_DIR, fileName)).isDirectory();
+  } catch {
+    // a broken link: reported below like any other file
+  }
+  if (folder) return `folder ${fileName}/ is not read: sequences are files directly in ${SEQUENCES_DIR}/`;
+  const extension = extname(fileName);
+  const lower = extension.toLowerCase();
+  if ((SEQUENCE_EXTENSIONS as readonly string[]).includes(lower)) return `"${fileName}" is not read: the extension must be lower case (${lower})`;
+  // Other files (a README) are the team's business; a near miss (.jsn, .ymal) is a typo.
+  const guess = extension ? closest(lower, [...SEQUENCE_EXTENSIONS]) : undefined;
+  return guess ? `"${fileName}" is not read: sequences are .json, .yaml or .yml files (did you mean ${guess}?)` : undefined;
 }
 
 /** Resolves names given on the command line; a name that is not one is a usage error. */

@@ -132,3 +132,21 @@ function stepConfs(sequence: unknown): string[] {
     .filter((conf): conf is string => typeof conf === 'string' && conf !== '' && isRepoPath(conf))
     .map((conf) => conf.replace(/^(\.\/)+/, ''));
 }
+
+/** The sequences whose files exist at `base` but not at `head`: a change that deletes them. */
+export async function deletedSequences(repo: string, base: string, options: { head?: string; env?: Env } = {}): Promise<string[]> {
+  return gitOperation('finding the deleted sequences', async () => {
+    const git = openGit(repo, options.env ?? process.env);
+    const [baseSha, headSha] = [await resolveCommit(git, base), await resolveCommit(git, options.head ?? 'HEAD')];
+    if (!baseSha || !headSha) return [];
+    const names = async (sha: string) =>
+      new Set(
+        (await git.raw(['ls-tree', '-z', '--name-only', `${sha}:${SEQUENCES_DIR}`]).catch(() => ''))
+          .split('\0')
+          .filter((name) => (SEQUENCE_EXTENSIONS as readonly string[]).some((ext) => name.endsWith(ext)))
+          .map((name) => name.replace(/\.(json|ya?ml)$/, '')),
+      );
+    const [before, after] = [await names(baseSha), await names(headSha)];
+    return [...before].filter((name) => !after.has(name)).sort();
+  });
+}

@@ -135,30 +135,40 @@ export function findRun(repo: LedgerView, spec: string): RunRef {
   const path = /(?:^|\/)runs\/[^/]+\/\d{4}\/\d{2}\/\d{2}\/([^/]+?)(?:\/(?:run\.json)?)?$/.exec(spec);
   if (path) return findRun(repo, path[1]!);
   const at = /^(.+)@(latest|last-failed)$/.exec(spec);
-  if (at || (new RegExp(NAME_PATTERN).test(spec) && !/^[0-9a-f]{8}$|^\d{8}/.test(spec))) {
-    const [sequence, which] = at ? [at[1]!, at[2]!] : [spec, 'latest'];
-    for (const ref of runsNewestFirst(repo, { sequence })) {
-      if (which === 'latest') return ref;
-      if (readRun(ref.root, ref)?.status === 'failed') return ref;
-    }
-    throw new EtlError('unknown-run', `no ${which === 'latest' ? '' : 'failed '}run of sequence "${sequence}" in the ledger`);
-  }
+  if (at) return latestOf(repo, at[1]!, at[2] as 'latest' | 'last-failed');
   if (/^[0-9a-f]{8}$/.test(spec)) {
     // The random part of an id: unique in practice, found by a walk over every run.
     const matches = [...runsNewestFirst(repo)].filter((ref) => ref.id.endsWith(`-${spec}`));
     if (matches.length === 1) return matches[0]!;
     if (matches.length > 1) throw new EtlError('ambiguous-run', `"${spec}" ends more than one run id (${matches.map((m) => m.id).join(', ')}): give the whole id`);
   }
-  if (!/^[0-9TZa-f-]+$/.test(spec)) throw new EtlError('unknown-run', `"${spec}" is not a run id, an id prefix, a record path, or SEQUENCE@latest / SEQUENCE@last-failed`);
-  const day = /^\d{8}/.test(spec) ? new Date(`${spec.slice(0, 4)}-${spec.slice(4, 6)}-${spec.slice(6, 8)}T00:00:00Z`) : undefined;
-  const matches: RunRef[] = [];
-  for (const ref of runsNewestFirst(repo, { since: day && !Number.isNaN(day.getTime()) ? day : undefined })) {
-    if (ref.id.startsWith(spec)) matches.push(ref);
-    if (matches.length > 1) break;
+  const isName = new RegExp(NAME_PATTERN).test(spec);
+  if (/^[0-9TZa-f-]+$/.test(spec)) {
+    const day = /^\d{8}/.test(spec) ? new Date(`${spec.slice(0, 4)}-${spec.slice(4, 6)}-${spec.slice(6, 8)}T00:00:00Z`) : undefined;
+    const matches: RunRef[] = [];
+    for (const ref of runsNewestFirst(repo, { since: day && !Number.isNaN(day.getTime()) ? day : undefined })) {
+      if (ref.id.startsWith(spec)) matches.push(ref);
+      if (matches.length > 1) break;
+    }
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw new EtlError('ambiguous-run', `"${spec}" matches more than one run (${matches.map((m) => m.id).join(', ')}, ...): give more of the id`);
+    if (!isName) throw new EtlError('unknown-run', `no run id starts with "${spec}"`);
+    try {
+      return latestOf(repo, spec, 'latest');
+    } catch {
+      throw new EtlError('unknown-run', `no run id starts with "${spec}", and no sequence "${spec}" has runs`);
+    }
   }
-  if (matches.length === 0) throw new EtlError('unknown-run', `no run id starts with "${spec}"`);
-  if (matches.length > 1) throw new EtlError('ambiguous-run', `"${spec}" matches more than one run (${matches.map((m) => m.id).join(', ')}, ...): give more of the id`);
-  return matches[0]!;
+  if (isName) return latestOf(repo, spec, 'latest'); // a bare sequence name: its latest run
+  throw new EtlError('unknown-run', `"${spec}" is not a run id, an id prefix, a record path, or SEQUENCE@latest / SEQUENCE@last-failed`);
+}
+
+function latestOf(repo: LedgerView, sequence: string, which: 'latest' | 'last-failed'): RunRef {
+  for (const ref of runsNewestFirst(repo, { sequence })) {
+    if (which === 'latest') return ref;
+    if (readRun(ref.root, ref)?.status === 'failed') return ref;
+  }
+  throw new EtlError('unknown-run', `no ${which === 'latest' ? '' : 'failed '}run of sequence "${sequence}" in the ledger`);
 }
 
 export interface HistoryOptions {

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogWriter, Redactor } from './logs.js';
-import { inheritedEnv, secretValues, type Plan, type PlannedStep } from './plan.js';
+import { inheritedEnv, isSelected, secretValues, type Plan, type PlannedStep } from './plan.js';
 import { runProcess } from './process.js';
 import { sleep } from '../timers.js';
 import type { Attempt, DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
@@ -214,7 +214,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   let cancelled = false;
   for (const [i, planned] of plan.steps.entries()) {
     const record = steps[i]!;
-    const selected = options.only !== undefined ? planned.index === options.only : planned.index >= (options.from ?? 1);
+    const selected = isSelected(planned, options);
     if (failed || cancelled || !selected || options.signal?.aborted) {
       cancelled ||= Boolean(options.signal?.aborted);
       await skip(record);

@@ -2,6 +2,7 @@ import { repoFilesOf, resolveCommand } from '../definitions/command.js';
 import { parseDuration } from '../definitions/duration.js';
 import type { Definitions, StepDef } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
+import { Redactor } from './logs.js';
 
 /** The interface flags of the seed: COMMAND [--input PATH] [--output PATH] [--config PATH]. */
 export const DEFAULT_FLAGS = { input: '--input', output: '--output', config: '--config' } as const;
@@ -86,6 +87,11 @@ export function planRun(definitions: Definitions, name: string, env: Record<stri
   };
 }
 
+/** Whether --from/--only leave a step in the run (the others are skipped). */
+export function isSelected(step: Pick<PlannedStep, 'index'>, selection: { from?: number; only?: number }): boolean {
+  return selection.only !== undefined ? step.index === selection.only : step.index >= (selection.from ?? 1);
+}
+
 /** Resolves --from/--only: a 1-based step number or a step's name. */
 export function findStep(plan: Plan, spec: string): number {
   if (/^\d+$/.test(spec)) {
@@ -115,4 +121,18 @@ export function inheritedEnv(plan: Plan, env: Record<string, string | undefined>
   const inherited = { ...env };
   for (const name of RUNNER_TOKENS) if (!plan.secrets.includes(name)) delete inherited[name];
   return inherited;
+}
+
+/** A plan as it may be shown: secret values in argv, paths and env replaced by ***, as a run records them. */
+export function maskPlan(plan: Plan, env: Record<string, string | undefined>): Plan {
+  const redactor = new Redactor(secretValues(plan, env));
+  const mask = (step: PlannedStep): PlannedStep => ({
+    ...step,
+    argv: step.argv.map((a) => redactor.redact(a)),
+    input: step.input === undefined ? undefined : redactor.redact(step.input),
+    output: step.output === undefined ? undefined : redactor.redact(step.output),
+    config: step.config === undefined ? undefined : redactor.redact(step.config),
+    env: Object.fromEntries(Object.entries(step.env).map(([k, v]) => [k, redactor.redact(v)])),
+  });
+  return { ...plan, steps: plan.steps.map(mask), on_failure: plan.on_failure.map(mask) };
 }

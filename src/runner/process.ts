@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { after } from '../timers.js';
 
 export interface ProcessOptions {
@@ -119,7 +120,9 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
     child.on('error', (error: NodeJS.ErrnoException) => {
       // spawn failed (ENOENT, EACCES): there is no process to wait for.
       if (child.pid === undefined) {
-        finish({ exitCode: null, signal: null, error: `cannot start ${options.argv[0]}: ${error.code ?? error.message}` });
+        // ENOENT for a program that exists: it is its "#!" interpreter that is missing.
+        const why = error.code === 'ENOENT' && existsSync(options.command) ? "ENOENT (the program exists: the interpreter its #! line names does not, or that line ends with a carriage return)" : (error.code ?? error.message);
+        finish({ exitCode: null, signal: null, error: `cannot start ${options.argv[0]}: ${why}` });
       }
     });
     child.on('exit', (code, signal) => {
