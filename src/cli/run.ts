@@ -8,7 +8,7 @@ import { triggerFrom } from '../github/env.js';
 import { notifyRunOutcome } from '../github/notify.js';
 import { runSequence, type RunOutcome } from '../ledger/run-sequence.js';
 import { readLogTail, readStep } from '../ledger/step-log.js';
-import { findStep, isSelected, maskPlan, planRun, secretValues } from '../runner/plan.js';
+import { findStep, isSelected, maskPlan, planRun, secretValues, secretWarnings } from '../runner/plan.js';
 import type { RunRecord } from '../runner/records.js';
 import type { Command, CommandContext } from './command.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
@@ -32,6 +32,8 @@ Options:
   --dry-run      show what would run, record nothing
   --json         print the final run record on stdout (progress goes to stderr)
   --verbose      show the modules' output as it arrives (a failed step's log tail is always shown)
+  --strict       do not run when there are warnings (validation, or a declared secret that is
+                 not set or too short to be masked)
   --log-limit N  bytes of output kept per step log (default 1048576): its first and last parts
   --kill-grace D how long a stopped module has between SIGTERM and SIGKILL (default 5s)
   --commit       commit the run's folder (and nothing else) when the run ends
@@ -69,6 +71,7 @@ module's process group at once; the run is recorded either way.
     at: { type: 'string' },
     'ledger-branch': { type: 'string' },
     notify: { type: 'boolean', default: false },
+    strict: { type: 'boolean', default: false },
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
@@ -112,6 +115,13 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   if (at) out.write(`definitions of commit ${at}, checked out in a temporary worktree\n`);
   const sequence = [...report.definitions.sequences.keys()][0]!;
   const plan = planRun(report.definitions, sequence, context.env);
+  const warnings = secretWarnings(plan, context.env);
+  for (const warning of warnings) context.stderr.write(warningLine(context.env, 'etl run', 'etl run', warning));
+  // --strict: a warning (of validation or of the secrets) stops the run before it starts.
+  if (values.strict && (warnings.length > 0 || report.warnings > 0)) {
+    context.stderr.write('etl run: --strict: not running with warnings\n');
+    return ExitCode.invalid;
+  }
   const from = values.from === undefined ? undefined : findStep(plan, String(values.from));
   const only = values.only === undefined ? undefined : findStep(plan, String(values.only));
   if (values['dry-run']) {

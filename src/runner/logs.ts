@@ -5,6 +5,9 @@ export const DEFAULT_LOG_LIMIT = 1024 * 1024;
 /** How long an unfinished line may grow before it is written without waiting for its end. */
 const PARTIAL_LINE_LIMIT = 8 * 1024;
 
+/** Values shorter than this are not masked: they would blank out ordinary text ("a", "1"). */
+export const MIN_SECRET_LENGTH = 3;
+
 /** Replaces every secret value with *** in text, longest first (a secret may contain another). */
 export class Redactor {
   private readonly secrets: string[];
@@ -12,8 +15,7 @@ export class Redactor {
   readonly holdBack: number;
 
   constructor(values: Iterable<string>) {
-    // Very short values would blank out ordinary text; GitHub masks them, we cannot sensibly.
-    this.secrets = [...new Set(values)].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set(values)].filter((v) => v.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
     this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
   }
 
@@ -86,9 +88,15 @@ export class LogWriter {
     // stdout and stderr share one log: a partial line waits for its end so the other stream's
     // lines never land inside it; a very long one goes out anyway (memory stays bounded).
     let cut = text.lastIndexOf('\n') + 1;
-    if (text.length - cut > PARTIAL_LINE_LIMIT) cut = text.length;
-    // Whatever could be the start of a secret split across chunks waits too.
-    if (this.redactor.active) cut = Math.min(cut, text.length - this.redactor.partialAtEnd(text));
+    const longLine = text.length - cut > PARTIAL_LINE_LIMIT;
+    if (longLine) cut = text.length;
+    // Whatever could be the start of a secret split across chunks waits too, from the start
+    // of its line: a secret with a line break in it must not leave half a line out, for the
+    // other stream to write into.
+    if (this.redactor.active) {
+      const limit = text.length - this.redactor.partialAtEnd(text);
+      if (limit < cut) cut = longLine ? limit : text.lastIndexOf('\n', limit - 1) + 1;
+    }
     stream.pending = text.slice(cut);
     this.emit(text.slice(0, cut));
   }

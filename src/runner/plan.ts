@@ -2,7 +2,7 @@ import { repoFilesOf, resolveCommand } from '../definitions/command.js';
 import { parseDuration } from '../definitions/duration.js';
 import type { Definitions, StepDef } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
-import { Redactor } from './logs.js';
+import { MIN_SECRET_LENGTH, Redactor } from './logs.js';
 
 /** The interface flags of the seed: COMMAND [--input PATH] [--output PATH] [--config PATH]. */
 export const DEFAULT_FLAGS = { input: '--input', output: '--output', config: '--config' } as const;
@@ -114,6 +114,20 @@ export const RUNNER_TOKENS = ['GITHUB_TOKEN', 'GH_TOKEN', 'ACTIONS_ID_TOKEN_REQU
 /** The values to redact: the variables a sequence lists in `secrets` (from the environment and the definitions' env) and the runner's tokens. */
 export function secretValues(plan: Plan, env: Record<string, string | undefined>): string[] {
   return [...new Set([...plan.secrets, ...RUNNER_TOKENS])].flatMap((name) => [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])]).filter((v): v is string => Boolean(v));
+}
+
+/**
+ * What is wrong with the secrets a sequence declares, as warnings: one that is not set (its
+ * modules get nothing), one too short to be masked.
+ */
+export function secretWarnings(plan: Plan, env: Record<string, string | undefined>): string[] {
+  const warnings: string[] = [];
+  for (const name of plan.secrets) {
+    const values = [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])].filter((v): v is string => v !== undefined);
+    if (values.length === 0 || values.every((v) => v === '')) warnings.push(`secret ${name} is not set: its modules get no value`);
+    else if (values.some((v) => v !== '' && v.length < MIN_SECRET_LENGTH)) warnings.push(`secret ${name} is shorter than ${MIN_SECRET_LENGTH} characters: it is not masked in logs and records`);
+  }
+  return warnings;
 }
 
 /** The environment modules inherit: the runner's tokens left out unless the sequence asks for them. */

@@ -60,3 +60,12 @@ test('a multi-byte character split across writes is kept whole', (t) => {
   log.close();
   assert.equal(text(), 'café ünïcode\n');
 });
+
+test('a multi-line secret split across writes: the other stream never lands inside the stdout line', (t) => {
+  const { log, text } = writer(t, ['abc\ndef']);
+  log.write(Buffer.from('token: abc\n'), 'out');
+  log.write(Buffer.from('E: on stderr\n'), 'err');
+  log.write(Buffer.from('def and more\n'), 'out');
+  log.close();
+  assert.equal(text(), 'E: on stderr\ntoken: *** and more\n');
+});
