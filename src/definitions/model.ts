@@ -1,4 +1,4 @@
-import type { Env, ModuleDef, SequenceObject, Step } from './schema.js';
+import type { Env, Flags, ModuleDef, SequenceObject, Step } from './schema.js';
 import { asObject } from './raw.js';
 import type { ParsedSource } from './source.js';
 
@@ -43,12 +43,17 @@ export interface SequenceDef {
 
 export interface Definitions {
   repo: string;
+  /** modules.json's "$flags": the interface flags of every module, unless it says otherwise. */
+  flags?: Flags;
   modules: Map<string, ModuleEntry>;
   sequences: Map<string, SequenceDef>;
 }
 
 export const SEQUENCES_DIR = 'etl_sequences';
 export const MODULES_FILE = 'modules.json';
+
+/** Keys of modules.json that are settings, not modules: they start with "$" (no module name can). */
+export const isModulesSetting = (key: string) => key.startsWith('$');
 export const SEQUENCE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 
 const given = <T>(value: T | null | undefined | ''): T | undefined => (value === null || value === '' ? undefined : value);

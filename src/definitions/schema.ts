@@ -22,14 +22,15 @@ const MaybePath = notGiven(z.string());
 
 const Flag = z.string().regex(new RegExp(FLAG_PATTERN));
 
+export const Flags = z
+  .strictObject({ input: Flag.optional(), output: Flag.optional(), config: Flag.optional() })
+  .meta({ id: 'Flags', description: 'Names of the interface flags: {"input": "-i", "output": "-o", "config": "--conf"}.' });
+
 export const ModuleDef = z
   .strictObject({
     cmd: z.string().min(1).describe('The command line; split into words like a shell would, never run through one.'),
     description: notGiven(z.string()),
-    flags: z
-      .strictObject({ input: Flag.optional(), output: Flag.optional(), config: Flag.optional() })
-      .optional()
-      .describe('Rename the interface flags, e.g. {"config": "--conf"}.'),
+    flags: Flags.optional().describe('Rename the interface flags for this module, e.g. {"config": "--conf"}.'),
     timeout: notGiven(Duration),
     retries: notGiven(z.int().min(0)),
     retry_delay: notGiven(Duration),
@@ -42,7 +43,10 @@ export const ModuleDef = z
   .meta({ id: 'Module' });
 
 export const ModulesFile = z
-  .object({ $schema: z.string().optional() })
+  .object({
+    $schema: z.string().optional(),
+    $flags: Flags.optional().describe('The interface flags of every module of the repository (a module\'s own "flags" win), e.g. {"config": "--conf"} for the seed\'s modules.'),
+  })
   .catchall(ModuleDef)
   .meta({ title: 'etl-ledger modules.json', description: 'Maps each module_name to the command that runs it.' });
 
@@ -86,6 +90,7 @@ export const SequenceFile = z
 export type Duration = z.infer<typeof Duration>;
 export type Env = z.infer<typeof Env>;
 export type ModuleDef = z.infer<typeof ModuleDef>;
+export type Flags = z.infer<typeof Flags>;
 export type ModulesFile = z.infer<typeof ModulesFile>;
 export type Step = z.infer<typeof Step>;
 export type SequenceObject = z.infer<typeof SequenceObject>;

@@ -3,12 +3,12 @@ import { basename, extname, relative, resolve, sep } from 'node:path';
 import { EtlError, type Issue } from '../errors.js';
 import { checkSchema } from './check-schema.js';
 import { cachedExists, lintModule, lintSequence } from './lint.js';
-import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR, toSequenceDef, toSequenceDefLenient, type Definitions, type ModuleEntry } from './model.js';
+import { isModulesSetting, MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR, toSequenceDef, toSequenceDefLenient, type Definitions, type ModuleEntry } from './model.js';
 import type { ParsedSource } from './source.js';
 import { NAME_PATTERN } from './patterns.js';
 import { asObject, modulesUsed } from './raw.js';
 import { readDefinitionFile } from './read-source.js';
-import type { ModuleDef, SequenceObject, Step } from './schema.js';
+import type { Flags, ModuleDef, SequenceObject, Step } from './schema.js';
 import { closest } from './suggest.js';
 
 export interface ValidateOptions {
@@ -92,8 +92,9 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
       if (name === undefined || isUsed(name)) issues.push(issue);
     }
     if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
+      if (!schemaIssues.some((i) => i.pointer.startsWith('/$flags'))) definitions.flags = (data as { $flags?: Flags }).$flags;
       for (const [name, def] of Object.entries(data)) {
-        if (name === '$schema' || brokenModules.has(name)) continue;
+        if (isModulesSetting(name) || brokenModules.has(name)) continue;
         const entry: ModuleEntry = { name, def: def as ModuleDef };
         definitions.modules.set(name, entry);
         if (isUsed(name)) issues.push(...lintModule(entry, modulesSource, repo, (options.env ?? process.env).PATH, exists));
@@ -104,7 +105,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   // A module with schema errors is still "known": do not also call it unknown. Without a
   // readable modules.json, no module is known and saying so for every step is noise.
   const known = modulesSource?.data === undefined ? undefined : new Map(definitions.modules);
-  for (const name of Object.keys(asObject(modulesSource?.data))) if (name !== '$schema' && !known?.has(name)) known?.set(name, { name, def: { cmd: '' } });
+  for (const name of Object.keys(asObject(modulesSource?.data))) if (!isModulesSetting(name) && !known?.has(name)) known?.set(name, { name, def: { cmd: '' } });
   for (const sequence of definitions.sequences.values()) issues.push(...lintSequence(sequence, known, repo, exists));
   // A file that failed its schema is still checked for what can be (an unknown module, a
   // missing conf): every problem in one pass, not the next one after the first is fixed.

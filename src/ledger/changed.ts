@@ -86,6 +86,7 @@ export async function changedSequences(repo: string, base: string, options: Chan
         for (const path of changedFiles) if (patterns.some((p) => p.test(path))) reasons.push(`${path} changed (module "${module}" depends on it)`);
       }
       for (const conf of stepConfs(data)) if (changedFiles.has(conf)) reasons.push(`conf file ${conf} changed`);
+      if (!isDeepStrictEqual(asObject(modulesHead).$flags, asObject(modulesBase).$flags)) reasons.push(`the interface flags ($flags) changed in ${MODULES_FILE}`);
       if (modulesHead === INVALID && changedFiles.has(MODULES_FILE)) reasons.push(`${MODULES_FILE} changed and cannot be read`);
       if (reasons.length) changed.push({ name, file, reasons: [...new Set(reasons)] });
     }

@@ -52,7 +52,7 @@ export function planRun(definitions: Definitions, name: string, env: Record<stri
     const module = entry.def;
     const resolved = resolveCommand(module.cmd, definitions.repo, env.PATH);
     if (resolved.problem) throw new EtlError(resolved.problem.code, `module "${entry.name}": ${resolved.problem.message}`);
-    const flags = { ...DEFAULT_FLAGS, ...module.flags };
+    const flags = { ...DEFAULT_FLAGS, ...definitions.flags, ...module.flags };
     const argv = [...resolved.words];
     if (step.input !== undefined) argv.push(flags.input, step.input);
     if (step.output !== undefined) argv.push(flags.output, step.output);

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { painter } from '../../src/cli/output.js';
-import { fixture, ROOT, runCli, tempRepo } from '../helpers/repo.js';
+import { copyFixture, fixture, ROOT, runCli, tempRepo } from '../helpers/repo.js';
 
 const COMMANDS = ['validate', 'list', 'plan', 'init'];
 
@@ -188,3 +188,22 @@ test('etl init on an existing repository with a .gitignore and package.json merg
   const again = await runCli(['init'], { cwd: repo });
   assert.match(again.stdout, /^Nothing to change in the pipeline repository \./);
 });
+
+test("the seed's dummy sequence runs with Python modules that take --conf, set once with $flags", { skip: !hasPython() && 'python3 is not installed: the seed-python fixture needs it' }, async (t) => {
+  const repo = copyFixture(t, 'seed-python');
+  const plan = await runCli(['plan', 'dummy_etl'], { cwd: repo });
+  assert.match(plan.stdout, /python3 modules\/dummy_transformer\.py --input out\/dummy_raw\.csv --output out\/dummy_clean\.csv --conf transformer_config\.json/);
+  const result = await runCli(['run', 'dummy_etl', '--verbose'], { cwd: repo });
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(result.stdout, /dummy_loader: loaded 2 rows/);
+  assert.equal(readFileSync(join(repo, 'out/dummy_clean.csv'), 'utf8'), 'CITY,PM25\nBUENOS AIRES,12\nCORDOBA,9\n');
+});
+
+function hasPython(): boolean {
+  try {
+    execFileSync('python3', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -155,7 +155,11 @@ test('--at COMMIT plans and runs the definitions of an older commit, recorded in
   assert.deepEqual(run.steps.map((s: { module: string }) => s.module), ['load']);
   const show = await runCli(['show', 'c@latest'], { cwd: repo });
   assert.match(show.stdout, new RegExp(`commit   ${old}`));
-  assert.equal(git(repo, 'worktree', 'list').split('\n').length, 1, 'the temporary worktree is gone');
+  // Its module wrote y.json into the checkout: kept, and said where (a plan wrote nothing).
+  const kept = /kept in (\S+) \(y\.json\)/.exec(result.stderr);
+  assert.ok(kept, result.stderr);
+  assert.equal(git(repo, 'worktree', 'list').split('\n').length, 2, 'only the checkout that holds an output stays');
+  git(repo, 'worktree', 'remove', '--force', kept[1]!);
   const bad = await runCli(['run', 'c', '--at', 'nope'], { cwd: repo });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /"nope" is not a commit of this repository/);
