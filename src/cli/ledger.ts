@@ -19,7 +19,9 @@ Options:
 `,
   options: { push: { type: 'boolean', default: false }, remote: { type: 'string' }, branch: { type: 'string' } },
   async run(values, positionals, context) {
-    if (positionals[0] !== 'sync' || positionals.length !== 1) throw new EtlError('usage', `the ledger command is "etl ledger sync", got "etl ledger ${positionals.join(' ')}"`);
+    if (positionals[0] !== 'sync' || positionals.length !== 1) {
+      throw new EtlError('usage', positionals.length === 0 ? 'etl ledger needs a subcommand: "etl ledger sync"' : `the ledger command is "etl ledger sync", got "etl ledger ${positionals.join(' ')}"`);
+    }
     const result = await syncLedger(await ledgerRoot(context.repo, { env: context.env }), {
       env: context.env,
       push: values.push ? { remote: values.remote as string | undefined, branch: values.branch as string | undefined } : undefined,

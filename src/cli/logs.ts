@@ -40,6 +40,15 @@ Options:
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       run = load();
     }
+    if (!many && state.offsets.size === 0) {
+      // One step asked for, and no log: say why rather than print nothing.
+      const [step] = pick(run.steps);
+      context.stderr.write(`(step ${step!.index} ${step!.name} ${step!.status === 'skipped' || step!.status === 'pending' ? `was ${step!.status === 'pending' ? 'not started' : 'skipped'}: it did not run` : `${step!.status}, and printed nothing`})\n`);
+    }
+    if (values.follow) {
+      // A follower is told how it ended, as `etl run` would have said.
+      context.stdout.write(`${state.atLineStart ? '' : '\n'}==> run ${run.id} ${run.status}${run.error && run.error !== run.status ? `: ${run.error}` : ''} <==\n`);
+    }
     return ExitCode.ok;
   },
 };

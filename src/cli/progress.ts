@@ -90,5 +90,6 @@ export function progressView({ stream, live, paint, verbose }: ProgressOptions):
 export function summaryLine(run: RunRecord, folder: string, paint: Paint): string {
   const style = run.status === 'succeeded' ? 'green' : run.status === 'cancelled' ? 'yellow' : 'red';
   const took = run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`;
-  return `${paint(style, run.status)}${took}${run.error ? `: ${run.error}` : ''}\nrecord: ${folder}/run.json\n`;
+  const error = run.error && run.error !== run.status ? `: ${run.error}` : ''; // not "cancelled: cancelled"
+  return `${paint(style, run.status)}${took}${error}\nrecord: ${folder}/run.json\n`;
 }

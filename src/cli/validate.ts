@@ -7,7 +7,7 @@ import { formatIssues, plural, type IssueFormat } from './output.js';
 const FORMATS = ['text', 'json', 'github'] as const;
 
 export const command: Command = {
-  usage: `Usage: etl validate [SEQUENCE...] [--format text|json|github] [--strict]
+  usage: `Usage: etl validate [SEQUENCE...] [--format text|json|github] [--json] [--strict]
 
 Checks sequences (all of them, or the ones named and the modules they use) and modules.json
 against the schemas in schemas/, and what schemas cannot say: unknown modules, commands that
@@ -18,17 +18,20 @@ Options:
   --format F   text (default): file:line:column: severity: message [code]
                json: an array of {file, line, column, severity, code, message}
                github: ::error / ::warning annotations for GitHub Actions
+  --json       the same as --format json, as other commands take it
   --strict     warnings count as errors
   -C, --repo DIR
 
 Exit status: 0 no errors (warnings allowed unless --strict), 2 errors or a usage error.
 `,
   options: {
-    format: { type: 'string', default: 'text' },
+    format: { type: 'string' },
+    json: { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
   },
   async run(values, positionals, context) {
-    const format = parseFormat(values.format);
+    if (values.json && values.format !== undefined && values.format !== 'json') throw new EtlError('usage', `--json and --format ${String(values.format)} say different things: give one`);
+    const format = parseFormat(values.json ? 'json' : (values.format ?? 'text'));
     const report = await validate({ repo: context.repo, sequences: positionals, strict: Boolean(values.strict), env: context.env });
     if (format === 'github') {
       context.stdout.write(githubAnnotations(report, context));

@@ -126,3 +126,15 @@ export function runsMoreOftenThanEvery5Minutes(cron: Cron): boolean {
   for (let i = 1; i < minutes.length; i++) gap = Math.min(gap, minutes[i]! - minutes[i - 1]!);
   return gap < 5;
 }
+
+/** The most days each month can have (February in a leap year). */
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Whether a schedule can ever fire: "0 3 31 2 *" (31 February) passes the syntax and never
+ * does. With the day of week restricted too, days match if either field does: it fires.
+ */
+export function canFire(cron: Cron): boolean {
+  if (cron.dayOr) return true;
+  return [...cron.months].some((month) => [...cron.daysOfMonth].some((day) => day <= DAYS_IN_MONTH[month - 1]!));
+}

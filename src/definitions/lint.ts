@@ -5,7 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
 import { resolveCommand, scriptArguments } from './command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
-import { parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
+import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
 import { NAME_PATTERN } from './patterns.js';
 import type { ParsedSource } from './source.js';
@@ -132,6 +132,8 @@ function lintSchedule(sequence: SequenceDef, report: Report): void {
     const parsed = parseCron(sequence.schedule);
     if (parsed.error !== undefined) {
       report('error', 'invalid-cron', '/schedule', `invalid schedule "${sequence.schedule}": ${parsed.error}`);
+    } else if (!canFire(parsed.cron)) {
+      report('error', 'cron-never-fires', '/schedule', `schedule "${sequence.schedule}" never fires: no month of it has such a day of the month`);
     } else if (runsMoreOftenThanEvery5Minutes(parsed.cron)) {
       report('warning', 'cron-too-frequent', '/schedule', `schedule "${sequence.schedule}" fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes`);
     }

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { definitionFiles } from '../definitions/depends.js';
@@ -9,7 +9,7 @@ import { planRun } from '../runner/plan.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
 import { commitRunFolder } from './commit.js';
 import { markAbandoned } from './history.js';
-import { newRunId, runFolder } from './layout.js';
+import { newRunId, RUN_ID_PATTERN, runFolder } from './layout.js';
 import { acquireLock } from './lock.js';
 import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
@@ -87,6 +87,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
     const files = [...definitionFiles(definitions, sequence), ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files)];
     const pinned = await pinDefinitions(definitions.repo, files, env);
     scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
+    removeOldScratch(sequence, startedAt);
     // Progress commits are made before the run goes on, so each holds what its message says.
     const progress: Partial<RunObserver> = options.commit?.progress
       ? {
@@ -137,6 +138,27 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
     outcome.ledgerError = error;
   }
   return outcome;
+}
+
+/** A failed run's scratch folder is kept for a person to look into: for a week, not forever. */
+const SCRATCH_KEPT_MS = 7 * 86_400_000;
+
+function removeOldScratch(sequence: string, now: Date): void {
+  const prefix = `etl-${sequence}-`;
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir()).filter((name) => name.startsWith(prefix) && RUN_ID_PATTERN.test(name.slice(prefix.length)));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(tmpdir(), name);
+    try {
+      if (now.getTime() - statSync(path).mtimeMs > SCRATCH_KEPT_MS) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
 }
 
 /**
