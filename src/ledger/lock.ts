@@ -126,10 +126,7 @@ export function isAlive(lock: LockOwner): boolean {
 
 /** Creates the file with its whole content at once: link() fails if it exists, and a reader never sees it empty. */
 function tryCreate(path: string, info: LockOwner): boolean {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const fd = openSync(tmp, 'wx');
-  writeSync(fd, `${JSON.stringify(info)}\n`);
-  closeSync(fd);
+  const tmp = writeBeside(path, info);
   try {
     linkSync(tmp, path);
     return true;
@@ -172,11 +169,16 @@ function killOrphanedGroup(module: { pgid: number; start_time: string }): boolea
 
 /** Replaces the lock's content atomically (rename), for the holder only. */
 function rewrite(path: string, info: LockInfo): void {
+  renameSync(writeBeside(path, info), path);
+}
+
+/** The lock's content in a new temporary file beside it, to be linked or renamed into place. */
+function writeBeside(path: string, info: LockOwner): string {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const fd = openSync(tmp, 'wx');
   writeSync(fd, `${JSON.stringify(info)}\n`);
   closeSync(fd);
-  renameSync(tmp, path);
+  return tmp;
 }
 
 export function releaseIfMine(path: string, mine: LockOwner & { run_id?: string; started_at?: string }): void {
