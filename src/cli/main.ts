@@ -59,6 +59,7 @@ Run "etl <command> --help" for a command's options.
 
 /** The --repo folder, which must exist and be a folder. */
 function checkRepository(given: string): string {
+  if (given === '') throw new EtlError('no-repository', '--repo "" names no folder');
   const path = resolve(given);
   let isFolder: boolean;
   try {

@@ -47,8 +47,10 @@ export function dueSequences(definitions: Definitions, ledger: LedgerView, optio
     const latest = latestFullRunStart(ledger, sequence.name);
     if (latest !== undefined && latest >= tick.getTime()) continue; // already run for this tick
     if (!fired && options.now.getTime() - tick.getTime() < 5 * 60_000) continue; // its own workflow run is probably on its way
-    // A tick from before the sequence existed was never missed: a new daily job waits for its hour.
-    if (!fired && tick.getTime() < (existedSince ??= sequencesExistedSince(definitions)).get(sequence.file)!) continue;
+    // A tick from before the sequence existed was never missed: a new daily job waits for its
+    // hour. (A tick that the schedule workflow says just fired is trusted.)
+    const judged = !fired || options.cron === undefined;
+    if (judged && tick.getTime() < (existedSince ??= sequencesExistedSince(definitions)).get(sequence.file)!) continue;
     due.push({ name: sequence.name, schedule: sequence.schedule, timezone, tick: tick.toISOString(), reason: fired ? 'fired' : 'missed' });
   }
   return due;

@@ -16,6 +16,7 @@ test('--repo that does not exist, is a file, or ends in a newline: a clear error
     ['/nonexistent', /--repo "\/nonexistent": no such folder/],
     [join(dir, 'file.txt'), /is a file, not a folder/],
     [`${dir}\n`, /--repo ".*\\n": no such folder/],
+    ['', /--repo "" names no folder/],
   ] as const) {
     for (const command of [['run', 'one'], ['validate'], ['list'], ['history'], ['show', 'x'], ['logs', 'x'], ['plan', 'x'], ['ledger', 'sync'], ['changed', '--base', 'HEAD'], ['due'], ['log']]) {
       const result = await runCli(['--repo', repo, ...command]);

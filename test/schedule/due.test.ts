@@ -75,4 +75,7 @@ test("etl due: a new daily sequence is not 'missed' for ticks before it existed 
   const due = async (now: string) => JSON.parse((await runCli(['due', '--cron', '*/15 * * * *', '--now', now, '--json'], { cwd: repo })).stdout) as string[];
   assert.deepEqual(await due('2026-11-25T10:15:00Z'), ['often'], 'the 03:00 tick of its first day came before it existed');
   assert.deepEqual(await due('2026-11-26T10:15:00Z'), ['daily', 'often'], 'the next day its 03:00 tick was missed: caught up');
+  // Asked without --cron (by hand), the same rule: nothing was due before it existed.
+  const byHand = JSON.parse((await runCli(['due', '--now', '2026-11-25T10:15:00Z', '--json'], { cwd: repo })).stdout) as string[];
+  assert.deepEqual(byHand, ['often']);
 });
