@@ -5,9 +5,10 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { EtlError, ExitCode } from '../errors.js';
+import { EtlError, exitCodeFor, ExitCode } from '../errors.js';
 import { closest } from '../definitions/suggest.js';
 import type { Command, CommandContext } from './command.js';
+import { internalErrorReport } from './internal-error.js';
 import { painter } from './output.js';
 import { readVersion } from './version.js';
 
@@ -51,7 +52,8 @@ Options for every command:
   -h, --help       show help for a command
   -V, --version    show the version
 
-Exit codes: 0 ok, 1 run failed, 2 invalid definitions or usage, 3 lock held, 129/130/143 cancelled.
+Exit codes: 0 ok, 1 run failed, 2 invalid definitions or usage, 3 lock held, 4 git or GitHub
+failed, 129/130/143 cancelled.
 Run "etl <command> --help" for a command's options.
 `;
 }
@@ -196,7 +198,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (error instanceof EtlError) {
       const where = error.where ? `${error.where.file}:${error.where.line}:${error.where.column}: ` : '';
       stderr.write(`etl ${name}: ${where}${context.paintErr('red', 'error')}: ${error.message} [${error.code}]\n`);
-      return ExitCode.invalid;
+      return exitCodeFor(error);
     }
     throw error;
   }
@@ -207,8 +209,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    // Not an EtlError: our bug, not the user's. Show everything we know.
-    process.stderr.write(`etl: internal error; please report it at the etl-ledger issue tracker with this output:\n${(error as Error)?.stack ?? String(error)}\n`);
+    // Not an EtlError: our bug, not the user's. Show what helps, and none of the user's paths.
+    process.stderr.write(internalErrorReport(error));
     process.exitCode = ExitCode.failed;
   },
 );

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
-import { EtlError, ExitCode } from '../errors.js';
+import { EtlError, exitCodeFor, ExitCode } from '../errors.js';
 import { actionsView, appendSummary, inActions, maskCommands, runSummary, warningLine, writeOutputs } from '../github/actions.js';
 import { openGitHub } from '../github/client.js';
 import { triggerFrom } from '../github/env.js';
@@ -51,7 +51,8 @@ Options:
                  git config etl.ledgerBranch for every later command
   -C, --repo DIR
 
-Exit status: 0 succeeded, 1 failed, 2 invalid definitions or usage, 3 already running,
+Exit status: 0 succeeded, 1 failed (or could not be recorded), 2 invalid definitions or
+usage, 3 already running, 4 the run succeeded but committing or pushing it failed,
 129 cancelled by SIGHUP, 130 by SIGINT, 143 by SIGTERM. A second signal SIGKILLs the
 module's process group at once; the run is recorded either way.
 `,
@@ -180,9 +181,10 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
       runnerVersion: readVersion(),
     });
   } catch (error) {
-    if (error instanceof EtlError && (error.code === 'locked' || error.code === 'ledger-write')) {
-      context.stderr.write(`etl run: ${error.message}${error.code === 'locked' ? '' : ` [${error.code}]`}\n`);
-      return error.code === 'locked' ? ExitCode.locked : ExitCode.failed;
+    // Another run holds the lock: an answer, not an error.
+    if (error instanceof EtlError && error.code === 'locked') {
+      context.stderr.write(`etl run: ${error.message}\n`);
+      return exitCodeFor(error);
     }
     throw error;
   } finally {
@@ -208,7 +210,9 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   if (values.notify) await notify(context, ledger, outcome);
   if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
   if (run.status === 'cancelled') return stoppedBy === 'SIGTERM' ? ExitCode.terminated : stoppedBy === 'SIGHUP' ? ExitCode.hangup : ExitCode.interrupted;
-  return run.status === 'succeeded' && !outcome.ledgerError ? ExitCode.ok : ExitCode.failed;
+  if (run.status !== 'succeeded') return ExitCode.failed;
+  // The run succeeded but committing or pushing it did not: that failure's own exit.
+  return outcome.ledgerError ? exitCodeFor(outcome.ledgerError) : ExitCode.ok;
 }
 
 /** The last lines of the failed step's log: what a person needs to see first. */

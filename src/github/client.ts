@@ -1,5 +1,5 @@
 import { Octokit } from '@octokit/rest';
-import { EtlError } from '../errors.js';
+import { EtlError, type ErrorCode } from '../errors.js';
 import { openGit, type Env } from '../ledger/git.js';
 import { sleep } from '../timers.js';
 
@@ -19,7 +19,7 @@ export interface GitHub {
  */
 export async function openGitHub(repoDir: string, env: Env): Promise<GitHub> {
   const token = env.GITHUB_TOKEN;
-  if (!token) throw new EtlError('github-token', 'GITHUB_TOKEN is not set: create a token with the permissions this command needs (in Actions, pass ${{ secrets.GITHUB_TOKEN }} as GITHUB_TOKEN)');
+  if (!token) throw new EtlError('github-token-missing', 'GITHUB_TOKEN is not set: create a token with the permissions this command needs (in Actions, pass ${{ secrets.GITHUB_TOKEN }} as GITHUB_TOKEN)');
   const baseUrl = (env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
   const slug = env.GITHUB_REPOSITORY || (await slugFromRemote(repoDir, env));
   const [owner, repo] = slug.split('/') as [string, string];
@@ -86,7 +86,7 @@ function rateLimitWait(status: number | undefined, headers: Record<string, strin
 function describe(github: GitHub, what: string, failure: RequestFailure, rateLimited: boolean): EtlError {
   const said = failure.response?.data?.message ?? failure.message ?? 'no message';
   const where = `${github.slug} at ${github.baseUrl}`;
-  let code = 'github-failed';
+  let code: ErrorCode = 'github-failed';
   let message: string;
   // Octokit reports a request that never got an answer as status 500 without a response.
   if (failure.status === undefined || failure.response === undefined) {

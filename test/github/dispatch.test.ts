@@ -58,7 +58,7 @@ for (const [what, status, headers, message, code] of failures) {
     const messages: Record<number, string> = { 401: 'Bad credentials', 403: 'Resource not accessible by integration', 404: 'Not Found', 422: 'Unexpected inputs provided' };
     github.on('actions/create-workflow-dispatch', () => ({ status, headers, body: { message: messages[status] } }));
     const result = await runCli(['dispatch', 'daily'], { cwd: pipelineRepo(t, DEFINITIONS), env: env(github.url) });
-    assert.equal(result.code, 2);
+    assert.equal(result.code, 4, 'a refusal by GitHub is a remote failure, not a usage error');
     assert.match(result.stderr, message);
     assert.match(result.stderr, new RegExp(`\\[${code}\\]`));
     assert.doesNotMatch(result.stderr + result.stdout, new RegExp(TOKEN));
@@ -79,7 +79,7 @@ test('no token, or no server listening: clear errors', async (t) => {
   const repo = pipelineRepo(t, DEFINITIONS);
   const noToken = await runCli(['dispatch', 'daily'], { cwd: repo, env: { GITHUB_TOKEN: '', GITHUB_REPOSITORY: 'office/pipelines' } });
   assert.equal(noToken.code, 2);
-  assert.match(noToken.stderr, /GITHUB_TOKEN is not set/);
+  assert.match(noToken.stderr, /GITHUB_TOKEN is not set.*\[github-token-missing\]/);
   // A port nothing listens on: take one, then close it.
   const port = await new Promise<number>((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -88,7 +88,7 @@ test('no token, or no server listening: clear errors', async (t) => {
     });
   });
   const refused = await runCli(['dispatch', 'daily'], { cwd: repo, env: env(`http://127.0.0.1:${port}`) });
-  assert.equal(refused.code, 2);
+  assert.equal(refused.code, 4);
   assert.match(refused.stderr, /cannot reach the GitHub API at http:\/\/127\.0\.0\.1:\d+ to dispatch etl-dispatch\.yml: ECONNREFUSED/);
 });
 

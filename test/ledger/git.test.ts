@@ -108,7 +108,7 @@ test('a push refused by a pre-receive hook keeps the records; etl ledger sync de
   writeFileSync(hook, '#!/bin/sh\necho "ledger pushes are paused for maintenance" >&2\nexit 1\n');
   chmodSync(hook, 0o755);
   const result = await runCli(['run', 's', '--push'], { cwd: repo });
-  assert.equal(result.code, 1);
+  assert.equal(result.code, 4, 'the run succeeded; its push failed');
   assert.match(result.stderr, /the run is recorded in runs\/s\/.*, but git push to origin main failed: .*pre-receive hook declined.*\[push-failed\]/);
   assert.match(result.stderr, /ledger pushes are paused for maintenance/);
   assert.match(result.stderr, /the runs are committed locally; deliver them later with "etl ledger sync --push"/);
@@ -133,7 +133,11 @@ test('a push that fails never prints the token of a remote URL', async (t) => {
   const token = 'ghs_in_the_url_0123456789';
   git(repo, 'remote', 'set-url', 'origin', `http://x-access-token:${token}@127.0.0.1:9/office/pipelines.git`);
   const result = await runCli(['run', 's', '--push'], { cwd: repo, env: { GIT_TERMINAL_PROMPT: '0' } });
-  assert.equal(result.code, 1);
+  assert.equal(result.code, 4);
+  // etl ledger sync --push fails the same way, with the same exit (it exited 2 once).
+  const sync = await runCli(['ledger', 'sync', '--push'], { cwd: repo, env: { GIT_TERMINAL_PROMPT: '0' } });
+  assert.equal(sync.code, 4, sync.stderr);
+  assert.doesNotMatch(sync.stdout + sync.stderr, new RegExp(token));
   assert.match(result.stderr, /git push to origin main failed/);
   assert.doesNotMatch(result.stdout + result.stderr, new RegExp(token));
   assert.equal(runFolders(repo).length, 1, 'the run is kept');

@@ -333,6 +333,6 @@ test('a ledger that cannot be written is a clear error, not a stack trace', asyn
   const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok' }] }, files: { runs: 'a file where the ledger folder should be' } });
   const result = await runCli(['run', 's'], { cwd: repo });
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /^etl run: cannot write the run's records: (ENOTDIR|EEXIST) \(mkdir runs.*\) \[ledger-write\]$/m);
+  assert.match(result.stderr, /^etl run: error: cannot write the run's records: (ENOTDIR|EEXIST) \(mkdir runs.*\) \[ledger-write\]$/m);
   assert.doesNotMatch(result.stderr, /\n\s+at /);
 });
