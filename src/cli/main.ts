@@ -160,7 +160,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return usageError(`unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}; run "etl --help" for the list`);
   }
   const command = await entry.load();
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
   } catch (error) {

@@ -1,7 +1,7 @@
 // Checks the schemas cannot express: names that must exist, commands that must run, paths
 // that look mistyped, schedules GitHub would reject.
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
 import { resolveCommand, scriptArguments } from './command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
@@ -27,7 +27,10 @@ export function cachedExists(): FileExists {
   const seen = new Map<string, boolean>();
   return (path) => {
     let found = seen.get(path);
-    if (found === undefined) seen.set(path, (found = existsSync(path)));
+    if (found === undefined) {
+      found = existsSync(path);
+      seen.set(path, found);
+    }
     return found;
   };
 }

@@ -50,7 +50,7 @@ export function parseYamlSource(text: string): ParsedSource {
         else walk(pair.value, `${pointer}/${pointerSegment(name)}`, keyPosition, depth + 1);
       }
     } else if (isSeq(node)) {
-      node.items.forEach((item, index) => walk(item, `${pointer}/${index}`, undefined, depth + 1));
+      for (const [index, item] of node.items.entries()) walk(item, `${pointer}/${index}`, undefined, depth + 1);
     }
   };
   try {

@@ -26,7 +26,7 @@ const RECORD = '\x1e';
 export async function logFromGit(repo: string, options: { sequence?: string; limit?: number; revs?: string[]; env?: Env } = {}): Promise<LoggedRun[]> {
   return gitOperation('reading the ledger from git log', async () => {
     const trailer = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2C)`;
-    const format = ['%H', '%s', trailer(TRAILERS.runId), trailer(TRAILERS.sequence), trailer(TRAILERS.status), trailer(TRAILERS.trigger), trailer(TRAILERS.failedStep)].join('%x1f') + '%x1e';
+    const format = `${['%H', '%s', trailer(TRAILERS.runId), trailer(TRAILERS.sequence), trailer(TRAILERS.status), trailer(TRAILERS.trigger), trailer(TRAILERS.failedStep)].join('%x1f')}%x1e`;
     const args = ['log', `--format=${format}`, `--grep=^${TRAILERS.runId}: `];
     if (options.sequence) args.push(`--grep=^${TRAILERS.sequence}: ${options.sequence.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, '--all-match');
     // Several revisions (a ledger branch and the branch checked out) are read as one history.

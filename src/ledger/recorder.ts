@@ -64,7 +64,10 @@ export function serializeRun(run: RunRecord, cache: WeakMap<object, string>): st
   const { steps, ...rest } = run;
   const lines = steps.map((step) => {
     let line = cache.get(step);
-    if (line === undefined) cache.set(step, (line = JSON.stringify(step)));
+    if (line === undefined) {
+      line = JSON.stringify(step);
+      cache.set(step, line);
+    }
     return line;
   });
   const head = JSON.stringify(rest, null, 2).slice(0, -2); // without the closing "\n}"

@@ -197,8 +197,12 @@ function chain(...observers: Array<Partial<RunObserver> | undefined>): Partial<R
     stepStarted: (run, step) => each((o) => o.stepStarted?.(run, step)),
     stepFinished: (run, step) => each((o) => o.stepFinished?.(run, step)),
     runFinished: (run) => each((o) => o.runFinished?.(run)),
-    output: (step, text) => all.forEach((o) => o.output?.(step, text)),
-    moduleStarted: (step, pid) => all.forEach((o) => o.moduleStarted?.(step, pid)),
+    output: (step, text) => {
+      for (const o of all) o.output?.(step, text);
+    },
+    moduleStarted: (step, pid) => {
+      for (const o of all) o.moduleStarted?.(step, pid);
+    },
   };
 }
 

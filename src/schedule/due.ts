@@ -50,7 +50,8 @@ export function dueSequences(definitions: Definitions, ledger: LedgerView, optio
     // A tick from before the sequence existed was never missed: a new daily job waits for its
     // hour. (A tick that the schedule workflow says just fired is trusted.)
     const judged = !fired || options.cron === undefined;
-    if (judged && tick.getTime() < (existedSince ??= sequencesExistedSince(definitions)).get(sequence.file)!) continue;
+    existedSince ??= judged ? sequencesExistedSince(definitions) : undefined;
+    if (judged && tick.getTime() < existedSince!.get(sequence.file)!) continue;
     due.push({ name: sequence.name, schedule: sequence.schedule, timezone, tick: tick.toISOString(), reason: fired ? 'fired' : 'missed' });
   }
   return due;

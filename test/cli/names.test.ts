@@ -9,8 +9,8 @@ test("read commands refuse a sequence name that is a path: another repository's 
   const other = pipelineRepo(t, OK);
   assert.equal((await runCli(['run', 's'], { cwd: other })).code, 0);
   const repo = pipelineRepo(t, OK);
-  const escape = `../../../..${other}/runs/s`;
-  for (const args of [['history', escape], ['show', `${escape}@latest`], ['logs', `${escape}@latest`], ['log', escape], ['history', '../x']]) {
+  const outside = `../../../..${other}/runs/s`;
+  for (const args of [['history', outside], ['show', `${outside}@latest`], ['logs', `${outside}@latest`], ['log', outside], ['history', '../x']]) {
     const result = await runCli(args, { cwd: repo });
     assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}`);
     assert.match(result.stderr, /is not a sequence name|is not a run id/, args.join(' '));

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { commitRunFolder } from '../../src/ledger/commit.js';
 import { gitMessage } from '../../src/ledger/git.js';
 import type { RunRecord } from '../../src/runner/records.js';
-import { bareRemote, cloneOf, git, initRepo, pipelineWithRemote, runFolders } from '../helpers/git.js';
+import { cloneOf, git, initRepo, pipelineWithRemote, runFolders } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 
 const OK = { modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } }, sequences: { s: [{ module_name: 'ok', name: 'first' }, { module_name: 'ok', name: 'second' }], bad: [{ module_name: 'fail' }] } };

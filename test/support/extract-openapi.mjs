@@ -27,7 +27,7 @@ const version = JSON.parse(readFileSync(require.resolve('@octokit/openapi/packag
 
 // Ajv reads `nullable` only beside a `type`; the spec has a few without one.
 const clean = (schema) =>
-  JSON.parse(JSON.stringify(schema ?? null), (key, value) => {
+  JSON.parse(JSON.stringify(schema ?? null), (_key, value) => {
     if (value && typeof value === 'object' && !Array.isArray(value) && value.nullable && !('type' in value)) {
       const { nullable: _drop, ...rest } = value;
       return rest;
