@@ -22,7 +22,36 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 
 function runRecord(sequence, id) {
-  return { schema_version: 1, id, sequence, status: 'succeeded', trigger: { kind: 'schedule', actor: null, ci: null }, definitions: { commit: null, dirty: false, files: {} }, selection: null, host: 'bench', pid: 1, runner_version: 'bench', started_at: new Date().toISOString(), finished_at: new Date().toISOString(), duration_ms: 1000, failed_step: null, error: null, steps: [{ index: 1, role: 'step', name: 'extract', module: 'extract', status: 'succeeded', duration_ms: 1000, exit_code: 0, attempts: 1, record: 'steps/01-extract.json' }] };
+  return {
+    schema_version: 1,
+    id,
+    sequence,
+    status: 'succeeded',
+    trigger: { kind: 'schedule', actor: null, ci: null },
+    definitions: { commit: null, dirty: false, files: {} },
+    selection: null,
+    host: 'bench',
+    pid: 1,
+    runner_version: 'bench',
+    started_at: new Date().toISOString(),
+    finished_at: new Date().toISOString(),
+    duration_ms: 1000,
+    failed_step: null,
+    error: null,
+    steps: [
+      {
+        index: 1,
+        role: 'step',
+        name: 'extract',
+        module: 'extract',
+        status: 'succeeded',
+        duration_ms: 1000,
+        exit_code: 0,
+        attempts: 1,
+        record: 'steps/01-extract.json',
+      },
+    ],
+  };
 }
 
 /** Writes a run folder as the runner would: run.json, a step record, a log. */
@@ -66,7 +95,14 @@ try {
     times[count] = median(samples);
   }
   const ratio = times[10_000] / times[100];
-  rows.push(['commit one run, 10,000 runs in the ledger', `${times[10_000].toFixed(0)} ms`, `100 runs: ${times[100].toFixed(0)} ms`, `${ratio.toFixed(2)}x`, '≤ 1.5x', ratio <= 1.5]);
+  rows.push([
+    'commit one run, 10,000 runs in the ledger',
+    `${times[10_000].toFixed(0)} ms`,
+    `100 runs: ${times[100].toFixed(0)} ms`,
+    `${ratio.toFixed(2)}x`,
+    '≤ 1.5x',
+    ratio <= 1.5,
+  ]);
 
   // etl changed on 1,000 sequences.
   const repo = join(work, 'many');
@@ -79,7 +115,19 @@ try {
   }
   writeFileSync(join(repo, 'modules.json'), JSON.stringify(modules, null, 2));
   for (let s = 0; s < 1000; s++) {
-    writeFileSync(join(repo, `etl_sequences/s${s}.json`), JSON.stringify({ steps: Array.from({ length: 10 }, (_, i) => ({ module_name: `m${(s + i) % 50}`, input: `/data/${s}/${i}.csv` })) }, null, 2));
+    writeFileSync(
+      join(repo, `etl_sequences/s${s}.json`),
+      JSON.stringify(
+        {
+          steps: Array.from({ length: 10 }, (_, i) => ({
+            module_name: `m${(s + i) % 50}`,
+            input: `/data/${s}/${i}.csv`,
+          })),
+        },
+        null,
+        2,
+      ),
+    );
   }
   git(repo, 'init', '--quiet', '--initial-branch=main');
   git(repo, 'config', 'user.name', 'bench');
@@ -95,18 +143,30 @@ try {
   let count = 0;
   for (let i = 0; i < ROUNDS; i++) {
     let start = process.hrtime.bigint();
-    count = JSON.parse(execFileSync(process.execPath, [bin, 'changed', '--base', base, '--json'], { cwd: repo, encoding: 'utf8' })).length;
+    count = JSON.parse(
+      execFileSync(process.execPath, [bin, 'changed', '--base', base, '--json'], { cwd: repo, encoding: 'utf8' }),
+    ).length;
     changedSamples.push(Number(process.hrtime.bigint() - start) / 1e6);
     start = process.hrtime.bigint();
     git(repo, 'diff', '--name-only', base, 'HEAD');
     diffSamples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
-  rows.push([`etl changed, 1,000 sequences (${count} affected)`, `${median(changedSamples).toFixed(0)} ms`, `git diff --name-only: ${median(diffSamples).toFixed(0)} ms`, `${(median(changedSamples) / median(diffSamples)).toFixed(1)}x`, '', true]);
+  rows.push([
+    `etl changed, 1,000 sequences (${count} affected)`,
+    `${median(changedSamples).toFixed(0)} ms`,
+    `git diff --name-only: ${median(diffSamples).toFixed(0)} ms`,
+    `${(median(changedSamples) / median(diffSamples)).toFixed(1)}x`,
+    '',
+    true,
+  ]);
 
-  console.log(`etl-ledger ledger benchmark: ${ROUNDS} rounds, medians; node ${process.version}, ${git(work, '--version')}\n`);
+  console.log(
+    `etl-ledger ledger benchmark: ${ROUNDS} rounds, medians; node ${process.version}, ${git(work, '--version')}\n`,
+  );
   console.log('| measurement | etl | baseline | ratio | target | met |');
   console.log('|---|---:|---:|---:|---:|---|');
-  for (const [what, value, base, ratio, target, met] of rows) console.log(`| ${what} | ${value} | ${base} | ${ratio} | ${target} | ${met ? 'yes' : 'NO'} |`);
+  for (const [what, value, base, ratio, target, met] of rows)
+    console.log(`| ${what} | ${value} | ${base} | ${ratio} | ${target} | ${met ? 'yes' : 'NO'} |`);
   process.exitCode = rows.every((r) => r[5]) ? 0 : 1;
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, 'skip-history': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '5' }, 'skip-history': { type: 'boolean', default: false } },
+});
 const ROUNDS = Number(values.rounds);
 const bin = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'etl-bench-run-'));
@@ -28,14 +30,19 @@ function repo(name, modules, sequences) {
   const dir = join(work, name);
   mkdirSync(join(dir, 'etl_sequences'), { recursive: true });
   writeFileSync(join(dir, 'modules.json'), JSON.stringify(modules));
-  for (const [seq, steps] of Object.entries(sequences)) writeFileSync(join(dir, `etl_sequences/${seq}.json`), JSON.stringify(steps));
+  for (const [seq, steps] of Object.entries(sequences))
+    writeFileSync(join(dir, `etl_sequences/${seq}.json`), JSON.stringify(steps));
   return dir;
 }
 
 try {
   // 1. 500 trivial steps.
   const steps = 500;
-  const trivial = repo('trivial', { t: { cmd: 'true' } }, { s: Array.from({ length: steps }, () => ({ module_name: 't' })) });
+  const trivial = repo(
+    'trivial',
+    { t: { cmd: 'true' } },
+    { s: Array.from({ length: steps }, () => ({ module_name: 't' })) },
+  );
   const bash = [];
   const spawnLoop = [];
   const etl = [];
@@ -53,27 +60,55 @@ try {
     execFileSync(process.execPath, [bin, 'run', 's'], { cwd: trivial, stdio: 'ignore' });
     etl.push(ms(start));
   }
-  const runs = readdirSync(join(trivial, 'runs/s'), { recursive: true }).filter((p) => String(p).endsWith('run.json')).length;
+  const runs = readdirSync(join(trivial, 'runs/s'), { recursive: true }).filter((p) =>
+    String(p).endsWith('run.json'),
+  ).length;
   if (runs !== ROUNDS) throw new Error(`expected ${ROUNDS} recorded runs, found ${runs}`);
   const ratio = median(etl) / median(bash);
-  rows.push([`${steps} steps of \`true\`: etl run (end to end)`, `${median(etl).toFixed(0)} ms`, `bash loop ${median(bash).toFixed(0)} ms`, `${ratio.toFixed(2)}x`, '≤ 2.5x', ratio <= 2.5]);
-  rows.push([`${steps} steps: bare Node spawn loop, no records (for reference)`, `${median(spawnLoop).toFixed(0)} ms`, `bash loop ${median(bash).toFixed(0)} ms`, `${(median(spawnLoop) / median(bash)).toFixed(2)}x`, '', true]);
+  rows.push([
+    `${steps} steps of \`true\`: etl run (end to end)`,
+    `${median(etl).toFixed(0)} ms`,
+    `bash loop ${median(bash).toFixed(0)} ms`,
+    `${ratio.toFixed(2)}x`,
+    '≤ 2.5x',
+    ratio <= 2.5,
+  ]);
+  rows.push([
+    `${steps} steps: bare Node spawn loop, no records (for reference)`,
+    `${median(spawnLoop).toFixed(0)} ms`,
+    `bash loop ${median(bash).toFixed(0)} ms`,
+    `${(median(spawnLoop) / median(bash)).toFixed(2)}x`,
+    '',
+    true,
+  ]);
 
   // 2. 1 GiB of output.
   const loud = repo('loud', { loud: { cmd: './print.mjs' } }, { s: [{ module_name: 'loud' }] });
-  writeFileSync(join(loud, 'print.mjs'), `#!/usr/bin/env node
+  writeFileSync(
+    join(loud, 'print.mjs'),
+    `#!/usr/bin/env node
 const chunk = Buffer.alloc(1 << 20, 'x\\n');
 let left = 1024;
 const go = () => { while (left-- > 0) if (!process.stdout.write(chunk)) return process.stdout.once('drain', go); };
 go();
-`);
+`,
+  );
   chmodSync(join(loud, 'print.mjs'), 0o755);
   const start = process.hrtime.bigint();
   const peak = await peakRss(process.execPath, [bin, 'run', 's'], loud);
   const took = ms(start);
-  const log = readdirSync(join(loud, 'runs'), { recursive: true }).map(String).find((p) => p.endsWith('.log'));
+  const log = readdirSync(join(loud, 'runs'), { recursive: true })
+    .map(String)
+    .find((p) => p.endsWith('.log'));
   const logBytes = statSync(join(loud, 'runs', log)).size;
-  rows.push(['module printing 1 GiB: runner peak RSS', `${(peak / 1024).toFixed(0)} MB`, `log kept ${(logBytes / 1024).toFixed(0)} KiB, ${(took / 1000).toFixed(1)} s`, '', '≤ 150 MB', peak / 1024 <= 150]);
+  rows.push([
+    'module printing 1 GiB: runner peak RSS',
+    `${(peak / 1024).toFixed(0)} MB`,
+    `log kept ${(logBytes / 1024).toFixed(0)} KiB, ${(took / 1000).toFixed(1)} s`,
+    '',
+    '≤ 150 MB',
+    peak / 1024 <= 150,
+  ]);
 
   // 3. history with a large ledger.
   if (!values['skip-history']) {
@@ -91,13 +126,21 @@ go();
       times[count] = median(samples);
     }
     const r = times[100_000] / times[1_000];
-    rows.push(['etl history --limit 20, 100,000 runs', `${times[100_000].toFixed(0)} ms`, `1,000 runs ${times[1_000].toFixed(0)} ms`, `${r.toFixed(2)}x`, '≤ 2x', r <= 2]);
+    rows.push([
+      'etl history --limit 20, 100,000 runs',
+      `${times[100_000].toFixed(0)} ms`,
+      `1,000 runs ${times[1_000].toFixed(0)} ms`,
+      `${r.toFixed(2)}x`,
+      '≤ 2x',
+      r <= 2,
+    ]);
   }
 
   console.log(`etl-ledger run benchmark: ${ROUNDS} rounds, medians; node ${process.version}\n`);
   console.log('| measurement | etl | baseline | ratio | target | met |');
   console.log('|---|---:|---:|---:|---:|---|');
-  for (const [what, value, base, ratio, target, met] of rows) console.log(`| ${what} | ${value} | ${base} | ${ratio} | ${target} | ${met ? 'yes' : 'NO'} |`);
+  for (const [what, value, base, ratio, target, met] of rows)
+    console.log(`| ${what} | ${value} | ${base} | ${ratio} | ${target} | ${met ? 'yes' : 'NO'} |`);
   process.exitCode = rows.every((r) => r[5]) ? 0 : 1;
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -133,7 +176,22 @@ function fakeLedger(dir, count) {
       const id = `${stamp}-${(s * perSequence + i).toString(16).padStart(8, '0')}`;
       const folder = join(dir, 'runs', `seq${s}`, stamp.slice(0, 4), stamp.slice(4, 6), stamp.slice(6, 8), id);
       mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, 'run.json'), JSON.stringify({ schema_version: 1, id, sequence: `seq${s}`, status: i % 7 ? 'succeeded' : 'failed', started_at: at.toISOString(), duration_ms: 1000, failed_step: null, steps: [], host: 'bench', pid: 1, trigger: { kind: 'schedule', actor: null, ci: null } }));
+      writeFileSync(
+        join(folder, 'run.json'),
+        JSON.stringify({
+          schema_version: 1,
+          id,
+          sequence: `seq${s}`,
+          status: i % 7 ? 'succeeded' : 'failed',
+          started_at: at.toISOString(),
+          duration_ms: 1000,
+          failed_step: null,
+          steps: [],
+          host: 'bench',
+          pid: 1,
+          trigger: { kind: 'schedule', actor: null, ci: null },
+        }),
+      );
     }
   }
 }

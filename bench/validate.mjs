@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' }, yaml: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '15' }, yaml: { type: 'boolean', default: false } },
+});
 const ROUNDS = Number(values.rounds);
 const SEQUENCES = 200;
 const STEPS = 10;
@@ -40,11 +42,20 @@ try {
       output: `/var/etl/seq_${s}/step_${i}.csv`,
       conf: `conf/step_${i % MODULES}.json`,
     }));
-    const sequence = { description: `sequence ${s}`, schedule: `${s % 60} ${s % 24} * * *`, timezone: 'Europe/Madrid', timeout: '1h', steps };
+    const sequence = {
+      description: `sequence ${s}`,
+      schedule: `${s % 60} ${s % 24} * * *`,
+      timezone: 'Europe/Madrid',
+      timeout: '1h',
+      steps,
+    };
     // With --yaml, every other sequence is YAML, which costs loading the YAML parser.
     if (values.yaml && s % 2 === 1) {
       const yaml = `description: sequence ${s}\nschedule: "${sequence.schedule}"\ntimezone: Europe/Madrid\ntimeout: 1h\nsteps:\n${steps
-        .map((st) => `  - module_name: ${st.module_name}\n    input: ${st.input}\n    output: ${st.output}\n    conf: ${st.conf}\n`)
+        .map(
+          (st) =>
+            `  - module_name: ${st.module_name}\n    input: ${st.input}\n    output: ${st.output}\n    conf: ${st.conf}\n`,
+        )
         .join('')}`;
       writeFileSync(join(repo, `etl_sequences/seq_${s}.yaml`), yaml);
     } else {
@@ -53,7 +64,8 @@ try {
   }
 
   const check = spawnSync(process.execPath, [bin, 'validate', '--repo', repo], { encoding: 'utf8' });
-  if (check.status !== 0) throw new Error(`the benchmark repository does not validate:\n${check.stdout}${check.stderr}`);
+  if (check.status !== 0)
+    throw new Error(`the benchmark repository does not validate:\n${check.stdout}${check.stderr}`);
 
   const time = (args) => {
     const start = process.hrtime.bigint();
@@ -72,11 +84,14 @@ try {
   const base = median(baseline);
   const ours = median(validate);
   const ratio = ours / base;
-  console.log(`repository: ${SEQUENCES} sequences x ${STEPS} steps, ${MODULES} modules${values.yaml ? ', half of the sequences in YAML' : ', JSON'}; ${ROUNDS} rounds, medians`);
+  console.log(
+    `repository: ${SEQUENCES} sequences x ${STEPS} steps, ${MODULES} modules${values.yaml ? ', half of the sequences in YAML' : ', JSON'}; ${ROUNDS} rounds, medians`,
+  );
   console.log(`node -e 0            ${base.toFixed(1)} ms`);
   console.log(`etl validate         ${ours.toFixed(1)} ms`);
   console.log(`ratio                ${ratio.toFixed(2)}x (target < ${TARGET}x): ${ratio < TARGET ? 'PASS' : 'FAIL'}`);
   process.exitCode = ratio < TARGET ? 0 : 1;
 } finally {
-  if (!process.env.BENCH_KEEP) rmSync(repo, { recursive: true, force: true }); else console.log(repo);
+  if (!process.env.BENCH_KEEP) rmSync(repo, { recursive: true, force: true });
+  else console.log(repo);
 }

@@ -28,7 +28,8 @@ db.run('BEGIN');
 const insert = db.prepare('INSERT OR REPLACE INTO measurements VALUES (?, ?, ?, ?)');
 for (const r of rows) {
   const value = Number(r.value_ugm3);
-  if (!r.station || !r.date || !r.pollutant || !Number.isFinite(value)) fail(NAME, `bad row in ${args.input}: ${JSON.stringify(r)}`);
+  if (!r.station || !r.date || !r.pollutant || !Number.isFinite(value))
+    fail(NAME, `bad row in ${args.input}: ${JSON.stringify(r)}`);
   insert.run([r.station, r.date, r.pollutant, value]);
 }
 insert.free();

@@ -35,21 +35,42 @@ const clean = [];
 
 for (const row of records) {
   const station = titleCase(row.station.trim().replace(/\s+/g, ' '));
-  if (!station) { drop('no station'); continue; }
+  if (!station) {
+    drop('no station');
+    continue;
+  }
   let date = row.date.trim();
   const dmy = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(date);
   if (dmy) date = `${dmy[3]}-${dmy[2]}-${dmy[1]}`;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { drop('bad date'); continue; }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+    drop('bad date');
+    continue;
+  }
   const pollutant = row.pollutant.trim().toUpperCase();
-  if (!pollutants.has(pollutant)) { drop('unknown pollutant'); continue; }
+  if (!pollutants.has(pollutant)) {
+    drop('unknown pollutant');
+    continue;
+  }
   const text = row.value.trim().replace(',', '.');
   const value = text === '' ? NaN : Number(text);
-  if (!Number.isFinite(value)) { drop('no value'); continue; }
-  if (config.drop_negative && value < 0) { drop('negative value'); continue; }
+  if (!Number.isFinite(value)) {
+    drop('no value');
+    continue;
+  }
+  if (config.drop_negative && value < 0) {
+    drop('negative value');
+    continue;
+  }
   const factor = TO_MICROGRAMS[row.unit.trim().toLowerCase()];
-  if (factor === undefined) { drop('unknown unit'); continue; }
+  if (factor === undefined) {
+    drop('unknown unit');
+    continue;
+  }
   const key = `${station}|${date}|${pollutant}`;
-  if (seen.has(key)) { drop('duplicate'); continue; }
+  if (seen.has(key)) {
+    drop('duplicate');
+    continue;
+  }
   seen.add(key);
   clean.push({ station, date, pollutant, value_ugm3: Math.round(value * factor * 1000) / 1000 });
 }
@@ -57,5 +78,7 @@ for (const row of records) {
 mkdirSync(dirname(args.output), { recursive: true });
 writeFileSync(`${args.output}.tmp`, writeCsv(['station', 'date', 'pollutant', 'value_ugm3'], clean));
 renameSync(`${args.output}.tmp`, args.output);
-const reasons = Object.entries(dropped).map(([r, n]) => `${n} ${r}`).join(', ');
+const reasons = Object.entries(dropped)
+  .map(([r, n]) => `${n} ${r}`)
+  .join(', ');
 console.log(`kept ${clean.length} of ${records.length} rows${reasons ? `; dropped ${reasons}` : ''}`);

@@ -12,18 +12,29 @@ test('every error code maps to a documented exit: usage 2, run failed 1, lock 3,
   assert.ok(codes.length >= 40, `only ${codes.length} codes`);
   for (const code of codes) assert.equal(exitCodeFor(new EtlError(code, 'x')), EXPECTED[ERROR_EXITS[code]], code);
   // The ones the trial found wrong: a remote or API failure is not a usage error.
-  for (const code of ['push-failed', 'git-failed', 'github-permission', 'github-token', 'github-not-found', 'github-unreachable'] as const) {
+  for (const code of [
+    'push-failed',
+    'git-failed',
+    'github-permission',
+    'github-token',
+    'github-not-found',
+    'github-unreachable',
+  ] as const) {
     assert.equal(exitCodeFor(new EtlError(code, 'x')), ExitCode.remote, code);
   }
   assert.equal(exitCodeFor(new EtlError('github-token-missing', 'x')), ExitCode.invalid);
   assert.equal(exitCodeFor(new EtlError('locked', 'x')), ExitCode.locked);
 });
 
-test('the internal-error report gives the version, Node and a place to report, with the user\'s paths redacted', () => {
+test("the internal-error report gives the version, Node and a place to report, with the user's paths redacted", () => {
   const error = new Error('boom');
-  error.stack = 'Error: boom\n    at run (/home/ana/pipelines/node_modules/etl-ledger/dist/x.js:1:1)\n    at /home/ana/work/y.js:2:2';
+  error.stack =
+    'Error: boom\n    at run (/home/ana/pipelines/node_modules/etl-ledger/dist/x.js:1:1)\n    at /home/ana/work/y.js:2:2';
   const report = internalErrorReport(error, '/home/ana/pipelines', '/home/ana');
-  assert.match(report, /^etl: internal error \(a bug in etl-ledger, not in your pipeline\)\netl-ledger \d+\.\d+\.\d+, Node v\d+/);
+  assert.match(
+    report,
+    /^etl: internal error \(a bug in etl-ledger, not in your pipeline\)\netl-ledger \d+\.\d+\.\d+, Node v\d+/,
+  );
   assert.match(report, /Please report it/);
   assert.match(report, /at run \(\.\/node_modules\/etl-ledger\/dist\/x\.js:1:1\)/);
   assert.match(report, /at ~\/work\/y\.js/);

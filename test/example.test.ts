@@ -17,7 +17,9 @@ function exampleRepo(t: Parameters<typeof tempRepo>[0]): string {
 async function measurements(repo: string): Promise<unknown[][]> {
   const SQL = await initSqlJs();
   const db = new SQL.Database(readFileSync(join(repo, 'out/air_quality.sqlite')));
-  const rows = db.exec('SELECT station, date, pollutant, value_ugm3 FROM measurements ORDER BY station, date, pollutant')[0]!.values;
+  const rows = db.exec(
+    'SELECT station, date, pollutant, value_ugm3 FROM measurements ORDER BY station, date, pollutant',
+  )[0]!.values;
   db.close();
   return rows;
 }
@@ -28,9 +30,18 @@ test('the example pipeline loads the CSV into SQLite, normalised, and running it
   assert.equal(first.code, 0, first.stdout + first.stderr);
   const rows = await measurements(repo);
   assert.equal(rows.length, 25);
-  assert.deepEqual(rows.find((r) => r[0] === 'Parque Norte' && r[1] === '2026-11-01' && r[2] === 'NO2'), ['Parque Norte', '2026-11-01', 'NO2', 19.2]);
-  assert.deepEqual(rows.find((r) => r[0] === 'Centro' && r[1] === '2026-11-01' && r[2] === 'PM2.5'), ['Centro', '2026-11-01', 'PM2.5', 17.2]);
-  assert.ok(rows.some((r) => r[0] === 'Centro' && r[1] === '2026-11-03' && r[2] === 'NO2'), 'a dd/mm/yyyy date is normalised');
+  assert.deepEqual(
+    rows.find((r) => r[0] === 'Parque Norte' && r[1] === '2026-11-01' && r[2] === 'NO2'),
+    ['Parque Norte', '2026-11-01', 'NO2', 19.2],
+  );
+  assert.deepEqual(
+    rows.find((r) => r[0] === 'Centro' && r[1] === '2026-11-01' && r[2] === 'PM2.5'),
+    ['Centro', '2026-11-01', 'PM2.5', 17.2],
+  );
+  assert.ok(
+    rows.some((r) => r[0] === 'Centro' && r[1] === '2026-11-03' && r[2] === 'NO2'),
+    'a dd/mm/yyyy date is normalised',
+  );
   assert.ok(!rows.some((r) => r[0] === ''), 'a row without a station is dropped');
   assert.equal((await runCli(['run', 'air-quality'], { cwd: repo })).code, 0);
   assert.deepEqual(await measurements(repo), rows);
@@ -44,7 +55,10 @@ test('a broken source file fails the example at extract, and the error handler r
   const result = await runCli(['run', 'air-quality', '--json'], { cwd: repo });
   assert.equal(result.code, 1);
   const run = JSON.parse(result.stdout);
-  assert.deepEqual(run.steps.map((s: { status: string }) => s.status), ['failed', 'skipped', 'skipped', 'succeeded']);
+  assert.deepEqual(
+    run.steps.map((s: { status: string }) => s.status),
+    ['failed', 'skipped', 'skipped', 'succeeded'],
+  );
   const logs = await runCli(['logs', 'air-quality@latest'], { cwd: repo });
   assert.match(logs.stdout, /has header 'estacion,fecha', expected 'station,date,pollutant,value,unit'/);
   assert.match(logs.stdout, /sequence air-quality failed at step 1 \(module extract_csv, exit code 1\)/);

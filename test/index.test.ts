@@ -11,15 +11,24 @@ test('the library validates and plans the bundled example', async () => {
     plan.steps.map((s) => s.module),
     ['extract_csv', 'transform', 'load_sqlite'],
   );
-  assert.deepEqual(plan.on_failure.map((s) => s.module), ['report_failure']);
+  assert.deepEqual(
+    plan.on_failure.map((s) => s.module),
+    ['report_failure'],
+  );
   assert.equal(plan.timeout_ms, 30 * 60_000);
 });
 
 test('the library tells what is due and renders the workflows', async (t) => {
   const report = await validate({ repo: ROOT, sequences: ['air-quality'] });
   // 06:17 in Madrid in winter is 05:17 UTC; an empty ledger has no run since that tick.
-  const due = dueSequences(report.definitions, tempRepo(t), { cron: '17 6 * * *', now: new Date('2026-01-15T05:20:00Z') });
-  assert.deepEqual(due.map((d) => [d.name, d.tick, d.reason]), [['air-quality', '2026-01-15T05:17:00.000Z', 'fired']]);
+  const due = dueSequences(report.definitions, tempRepo(t), {
+    cron: '17 6 * * *',
+    now: new Date('2026-01-15T05:20:00Z'),
+  });
+  assert.deepEqual(
+    due.map((d) => [d.name, d.tick, d.reason]),
+    [['air-quality', '2026-01-15T05:17:00.000Z', 'fired']],
+  );
   const workflows = renderWorkflows(report.definitions, { etl: 'npx etl', branch: 'main' });
   assert.match(workflows['etl-schedule.yml']!, /cron: '17 6 \* \* \*'\n\s+timezone: Europe\/Madrid/);
 });

@@ -53,7 +53,10 @@ export function writeCsv(columns, records) {
 /** The module interface: COMMAND [--input PATH] [--output PATH] [--config PATH]. */
 export function moduleArgs(name) {
   try {
-    return parseArgs({ options: { input: { type: 'string' }, output: { type: 'string' }, config: { type: 'string' } }, strict: true }).values;
+    return parseArgs({
+      options: { input: { type: 'string' }, output: { type: 'string' }, config: { type: 'string' } },
+      strict: true,
+    }).values;
   } catch (error) {
     fail(name, error.message);
   }

@@ -19,5 +19,6 @@ for (const entry of schemaFiles) {
     exports[name] = pointer === '' ? entry.file : `${entry.file}#${pointer}`;
   }
 }
-const standalone = (standaloneCode as unknown as { default: (a: Ajv2020, e: Record<string, string>) => string }).default;
+const standalone = (standaloneCode as unknown as { default: (a: Ajv2020, e: Record<string, string>) => string })
+  .default;
 writeFileSync(output, standalone(ajv, exports));

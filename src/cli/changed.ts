@@ -18,19 +18,30 @@ Options:
   --json       print a one-line JSON array of sequence names (for a CI matrix)
   -C, --repo DIR
 `,
-  options: { base: { type: 'string' }, head: { type: 'string', default: 'HEAD' }, 'missing-base': { type: 'string', default: 'error' }, json: { type: 'boolean', default: false } },
+  options: {
+    base: { type: 'string' },
+    head: { type: 'string', default: 'HEAD' },
+    'missing-base': { type: 'string', default: 'error' },
+    json: { type: 'boolean', default: false },
+  },
   async run(values, positionals, context) {
     if (positionals.length > 0) throw new EtlError('usage', 'changed takes no arguments, only --base and --head');
     if (values.base === undefined) throw new EtlError('usage', 'changed needs --base REF');
     const missingBase = String(values['missing-base']);
-    if (missingBase !== 'error' && missingBase !== 'all') throw new EtlError('usage', `--missing-base must be "error" or "all", not "${missingBase}"`);
-    const changed = await changedSequences(context.repo, String(values.base), { head: String(values.head), missingBase, env: context.env });
+    if (missingBase !== 'error' && missingBase !== 'all')
+      throw new EtlError('usage', `--missing-base must be "error" or "all", not "${missingBase}"`);
+    const changed = await changedSequences(context.repo, String(values.base), {
+      head: String(values.head),
+      missingBase,
+      env: context.env,
+    });
     if (values.json) {
       context.stdout.write(`${JSON.stringify(changed.map((c) => c.name))}\n`);
     } else if (changed.length === 0) {
       context.stdout.write('no sequence changed\n');
     } else {
-      for (const c of changed) context.stdout.write(`${context.paint('bold', c.name)}  ${context.paint('dim', c.reasons.join('; '))}\n`);
+      for (const c of changed)
+        context.stdout.write(`${context.paint('bold', c.name)}  ${context.paint('dim', c.reasons.join('; '))}\n`);
     }
     return ExitCode.ok;
   },

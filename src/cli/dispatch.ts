@@ -22,9 +22,15 @@ Options:
   --poll-ms MS          with --wait, how often to look at the run (default 5000)
   -C, --repo DIR
 `,
-  options: { ref: { type: 'string' }, input: { type: 'string', multiple: true }, wait: { type: 'boolean', default: false }, 'poll-ms': { type: 'string' } },
+  options: {
+    ref: { type: 'string' },
+    input: { type: 'string', multiple: true },
+    wait: { type: 'boolean', default: false },
+    'poll-ms': { type: 'string' },
+  },
   async run(values, positionals, context) {
-    if (positionals.length !== 1) throw new EtlError('usage', `dispatch takes one sequence name, got ${positionals.length}`);
+    if (positionals.length !== 1)
+      throw new EtlError('usage', `dispatch takes one sequence name, got ${positionals.length}`);
     checkSequenceName(positionals[0]!);
     const inputs: Record<string, string> = {};
     for (const pair of (values.input as string[] | undefined) ?? []) {
@@ -33,7 +39,11 @@ Options:
       inputs[pair.slice(0, at)] = pair.slice(at + 1);
     }
     const pollMs = values['poll-ms'] === undefined ? undefined : Number(values['poll-ms']);
-    if (pollMs !== undefined && !(Number.isInteger(pollMs) && pollMs > 0)) throw new EtlError('usage', `--poll-ms takes a whole number of milliseconds above 0, got "${String(values['poll-ms'])}"`);
+    if (pollMs !== undefined && !(Number.isInteger(pollMs) && pollMs > 0))
+      throw new EtlError(
+        'usage',
+        `--poll-ms takes a whole number of milliseconds above 0, got "${String(values['poll-ms'])}"`,
+      );
     const report = await loadValidated(context, positionals);
     if (report.errors > 0) return ExitCode.invalid;
     const github = await openGitHub(context.repo, context.env);
@@ -44,7 +54,8 @@ Options:
       inputs,
       wait: Boolean(values.wait),
       pollMs,
-      onDispatched: (url) => context.stdout.write(`dispatched ${positionals[0]} on ${github.slug}@${ref}${url ? `: ${url}` : ''}\n`),
+      onDispatched: (url) =>
+        context.stdout.write(`dispatched ${positionals[0]} on ${github.slug}@${ref}${url ? `: ${url}` : ''}\n`),
       onStatus: (status, url) => context.stdout.write(`workflow run ${status}${url ? `: ${url}` : ''}\n`),
     });
     if (!values.wait) return ExitCode.ok;

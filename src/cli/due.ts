@@ -22,17 +22,30 @@ Options:
   async run(values, positionals, context) {
     if (positionals.length > 0) throw new EtlError('usage', 'due takes no arguments');
     const now = values.now === undefined ? new Date() : new Date(String(values.now));
-    if (Number.isNaN(now.getTime())) throw new EtlError('usage', `--now takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${String(values.now)}"`);
+    if (Number.isNaN(now.getTime()))
+      throw new EtlError(
+        'usage',
+        `--now takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${String(values.now)}"`,
+      );
     const report = await loadValidated(context);
     const cron = values.cron as string | undefined;
-    if (cron !== undefined && ![...report.definitions.sequences.values()].some((s) => s.schedule !== undefined && sameCron(s.schedule, cron))) {
+    if (
+      cron !== undefined &&
+      ![...report.definitions.sequences.values()].some((s) => s.schedule !== undefined && sameCron(s.schedule, cron))
+    ) {
       // The workflow's cron lines are older than the definitions: say so, still catch up.
-      context.stderr.write(`etl due: warning: no sequence has the schedule "${cron}" (are the workflows stale? run etl workflows generate); only missed ticks are caught up\n`);
+      context.stderr.write(
+        `etl due: warning: no sequence has the schedule "${cron}" (are the workflows stale? run etl workflows generate); only missed ticks are caught up\n`,
+      );
     }
     const due = dueSequences(report.definitions, await ledgerView(context.repo, { env: context.env }), { cron, now });
     if (values.json) context.stdout.write(`${JSON.stringify(due.map((d) => d.name))}\n`);
     else if (due.length === 0) context.stdout.write('nothing is due\n');
-    else for (const d of due) context.stdout.write(`${d.name}  ${context.paint('dim', `${d.schedule} (${d.timezone}), tick ${d.tick}${d.reason === 'missed' ? ', missed: catching up' : ''}`)}\n`);
+    else
+      for (const d of due)
+        context.stdout.write(
+          `${d.name}  ${context.paint('dim', `${d.schedule} (${d.timezone}), tick ${d.tick}${d.reason === 'missed' ? ', missed: catching up' : ''}`)}\n`,
+        );
     return report.errors > 0 ? ExitCode.invalid : ExitCode.ok;
   },
 };

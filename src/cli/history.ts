@@ -32,17 +32,27 @@ Options:
     json: { type: 'boolean', default: false },
   },
   async run(values, positionals, context) {
-    if (positionals.length > 1) throw new EtlError('usage', `history takes at most one sequence name, got ${positionals.length}`);
+    if (positionals.length > 1)
+      throw new EtlError('usage', `history takes at most one sequence name, got ${positionals.length}`);
     const status = values.status === undefined ? undefined : String(values.status);
-    if (status !== undefined && !STATUSES.includes(status)) throw new EtlError('usage', `--status must be one of ${STATUSES.join(', ')}, got "${status}"`);
+    if (status !== undefined && !STATUSES.includes(status))
+      throw new EtlError('usage', `--status must be one of ${STATUSES.join(', ')}, got "${status}"`);
     const limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
     const since = values.since === undefined ? undefined : parseSince(String(values.since), new Date());
-    const runs = listHistory(await ledgerView(context.repo, { env: context.env }), { sequence: positionals[0], status, since, limit });
+    const runs = listHistory(await ledgerView(context.repo, { env: context.env }), {
+      sequence: positionals[0],
+      status,
+      since,
+      limit,
+    });
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
     } else if (runs.length === 0) {
-      context.stdout.write(`${noRunsMessage(context.repo, { sequence: positionals[0], status, since, now: new Date() })}\n`);
+      context.stdout.write(
+        `${noRunsMessage(context.repo, { sequence: positionals[0], status, since, now: new Date() })}\n`,
+      );
     } else {
       context.stdout.write(historyTable(runs, context.paint));
     }
@@ -59,11 +69,24 @@ export function historyTable(runs: RunRecord[], paint: Paint): string {
       run.status,
       run.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       run.duration_ms === null ? '-' : formatDuration(run.duration_ms),
-      failed ? `${failed.index} ${failed.name}${failed.status === 'timed_out' ? ' (timed out)' : failed.exit_code !== null ? ` (exit ${failed.exit_code})` : ''}` : '',
+      failed
+        ? `${failed.index} ${failed.name}${failed.status === 'timed_out' ? ' (timed out)' : failed.exit_code !== null ? ` (exit ${failed.exit_code})` : ''}`
+        : '',
     ];
   });
-  const colour: Record<string, Parameters<Paint>[0]> = { succeeded: 'green', failed: 'red', cancelled: 'yellow', abandoned: 'yellow', running: 'cyan' };
-  return formatTable(['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP'], rows, paint, (cell, column) => (column === 2 ? colour[cell] : undefined));
+  const colour: Record<string, Parameters<Paint>[0]> = {
+    succeeded: 'green',
+    failed: 'red',
+    cancelled: 'yellow',
+    abandoned: 'yellow',
+    running: 'cyan',
+  };
+  return formatTable(
+    ['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP'],
+    rows,
+    paint,
+    (cell, column) => (column === 2 ? colour[cell] : undefined),
+  );
 }
 
 /** An ISO date or date-time, or a duration back from now ("24h", "7d"). */
@@ -72,7 +95,10 @@ export function parseSince(text: string, now: Date): Date {
   if (back !== undefined) return new Date(now.getTime() - back);
   const date = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T00:00:00Z`) : new Date(text);
   if (Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(text)) {
-    throw new EtlError('usage', `--since takes a date (2026-11-01), a date and time (2026-11-01T08:00Z) or a duration (24h, 7d), got "${text}"`);
+    throw new EtlError(
+      'usage',
+      `--since takes a date (2026-11-01), a date and time (2026-11-01T08:00Z) or a duration (24h, 7d), got "${text}"`,
+    );
   }
   return date;
 }
@@ -80,9 +106,16 @@ export function parseSince(text: string, now: Date): Date {
 /** Why nothing was listed: an empty ledger, a filter that left nothing, or no such sequence. */
 function noRunsMessage(repo: string, filters: { sequence?: string; status?: string; since?: Date; now: Date }): string {
   const { sequence, status, since, now } = filters;
-  if (sequence !== undefined && !SEQUENCE_EXTENSIONS.some((ext) => existsSync(join(repo, SEQUENCES_DIR, `${sequence}${ext}`)))) {
+  if (
+    sequence !== undefined &&
+    !SEQUENCE_EXTENSIONS.some((ext) => existsSync(join(repo, SEQUENCES_DIR, `${sequence}${ext}`)))
+  ) {
     return `no sequence "${sequence}" in ${SEQUENCES_DIR}/, and no runs of it in the ledger`;
   }
-  const filtered = [sequence && `of sequence "${sequence}"`, status && `with status ${status}`, since && `since ${since.toISOString()}${since > now ? ' (in the future)' : ''}`].filter(Boolean);
+  const filtered = [
+    sequence && `of sequence "${sequence}"`,
+    status && `with status ${status}`,
+    since && `since ${since.toISOString()}${since > now ? ' (in the future)' : ''}`,
+  ].filter(Boolean);
   return filtered.length ? `no runs ${filtered.join(' ')}` : 'no runs in the ledger yet';
 }

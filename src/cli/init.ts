@@ -25,7 +25,8 @@ Options:
     const target = positionals[0] === undefined ? context.repo : resolve(context.cwd, positionals[0]);
     const result = await initRepository(target, { packageSpec: values.package as string | undefined });
     const shown = relative(context.cwd, result.dir) || '.';
-    const list = (title: string, files: string[]) => (files.length ? `${title}:\n${files.map((f) => `  ${f}\n`).join('')}` : '');
+    const list = (title: string, files: string[]) =>
+      files.length ? `${title}:\n${files.map((f) => `  ${f}\n`).join('')}` : '';
     context.stdout.write(
       `${result.created.length || result.changed.length ? 'Set up' : 'Nothing to change in'} the pipeline repository ${shown}${result.gitInitialised ? ' (and ran git init)' : ''}\n` +
         list('created', result.created) +

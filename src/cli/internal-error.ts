@@ -8,17 +8,25 @@ import { readVersion } from './version.js';
  */
 export function internalErrorReport(error: unknown, cwd = process.cwd(), home = homedir()): string {
   let text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
-  for (const [path, alias] of [[cwd, '.'], [home, '~']] as const) if (path.length > 1) text = text.split(path).join(alias);
+  for (const [path, alias] of [
+    [cwd, '.'],
+    [home, '~'],
+  ] as const)
+    if (path.length > 1) text = text.split(path).join(alias);
   const where = reportUrl();
-  return `etl: internal error (a bug in etl-ledger, not in your pipeline)\n` +
+  return (
+    `etl: internal error (a bug in etl-ledger, not in your pipeline)\n` +
     `etl-ledger ${readVersion()}, Node ${process.version}, ${process.platform}\n` +
-    `Please report it${where ? ` at ${where}` : ' to the etl-ledger issue tracker'} with this output:\n${text}\n`;
+    `Please report it${where ? ` at ${where}` : ' to the etl-ledger issue tracker'} with this output:\n${text}\n`
+  );
 }
 
 /** The issue tracker named in package.json ("bugs"), if any. */
 function reportUrl(): string | undefined {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { bugs?: string | { url?: string } };
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      bugs?: string | { url?: string };
+    };
     return typeof pkg.bugs === 'string' ? pkg.bugs : pkg.bugs?.url;
   } catch {
     return undefined;

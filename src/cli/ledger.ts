@@ -20,18 +20,33 @@ Options:
   options: { push: { type: 'boolean', default: false }, remote: { type: 'string' }, branch: { type: 'string' } },
   async run(values, positionals, context) {
     if (positionals[0] !== 'sync' || positionals.length !== 1) {
-      throw new EtlError('usage', positionals.length === 0 ? 'etl ledger needs a subcommand: "etl ledger sync"' : `the ledger command is "etl ledger sync", got "etl ledger ${positionals.join(' ')}"`);
+      throw new EtlError(
+        'usage',
+        positionals.length === 0
+          ? 'etl ledger needs a subcommand: "etl ledger sync"'
+          : `the ledger command is "etl ledger sync", got "etl ledger ${positionals.join(' ')}"`,
+      );
     }
     const result = await syncLedger(await ledgerRoot(context.repo, { env: context.env }), {
       env: context.env,
-      push: values.push ? { remote: values.remote as string | undefined, branch: values.branch as string | undefined } : undefined,
+      push: values.push
+        ? { remote: values.remote as string | undefined, branch: values.branch as string | undefined }
+        : undefined,
     });
     const { stdout } = context;
     for (const { folder, commit } of result.committed) stdout.write(`committed ${folder} (${commit.slice(0, 12)})\n`);
     for (const folder of result.running) stdout.write(`still running, left to its runner: ${folder}\n`);
     if (result.committed.length === 0) stdout.write('no records waiting to be committed\n');
-    if (result.pushed) stdout.write(result.pushed.pushed ? `pushed to ${result.pushed.remote} ${result.pushed.branch}\n` : `nothing to push: ${result.pushed.remote} ${result.pushed.branch} has every ledger commit\n`);
-    if (result.unpushed?.count) stdout.write(`${result.unpushed.count} ledger commit${result.unpushed.count === 1 ? ' is' : 's are'} not on ${result.unpushed.upstream} yet: push with "etl ledger sync --push"\n`);
+    if (result.pushed)
+      stdout.write(
+        result.pushed.pushed
+          ? `pushed to ${result.pushed.remote} ${result.pushed.branch}\n`
+          : `nothing to push: ${result.pushed.remote} ${result.pushed.branch} has every ledger commit\n`,
+      );
+    if (result.unpushed?.count)
+      stdout.write(
+        `${result.unpushed.count} ledger commit${result.unpushed.count === 1 ? ' is' : 's are'} not on ${result.unpushed.upstream} yet: push with "etl ledger sync --push"\n`,
+      );
     return ExitCode.ok;
   },
 };

@@ -18,12 +18,19 @@ Options:
 `,
   options: { limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } },
   async run(values, positionals, context) {
-    if (positionals.length > 1) throw new EtlError('usage', `log takes at most one sequence name, got ${positionals.length}`);
+    if (positionals.length > 1)
+      throw new EtlError('usage', `log takes at most one sequence name, got ${positionals.length}`);
     const limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
     const branch = await configuredLedgerBranch(context.repo, context.env);
     if (positionals[0] !== undefined) checkSequenceName(positionals[0]);
-    const runs = await logFromGit(context.repo, { sequence: positionals[0], limit, env: context.env, revs: branch ? [branch, 'HEAD'] : ['HEAD'] });
+    const runs = await logFromGit(context.repo, {
+      sequence: positionals[0],
+      limit,
+      env: context.env,
+      revs: branch ? [branch, 'HEAD'] : ['HEAD'],
+    });
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       return ExitCode.ok;
@@ -32,8 +39,18 @@ Options:
       context.stdout.write('no ledger commits in this branch\n');
       return ExitCode.ok;
     }
-    const rows = runs.map((r) => [r.id, r.sequence, r.status, r.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.duration ?? '-', r.failed_step ?? '', r.commit.slice(0, 10)]);
-    context.stdout.write(formatTable(['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP', 'COMMIT'], rows, context.paint));
+    const rows = runs.map((r) => [
+      r.id,
+      r.sequence,
+      r.status,
+      r.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      r.duration ?? '-',
+      r.failed_step ?? '',
+      r.commit.slice(0, 10),
+    ]);
+    context.stdout.write(
+      formatTable(['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP', 'COMMIT'], rows, context.paint),
+    );
     return ExitCode.ok;
   },
 };

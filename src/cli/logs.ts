@@ -22,7 +22,8 @@ Options:
 `,
   options: { follow: { type: 'boolean', short: 'f', default: false } },
   async run(values, positionals, context) {
-    if (positionals.length < 1 || positionals.length > 2) throw new EtlError('usage', `logs takes a run and optionally a step, got ${positionals.length} arguments`);
+    if (positionals.length < 1 || positionals.length > 2)
+      throw new EtlError('usage', `logs takes a run and optionally a step, got ${positionals.length} arguments`);
     const ref = findRun(await ledgerView(context.repo, { env: context.env }), positionals[0]!);
     const root = ref.root;
     const load = () => {
@@ -43,11 +44,15 @@ Options:
     if (!many && state.offsets.size === 0) {
       // One step asked for, and no log: say why rather than print nothing.
       const [step] = pick(run.steps);
-      context.stderr.write(`(step ${step!.index} ${step!.name} ${step!.status === 'skipped' || step!.status === 'pending' ? `was ${step!.status === 'pending' ? 'not started' : 'skipped'}: it did not run` : `${step!.status}, and printed nothing`})\n`);
+      context.stderr.write(
+        `(step ${step!.index} ${step!.name} ${step!.status === 'skipped' || step!.status === 'pending' ? `was ${step!.status === 'pending' ? 'not started' : 'skipped'}: it did not run` : `${step!.status}, and printed nothing`})\n`,
+      );
     }
     if (values.follow) {
       // A follower is told how it ended, as `etl run` would have said.
-      context.stdout.write(`${state.atLineStart ? '' : '\n'}==> run ${run.id} ${run.status}${run.error && run.error !== run.status ? `: ${run.error}` : ''} <==\n`);
+      context.stdout.write(
+        `${state.atLineStart ? '' : '\n'}==> run ${run.id} ${run.status}${run.error && run.error !== run.status ? `: ${run.error}` : ''} <==\n`,
+      );
     }
     return ExitCode.ok;
   },
@@ -55,9 +60,14 @@ Options:
 
 function selectStep(run: RunRecord, spec: string): StepSummary {
   const steps = run.steps.filter((s) => s.role === 'step');
-  const found = /^\d+$/.test(spec) ? steps.filter((s) => s.index === Number(spec)) : run.steps.filter((s) => s.name === spec || s.module === spec);
+  const found = /^\d+$/.test(spec)
+    ? steps.filter((s) => s.index === Number(spec))
+    : run.steps.filter((s) => s.name === spec || s.module === spec);
   if (found.length === 1) return found[0]!;
-  throw new EtlError(found.length ? 'ambiguous-step' : 'unknown-step', `run ${run.id} has ${found.length ? 'more than one' : 'no'} step "${spec}"; its steps are ${steps.map((s) => `${s.index} ${s.name}`).join(', ')}`);
+  throw new EtlError(
+    found.length ? 'ambiguous-step' : 'unknown-step',
+    `run ${run.id} has ${found.length ? 'more than one' : 'no'} step "${spec}"; its steps are ${steps.map((s) => `${s.index} ${s.name}`).join(', ')}`,
+  );
 }
 
 interface PrintState {
@@ -67,7 +77,14 @@ interface PrintState {
 }
 
 /** Prints what a step's log gained since last time, with a header before its first bytes. */
-function printNew(context: CommandContext, ref: RunRef, run: RunRecord, step: StepSummary, state: PrintState, header: boolean): void {
+function printNew(
+  context: CommandContext,
+  ref: RunRef,
+  run: RunRecord,
+  step: StepSummary,
+  state: PrintState,
+  header: boolean,
+): void {
   const { offsets } = state;
   const count = run.steps.filter((s) => s.role === step.role).length;
   const path = join(context.repo, ref.folder, stepFiles(step.role, step.index, step.module, count).log);
@@ -78,7 +95,10 @@ function printNew(context: CommandContext, ref: RunRef, run: RunRecord, step: St
     return; // not started (or skipped): no log
   }
   const from = offsets.get(path);
-  if (from === undefined && header) context.stdout.write(`${state.atLineStart ? '' : '\n'}${context.paint('bold', `==> ${step.role === 'on_failure' ? 'on_failure ' : ''}${step.index}. ${step.name} (${step.status}) <==`)}\n`);
+  if (from === undefined && header)
+    context.stdout.write(
+      `${state.atLineStart ? '' : '\n'}${context.paint('bold', `==> ${step.role === 'on_failure' ? 'on_failure ' : ''}${step.index}. ${step.name} (${step.status}) <==`)}\n`,
+    );
   const start = from ?? 0;
   if (size > start) {
     const fd = openSync(path, 'r');

@@ -13,20 +13,53 @@ import { painter } from './output.js';
 import { readVersion } from './version.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  validate: { summary: 'check sequences and modules.json, with located errors', load: async () => (await import('./validate.js')).command },
+  validate: {
+    summary: 'check sequences and modules.json, with located errors',
+    load: async () => (await import('./validate.js')).command,
+  },
   list: { summary: 'list the sequences with their schedules', load: async () => (await import('./list.js')).command },
-  plan: { summary: 'show what a run would execute, without running it', load: async () => (await import('./plan.js')).command },
-  run: { summary: 'run a sequence, recording it in the runs/ ledger', load: async () => (await import('./run.js')).command },
-  history: { summary: 'list runs from the ledger, newest first', load: async () => (await import('./history.js')).command },
+  plan: {
+    summary: 'show what a run would execute, without running it',
+    load: async () => (await import('./plan.js')).command,
+  },
+  run: {
+    summary: 'run a sequence, recording it in the runs/ ledger',
+    load: async () => (await import('./run.js')).command,
+  },
+  history: {
+    summary: 'list runs from the ledger, newest first',
+    load: async () => (await import('./history.js')).command,
+  },
   show: { summary: 'show one run with all its steps', load: async () => (await import('./show.js')).command },
   logs: { summary: "print (or follow) a run's logs", load: async () => (await import('./logs.js')).command },
-  log: { summary: 'run history from the git log of the ledger commits', load: async () => (await import('./log.js')).command },
-  changed: { summary: 'the sequences whose runs would differ between two commits', load: async () => (await import('./changed.js')).command },
-  due: { summary: 'the scheduled sequences to run now (catching up dropped ticks)', load: async () => (await import('./due.js')).command },
-  'pr-plan': { summary: 'what a change would run, as Markdown (and a sticky pull request comment)', load: async () => (await import('./pr-plan.js')).command },
-  dispatch: { summary: 'start a sequence on GitHub Actions (and follow it)', load: async () => (await import('./dispatch.js')).command },
-  workflows: { summary: 'generate or check the GitHub Actions workflows', load: async () => (await import('./workflows.js')).command },
-  ledger: { summary: 'ledger sync: commit and push records not yet in git', load: async () => (await import('./ledger.js')).command },
+  log: {
+    summary: 'run history from the git log of the ledger commits',
+    load: async () => (await import('./log.js')).command,
+  },
+  changed: {
+    summary: 'the sequences whose runs would differ between two commits',
+    load: async () => (await import('./changed.js')).command,
+  },
+  due: {
+    summary: 'the scheduled sequences to run now (catching up dropped ticks)',
+    load: async () => (await import('./due.js')).command,
+  },
+  'pr-plan': {
+    summary: 'what a change would run, as Markdown (and a sticky pull request comment)',
+    load: async () => (await import('./pr-plan.js')).command,
+  },
+  dispatch: {
+    summary: 'start a sequence on GitHub Actions (and follow it)',
+    load: async () => (await import('./dispatch.js')).command,
+  },
+  workflows: {
+    summary: 'generate or check the GitHub Actions workflows',
+    load: async () => (await import('./workflows.js')).command,
+  },
+  ledger: {
+    summary: 'ledger sync: commit and push records not yet in git',
+    load: async () => (await import('./ledger.js')).command,
+  },
   init: { summary: 'create a new pipeline repository', load: async () => (await import('./init.js')).command },
 };
 
@@ -58,7 +91,6 @@ Run "etl <command> --help" for a command's options.
 `;
 }
 
-
 /** The --repo folder, which must exist and be a folder. */
 function checkRepository(given: string): string {
   if (given === '') throw new EtlError('no-repository', '--repo "" names no folder');
@@ -88,7 +120,10 @@ function findRepository(cwd: string): string {
 function describeParseError(message: string, options: string[]): string {
   const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
   if (unknown) {
-    const guess = closest(unknown, options.map((o) => `--${o}`));
+    const guess = closest(
+      unknown,
+      options.map((o) => `--${o}`),
+    );
     return `unknown option ${unknown}${guess ? ` (did you mean ${guess}?)` : ''}`;
   }
   const option = /Option '(?:-\w, )?(-{1,2}[^' ]+)/.exec(message)?.[1];
@@ -157,14 +192,23 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const entry = COMMANDS[name];
   if (!entry) {
     const guess = closest(name, Object.keys(COMMANDS));
-    return usageError(`unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}; run "etl --help" for the list`);
+    return usageError(
+      `unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}; run "etl --help" for the list`,
+    );
   }
   const command = await entry.load();
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
-    return usageError(`${name}: ${describeParseError((error as Error).message, Object.keys({ ...GLOBAL_OPTIONS, ...command.options }))}; run "etl ${name} --help" for its options`);
+    return usageError(
+      `${name}: ${describeParseError((error as Error).message, Object.keys({ ...GLOBAL_OPTIONS, ...command.options }))}; run "etl ${name} --help" for its options`,
+    );
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -178,7 +222,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   let repo: string;
   try {
     // init makes its folder; every other command needs an existing one, found like git does.
-    repo = name === 'init' ? resolve(String(values.repo ?? '.')) : values.repo === undefined ? findRepository(process.cwd()) : checkRepository(String(values.repo));
+    repo =
+      name === 'init'
+        ? resolve(String(values.repo ?? '.'))
+        : values.repo === undefined
+          ? findRepository(process.cwd())
+          : checkRepository(String(values.repo));
   } catch (error) {
     if (!(error instanceof EtlError)) throw error;
     return usageError(`${error.message} [${error.code}]`);

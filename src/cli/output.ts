@@ -16,7 +16,19 @@ export type IssueFormat = 'text' | 'json' | 'github';
 
 /** Renders issues for a terminal, for a program, or as GitHub Actions annotations. */
 export function formatIssues(issues: Issue[], format: IssueFormat, paint: Paint, repo: string, cwd: string): string {
-  if (format === 'json') return `${JSON.stringify(issues.map(({ file, line, column, severity, code, message }) => ({ file, line, column, severity, code, message })), null, 2)}\n`;
+  if (format === 'json')
+    return `${JSON.stringify(
+      issues.map(({ file, line, column, severity, code, message }) => ({
+        file,
+        line,
+        column,
+        severity,
+        code,
+        message,
+      })),
+      null,
+      2,
+    )}\n`;
   if (format === 'github') {
     // Annotations name files relative to the workspace, which is where the job runs.
     return issues
@@ -27,7 +39,10 @@ export function formatIssues(issues: Issue[], format: IssueFormat, paint: Paint,
       .join('');
   }
   return issues
-    .map((i) => `${paint('bold', `${i.file}:${i.line}:${i.column}`)}: ${i.severity === 'error' ? paint('red', 'error') : paint('yellow', 'warning')}: ${i.message} ${paint('dim', `[${i.code}]`)}\n`)
+    .map(
+      (i) =>
+        `${paint('bold', `${i.file}:${i.line}:${i.column}`)}: ${i.severity === 'error' ? paint('red', 'error') : paint('yellow', 'warning')}: ${i.message} ${paint('dim', `[${i.code}]`)}\n`,
+    )
     .join('');
 }
 
@@ -39,7 +54,12 @@ export function plural(count: number, word: string): string {
  * Rows under a bold header, columns padded to their widest cell; `style` may colour a cell
  * (padding is applied first, so colour codes do not disturb the alignment).
  */
-export function formatTable(header: string[], rows: string[][], paint: Paint, style?: (cell: string, column: number) => Parameters<Paint>[0] | undefined): string {
+export function formatTable(
+  header: string[],
+  rows: string[][],
+  paint: Paint,
+  style?: (cell: string, column: number) => Parameters<Paint>[0] | undefined,
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[], styled: boolean) =>
     cells

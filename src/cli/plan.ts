@@ -22,13 +22,24 @@ Options:
 `,
   options: { json: { type: 'boolean', default: false }, at: { type: 'string' } },
   async run(values, positionals, context) {
-    if (positionals.length !== 1) throw new EtlError('usage', `plan takes one sequence name, got ${positionals.length}`);
-    if (values.at !== undefined) return withWorktreeAt(context.repo, String(values.at), (dir) => showPlan(values, positionals, { ...context, repo: dir }), { env: context.env });
+    if (positionals.length !== 1)
+      throw new EtlError('usage', `plan takes one sequence name, got ${positionals.length}`);
+    if (values.at !== undefined)
+      return withWorktreeAt(
+        context.repo,
+        String(values.at),
+        (dir) => showPlan(values, positionals, { ...context, repo: dir }),
+        { env: context.env },
+      );
     return showPlan(values, positionals, context);
   },
 };
 
-async function showPlan(values: Record<string, unknown>, positionals: string[], context: CommandContext): Promise<number> {
+async function showPlan(
+  values: Record<string, unknown>,
+  positionals: string[],
+  context: CommandContext,
+): Promise<number> {
   const report = await loadValidated(context, positionals);
   if (report.errors > 0) return ExitCode.invalid;
   const name = [...report.definitions.sequences.keys()][0]!;
@@ -46,7 +57,12 @@ async function showPlan(values: Record<string, unknown>, positionals: string[], 
 export function formatPlan(plan: Plan, paint: Paint, selected: (step: PlannedStep) => boolean = () => true): string {
   const show = (step: PlannedStep) => {
     if (!selected(step)) return paint('dim', `${step.index}. ${step.name}: skipped`);
-    const limits = [step.timeout_ms ? `timeout ${formatDuration(step.timeout_ms)}` : 'no timeout', step.retries ? `${step.retries} retries${step.retry_delay_ms ? ` ${formatDuration(step.retry_delay_ms)} apart` : ''}` : ''].filter(Boolean);
+    const limits = [
+      step.timeout_ms ? `timeout ${formatDuration(step.timeout_ms)}` : 'no timeout',
+      step.retries
+        ? `${step.retries} retries${step.retry_delay_ms ? ` ${formatDuration(step.retry_delay_ms)} apart` : ''}`
+        : '',
+    ].filter(Boolean);
     const env = Object.keys(step.env);
     const program = relative(plan.repo, step.command);
     return [
@@ -57,7 +73,8 @@ export function formatPlan(plan: Plan, paint: Paint, selected: (step: PlannedSte
   };
   let text = `Sequence ${paint('bold', plan.sequence)} (${plan.file}), working directory ${plan.repo}${plan.timeout_ms ? `, timeout ${formatDuration(plan.timeout_ms)}` : ''}\n\n`;
   text += `${plan.steps.map(show).join('\n\n')}\n`;
-  if (plan.on_failure.length > 0) text += `\n${paint('bold', 'On failure:')}\n\n${plan.on_failure.map(show).join('\n\n')}\n`;
+  if (plan.on_failure.length > 0)
+    text += `\n${paint('bold', 'On failure:')}\n\n${plan.on_failure.map(show).join('\n\n')}\n`;
   if (plan.secrets.length > 0) text += `\nSecrets (masked in logs and records): ${plan.secrets.join(', ')}\n`;
   return text;
 }

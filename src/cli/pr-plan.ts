@@ -23,9 +23,11 @@ Options:
 `,
   options: { base: { type: 'string' }, comment: { type: 'string' } },
   async run(values, positionals, context) {
-    if (positionals.length > 0 || values.base === undefined) throw new EtlError('usage', 'pr-plan takes --base REF (and optionally --comment PR)');
+    if (positionals.length > 0 || values.base === undefined)
+      throw new EtlError('usage', 'pr-plan takes --base REF (and optionally --comment PR)');
     const pr = values.comment === undefined ? undefined : Number(values.comment);
-    if (pr !== undefined && !(Number.isInteger(pr) && pr > 0)) throw new EtlError('usage', `--comment takes a pull request number, got "${String(values.comment)}"`);
+    if (pr !== undefined && !(Number.isInteger(pr) && pr > 0))
+      throw new EtlError('usage', `--comment takes a pull request number, got "${String(values.comment)}"`);
     const report = await loadValidated(context);
     const changed = await changedSequences(context.repo, String(values.base), { env: context.env });
     let markdown = `### What this change would run\n\n`;
@@ -42,7 +44,8 @@ Options:
       if (plan.on_failure.length) markdown += `On failure:\n\n${plan.on_failure.map(line).join('\n')}\n\n`;
     }
     const deleted = await deletedSequences(context.repo, String(values.base), { env: context.env });
-    if (deleted.length) markdown += `#### Deleted: ${deleted.map((d) => `\`${d}\``).join(', ')}\n\nMerging stops their runs (and schedules); their runs stay in the ledger.\n`;
+    if (deleted.length)
+      markdown += `#### Deleted: ${deleted.map((d) => `\`${d}\``).join(', ')}\n\nMerging stops their runs (and schedules); their runs stay in the ledger.\n`;
     context.stdout.write(markdown);
     if (inActions(context.env)) appendSummary(context.env, markdown);
     if (pr !== undefined) {
@@ -52,7 +55,9 @@ Options:
       } catch (error) {
         // A pull request from a fork gets a read-only token: the plan is in the summary anyway.
         if (!(error instanceof EtlError)) throw error;
-        context.stderr.write(warningLine(context.env, 'etl pr-plan', 'etl pr-plan', `could not comment on #${pr}: ${error.message}`));
+        context.stderr.write(
+          warningLine(context.env, 'etl pr-plan', 'etl pr-plan', `could not comment on #${pr}: ${error.message}`),
+        );
       }
     }
     return report.errors > 0 ? ExitCode.invalid : ExitCode.ok;

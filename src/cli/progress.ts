@@ -5,8 +5,22 @@ import type { RunRecord, StepRecord, StepStatus } from '../runner/records.js';
 import type { Paint } from './output.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-const MARKS: Record<StepStatus, string> = { pending: '·', running: '▶', succeeded: '✓', failed: '✗', timed_out: '⏱', cancelled: '■', skipped: '-' };
-const STYLE: Partial<Record<StepStatus, Parameters<Paint>[0]>> = { succeeded: 'green', failed: 'red', timed_out: 'red', cancelled: 'yellow', skipped: 'dim' };
+const MARKS: Record<StepStatus, string> = {
+  pending: '·',
+  running: '▶',
+  succeeded: '✓',
+  failed: '✗',
+  timed_out: '⏱',
+  cancelled: '■',
+  skipped: '-',
+};
+const STYLE: Partial<Record<StepStatus, Parameters<Paint>[0]>> = {
+  succeeded: 'green',
+  failed: 'red',
+  timed_out: 'red',
+  cancelled: 'yellow',
+  skipped: 'dim',
+};
 
 export interface ProgressOptions {
   stream: NodeJS.WriteStream;
@@ -18,14 +32,22 @@ export interface ProgressOptions {
 }
 
 /** What a person watching `etl run` sees: one line per step, as it happens. */
-export function progressView({ stream, live, paint, verbose }: ProgressOptions): Partial<RunObserver> & { stop(): void } {
+export function progressView({
+  stream,
+  live,
+  paint,
+  verbose,
+}: ProgressOptions): Partial<RunObserver> & { stop(): void } {
   let total = 0;
   let running: { step: StepRecord; started: number } | undefined;
   let frame = 0;
   let timer: NodeJS.Timeout | undefined;
 
   const label = (step: StepRecord) => stepLabel(step, total);
-  const runningLine = () => (running ? `${paint('cyan', SPINNER[frame % SPINNER.length]!)} ${label(running.step)}  ${paint('dim', formatDuration(Date.now() - running.started))}` : '');
+  const runningLine = () =>
+    running
+      ? `${paint('cyan', SPINNER[frame % SPINNER.length]!)} ${label(running.step)}  ${paint('dim', formatDuration(Date.now() - running.started))}`
+      : '';
   const redraw = () => {
     if (live && running) stream.write(`\r\x1b[2K${runningLine()}`);
   };
@@ -66,7 +88,9 @@ export function progressView({ stream, live, paint, verbose }: ProgressOptions):
       if (running?.step === step) running = undefined;
       const last = step.attempts.at(-1);
       const detail = [
-        step.status === 'failed' ? (last?.error ?? (last?.signal ? `killed by ${last.signal}` : `exit ${last?.exit_code}`)) : '',
+        step.status === 'failed'
+          ? (last?.error ?? (last?.signal ? `killed by ${last.signal}` : `exit ${last?.exit_code}`))
+          : '',
         step.status === 'timed_out' ? 'timed out' : '',
         step.attempts.length > 1 ? `${step.attempts.length} attempts` : '',
         step.duration_ms !== null ? formatDuration(step.duration_ms) : '',

@@ -2,7 +2,15 @@ import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
 import { EtlError, exitCodeFor, ExitCode } from '../errors.js';
-import { actionsView, appendSummary, inActions, maskCommands, runSummary, warningLine, writeOutputs } from '../github/actions.js';
+import {
+  actionsView,
+  appendSummary,
+  inActions,
+  maskCommands,
+  runSummary,
+  warningLine,
+  writeOutputs,
+} from '../github/actions.js';
 import { openGitHub } from '../github/client.js';
 import { triggerFrom } from '../github/env.js';
 import { notifyRunOutcome } from '../github/notify.js';
@@ -76,24 +84,43 @@ module's process group at once; the run is recorded either way.
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
-    if (values.from !== undefined && values.only !== undefined) throw new EtlError('usage', '--from and --only cannot be used together');
-    if ((values.remote !== undefined || values.branch !== undefined) && !values.push) throw new EtlError('usage', '--remote and --branch go with --push');
+    if (values.from !== undefined && values.only !== undefined)
+      throw new EtlError('usage', '--from and --only cannot be used together');
+    if ((values.remote !== undefined || values.branch !== undefined) && !values.push)
+      throw new EtlError('usage', '--remote and --branch go with --push');
     const logLimit = values['log-limit'] === undefined ? undefined : Number(values['log-limit']);
     if (logLimit !== undefined && !(Number.isInteger(logLimit) && logLimit >= 1024)) {
-      throw new EtlError('usage', `--log-limit must be a whole number of bytes, at least 1024, got "${String(values['log-limit'])}"`);
+      throw new EtlError(
+        'usage',
+        `--log-limit must be a whole number of bytes, at least 1024, got "${String(values['log-limit'])}"`,
+      );
     }
     const graceMs = values['kill-grace'] === undefined ? undefined : parseDuration(String(values['kill-grace']));
-    if (values['kill-grace'] !== undefined && graceMs === undefined) throw new EtlError('usage', `--kill-grace takes a duration such as "5s" or "500ms", got "${String(values['kill-grace'])}"`);
+    if (values['kill-grace'] !== undefined && graceMs === undefined)
+      throw new EtlError(
+        'usage',
+        `--kill-grace takes a duration such as "5s" or "500ms", got "${String(values['kill-grace'])}"`,
+      );
     const request: RunRequest = { values, sequence: positionals[0]!, logLimit, graceMs };
-    const ledger = await ledgerRoot(context.repo, { branch: values['ledger-branch'] as string | undefined, env: context.env });
+    const ledger = await ledgerRoot(context.repo, {
+      branch: values['ledger-branch'] as string | undefined,
+      env: context.env,
+    });
     if (values.at === undefined) return runFrom(context, ledger, request);
     // The definitions come from a checkout of the older commit; the run is recorded here.
     // Modules run in the checkout: what they write there (relative outputs) is kept with it.
-    return withWorktreeAt(context.repo, String(values.at), (dir, sha) => runFrom({ ...context, repo: dir }, ledger, request, sha), {
-      env: context.env,
-      onKept: (dir, written) =>
-        context.stderr.write(`etl run: the run wrote ${written.length} file${written.length === 1 ? '' : 's'} into the checkout of ${String(values.at)}, kept in ${dir} (${written.slice(0, 5).join(', ')}${written.length > 5 ? ', …' : ''}); remove it with "git worktree remove --force ${dir}"\n`),
-    });
+    return withWorktreeAt(
+      context.repo,
+      String(values.at),
+      (dir, sha) => runFrom({ ...context, repo: dir }, ledger, request, sha),
+      {
+        env: context.env,
+        onKept: (dir, written) =>
+          context.stderr.write(
+            `etl run: the run wrote ${written.length} file${written.length === 1 ? '' : 's'} into the checkout of ${String(values.at)}, kept in ${dir} (${written.slice(0, 5).join(', ')}${written.length > 5 ? ', …' : ''}); remove it with "git worktree remove --force ${dir}"\n`,
+          ),
+      },
+    );
   },
 };
 
@@ -107,7 +134,12 @@ interface RunRequest {
 }
 
 /** Validates the definitions in `context.repo`, runs the sequence and records it in `ledger`. */
-async function runFrom(context: CommandContext, ledger: string, { values, sequence: name, logLimit, graceMs }: RunRequest, at?: string): Promise<number> {
+async function runFrom(
+  context: CommandContext,
+  ledger: string,
+  { values, sequence: name, logLimit, graceMs }: RunRequest,
+  at?: string,
+): Promise<number> {
   const json = Boolean(values.json);
   const out = json ? context.stderr : context.stdout;
   const paint = json ? context.paintErr : context.paint;
@@ -127,7 +159,10 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   const only = values.only === undefined ? undefined : findStep(plan, String(values.only));
   if (values['dry-run']) {
     const shown = maskPlan(plan, context.env);
-    if (json) context.stdout.write(`${JSON.stringify({ ...shown, selection: from !== undefined || only !== undefined ? { from: from ?? null, only: only ?? null } : null }, null, 2)}\n`);
+    if (json)
+      context.stdout.write(
+        `${JSON.stringify({ ...shown, selection: from !== undefined || only !== undefined ? { from: from ?? null, only: only ?? null } : null }, null, 2)}\n`,
+      );
     else out.write(formatPlan(shown, paint, (step) => isSelected(step, { from, only })));
     out.write('\n(dry run: nothing was run or recorded)\n');
     return ExitCode.ok;
@@ -153,20 +188,31 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
   }
   const view = actions
     ? { ...actionsView(out), stop: () => undefined }
-    : progressView({ stream: out, live: Boolean(out.isTTY) && context.env.CI !== 'true', paint, verbose: Boolean(values.verbose) });
+    : progressView({
+        stream: out,
+        live: Boolean(out.isTTY) && context.env.CI !== 'true',
+        paint,
+        verbose: Boolean(values.verbose),
+      });
   let outcome: RunOutcome;
   try {
     outcome = await runSequence({
       definitions: report.definitions,
       sequence,
       ledger,
-      commit: values.commit || values['commit-progress'] || values.push ? { progress: Boolean(values['commit-progress']), onWait: (message) => out.write(`${message}\n`) } : undefined,
+      commit:
+        values.commit || values['commit-progress'] || values.push
+          ? { progress: Boolean(values['commit-progress']), onWait: (message) => out.write(`${message}\n`) }
+          : undefined,
       push: values.push
         ? {
             remote: values.remote as string | undefined,
             branch: values.branch as string | undefined,
             onWait: (message) => out.write(`${message}\n`),
-            onRetry: (n, why) => out.write(`push rejected, the remote moved on (${why.replace(/^\(|\)$/g, '')}): fetching, rebasing, trying again (${n})\n`),
+            onRetry: (n, why) =>
+              out.write(
+                `push rejected, the remote moved on (${why.replace(/^\(|\)$/g, '')}): fetching, rebasing, trying again (${n})\n`,
+              ),
           }
         : undefined,
       env: context.env,
@@ -200,16 +246,28 @@ async function runFrom(context: CommandContext, ledger: string, { values, sequen
     appendSummary(context.env, runSummary(run, folder, ledger));
     writeOutputs(context.env, { 'run-id': run.id, status: run.status, 'record-path': `${folder}/run.json` });
   }
-  if (run.status === 'failed' && !values.verbose && !actions) context.stderr.write(failureLogs(join(ledger, folder), shown, run));
+  if (run.status === 'failed' && !values.verbose && !actions)
+    context.stderr.write(failureLogs(join(ledger, folder), shown, run));
   out.write(summaryLine(run, shown, paint));
   if (scratch) out.write(`scratch folder kept for inspection: ${scratch}\n`);
   // After a rebase onto the remote the commit that was pushed is not the one first made.
-  if (outcome.push) out.write(`committed ${outcome.push.head.slice(0, 12)}, pushed to ${outcome.push.remote} ${outcome.push.branch}${outcome.push.attempts > 1 ? ` (after ${outcome.push.attempts} attempts)` : ''}\n`);
+  if (outcome.push)
+    out.write(
+      `committed ${outcome.push.head.slice(0, 12)}, pushed to ${outcome.push.remote} ${outcome.push.branch}${outcome.push.attempts > 1 ? ` (after ${outcome.push.attempts} attempts)` : ''}\n`,
+    );
   else if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
-  if (outcome.ledgerError) context.stderr.write(`etl run: the run is recorded in ${shown}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`);
+  if (outcome.ledgerError)
+    context.stderr.write(
+      `etl run: the run is recorded in ${shown}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`,
+    );
   if (values.notify) await notify(context, ledger, outcome);
   if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-  if (run.status === 'cancelled') return stoppedBy === 'SIGTERM' ? ExitCode.terminated : stoppedBy === 'SIGHUP' ? ExitCode.hangup : ExitCode.interrupted;
+  if (run.status === 'cancelled')
+    return stoppedBy === 'SIGTERM'
+      ? ExitCode.terminated
+      : stoppedBy === 'SIGHUP'
+        ? ExitCode.hangup
+        : ExitCode.interrupted;
   if (run.status !== 'succeeded') return ExitCode.failed;
   // The run succeeded but committing or pushing it did not: that failure's own exit.
   return outcome.ledgerError ? exitCodeFor(outcome.ledgerError) : ExitCode.ok;
@@ -240,10 +298,19 @@ function localUser(): string | null {
 async function notify(context: CommandContext, ledger: string, { run, folder, commit }: RunOutcome): Promise<void> {
   try {
     const github = await openGitHub(context.repo, context.env);
-    const result = await notifyRunOutcome(github, run, { ledger, folder, commit, runUrl: triggerFrom(context.env, null).ci?.url, serverUrl: context.env.GITHUB_SERVER_URL });
-    if (result.action !== 'none') context.stderr.write(`${result.action} issue #${result.issue} about ${run.sequence}\n`);
+    const result = await notifyRunOutcome(github, run, {
+      ledger,
+      folder,
+      commit,
+      runUrl: triggerFrom(context.env, null).ci?.url,
+      serverUrl: context.env.GITHUB_SERVER_URL,
+    });
+    if (result.action !== 'none')
+      context.stderr.write(`${result.action} issue #${result.issue} about ${run.sequence}\n`);
   } catch (error) {
     if (!(error instanceof EtlError)) throw error;
-    context.stderr.write(warningLine(context.env, 'etl run', 'etl run --notify', `could not notify GitHub: ${error.message}`));
+    context.stderr.write(
+      warningLine(context.env, 'etl run', 'etl run --notify', `could not notify GitHub: ${error.message}`),
+    );
   }
 }

@@ -36,7 +36,9 @@ Options:
       `started  ${run.started_at}${run.finished_at ? `, finished ${run.finished_at}` : ''} on ${run.host} (pid ${run.pid}, etl-ledger ${run.runner_version})`,
       `trigger  ${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${run.trigger.ci?.url ? ` (${run.trigger.ci.url})` : ''}`,
       `commit   ${run.definitions.commit ?? '(not in git)'}${run.definitions.dirty ? ' with uncommitted changes to the definitions' : ''}`,
-      ...Object.entries(run.definitions.files).map(([file, hash]) => `         ${paint('dim', `${hash ?? '(missing)'}`)} ${file}`),
+      ...Object.entries(run.definitions.files).map(
+        ([file, hash]) => `         ${paint('dim', `${hash ?? '(missing)'}`)} ${file}`,
+      ),
       ...(run.error ? [`error    ${run.error}`] : []),
       `folder   ${ref.folder}`,
       '',
@@ -52,7 +54,10 @@ Options:
       );
       if (step && step.status !== 'skipped' && step.status !== 'pending') {
         lines.push(`   ${paint('dim', `$ ${step.argv.join(' ')}`)}`);
-        const logLine = step.log.path === null ? 'no output' : `log ${join(ref.folder, step.log.path)} (${step.log.bytes} bytes${step.log.truncated ? `, ${step.log.kept_bytes} kept` : ''})`;
+        const logLine =
+          step.log.path === null
+            ? 'no output'
+            : `log ${join(ref.folder, step.log.path)} (${step.log.bytes} bytes${step.log.truncated ? `, ${step.log.kept_bytes} kept` : ''})`;
         lines.push(`   ${paint('dim', logLine)}`);
       }
     }

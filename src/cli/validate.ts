@@ -30,9 +30,15 @@ Exit status: 0 no errors (warnings allowed unless --strict), 2 errors or a usage
     strict: { type: 'boolean', default: false },
   },
   async run(values, positionals, context) {
-    if (values.json && values.format !== undefined && values.format !== 'json') throw new EtlError('usage', `--json and --format ${String(values.format)} say different things: give one`);
+    if (values.json && values.format !== undefined && values.format !== 'json')
+      throw new EtlError('usage', `--json and --format ${String(values.format)} say different things: give one`);
     const format = parseFormat(values.json ? 'json' : (values.format ?? 'text'));
-    const report = await validate({ repo: context.repo, sequences: positionals, strict: Boolean(values.strict), env: context.env });
+    const report = await validate({
+      repo: context.repo,
+      sequences: positionals,
+      strict: Boolean(values.strict),
+      env: context.env,
+    });
     if (format === 'github') {
       context.stdout.write(githubAnnotations(report, context));
     } else {
@@ -54,7 +60,12 @@ export function summary(report: ValidationReport, { paint }: CommandContext): st
   const { definitions, errors, warnings } = report;
   const checked = `${plural(definitions.sequences.size, 'valid sequence')}, ${plural(definitions.modules.size, 'module')}`;
   if (errors === 0 && warnings === 0) return `${paint('green', '✓')} ${checked}: no problems\n`;
-  const counts = [errors ? paint('red', plural(errors, 'error')) : '', warnings ? paint('yellow', plural(warnings, 'warning')) : ''].filter(Boolean).join(', ');
+  const counts = [
+    errors ? paint('red', plural(errors, 'error')) : '',
+    warnings ? paint('yellow', plural(warnings, 'warning')) : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return `${counts} (${checked})\n`;
 }
 
@@ -69,7 +80,9 @@ function githubAnnotations(report: ValidationReport, context: CommandContext): s
   const annotated: Issue[] = [];
   const rest: Issue[] = [];
   for (const issue of report.issues) {
-    (annotated.filter((i) => i.severity === issue.severity).length < ANNOTATIONS_PER_TYPE ? annotated : rest).push(issue);
+    (annotated.filter((i) => i.severity === issue.severity).length < ANNOTATIONS_PER_TYPE ? annotated : rest).push(
+      issue,
+    );
   }
   let text = formatIssues(annotated, 'github', context.paint, context.repo, context.cwd);
   if (rest.length > 0) {
@@ -77,8 +90,14 @@ function githubAnnotations(report: ValidationReport, context: CommandContext): s
     text += formatIssues(rest, 'text', context.paint, context.repo, context.cwd);
   }
   if (report.issues.length > 0) {
-    const rows = report.issues.map((i) => `| \`${i.file}:${i.line}:${i.column}\` | ${i.severity} | \`${i.code}\` | ${i.message.replace(/\|/g, '\\|')} |`);
-    appendSummary(context.env, `### etl validate: ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}\n\n| where | severity | code | message |\n|---|---|---|---|\n${rows.join('\n')}\n`);
+    const rows = report.issues.map(
+      (i) =>
+        `| \`${i.file}:${i.line}:${i.column}\` | ${i.severity} | \`${i.code}\` | ${i.message.replace(/\|/g, '\\|')} |`,
+    );
+    appendSummary(
+      context.env,
+      `### etl validate: ${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}\n\n| where | severity | code | message |\n|---|---|---|---|\n${rows.join('\n')}\n`,
+    );
   }
   return text;
 }

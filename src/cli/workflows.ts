@@ -23,14 +23,22 @@ Options:
   async run(_values, positionals, context) {
     const action = positionals[0];
     if (positionals.length !== 1 || (action !== 'generate' && action !== 'check')) {
-      throw new EtlError('usage', `the workflows command is "etl workflows generate" or "etl workflows check", got "${positionals.join(' ')}"`);
+      throw new EtlError(
+        'usage',
+        `the workflows command is "etl workflows generate" or "etl workflows check", got "${positionals.join(' ')}"`,
+      );
     }
     const report = await loadValidated(context);
     if (report.errors > 0) return ExitCode.invalid;
-    const states = syncWorkflows(context.repo, report.definitions, { ...(await workflowOptions(context)), write: action === 'generate' });
+    const states = syncWorkflows(context.repo, report.definitions, {
+      ...(await workflowOptions(context)),
+      write: action === 'generate',
+    });
     for (const { file, status } of states) context.stdout.write(`${file}: ${status}\n`);
     if (action === 'check' && states.some((s) => s.status !== 'up to date')) {
-      context.stderr.write('etl workflows: the workflows do not match the definitions; run "etl workflows generate" and commit the result\n');
+      context.stderr.write(
+        'etl workflows: the workflows do not match the definitions; run "etl workflows generate" and commit the result\n',
+      );
       return ExitCode.failed;
     }
     return ExitCode.ok;
@@ -42,5 +50,9 @@ export async function workflowOptions(context: CommandContext): Promise<Workflow
   const pkg = join(context.repo, 'package.json');
   // The etl-ledger repository itself has no etl in node_modules/.bin: it runs its own build.
   const self = existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'etl-ledger';
-  return { etl: self ? 'npm run --silent etl --' : 'npx etl', branch: await defaultBranch(context.repo, context.env), ledgerBranch: await configuredLedgerBranch(context.repo, context.env) };
+  return {
+    etl: self ? 'npm run --silent etl --' : 'npx etl',
+    branch: await defaultBranch(context.repo, context.env),
+    ledgerBranch: await configuredLedgerBranch(context.repo, context.env),
+  };
 }

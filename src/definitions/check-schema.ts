@@ -51,7 +51,13 @@ interface Explained {
  * branch got further.
  */
 function explain(errors: AjvError[]): Explained[] {
-  const deeper = (path: string) => errors.some((e) => e.keyword !== 'type' && e.keyword !== 'anyOf' && (e.instancePath === path || e.instancePath.startsWith(`${path}/`)));
+  const deeper = (path: string) =>
+    errors.some(
+      (e) =>
+        e.keyword !== 'type' &&
+        e.keyword !== 'anyOf' &&
+        (e.instancePath === path || e.instancePath.startsWith(`${path}/`)),
+    );
   const out: Explained[] = [];
   const typeErrors = new Map<string, { expected: Set<string>; data: unknown }>();
 
@@ -82,14 +88,24 @@ function explain(errors: AjvError[]): Explained[] {
         break;
       }
       case 'required':
-        out.push({ pointer: path, part: 'value', code: 'missing-key', message: `missing required key "${String(error.params.missingProperty)}"${where(path)}` });
+        out.push({
+          pointer: path,
+          part: 'value',
+          code: 'missing-key',
+          message: `missing required key "${String(error.params.missingProperty)}"${where(path)}`,
+        });
         break;
       case 'minLength':
         out.push({ pointer: path, part: 'value', code: 'empty-value', message: `"${field}" must not be empty` });
         break;
       case 'minimum':
       case 'maximum':
-        out.push({ pointer: path, part: 'value', code: 'invalid-value', message: `"${field}" must be an integer ${error.keyword === 'minimum' ? '≥' : '≤'} ${String(error.params.limit)}, got ${show(error.data)}` });
+        out.push({
+          pointer: path,
+          part: 'value',
+          code: 'invalid-value',
+          message: `"${field}" must be an integer ${error.keyword === 'minimum' ? '≥' : '≤'} ${String(error.params.limit)}, got ${show(error.data)}`,
+        });
         break;
       case 'pattern':
         out.push(explainPattern(error, path, field));
@@ -97,12 +113,22 @@ function explain(errors: AjvError[]): Explained[] {
       case 'propertyNames':
         break; // reported through the pattern error on the name itself
       default:
-        out.push({ pointer: path, part: 'value', code: 'invalid-value', message: `"${field}" ${error.message ?? 'is invalid'}` });
+        out.push({
+          pointer: path,
+          part: 'value',
+          code: 'invalid-value',
+          message: `"${field}" ${error.message ?? 'is invalid'}`,
+        });
     }
   }
   for (const [path, { expected, data }] of typeErrors) {
     const what = [...expected].map(article).join(' or ');
-    out.push({ pointer: path, part: 'value', code: 'wrong-type', message: `${describePath(path)} must be ${what}, got ${describeType(data)}` });
+    out.push({
+      pointer: path,
+      part: 'value',
+      code: 'wrong-type',
+      message: `${describePath(path)} must be ${what}, got ${describeType(data)}`,
+    });
   }
   return dropMissingExplainedByTypo(out);
 }
@@ -113,15 +139,40 @@ function explainPattern(error: AjvError, path: string, field: string): Explained
   const isName = error.schemaPath.includes('/propertyNames/');
   switch (error.params.pattern) {
     case DURATION_PATTERN:
-      return { pointer: path, part: 'value', code: 'invalid-duration', message: `invalid duration ${show(value)} for "${field}": expected a number and a unit (ms, s, m, h, d), such as "90s", "30m", "2h" or "1h30m"` };
+      return {
+        pointer: path,
+        part: 'value',
+        code: 'invalid-duration',
+        message: `invalid duration ${show(value)} for "${field}": expected a number and a unit (ms, s, m, h, d), such as "90s", "30m", "2h" or "1h30m"`,
+      };
     case ENV_NAME_PATTERN:
       return isName
-        ? { pointer: `${path}/${String(value)}`, part: 'key', code: 'invalid-env-name', message: `invalid environment variable name ${show(value)}: expected letters, digits and "_", not starting with a digit` }
-        : { pointer: path, part: 'value', code: 'invalid-env-name', message: `invalid environment variable name ${show(value)}: expected letters, digits and "_", not starting with a digit` };
+        ? {
+            pointer: `${path}/${String(value)}`,
+            part: 'key',
+            code: 'invalid-env-name',
+            message: `invalid environment variable name ${show(value)}: expected letters, digits and "_", not starting with a digit`,
+          }
+        : {
+            pointer: path,
+            part: 'value',
+            code: 'invalid-env-name',
+            message: `invalid environment variable name ${show(value)}: expected letters, digits and "_", not starting with a digit`,
+          };
     case FLAG_PATTERN:
-      return { pointer: path, part: 'value', code: 'invalid-flag', message: `invalid flag ${show(value)} for "${field}": expected an option such as "--conf" or "-c"` };
+      return {
+        pointer: path,
+        part: 'value',
+        code: 'invalid-flag',
+        message: `invalid flag ${show(value)} for "${field}": expected an option such as "--conf" or "-c"`,
+      };
     default:
-      return { pointer: path, part: 'value', code: 'invalid-value', message: `"${field}" must match ${String(error.params.pattern)}, got ${show(value)}` };
+      return {
+        pointer: path,
+        part: 'value',
+        code: 'invalid-value',
+        message: `"${field}" must match ${String(error.params.pattern)}, got ${show(value)}`,
+      };
   }
 }
 
@@ -130,7 +181,12 @@ function dropMissingExplainedByTypo(found: Explained[]): Explained[] {
   return found.filter((issue) => {
     if (issue.code !== 'missing-key') return true;
     const missing = /"([^"]+)"/.exec(issue.message)?.[1];
-    return !found.some((other) => other.code === 'unknown-key' && other.pointer.startsWith(`${issue.pointer}/`) && other.message.includes(`did you mean "${missing}"`));
+    return !found.some(
+      (other) =>
+        other.code === 'unknown-key' &&
+        other.pointer.startsWith(`${issue.pointer}/`) &&
+        other.message.includes(`did you mean "${missing}"`),
+    );
   });
 }
 
@@ -145,7 +201,10 @@ function describePath(path: string): string {
 }
 
 function lastSegment(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+  return path
+    .slice(path.lastIndexOf('/') + 1)
+    .replace(/~1/g, '/')
+    .replace(/~0/g, '~');
 }
 
 function where(path: string): string {
@@ -156,7 +215,17 @@ function where(path: string): string {
 }
 
 function article(type: string): string {
-  return { string: 'a string', number: 'a number', integer: 'an integer', boolean: 'true or false', object: 'an object', array: 'an array', null: 'null' }[type] ?? type;
+  return (
+    {
+      string: 'a string',
+      number: 'a number',
+      integer: 'an integer',
+      boolean: 'true or false',
+      object: 'an object',
+      array: 'an array',
+      null: 'null',
+    }[type] ?? type
+  );
 }
 
 function describeType(value: unknown): string {

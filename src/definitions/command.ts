@@ -30,14 +30,33 @@ export function resolveCommand(cmd: string, repo: string, path: string | undefin
     if (kind === 'missing') {
       const near = nearFile(file);
       const hint = near ? ` (did you mean "${program.slice(0, program.lastIndexOf('/') + 1)}${near}"?)` : '';
-      return { words, problem: { code: 'missing-command', message: `command "${program}" does not exist${isAbsolute(program) ? "" : " in the repository"}${hint}` } };
+      return {
+        words,
+        problem: {
+          code: 'missing-command',
+          message: `command "${program}" does not exist${isAbsolute(program) ? '' : ' in the repository'}${hint}`,
+        },
+      };
     }
-    if (kind === 'directory') return { words, problem: { code: 'not-executable', message: `command "${program}" is a folder, not a program` } };
+    if (kind === 'directory')
+      return { words, problem: { code: 'not-executable', message: `command "${program}" is a folder, not a program` } };
     if (!isExecutable(file)) {
-      return { words, problem: { code: 'not-executable', message: `command "${program}" is not executable: run \`chmod +x ${shown}\` (and \`git update-index --chmod=+x ${shown}\` so git keeps it)` } };
+      return {
+        words,
+        problem: {
+          code: 'not-executable',
+          message: `command "${program}" is not executable: run \`chmod +x ${shown}\` (and \`git update-index --chmod=+x ${shown}\` so git keeps it)`,
+        },
+      };
     }
     if (hasCrlfShebang(file)) {
-      return { words, problem: { code: 'crlf-shebang', message: `the #! line of "${program}" ends with a carriage return (Windows line endings): the system looks for an interpreter whose name ends in "\\r" and the module fails with ENOENT; save it with LF line endings` } };
+      return {
+        words,
+        problem: {
+          code: 'crlf-shebang',
+          message: `the #! line of "${program}" ends with a carriage return (Windows line endings): the system looks for an interpreter whose name ends in "\\r" and the module fails with ENOENT; save it with LF line endings`,
+        },
+      };
     }
     return { words, executable: file };
   }
@@ -100,14 +119,23 @@ function programsOnPath(dirs: string[]): string[] {
 export function scriptArguments(words: string[]): string[] {
   return words
     .slice(1)
-    .filter((word) => !word.startsWith('-') && !isAbsolute(word) && !word.includes(':') && /\.(py|js|mjs|cjs|ts|sh|bash|rb|pl|r|R|jl|php|lua|sql)$/.test(word));
+    .filter(
+      (word) =>
+        !word.startsWith('-') &&
+        !isAbsolute(word) &&
+        !word.includes(':') &&
+        /\.(py|js|mjs|cjs|ts|sh|bash|rb|pl|r|R|jl|php|lua|sql)$/.test(word),
+    );
 }
 
 /** The files inside the repository that a command runs: its program and its scripts. */
 export function repoFilesOf(words: string[], executable: string, repo: string): string[] {
   const program = relative(repo, executable);
   const inside = !program.startsWith('..') && !isAbsolute(program);
-  return [...(inside ? [program] : []), ...scriptArguments(words).map((script) => relative(repo, resolve(repo, script)))];
+  return [
+    ...(inside ? [program] : []),
+    ...scriptArguments(words).map((script) => relative(repo, resolve(repo, script))),
+  ];
 }
 
 /** Whether a script's "#!" line ends in CR LF, which makes exec look for "sh\r". */

@@ -38,11 +38,15 @@ export type CronResult = { cron: Cron; error?: undefined } | { cron?: undefined;
 
 export function parseCron(expression: string): CronResult {
   if (expression.startsWith('@')) {
-    return { error: `"${expression}" is not supported by GitHub Actions; write the 5 fields (e.g. "17 3 * * *" for daily)` };
+    return {
+      error: `"${expression}" is not supported by GitHub Actions; write the 5 fields (e.g. "17 3 * * *" for daily)`,
+    };
   }
   const parts = expression.split(/ +/);
   if (parts.length !== 5 || parts.includes('')) {
-    return { error: `expected 5 fields (minute hour day-of-month month day-of-week) separated by spaces, found ${parts.filter(Boolean).length}` };
+    return {
+      error: `expected 5 fields (minute hour day-of-month month day-of-week) separated by spaces, found ${parts.filter(Boolean).length}`,
+    };
   }
   const sets: Set<number>[] = [];
   for (const [i, part] of parts.entries()) {
@@ -51,7 +55,13 @@ export function parseCron(expression: string): CronResult {
     if (typeof values === 'string') return { error: `invalid ${spec.name} field "${part}": ${values}` };
     sets.push(values);
   }
-  const [minutes, hours, daysOfMonth, months, daysOfWeek] = sets as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
+  const [minutes, hours, daysOfMonth, months, daysOfWeek] = sets as [
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+  ];
   return {
     cron: {
       expression,
@@ -75,7 +85,8 @@ function parseField(part: string, spec: FieldSpec): Set<number> | string {
     let stepBy = 1;
     if (step !== undefined) {
       const n = parseNumber(step, spec, false);
-      if (typeof n === 'string' || n <= 0 || !rangePart) return `invalid step "${step}": expected a number from 1 to ${spec.max}`;
+      if (typeof n === 'string' || n <= 0 || !rangePart)
+        return `invalid step "${step}": expected a number from 1 to ${spec.max}`;
       stepBy = n;
     }
     let from: number;
@@ -108,7 +119,9 @@ function parseNumber(text: string, spec: FieldSpec, allowNames: boolean): number
   const named = allowNames ? spec.names?.[text.toLowerCase()] : undefined;
   if (named !== undefined) return named;
   if (!/^\d+$/.test(text)) {
-    return spec.names && allowNames ? `"${text}" is neither a number nor a name (${Object.keys(spec.names).join(', ')})` : `"${text}" is not a number`;
+    return spec.names && allowNames
+      ? `"${text}" is neither a number nor a name (${Object.keys(spec.names).join(', ')})`
+      : `"${text}" is not a number`;
   }
   const n = Number(text);
   if (n < spec.min || n > spec.max) {

@@ -91,5 +91,10 @@ export function dependsPatterns(definitions: Definitions, sequence: string): str
 export function definitionFiles(definitions: Definitions, sequence: string): string[] {
   const def = definitions.sequences.get(sequence);
   if (!def) return [];
-  return [def.file, MODULES_FILE, ...confFiles(definitions, sequence), ...expandGlobs(definitions.repo, dependsPatterns(definitions, sequence))];
+  return [
+    def.file,
+    MODULES_FILE,
+    ...confFiles(definitions, sequence),
+    ...expandGlobs(definitions.repo, dependsPatterns(definitions, sequence)),
+  ];
 }

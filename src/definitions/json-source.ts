@@ -38,7 +38,10 @@ const LITERAL = /true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 /** Deeper nesting is refused as a syntax error (no definition comes near it). */
 export const MAX_NESTING = 200;
 
-function parse(text: string, positions: Map<string, NodePosition> | undefined): { data: unknown; problems: ParseProblem[] } {
+function parse(
+  text: string,
+  positions: Map<string, NodePosition> | undefined,
+): { data: unknown; problems: ParseProblem[] } {
   const problems: ParseProblem[] = [];
   let pos = 0;
   let line = 1;
@@ -85,7 +88,16 @@ function parse(text: string, positions: Map<string, NodePosition> | undefined): 
       if (c === 0x5c) {
         out += text.slice(chunk, pos);
         const e = text[pos + 1];
-        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        const simple: Record<string, string> = {
+          '"': '"',
+          '\\': '\\',
+          '/': '/',
+          b: '\b',
+          f: '\f',
+          n: '\n',
+          r: '\r',
+          t: '\t',
+        };
         if (e !== undefined && e in simple) {
           out += simple[e];
           pos += 2;
@@ -127,7 +139,12 @@ function parse(text: string, positions: Map<string, NodePosition> | undefined): 
       }
       for (;;) {
         skipWhitespace();
-        if (text[pos] !== '"') fail(text[pos] === '}' ? 'another key after the comma (trailing commas are not allowed)' : 'a key in double quotes');
+        if (text[pos] !== '"')
+          fail(
+            text[pos] === '}'
+              ? 'another key after the comma (trailing commas are not allowed)'
+              : 'a key in double quotes',
+          );
         const keyPosition = positions ? here() : undefined;
         const keyOffset = pos;
         const name = parseString();
@@ -135,7 +152,12 @@ function parse(text: string, positions: Map<string, NodePosition> | undefined): 
         if (text[pos] !== ':') fail(`":" after the key "${name}"`);
         pos++;
         if (Object.hasOwn(object, name)) {
-          problems.push({ code: 'duplicate-key', message: `duplicate key "${name}" (JSON keeps only the last one)`, line, column: keyOffset - lineStart + 1 });
+          problems.push({
+            code: 'duplicate-key',
+            message: `duplicate key "${name}" (JSON keeps only the last one)`,
+            line,
+            column: keyOffset - lineStart + 1,
+          });
         }
         const value = parseValue(positions ? `${pointer}/${pointerSegment(name)}` : '', keyPosition);
         // defineProperty: a key named "__proto__" stays a plain key, as in JSON.parse.
@@ -181,7 +203,13 @@ function parse(text: string, positions: Map<string, NodePosition> | undefined): 
     const literal = LITERAL.exec(text);
     if (literal) {
       pos += literal[0].length;
-      return literal[0] === 'true' ? true : literal[0] === 'false' ? false : literal[0] === 'null' ? null : Number(literal[0]);
+      return literal[0] === 'true'
+        ? true
+        : literal[0] === 'false'
+          ? false
+          : literal[0] === 'null'
+            ? null
+            : Number(literal[0]);
     }
     if (c === "'") return fail('a string in double quotes (JSON does not allow single quotes)');
     return fail('a value (an object, array, string, number, true, false or null)');
@@ -196,7 +224,11 @@ function parse(text: string, positions: Map<string, NodePosition> | undefined): 
     if (!(error instanceof JsonSyntaxError)) throw error;
     data = undefined;
     problems.length = 0; // a syntax error makes everything else about the file moot
-    problems.push({ code: 'syntax-error', message: `invalid JSON: ${error.message}`, ...offsetToPosition(text, error.offset) });
+    problems.push({
+      code: 'syntax-error',
+      message: `invalid JSON: ${error.message}`,
+      ...offsetToPosition(text, error.offset),
+    });
   }
   return { data, problems };
 }

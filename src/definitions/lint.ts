@@ -14,7 +14,8 @@ import { closest, editDistance } from './suggest.js';
 type Report = (severity: Severity, code: string, pointer: string, message: string, part?: 'key' | 'value') => void;
 
 function reporter(issues: Issue[], file: string, source: ParsedSource): Report {
-  return (severity, code, pointer, message, part = 'value') => issues.push({ file, ...source.locate(pointer, part), severity, code, message });
+  return (severity, code, pointer, message, part = 'value') =>
+    issues.push({ file, ...source.locate(pointer, part), severity, code, message });
 }
 
 /** Shell syntax that a shell would interpret, but that reaches a module literally. */
@@ -35,18 +36,35 @@ export function cachedExists(): FileExists {
   };
 }
 
-export function lintModule(entry: ModuleEntry, source: ParsedSource, repo: string, path: string | undefined, exists: FileExists = existsSync): Issue[] {
+export function lintModule(
+  entry: ModuleEntry,
+  source: ParsedSource,
+  repo: string,
+  path: string | undefined,
+  exists: FileExists = existsSync,
+): Issue[] {
   const issues: Issue[] = [];
   const report = reporter(issues, MODULES_FILE, source);
   const at = `/${entry.name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
   if (!new RegExp(NAME_PATTERN).test(entry.name)) {
-    report('error', 'invalid-module-name', at, `invalid module name "${entry.name}": use letters, digits, ".", "_" and "-", starting with a letter or digit`, 'key');
+    report(
+      'error',
+      'invalid-module-name',
+      at,
+      `invalid module name "${entry.name}": use letters, digits, ".", "_" and "-", starting with a letter or digit`,
+      'key',
+    );
   }
   const resolved = resolveCommand(entry.def.cmd, repo, path);
   if (resolved.problem) report('error', resolved.problem.code, `${at}/cmd`, resolved.problem.message);
   for (const word of resolved.words?.slice(1) ?? []) {
     if (SHELL_SYNTAX.test(word)) {
-      report('warning', 'shell-syntax', `${at}/cmd`, `"${word}" in cmd is passed to the command as a plain argument: modules are not run through a shell (wrap a pipeline in a script)`);
+      report(
+        'warning',
+        'shell-syntax',
+        `${at}/cmd`,
+        `"${word}" in cmd is passed to the command as a plain argument: modules are not run through a shell (wrap a pipeline in a script)`,
+      );
       break;
     }
   }
@@ -70,9 +88,17 @@ const MAX_ARGUMENT_BYTES = 128 * 1024;
 
 /** Why a value cannot reach a program as an argument or environment value, if it cannot. */
 function argumentProblem(value: string, prefix = ''): { code: string; message: string } | undefined {
-  if (value.includes('\0')) return { code: 'nul-character', message: `${prefix}contains a NUL character (\\0), which cannot be passed to a program` };
+  if (value.includes('\0'))
+    return {
+      code: 'nul-character',
+      message: `${prefix}contains a NUL character (\\0), which cannot be passed to a program`,
+    };
   const bytes = Buffer.byteLength(value);
-  if (bytes > MAX_ARGUMENT_BYTES) return { code: 'value-too-long', message: `${prefix}is ${bytes} bytes long; one argument or environment value may be at most ${MAX_ARGUMENT_BYTES} bytes (put it in a file)` };
+  if (bytes > MAX_ARGUMENT_BYTES)
+    return {
+      code: 'value-too-long',
+      message: `${prefix}is ${bytes} bytes long; one argument or environment value may be at most ${MAX_ARGUMENT_BYTES} bytes (put it in a file)`,
+    };
   return undefined;
 }
 
@@ -80,7 +106,8 @@ function argumentProblem(value: string, prefix = ''): { code: string; message: s
 function checkEnv(env: Record<string, string>, pointer: string, report: Report): void {
   for (const [name, value] of Object.entries(env)) {
     const problem = argumentProblem(value, `env ${name} `);
-    if (problem) report('error', problem.code, `${pointer}/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, problem.message);
+    if (problem)
+      report('error', problem.code, `${pointer}/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, problem.message);
   }
 }
 
@@ -88,26 +115,57 @@ const NONE_LITERALS = new Set(['None', 'none', 'null', 'NULL', 'undefined', 'nil
 const PATH_FIELDS = ['input', 'output', 'conf'] as const;
 
 /** `modules` is undefined when modules.json could not be read: module names are not checked then. */
-export function lintSequence(sequence: SequenceDef, modules: Map<string, ModuleEntry> | undefined, repo: string, exists: FileExists = existsSync): Issue[] {
+export function lintSequence(
+  sequence: SequenceDef,
+  modules: Map<string, ModuleEntry> | undefined,
+  repo: string,
+  exists: FileExists = existsSync,
+): Issue[] {
   const issues: Issue[] = [];
   const report = reporter(issues, sequence.file, sequence.source);
 
-  if (sequence.steps.length === 0) report('warning', 'empty-sequence', sequence.source.data && !Array.isArray(sequence.source.data) ? '/steps' : '', 'the sequence has no steps: a run would do nothing');
+  if (sequence.steps.length === 0)
+    report(
+      'warning',
+      'empty-sequence',
+      sequence.source.data && !Array.isArray(sequence.source.data) ? '/steps' : '',
+      'the sequence has no steps: a run would do nothing',
+    );
 
   for (const step of allSteps(sequence)) {
     if (modules && !modules.has(step.module_name)) {
-      report('error', 'unknown-module', `${step.pointer}/module_name`, `unknown module "${step.module_name}"${suggestion(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`);
+      report(
+        'error',
+        'unknown-module',
+        `${step.pointer}/module_name`,
+        `unknown module "${step.module_name}"${suggestion(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
+      );
     }
     for (const field of PATH_FIELDS) {
       const value = step[field];
       const problem = value === undefined ? undefined : argumentProblem(value, `${field} `);
       if (problem) report('error', problem.code, `${step.pointer}/${field}`, problem.message);
       if (value !== undefined && NONE_LITERALS.has(value.trim())) {
-        report('warning', 'none-literal', `${step.pointer}/${field}`, `${field} is the string "${value}", which is passed to the module as a path; leave it out, or use "" or null for "not given"`);
+        report(
+          'warning',
+          'none-literal',
+          `${step.pointer}/${field}`,
+          `${field} is the string "${value}", which is passed to the module as a path; leave it out, or use "" or null for "not given"`,
+        );
       }
     }
-    if (step.conf !== undefined && isRepoPath(step.conf) && !NONE_LITERALS.has(step.conf) && !exists(resolve(repo, step.conf))) {
-      report('error', 'missing-conf', `${step.pointer}/conf`, `conf file "${step.conf}" does not exist in the repository`);
+    if (
+      step.conf !== undefined &&
+      isRepoPath(step.conf) &&
+      !NONE_LITERALS.has(step.conf) &&
+      !exists(resolve(repo, step.conf))
+    ) {
+      report(
+        'error',
+        'missing-conf',
+        `${step.pointer}/conf`,
+        `conf file "${step.conf}" does not exist in the repository`,
+      );
     }
     checkEnv(step.env, `${step.pointer}/env`, report);
   }
@@ -120,7 +178,12 @@ export function lintSequence(sequence: SequenceDef, modules: Map<string, ModuleE
     if (input !== undefined && !outputs.some((o) => samePath(o.output!, input))) {
       const near = outputs.find((o) => isNearMiss(input, o.output!));
       if (near) {
-        report('warning', 'near-miss-path', `${step.pointer}/input`, `input "${input}" is not what any earlier step writes, but step ${near.index + 1} (${near.name}) writes "${near.output}": a typo?`);
+        report(
+          'warning',
+          'near-miss-path',
+          `${step.pointer}/input`,
+          `input "${input}" is not what any earlier step writes, but step ${near.index + 1} (${near.name}) writes "${near.output}": a typo?`,
+        );
       }
     }
     if (step.output !== undefined) outputs.push(step);
@@ -136,14 +199,29 @@ function lintSchedule(sequence: SequenceDef, report: Report): void {
     if (parsed.error !== undefined) {
       report('error', 'invalid-cron', '/schedule', `invalid schedule "${sequence.schedule}": ${parsed.error}`);
     } else if (!canFire(parsed.cron)) {
-      report('error', 'cron-never-fires', '/schedule', `schedule "${sequence.schedule}" never fires: no month of it has such a day of the month`);
+      report(
+        'error',
+        'cron-never-fires',
+        '/schedule',
+        `schedule "${sequence.schedule}" never fires: no month of it has such a day of the month`,
+      );
     } else if (runsMoreOftenThanEvery5Minutes(parsed.cron)) {
-      report('warning', 'cron-too-frequent', '/schedule', `schedule "${sequence.schedule}" fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes`);
+      report(
+        'warning',
+        'cron-too-frequent',
+        '/schedule',
+        `schedule "${sequence.schedule}" fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes`,
+      );
     }
   }
   if (sequence.timezone !== undefined) {
     if (!isKnownTimeZone(sequence.timezone)) {
-      report('error', 'unknown-timezone', '/timezone', `unknown time zone "${sequence.timezone}": expected an IANA name such as "Europe/Madrid" or "America/Argentina/Buenos_Aires"`);
+      report(
+        'error',
+        'unknown-timezone',
+        '/timezone',
+        `unknown time zone "${sequence.timezone}": expected an IANA name such as "Europe/Madrid" or "America/Argentina/Buenos_Aires"`,
+      );
     } else if (sequence.schedule === undefined) {
       report('warning', 'timezone-without-schedule', '/timezone', 'timezone has no effect without a schedule');
     }

@@ -56,7 +56,8 @@ export const MODULES_FILE = 'modules.json';
 export const isModulesSetting = (key: string) => key.startsWith('$');
 export const SEQUENCE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 
-const given = <T>(value: T | null | undefined | ''): T | undefined => (value === null || value === '' ? undefined : value);
+const given = <T>(value: T | null | undefined | ''): T | undefined =>
+  value === null || value === '' ? undefined : value;
 
 function toStepDef(step: Step, index: number, pointer: string): StepDef {
   return {
@@ -74,9 +75,22 @@ function toStepDef(step: Step, index: number, pointer: string): StepDef {
 }
 
 /** Builds the normalised sequence from data that passed the schema. */
-export function toSequenceDef(name: string, file: string, source: ParsedSource, data: Step[] | SequenceObject): SequenceDef {
+export function toSequenceDef(
+  name: string,
+  file: string,
+  source: ParsedSource,
+  data: Step[] | SequenceObject,
+): SequenceDef {
   if (Array.isArray(data)) {
-    return { name, file, source, env: {}, secrets: [], steps: data.map((s, i) => toStepDef(s, i, `/${i}`)), on_failure: [] };
+    return {
+      name,
+      file,
+      source,
+      env: {},
+      secrets: [],
+      steps: data.map((s, i) => toStepDef(s, i, `/${i}`)),
+      on_failure: [],
+    };
   }
   const onFailure = data.on_failure ?? [];
   return {
@@ -104,7 +118,8 @@ export function toSequenceDef(name: string, file: string, source: ParsedSource, 
 export function toSequenceDefLenient(name: string, file: string, source: ParsedSource, data: unknown): SequenceDef {
   const object = asObject(data);
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
-  const strings = (value: unknown): Env => Object.fromEntries(Object.entries(asObject(value)).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const strings = (value: unknown): Env =>
+    Object.fromEntries(Object.entries(asObject(value)).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const steps = (list: unknown, base: string): StepDef[] => {
     const items = Array.isArray(list) ? list : list !== null && typeof list === 'object' ? [list] : [];
     return items.flatMap((item, i) => {
@@ -112,11 +127,30 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
       const module = text(step.module_name);
       if (module === undefined) return [];
       const pointer = Array.isArray(list) ? `${base}/${i}` : base;
-      return [{ index: i, pointer, module_name: module, name: text(step.name) ?? module, input: text(step.input), output: text(step.output), conf: text(step.conf), env: strings(step.env) }];
+      return [
+        {
+          index: i,
+          pointer,
+          module_name: module,
+          name: text(step.name) ?? module,
+          input: text(step.input),
+          output: text(step.output),
+          conf: text(step.conf),
+          env: strings(step.env),
+        },
+      ];
     });
   };
   if (Array.isArray(data)) return { name, file, source, env: {}, secrets: [], steps: steps(data, ''), on_failure: [] };
-  return { name, file, source, env: strings(object.env), secrets: [], steps: steps(object.steps, '/steps'), on_failure: steps(object.on_failure, '/on_failure') };
+  return {
+    name,
+    file,
+    source,
+    env: strings(object.env),
+    secrets: [],
+    steps: steps(object.steps, '/steps'),
+    on_failure: steps(object.on_failure, '/on_failure'),
+  };
 }
 
 /** Every step of a sequence, the error handler's included. */

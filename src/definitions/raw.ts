@@ -12,10 +12,18 @@ function asList(value: unknown): unknown[] {
 
 /** The module names a sequence's steps and error handler use, in either sequence shape. */
 export function modulesUsed(sequence: unknown): string[] {
-  return [...new Set(stepsOf(sequence).map((step) => asObject(step).module_name).filter((m): m is string => typeof m === 'string'))];
+  return [
+    ...new Set(
+      stepsOf(sequence)
+        .map((step) => asObject(step).module_name)
+        .filter((m): m is string => typeof m === 'string'),
+    ),
+  ];
 }
 
 /** The steps and error handler steps of a sequence, in either sequence shape. */
 export function stepsOf(sequence: unknown): unknown[] {
-  return Array.isArray(sequence) ? sequence : [...asList(asObject(sequence).steps), ...asList(asObject(sequence).on_failure)];
+  return Array.isArray(sequence)
+    ? sequence
+    : [...asList(asObject(sequence).steps), ...asList(asObject(sequence).on_failure)];
 }

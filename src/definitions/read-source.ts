@@ -23,23 +23,43 @@ export async function readDefinitionFile(repo: string, file: string): Promise<Re
     // Validation runs on untrusted pull requests: a link out of the repository (to
     // /etc/passwd, to another checkout) is never followed, so its content never shows.
     if (lstatSync(path).isSymbolicLink() && !isInside(realpathSync(repo), realpathSync(path))) {
-      return issue('symlink-outside', 'the file is a symbolic link to something outside the repository: definitions are read only from inside it');
+      return issue(
+        'symlink-outside',
+        'the file is a symbolic link to something outside the repository: definitions are read only from inside it',
+      );
     }
     const size = statSync(path).size;
     if (size > MAX_DEFINITION_BYTES) {
-      return issue('file-too-large', `file is ${size} bytes; definition files may be at most ${MAX_DEFINITION_BYTES} bytes (1 MiB)`);
+      return issue(
+        'file-too-large',
+        `file is ${size} bytes; definition files may be at most ${MAX_DEFINITION_BYTES} bytes (1 MiB)`,
+      );
     }
     bytes = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'EISDIR' ? 'it is a folder, not a file' : code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'it does not exist (or is a broken symbolic link)' : code === 'ELOOP' ? 'a loop of symbolic links' : (error as Error).message;
+    const reason =
+      code === 'EISDIR'
+        ? 'it is a folder, not a file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'ENOENT'
+            ? 'it does not exist (or is a broken symbolic link)'
+            : code === 'ELOOP'
+              ? 'a loop of symbolic links'
+              : (error as Error).message;
     return issue('unreadable-file', `cannot read the file: ${reason}`);
   }
   const bad = firstInvalidUtf8(bytes);
   if (bad !== -1) {
     const before = bytes.subarray(0, bad).toString('utf8');
     const { line, column } = offsetToPosition(before, before.length);
-    return issue('not-utf8', `file is not valid UTF-8 (byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at offset ${bad}); save it as UTF-8`, line, column);
+    return issue(
+      'not-utf8',
+      `file is not valid UTF-8 (byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} at offset ${bad}); save it as UTF-8`,
+      line,
+      column,
+    );
   }
   const text = bytes.toString('utf8');
   let source: ParsedSource;
@@ -52,7 +72,14 @@ export async function readDefinitionFile(repo: string, file: string): Promise<Re
   }
   return {
     source,
-    issues: source.problems.map(({ code, message, line, column }) => ({ file, line, column, severity: 'error', code, message })),
+    issues: source.problems.map(({ code, message, line, column }) => ({
+      file,
+      line,
+      column,
+      severity: 'error',
+      code,
+      message,
+    })),
   };
 }
 

@@ -24,7 +24,10 @@ const Flag = z.string().regex(new RegExp(FLAG_PATTERN));
 
 export const Flags = z
   .strictObject({ input: Flag.optional(), output: Flag.optional(), config: Flag.optional() })
-  .meta({ id: 'Flags', description: 'Names of the interface flags: {"input": "-i", "output": "-o", "config": "--conf"}.' });
+  .meta({
+    id: 'Flags',
+    description: 'Names of the interface flags: {"input": "-i", "output": "-o", "config": "--conf"}.',
+  });
 
 export const ModuleDef = z
   .strictObject({
@@ -38,14 +41,18 @@ export const ModuleDef = z
     depends: z
       .array(z.string().min(1))
       .optional()
-      .describe('Repository files the module depends on besides its command, as globs (*, **, ?), e.g. ["modules/lib/**"]: pinned by each run and watched by etl changed.'),
+      .describe(
+        'Repository files the module depends on besides its command, as globs (*, **, ?), e.g. ["modules/lib/**"]: pinned by each run and watched by etl changed.',
+      ),
   })
   .meta({ id: 'Module' });
 
 export const ModulesFile = z
   .object({
     $schema: z.string().optional(),
-    $flags: Flags.optional().describe('The interface flags of every module of the repository (a module\'s own "flags" win), e.g. {"config": "--conf"} for the seed\'s modules.'),
+    $flags: Flags.optional().describe(
+      'The interface flags of every module of the repository (a module\'s own "flags" win), e.g. {"config": "--conf"} for the seed\'s modules.',
+    ),
   })
   .catchall(ModuleDef)
   .meta({ title: 'etl-ledger modules.json', description: 'Maps each module_name to the command that runs it.' });
@@ -73,7 +80,9 @@ export const SequenceObject = z
     timezone: notGiven(z.string()).describe('An IANA time zone for the schedule; UTC when not given.'),
     timeout: notGiven(Duration).describe('A bound on the steps of the run (not on the on_failure steps).'),
     on_failure: notGiven(z.union([Step, StepList])).describe('Steps run after a failure: the error handler.'),
-    on_failure_timeout: notGiven(Duration).describe('A bound on the on_failure steps together, from when they start; default: the sequence timeout.'),
+    on_failure_timeout: notGiven(Duration).describe(
+      'A bound on the on_failure steps together, from when they start; default: the sequence timeout.',
+    ),
     env: Env.optional(),
     secrets: z
       .array(z.string().regex(new RegExp(ENV_NAME_PATTERN)))

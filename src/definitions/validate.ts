@@ -3,7 +3,16 @@ import { basename, extname, relative, resolve, sep } from 'node:path';
 import { EtlError, type Issue } from '../errors.js';
 import { checkSchema } from './check-schema.js';
 import { cachedExists, lintModule, lintSequence } from './lint.js';
-import { isModulesSetting, MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR, toSequenceDef, toSequenceDefLenient, type Definitions, type ModuleEntry } from './model.js';
+import {
+  isModulesSetting,
+  MODULES_FILE,
+  SEQUENCE_EXTENSIONS,
+  SEQUENCES_DIR,
+  toSequenceDef,
+  toSequenceDefLenient,
+  type Definitions,
+  type ModuleEntry,
+} from './model.js';
 import type { ParsedSource } from './source.js';
 import { NAME_PATTERN } from './patterns.js';
 import { asObject, modulesUsed } from './raw.js';
@@ -62,7 +71,16 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
       ? checkSchema('stepList', data, source, file)
       : data !== null && typeof data === 'object'
         ? checkSchema('sequenceObject', data, source, file)
-        : [{ file, ...source.locate(''), severity: 'error' as const, code: 'wrong-type', message: `a sequence is an array of steps or an object with "steps", got ${data === null ? 'an empty file' : typeof data}`, pointer: '' }];
+        : [
+            {
+              file,
+              ...source.locate(''),
+              severity: 'error' as const,
+              code: 'wrong-type',
+              message: `a sequence is an array of steps or an object with "steps", got ${data === null ? 'an empty file' : typeof data}`,
+              pointer: '',
+            },
+          ];
     issues.push(...schemaIssues.map(({ pointer: _, ...issue }) => issue));
     for (const module of modulesUsed(data)) usedModules.add(module);
     if (readIssues.length === 0 && schemaIssues.length === 0) {
@@ -77,7 +95,14 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   const onlyUsed = Boolean(options.sequences?.length);
   const isUsed = (name: string) => !onlyUsed || usedModules.has(name);
   if (modulesRead.issues.some((i) => i.code === 'unreadable-file')) {
-    issues.push({ file: MODULES_FILE, line: 1, column: 1, severity: 'error', code: 'missing-modules-file', message: `${MODULES_FILE} is missing: it maps each module_name to the command that runs it` });
+    issues.push({
+      file: MODULES_FILE,
+      line: 1,
+      column: 1,
+      severity: 'error',
+      code: 'missing-modules-file',
+      message: `${MODULES_FILE} is missing: it maps each module_name to the command that runs it`,
+    });
   } else {
     issues.push(...modulesRead.issues);
   }
@@ -92,12 +117,14 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
       if (name === undefined || isUsed(name)) issues.push(issue);
     }
     if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
-      if (!schemaIssues.some((i) => i.pointer.startsWith('/$flags'))) definitions.flags = (data as { $flags?: Flags }).$flags;
+      if (!schemaIssues.some((i) => i.pointer.startsWith('/$flags')))
+        definitions.flags = (data as { $flags?: Flags }).$flags;
       for (const [name, def] of Object.entries(data)) {
         if (isModulesSetting(name) || brokenModules.has(name)) continue;
         const entry: ModuleEntry = { name, def: def as ModuleDef };
         definitions.modules.set(name, entry);
-        if (isUsed(name)) issues.push(...lintModule(entry, modulesSource, repo, (options.env ?? process.env).PATH, exists));
+        if (isUsed(name))
+          issues.push(...lintModule(entry, modulesSource, repo, (options.env ?? process.env).PATH, exists));
       }
     }
   }
@@ -105,12 +132,17 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   // A module with schema errors is still "known": do not also call it unknown. Without a
   // readable modules.json, no module is known and saying so for every step is noise.
   const known = modulesSource?.data === undefined ? undefined : new Map(definitions.modules);
-  for (const name of Object.keys(asObject(modulesSource?.data))) if (!isModulesSetting(name) && !known?.has(name)) known?.set(name, { name, def: { cmd: '' } });
+  for (const name of Object.keys(asObject(modulesSource?.data)))
+    if (!isModulesSetting(name) && !known?.has(name)) known?.set(name, { name, def: { cmd: '' } });
   for (const sequence of definitions.sequences.values()) issues.push(...lintSequence(sequence, known, repo, exists));
   // A file that failed its schema is still checked for what can be (an unknown module, a
   // missing conf): every problem in one pass, not the next one after the first is fixed.
   for (const { name, file, source, data } of partlyValid) {
-    issues.push(...lintSequence(toSequenceDefLenient(name, file, source, data), known, repo, exists).filter((i) => i.code !== 'empty-sequence'));
+    issues.push(
+      ...lintSequence(toSequenceDefLenient(name, file, source, data), known, repo, exists).filter(
+        (i) => i.code !== 'empty-sequence',
+      ),
+    );
   }
   // What is loaded is what is valid: list, due and plan never see a sequence with errors.
   for (const [name, sequence] of definitions.sequences) {
@@ -128,7 +160,14 @@ function discoverSequenceFiles(repo: string, issues: Issue[]): SequenceFileEntry
   try {
     names = readdirSync(resolve(repo, SEQUENCES_DIR));
   } catch {
-    issues.push({ file: `${SEQUENCES_DIR}/`, line: 1, column: 1, severity: 'error', code: 'missing-sequences-folder', message: `no ${SEQUENCES_DIR}/ folder: is this a pipeline repository? (etl init creates one; --repo DIR points at another)` });
+    issues.push({
+      file: `${SEQUENCES_DIR}/`,
+      line: 1,
+      column: 1,
+      severity: 'error',
+      code: 'missing-sequences-folder',
+      message: `no ${SEQUENCES_DIR}/ folder: is this a pipeline repository? (etl init creates one; --repo DIR points at another)`,
+    });
     return [];
   }
   const byName = new Map<string, string>();
@@ -138,18 +177,40 @@ function discoverSequenceFiles(repo: string, issues: Issue[]): SequenceFileEntry
     if (fileName.startsWith('.')) continue;
     if (!(SEQUENCE_EXTENSIONS as readonly string[]).includes(extension)) {
       const ignored = ignoredEntryReason(repo, fileName);
-      if (ignored) issues.push({ file: `${SEQUENCES_DIR}/${fileName}`, line: 1, column: 1, severity: 'warning', code: 'ignored-file', message: ignored });
+      if (ignored)
+        issues.push({
+          file: `${SEQUENCES_DIR}/${fileName}`,
+          line: 1,
+          column: 1,
+          severity: 'warning',
+          code: 'ignored-file',
+          message: ignored,
+        });
       continue;
     }
     const name = basename(fileName, extension);
     const file = `${SEQUENCES_DIR}/${fileName}`;
     if (!new RegExp(NAME_PATTERN).test(name)) {
-      issues.push({ file, line: 1, column: 1, severity: 'error', code: 'invalid-sequence-name', message: `invalid sequence name "${name}": a file name may use letters, digits, ".", "_" and "-", starting with a letter or digit` });
+      issues.push({
+        file,
+        line: 1,
+        column: 1,
+        severity: 'error',
+        code: 'invalid-sequence-name',
+        message: `invalid sequence name "${name}": a file name may use letters, digits, ".", "_" and "-", starting with a letter or digit`,
+      });
       continue;
     }
     const other = byName.get(name);
     if (other !== undefined) {
-      issues.push({ file, line: 1, column: 1, severity: 'error', code: 'duplicate-sequence', message: `sequence "${name}" is defined twice: here and in ${other}; keep one file` });
+      issues.push({
+        file,
+        line: 1,
+        column: 1,
+        severity: 'error',
+        code: 'duplicate-sequence',
+        message: `sequence "${name}" is defined twice: here and in ${other}; keep one file`,
+      });
       continue;
     }
     byName.set(name, file);
@@ -169,10 +230,13 @@ function ignoredEntryReason(repo: string, fileName: string): string | undefined 
   if (folder) return `folder ${fileName}/ is not read: sequences are files directly in ${SEQUENCES_DIR}/`;
   const extension = extname(fileName);
   const lower = extension.toLowerCase();
-  if ((SEQUENCE_EXTENSIONS as readonly string[]).includes(lower)) return `"${fileName}" is not read: the extension must be lower case (${lower})`;
+  if ((SEQUENCE_EXTENSIONS as readonly string[]).includes(lower))
+    return `"${fileName}" is not read: the extension must be lower case (${lower})`;
   // Other files (a README) are the team's business; a near miss (.jsn, .ymal) is a typo.
   const guess = extension ? closest(lower, [...SEQUENCE_EXTENSIONS]) : undefined;
-  return guess ? `"${fileName}" is not read: sequences are .json, .yaml or .yml files (did you mean ${guess}?)` : undefined;
+  return guess
+    ? `"${fileName}" is not read: sequences are .json, .yaml or .yml files (did you mean ${guess}?)`
+    : undefined;
 }
 
 /** Resolves names given on the command line; a name that is not one is a usage error. */
@@ -185,15 +249,28 @@ function selectSequences(repo: string, files: SequenceFileEntry[], wanted: strin
     } else if (/[\\/]/.test(arg) || arg.startsWith('.')) {
       // A path is accepted only if it is a file directly inside etl_sequences/.
       const path = relative(resolve(repo, SEQUENCES_DIR), resolve(arg));
-      if (path.startsWith('..') || path.includes(sep) || !(SEQUENCE_EXTENSIONS as readonly string[]).includes(extname(path))) {
-        throw new EtlError('invalid-sequence-name', `"${arg}" is not a sequence: give a name from ${SEQUENCES_DIR}/ (e.g. "daily") or the path of a file in it`);
+      if (
+        path.startsWith('..') ||
+        path.includes(sep) ||
+        !(SEQUENCE_EXTENSIONS as readonly string[]).includes(extname(path))
+      ) {
+        throw new EtlError(
+          'invalid-sequence-name',
+          `"${arg}" is not a sequence: give a name from ${SEQUENCES_DIR}/ (e.g. "daily") or the path of a file in it`,
+        );
       }
       name = basename(path, extname(path));
     }
     const entry = files.find((f) => f.name === name);
     if (!entry) {
-      const guess = closest(name, files.map((f) => f.name));
-      throw new EtlError('unknown-sequence', `unknown sequence "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}: no ${SEQUENCES_DIR}/${name}.json, .yaml or .yml`);
+      const guess = closest(
+        name,
+        files.map((f) => f.name),
+      );
+      throw new EtlError(
+        'unknown-sequence',
+        `unknown sequence "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}: no ${SEQUENCES_DIR}/${name}.json, .yaml or .yml`,
+      );
     }
     if (!selected.includes(entry)) selected.push(entry);
   }

@@ -11,14 +11,22 @@ export function parseYamlSource(text: string): ParsedSource {
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return { line, column: col };
   };
-  const fail = (problem: ParseProblem): ParsedSource => ({ data: undefined, problems: [problem], locate: makeLocator(positions) });
+  const fail = (problem: ParseProblem): ParsedSource => ({
+    data: undefined,
+    problems: [problem],
+    locate: makeLocator(positions),
+  });
 
   if (!Array.isArray(documents)) {
     // Only comments or nothing at all: an empty document.
     return { data: null, problems: [], locate: makeLocator(positions) };
   }
   if (documents.length > 1) {
-    return fail({ code: 'syntax-error', message: 'a definition file holds one YAML document, found a second "---"', ...at(documents[1]!.range[0]) });
+    return fail({
+      code: 'syntax-error',
+      message: 'a definition file holds one YAML document, found a second "---"',
+      ...at(documents[1]!.range[0]),
+    });
   }
   const document = documents[0];
   if (!document) return { data: null, problems: [], locate: makeLocator(positions) };
@@ -28,11 +36,20 @@ export function parseYamlSource(text: string): ParsedSource {
     const duplicate = error.code === 'DUPLICATE_KEY';
     problems.push({
       code: duplicate ? 'duplicate-key' : 'syntax-error',
-      message: duplicate ? `duplicate key "${keyAt(text, error.pos[0])}" (each key may appear once in a mapping)` : /call stack/.test(error.message) ? 'invalid YAML: nesting too deep to parse' : `invalid YAML: ${firstLine(error.message)}`,
+      message: duplicate
+        ? `duplicate key "${keyAt(text, error.pos[0])}" (each key may appear once in a mapping)`
+        : /call stack/.test(error.message)
+          ? 'invalid YAML: nesting too deep to parse'
+          : `invalid YAML: ${firstLine(error.message)}`,
       ...at(error.pos[0]),
     });
   }
-  if (problems.some((p) => p.code === 'syntax-error')) return { data: undefined, problems: problems.filter((p) => p.code === 'syntax-error').slice(0, 1), locate: makeLocator(positions) };
+  if (problems.some((p) => p.code === 'syntax-error'))
+    return {
+      data: undefined,
+      problems: problems.filter((p) => p.code === 'syntax-error').slice(0, 1),
+      locate: makeLocator(positions),
+    };
 
   const walk = (node: unknown, pointer: string, key?: NodePosition['key'], depth = 0): void => {
     const value = at((node as Node | null)?.range?.[0]);
@@ -46,7 +63,8 @@ export function parseYamlSource(text: string): ParsedSource {
         const keyPosition = at((keyNode as Node | null)?.range?.[0]);
         // A key with no value (`input:`) has no node, or an empty one: point at the key.
         const value = pair.value as Node | null;
-        if (value == null || (isScalar(value) && value.range?.[0] === value.range?.[1])) positions.set(`${pointer}/${pointerSegment(name)}`, { key: keyPosition, value: keyPosition });
+        if (value == null || (isScalar(value) && value.range?.[0] === value.range?.[1]))
+          positions.set(`${pointer}/${pointerSegment(name)}`, { key: keyPosition, value: keyPosition });
         else walk(pair.value, `${pointer}/${pointerSegment(name)}`, keyPosition, depth + 1);
       }
     } else if (isSeq(node)) {
@@ -64,7 +82,12 @@ export function parseYamlSource(text: string): ParsedSource {
   try {
     data = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    return fail({ code: 'syntax-error', message: `invalid YAML: ${firstLine((error as Error).message)}`, line: 1, column: 1 });
+    return fail({
+      code: 'syntax-error',
+      message: `invalid YAML: ${firstLine((error as Error).message)}`,
+      line: 1,
+      column: 1,
+    });
   }
   return { data, problems, locate: makeLocator(positions) };
 }

@@ -59,9 +59,14 @@ export function actionsView(stream: NodeJS.WritableStream): Partial<RunObserver>
         return;
       }
       const last = step.attempts.at(-1);
-      const how = step.status === 'succeeded' ? '' : ` (${last?.error ?? (last?.signal ? `signal ${last.signal}` : `exit ${last?.exit_code}`)})`;
+      const how =
+        step.status === 'succeeded'
+          ? ''
+          : ` (${last?.error ?? (last?.signal ? `signal ${last.signal}` : `exit ${last?.exit_code}`)})`;
       stream.write(`${atLineStart ? '' : '\n'}::${token}::\n::endgroup::\n`);
-      stream.write(`${step.status === 'succeeded' ? '✓' : '✗'} ${label(step)} ${step.status}${how} in ${formatDuration(step.duration_ms ?? 0)}\n`);
+      stream.write(
+        `${step.status === 'succeeded' ? '✓' : '✗'} ${label(step)} ${step.status}${how} in ${formatDuration(step.duration_ms ?? 0)}\n`,
+      );
     },
   };
 }
@@ -70,8 +75,15 @@ export function actionsView(stream: NodeJS.WritableStream): Partial<RunObserver>
  * A warning for the person reading: inside Actions an annotation titled after the command
  * (escaped, so a message with a newline or % stays one annotation), else "etl CMD: warning:".
  */
-export function warningLine(env: Record<string, string | undefined>, command: string, title: string, message: string): string {
-  return inActions(env) ? `::warning title=${escapeProperty(title)}::${escapeData(message)}\n` : `${command}: warning: ${message}\n`;
+export function warningLine(
+  env: Record<string, string | undefined>,
+  command: string,
+  title: string,
+  message: string,
+): string {
+  return inActions(env)
+    ? `::warning title=${escapeProperty(title)}::${escapeData(message)}\n`
+    : `${command}: warning: ${message}\n`;
 }
 
 /** GITHUB_STEP_SUMMARY allows 1 MiB per step; stay well inside it. */
@@ -80,7 +92,10 @@ const TAIL_LINES = 30;
 
 /** A Markdown summary of a run: its steps, and the log tails of the ones that failed. */
 export function runSummary(run: RunRecord, folder: string, ledger: string): string {
-  const rows = run.steps.map((s) => `| ${s.role === 'on_failure' ? 'on_failure ' : ''}${s.index} | ${cell(s.name)} | ${cell(s.module)} | ${s.status} | ${s.duration_ms === null ? '' : formatDuration(s.duration_ms)} | ${s.exit_code ?? ''} |`);
+  const rows = run.steps.map(
+    (s) =>
+      `| ${s.role === 'on_failure' ? 'on_failure ' : ''}${s.index} | ${cell(s.name)} | ${cell(s.module)} | ${s.status} | ${s.duration_ms === null ? '' : formatDuration(s.duration_ms)} | ${s.exit_code ?? ''} |`,
+  );
   let text = `### etl run \`${run.sequence}\`: ${run.status}${run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`}\n\n`;
   text += `Run \`${run.id}\`, recorded in \`${folder}\`${run.definitions.commit ? `, definitions of \`${run.definitions.commit.slice(0, 12)}\`` : ''}.${run.error ? `\n\n${cell(run.error)}` : ''}\n\n`;
   text += `| # | step | module | status | duration | exit |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
@@ -117,7 +132,12 @@ export function appendSummary(env: Record<string, string | undefined>, markdown:
   }
   const room = SUMMARY_LIMIT - used;
   if (room <= 200) return false;
-  const text = Buffer.byteLength(markdown) > room ? `${Buffer.from(markdown).subarray(0, room - 100).toString('utf8')}\n\n*(summary cut at GitHub's size limit)*\n` : markdown;
+  const text =
+    Buffer.byteLength(markdown) > room
+      ? `${Buffer.from(markdown)
+          .subarray(0, room - 100)
+          .toString('utf8')}\n\n*(summary cut at GitHub's size limit)*\n`
+      : markdown;
   appendFileSync(file, `${text}\n`);
   return true;
 }

@@ -19,21 +19,38 @@ export interface GitHub {
  */
 export async function openGitHub(repoDir: string, env: Env): Promise<GitHub> {
   const token = env.GITHUB_TOKEN;
-  if (!token) throw new EtlError('github-token-missing', 'GITHUB_TOKEN is not set: create a token with the permissions this command needs (in Actions, pass ${{ secrets.GITHUB_TOKEN }} as GITHUB_TOKEN)');
+  if (!token)
+    throw new EtlError(
+      'github-token-missing',
+      'GITHUB_TOKEN is not set: create a token with the permissions this command needs (in Actions, pass ${{ secrets.GITHUB_TOKEN }} as GITHUB_TOKEN)',
+    );
   const baseUrl = (env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '');
   const slug = env.GITHUB_REPOSITORY || (await slugFromRemote(repoDir, env));
   const [owner, repo] = slug.split('/') as [string, string];
   const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-  return { octokit: new Octokit({ auth: token, baseUrl, log: quiet, userAgent: 'etl-ledger' }), owner, repo, baseUrl, slug };
+  return {
+    octokit: new Octokit({ auth: token, baseUrl, log: quiet, userAgent: 'etl-ledger' }),
+    owner,
+    repo,
+    baseUrl,
+    slug,
+  };
 }
 
 async function slugFromRemote(repoDir: string, env: Env): Promise<string> {
-  const url = (await openGit(repoDir, env).raw(['remote', 'get-url', 'origin']).catch(() => '')).trim();
+  const url = (
+    await openGit(repoDir, env)
+      .raw(['remote', 'get-url', 'origin'])
+      .catch(() => '')
+  ).trim();
   // Only a remote on a server names a GitHub repository: a local path or file:// URL does not.
   const onServer = /^(https?|ssh|git):\/\/[^/]+\/|^[\w.-]+@[\w.-]+:/.test(url);
   const match = onServer ? /[/:]([^/:]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url) : null;
   if (!match) {
-    throw new EtlError('github-repository', `cannot tell which GitHub repository this is${url ? ` (origin is ${JSON.stringify(url.replace(/(\w+:\/\/)[^/@\s]+@/, '$1***@'))}, not a GitHub URL)` : ''}: set GITHUB_REPOSITORY=owner/repo, or add a GitHub "origin" remote`);
+    throw new EtlError(
+      'github-repository',
+      `cannot tell which GitHub repository this is${url ? ` (origin is ${JSON.stringify(url.replace(/(\w+:\/\/)[^/@\s]+@/, '$1***@'))}, not a GitHub URL)` : ''}: set GITHUB_REPOSITORY=owner/repo, or add a GitHub "origin" remote`,
+    );
   }
   return `${match[1]}/${match[2]}`;
 }

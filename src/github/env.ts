@@ -4,7 +4,10 @@ import type { CiContext, Trigger } from '../runner/records.js';
 export function ciContext(env: Record<string, string | undefined>): CiContext | null {
   if (env.GITHUB_ACTIONS !== 'true') return null;
   const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
-  const url = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
+  const url =
+    env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+      ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+      : null;
   return {
     provider: 'github-actions',
     workflow: env.GITHUB_WORKFLOW ?? null,
@@ -19,7 +22,12 @@ export function ciContext(env: Record<string, string | undefined>): CiContext | 
   };
 }
 
-const EVENT_KINDS: Record<string, string> = { schedule: 'schedule', push: 'push', workflow_dispatch: 'dispatch', pull_request: 'pull_request' };
+const EVENT_KINDS: Record<string, string> = {
+  schedule: 'schedule',
+  push: 'push',
+  workflow_dispatch: 'dispatch',
+  pull_request: 'pull_request',
+};
 
 /** Who or what started a run: a person at a terminal, or a GitHub Actions event. */
 export function triggerFrom(env: Record<string, string | undefined>, localUser: string | null, kind?: string): Trigger {

@@ -33,30 +33,62 @@ const marker = (sequence: string) => `<!-- etl-ledger:failing-sequence ${sequenc
 export async function notifyRunOutcome(github: GitHub, run: RunRecord, context: NotifyContext): Promise<Notified> {
   if (run.status !== 'failed' && run.status !== 'succeeded') return { action: 'none' };
   const { octokit, owner, repo } = github;
-  const open = await callGitHub(github, 'list the open etl-failure issues', () => octokit.paginate(octokit.rest.issues.listForRepo, { owner, repo, state: 'open', labels: FAILURE_LABEL, per_page: 100 }));
+  const open = await callGitHub(github, 'list the open etl-failure issues', () =>
+    octokit.paginate(octokit.rest.issues.listForRepo, {
+      owner,
+      repo,
+      state: 'open',
+      labels: FAILURE_LABEL,
+      per_page: 100,
+    }),
+  );
   const existing = open.find((issue) => issue.body?.includes(marker(run.sequence)) && !issue.pull_request);
   if (run.status === 'succeeded') {
     if (!existing) return { action: 'none' };
     await callGitHub(github, `comment on issue #${existing.number}`, () =>
-      octokit.rest.issues.createComment({ owner, repo, issue_number: existing.number, body: `Sequence \`${run.sequence}\` succeeded again in run \`${run.id}\`${links(github, context)}. Closing.` }),
+      octokit.rest.issues.createComment({
+        owner,
+        repo,
+        issue_number: existing.number,
+        body: `Sequence \`${run.sequence}\` succeeded again in run \`${run.id}\`${links(github, context)}. Closing.`,
+      }),
     );
-    await callGitHub(github, `close issue #${existing.number}`, () => octokit.rest.issues.update({ owner, repo, issue_number: existing.number, state: 'closed', state_reason: 'completed' }));
+    await callGitHub(github, `close issue #${existing.number}`, () =>
+      octokit.rest.issues.update({
+        owner,
+        repo,
+        issue_number: existing.number,
+        state: 'closed',
+        state_reason: 'completed',
+      }),
+    );
     return { action: 'closed', issue: existing.number };
   }
   const report = failureReport(run, context, github);
   if (existing) {
-    await callGitHub(github, `comment on issue #${existing.number}`, () => octokit.rest.issues.createComment({ owner, repo, issue_number: existing.number, body: report }));
+    await callGitHub(github, `comment on issue #${existing.number}`, () =>
+      octokit.rest.issues.createComment({ owner, repo, issue_number: existing.number, body: report }),
+    );
     return { action: 'commented', issue: existing.number };
   }
   const created = await callGitHub(github, 'open an etl-failure issue', () =>
-    octokit.rest.issues.create({ owner, repo, title: `etl: sequence "${run.sequence}" is failing`, labels: [FAILURE_LABEL], body: `${marker(run.sequence)}\n${report}` }),
+    octokit.rest.issues.create({
+      owner,
+      repo,
+      title: `etl: sequence "${run.sequence}" is failing`,
+      labels: [FAILURE_LABEL],
+      body: `${marker(run.sequence)}\n${report}`,
+    }),
   );
   return { action: 'opened', issue: created.data.number };
 }
 
 function links(github: GitHub, context: NotifyContext): string {
   const server = context.serverUrl ?? 'https://github.com';
-  const parts = [context.runUrl ? `[workflow run](${context.runUrl})` : '', context.commit ? `[ledger commit](${server}/${github.slug}/commit/${context.commit})` : ''].filter(Boolean);
+  const parts = [
+    context.runUrl ? `[workflow run](${context.runUrl})` : '',
+    context.commit ? `[ledger commit](${server}/${github.slug}/commit/${context.commit})` : '',
+  ].filter(Boolean);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
@@ -64,11 +96,15 @@ function failureReport(run: RunRecord, context: NotifyContext, github: GitHub): 
   const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
   const record = failed ? readStep(join(context.ledger, context.folder), failed.record) : undefined;
   const last = record?.attempts.at(-1);
-  const tail = record?.log.path ? readLogTail(join(context.ledger, context.folder, record.log.path), 30, 6000) : undefined;
+  const tail = record?.log.path
+    ? readLogTail(join(context.ledger, context.folder, record.log.path), 30, 6000)
+    : undefined;
   return [
     `### Run \`${run.id}\` of \`${run.sequence}\` failed${run.duration_ms === null ? '' : ` after ${formatDuration(run.duration_ms)}`}${links(github, context)}`,
     '',
-    failed ? `Failing step: **${failed.index}. ${failed.name}** (module \`${failed.module}\`), ${last?.error ?? (last?.signal ? `killed by ${last.signal}` : `exit code ${last?.exit_code}`)}.` : (run.error ?? ''),
+    failed
+      ? `Failing step: **${failed.index}. ${failed.name}** (module \`${failed.module}\`), ${last?.error ?? (last?.signal ? `killed by ${last.signal}` : `exit code ${last?.exit_code}`)}.`
+      : (run.error ?? ''),
     `Record: \`${context.folder}/run.json\``,
     ...(tail ? ['', foldedLog('Last lines of its log', tail)] : []),
   ].join('\n');

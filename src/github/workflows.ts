@@ -76,13 +76,26 @@ export function generatedRegions(definitions: Definitions, ledgerBranch?: string
     ? `        type: choice\n        options:\n${sequences.map((s) => `          - ${s.name}\n`).join('')}`
     : '        type: string\n';
   // The files runs depend on: what a run pins is what a push must be able to trigger on.
-  const watched = [...new Set(sequences.flatMap((seq) => [...confFiles(definitions, seq.name), ...dependsPatterns(definitions, seq.name)]))]
+  const watched = [
+    ...new Set(
+      sequences.flatMap((seq) => [...confFiles(definitions, seq.name), ...dependsPatterns(definitions, seq.name)]),
+    ),
+  ]
     .filter((path) => !/^(etl_sequences|modules)\//.test(path) && path !== 'modules.json')
     .sort();
-  const paths = ['etl_sequences/**', 'modules.json', 'modules/**', ...watched].map((p) => `      - '${p.replace(/'/g, "''")}'\n`).join('');
+  const paths = ['etl_sequences/**', 'modules.json', 'modules/**', ...watched]
+    .map((p) => `      - '${p.replace(/'/g, "''")}'\n`)
+    .join('');
   // git config does not travel: a ledger branch set here reaches CI through the workflow's env.
-  const ledger = ledgerBranch ? `env:\n  ETL_LEDGER_BRANCH: '${ledgerBranch}'\n` : '# runs are recorded on the branch checked out (etl run --ledger-branch changes that)\n';
-  return { schedules: region('schedules', triggers, '  '), sequences: region('sequences', choice, '        '), paths: region('paths', paths, '      '), ledger: region('ledger', ledger, '') };
+  const ledger = ledgerBranch
+    ? `env:\n  ETL_LEDGER_BRANCH: '${ledgerBranch}'\n`
+    : '# runs are recorded on the branch checked out (etl run --ledger-branch changes that)\n';
+  return {
+    schedules: region('schedules', triggers, '  '),
+    sequences: region('sequences', choice, '        '),
+    paths: region('paths', paths, '      '),
+    ledger: region('ledger', ledger, ''),
+  };
 }
 
 /** Every workflow file, as `etl init` writes it. */
@@ -238,7 +251,11 @@ export interface WorkflowFileState {
  * Compares (and with `write`, brings up to date) the workflow files of a repository: the
  * generated regions of the files that exist, the whole of those that do not.
  */
-export function syncWorkflows(repo: string, definitions: Definitions, options: WorkflowOptions & { write: boolean }): WorkflowFileState[] {
+export function syncWorkflows(
+  repo: string,
+  definitions: Definitions,
+  options: WorkflowOptions & { write: boolean },
+): WorkflowFileState[] {
   const regions = generatedRegions(definitions, options.ledgerBranch);
   const states: WorkflowFileState[] = [];
   for (const [name, template] of Object.entries(renderWorkflows(definitions, options))) {
@@ -254,7 +271,16 @@ export function syncWorkflows(repo: string, definitions: Definitions, options: W
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, wanted);
     }
-    states.push({ file, status: options.write ? (current === undefined ? 'created' : 'updated') : current === undefined ? 'missing' : 'stale' });
+    states.push({
+      file,
+      status: options.write
+        ? current === undefined
+          ? 'created'
+          : 'updated'
+        : current === undefined
+          ? 'missing'
+          : 'stale',
+    });
   }
   return states;
 }

@@ -35,7 +35,11 @@ export interface ChangedOptions {
  * of all zeros (the first push of a branch) means everything; see missingBase for one the
  * clone does not have.
  */
-export async function changedSequences(repo: string, base: string, options: ChangedOptions = {}): Promise<ChangedSequence[]> {
+export async function changedSequences(
+  repo: string,
+  base: string,
+  options: ChangedOptions = {},
+): Promise<ChangedSequence[]> {
   const { head = 'HEAD', missingBase = 'error', env = process.env } = options;
   return gitOperation('finding the changed sequences', async () => {
     const git = openGit(repo, env);
@@ -44,21 +48,35 @@ export async function changedSequences(repo: string, base: string, options: Chan
     const firstPush = NO_COMMIT.test(base);
     const baseSha = firstPush ? '' : await resolveCommit(git, base);
     // A shallow clone may lack the base (then every sequence counts as changed).
-    if (!baseSha && !firstPush && missingBase === 'error' && (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true') {
+    if (
+      !baseSha &&
+      !firstPush &&
+      missingBase === 'error' &&
+      (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true'
+    ) {
       throw new EtlError('unknown-commit', `--base "${base}" is not a commit of this repository`);
     }
 
-    const changedFiles = baseSha ? new Set((await git.raw(['diff', '--name-only', '-z', '--no-renames', baseSha, headSha])).split('\0').filter(Boolean)) : undefined;
+    const changedFiles = baseSha
+      ? new Set(
+          (await git.raw(['diff', '--name-only', '-z', '--no-renames', baseSha, headSha])).split('\0').filter(Boolean),
+        )
+      : undefined;
     const listing = await git.raw(['ls-tree', '-z', '--name-only', `${headSha}:${SEQUENCES_DIR}`]).catch(() => '');
     const sequenceFiles = listing
       .split('\0')
       .filter((name) => (SEQUENCE_EXTENSIONS as readonly string[]).some((ext) => name.endsWith(ext)))
       .map((name) => `${SEQUENCES_DIR}/${name}`);
 
-    if (sequenceFiles.some((f) => /\.ya?ml$/.test(f))) yamlParse ??= (await import('yaml')).parse as (text: string) => unknown;
+    if (sequenceFiles.some((f) => /\.ya?ml$/.test(f)))
+      yamlParse ??= (await import('yaml')).parse as (text: string) => unknown;
     const objects = readObjects(
       repo,
-      [...sequenceFiles.map((f) => `${headSha}:${f}`), `${headSha}:${MODULES_FILE}`, ...(baseSha ? [`${baseSha}:${MODULES_FILE}`] : [])],
+      [
+        ...sequenceFiles.map((f) => `${headSha}:${f}`),
+        `${headSha}:${MODULES_FILE}`,
+        ...(baseSha ? [`${baseSha}:${MODULES_FILE}`] : []),
+      ],
       env,
     );
     const text = (spec: string) => objects.get(spec)?.content.toString('utf8');
@@ -70,7 +88,15 @@ export async function changedSequences(repo: string, base: string, options: Chan
       const name = file.slice(SEQUENCES_DIR.length + 1).replace(/\.(json|ya?ml)$/, '');
       if (!new RegExp(NAME_PATTERN).test(name)) continue;
       if (!changedFiles) {
-        changed.push({ name, file, reasons: [firstPush ? 'no base commit: first push of the branch' : `base ${base.slice(0, 12)} not in this clone (a force push or a shallow clone)`] });
+        changed.push({
+          name,
+          file,
+          reasons: [
+            firstPush
+              ? 'no base commit: first push of the branch'
+              : `base ${base.slice(0, 12)} not in this clone (a force push or a shallow clone)`,
+          ],
+        });
         continue;
       }
       const reasons: string[] = [];
@@ -82,12 +108,17 @@ export async function changedSequences(repo: string, base: string, options: Chan
         if (!isDeepStrictEqual(now, before)) reasons.push(`module "${module}" changed in ${MODULES_FILE}`);
         for (const path of moduleFiles(now)) if (changedFiles.has(path)) reasons.push(`module file ${path} changed`);
         const depends = asObject(now).depends;
-        const patterns = Array.isArray(depends) ? depends.filter((d): d is string => typeof d === 'string' && !dependsProblem(d)).map(globToRegExp) : [];
-        for (const path of changedFiles) if (patterns.some((p) => p.test(path))) reasons.push(`${path} changed (module "${module}" depends on it)`);
+        const patterns = Array.isArray(depends)
+          ? depends.filter((d): d is string => typeof d === 'string' && !dependsProblem(d)).map(globToRegExp)
+          : [];
+        for (const path of changedFiles)
+          if (patterns.some((p) => p.test(path))) reasons.push(`${path} changed (module "${module}" depends on it)`);
       }
       for (const conf of stepConfs(data)) if (changedFiles.has(conf)) reasons.push(`conf file ${conf} changed`);
-      if (!isDeepStrictEqual(asObject(modulesHead).$flags, asObject(modulesBase).$flags)) reasons.push(`the interface flags ($flags) changed in ${MODULES_FILE}`);
-      if (modulesHead === INVALID && changedFiles.has(MODULES_FILE)) reasons.push(`${MODULES_FILE} changed and cannot be read`);
+      if (!isDeepStrictEqual(asObject(modulesHead).$flags, asObject(modulesBase).$flags))
+        reasons.push(`the interface flags ($flags) changed in ${MODULES_FILE}`);
+      if (modulesHead === INVALID && changedFiles.has(MODULES_FILE))
+        reasons.push(`${MODULES_FILE} changed and cannot be read`);
       if (reasons.length) changed.push({ name, file, reasons: [...new Set(reasons)] });
     }
     return changed;
@@ -135,7 +166,11 @@ function stepConfs(sequence: unknown): string[] {
 }
 
 /** The sequences whose files exist at `base` but not at `head`: a change that deletes them. */
-export async function deletedSequences(repo: string, base: string, options: { head?: string; env?: Env } = {}): Promise<string[]> {
+export async function deletedSequences(
+  repo: string,
+  base: string,
+  options: { head?: string; env?: Env } = {},
+): Promise<string[]> {
   return gitOperation('finding the deleted sequences', async () => {
     const git = openGit(repo, options.env ?? process.env);
     const [baseSha, headSha] = [await resolveCommit(git, base), await resolveCommit(git, options.head ?? 'HEAD')];

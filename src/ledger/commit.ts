@@ -29,9 +29,15 @@ export function commitMessage(run: RunRecord): string {
   const took = run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`;
   const progress = run.status === 'running' ? runningAt(run) : '';
   const subject = `etl(${run.sequence}): ${run.status}${progress}${took} [${run.id}]`;
-  const rows = run.steps.map((s) => [`${s.role === 'on_failure' ? 'on_failure ' : ''}${s.index}. ${s.name}`, s.status, s.duration_ms === null ? '' : formatDuration(s.duration_ms)]);
+  const rows = run.steps.map((s) => [
+    `${s.role === 'on_failure' ? 'on_failure ' : ''}${s.index}. ${s.name}`,
+    s.status,
+    s.duration_ms === null ? '' : formatDuration(s.duration_ms),
+  ]);
   const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length), 0));
-  const table = rows.map((r) => `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}`.trimEnd()).join('\n');
+  const table = rows
+    .map((r) => `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}`.trimEnd())
+    .join('\n');
   const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
   const trailers = [
     `${TRAILERS.runId}: ${run.id}`,
@@ -70,23 +76,48 @@ export interface CommitOptions extends GitWorkOptions {
  * HEAD moves by compare-and-swap; the index learns only the folder's files, so whatever the
  * user has staged stays staged and their other changes stay uncommitted.
  */
-export async function commitRunFolder(repo: string, folder: string, run: RunRecord, options: CommitOptions = {}): Promise<string | undefined> {
+export async function commitRunFolder(
+  repo: string,
+  folder: string,
+  run: RunRecord,
+  options: CommitOptions = {},
+): Promise<string | undefined> {
   return gitOperation(`recording run ${run.id} in git`, async () => {
     const env = options.env ?? process.env;
     const git = openGit(repo, env);
     if ((await git.raw(['rev-parse', '--is-inside-work-tree']).catch(() => '')).trim() !== 'true') {
-      throw new EtlError('not-a-repository', `${repo} is not in a git repository: recording runs in git needs one ("git init")`);
+      throw new EtlError(
+        'not-a-repository',
+        `${repo} is not in a git repository: recording runs in git needs one ("git init")`,
+      );
     }
-    return withGitLock(git, repo, `recording run ${run.id}`, () => commitUnderLock(repo, git, folder, run, env, options), options);
+    return withGitLock(
+      git,
+      repo,
+      `recording run ${run.id}`,
+      () => commitUnderLock(repo, git, folder, run, env, options),
+      options,
+    );
   });
 }
 
-async function commitUnderLock(repo: string, git: SimpleGit, folder: string, run: RunRecord, env: Env, options: CommitOptions): Promise<string | undefined> {
+async function commitUnderLock(
+  repo: string,
+  git: SimpleGit,
+  folder: string,
+  run: RunRecord,
+  env: Env,
+  options: CommitOptions,
+): Promise<string | undefined> {
   const files = listFiles(join(repo, folder));
   const folderTree = buildTrees(repo, folder, files, env);
   // The index first: this waits while another git process (a person's `git commit`) holds
   // index.lock, so HEAD is not moved under that process's feet.
-  await withIndexLock(() => git.raw(['update-index', '--add', '--', ...files.map((f) => `${folder}/${f}`)]), options.lockWaitMs, options.onWait);
+  await withIndexLock(
+    () => git.raw(['update-index', '--add', '--', ...files.map((f) => `${folder}/${f}`)]),
+    options.lockWaitMs,
+    options.onWait,
+  );
   // Other etl processes wait for the git lock; what can still move HEAD meanwhile is a
   // person's commit or another tool. Retry with jittered back-off until a deadline.
   const deadline = Date.now() + (options.casWaitMs ?? 60_000);
@@ -95,10 +126,19 @@ async function commitUnderLock(repo: string, git: SimpleGit, folder: string, run
     const root = spliceIntoHead(repo, head, folder, folderTree, env);
     if (root === undefined) return undefined; // HEAD already has exactly this folder
     const identity = await identityArgs(git, env);
-    const commit = (await git.raw([...identity, 'commit-tree', root, ...(head ? ['-p', head] : []), '-m', commitMessage(run)])).trim();
+    const commit = (
+      await git.raw([...identity, 'commit-tree', root, ...(head ? ['-p', head] : []), '-m', commitMessage(run)])
+    ).trim();
     try {
       // Moves HEAD (or the branch it names) only if it is still where we read it.
-      await git.raw(['update-ref', '-m', `etl-ledger: ${run.sequence} ${run.id}`, 'HEAD', commit, head || '0'.repeat(40)]);
+      await git.raw([
+        'update-ref',
+        '-m',
+        `etl-ledger: ${run.sequence} ${run.id}`,
+        'HEAD',
+        commit,
+        head || '0'.repeat(40),
+      ]);
       return commit;
     } catch (error) {
       if (Date.now() < deadline) {
@@ -106,9 +146,16 @@ async function commitUnderLock(repo: string, git: SimpleGit, folder: string, run
         continue; // another commit landed meanwhile: build on it
       }
       // The user's index goes back to what it was for this folder: HEAD's version, or nothing.
-      const restore = head ? ['reset', '-q', head, '--', folder] : ['rm', '--cached', '-r', '-q', '--ignore-unmatch', '--', folder];
+      const restore = head
+        ? ['reset', '-q', head, '--', folder]
+        : ['rm', '--cached', '-r', '-q', '--ignore-unmatch', '--', folder];
       await git.raw(restore).catch(() => undefined);
-      throw new EtlError('commit-failed', `could not record run ${run.id} in git: ${gitMessage(error)}; its records are on disk: "etl ledger sync" commits them`, undefined, { cause: error });
+      throw new EtlError(
+        'commit-failed',
+        `could not record run ${run.id} in git: ${gitMessage(error)}; its records are on disk: "etl ledger sync" commits them`,
+        undefined,
+        { cause: error },
+      );
     }
   }
 }
@@ -117,7 +164,11 @@ async function commitUnderLock(repo: string, git: SimpleGit, folder: string, run
 function listFiles(dir: string): string[] {
   return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[])
     .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
-    .map((entry) => relative(dir, join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)).split(sep).join('/'))
+    .map((entry) =>
+      relative(dir, join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name))
+        .split(sep)
+        .join('/'),
+    )
     .sort();
 }
 
@@ -129,7 +180,12 @@ interface FolderTrees {
 
 /** Writes the folder's files as blobs and computes its trees (written later, with the rest). */
 function buildTrees(repo: string, folder: string, files: string[], env: Env): FolderTrees {
-  const blobIds = writeObjects(repo, 'blob', files.map((f) => join(repo, folder, f)), env);
+  const blobIds = writeObjects(
+    repo,
+    'blob',
+    files.map((f) => join(repo, folder, f)),
+    env,
+  );
   const trees = new Map<string, Buffer>();
   const build = (prefix: string): string => {
     const entries: TreeEntry[] = [];
@@ -154,10 +210,22 @@ function buildTrees(repo: string, folder: string, files: string[], env: Env): Fo
  * HEAD's root tree with `folder` replaced by the tree `id`, rebuilding only the trees along
  * the folder's path; undefined when nothing changes. Writes the new trees.
  */
-function spliceIntoHead(repo: string, head: string, folder: string, { id, trees: folderTrees }: FolderTrees, env: Env): string | undefined {
+function spliceIntoHead(
+  repo: string,
+  head: string,
+  folder: string,
+  { id, trees: folderTrees }: FolderTrees,
+  env: Env,
+): string | undefined {
   const parts = folder.split('/');
   const parents = parts.map((_, i) => parts.slice(0, i).join('/')); // '', 'runs', 'runs/s', ...
-  const existing = head ? readObjects(repo, parents.map((p) => (p === '' ? `${head}^{tree}` : `${head}:${p}`)), env) : new Map();
+  const existing = head
+    ? readObjects(
+        repo,
+        parents.map((p) => (p === '' ? `${head}^{tree}` : `${head}:${p}`)),
+        env,
+      )
+    : new Map();
   const written = new Map(folderTrees);
   let child = id;
   for (let level = parts.length - 1; level >= 0; level--) {
@@ -184,7 +252,8 @@ function writeTrees(repo: string, trees: Map<string, Buffer>, env: Env): void {
       return path;
     });
     const ids = writeObjects(repo, 'tree', paths, env);
-    if (ids.join() !== [...trees.keys()].join()) throw new EtlError('git-failed', 'git computed other tree ids than expected');
+    if (ids.join() !== [...trees.keys()].join())
+      throw new EtlError('git-failed', 'git computed other tree ids than expected');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

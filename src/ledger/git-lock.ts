@@ -24,7 +24,13 @@ export interface GitWorkOptions {
  * another, so they never fight over git's own state (HEAD, index.lock, a rebase directory,
  * remote-tracking refs). A lock left by a process that is gone is taken over.
  */
-export async function withGitLock<T>(git: SimpleGit, repo: string, doing: string, work: () => Promise<T>, options: GitWorkOptions = {}): Promise<T> {
+export async function withGitLock<T>(
+  git: SimpleGit,
+  repo: string,
+  doing: string,
+  work: () => Promise<T>,
+  options: GitWorkOptions = {},
+): Promise<T> {
   const common = (await git.raw(['rev-parse', '--git-common-dir'])).trim();
   const path = join(isAbsolute(common) ? common : join(repo, common), 'etl-ledger.lock');
   const mine: GitWorkOwner = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), doing };
@@ -32,10 +38,16 @@ export async function withGitLock<T>(git: SimpleGit, repo: string, doing: string
   for (let told = false; ; ) {
     const attempt = tryLock(path, mine);
     if (attempt.held) break;
-    if (!told) options.onWait?.(`waiting for another etl-ledger process (pid ${attempt.holder.pid}, ${attempt.holder.doing}) to finish its git work`);
+    if (!told)
+      options.onWait?.(
+        `waiting for another etl-ledger process (pid ${attempt.holder.pid}, ${attempt.holder.doing}) to finish its git work`,
+      );
     told = true;
     if (Date.now() > deadline) {
-      throw new EtlError('git-busy', `another etl-ledger process (pid ${attempt.holder.pid} on ${attempt.holder.host}, ${attempt.holder.doing}) has held ${path} for more than ${Math.round((options.waitMs ?? 600_000) / 1000)} s`);
+      throw new EtlError(
+        'git-busy',
+        `another etl-ledger process (pid ${attempt.holder.pid} on ${attempt.holder.host}, ${attempt.holder.doing}) has held ${path} for more than ${Math.round((options.waitMs ?? 600_000) / 1000)} s`,
+      );
     }
     // Jittered, so that waiting processes do not wake up in lockstep.
     await sleep(10 + Math.random() * 40);

@@ -23,12 +23,19 @@ const RECORD = '\x1e';
  * run folders on disk. A run committed with --commit-progress has several commits; the
  * newest one speaks for it.
  */
-export async function logFromGit(repo: string, options: { sequence?: string; limit?: number; revs?: string[]; env?: Env } = {}): Promise<LoggedRun[]> {
+export async function logFromGit(
+  repo: string,
+  options: { sequence?: string; limit?: number; revs?: string[]; env?: Env } = {},
+): Promise<LoggedRun[]> {
   return gitOperation('reading the ledger from git log', async () => {
     const trailer = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2C)`;
     const format = `${['%H', '%s', trailer(TRAILERS.runId), trailer(TRAILERS.sequence), trailer(TRAILERS.status), trailer(TRAILERS.trigger), trailer(TRAILERS.failedStep)].join('%x1f')}%x1e`;
     const args = ['log', `--format=${format}`, `--grep=^${TRAILERS.runId}: `];
-    if (options.sequence) args.push(`--grep=^${TRAILERS.sequence}: ${options.sequence.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, '--all-match');
+    if (options.sequence)
+      args.push(
+        `--grep=^${TRAILERS.sequence}: ${options.sequence.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
+        '--all-match',
+      );
     // Several revisions (a ledger branch and the branch checked out) are read as one history.
     const git = openGit(repo, options.env);
     const revs: string[] = [];
@@ -39,7 +46,10 @@ export async function logFromGit(repo: string, options: { sequence?: string; lim
     const seen = new Set<string>();
     const runs: LoggedRun[] = [];
     for (const record of output.split(RECORD)) {
-      const [commit, subject, id, sequence, status, trigger, failed] = record.replace(/^\n/, '').split(FIELD).map((f) => f?.trim() ?? '');
+      const [commit, subject, id, sequence, status, trigger, failed] = record
+        .replace(/^\n/, '')
+        .split(FIELD)
+        .map((f) => f?.trim() ?? '');
       if (!commit || !id || !RUN_ID_PATTERN.test(id) || seen.has(id)) continue;
       seen.add(id);
       const stamp = id.slice(0, 18);

@@ -15,8 +15,14 @@ export interface GitObject {
 export function readObjects(repo: string, specs: string[], env: Env = process.env): Map<string, GitObject> {
   const objects = new Map<string, GitObject>();
   if (specs.length === 0) return objects;
-  const result = spawnSync('git', ['cat-file', '--batch'], { cwd: repo, env: gitEnv(env), input: `${specs.join('\n')}\n`, maxBuffer: 1 << 30 });
-  if (result.status !== 0) throw new EtlError('git-failed', `git cat-file failed: ${gitMessage(result.stderr.toString())}`);
+  const result = spawnSync('git', ['cat-file', '--batch'], {
+    cwd: repo,
+    env: gitEnv(env),
+    input: `${specs.join('\n')}\n`,
+    maxBuffer: 1 << 30,
+  });
+  if (result.status !== 0)
+    throw new EtlError('git-failed', `git cat-file failed: ${gitMessage(result.stderr.toString())}`);
   const out = result.stdout;
   let at = 0;
   for (const spec of specs) {
@@ -50,7 +56,11 @@ export function parseTree(content: Buffer): TreeEntry[] {
   for (let at = 0; at < content.length; ) {
     const space = content.indexOf(0x20, at);
     const nul = content.indexOf(0, space);
-    entries.push({ mode: content.subarray(at, space).toString(), name: content.subarray(space + 1, nul).toString(), id: content.subarray(nul + 1, nul + 21).toString('hex') });
+    entries.push({
+      mode: content.subarray(at, space).toString(),
+      name: content.subarray(space + 1, nul).toString(),
+      id: content.subarray(nul + 1, nul + 21).toString('hex'),
+    });
     at = nul + 21;
   }
   return entries;
@@ -70,7 +80,12 @@ export function formatTree(entries: TreeEntry[]): Buffer {
  */
 export function writeObjects(repo: string, type: 'blob' | 'tree', paths: string[], env: Env = process.env): string[] {
   if (paths.length === 0) return [];
-  const result = spawnSync('git', ['hash-object', '-w', '-t', type, '--stdin-paths'], { cwd: repo, env: gitEnv(env), input: `${paths.join('\n')}\n` });
-  if (result.status !== 0) throw new EtlError('git-failed', `git hash-object failed: ${gitMessage(result.stderr.toString())}`);
+  const result = spawnSync('git', ['hash-object', '-w', '-t', type, '--stdin-paths'], {
+    cwd: repo,
+    env: gitEnv(env),
+    input: `${paths.join('\n')}\n`,
+  });
+  if (result.status !== 0)
+    throw new EtlError('git-failed', `git hash-object failed: ${gitMessage(result.stderr.toString())}`);
   return result.stdout.toString().trim().split('\n');
 }

@@ -8,10 +8,25 @@ export type Env = Record<string, string | undefined>;
 /** The identity of ledger commits when git has none configured. */
 export const DEFAULT_IDENTITY = { name: 'etl-ledger', email: 'etl-ledger@users.noreply.github.com' };
 /** actions/checkout's documented identity for commits made by a workflow. */
-export const ACTIONS_IDENTITY = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com' };
+export const ACTIONS_IDENTITY = {
+  name: 'github-actions[bot]',
+  email: '41898282+github-actions[bot]@users.noreply.github.com',
+};
 
 /** GIT_* variables passed on to git: simple-git 4 refuses or strips the others. */
-const GIT_VARIABLES = ['GIT_TERMINAL_PROMPT', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE', 'GIT_SSH', 'GIT_SSH_COMMAND', 'GIT_ASKPASS', 'SSH_ASKPASS'];
+const GIT_VARIABLES = [
+  'GIT_TERMINAL_PROMPT',
+  'GIT_AUTHOR_NAME',
+  'GIT_AUTHOR_EMAIL',
+  'GIT_AUTHOR_DATE',
+  'GIT_COMMITTER_NAME',
+  'GIT_COMMITTER_EMAIL',
+  'GIT_COMMITTER_DATE',
+  'GIT_SSH',
+  'GIT_SSH_COMMAND',
+  'GIT_ASKPASS',
+  'SSH_ASKPASS',
+];
 /** Variables a ledger's git commands never use, which simple-git 4 refuses outright (npm sets EDITOR). */
 const UNUSED = new Set(['editor', 'visual', 'pager', 'prefix']);
 
@@ -50,7 +65,11 @@ const INDEX_LOCKED = /Unable to create '[^']*\.lock': File exists|index\.lock/;
  * index.lock. The lock is never removed: a live git process owns it, and removing it
  * would corrupt that process's work.
  */
-export async function withIndexLock<T>(run: () => Promise<T>, waitMs = 30_000, onWait?: (message: string) => void): Promise<T> {
+export async function withIndexLock<T>(
+  run: () => Promise<T>,
+  waitMs = 30_000,
+  onWait?: (message: string) => void,
+): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
     try {
@@ -59,7 +78,12 @@ export async function withIndexLock<T>(run: () => Promise<T>, waitMs = 30_000, o
       if (!(error instanceof GitError) || !INDEX_LOCKED.test(error.message)) throw error;
       if (delay === 50) onWait?.('waiting for another git process to release .git/index.lock');
       if (Date.now() + delay > deadline) {
-        throw new EtlError('index-locked', `another git process has held .git/index.lock for more than ${Math.round(waitMs / 1000)} s; wait for it to finish (if no git process runs, a crash left the lock: remove .git/index.lock yourself)`, undefined, { cause: error });
+        throw new EtlError(
+          'index-locked',
+          `another git process has held .git/index.lock for more than ${Math.round(waitMs / 1000)} s; wait for it to finish (if no git process runs, a crash left the lock: remove .git/index.lock yourself)`,
+          undefined,
+          { cause: error },
+        );
       }
       await sleep(delay);
     }
@@ -78,14 +102,16 @@ export async function identityArgs(git: SimpleGit, env: Env): Promise<string[]> 
 /** The first lines of git's own message, for an error a person reads. */
 export function gitMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text
-    // A remote URL may carry a token (https://x-access-token:TOKEN@host/...): never print it.
-    .replace(/(\w+:\/\/)[^/@\s]+@/g, '$1***@')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .slice(0, 6)
-    .join('; ');
+  return (
+    text
+      // A remote URL may carry a token (https://x-access-token:TOKEN@host/...): never print it.
+      .replace(/(\w+:\/\/)[^/@\s]+@/g, '$1***@')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(0, 6)
+      .join('; ')
+  );
 }
 
 /**
@@ -97,7 +123,8 @@ export async function gitOperation<T>(what: string, run: () => Promise<T>): Prom
   try {
     return await run();
   } catch (error) {
-    if (error instanceof GitError) throw new EtlError('git-failed', `${what} failed: ${gitMessage(error)}`, undefined, { cause: error });
+    if (error instanceof GitError)
+      throw new EtlError('git-failed', `${what} failed: ${gitMessage(error)}`, undefined, { cause: error });
     throw error;
   }
 }
@@ -113,7 +140,9 @@ export async function resolveCommit(git: SimpleGit, rev: string): Promise<string
  */
 export async function defaultBranch(repo: string, env: Env = process.env): Promise<string> {
   const git = openGit(repo, env);
-  const remoteHead = (await git.raw(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')).trim();
+  const remoteHead = (
+    await git.raw(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')
+  ).trim();
   const current = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
   return remoteHead.replace(/^origin\//, '') || current || 'main';
 }
@@ -126,10 +155,17 @@ let gitVersionChecked = false;
 export function requireGitVersion(): void {
   if (gitVersionChecked) return;
   const result = spawnSync('git', ['--version'], { encoding: 'utf8' });
-  if (result.error) throw new EtlError('git-missing', `git is needed to record runs in the ledger, and it cannot be started (${(result.error as NodeJS.ErrnoException).code}): install git ${MIN_GIT_VERSION.join('.')} or later`);
+  if (result.error)
+    throw new EtlError(
+      'git-missing',
+      `git is needed to record runs in the ledger, and it cannot be started (${(result.error as NodeJS.ErrnoException).code}): install git ${MIN_GIT_VERSION.join('.')} or later`,
+    );
   const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(result.stdout) ?? []).slice(1).map(Number);
   if (major < MIN_GIT_VERSION[0] || (major === MIN_GIT_VERSION[0] && minor < MIN_GIT_VERSION[1])) {
-    throw new EtlError('git-too-old', `${result.stdout.trim()} is too old: etl-ledger needs git ${MIN_GIT_VERSION.join('.')} or later`);
+    throw new EtlError(
+      'git-too-old',
+      `${result.stdout.trim()} is too old: etl-ledger needs git ${MIN_GIT_VERSION.join('.')} or later`,
+    );
   }
   gitVersionChecked = true;
 }

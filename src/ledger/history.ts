@@ -60,11 +60,18 @@ function* sequenceRuns(repo: string, sequence: string, since?: string): Generato
 }
 
 /** All runs (or one sequence's), newest first: a merge of each sequence's lazy walk. */
-export function* runsNewestFirst(view: LedgerView, options: { sequence?: string; since?: Date } = {}): Generator<RunRef> {
+export function* runsNewestFirst(
+  view: LedgerView,
+  options: { sequence?: string; since?: Date } = {},
+): Generator<RunRef> {
   // Run ids start with their start time (20261125T031828123Z), so times compare as text.
   const sinceId = options.since?.toISOString().replace(/[-:]/g, '').replace('.', '');
   const roots = typeof view === 'string' ? [view] : view;
-  const walks = roots.flatMap((root) => (options.sequence ? [checkSequenceName(options.sequence)] : ledgerSequences(root)).map((s) => sequenceRuns(root, s, sinceId?.slice(0, 8))));
+  const walks = roots.flatMap((root) =>
+    (options.sequence ? [checkSequenceName(options.sequence)] : ledgerSequences(root)).map((s) =>
+      sequenceRuns(root, s, sinceId?.slice(0, 8)),
+    ),
+  );
   const seen = roots.length > 1 ? new Set<string>() : undefined;
   const heads = walks.map((walk) => walk.next());
   for (;;) {
@@ -98,7 +105,13 @@ export function reapIfAbandoned(repo: string, run: RunRecord): RunRecord {
   if (run.status !== 'running' || run.host !== hostname()) return run;
   const lock = readLock(join(repo, lockFile(run.sequence)));
   if (lock && lock.run_id === run.id && isAlive(lock)) return run;
-  return markAbandoned(repo, runFolder(run.sequence, run.id), `the runner (pid ${run.pid} on ${run.host}) stopped without finishing the run`) ?? run;
+  return (
+    markAbandoned(
+      repo,
+      runFolder(run.sequence, run.id),
+      `the runner (pid ${run.pid} on ${run.host}) stopped without finishing the run`,
+    ) ?? run
+  );
 }
 
 /** Rewrites a running run's record as abandoned; returns it, or undefined if it was not running. */
@@ -107,7 +120,10 @@ export function markAbandoned(repo: string, folder: string, reason: string): Run
   if (run?.status !== 'running') return undefined;
   run.status = 'abandoned';
   run.error = reason;
-  run.steps = run.steps.map((s): StepSummary => (s.status === 'running' ? { ...s, status: 'cancelled' } : s.status === 'pending' ? { ...s, status: 'skipped' } : s));
+  run.steps = run.steps.map(
+    (s): StepSummary =>
+      s.status === 'running' ? { ...s, status: 'cancelled' } : s.status === 'pending' ? { ...s, status: 'skipped' } : s,
+  );
   writeJsonAtomic(join(repo, folder, 'run.json'), run);
   removeTemporaryFiles(join(repo, folder));
   return run;
@@ -122,7 +138,8 @@ function removeTemporaryFiles(folder: string): void {
     } catch {
       continue;
     }
-    for (const name of names) if (name.startsWith('.') && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+    for (const name of names)
+      if (name.startsWith('.') && name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
   }
 }
 
@@ -140,18 +157,28 @@ export function findRun(repo: LedgerView, spec: string): RunRef {
     // The random part of an id: unique in practice, found by a walk over every run.
     const matches = [...runsNewestFirst(repo)].filter((ref) => ref.id.endsWith(`-${spec}`));
     if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) throw new EtlError('ambiguous-run', `"${spec}" ends more than one run id (${matches.map((m) => m.id).join(', ')}): give the whole id`);
+    if (matches.length > 1)
+      throw new EtlError(
+        'ambiguous-run',
+        `"${spec}" ends more than one run id (${matches.map((m) => m.id).join(', ')}): give the whole id`,
+      );
   }
   const isName = new RegExp(NAME_PATTERN).test(spec);
   if (/^[0-9TZa-f-]+$/.test(spec)) {
-    const day = /^\d{8}/.test(spec) ? new Date(`${spec.slice(0, 4)}-${spec.slice(4, 6)}-${spec.slice(6, 8)}T00:00:00Z`) : undefined;
+    const day = /^\d{8}/.test(spec)
+      ? new Date(`${spec.slice(0, 4)}-${spec.slice(4, 6)}-${spec.slice(6, 8)}T00:00:00Z`)
+      : undefined;
     const matches: RunRef[] = [];
     for (const ref of runsNewestFirst(repo, { since: day && !Number.isNaN(day.getTime()) ? day : undefined })) {
       if (ref.id.startsWith(spec)) matches.push(ref);
       if (matches.length > 1) break;
     }
     if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) throw new EtlError('ambiguous-run', `"${spec}" matches more than one run (${matches.map((m) => m.id).join(', ')}, ...): give more of the id`);
+    if (matches.length > 1)
+      throw new EtlError(
+        'ambiguous-run',
+        `"${spec}" matches more than one run (${matches.map((m) => m.id).join(', ')}, ...): give more of the id`,
+      );
     if (!isName) throw new EtlError('unknown-run', `no run id starts with "${spec}"`);
     try {
       return latestOf(repo, spec, 'latest');
@@ -160,7 +187,10 @@ export function findRun(repo: LedgerView, spec: string): RunRef {
     }
   }
   if (isName) return latestOf(repo, spec, 'latest'); // a bare sequence name: its latest run
-  throw new EtlError('unknown-run', `"${spec}" is not a run id, an id prefix, a record path, or SEQUENCE@latest / SEQUENCE@last-failed`);
+  throw new EtlError(
+    'unknown-run',
+    `"${spec}" is not a run id, an id prefix, a record path, or SEQUENCE@latest / SEQUENCE@last-failed`,
+  );
 }
 
 function latestOf(repo: LedgerView, sequence: string, which: 'latest' | 'last-failed'): RunRef {
@@ -168,7 +198,10 @@ function latestOf(repo: LedgerView, sequence: string, which: 'latest' | 'last-fa
     if (which === 'latest') return ref;
     if (readRun(ref.root, ref)?.status === 'failed') return ref;
   }
-  throw new EtlError('unknown-run', `no ${which === 'latest' ? '' : 'failed '}run of sequence "${sequence}" in the ledger`);
+  throw new EtlError(
+    'unknown-run',
+    `no ${which === 'latest' ? '' : 'failed '}run of sequence "${sequence}" in the ledger`,
+  );
 }
 
 export interface HistoryOptions {

@@ -34,7 +34,10 @@ export function lockFile(sequence: string): string {
  */
 export function checkSequenceName(name: string): string {
   if (!new RegExp(NAME_PATTERN).test(name)) {
-    throw new EtlError('invalid-sequence-name', `"${name}" is not a sequence name: letters, digits, ".", "_" and "-", starting with a letter or digit`);
+    throw new EtlError(
+      'invalid-sequence-name',
+      `"${name}" is not a sequence name: letters, digits, ".", "_" and "-", starting with a letter or digit`,
+    );
   }
   return name;
 }

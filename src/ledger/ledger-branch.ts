@@ -13,7 +13,10 @@ const BRANCH_PATTERN = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]+(?<![./])$/;
  * before in git config) a worktree of that branch inside .git, so the main branch's history
  * holds only definition changes. history, show, logs and sync all go through here.
  */
-export async function ledgerRoot(repo: string, options: { branch?: string; env?: Env; create?: boolean } = {}): Promise<string> {
+export async function ledgerRoot(
+  repo: string,
+  options: { branch?: string; env?: Env; create?: boolean } = {},
+): Promise<string> {
   const env = options.env ?? process.env;
   const branch = options.branch ?? (await configuredLedgerBranch(repo, env));
   if (branch === undefined) return repo;
@@ -30,7 +33,11 @@ export async function ledgerView(repo: string, options: { env?: Env } = {}): Pro
 }
 
 export async function configuredLedgerBranch(repo: string, env: Env = process.env): Promise<string | undefined> {
-  const value = (await openGit(repo, env).raw(['config', '--get', CONFIG_KEY]).catch(() => '')).trim();
+  const value = (
+    await openGit(repo, env)
+      .raw(['config', '--get', CONFIG_KEY])
+      .catch(() => '')
+  ).trim();
   // In CI, where no git config was set, the generated workflows name it in ETL_LEDGER_BRANCH.
   return value || env.ETL_LEDGER_BRANCH || undefined;
 }
@@ -41,7 +48,8 @@ export async function configuredLedgerBranch(repo: string, env: Env = process.en
  * branch in git config.
  */
 async function openLedgerWorktree(repo: string, branch: string, env: Env, create: boolean): Promise<string> {
-  if (!BRANCH_PATTERN.test(branch)) throw new EtlError('usage', `"${branch}" is not a usable branch name for the ledger`);
+  if (!BRANCH_PATTERN.test(branch))
+    throw new EtlError('usage', `"${branch}" is not a usable branch name for the ledger`);
   return gitOperation(`opening the ledger branch ${branch}`, async () => {
     const git = openGit(repo, env);
     const common = (await git.raw(['rev-parse', '--git-common-dir'])).trim();
@@ -50,15 +58,30 @@ async function openLedgerWorktree(repo: string, branch: string, env: Env, create
     if (!create) return dir;
     const has = async (ref: string) => (await resolveCommit(git, ref)) !== '';
     if (!(await has(`refs/heads/${branch}`))) {
-      await git.raw(['fetch', '--quiet', 'origin', `refs/heads/${branch}:refs/remotes/origin/${branch}`]).catch(() => undefined);
+      await git
+        .raw(['fetch', '--quiet', 'origin', `refs/heads/${branch}:refs/remotes/origin/${branch}`])
+        .catch(() => undefined);
       const start = (await has(`refs/remotes/origin/${branch}`))
         ? `refs/remotes/origin/${branch}`
         : // A first commit with an empty tree: the ledger branch shares nothing with main.
-          (await git.raw([...(await identityArgs(git, env)), 'commit-tree', '4b825dc642cb6eb9a060e54bf8d69288fbee4904', '-m', `etl-ledger: the run ledger (${branch})`])).trim();
+          (
+            await git.raw([
+              ...(await identityArgs(git, env)),
+              'commit-tree',
+              '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
+              '-m',
+              `etl-ledger: the run ledger (${branch})`,
+            ])
+          ).trim();
       await git.raw(['branch', '--quiet', branch, start]);
     }
     await git.raw(['worktree', 'add', '--quiet', dir, branch]).catch((error: unknown) => {
-      throw new EtlError('ledger-branch', `cannot check out the ledger branch ${branch} in ${dir}: ${gitMessage(error)}`, undefined, { cause: error });
+      throw new EtlError(
+        'ledger-branch',
+        `cannot check out the ledger branch ${branch} in ${dir}: ${gitMessage(error)}`,
+        undefined,
+        { cause: error },
+      );
     });
     await git.raw(['config', CONFIG_KEY, branch]);
     return dir;

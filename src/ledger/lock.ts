@@ -1,4 +1,14 @@
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EtlError } from '../errors.js';
@@ -52,7 +62,11 @@ export type LockAttempt<T extends LockOwner> = { held: true; replaced?: T } | { 
  * short-lived lock, so that two processes cannot both take over the same stale lock;
  * `beforeTakeover` may clean up after the dead holder (and say what it did) first.
  */
-export function tryLock<T extends LockOwner>(path: string, mine: T, beforeTakeover?: (stale: T) => Partial<T>): LockAttempt<T> {
+export function tryLock<T extends LockOwner>(
+  path: string,
+  mine: T,
+  beforeTakeover?: (stale: T) => Partial<T>,
+): LockAttempt<T> {
   mkdirSync(dirname(path), { recursive: true });
   let replaced: T | undefined;
   for (let tries = 0; tries < 5; tries++) {
@@ -87,10 +101,15 @@ export function tryLock<T extends LockOwner>(path: string, mine: T, beforeTakeov
 export function acquireLock(repo: string, sequence: string, info: Omit<LockInfo, 'host' | 'pid'>): HeldLock {
   const path = join(repo, lockFile(sequence));
   const mine: LockInfo = { pid: process.pid, host: hostname(), ...info };
-  const attempt = tryLock<ReplacedLock>(path, mine, (stale) => (stale.module && killOrphanedGroup(stale.module) ? { killed_module: true } : {}));
+  const attempt = tryLock<ReplacedLock>(path, mine, (stale) =>
+    stale.module && killOrphanedGroup(stale.module) ? { killed_module: true } : {},
+  );
   if (!attempt.held) {
     const holder = attempt.holder;
-    throw new EtlError('locked', `sequence "${sequence}" is already running (run ${holder.run_id}, pid ${holder.pid} on ${holder.host}, since ${holder.started_at}); the lock is ${lockFile(sequence)}`);
+    throw new EtlError(
+      'locked',
+      `sequence "${sequence}" is already running (run ${holder.run_id}, pid ${holder.pid} on ${holder.host}, since ${holder.started_at}); the lock is ${lockFile(sequence)}`,
+    );
   }
   return {
     info: mine,
@@ -163,7 +182,8 @@ function killOrphanedGroup(module: { pgid: number; start_time: string }): boolea
     return false;
   }
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let waited = 0; waited < 10_000 && processStartTime(module.pgid) === module.start_time; waited += 20) Atomics.wait(pause, 0, 0, 20);
+  for (let waited = 0; waited < 10_000 && processStartTime(module.pgid) === module.start_time; waited += 20)
+    Atomics.wait(pause, 0, 0, 20);
   return true;
 }
 
@@ -183,7 +203,14 @@ function writeBeside(path: string, info: LockOwner): string {
 
 export function releaseIfMine(path: string, mine: LockOwner & { run_id?: string; started_at?: string }): void {
   const holder = readLock<typeof mine>(path);
-  if (holder && holder.pid === mine.pid && holder.host === mine.host && holder.run_id === mine.run_id && holder.started_at === mine.started_at) unlinkSync(path);
+  if (
+    holder &&
+    holder.pid === mine.pid &&
+    holder.host === mine.host &&
+    holder.run_id === mine.run_id &&
+    holder.started_at === mine.started_at
+  )
+    unlinkSync(path);
 }
 
 function clearStaleTakeover(path: string): void {

@@ -20,15 +20,24 @@ export async function checkLedgerTarget(ledger: string, target: LedgerTarget, en
   await gitOperation('checking the ledger repository', async () => {
     const git = openGit(ledger, env);
     if ((await git.raw(['rev-parse', '--is-inside-work-tree']).catch(() => '')).trim() !== 'true') {
-      throw new EtlError('not-a-repository', `${ledger} is not in a git repository: --commit and --push record runs in git ("git init" first)`);
+      throw new EtlError(
+        'not-a-repository',
+        `${ledger} is not in a git repository: --commit and --push record runs in git ("git init" first)`,
+      );
     }
     if (!target.push) return;
     const remote = target.push.remote ?? 'origin';
     const remotes = (await git.raw(['remote'])).split('\n').filter(Boolean);
     if (!remotes.includes(remote)) {
-      throw new EtlError('unknown-remote', `there is no git remote "${remote}" to push to; ${remotes.length ? `the remotes are ${remotes.join(', ')}` : 'the repository has no remote'} (--remote)`);
+      throw new EtlError(
+        'unknown-remote',
+        `there is no git remote "${remote}" to push to; ${remotes.length ? `the remotes are ${remotes.join(', ')}` : 'the repository has no remote'} (--remote)`,
+      );
     }
-    if (target.push.branch === undefined && !(await git.raw(['symbolic-ref', '--quiet', 'HEAD']).catch(() => '')).trim()) {
+    if (
+      target.push.branch === undefined &&
+      !(await git.raw(['symbolic-ref', '--quiet', 'HEAD']).catch(() => '')).trim()
+    ) {
       throw new EtlError('detached-head', 'HEAD is detached: say which remote branch to push to with --branch');
     }
   });
@@ -48,6 +57,10 @@ export function checkRunsFolder(ledger: string, sequence: string): void {
     } catch {
       return; // not there yet: it is made inside the repository
     }
-    if (!isInside(root, real)) throw new EtlError('runs-outside-repository', `${folder}/ is a symbolic link to ${real}, outside the repository: the ledger must live inside it`);
+    if (!isInside(root, real))
+      throw new EtlError(
+        'runs-outside-repository',
+        `${folder}/ is a symbolic link to ${real}, outside the repository: the ledger must live inside it`,
+      );
   }
 }

@@ -42,7 +42,9 @@ export interface PushResult {
 export async function pushLedger(repo: string, options: PushOptions = {}): Promise<PushResult> {
   const env = options.env ?? process.env;
   const git = openGit(repo, env);
-  return gitOperation('pushing the ledger', () => withGitLock(git, repo, 'pushing the ledger', () => pushWithRetries(repo, git, env, options), options));
+  return gitOperation('pushing the ledger', () =>
+    withGitLock(git, repo, 'pushing the ledger', () => pushWithRetries(repo, git, env, options), options),
+  );
 }
 
 async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: PushOptions): Promise<PushResult> {
@@ -58,10 +60,20 @@ async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: 
       return { remote, branch, attempts: attempt, head: (await git.raw(['rev-parse', 'HEAD'])).trim(), pushed };
     } catch (error) {
       if (!(error instanceof GitError) || !MOVED.test(error.message)) {
-        throw new EtlError('push-failed', `git push to ${remote} ${branch} failed: ${gitMessage(error)}; ${later}`, undefined, { cause: error });
+        throw new EtlError(
+          'push-failed',
+          `git push to ${remote} ${branch} failed: ${gitMessage(error)}; ${later}`,
+          undefined,
+          { cause: error },
+        );
       }
       if (attempt >= attempts) {
-        throw new EtlError('push-failed', `git push to ${remote} ${branch} was still rejected after ${attempts} attempts (other runners keep pushing); ${later}`, undefined, { cause: error });
+        throw new EtlError(
+          'push-failed',
+          `git push to ${remote} ${branch} was still rejected after ${attempts} attempts (other runners keep pushing); ${later}`,
+          undefined,
+          { cause: error },
+        );
       }
       options.onRetry?.(attempt, MOVED.exec(error.message)?.[0] ?? 'rejected');
       // A short, random, slowly growing pause spreads racing runners out; a long exponential
@@ -88,7 +100,12 @@ async function currentBranch(git: SimpleGit): Promise<string> {
 async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, name: string): Promise<void> {
   const dirty = (await git.raw(['status', '--porcelain', '--untracked-files=no'])).trim() !== '';
   const conflict = (error: unknown) =>
-    new EtlError('rebase-conflict', `putting the ledger commits on top of ${name} conflicted (${gitMessage(error)}); nothing was changed: the records are on disk and committed locally. Resolve it, then run "etl ledger sync"`, undefined, { cause: error });
+    new EtlError(
+      'rebase-conflict',
+      `putting the ledger commits on top of ${name} conflicted (${gitMessage(error)}); nothing was changed: the records are on disk and committed locally. Resolve it, then run "etl ledger sync"`,
+      undefined,
+      { cause: error },
+    );
   if (!dirty) {
     try {
       await git.raw([...(await identityArgs(git, env)), 'rebase', '--quiet', onto]);
@@ -108,10 +125,22 @@ async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, 
     } catch (error) {
       throw conflict(error);
     }
-    const [name, email, date, ...message] = (await git.raw(['log', '-1', '--format=%an%n%ae%n%ad%n%B', '--date=raw', commit])).split('\n');
+    const [name, email, date, ...message] = (
+      await git.raw(['log', '-1', '--format=%an%n%ae%n%ad%n%B', '--date=raw', commit])
+    ).split('\n');
     // The replayed commit keeps its author and date, as a rebase would.
     const asAuthor = openGit(repo, env, { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_AUTHOR_DATE: date });
-    tip = (await asAuthor.raw([...(await identityArgs(git, env)), 'commit-tree', tree, '-p', tip, '-m', message.join('\n').trimEnd()])).trim();
+    tip = (
+      await asAuthor.raw([
+        ...(await identityArgs(git, env)),
+        'commit-tree',
+        tree,
+        '-p',
+        tip,
+        '-m',
+        message.join('\n').trimEnd(),
+      ])
+    ).trim();
   }
   try {
     // Move the index and working tree from HEAD to the new tip, keeping local changes
@@ -157,7 +186,10 @@ function replayTree(repo: string, env: Env, tip: string, commit: string): string
       if (there !== change.oldId && there !== change.id) throw new Error(`${change.path} was changed on both sides`);
     }
     git(['read-tree', tip]);
-    git(['update-index', '-z', '--index-info'], changes.map((c) => (c.id === ZERO ? `0 ${ZERO}\t${c.path}\0` : `${c.mode} ${c.id}\t${c.path}\0`)).join(''));
+    git(
+      ['update-index', '-z', '--index-info'],
+      changes.map((c) => (c.id === ZERO ? `0 ${ZERO}\t${c.path}\0` : `${c.mode} ${c.id}\t${c.path}\0`)).join(''),
+    );
     return git(['write-tree']).trim();
   } finally {
     rmSync(dir, { recursive: true, force: true });

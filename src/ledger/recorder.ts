@@ -14,7 +14,8 @@ export function openRecorder(folder: string, next?: Partial<RunObserver>): RunOb
   const serialized = new WeakMap<object, string>();
   const spares = new SpareFiles();
   const stepsFolder = join(folder, 'steps');
-  const writeRun = (run: RunRecord, durable = true) => writeFileAtomic(join(folder, 'run.json'), serializeRun(run, serialized), { spares, durable });
+  const writeRun = (run: RunRecord, durable = true) =>
+    writeFileAtomic(join(folder, 'run.json'), serializeRun(run, serialized), { spares, durable });
   const writeStep = (run: RunRecord, step: StepRecord) => {
     const summary = run.steps.find((s) => s.role === step.role && s.index === step.index);
     if (summary) writeJsonAtomic(join(folder, summary.record), step, { spares });

@@ -72,19 +72,38 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   const runId = newRunId(startedAt);
   const folder = runFolder(sequence, runId);
   const git = new GitQueue();
-  const commit = (path: string, run: RunRecord) => git.add(() => commitRunFolder(ledger, path, run, { env, lockWaitMs: options.commit?.lockWaitMs, onWait: options.commit?.onWait }));
+  const commit = (path: string, run: RunRecord) =>
+    git.add(() =>
+      commitRunFolder(ledger, path, run, {
+        env,
+        lockWaitMs: options.commit?.lockWaitMs,
+        onWait: options.commit?.onWait,
+      }),
+    );
 
-  const lock = ledgerWrite(() => acquireLock(ledger, sequence, { run_id: runId, started_at: startedAt.toISOString(), folder }), ledger);
+  const lock = ledgerWrite(
+    () => acquireLock(ledger, sequence, { run_id: runId, started_at: startedAt.toISOString(), folder }),
+    ledger,
+  );
   let run: RunRecord;
   let scratch: string;
   try {
     if (lock.replaced) {
-      const killed = lock.replaced.killed_module ? `; its module (process group ${lock.replaced.module?.pgid}) was still running and was killed` : '';
-      const abandoned = markAbandoned(ledger, lock.replaced.folder, `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}${killed}`);
+      const killed = lock.replaced.killed_module
+        ? `; its module (process group ${lock.replaced.module?.pgid}) was still running and was killed`
+        : '';
+      const abandoned = markAbandoned(
+        ledger,
+        lock.replaced.folder,
+        `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}${killed}`,
+      );
       // A crashed run's folder is committed by the next run, before its own.
       if (abandoned && commits) void commit(lock.replaced.folder, abandoned);
     }
-    const files = [...definitionFiles(definitions, sequence), ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files)];
+    const files = [
+      ...definitionFiles(definitions, sequence),
+      ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files),
+    ];
     const pinned = await pinDefinitions(definitions.repo, files, env);
     scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
     removeOldScratch(sequence, startedAt);
@@ -106,7 +125,14 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
           trigger: options.trigger ?? { kind: 'manual', actor: null, ci: null },
           definitions: pinned,
           env,
-          observer: ledgerWrite(() => openRecorder(join(ledger, folder), chain(options.observer, progress, { moduleStarted: (_step, pid) => lock.recordModule(pid) })), ledger),
+          observer: ledgerWrite(
+            () =>
+              openRecorder(
+                join(ledger, folder),
+                chain(options.observer, progress, { moduleStarted: (_step, pid) => lock.recordModule(pid) }),
+              ),
+            ledger,
+          ),
           signal: options.signal,
           hurry: options.hurry,
           from: options.from,
@@ -147,7 +173,9 @@ function removeOldScratch(sequence: string, now: Date): void {
   const prefix = `etl-${sequence}-`;
   let names: string[];
   try {
-    names = readdirSync(tmpdir()).filter((name) => name.startsWith(prefix) && RUN_ID_PATTERN.test(name.slice(prefix.length)));
+    names = readdirSync(tmpdir()).filter(
+      (name) => name.startsWith(prefix) && RUN_ID_PATTERN.test(name.slice(prefix.length)),
+    );
   } catch {
     return;
   }
@@ -211,7 +239,9 @@ function asLedgerError(error: unknown, repo: string): unknown {
   const e = error as NodeJS.ErrnoException;
   if (error instanceof EtlError || typeof e?.code !== 'string' || typeof e.syscall !== 'string') return error;
   const where = e.path ? ` ${relative(repo, e.path) || e.path}` : '';
-  return new EtlError('ledger-write', `cannot write the run's records: ${e.code} (${e.syscall}${where})`, undefined, { cause: error });
+  return new EtlError('ledger-write', `cannot write the run's records: ${e.code} (${e.syscall}${where})`, undefined, {
+    cause: error,
+  });
 }
 
 function ledgerWrite<T>(write: () => T, repo: string): T {

@@ -21,17 +21,29 @@ export interface SyncResult {
  * machine that lost its network, a runner that crashed), one commit per run, then pushes
  * when asked. Runs still in progress are left to their runner.
  */
-export async function syncLedger(repo: string, options: { push?: PushOptions; env?: Env; lockWaitMs?: number } = {}): Promise<SyncResult> {
+export async function syncLedger(
+  repo: string,
+  options: { push?: PushOptions; env?: Env; lockWaitMs?: number } = {},
+): Promise<SyncResult> {
   return gitOperation('syncing the ledger', async () => {
     const env = options.env ?? process.env;
     const git = openGit(repo, env);
-    const status = await git.raw(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignored=matching', '--', RUNS_DIR]);
+    const status = await git.raw([
+      'status',
+      '--porcelain=v1',
+      '-z',
+      '--untracked-files=all',
+      '--ignored=matching',
+      '--',
+      RUNS_DIR,
+    ]);
     const folders = new Set<string>();
     for (const entry of status.split('\0')) {
       const path = entry.slice(3);
       const parts = path.split('/');
       // runs/<sequence>/<YYYY>/<MM>/<DD>/<run-id>/...: a lock or a stray file is not a record.
-      if (parts.length >= 7 && parts[0] === RUNS_DIR && RUN_ID_PATTERN.test(parts[5]!)) folders.add(parts.slice(0, 6).join('/'));
+      if (parts.length >= 7 && parts[0] === RUNS_DIR && RUN_ID_PATTERN.test(parts[5]!))
+        folders.add(parts.slice(0, 6).join('/'));
     }
     const result: SyncResult = { committed: [], running: [] };
     for (const folder of [...folders].sort((a, b) => (a.split('/')[5]! < b.split('/')[5]! ? -1 : 1))) {
@@ -41,7 +53,10 @@ export async function syncLedger(repo: string, options: { push?: PushOptions; en
         result.running.push(folder);
         continue;
       }
-      const commit = await commitRunFolder(repo, folder, current ?? orphanRecord(folder), { env, lockWaitMs: options.lockWaitMs });
+      const commit = await commitRunFolder(repo, folder, current ?? orphanRecord(folder), {
+        env,
+        lockWaitMs: options.lockWaitMs,
+      });
       if (commit) result.committed.push({ folder, commit });
     }
     if (options.push) result.pushed = await pushLedger(repo, { env, ...options.push });
@@ -53,9 +68,13 @@ export async function syncLedger(repo: string, options: { push?: PushOptions; en
 /** Ledger commits on HEAD that its upstream (else origin's branch of the same name) lacks. */
 async function unpushedCommits(git: SimpleGit): Promise<SyncResult['unpushed']> {
   const branch = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
-  const upstream = (await git.raw(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}']).catch(() => '')).trim() || (branch ? `origin/${branch}` : '');
+  const upstream =
+    (await git.raw(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}']).catch(() => '')).trim() ||
+    (branch ? `origin/${branch}` : '');
   if (!upstream || !(await resolveCommit(git, upstream))) return undefined;
-  const count = Number((await git.raw(['rev-list', '--count', `--grep=^${TRAILERS.runId}:`, `${upstream}..HEAD`])).trim());
+  const count = Number(
+    (await git.raw(['rev-list', '--count', `--grep=^${TRAILERS.runId}:`, `${upstream}..HEAD`])).trim(),
+  );
   return { count, upstream };
 }
 

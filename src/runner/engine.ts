@@ -98,7 +98,10 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     status: 'running',
     trigger: options.trigger,
     definitions: options.definitions,
-    selection: options.from !== undefined || options.only !== undefined ? { from: options.from ?? null, only: options.only ?? null } : null,
+    selection:
+      options.from !== undefined || options.only !== undefined
+        ? { from: options.from ?? null, only: options.only ?? null }
+        : null,
     host: options.host,
     pid: options.pid,
     runner_version: options.runnerVersion,
@@ -118,7 +121,10 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   await options.observer.runStarted(run, steps);
 
   // The sequence timeout bounds the steps; the error handler has a bound of its own.
-  const deadline = plan.timeout_ms === undefined ? undefined : { at: started.getTime() + plan.timeout_ms, what: `the sequence timeout (${formatDuration(plan.timeout_ms)})` };
+  const deadline =
+    plan.timeout_ms === undefined
+      ? undefined
+      : { at: started.getTime() + plan.timeout_ms, what: `the sequence timeout (${formatDuration(plan.timeout_ms)})` };
   const wrapperEnv = (step: PlannedStep, attempt: number): Record<string, string> => ({
     ETL_RUN_ID: options.runId,
     ETL_SEQUENCE: plan.sequence,
@@ -134,13 +140,25 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   });
 
   /** exec_module: one step, with its retries. */
-  const execStep = async (planned: PlannedStep, record: StepRecord, extraEnv: Record<string, string>, bound: typeof deadline) => {
+  const execStep = async (
+    planned: PlannedStep,
+    record: StepRecord,
+    extraEnv: Record<string, string>,
+    bound: typeof deadline,
+  ) => {
     record.status = 'running';
     record.started_at = now().toISOString();
     update(record);
     await options.observer.stepStarted(run, record);
-    const logPath = stepFiles(record.role, record.index, record.module, record.role === 'step' ? plan.steps.length : plan.on_failure.length).log;
-    const log = new LogWriter(join(options.folder, logPath), redactor, options.logLimit, (text) => options.observer.output?.(record, text));
+    const logPath = stepFiles(
+      record.role,
+      record.index,
+      record.module,
+      record.role === 'step' ? plan.steps.length : plan.on_failure.length,
+    ).log;
+    const log = new LogWriter(join(options.folder, logPath), redactor, options.logLimit, (text) =>
+      options.observer.output?.(record, text),
+    );
     const attempts = planned.retries + 1;
     try {
       for (let n = 1; n <= attempts; n++) {
@@ -155,10 +173,20 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           break;
         }
         // The sequence's deadline cuts a step short when it comes before the step's own.
-        const bySequence = remaining !== undefined && (planned.timeout_ms === undefined || remaining < planned.timeout_ms);
+        const bySequence =
+          remaining !== undefined && (planned.timeout_ms === undefined || remaining < planned.timeout_ms);
         const timeoutMs = bySequence ? remaining : planned.timeout_ms;
         if (n > 1) log.note(`[etl-ledger: attempt ${n} of ${attempts}]`);
-        const attempt: Attempt = { attempt: n, started_at: now().toISOString(), finished_at: null, duration_ms: null, exit_code: null, signal: null, timed_out: false, error: null };
+        const attempt: Attempt = {
+          attempt: n,
+          started_at: now().toISOString(),
+          finished_at: null,
+          duration_ms: null,
+          exit_code: null,
+          signal: null,
+          timed_out: false,
+          error: null,
+        };
         record.attempts.push(attempt);
         const result = await runProcess({
           command: planned.command,
@@ -178,7 +206,12 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         attempt.exit_code = result.exitCode;
         attempt.signal = result.signal;
         attempt.timed_out = result.timedOut;
-        attempt.error = result.error === null ? (result.timedOut ? `timed out after ${formatDuration(timeoutMs!)}` : null) : redactor.redact(result.error);
+        attempt.error =
+          result.error === null
+            ? result.timedOut
+              ? `timed out after ${formatDuration(timeoutMs!)}`
+              : null
+            : redactor.redact(result.error);
         if (result.error !== null || result.timedOut) log.note(`[etl-ledger: ${attempt.error}]`);
         if (result.outputAbandoned !== null) log.note(`[etl-ledger: ${result.outputAbandoned}]`);
         if (result.timedOut && bySequence && record.role === 'step') run.error ??= `${bound!.what} ran out`;
@@ -237,7 +270,10 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       ETL_FAILED_STATUS: failed.status,
     };
     const handlerTimeout = plan.on_failure_timeout_ms;
-    const handlerBound = handlerTimeout === undefined ? undefined : { at: now().getTime() + handlerTimeout, what: `the on_failure timeout (${formatDuration(handlerTimeout)})` };
+    const handlerBound =
+      handlerTimeout === undefined
+        ? undefined
+        : { at: now().getTime() + handlerTimeout, what: `the on_failure timeout (${formatDuration(handlerTimeout)})` };
     for (const planned of plan.on_failure) {
       const record = newStep(planned, 'on_failure', plan.on_failure.length);
       if (options.signal?.aborted) await skip(record);

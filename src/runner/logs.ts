@@ -15,7 +15,9 @@ export class Redactor {
   readonly holdBack: number;
 
   constructor(values: Iterable<string>) {
-    this.secrets = [...new Set(values)].filter((v) => v.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set(values)]
+      .filter((v) => v.length >= MIN_SECRET_LENGTH)
+      .sort((a, b) => b.length - a.length);
     this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
   }
 
@@ -59,7 +61,10 @@ export class LogWriter {
   /** Opened at the first byte: a module that prints nothing leaves no log file. */
   private fd: number | undefined;
   /** Per stream: the unfinished line (and any secret split across two writes) waits here. */
-  private readonly streams = { out: { decoder: new StringDecoder('utf8'), pending: '' }, err: { decoder: new StringDecoder('utf8'), pending: '' } };
+  private readonly streams = {
+    out: { decoder: new StringDecoder('utf8'), pending: '' },
+    err: { decoder: new StringDecoder('utf8'), pending: '' },
+  };
   private readonly headLimit: number;
   private readonly tailLimit: number;
   private headBytes = 0;
@@ -117,14 +122,22 @@ export class LogWriter {
       }
       if (this.droppedBytes > 0) {
         const tail = Buffer.concat(this.tail);
-        writeSync(this.file(), `\n[etl-ledger: ${this.droppedBytes} bytes of output dropped here; the log keeps the first and last parts]\n`);
+        writeSync(
+          this.file(),
+          `\n[etl-ledger: ${this.droppedBytes} bytes of output dropped here; the log keeps the first and last parts]\n`,
+        );
         writeSync(this.file(), tail);
       } else {
         for (const part of this.tail) writeSync(this.file(), part);
       }
       if (this.fd !== undefined) closeSync(this.fd);
     }
-    return { path: this.fd === undefined ? null : this.path, bytes: this.printed, kept_bytes: this.keptBytes, truncated: this.droppedBytes > 0 };
+    return {
+      path: this.fd === undefined ? null : this.path,
+      bytes: this.printed,
+      kept_bytes: this.keptBytes,
+      truncated: this.droppedBytes > 0,
+    };
   }
 
   private file(): number {

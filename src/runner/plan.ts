@@ -43,15 +43,21 @@ export interface Plan {
 }
 
 /** What a run of `name` would execute, step by step. Pure: reads nothing, starts nothing. */
-export function planRun(definitions: Definitions, name: string, env: Record<string, string | undefined> = process.env): Plan {
+export function planRun(
+  definitions: Definitions,
+  name: string,
+  env: Record<string, string | undefined> = process.env,
+): Plan {
   const sequence = definitions.sequences.get(name);
   if (!sequence) throw new EtlError('unknown-sequence', `sequence "${name}" is not among the valid definitions`);
   const planStep = (step: StepDef, index: number): PlannedStep => {
     const entry = definitions.modules.get(step.module_name);
-    if (!entry) throw new EtlError('unknown-module', `step ${index} of "${name}" uses unknown module "${step.module_name}"`);
+    if (!entry)
+      throw new EtlError('unknown-module', `step ${index} of "${name}" uses unknown module "${step.module_name}"`);
     const module = entry.def;
     const resolved = resolveCommand(module.cmd, definitions.repo, env.PATH);
-    if (resolved.problem) throw new EtlError(resolved.problem.code, `module "${entry.name}": ${resolved.problem.message}`);
+    if (resolved.problem)
+      throw new EtlError(resolved.problem.code, `module "${entry.name}": ${resolved.problem.message}`);
     const flags = { ...DEFAULT_FLAGS, ...definitions.flags, ...module.flags };
     const argv = [...resolved.words];
     if (step.input !== undefined) argv.push(flags.input, step.input);
@@ -71,7 +77,7 @@ export function planRun(definitions: Definitions, name: string, env: Record<stri
       config: step.conf,
       timeout_ms: timeout ? parseDuration(timeout) : undefined,
       retries: step.retries ?? module.retries ?? 0,
-      retry_delay_ms: module.retry_delay ? parseDuration(module.retry_delay) ?? 0 : 0,
+      retry_delay_ms: module.retry_delay ? (parseDuration(module.retry_delay) ?? 0) : 0,
       env: { ...module.env, ...sequence.env, ...step.env },
     };
   };
@@ -101,19 +107,33 @@ export function findStep(plan: Plan, spec: string): number {
   }
   const named = plan.steps.filter((s) => s.name === spec);
   if (named.length === 1) return named[0]!.index;
-  if (named.length > 1) throw new EtlError('ambiguous-step', `${named.length} steps of "${plan.sequence}" are named "${spec}" (${named.map((s) => s.index).join(', ')}): give its number`);
-  throw new EtlError('unknown-step', `sequence "${plan.sequence}" has no step named "${spec}"; its steps are ${plan.steps.map((s) => `${s.index} ${s.name}`).join(', ')}`);
+  if (named.length > 1)
+    throw new EtlError(
+      'ambiguous-step',
+      `${named.length} steps of "${plan.sequence}" are named "${spec}" (${named.map((s) => s.index).join(', ')}): give its number`,
+    );
+  throw new EtlError(
+    'unknown-step',
+    `sequence "${plan.sequence}" has no step named "${spec}"; its steps are ${plan.steps.map((s) => `${s.index} ${s.name}`).join(', ')}`,
+  );
 }
 
 /**
  * The tokens CI gives the runner itself (to push the ledger, open issues): always redacted,
  * and given to a module only when its sequence lists them in `secrets`.
  */
-export const RUNNER_TOKENS = ['GITHUB_TOKEN', 'GH_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'ACTIONS_RUNTIME_TOKEN'] as const;
+export const RUNNER_TOKENS = [
+  'GITHUB_TOKEN',
+  'GH_TOKEN',
+  'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+  'ACTIONS_RUNTIME_TOKEN',
+] as const;
 
 /** The values to redact: the variables a sequence lists in `secrets` (from the environment and the definitions' env) and the runner's tokens. */
 export function secretValues(plan: Plan, env: Record<string, string | undefined>): string[] {
-  return [...new Set([...plan.secrets, ...RUNNER_TOKENS])].flatMap((name) => [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])]).filter((v): v is string => Boolean(v));
+  return [...new Set([...plan.secrets, ...RUNNER_TOKENS])]
+    .flatMap((name) => [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])])
+    .filter((v): v is string => Boolean(v));
 }
 
 /**
@@ -123,9 +143,15 @@ export function secretValues(plan: Plan, env: Record<string, string | undefined>
 export function secretWarnings(plan: Plan, env: Record<string, string | undefined>): string[] {
   const warnings: string[] = [];
   for (const name of plan.secrets) {
-    const values = [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])].filter((v): v is string => v !== undefined);
-    if (values.length === 0 || values.every((v) => v === '')) warnings.push(`secret ${name} is not set: its modules get no value`);
-    else if (values.some((v) => v !== '' && v.length < MIN_SECRET_LENGTH)) warnings.push(`secret ${name} is shorter than ${MIN_SECRET_LENGTH} characters: it is not masked in logs and records`);
+    const values = [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])].filter(
+      (v): v is string => v !== undefined,
+    );
+    if (values.length === 0 || values.every((v) => v === ''))
+      warnings.push(`secret ${name} is not set: its modules get no value`);
+    else if (values.some((v) => v !== '' && v.length < MIN_SECRET_LENGTH))
+      warnings.push(
+        `secret ${name} is shorter than ${MIN_SECRET_LENGTH} characters: it is not masked in logs and records`,
+      );
   }
   return warnings;
 }

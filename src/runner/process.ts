@@ -66,8 +66,20 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
     } catch (error) {
       // Some failures are thrown at once rather than emitted (E2BIG, a NUL byte in an argument).
       const code = (error as NodeJS.ErrnoException).code;
-      const why = code === 'E2BIG' ? 'E2BIG (its arguments and environment together are too large)' : code === 'ERR_INVALID_ARG_VALUE' ? 'an argument or environment value contains a NUL character' : (code ?? (error as Error).message);
-      return resolve({ exitCode: null, signal: null, timedOut: false, cancelled: false, outputAbandoned: null, error: `cannot start ${options.argv[0]}: ${why}` });
+      const why =
+        code === 'E2BIG'
+          ? 'E2BIG (its arguments and environment together are too large)'
+          : code === 'ERR_INVALID_ARG_VALUE'
+            ? 'an argument or environment value contains a NUL character'
+            : (code ?? (error as Error).message);
+      return resolve({
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        cancelled: false,
+        outputAbandoned: null,
+        error: `cannot start ${options.argv[0]}: ${why}`,
+      });
     }
 
     const killGroup = (signal: NodeJS.Signals) => {
@@ -106,12 +118,14 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       done();
     };
     const onAbort = () => {
-      if (exit) return abandonOutput('the run was cancelled while a process started by the module still held its output');
+      if (exit)
+        return abandonOutput('the run was cancelled while a process started by the module still held its output');
       cancelled = true;
       stop();
     };
     const onHurry = () => {
-      if (exit) return abandonOutput('the run was cancelled while a process started by the module still held its output');
+      if (exit)
+        return abandonOutput('the run was cancelled while a process started by the module still held its output');
       killGroup('SIGKILL');
     };
 
@@ -121,7 +135,10 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       // spawn failed (ENOENT, EACCES): there is no process to wait for.
       if (child.pid === undefined) {
         // ENOENT for a program that exists: it is its "#!" interpreter that is missing.
-        const why = error.code === 'ENOENT' && existsSync(options.command) ? "ENOENT (the program exists: the interpreter its #! line names does not, or that line ends with a carriage return)" : (error.code ?? error.message);
+        const why =
+          error.code === 'ENOENT' && existsSync(options.command)
+            ? 'ENOENT (the program exists: the interpreter its #! line names does not, or that line ends with a carriage return)'
+            : (error.code ?? error.message);
         finish({ exitCode: null, signal: null, error: `cannot start ${options.argv[0]}: ${why}` });
       }
     });
@@ -133,7 +150,13 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
         const graceLeft = options.graceMs;
         const deadlineLeft = options.timeoutMs === undefined ? Infinity : options.timeoutMs - (Date.now() - startedAt);
         const wait = Math.max(0, Math.min(graceLeft, deadlineLeft));
-        cancels.push(after(wait, () => abandonOutput(`the module exited, but a process it started kept its output open; stopped waiting ${wait === graceLeft ? `${graceLeft} ms after the module's exit` : 'at the step deadline'}`)));
+        cancels.push(
+          after(wait, () =>
+            abandonOutput(
+              `the module exited, but a process it started kept its output open; stopped waiting ${wait === graceLeft ? `${graceLeft} ms after the module's exit` : 'at the step deadline'}`,
+            ),
+          ),
+        );
       }
       done();
     });

@@ -67,7 +67,9 @@ export const DefinitionsPin = z
   .strictObject({
     commit: Nullable(z.string()).describe('HEAD when the run started; null outside git'),
     dirty: Nullable(z.boolean()).describe('Whether any definition file differed from that commit'),
-    files: z.record(z.string(), Nullable(z.string())).describe('Repository-relative path -> git blob hash of the content that ran'),
+    files: z
+      .record(z.string(), Nullable(z.string()))
+      .describe('Repository-relative path -> git blob hash of the content that ran'),
   })
   .meta({ id: 'DefinitionsPin' });
 

@@ -55,7 +55,11 @@ export async function initRepository(target: string, options: InitOptions = {}):
   // The workflows come from the definitions, as `etl workflows generate` makes them: a
   // workflow of one's own keeps everything outside its generated regions.
   const report = await validate({ repo: dir });
-  for (const state of syncWorkflows(dir, report.definitions, { etl: 'npx etl', branch: await defaultBranch(dir), write: true })) {
+  for (const state of syncWorkflows(dir, report.definitions, {
+    etl: 'npx etl',
+    branch: await defaultBranch(dir),
+    write: true,
+  })) {
     if (state.status === 'created') result.created.push(state.file);
     else if (state.status === 'updated') result.changed.push(state.file);
     else result.kept.push(state.file);
@@ -72,7 +76,7 @@ function mergeLines(dir: string, file: string, lines: string[], result: InitResu
   const path = join(dir, file);
   const current = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
   const have = new Set((current ?? '').split('\n').map((l) => l.trim()));
-  const missing = lines.filter((line) => line.startsWith('#') ? false : !have.has(line));
+  const missing = lines.filter((line) => (line.startsWith('#') ? false : !have.has(line)));
   if (current !== undefined && missing.length === 0) return void result.kept.push(file);
   const block = current === undefined ? lines : ['# etl-ledger', ...missing];
   writeFileSync(path, `${current ?? ''}${current && !current.endsWith('\n') ? '\n' : ''}${block.join('\n')}\n`);
@@ -96,15 +100,25 @@ function mergePackageJson(dir: string, spec: string | undefined, result: InitRes
     try {
       pkg = JSON.parse(readFileSync(path, 'utf8')) as PackageJson;
     } catch (error) {
-      result.warnings.push(`package.json could not be read (${(error as Error).message}): add etl-ledger to its devDependencies yourself`);
+      result.warnings.push(
+        `package.json could not be read (${(error as Error).message}): add etl-ledger to its devDependencies yourself`,
+      );
       return;
     }
-    if (pkg.dependencies?.['etl-ledger'] || pkg.devDependencies?.['etl-ledger']) return void result.kept.push('package.json');
+    if (pkg.dependencies?.['etl-ledger'] || pkg.devDependencies?.['etl-ledger'])
+      return void result.kept.push('package.json');
   } else {
-    pkg = { name: basename(dir).toLowerCase().replace(/[^a-z0-9._-]+/g, '-'), private: true };
+    pkg = {
+      name: basename(dir)
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, '-'),
+      private: true,
+    };
   }
   if (!spec) {
-    result.warnings.push('add etl-ledger to package.json\'s devDependencies ("npm install --save-dev git+https://github.com/OWNER/etl-ledger.git"): the workflows install it with npm ci');
+    result.warnings.push(
+      'add etl-ledger to package.json\'s devDependencies ("npm install --save-dev git+https://github.com/OWNER/etl-ledger.git"): the workflows install it with npm ci',
+    );
     if (!exists) return;
     return void result.kept.push('package.json');
   }
@@ -131,7 +145,10 @@ export function packageSpec(): string | undefined {
     }
   }
   try {
-    const url = execFileSync('git', ['-C', root, 'remote', 'get-url', 'origin'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const url = execFileSync('git', ['-C', root, 'remote', 'get-url', 'origin'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     if (/^https:\/\//.test(url)) return `git+${url}`;
     const scp = /^([\w.-]+@[\w.-]+):(.+)$/.exec(url); // git@github.com:owner/etl-ledger.git
     if (scp) return `git+ssh://${scp[1]}/${scp[2]}`;

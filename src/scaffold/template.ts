@@ -26,7 +26,11 @@ export const TEMPLATE_FILES: TemplateFile[] = [
     path: 'modules.json',
     content: json({
       $schema: './node_modules/etl-ledger/schemas/modules.schema.json',
-      hello: { cmd: './modules/hello.sh', description: 'Writes a greeting to --output: replace it with a real module.', timeout: '1m' },
+      hello: {
+        cmd: './modules/hello.sh',
+        description: 'Writes a greeting to --output: replace it with a real module.',
+        timeout: '1m',
+      },
     }),
   },
   {

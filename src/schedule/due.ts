@@ -52,7 +52,13 @@ export function dueSequences(definitions: Definitions, ledger: LedgerView, optio
     const judged = !fired || options.cron === undefined;
     existedSince ??= judged ? sequencesExistedSince(definitions) : undefined;
     if (judged && tick.getTime() < existedSince!.get(sequence.file)!) continue;
-    due.push({ name: sequence.name, schedule: sequence.schedule, timezone, tick: tick.toISOString(), reason: fired ? 'fired' : 'missed' });
+    due.push({
+      name: sequence.name,
+      schedule: sequence.schedule,
+      timezone,
+      tick: tick.toISOString(),
+      reason: fired ? 'fired' : 'missed',
+    });
   }
   return due;
 }
@@ -75,7 +81,12 @@ function latestFullRunStart(ledger: LedgerView, sequence: string): number | unde
  */
 function sequencesExistedSince(definitions: Definitions): Map<string, number> {
   const since = new Map<string, number>();
-  const log = spawnSync('git', ['log', '--diff-filter=A', '--format=%x00%ct', '--name-only', '--', SEQUENCES_DIR], { cwd: definitions.repo, env: gitEnv(process.env), encoding: 'utf8', maxBuffer: 1 << 28 });
+  const log = spawnSync('git', ['log', '--diff-filter=A', '--format=%x00%ct', '--name-only', '--', SEQUENCES_DIR], {
+    cwd: definitions.repo,
+    env: gitEnv(process.env),
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (log.status === 0) {
     // Newest first: the last time a file was added is the one that counts (a file deleted and
     // added again exists since it came back).

@@ -38,9 +38,21 @@ test('the engines reader understands the ranges npm packages write', () => {
 test('every installed package accepts the oldest Node that package.json promises (no EBADENGINE)', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
   const oldest = Number(/(\d+)/.exec(pkg.engines.node)![1]);
-  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string } | string[]; version?: string }> };
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { engines?: { node?: string } | string[]; version?: string }>;
+  };
   const refused = Object.entries(lock.packages)
-    .filter(([path, info]) => path !== '' && info.engines && !Array.isArray(info.engines) && info.engines.node && !acceptsMajor(info.engines.node, oldest))
-    .map(([path, info]) => `${path.replace(/^node_modules\//, '')}@${info.version} needs Node ${(info.engines as { node: string }).node}`);
+    .filter(
+      ([path, info]) =>
+        path !== '' &&
+        info.engines &&
+        !Array.isArray(info.engines) &&
+        info.engines.node &&
+        !acceptsMajor(info.engines.node, oldest),
+    )
+    .map(
+      ([path, info]) =>
+        `${path.replace(/^node_modules\//, '')}@${info.version} needs Node ${(info.engines as { node: string }).node}`,
+    );
   assert.deepEqual(refused, []);
 });

@@ -23,5 +23,9 @@ test('the committed schemas accept the bundled example definitions', () => {
   const ajv = new Ajv2020({ strict: true });
   const load = (path: string) => JSON.parse(readFileSync(join(ROOT, path), 'utf8'));
   assert.equal(ajv.validate(load('schemas/modules.schema.json'), load('modules.json')), true, ajv.errorsText());
-  assert.equal(ajv.validate(load('schemas/sequence.schema.json'), load('etl_sequences/air-quality.json')), true, ajv.errorsText());
+  assert.equal(
+    ajv.validate(load('schemas/sequence.schema.json'), load('etl_sequences/air-quality.json')),
+    true,
+    ajv.errorsText(),
+  );
 });

@@ -18,7 +18,19 @@ test('--repo that does not exist, is a file, or ends in a newline: a clear error
     [`${dir}\n`, /--repo ".*\\n": no such folder/],
     ['', /--repo "" names no folder/],
   ] as const) {
-    for (const command of [['run', 'one'], ['validate'], ['list'], ['history'], ['show', 'x'], ['logs', 'x'], ['plan', 'x'], ['ledger', 'sync'], ['changed', '--base', 'HEAD'], ['due'], ['log']]) {
+    for (const command of [
+      ['run', 'one'],
+      ['validate'],
+      ['list'],
+      ['history'],
+      ['show', 'x'],
+      ['logs', 'x'],
+      ['plan', 'x'],
+      ['ledger', 'sync'],
+      ['changed', '--base', 'HEAD'],
+      ['due'],
+      ['log'],
+    ]) {
       const result = await runCli(['--repo', repo, ...command]);
       assert.equal(result.code, 2, `${command[0]}: ${result.stderr}`);
       assert.match(result.stderr, message, command[0]);
@@ -32,7 +44,10 @@ test('--repo that does not exist, is a file, or ends in a newline: a clear error
   assert.equal(alone.code, 2);
   assert.match(alone.stderr, /--repo needs a folder: etl --repo DIR <command>/);
   const negative = await runCli(['history', '--limit', '-1']);
-  assert.match(negative.stderr, /^etl: history: --limit needs a value; one that starts with "-" is written --limit=-1; run "etl history --help" for its options\n$/);
+  assert.match(
+    negative.stderr,
+    /^etl: history: --limit needs a value; one that starts with "-" is written --limit=-1; run "etl history --help" for its options\n$/,
+  );
 });
 
 for (const [extension, deep] of [
@@ -47,7 +62,10 @@ for (const [extension, deep] of [
     assert.equal(result.code, 2);
     noTrace(result.stderr);
     const issues = JSON.parse(result.stdout) as Array<{ file: string; code: string; message: string }>;
-    assert.deepEqual(issues.map((i) => `${i.file} ${i.code}`), [`etl_sequences/deep.${extension} syntax-error`]);
+    assert.deepEqual(
+      issues.map((i) => `${i.file} ${i.code}`),
+      [`etl_sequences/deep.${extension} syntax-error`],
+    );
     assert.match(issues[0]!.message, /nest/);
     const list = await runCli(['list'], { cwd: repo });
     assert.match(list.stdout, /^s\s/m);
@@ -59,7 +77,10 @@ test('a NUL byte in an input, output, conf or env value, or a 200,000-character 
   const repo = pipelineRepo(t, {
     modules: { ok: { cmd: './modules/ok.sh', env: { BIG: 'x'.repeat(200_000) } }, plain: { cmd: './modules/ok.sh' } },
     sequences: {
-      nul: { env: { A: 'a\u0000b' }, steps: [{ module_name: 'plain', input: 'in\u0000put', output: 'o\u0000', env: { B: '\u0000' } }] },
+      nul: {
+        env: { A: 'a\u0000b' },
+        steps: [{ module_name: 'plain', input: 'in\u0000put', output: 'o\u0000', env: { B: '\u0000' } }],
+      },
       big: [{ module_name: 'ok' }],
       long: [{ module_name: 'plain', input: 'i'.repeat(200_000) }],
     },
@@ -85,8 +106,12 @@ test('a NUL byte in an input, output, conf or env value, or a 200,000-character 
 
 test('arguments and environment too large together (E2BIG) fail the step with that reason, recorded, not a ledger error', async (t) => {
   // Each value and each file is within its own limit; together they pass the kernel's ARG_MAX.
-  const values = (prefix: string, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'x'.repeat(120_000)]));
-  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh', env: values('M', 8) } }, sequences: { s: { env: values('S', 8), steps: [{ module_name: 'ok' }] } } });
+  const values = (prefix: string, n: number) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'x'.repeat(120_000)]));
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh', env: values('M', 8) } },
+    sequences: { s: { env: values('S', 8), steps: [{ module_name: 'ok' }] } },
+  });
   const result = await runCli(['run', 's'], { cwd: repo, env: values('R', 4) });
   assert.equal(result.code, 1, result.stderr);
   noTrace(result.stderr);

@@ -10,7 +10,11 @@ const COMMANDS = ['validate', 'list', 'plan', 'init'];
 
 for (const name of COMMANDS) {
   test(`etl ${name} --help prints its usage and exits 0`, async () => {
-    for (const args of [[name, '--help'], ['help', name], [name, '-h']]) {
+    for (const args of [
+      [name, '--help'],
+      ['help', name],
+      [name, '-h'],
+    ]) {
       const result = await runCli(args);
       assert.equal(result.code, 0);
       assert.match(result.stdout, new RegExp(`^Usage: etl ${name}`));
@@ -44,7 +48,12 @@ test('an unknown command is a usage error with a suggestion', async () => {
 
 test('--repo works before or after the command, and -C too', async () => {
   const repo = fixture('seed-runnable');
-  for (const args of [['--repo', repo, 'validate'], ['validate', '--repo', repo], ['-C', repo, 'validate'], [`--repo=${repo}`, 'validate']]) {
+  for (const args of [
+    ['--repo', repo, 'validate'],
+    ['validate', '--repo', repo],
+    ['-C', repo, 'validate'],
+    [`--repo=${repo}`, 'validate'],
+  ]) {
     const result = await runCli(args, { cwd: '/' });
     assert.equal(result.code, 0, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
     assert.match(result.stdout, /1 valid sequence, 3 modules/);
@@ -61,7 +70,9 @@ test('colour only on a terminal and never with NO_COLOR', () => {
 });
 
 test('no escape codes reach a pipe, even without NO_COLOR', async () => {
-  const result = await runCli(['validate', '--repo', join(fixture('invalid'), 'unknown-module')], { env: { NO_COLOR: '' } });
+  const result = await runCli(['validate', '--repo', join(fixture('invalid'), 'unknown-module')], {
+    env: { NO_COLOR: '' },
+  });
   assert.ok(!(result.stdout + result.stderr).includes('\u001b['), 'no escape codes');
 });
 
@@ -69,7 +80,10 @@ test('etl list shows steps, schedule, next run in the zone and description', asy
   const text = await runCli(['list']);
   assert.equal(text.code, 0);
   assert.match(text.stdout, /^SEQUENCE\s+STEPS\s+SCHEDULE\s+NEXT RUN\s+DESCRIPTION$/m);
-  assert.match(text.stdout, /^air-quality\s+3\s+17 6 \* \* \* \(Europe\/Madrid\)\s+\d{4}-\d\d-\d\d 06:17\s+Daily air-quality/m);
+  assert.match(
+    text.stdout,
+    /^air-quality\s+3\s+17 6 \* \* \* \(Europe\/Madrid\)\s+\d{4}-\d\d-\d\d 06:17\s+Daily air-quality/m,
+  );
   const json = JSON.parse((await runCli(['list', '--json'])).stdout) as Array<Record<string, unknown>>;
   assert.equal(json.length, 1);
   assert.equal(json[0]!.name, 'air-quality');
@@ -87,24 +101,43 @@ test('etl list reports invalid sequences on stderr, lists the rest, exits 2', as
   });
   const result = await runCli(['list', '--json'], { cwd: repo });
   assert.equal(result.code, 2);
-  assert.deepEqual(JSON.parse(result.stdout).map((s: { name: string }) => s.name), ['good']);
+  assert.deepEqual(
+    JSON.parse(result.stdout).map((s: { name: string }) => s.name),
+    ['good'],
+  );
   assert.match(result.stderr, /etl_sequences\/bad\.json:1:34: error: "retries" must be an integer or null/);
 });
 
 test('etl plan shows the exact argv with renamed flags, timeouts, retries and env', async (t) => {
   const repo = tempRepo(t, {
     'modules.json': JSON.stringify({
-      extract: { cmd: "./bin/extract.sh --mode 'full load'", flags: { config: '--conf' }, timeout: '2m', retries: 2, retry_delay: '5s', env: { A: 'module', B: 'module' } },
+      extract: {
+        cmd: "./bin/extract.sh --mode 'full load'",
+        flags: { config: '--conf' },
+        timeout: '2m',
+        retries: 2,
+        retry_delay: '5s',
+        env: { A: 'module', B: 'module' },
+      },
     }),
     'bin/extract.sh': { content: '#!/bin/sh\n', mode: 0o755 },
     'conf.json': '{}',
-    'etl_sequences/daily.yaml': 'env:\n  B: sequence\nsteps:\n  - module_name: extract\n    name: first\n    input: "sqlite:////tmp/x.db"\n    output: ""\n    conf: conf.json\n    timeout: 30s\n    env:\n      C: step\n',
+    'etl_sequences/daily.yaml':
+      'env:\n  B: sequence\nsteps:\n  - module_name: extract\n    name: first\n    input: "sqlite:////tmp/x.db"\n    output: ""\n    conf: conf.json\n    timeout: 30s\n    env:\n      C: step\n',
   });
   const result = await runCli(['plan', 'daily', '--json'], { cwd: repo });
   assert.equal(result.code, 0, result.stderr);
   const plan = JSON.parse(result.stdout);
   const [step] = plan.steps;
-  assert.deepEqual(step.argv, ['./bin/extract.sh', '--mode', 'full load', '--input', 'sqlite:////tmp/x.db', '--conf', 'conf.json']);
+  assert.deepEqual(step.argv, [
+    './bin/extract.sh',
+    '--mode',
+    'full load',
+    '--input',
+    'sqlite:////tmp/x.db',
+    '--conf',
+    'conf.json',
+  ]);
   assert.equal(step.command, join(repo, 'bin/extract.sh'));
   assert.equal(step.cwd, repo);
   assert.equal(step.timeout_ms, 30_000);
@@ -112,7 +145,10 @@ test('etl plan shows the exact argv with renamed flags, timeouts, retries and en
   assert.equal(step.retry_delay_ms, 5_000);
   assert.deepEqual(step.env, { A: 'module', B: 'sequence', C: 'step' });
   const text = await runCli(['plan', 'daily'], { cwd: repo });
-  assert.match(text.stdout, /\$ \.\/bin\/extract\.sh --mode 'full load' --input sqlite:\/\/\/\/tmp\/x\.db --conf conf\.json/);
+  assert.match(
+    text.stdout,
+    /\$ \.\/bin\/extract\.sh --mode 'full load' --input sqlite:\/\/\/\/tmp\/x\.db --conf conf\.json/,
+  );
   assert.match(text.stdout, /timeout 30s · 2 retries 5s apart · env A, B, C/);
 });
 
@@ -131,7 +167,14 @@ test('etl init scaffolds a repository that validates and plans at once', async (
   const result = await runCli(['init', 'pipelines'], { cwd: dir });
   assert.equal(result.code, 0, result.stderr);
   const repo = join(dir, 'pipelines');
-  for (const file of ['modules.json', 'etl_sequences/hello.json', 'modules/hello.sh', 'runs/.gitkeep', '.gitignore', '.git']) {
+  for (const file of [
+    'modules.json',
+    'etl_sequences/hello.json',
+    'modules/hello.sh',
+    'runs/.gitkeep',
+    '.gitignore',
+    '.git',
+  ]) {
     assert.ok(existsSync(join(repo, file)), file);
   }
   assert.equal(statSync(join(repo, 'modules/hello.sh')).mode & 0o111, 0o111);
@@ -146,7 +189,10 @@ test('etl init in a repository on another branch: etl-run.yml listens to that br
   const repo = tempRepo(t);
   execFileSync('git', ['init', '--quiet', '--initial-branch=trunk'], { cwd: repo });
   assert.equal((await runCli(['init'], { cwd: repo })).code, 0);
-  assert.match(readFileSync(join(repo, '.github/workflows/etl-run.yml'), 'utf8'), /push:\n {4}branches:\n {6}- trunk\n/);
+  assert.match(
+    readFileSync(join(repo, '.github/workflows/etl-run.yml'), 'utf8'),
+    /push:\n {4}branches:\n {6}- trunk\n/,
+  );
 });
 
 test('etl init never overwrites: with a modules.json of its own, it is kept and no example is added', async (t) => {
@@ -162,7 +208,10 @@ test('etl init never overwrites: with a modules.json of its own, it is kept and 
 
 test('etl -C DIR init writes into DIR (never the current folder), and a new repository gets a package.json that installs etl-ledger', async (t) => {
   const home = tempRepo(t);
-  const result = await runCli(['-C', 'pipelines', 'init', '--package', 'git+https://example.com/office/etl-ledger.git'], { cwd: home });
+  const result = await runCli(
+    ['-C', 'pipelines', 'init', '--package', 'git+https://example.com/office/etl-ledger.git'],
+    { cwd: home },
+  );
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(readdirSync(home), ['pipelines'], 'nothing written beside it, no git init of the current folder');
   const pkg = JSON.parse(readFileSync(join(home, 'pipelines/package.json'), 'utf8'));
@@ -173,7 +222,11 @@ test('etl -C DIR init writes into DIR (never the current folder), and a new repo
 });
 
 test('etl init on an existing repository with a .gitignore and package.json merges what it must and says what it changed', async (t) => {
-  const repo = tempRepo(t, { '.gitignore': 'node_modules/\n*.log\n', 'package.json': '{"name": "office", "scripts": {"x": "y"}}\n', 'README.md': 'ours\n' });
+  const repo = tempRepo(t, {
+    '.gitignore': 'node_modules/\n*.log\n',
+    'package.json': '{"name": "office", "scripts": {"x": "y"}}\n',
+    'README.md': 'ours\n',
+  });
   execFileSync('git', ['init', '--quiet', '--initial-branch=main'], { cwd: repo });
   const result = await runCli(['init', '--package', 'github:office/etl-ledger'], { cwd: repo });
   assert.equal(result.code, 0, result.stderr);
@@ -189,10 +242,15 @@ test('etl init on an existing repository with a .gitignore and package.json merg
   assert.match(again.stdout, /^Nothing to change in the pipeline repository \./);
 });
 
-test("the seed's dummy sequence runs with Python modules that take --conf, set once with $flags", { skip: !hasPython() && 'python3 is not installed: the seed-python fixture needs it' }, async (t) => {
+test("the seed's dummy sequence runs with Python modules that take --conf, set once with $flags", {
+  skip: !hasPython() && 'python3 is not installed: the seed-python fixture needs it',
+}, async (t) => {
   const repo = copyFixture(t, 'seed-python');
   const plan = await runCli(['plan', 'dummy_etl'], { cwd: repo });
-  assert.match(plan.stdout, /python3 modules\/dummy_transformer\.py --input out\/dummy_raw\.csv --output out\/dummy_clean\.csv --conf transformer_config\.json/);
+  assert.match(
+    plan.stdout,
+    /python3 modules\/dummy_transformer\.py --input out\/dummy_raw\.csv --output out\/dummy_clean\.csv --conf transformer_config\.json/,
+  );
   const result = await runCli(['run', 'dummy_etl', '--verbose'], { cwd: repo });
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.match(result.stdout, /dummy_loader: loaded 2 rows/);

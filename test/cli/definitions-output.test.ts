@@ -10,7 +10,13 @@ import { pipelineRepo, runCli } from '../helpers/repo.js';
 const DEFS = {
   modules: { ok: { cmd: './modules/ok.sh' }, handler: { cmd: './modules/ok.sh' } },
   sequences: {
-    good: { steps: [{ module_name: 'ok', name: 'one' }, { module_name: 'ok', name: 'two', input: 'a.csv' }], on_failure: { module_name: 'handler' } },
+    good: {
+      steps: [
+        { module_name: 'ok', name: 'one' },
+        { module_name: 'ok', name: 'two', input: 'a.csv' },
+      ],
+      on_failure: { module_name: 'handler' },
+    },
     broken: [{ module_name: 'nope' }],
   },
 };
@@ -21,11 +27,17 @@ test('validate counts only valid sequences, and list leaves the invalid ones out
   assert.equal(validate.code, 2);
   assert.match(validate.stdout, /1 error \(1 valid sequence, 2 modules\)/);
   const list = await runCli(['list', '--json'], { cwd: repo });
-  assert.deepEqual((JSON.parse(list.stdout) as Array<{ name: string }>).map((s) => s.name), ['good']);
+  assert.deepEqual(
+    (JSON.parse(list.stdout) as Array<{ name: string }>).map((s) => s.name),
+    ['good'],
+  );
 });
 
 test('a file with a schema error still gets its other problems reported, in the same pass', async (t) => {
-  const repo = pipelineRepo(t, { ...DEFS, sequences: { mixed: [{ module_name: 'okk', retries: '3', conf: 'conf/missing.json' }] } });
+  const repo = pipelineRepo(t, {
+    ...DEFS,
+    sequences: { mixed: [{ module_name: 'okk', retries: '3', conf: 'conf/missing.json' }] },
+  });
   const result = await runCli(['validate', '--format', 'json'], { cwd: repo });
   const codes = (JSON.parse(result.stdout) as Array<{ code: string }>).map((i) => i.code).sort();
   assert.deepEqual(codes, ['missing-conf', 'unknown-module', 'wrong-type']);
@@ -39,8 +51,13 @@ test('files in etl_sequences/ that are not read get a warning: wrong case, a nea
   writeFileSync(join(repo, 'etl_sequences/typo.jsn'), '[]');
   writeFileSync(join(repo, 'etl_sequences/README.md'), 'notes');
   const result = await runCli(['validate', '--format', 'json'], { cwd: repo });
-  const warnings = (JSON.parse(result.stdout) as Array<{ file: string; code: string; message: string }>).filter((i) => i.code === 'ignored-file');
-  assert.deepEqual(warnings.map((w) => w.file), ['etl_sequences/sub', 'etl_sequences/typo.jsn', 'etl_sequences/upper.JSON']);
+  const warnings = (JSON.parse(result.stdout) as Array<{ file: string; code: string; message: string }>).filter(
+    (i) => i.code === 'ignored-file',
+  );
+  assert.deepEqual(
+    warnings.map((w) => w.file),
+    ['etl_sequences/sub', 'etl_sequences/typo.jsn', 'etl_sequences/upper.JSON'],
+  );
   assert.match(warnings[1]!.message, /did you mean \.json\?/);
   assert.match(warnings[2]!.message, /must be lower case \(\.json\)/);
 });
@@ -49,7 +66,10 @@ test('a CRLF #! line is a validation error that says why; a missing interpreter 
   const repo = pipelineRepo(t, {
     modules: { crlf: { cmd: './modules/crlf.sh' }, lost: { cmd: './modules/lost.sh' } },
     sequences: { a: [{ module_name: 'crlf' }], b: [{ module_name: 'lost' }] },
-    files: { 'modules/crlf.sh': { content: '#!/bin/sh\r\necho hi\r\n', mode: 0o755 }, 'modules/lost.sh': { content: '#!/nonexistent/interpreter\necho hi\n', mode: 0o755 } },
+    files: {
+      'modules/crlf.sh': { content: '#!/bin/sh\r\necho hi\r\n', mode: 0o755 },
+      'modules/lost.sh': { content: '#!/nonexistent/interpreter\necho hi\n', mode: 0o755 },
+    },
   });
   const validate = await runCli(['validate', 'a'], { cwd: repo });
   assert.equal(validate.code, 2);
@@ -81,10 +101,15 @@ test('commands run from a subfolder find the repository above, as git does', asy
 });
 
 test('pr-plan lists the on_failure steps and the sequences a change deletes', async (t) => {
-  const repo = initRepo(pipelineRepo(t, { ...DEFS, sequences: { ...DEFS.sequences, broken: [{ module_name: 'ok' }] } }));
+  const repo = initRepo(
+    pipelineRepo(t, { ...DEFS, sequences: { ...DEFS.sequences, broken: [{ module_name: 'ok' }] } }),
+  );
   const base = git(repo, 'rev-parse', 'HEAD');
   git(repo, 'rm', '--quiet', 'etl_sequences/broken.json');
-  writeFileSync(join(repo, 'etl_sequences/good.json'), JSON.stringify({ ...DEFS.sequences.good, description: 'changed' }));
+  writeFileSync(
+    join(repo, 'etl_sequences/good.json'),
+    JSON.stringify({ ...DEFS.sequences.good, description: 'changed' }),
+  );
   git(repo, 'commit', '--quiet', '-am', 'change');
   const result = await runCli(['pr-plan', '--base', base], { cwd: repo });
   assert.equal(result.code, 0, result.stderr);

@@ -10,7 +10,13 @@ test("read commands refuse a sequence name that is a path: another repository's 
   assert.equal((await runCli(['run', 's'], { cwd: other })).code, 0);
   const repo = pipelineRepo(t, OK);
   const outside = `../../../..${other}/runs/s`;
-  for (const args of [['history', outside], ['show', `${outside}@latest`], ['logs', `${outside}@latest`], ['log', outside], ['history', '../x']]) {
+  for (const args of [
+    ['history', outside],
+    ['show', `${outside}@latest`],
+    ['logs', `${outside}@latest`],
+    ['log', outside],
+    ['history', '../x'],
+  ]) {
     const result = await runCli(args, { cwd: repo });
     assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}`);
     assert.match(result.stderr, /is not a sequence name|is not a run id/, args.join(' '));
@@ -23,7 +29,15 @@ test('show and logs take an id, a prefix, the hash at its end, the printed recor
   const run = await runCli(['run', 's'], { cwd: repo });
   const record = /record: (\S+)/.exec(run.stdout)![1]!;
   const id = /([0-9TZ]+-([0-9a-f]{8}))\/run\.json$/.exec(record)!;
-  for (const spec of [id[1]!, id[1]!.slice(0, 12), id[2]!, record, record.replace(/\/run\.json$/, ''), 's', 's@latest']) {
+  for (const spec of [
+    id[1]!,
+    id[1]!.slice(0, 12),
+    id[2]!,
+    record,
+    record.replace(/\/run\.json$/, ''),
+    's',
+    's@latest',
+  ]) {
     const shown = await runCli(['show', spec], { cwd: repo });
     assert.equal(shown.code, 0, `${spec}: ${shown.stderr}`);
     assert.match(shown.stdout, new RegExp(`run ${id[1]}`), spec);
@@ -33,10 +47,22 @@ test('show and logs take an id, a prefix, the hash at its end, the printed recor
 test('history says what it filtered: a sequence that does not exist, a date in the future', async (t) => {
   const repo = pipelineRepo(t, OK);
   assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 0);
-  assert.match((await runCli(['history', 'nosuchseq'], { cwd: repo })).stdout, /no sequence "nosuchseq" in etl_sequences\/, and no runs of it in the ledger/);
-  assert.match((await runCli(['history', '--since', '2999-01-01'], { cwd: repo })).stdout, /no runs since 2999-01-01T00:00:00\.000Z \(in the future\)/);
-  assert.match((await runCli(['history', 's', '--status', 'failed'], { cwd: repo })).stdout, /no runs of sequence "s" with status failed/);
-  assert.match((await runCli(['history'], { cwd: tempRepo(t, { 'modules.json': '{}' }) })).stdout, /no runs in the ledger yet/);
+  assert.match(
+    (await runCli(['history', 'nosuchseq'], { cwd: repo })).stdout,
+    /no sequence "nosuchseq" in etl_sequences\/, and no runs of it in the ledger/,
+  );
+  assert.match(
+    (await runCli(['history', '--since', '2999-01-01'], { cwd: repo })).stdout,
+    /no runs since 2999-01-01T00:00:00\.000Z \(in the future\)/,
+  );
+  assert.match(
+    (await runCli(['history', 's', '--status', 'failed'], { cwd: repo })).stdout,
+    /no runs of sequence "s" with status failed/,
+  );
+  assert.match(
+    (await runCli(['history'], { cwd: tempRepo(t, { 'modules.json': '{}' }) })).stdout,
+    /no runs in the ledger yet/,
+  );
 });
 
 test('plan sales.yaml names the sequence sales', async (t) => {

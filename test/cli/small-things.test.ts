@@ -9,7 +9,13 @@ import { pipelineRepo, runCli } from '../helpers/repo.js';
 
 const DEFS = {
   modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh' }, quiet: { cmd: 'true' } },
-  sequences: { s: { steps: [{ module_name: 'fail' }, { module_name: 'ok' }, { module_name: 'ok', name: 'third' }], on_failure: { module_name: 'ok', name: 'handler' } }, good: [{ module_name: 'ok' }] },
+  sequences: {
+    s: {
+      steps: [{ module_name: 'fail' }, { module_name: 'ok' }, { module_name: 'ok', name: 'third' }],
+      on_failure: { module_name: 'ok', name: 'handler' },
+    },
+    good: [{ module_name: 'ok' }],
+  },
 };
 
 test('an on_failure step is labelled "on_failure 1 handler", not "1/-"', async (t) => {
@@ -20,7 +26,7 @@ test('an on_failure step is labelled "on_failure 1 handler", not "1/-"', async (
   assert.doesNotMatch(result.stdout, /\/-/);
 });
 
-test('logs of a skipped step says it did not run; logs -f ends with the run\'s final status', async (t) => {
+test("logs of a skipped step says it did not run; logs -f ends with the run's final status", async (t) => {
   const repo = pipelineRepo(t, DEFS);
   assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 1);
   const skipped = await runCli(['logs', 's@latest', '3'], { cwd: repo });
@@ -39,7 +45,11 @@ test('etl ledger alone, validate --json, and a cancelled run without "cancelled:
   assert.equal(json.code, 0, json.stderr);
   assert.deepEqual(JSON.parse(json.stdout), []);
   const { summaryLine } = await import('../../src/cli/progress.js');
-  const line = summaryLine({ status: 'cancelled', duration_ms: 1700, error: 'cancelled' } as never, 'runs/x', (_s, text) => text);
+  const line = summaryLine(
+    { status: 'cancelled', duration_ms: 1700, error: 'cancelled' } as never,
+    'runs/x',
+    (_s, text) => text,
+  );
   assert.equal(line, 'cancelled in 1.7s\nrecord: runs/x/run.json\n');
 });
 

@@ -68,8 +68,14 @@ test('--format github escapes newlines, percent signs, colons and commas', async
   assert.equal(result.code, 2);
   const lines = result.stdout.trim().split('\n');
   assert.equal(lines.length, 2);
-  assert.match(lines[0]!, /^::error file=etl_sequences\/a%2Cb%3Ac\.json,line=1,col=1,title=etl invalid-sequence-name::invalid sequence name "a,b:c": /);
-  assert.match(lines[1]!, /^::error file=etl_sequences\/ok\.json,line=1,col=18,title=etl unknown-module::unknown module "x%0A100%25"/);
+  assert.match(
+    lines[0]!,
+    /^::error file=etl_sequences\/a%2Cb%3Ac\.json,line=1,col=1,title=etl invalid-sequence-name::invalid sequence name "a,b:c": /,
+  );
+  assert.match(
+    lines[1]!,
+    /^::error file=etl_sequences\/ok\.json,line=1,col=18,title=etl unknown-module::unknown module "x%0A100%25"/,
+  );
 });
 
 test('warnings pass, unless --strict', async () => {
@@ -82,21 +88,32 @@ test('warnings pass, unless --strict', async () => {
 
 test('named sequences are validated with only the modules they use', async (t) => {
   const repo = tempRepo(t, {
-    'modules.json': JSON.stringify({ good: { cmd: 'true' }, broken: { cmd: './missing.sh' }, typo: { cmd: 'true', timout: '1m' } }),
+    'modules.json': JSON.stringify({
+      good: { cmd: 'true' },
+      broken: { cmd: './missing.sh' },
+      typo: { cmd: 'true', timout: '1m' },
+    }),
     'etl_sequences/fine.json': '[{"module_name": "good"}]',
     'etl_sequences/bad.json': '[{"module_name": "broken"}]',
   });
   const one = await runCli(['validate', 'fine'], { cwd: repo });
   assert.equal(one.code, 0, one.stdout);
   const all = await runCli(['validate', '--format', 'json'], { cwd: repo });
-  assert.deepEqual(JSON.parse(all.stdout).map((i: { code: string }) => i.code), ['missing-command', 'unknown-key']);
+  assert.deepEqual(
+    JSON.parse(all.stdout).map((i: { code: string }) => i.code),
+    ['missing-command', 'unknown-key'],
+  );
   const byPath = await runCli(['validate', 'etl_sequences/bad.json'], { cwd: repo });
   assert.equal(byPath.code, 2);
   assert.match(byPath.stdout, /missing-command/);
 });
 
 test('an unknown sequence name or one that leaves etl_sequences/ is a usage error', async (t) => {
-  const repo = tempRepo(t, { 'modules.json': '{"x": {"cmd": "true"}}', 'etl_sequences/daily.json': '[{"module_name": "x"}]', 'secret.json': '[]' });
+  const repo = tempRepo(t, {
+    'modules.json': '{"x": {"cmd": "true"}}',
+    'etl_sequences/daily.json': '[{"module_name": "x"}]',
+    'secret.json': '[]',
+  });
   const unknown = await runCli(['validate', 'dayly'], { cwd: repo });
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown sequence "dayly" \(did you mean "daily"\?\)/);

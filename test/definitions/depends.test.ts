@@ -12,8 +12,20 @@ import { pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';
 
 const DEFINITIONS = {
   modules: { ok: { cmd: './modules/ok.sh', depends: ['lib/**/*.py', 'sql/?.sql'] }, plain: { cmd: './modules/ok.sh' } },
-  sequences: { s: [{ module_name: 'ok', conf: 'conf/s.json' }], t: [{ module_name: 'plain', conf: './conf/t.json' }], u: [{ module_name: 'plain' }] },
-  files: { 'conf/s.json': '{}\n', 'conf/t.json': '{}\n', 'lib/a.py': 'a\n', 'lib/deep/b.py': 'b\n', 'lib/readme.md': 'r\n', 'sql/x.sql': 'x\n', 'sql/long.sql': 'l\n' },
+  sequences: {
+    s: [{ module_name: 'ok', conf: 'conf/s.json' }],
+    t: [{ module_name: 'plain', conf: './conf/t.json' }],
+    u: [{ module_name: 'plain' }],
+  },
+  files: {
+    'conf/s.json': '{}\n',
+    'conf/t.json': '{}\n',
+    'lib/a.py': 'a\n',
+    'lib/deep/b.py': 'b\n',
+    'lib/readme.md': 'r\n',
+    'sql/x.sql': 'x\n',
+    'sql/long.sql': 'l\n',
+  },
 };
 
 test('globs: ** spans folders, * and ? stay within one name', () => {
@@ -27,7 +39,13 @@ test('globs: ** spans folders, * and ? stay within one name', () => {
 });
 
 test('expandGlobs finds the matching files and never walks .git, runs or node_modules', (t) => {
-  const repo = tempRepo(t, { 'lib/a.py': '', 'lib/x/b.py': '', 'runs/lib/c.py': '', 'node_modules/lib/d.py': '', 'top.py': '' });
+  const repo = tempRepo(t, {
+    'lib/a.py': '',
+    'lib/x/b.py': '',
+    'runs/lib/c.py': '',
+    'node_modules/lib/d.py': '',
+    'top.py': '',
+  });
   assert.deepEqual(expandGlobs(repo, ['lib/**/*.py']), ['lib/a.py', 'lib/x/b.py']);
   assert.deepEqual(expandGlobs(repo, ['**/*.py']), ['lib/a.py', 'lib/x/b.py', 'top.py']);
 });
@@ -38,7 +56,15 @@ test('a run pins its conf files and the files its modules depend on; an uncommit
   const result = await runCli(['run', 's', '--json'], { cwd: repo });
   assert.equal(result.code, 0, result.stderr);
   const run = JSON.parse(result.stdout) as RunRecord;
-  assert.deepEqual(Object.keys(run.definitions.files).sort(), ['conf/s.json', 'etl_sequences/s.json', 'lib/a.py', 'lib/deep/b.py', 'modules.json', 'modules/ok.sh', 'sql/x.sql']);
+  assert.deepEqual(Object.keys(run.definitions.files).sort(), [
+    'conf/s.json',
+    'etl_sequences/s.json',
+    'lib/a.py',
+    'lib/deep/b.py',
+    'modules.json',
+    'modules/ok.sh',
+    'sql/x.sql',
+  ]);
   assert.equal(run.definitions.dirty, true, 'the conf file differs from the commit');
   assert.equal(run.definitions.files['conf/s.json'], git(repo, 'hash-object', 'conf/s.json'));
 });
@@ -48,14 +74,18 @@ test('etl changed reports a committed conf change and a change to a file a modul
   const base = git(repo, 'rev-parse', 'HEAD');
   writeFileSync(join(repo, 'conf/t.json'), '{"v": 2}\n');
   git(repo, 'commit', '--quiet', '-am', 'conf of t');
-  assert.deepEqual(await changedSequences(repo, base), [{ name: 't', file: 'etl_sequences/t.json', reasons: ['conf file conf/t.json changed'] }]);
+  assert.deepEqual(await changedSequences(repo, base), [
+    { name: 't', file: 'etl_sequences/t.json', reasons: ['conf file conf/t.json changed'] },
+  ]);
   const second = git(repo, 'rev-parse', 'HEAD');
   mkdirSync(join(repo, 'lib/new'), { recursive: true });
   writeFileSync(join(repo, 'lib/new/c.py'), 'c\n');
   writeFileSync(join(repo, 'lib/readme.md'), 'not a dependency\n');
   git(repo, 'add', '-A');
   git(repo, 'commit', '--quiet', '-m', 'lib');
-  assert.deepEqual(await changedSequences(repo, second), [{ name: 's', file: 'etl_sequences/s.json', reasons: ['lib/new/c.py changed (module "ok" depends on it)'] }]);
+  assert.deepEqual(await changedSequences(repo, second), [
+    { name: 's', file: 'etl_sequences/s.json', reasons: ['lib/new/c.py changed (module "ok" depends on it)'] },
+  ]);
 });
 
 test("the generated push workflow's path filter lists the conf files and depends patterns", async (t) => {
@@ -63,6 +93,7 @@ test("the generated push workflow's path filter lists the conf files and depends
   const result = await runCli(['workflows', 'generate'], { cwd: repo });
   assert.equal(result.code, 0, result.stderr);
   const workflow = readFileSync(join(repo, '.github/workflows/etl-run.yml'), 'utf8');
-  for (const path of ['conf/s.json', 'conf/t.json', 'lib/**/*.py', 'sql/?.sql']) assert.ok(workflow.includes(`      - '${path}'\n`), path);
+  for (const path of ['conf/s.json', 'conf/t.json', 'lib/**/*.py', 'sql/?.sql'])
+    assert.ok(workflow.includes(`      - '${path}'\n`), path);
   assert.ok(workflow.indexOf("'sql/?.sql'") < workflow.indexOf("'!runs/**'"), 'the exclusion comes last');
 });

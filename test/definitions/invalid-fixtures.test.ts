@@ -42,20 +42,31 @@ test('a definition file over 1 MiB is refused without being parsed', async (t) =
 test('the CLI exits 2 with located text lines for a bad repository', async () => {
   const result = await runCli(['validate', '--repo', join(INVALID, 'unknown-module')]);
   assert.equal(result.code, 2);
-  assert.match(result.stdout, /^etl_sequences\/daily\.yaml:7:18: error: unknown module "extractr" \(did you mean "extractor"\?\); modules.json defines extractor, loader \[unknown-module\]$/m);
+  assert.match(
+    result.stdout,
+    /^etl_sequences\/daily\.yaml:7:18: error: unknown module "extractr" \(did you mean "extractor"\?\); modules.json defines extractor, loader \[unknown-module\]$/m,
+  );
 });
 
 test('a command missing from PATH suggests the near program that is there', async () => {
   const repo = join(INVALID, 'missing-command-path');
   const report = await validate({ repo, env: { PATH: join(repo, 'bin') } });
-  assert.match(report.issues[0]!.message, /command "etl-fixture-tol" is not on PATH \(did you mean "etl-fixture-tool"\?\)/);
+  assert.match(
+    report.issues[0]!.message,
+    /command "etl-fixture-tol" is not on PATH \(did you mean "etl-fixture-tool"\?\)/,
+  );
 });
 
 test('messages name what was expected and what was found', async () => {
   const messages = async (name: string) => (await validate({ repo: join(INVALID, name) })).issues.map((i) => i.message);
-  assert.deepEqual(await messages('unknown-key-step'), ['unknown key "modul_name" (did you mean "module_name"?); expected one of: module_name, name, input, output, conf, timeout, retries, env']);
+  assert.deepEqual(await messages('unknown-key-step'), [
+    'unknown key "modul_name" (did you mean "module_name"?); expected one of: module_name, name, input, output, conf, timeout, retries, env',
+  ]);
   assert.deepEqual(await messages('wrong-type-retries'), ['"retries" must be an integer or null, got a string ("3")']);
-  assert.match((await messages('invalid-cron-dow-7'))[0]!, /7 is outside 0-6 \(GitHub Actions does not accept 7 for Sunday: use 0\)/);
+  assert.match(
+    (await messages('invalid-cron-dow-7'))[0]!,
+    /7 is outside 0-6 \(GitHub Actions does not accept 7 for Sunday: use 0\)/,
+  );
   assert.match((await messages('missing-command-file'))[0]!, /did you mean "\.\/modules\/extract\.sh"\?/);
   assert.match((await messages('duplicate-key-yaml'))[0]!, /duplicate key "input"/);
   assert.match((await messages('none-literal'))[0]!, /input is the string "None"/);

@@ -24,7 +24,9 @@ test('a byte order mark is skipped and keys with "/" and "~" are located', () =>
 
 test('duplicate keys are reported at the second key', () => {
   const source = parseJsonSource('{\n  "a": 1,\n  "a": 2\n}');
-  assert.deepEqual(source.problems, [{ code: 'duplicate-key', message: 'duplicate key "a" (JSON keeps only the last one)', line: 3, column: 3 }]);
+  assert.deepEqual(source.problems, [
+    { code: 'duplicate-key', message: 'duplicate key "a" (JSON keeps only the last one)', line: 3, column: 3 },
+  ]);
 });
 
 test('"__proto__" stays an ordinary key', () => {

@@ -16,7 +16,10 @@ test('a sequence file linking outside the repository is refused with a located e
   symlinkSync('/etc/passwd', join(repo, 'etl_sequences/passwd.json'));
   const result = await runCli(['validate'], { cwd: repo });
   assert.equal(result.code, 2);
-  assert.match(result.stdout + result.stderr, /etl_sequences\/leak\.json:1:1: error: the file is a symbolic link to something outside the repository: definitions are read only from inside it \[symlink-outside\]/);
+  assert.match(
+    result.stdout + result.stderr,
+    /etl_sequences\/leak\.json:1:1: error: the file is a symbolic link to something outside the repository: definitions are read only from inside it \[symlink-outside\]/,
+  );
   assert.match(result.stdout + result.stderr, /etl_sequences\/passwd\.json:1:1: error: .*\[symlink-outside\]/);
   assert.doesNotMatch(result.stdout + result.stderr, /TOP-SECRET-VALUE|root:/);
   // The other sequences are still fine.
@@ -46,18 +49,27 @@ test('a run pins a symbolic link as git stores it (its target), not the content 
   const result = await runCli(['run', 'linked', '--json'], { cwd: repo });
   assert.equal(result.code, 0, result.stderr);
   const run = JSON.parse(result.stdout) as { definitions: { files: Record<string, string>; dirty: boolean } };
-  assert.equal(run.definitions.files['etl_sequences/linked.json'], git(repo, 'rev-parse', 'HEAD:etl_sequences/linked.json'));
+  assert.equal(
+    run.definitions.files['etl_sequences/linked.json'],
+    git(repo, 'rev-parse', 'HEAD:etl_sequences/linked.json'),
+  );
   assert.equal(run.definitions.dirty, false);
 });
 
 test('runs/ as a symbolic link leaving the repository is refused before any module runs', async (t) => {
   const outside = tempRepo(t);
-  const repo = pipelineRepo(t, { modules: { dump: { cmd: './modules/env-dump.mjs' } }, sequences: { s: [{ module_name: 'dump', output: 'ran.json' }] } });
+  const repo = pipelineRepo(t, {
+    modules: { dump: { cmd: './modules/env-dump.mjs' } },
+    sequences: { s: [{ module_name: 'dump', output: 'ran.json' }] },
+  });
   mkdirSync(join(outside, 'elsewhere'));
   symlinkSync(join(outside, 'elsewhere'), join(repo, 'runs'));
   const result = await runCli(['run', 's'], { cwd: repo });
   assert.equal(result.code, 2);
-  assert.match(result.stderr, /runs\/ is a symbolic link to .*, outside the repository: the ledger must live inside it \[runs-outside-repository\]/);
+  assert.match(
+    result.stderr,
+    /runs\/ is a symbolic link to .*, outside the repository: the ledger must live inside it \[runs-outside-repository\]/,
+  );
   assert.equal(existsSync(join(repo, 'ran.json')), false, 'nothing ran');
   assert.deepEqual(readdirSync(join(outside, 'elsewhere')), [], 'nothing was written outside');
 });

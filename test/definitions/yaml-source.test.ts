@@ -26,7 +26,12 @@ test('an empty file or one with only comments is null, not an error', () => {
 
 test('a billion-laughs alias bomb is refused, not expanded', () => {
   const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-  for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+  for (let i = 1; i < 9; i++)
+    lines.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+        .fill(`*${String.fromCharCode(96 + i)}`)
+        .join(',')}]`,
+    );
   const source = parseYamlSource(`${lines.join('\n')}\n`);
   assert.equal(source.data, undefined);
   assert.equal(source.problems[0]?.code, 'syntax-error');

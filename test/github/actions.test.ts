@@ -48,8 +48,17 @@ function readOutputs(file: string): Record<string, string> {
 test('in GitHub Actions: masks first, each step in a group, module output behind stop-commands, summary and outputs written', async (t) => {
   const secret = 'sup3r-s3cret-value';
   const repo = pipelineRepo(t, {
-    modules: { inject: { cmd: './modules/inject.sh' }, leak: { cmd: './modules/print-secret.sh' }, fail: { cmd: './modules/fail.sh 3' } },
-    sequences: { s: { secrets: ['DB_PASSWORD'], steps: [{ module_name: 'inject' }, { module_name: 'leak' }, { module_name: 'fail' }] } },
+    modules: {
+      inject: { cmd: './modules/inject.sh' },
+      leak: { cmd: './modules/print-secret.sh' },
+      fail: { cmd: './modules/fail.sh 3' },
+    },
+    sequences: {
+      s: {
+        secrets: ['DB_PASSWORD'],
+        steps: [{ module_name: 'inject' }, { module_name: 'leak' }, { module_name: 'fail' }],
+      },
+    },
   });
   const env = actionsEnv(repo, { DB_PASSWORD: secret });
   const result = await runCli(['run', 's'], { cwd: repo, env });
@@ -60,7 +69,10 @@ test('in GitHub Actions: masks first, each step in a group, module output behind
   const group = /::group::1\/3 inject\n::stop-commands::([0-9a-f]{32})\n([\s\S]*?)::\1::\n::endgroup::\n/.exec(out);
   assert.ok(group, out);
   assert.equal(group[2], '::error::injected by a module\n::add-mask::nothing\nno newline at the end\n');
-  assert.match(out, /::group::3\/3 fail\n::stop-commands::[0-9a-f]{32}\nfail\.sh is about to fail\nsomething went wrong\n/);
+  assert.match(
+    out,
+    /::group::3\/3 fail\n::stop-commands::[0-9a-f]{32}\nfail\.sh is about to fail\nsomething went wrong\n/,
+  );
   assert.match(out, /✗ 3\/3 fail failed \(exit 3\)/);
 
   const outputs = readOutputs(env.GITHUB_OUTPUT!);
@@ -71,18 +83,35 @@ test('in GitHub Actions: masks first, each step in a group, module output behind
   assert.deepEqual(run.trigger, {
     kind: 'schedule',
     actor: 'octocat',
-    ci: { provider: 'github-actions', workflow: 'etl-schedule', run_id: '4242', run_attempt: '2', sha: 'abc123', ref: 'refs/heads/main', event: 'schedule', actor: 'octocat', repository: 'office/pipelines', url: 'https://github.com/office/pipelines/actions/runs/4242' },
+    ci: {
+      provider: 'github-actions',
+      workflow: 'etl-schedule',
+      run_id: '4242',
+      run_attempt: '2',
+      sha: 'abc123',
+      ref: 'refs/heads/main',
+      event: 'schedule',
+      actor: 'octocat',
+      repository: 'office/pipelines',
+      url: 'https://github.com/office/pipelines/actions/runs/4242',
+    },
   });
   const summary = readFileSync(env.GITHUB_STEP_SUMMARY!, 'utf8');
   assert.match(summary, /^### etl run `s`: failed in \S+/);
   assert.match(summary, /\| 3 \| fail \| fail \| failed \| \S+ \| 3 \|/);
-  assert.match(summary, /<summary>last lines of fail's log<\/summary>\n\n```\nfail\.sh is about to fail\nsomething went wrong\n```/);
+  assert.match(
+    summary,
+    /<summary>last lines of fail's log<\/summary>\n\n```\nfail\.sh is about to fail\nsomething went wrong\n```/,
+  );
   assert.doesNotMatch(summary, new RegExp(secret));
 });
 
 test('--format github annotates 10 errors and 10 warnings; the rest go to the log and the job summary', async (t) => {
   const sequences: Record<string, string> = {};
-  for (let i = 0; i < 12; i++) sequences[`etl_sequences/s${String(i).padStart(2, '0')}.json`] = JSON.stringify([{ module_name: `missing${i}`, input: 'None' }]);
+  for (let i = 0; i < 12; i++)
+    sequences[`etl_sequences/s${String(i).padStart(2, '0')}.json`] = JSON.stringify([
+      { module_name: `missing${i}`, input: 'None' },
+    ]);
   const repo = tempRepo(t, { 'modules.json': '{"x": {"cmd": "true"}}', ...sequences });
   const env = actionsEnv(repo);
   const result = await runCli(['validate', '--format', 'github'], { cwd: repo, env });
@@ -99,6 +128,9 @@ test('--format github annotates 10 errors and 10 warnings; the rest go to the lo
 
 test('a warning is an escaped annotation inside Actions and a plain line outside', () => {
   const message = 'could not notify GitHub: 100% down\nsee the log';
-  assert.equal(warningLine({ GITHUB_ACTIONS: 'true' }, 'etl run', 'etl run --notify', message), '::warning title=etl run --notify::could not notify GitHub: 100%25 down%0Asee the log\n');
+  assert.equal(
+    warningLine({ GITHUB_ACTIONS: 'true' }, 'etl run', 'etl run --notify', message),
+    '::warning title=etl run --notify::could not notify GitHub: 100%25 down%0Asee the log\n',
+  );
   assert.equal(warningLine({}, 'etl run', 'etl run --notify', message), `etl run: warning: ${message}\n`);
 });

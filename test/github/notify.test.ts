@@ -11,7 +11,12 @@ const TOKEN = 'ghs_notify_token_0987654321';
 test('a failing sequence opens one issue, later failures comment on it, a success closes it', async (t) => {
   const github = await startGitHubServer(t);
   const tracker = issueTracker(github);
-  const repo = initRepo(pipelineRepo(t, { modules: { step: { cmd: './modules/fail.sh 5' } }, sequences: { nightly: [{ module_name: 'step' }] } }));
+  const repo = initRepo(
+    pipelineRepo(t, {
+      modules: { step: { cmd: './modules/fail.sh 5' } },
+      sequences: { nightly: [{ module_name: 'step' }] },
+    }),
+  );
   const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'office/pipelines' };
   const first = await runCli(['run', 'nightly', '--commit', '--notify'], { cwd: repo, env });
   assert.equal(first.code, 1);
@@ -40,17 +45,35 @@ test('a failing sequence opens one issue, later failures comment on it, a succes
 
 test('a notification that cannot be sent is a warning; the run keeps its own exit code', async (t) => {
   const github = await startGitHubServer(t);
-  github.on('issues/list-for-repo', () => ({ status: 403, headers: { 'x-accepted-github-permissions': 'issues=write' }, body: { message: 'Resource not accessible by integration' } }));
-  const repo = pipelineRepo(t, { modules: { step: { cmd: './modules/ok.sh' } }, sequences: { nightly: [{ module_name: 'step' }] } });
-  const result = await runCli(['run', 'nightly', '--notify'], { cwd: repo, env: { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'office/pipelines' } });
+  github.on('issues/list-for-repo', () => ({
+    status: 403,
+    headers: { 'x-accepted-github-permissions': 'issues=write' },
+    body: { message: 'Resource not accessible by integration' },
+  }));
+  const repo = pipelineRepo(t, {
+    modules: { step: { cmd: './modules/ok.sh' } },
+    sequences: { nightly: [{ module_name: 'step' }] },
+  });
+  const result = await runCli(['run', 'nightly', '--notify'], {
+    cwd: repo,
+    env: { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'office/pipelines' },
+  });
   assert.equal(result.code, 0);
-  assert.match(result.stderr, /etl run: warning: could not notify GitHub: .*the token needs the permission issues: write/);
+  assert.match(
+    result.stderr,
+    /etl run: warning: could not notify GitHub: .*the token needs the permission issues: write/,
+  );
 });
 
 test('the plan of a pull request is one comment, updated on later pushes, never duplicated', async (t) => {
   const github = await startGitHubServer(t);
   const tracker = issueTracker(github);
-  const repo = initRepo(pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { a: [{ module_name: 'ok' }], b: [{ module_name: 'ok' }] } }));
+  const repo = initRepo(
+    pipelineRepo(t, {
+      modules: { ok: { cmd: './modules/ok.sh' } },
+      sequences: { a: [{ module_name: 'ok' }], b: [{ module_name: 'ok' }] },
+    }),
+  );
   const base = git(repo, 'rev-parse', 'HEAD');
   const env = { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'office/pipelines' };
   writeFileSync(join(repo, 'etl_sequences/a.json'), JSON.stringify([{ module_name: 'ok', input: 'new.csv' }]));

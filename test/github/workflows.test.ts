@@ -14,13 +14,23 @@ async function parse(name: string, content: string) {
   if (!result.value) return { errors, schedules: [] as Array<{ cron: string; timezone?: string }> };
   const template = await convertWorkflowTemplate(result.context, result.value);
   errors.push(...(template.errors ?? []).map((e) => e.Message));
-  return { errors, schedules: (template.events?.schedule ?? []) as Array<{ cron: string; timezone?: string }>, template };
+  return {
+    errors,
+    schedules: (template.events?.schedule ?? []) as Array<{ cron: string; timezone?: string }>,
+    template,
+  };
 }
 
 const shipped = readdirSync(join(ROOT, '.github/workflows')).filter((f) => f.endsWith('.yml'));
 
 test('the repository ships ci, etl-validate, etl-run, etl-schedule and etl-dispatch workflows', () => {
-  assert.deepEqual(shipped.sort(), ['ci.yml', 'etl-dispatch.yml', 'etl-run.yml', 'etl-schedule.yml', 'etl-validate.yml']);
+  assert.deepEqual(shipped.sort(), [
+    'ci.yml',
+    'etl-dispatch.yml',
+    'etl-run.yml',
+    'etl-schedule.yml',
+    'etl-validate.yml',
+  ]);
 });
 
 for (const file of shipped) {
@@ -36,10 +46,15 @@ test('the shipped workflows are what etl workflows generate makes of the definit
   assert.equal(result.code, 0, result.stdout + result.stderr);
   // Whole files too, not only the generated regions: written from scratch, they match.
   const fresh = tempRepo(t);
-  for (const path of ['etl_sequences', 'modules.json', 'modules', 'conf', 'package.json']) cpSync(join(ROOT, path), join(fresh, path), { recursive: true });
+  for (const path of ['etl_sequences', 'modules.json', 'modules', 'conf', 'package.json'])
+    cpSync(join(ROOT, path), join(fresh, path), { recursive: true });
   assert.equal((await runCli(['workflows', 'generate'], { cwd: fresh })).code, 0);
   for (const name of shipped.filter((f) => f.startsWith('etl-'))) {
-    assert.equal(readFileSync(join(ROOT, '.github/workflows', name), 'utf8'), readFileSync(join(fresh, '.github/workflows', name), 'utf8'), name);
+    assert.equal(
+      readFileSync(join(ROOT, '.github/workflows', name), 'utf8'),
+      readFileSync(join(fresh, '.github/workflows', name), 'utf8'),
+      name,
+    );
   }
 });
 
@@ -56,10 +71,17 @@ test('generated workflows carry every schedule with its time zone, and the seque
   const result = await runCli(['workflows', 'generate'], { cwd: repo });
   assert.equal(result.code, 0, result.stderr);
   for (const file of readdirSync(join(repo, '.github/workflows'))) {
-    const { errors, schedules, template } = await parse(file, readFileSync(join(repo, '.github/workflows', file), 'utf8'));
+    const { errors, schedules, template } = await parse(
+      file,
+      readFileSync(join(repo, '.github/workflows', file), 'utf8'),
+    );
     assert.deepEqual(errors, [], file);
     if (file === 'etl-schedule.yml') {
-      assert.deepEqual(schedules, [{ cron: '17 3 * * *' }, { cron: '17 3 * * *', timezone: 'Europe/Madrid' }, { cron: '5 4 * * MON' }]);
+      assert.deepEqual(schedules, [
+        { cron: '17 3 * * *' },
+        { cron: '17 3 * * *', timezone: 'Europe/Madrid' },
+        { cron: '5 4 * * MON' },
+      ]);
       for (const { cron } of schedules) assert.ok(isValidCron(cron));
     }
     if (file === 'etl-dispatch.yml') {
@@ -70,13 +92,25 @@ test('generated workflows carry every schedule with its time zone, and the seque
 });
 
 test('etl workflows check fails when the definitions moved on; generate rewrites only the generated parts', async (t) => {
-  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { a: { schedule: '17 3 * * *', steps: [{ module_name: 'ok' }] } } });
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { a: { schedule: '17 3 * * *', steps: [{ module_name: 'ok' }] } },
+  });
   assert.equal((await runCli(['workflows', 'generate'], { cwd: repo })).code, 0);
   assert.equal((await runCli(['workflows', 'check'], { cwd: repo })).code, 0);
   const schedulePath = join(repo, '.github/workflows/etl-schedule.yml');
   // A team's own edit outside the generated regions.
-  writeFileSync(schedulePath, readFileSync(schedulePath, 'utf8').replace('permissions:\n  contents: read\n', 'permissions:\n  contents: read\nenv:\n  TEAM: data\n'));
-  writeFileSync(join(repo, 'etl_sequences/b.json'), JSON.stringify({ schedule: '45 23 * * 5', steps: [{ module_name: 'ok' }] }));
+  writeFileSync(
+    schedulePath,
+    readFileSync(schedulePath, 'utf8').replace(
+      'permissions:\n  contents: read\n',
+      'permissions:\n  contents: read\nenv:\n  TEAM: data\n',
+    ),
+  );
+  writeFileSync(
+    join(repo, 'etl_sequences/b.json'),
+    JSON.stringify({ schedule: '45 23 * * 5', steps: [{ module_name: 'ok' }] }),
+  );
   const stale = await runCli(['workflows', 'check'], { cwd: repo });
   assert.equal(stale.code, 1);
   assert.match(stale.stdout, /etl-schedule\.yml: stale/);

@@ -49,33 +49,68 @@ export interface SimulationOptions {
  * is; `npx etl` runs this build's CLI.
  */
 export async function simulateWorkflow(options: SimulationOptions): Promise<JobRun[]> {
-  const workflow = parse(readFileSync(join(options.workspace, '.github/workflows', options.workflow), 'utf8')) as { jobs: Record<string, Job> };
+  const workflow = parse(readFileSync(join(options.workspace, '.github/workflows', options.workflow), 'utf8')) as {
+    jobs: Record<string, Job>;
+  };
   const shims = join(options.scratch, 'bin');
   mkdirSync(shims, { recursive: true });
-  writeFileSync(join(shims, 'npx'), `#!/bin/sh\n[ "$1" = etl ] && shift && exec "${process.execPath}" "${BIN}" "$@"\necho "npx $* is not simulated" >&2; exit 127\n`);
+  writeFileSync(
+    join(shims, 'npx'),
+    `#!/bin/sh\n[ "$1" = etl ] && shift && exec "${process.execPath}" "${BIN}" "$@"\necho "npx $* is not simulated" >&2; exit 127\n`,
+  );
   chmodSync(join(shims, 'npx'), 0o755);
   writeFileSync(join(options.scratch, 'event.json'), JSON.stringify(options.event));
   const jobOutputs: Record<string, Record<string, string>> = {};
   const runs: JobRun[] = [];
   let counter = 0;
   for (const [name, job] of Object.entries(workflow.jobs)) {
-    const context = { github: { event: options.event, event_name: options.eventName }, inputs: options.inputs ?? {}, needs: Object.fromEntries(Object.entries(jobOutputs).map(([k, v]) => [k, { outputs: v }])), secrets: { GITHUB_TOKEN: options.env.GITHUB_TOKEN ?? '' } };
+    const context = {
+      github: { event: options.event, event_name: options.eventName },
+      inputs: options.inputs ?? {},
+      needs: Object.fromEntries(Object.entries(jobOutputs).map(([k, v]) => [k, { outputs: v }])),
+      secrets: { GITHUB_TOKEN: options.env.GITHUB_TOKEN ?? '' },
+    };
     if (job.if && !truthy(evaluate(job.if, context))) continue;
     const matrixSource = job.strategy?.matrix;
     const combos: Array<Record<string, unknown> | undefined> = matrixSource
-      ? Object.entries(matrixSource).flatMap(([key, value]) => (evaluate(String(value), context) as unknown[]).map((v) => ({ [key]: v })))
+      ? Object.entries(matrixSource).flatMap(([key, value]) =>
+          (evaluate(String(value), context) as unknown[]).map((v) => ({ [key]: v })),
+        )
       : [undefined];
     for (const matrix of combos) {
-      const files = { output: join(options.scratch, `output-${++counter}`), summary: join(options.scratch, `summary-${counter}`) };
+      const files = {
+        output: join(options.scratch, `output-${++counter}`),
+        summary: join(options.scratch, `summary-${counter}`),
+      };
       const stepOutputs: Record<string, { outputs: Record<string, string> }> = {};
       const run: JobRun = { job: name, matrix, steps: [], outputs: {}, summary: '' };
       for (const step of job.steps) {
         if (step.uses || !step.run || step.run.trim() === 'npm ci') continue;
         writeFileSync(files.output, '');
         const scope = { ...context, matrix: matrix ?? {}, steps: stepOutputs };
-        const env = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, String(evaluate(String(v), scope) ?? '')]));
-        const result = await bash(step.run, options.workspace, { ...process.env, ...options.env, ...env, PATH: `${shims}:${process.env.PATH}`, GITHUB_ACTIONS: 'true', CI: 'true', GITHUB_EVENT_NAME: options.eventName, GITHUB_EVENT_PATH: join(options.scratch, 'event.json'), GITHUB_OUTPUT: files.output, GITHUB_STEP_SUMMARY: files.summary, GITHUB_WORKFLOW: options.workflow.replace(/\.yml$/, ''), NO_COLOR: '1' });
-        run.steps.push({ name: step.name ?? step.run.split('\n')[0]!, code: result.status, stdout: result.stdout, stderr: result.stderr });
+        const env = Object.fromEntries(
+          Object.entries(step.env ?? {}).map(([k, v]) => [k, String(evaluate(String(v), scope) ?? '')]),
+        );
+        const result = await bash(step.run, options.workspace, {
+          ...process.env,
+          ...options.env,
+          ...env,
+          PATH: `${shims}:${process.env.PATH}`,
+          GITHUB_ACTIONS: 'true',
+          CI: 'true',
+          GITHUB_EVENT_NAME: options.eventName,
+          GITHUB_EVENT_PATH: join(options.scratch, 'event.json'),
+          GITHUB_OUTPUT: files.output,
+          GITHUB_STEP_SUMMARY: files.summary,
+          GITHUB_WORKFLOW: options.workflow.replace(/\.yml$/, ''),
+          NO_COLOR: '1',
+        });
+        run.steps.push({
+          name: step.name ?? step.run.split('\n')[0]!,
+          code: result.status,
+          stdout: result.stdout,
+          stderr: result.stderr,
+        });
         if (step.id) stepOutputs[step.id] = { outputs: readOutputs(files.output) };
         if (result.status !== 0) break;
       }
@@ -84,7 +119,12 @@ export async function simulateWorkflow(options: SimulationOptions): Promise<JobR
       } catch {
         run.summary = '';
       }
-      run.outputs = Object.fromEntries(Object.entries(job.outputs ?? {}).map(([k, v]) => [k, String(evaluate(v, { ...context, steps: stepOutputs }) ?? '')]));
+      run.outputs = Object.fromEntries(
+        Object.entries(job.outputs ?? {}).map(([k, v]) => [
+          k,
+          String(evaluate(v, { ...context, steps: stepOutputs }) ?? ''),
+        ]),
+      );
       jobOutputs[name] = run.outputs;
       runs.push(run);
     }
@@ -93,7 +133,11 @@ export async function simulateWorkflow(options: SimulationOptions): Promise<JobR
 }
 
 /** Runs a script without blocking this process: the loopback GitHub server answers from here. */
-function bash(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function bash(
+  script: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-e', '-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -5,7 +5,11 @@ import { pipelineRepo, tempRepo } from './repo.js';
 
 /** Runs git in a folder and returns its trimmed stdout. */
 export function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).trim();
+  return execFileSync('git', args, {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+  }).trim();
 }
 
 /** Makes a folder a git repository with an identity, no background gc, and a first commit. */
@@ -17,7 +21,15 @@ export function initRepo(dir: string, identity = true): string {
   }
   git(dir, 'config', 'gc.auto', '0');
   git(dir, 'add', '-A');
-  git(dir, ...(identity ? [] : ['-c', 'user.name=Setup', '-c', 'user.email=setup@example.com']), 'commit', '--quiet', '--allow-empty', '-m', 'definitions');
+  git(
+    dir,
+    ...(identity ? [] : ['-c', 'user.name=Setup', '-c', 'user.email=setup@example.com']),
+    'commit',
+    '--quiet',
+    '--allow-empty',
+    '-m',
+    'definitions',
+  );
   return dir;
 }
 
@@ -31,7 +43,10 @@ export function bareRemote(t: TestContext): string {
 }
 
 /** A pipeline repository (see pipelineRepo) committed, pushed to a new bare remote. */
-export function pipelineWithRemote(t: TestContext, definitions: Parameters<typeof pipelineRepo>[1]): { repo: string; remote: string } {
+export function pipelineWithRemote(
+  t: TestContext,
+  definitions: Parameters<typeof pipelineRepo>[1],
+): { repo: string; remote: string } {
   const repo = initRepo(pipelineRepo(t, definitions));
   const remote = bareRemote(t);
   git(repo, 'remote', 'add', 'origin', remote);

@@ -90,7 +90,10 @@ export async function startGitHubServer(t: TestContext): Promise<GitHubServer> {
     };
     requests.push(request);
     const problems: string[] = [];
-    for (const [where, values] of [['path', request.params], ['query', request.query]] as const) {
+    for (const [where, values] of [
+      ['path', request.params],
+      ['query', request.query],
+    ] as const) {
       for (const [name, value] of Object.entries(values)) {
         const param = route.params.get(`${where}:${name}`);
         if (!param) {
@@ -98,11 +101,16 @@ export async function startGitHubServer(t: TestContext): Promise<GitHubServer> {
           continue;
         }
         const typed = /^-?\d+$/.test(value) && !param.check(value) ? Number(value) : value;
-        if (!param.check(typed)) problems.push(`${where} parameter ${name}=${value}: ${ajv.errorsText(param.check.errors)}`);
+        if (!param.check(typed))
+          problems.push(`${where} parameter ${name}=${value}: ${ajv.errorsText(param.check.errors)}`);
       }
     }
     for (const param of route.params.values()) {
-      if (param.required && (param.in === 'path' ? request.params : param.in === 'query' ? request.query : {})[param.name] === undefined && param.in !== 'header') {
+      if (
+        param.required &&
+        (param.in === 'path' ? request.params : param.in === 'query' ? request.query : {})[param.name] === undefined &&
+        param.in !== 'header'
+      ) {
         problems.push(`missing required ${param.in} parameter ${param.name}`);
       }
     }
@@ -114,7 +122,10 @@ export async function startGitHubServer(t: TestContext): Promise<GitHubServer> {
       violations.push(...problems.map((p) => `${route.op.operationId}: ${p}`));
       return send({ status: 422, body: { message: 'Validation Failed', errors: problems } });
     }
-    const reply = handlers.get(route.op.operationId)?.(request) ?? { status: route.op.success.status, body: route.op.success.status === 204 ? undefined : route.op.success.example };
+    const reply = handlers.get(route.op.operationId)?.(request) ?? {
+      status: route.op.success.status,
+      body: route.op.success.status === 204 ? undefined : route.op.success.example,
+    };
     send(reply);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -134,13 +145,40 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 /** Issues and comments kept in memory, served in the shapes of the API description. */
 export function issueTracker(github: GitHubServer) {
-  const issues: Array<{ number: number; title: string; body: string; state: string; labels: string[]; comments: string[] }> = [];
+  const issues: Array<{
+    number: number;
+    title: string;
+    body: string;
+    state: string;
+    labels: string[];
+    comments: string[];
+  }> = [];
   const comments: Array<{ id: number; issue: number; body: string }> = [];
-  const asIssue = (i: (typeof issues)[number]) => ({ id: i.number * 10, number: i.number, title: i.title, body: i.body, state: i.state, labels: i.labels.map((name) => ({ name })), html_url: `https://github.com/office/pipelines/issues/${i.number}` });
-  github.on('issues/list-for-repo', (r) => ({ status: 200, body: issues.filter((i) => i.state === r.query.state && (!r.query.labels || i.labels.includes(r.query.labels))).map(asIssue) }));
+  const asIssue = (i: (typeof issues)[number]) => ({
+    id: i.number * 10,
+    number: i.number,
+    title: i.title,
+    body: i.body,
+    state: i.state,
+    labels: i.labels.map((name) => ({ name })),
+    html_url: `https://github.com/office/pipelines/issues/${i.number}`,
+  });
+  github.on('issues/list-for-repo', (r) => ({
+    status: 200,
+    body: issues
+      .filter((i) => i.state === r.query.state && (!r.query.labels || i.labels.includes(r.query.labels)))
+      .map(asIssue),
+  }));
   github.on('issues/create', (r) => {
     const body = r.body as { title: string; body: string; labels: string[] };
-    const issue = { number: issues.length + 1, title: body.title, body: body.body, state: 'open', labels: body.labels, comments: [] };
+    const issue = {
+      number: issues.length + 1,
+      title: body.title,
+      body: body.body,
+      state: 'open',
+      labels: body.labels,
+      comments: [],
+    };
     issues.push(issue);
     return { status: 201, body: asIssue(issue) };
   });
@@ -149,9 +187,16 @@ export function issueTracker(github: GitHubServer) {
     Object.assign(issue, r.body);
     return { status: 200, body: asIssue(issue) };
   });
-  github.on('issues/list-comments', (r) => ({ status: 200, body: comments.filter((c) => c.issue === Number(r.params.issue_number)).map((c) => ({ id: c.id, body: c.body })) }));
+  github.on('issues/list-comments', (r) => ({
+    status: 200,
+    body: comments.filter((c) => c.issue === Number(r.params.issue_number)).map((c) => ({ id: c.id, body: c.body })),
+  }));
   github.on('issues/create-comment', (r) => {
-    const comment = { id: 1000 + comments.length, issue: Number(r.params.issue_number), body: (r.body as { body: string }).body };
+    const comment = {
+      id: 1000 + comments.length,
+      issue: Number(r.params.issue_number),
+      body: (r.body as { body: string }).body,
+    };
     comments.push(comment);
     issues.find((i) => i.number === comment.issue)?.comments.push(comment.body);
     return { status: 201, body: { id: comment.id, body: comment.body } };

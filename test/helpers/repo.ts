@@ -27,7 +27,8 @@ export function writeFiles(dir: string, files: Record<string, FileSpec>): void {
   for (const [path, spec] of Object.entries(files)) {
     const full = join(dir, path);
     mkdirSync(dirname(full), { recursive: true });
-    const { content, mode } = typeof spec === 'string' || Buffer.isBuffer(spec) ? { content: spec, mode: undefined } : spec;
+    const { content, mode } =
+      typeof spec === 'string' || Buffer.isBuffer(spec) ? { content: spec, mode: undefined } : spec;
     writeFileSync(full, content);
     if (mode !== undefined) chmodSync(full, mode);
   }
@@ -49,10 +50,15 @@ export interface CliResult {
 /** Runs the real `etl` bin as a child process. */
 export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1', ...options.env } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: options.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1', ...options.env } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -60,12 +66,24 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
  * A pipeline repository in a temporary folder: modules.json, sequences, and the test
  * modules of test/fixtures/modules/ under modules/ (so `cmd` is "./modules/ok.sh").
  */
-export function pipelineRepo(t: TestContext, definitions: { modules: Record<string, unknown>; sequences: Record<string, unknown>; files?: Record<string, FileSpec> }): string {
+export function pipelineRepo(
+  t: TestContext,
+  definitions: {
+    modules: Record<string, unknown>;
+    sequences: Record<string, unknown>;
+    files?: Record<string, FileSpec>;
+  },
+): string {
   const dir = tempRepo(t, definitions.files ?? {});
   cpSync(fixture('modules'), join(dir, 'modules'), { recursive: true });
   writeFiles(dir, {
     'modules.json': JSON.stringify(definitions.modules, null, 2),
-    ...Object.fromEntries(Object.entries(definitions.sequences).map(([name, value]) => [`etl_sequences/${name}.json`, JSON.stringify(value, null, 2)])),
+    ...Object.fromEntries(
+      Object.entries(definitions.sequences).map(([name, value]) => [
+        `etl_sequences/${name}.json`,
+        JSON.stringify(value, null, 2),
+      ]),
+    ),
   });
   return dir;
 }
@@ -80,7 +98,11 @@ export interface RunningCli {
 
 /** Starts the real `etl` bin and lets the test wait for its output and its end. */
 export function startCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): RunningCli {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
@@ -103,7 +125,9 @@ export function startCli(args: string[], options: { cwd: string; env?: NodeJS.Pr
         const match = stdout.split('\n').find((l) => pattern.test(l));
         if (match !== undefined) return resolve(match);
         waiters.push({ pattern, resolve });
-        done.then((r) => reject(new Error(`etl ended (${r.code}) before printing ${pattern}:\n${r.stdout}\n${r.stderr}`)));
+        done.then((r) =>
+          reject(new Error(`etl ended (${r.code}) before printing ${pattern}:\n${r.stdout}\n${r.stderr}`)),
+        );
       }),
     done,
   };

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
 import { fixture } from './repo.js';
 
-export const validators = createRequire(import.meta.url)(join(fixture('..', '..'), 'dist/src/definitions/validators.cjs')) as Record<string, ((data: unknown) => boolean) & { errors?: unknown }>;
+export const validators = createRequire(import.meta.url)(
+  join(fixture('..', '..'), 'dist/src/definitions/validators.cjs'),
+) as Record<string, ((data: unknown) => boolean) & { errors?: unknown }>;
 
 /** The single run folder of a repository's ledger, with its records read. */
 export function onlyRun(repo: string): { folder: string; run: RunRecord; steps: StepRecord[] } {
@@ -23,7 +25,9 @@ export function findRunFolders(repo: string): string[] {
 
 export function readRunFolder(folder: string) {
   const run = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as RunRecord;
-  const steps = run.steps.filter((s) => existsSync(join(folder, s.record))).map((s) => JSON.parse(readFileSync(join(folder, s.record), 'utf8')) as StepRecord);
+  const steps = run.steps
+    .filter((s) => existsSync(join(folder, s.record)))
+    .map((s) => JSON.parse(readFileSync(join(folder, s.record), 'utf8')) as StepRecord);
   return { folder, run, steps };
 }
 
@@ -32,5 +36,5 @@ export function assertValidRecords(run: RunRecord, steps: StepRecord[]) {
   for (const step of steps) assert.ok(validators.stepRecord!(step), JSON.stringify(validators.stepRecord!.errors));
 }
 
-export const log = (folder: string, step: StepRecord) => (step.log.path === null ? '' : readFileSync(join(folder, step.log.path), 'utf8'));
-
+export const log = (folder: string, step: StepRecord) =>
+  step.log.path === null ? '' : readFileSync(join(folder, step.log.path), 'utf8');

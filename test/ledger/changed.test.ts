@@ -7,7 +7,11 @@ import { cloneOf, git, initRepo, pipelineWithRemote } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 
 const DEFINITIONS = {
-  modules: { extract: { cmd: './modules/ok.sh' }, transform: { cmd: 'sh modules/flaky.sh 0' }, load: { cmd: './modules/env-dump.mjs' } },
+  modules: {
+    extract: { cmd: './modules/ok.sh' },
+    transform: { cmd: 'sh modules/flaky.sh 0' },
+    load: { cmd: './modules/env-dump.mjs' },
+  },
   sequences: {
     a: [{ module_name: 'extract' }, { module_name: 'transform' }],
     b: { steps: [{ module_name: 'load', output: 'x.json' }], on_failure: { module_name: 'extract' } },
@@ -21,7 +25,8 @@ function commitAll(repo: string, message: string): string {
   return git(repo, 'rev-parse', 'HEAD');
 }
 
-const names = async (repo: string, base: string, head = 'HEAD') => (await changedSequences(repo, base, { head })).map((c) => c.name);
+const names = async (repo: string, base: string, head = 'HEAD') =>
+  (await changedSequences(repo, base, { head })).map((c) => c.name);
 
 test('a sequence file edit, rename and deletion', async (t) => {
   const repo = initRepo(pipelineRepo(t, DEFINITIONS));
@@ -40,16 +45,25 @@ test('a sequence file edit, rename and deletion', async (t) => {
 test('a modules.json edit touching one module changes only the sequences that use it (on_failure too)', async (t) => {
   const repo = initRepo(pipelineRepo(t, DEFINITIONS));
   const base = git(repo, 'rev-parse', 'HEAD');
-  writeFileSync(join(repo, 'modules.json'), JSON.stringify({ ...DEFINITIONS.modules, extract: { cmd: './modules/ok.sh', timeout: '5m' } }, null, 2));
+  writeFileSync(
+    join(repo, 'modules.json'),
+    JSON.stringify({ ...DEFINITIONS.modules, extract: { cmd: './modules/ok.sh', timeout: '5m' } }, null, 2),
+  );
   commitAll(repo, 'extract gets a timeout');
   const changed = await changedSequences(repo, base);
-  assert.deepEqual(changed.map((c) => [c.name, c.reasons]), [
-    ['a', ['module "extract" changed in modules.json']],
-    ['b', ['module "extract" changed in modules.json']],
-  ]);
+  assert.deepEqual(
+    changed.map((c) => [c.name, c.reasons]),
+    [
+      ['a', ['module "extract" changed in modules.json']],
+      ['b', ['module "extract" changed in modules.json']],
+    ],
+  );
   // Reformatting modules.json without changing a module changes nothing.
   const again = git(repo, 'rev-parse', 'HEAD');
-  writeFileSync(join(repo, 'modules.json'), JSON.stringify({ ...DEFINITIONS.modules, extract: { cmd: './modules/ok.sh', timeout: '5m' } }));
+  writeFileSync(
+    join(repo, 'modules.json'),
+    JSON.stringify({ ...DEFINITIONS.modules, extract: { cmd: './modules/ok.sh', timeout: '5m' } }),
+  );
   commitAll(repo, 'reformat');
   assert.deepEqual(await names(repo, again), []);
 });
@@ -59,7 +73,10 @@ test('a module script edit changes the sequences that run it, a program or an in
   const base = git(repo, 'rev-parse', 'HEAD');
   writeFileSync(join(repo, 'modules/flaky.sh'), '#!/bin/sh\necho changed\n');
   commitAll(repo, 'edit flaky.sh');
-  assert.deepEqual((await changedSequences(repo, base)).map((c) => [c.name, c.reasons]), [['a', ['module file modules/flaky.sh changed']]]);
+  assert.deepEqual(
+    (await changedSequences(repo, base)).map((c) => [c.name, c.reasons]),
+    [['a', ['module file modules/flaky.sh changed']]],
+  );
   const next = git(repo, 'rev-parse', 'HEAD');
   writeFileSync(join(repo, 'modules/env-dump.mjs'), '#!/usr/bin/env node\n');
   commitAll(repo, 'edit env-dump.mjs');
@@ -74,7 +91,9 @@ test('a module script edit changes the sequences that run it, a program or an in
 
 test('--json prints a one-line array for a CI matrix; an all-zero base (first push) means everything', async (t) => {
   const repo = initRepo(pipelineRepo(t, DEFINITIONS));
-  const result = await runCli(['changed', '--base', '0000000000000000000000000000000000000000', '--json'], { cwd: repo });
+  const result = await runCli(['changed', '--base', '0000000000000000000000000000000000000000', '--json'], {
+    cwd: repo,
+  });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, '["a","b","c"]\n');
   const none = await runCli(['changed', '--base', 'HEAD', '--json'], { cwd: repo });
@@ -92,8 +111,13 @@ test('in a shallow clone without the base commit, every sequence counts as chang
   git(repo, 'push', '--quiet', 'origin', 'main');
   const shallow = cloneOf(t, remote, 1);
   const changed = await changedSequences(shallow, base);
-  assert.deepEqual(changed.map((c) => c.name), ['a', 'b', 'c']);
-  assert.deepEqual(changed[1]!.reasons, [`base ${base.slice(0, 12)} not in this clone (a force push or a shallow clone)`]);
+  assert.deepEqual(
+    changed.map((c) => c.name),
+    ['a', 'b', 'c'],
+  );
+  assert.deepEqual(changed[1]!.reasons, [
+    `base ${base.slice(0, 12)} not in this clone (a force push or a shallow clone)`,
+  ]);
 });
 
 test('a base a force push dropped: an error, or every sequence with --missing-base all', async (t) => {
@@ -123,7 +147,14 @@ test('etl log reads run history from the trailers of the ledger commits', async 
   assert.equal((await runCli(['run', 'c', '--commit-progress'], { cwd: repo })).code, 0);
   const log = await runCli(['log', '--json'], { cwd: repo });
   const runs = JSON.parse(log.stdout) as Array<{ sequence: string; status: string; duration: string }>;
-  assert.deepEqual(runs.map((r) => [r.sequence, r.status]), [['c', 'succeeded'], ['a', 'succeeded']], 'one line per run, progress commits folded');
+  assert.deepEqual(
+    runs.map((r) => [r.sequence, r.status]),
+    [
+      ['c', 'succeeded'],
+      ['a', 'succeeded'],
+    ],
+    'one line per run, progress commits folded',
+  );
   const only = JSON.parse((await runCli(['log', 'a', '--json'], { cwd: repo })).stdout) as unknown[];
   assert.equal(only.length, 1);
   const text = await runCli(['log'], { cwd: repo });
@@ -146,13 +177,19 @@ test('--at COMMIT plans and runs the definitions of an older commit, recorded in
   commitAll(repo, 'c changes');
   const plan = await runCli(['plan', 'c', '--at', old, '--json'], { cwd: repo });
   assert.equal(plan.code, 0, plan.stderr);
-  assert.deepEqual(JSON.parse(plan.stdout).steps.map((s: { module: string }) => s.module), ['load']);
+  assert.deepEqual(
+    JSON.parse(plan.stdout).steps.map((s: { module: string }) => s.module),
+    ['load'],
+  );
   const result = await runCli(['run', 'c', '--at', old.slice(0, 10), '--json'], { cwd: repo });
   assert.equal(result.code, 0, result.stderr);
   const run = JSON.parse(result.stdout);
   assert.equal(run.definitions.commit, old);
   assert.equal(run.definitions.dirty, false);
-  assert.deepEqual(run.steps.map((s: { module: string }) => s.module), ['load']);
+  assert.deepEqual(
+    run.steps.map((s: { module: string }) => s.module),
+    ['load'],
+  );
   const show = await runCli(['show', 'c@latest'], { cwd: repo });
   assert.match(show.stdout, new RegExp(`commit   ${old}`));
   // Its module wrote y.json into the checkout: kept, and said where (a plan wrote nothing).
@@ -166,7 +203,12 @@ test('--at COMMIT plans and runs the definitions of an older commit, recorded in
 });
 
 test('a crashed run is marked abandoned and committed by the next run with --commit', async (t) => {
-  const repo = initRepo(pipelineRepo(t, { modules: { forever: { cmd: './modules/forever.mjs' }, ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok' }, { module_name: 'forever', output: 'pids.json' }] } }));
+  const repo = initRepo(
+    pipelineRepo(t, {
+      modules: { forever: { cmd: './modules/forever.mjs' }, ok: { cmd: './modules/ok.sh' } },
+      sequences: { s: [{ module_name: 'ok' }, { module_name: 'forever', output: 'pids.json' }] },
+    }),
+  );
   git(repo, 'add', '-A');
   const { startCli, isRunning } = await import('../helpers/repo.js');
   const first = startCli(['run', 's', '--verbose'], { cwd: repo });
@@ -179,5 +221,8 @@ test('a crashed run is marked abandoned and committed by the next run with --com
     for (const pid of [pids.child, pids.grandchild]) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
   });
   assert.equal((await runCli(['run', 's', '--only', '1', '--commit'], { cwd: repo })).code, 0);
-  assert.deepEqual(git(repo, 'log', '--format=%(trailers:key=Etl-Status,valueonly)', '-2').split('\n').filter(Boolean), ['succeeded', 'abandoned']);
+  assert.deepEqual(
+    git(repo, 'log', '--format=%(trailers:key=Etl-Status,valueonly)', '-2').split('\n').filter(Boolean),
+    ['succeeded', 'abandoned'],
+  );
 });

@@ -12,16 +12,22 @@ const many = (n: number) => ({
   sequences: Object.fromEntries(Array.from({ length: n }, (_, i) => [`s${i + 1}`, [{ module_name: 'ok' }]])),
 });
 
-test('20 parallel etl run --commit in one working tree: every run is committed, the index is left clean', { timeout: 300_000 }, async (t) => {
+test('20 parallel etl run --commit in one working tree: every run is committed, the index is left clean', {
+  timeout: 300_000,
+}, async (t) => {
   const repo = initRepo(pipelineRepo(t, many(20)));
-  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => runCli(['run', `s${i + 1}`, '--commit'], { cwd: repo })));
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => runCli(['run', `s${i + 1}`, '--commit'], { cwd: repo })),
+  );
   for (const result of results) assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.equal(runFolders(repo).length, 20);
   assert.equal(git(repo, 'rev-list', '--count', 'HEAD'), '21');
   assert.equal(git(repo, 'status', '--porcelain'), '', 'nothing left staged or uncommitted');
 });
 
-test('parallel runs pushing from one clone while another clone pushes too: all arrive, none fights over git state', { timeout: 300_000 }, async (t) => {
+test('parallel runs pushing from one clone while another clone pushes too: all arrive, none fights over git state', {
+  timeout: 300_000,
+}, async (t) => {
   const { repo, remote } = pipelineWithRemote(t, many(10));
   const other = cloneOf(t, remote);
   const results = await Promise.all([
@@ -55,6 +61,9 @@ test('an unknown --remote is refused before any module runs', async (t) => {
   const { repo } = pipelineWithRemote(t, many(1));
   const result = await runCli(['run', 's1', '--push', '--remote', 'upstream'], { cwd: repo });
   assert.equal(result.code, 2);
-  assert.match(result.stderr, /there is no git remote "upstream" to push to; the remotes are origin \(--remote\) \[unknown-remote\]/);
+  assert.match(
+    result.stderr,
+    /there is no git remote "upstream" to push to; the remotes are origin \(--remote\) \[unknown-remote\]/,
+  );
   assert.equal(git(repo, 'status', '--porcelain'), '', 'nothing ran, nothing was recorded');
 });

@@ -9,8 +9,16 @@ import type { RunRecord } from '../../src/runner/records.js';
 import { cloneOf, git, initRepo, pipelineWithRemote, runFolders } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 
-const OK = { modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } }, sequences: { s: [{ module_name: 'ok', name: 'first' }, { module_name: 'ok', name: 'second' }], bad: [{ module_name: 'fail' }] } };
-
+const OK = {
+  modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
+  sequences: {
+    s: [
+      { module_name: 'ok', name: 'first' },
+      { module_name: 'ok', name: 'second' },
+    ],
+    bad: [{ module_name: 'fail' }],
+  },
+};
 
 test('--commit commits exactly the run folder; staged and unstaged user changes stay as they were', async (t) => {
   const repo = initRepo(pipelineRepo(t, OK));
@@ -21,7 +29,10 @@ test('--commit commits exactly the run folder; staged and unstaged user changes 
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /committed [0-9a-f]{12}/);
   const files = git(repo, 'show', '--name-only', '--format=', 'HEAD').split('\n');
-  assert.ok(files.length > 0 && files.every((f) => /^runs\/s\/\d{4}\/\d\d\/\d\d\/\d{8}T\d{9}Z-[0-9a-f]{8}\//.test(f)), files.join('\n'));
+  assert.ok(
+    files.length > 0 && files.every((f) => /^runs\/s\/\d{4}\/\d\d\/\d\d\/\d{8}T\d{9}Z-[0-9a-f]{8}\//.test(f)),
+    files.join('\n'),
+  );
   // (git() trims the output, so the first line loses the leading space of " M")
   assert.equal(git(repo, 'status', '--porcelain'), 'M modules.json\nA  staged.txt');
   const [run] = runFolders(repo);
@@ -53,8 +64,19 @@ test('without a configured identity ledger commits are by etl-ledger, and by git
   const env = { HOME: join(repo, 'no-home'), XDG_CONFIG_HOME: join(repo, 'no-home'), GIT_CONFIG_NOSYSTEM: '1' };
   assert.equal((await runCli(['run', 's', '--commit'], { cwd: repo, env })).code, 0);
   assert.equal(git(repo, 'log', '-1', '--format=%an <%ae>'), 'etl-ledger <etl-ledger@users.noreply.github.com>');
-  assert.equal((await runCli(['run', 's', '--commit'], { cwd: repo, env: { ...env, GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'schedule' } })).code, 0);
-  assert.equal(git(repo, 'log', '-1', '--format=%an <%ae>'), 'github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>');
+  assert.equal(
+    (
+      await runCli(['run', 's', '--commit'], {
+        cwd: repo,
+        env: { ...env, GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'schedule' },
+      })
+    ).code,
+    0,
+  );
+  assert.equal(
+    git(repo, 'log', '-1', '--format=%an <%ae>'),
+    'github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>',
+  );
   assert.match(git(repo, 'log', '-1', '--format=%(trailers:key=Etl-Trigger,valueonly)'), /^schedule/);
 });
 
@@ -79,13 +101,21 @@ test('--push works from a shallow clone (depth 1) after the remote moved on', as
   assert.equal((await runCli(['run', 's', '--push'], { cwd: repo })).code, 0); // the remote moves
   const result = await runCli(['run', 's', '--push'], { cwd: shallow });
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /^push rejected, the remote moved on \(fetch first\): fetching, rebasing, trying again \(1\)$/m);
+  assert.match(
+    result.stdout,
+    /^push rejected, the remote moved on \(fetch first\): fetching, rebasing, trying again \(1\)$/m,
+  );
   assert.equal(runFolders(remote, 'main').length, 2);
   assert.equal(git(remote, 'rev-list', '--merges', 'main'), '');
 });
 
-test('8 runners doing 20 runs each against one remote: 160 runs arrive, history stays linear, nothing is forced', { timeout: 600_000 }, async (t) => {
-  const { remote } = pipelineWithRemote(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok' }] } });
+test('8 runners doing 20 runs each against one remote: 160 runs arrive, history stays linear, nothing is forced', {
+  timeout: 600_000,
+}, async (t) => {
+  const { remote } = pipelineWithRemote(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { s: [{ module_name: 'ok' }] },
+  });
   const clones = Array.from({ length: 8 }, () => cloneOf(t, remote));
   const runner = async (clone: string) => {
     for (let i = 0; i < 20; i++) {
@@ -99,7 +129,10 @@ test('8 runners doing 20 runs each against one remote: 160 runs arrive, history 
   assert.equal(new Set(folders).size, 160);
   assert.equal(git(remote, 'rev-list', '--merges', 'main'), '', 'no merge commits');
   assert.equal(git(remote, 'rev-list', '--count', 'main'), '161', 'one commit per run, on top of the definitions');
-  assert.equal(git(remote, 'log', '--format=%(trailers:key=Etl-Run-Id,valueonly)', 'main').split('\n').filter(Boolean).length, 160);
+  assert.equal(
+    git(remote, 'log', '--format=%(trailers:key=Etl-Run-Id,valueonly)', 'main').split('\n').filter(Boolean).length,
+    160,
+  );
 });
 
 test('a push refused by a pre-receive hook keeps the records; etl ledger sync delivers them later', async (t) => {
@@ -109,7 +142,10 @@ test('a push refused by a pre-receive hook keeps the records; etl ledger sync de
   chmodSync(hook, 0o755);
   const result = await runCli(['run', 's', '--push'], { cwd: repo });
   assert.equal(result.code, 4, 'the run succeeded; its push failed');
-  assert.match(result.stderr, /the run is recorded in runs\/s\/.*, but git push to origin main failed: .*pre-receive hook declined.*\[push-failed\]/);
+  assert.match(
+    result.stderr,
+    /the run is recorded in runs\/s\/.*, but git push to origin main failed: .*pre-receive hook declined.*\[push-failed\]/,
+  );
   assert.match(result.stderr, /ledger pushes are paused for maintenance/);
   assert.match(result.stderr, /the runs are committed locally; deliver them later with "etl ledger sync --push"/);
   assert.equal(runFolders(repo).length, 1, 'committed locally');
@@ -142,7 +178,10 @@ test('a push that fails never prints the token of a remote URL', async (t) => {
   assert.doesNotMatch(result.stdout + result.stderr, new RegExp(token));
   assert.equal(runFolders(repo).length, 1, 'the run is kept');
   // Git hides it in this message itself; older gits and other messages may not.
-  assert.equal(gitMessage(new Error(`fatal: could not read from 'https://x-access-token:${token}@github.com/o/p.git'`)), "fatal: could not read from 'https://***@github.com/o/p.git'");
+  assert.equal(
+    gitMessage(new Error(`fatal: could not read from 'https://x-access-token:${token}@github.com/o/p.git'`)),
+    "fatal: could not read from 'https://***@github.com/o/p.git'",
+  );
 });
 
 test('etl ledger sync commits records never committed (a run without --commit, a crashed one)', async (t) => {
@@ -153,7 +192,10 @@ test('etl ledger sync commits records never committed (a run without --commit, a
   assert.equal(sync.code, 0, sync.stderr);
   assert.equal(sync.stdout.match(/^committed runs\//gm)?.length, 2);
   assert.equal(runFolders(remote, 'main').length, 2);
-  assert.deepEqual(git(remote, 'log', '--format=%(trailers:key=Etl-Sequence,valueonly)', 'main').split('\n').filter(Boolean).sort(), ['bad', 's']);
+  assert.deepEqual(
+    git(remote, 'log', '--format=%(trailers:key=Etl-Sequence,valueonly)', 'main').split('\n').filter(Boolean).sort(),
+    ['bad', 's'],
+  );
   assert.equal(git(repo, 'status', '--porcelain'), '');
   const again = await runCli(['ledger', 'sync'], { cwd: repo });
   assert.match(again.stdout, /no records waiting to be committed/);
@@ -162,13 +204,19 @@ test('etl ledger sync commits records never committed (a run without --commit, a
 test('a commit waits while another git process holds index.lock, and never removes it', async (t) => {
   const repo = initRepo(pipelineRepo(t, { ...OK, files: { 'notes.txt': 'v1\n' } }));
   assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 0);
-  const [folder] = readdirSync(join(repo, 'runs/s'), { recursive: true, encoding: 'utf8' }).filter((p) => p.endsWith('run.json')).map((p) => join('runs/s', p, '..'));
+  const [folder] = readdirSync(join(repo, 'runs/s'), { recursive: true, encoding: 'utf8' })
+    .filter((p) => p.endsWith('run.json'))
+    .map((p) => join('runs/s', p, '..'));
   const run = JSON.parse(readFileSync(join(repo, folder!, 'run.json'), 'utf8')) as RunRecord;
   const lock = join(repo, '.git/index.lock');
   // A real git process holding the lock: `git commit -- PATH` keeps index.lock while its
   // editor runs, and this editor takes a second.
   writeFileSync(join(repo, 'notes.txt'), 'v2\n');
-  const holder = execFile('git', ['-c', 'core.editor=sleep 1; echo "person commit" >', 'commit', '--quiet', '--', 'notes.txt'], { cwd: repo });
+  const holder = execFile(
+    'git',
+    ['-c', 'core.editor=sleep 1; echo "person commit" >', 'commit', '--quiet', '--', 'notes.txt'],
+    { cwd: repo },
+  );
   const exited = new Promise((resolve) => holder.on('exit', resolve));
   for (let waited = 0; !existsSync(lock); waited += 10) {
     assert.ok(waited < 5000, 'git never took index.lock');
@@ -177,22 +225,44 @@ test('a commit waits while another git process holds index.lock, and never remov
   const commit = await commitRunFolder(repo, folder!, run, { lockWaitMs: 20_000 });
   assert.match(commit!, /^[0-9a-f]{40}$/);
   await exited;
-  assert.deepEqual(git(repo, 'log', '--format=%s', '-2').split('\n').map((s) => s.replace(/ \[.*/, '').replace(/ in \S+$/, '')), ['etl(s): succeeded', 'person commit']);
+  assert.deepEqual(
+    git(repo, 'log', '--format=%s', '-2')
+      .split('\n')
+      .map((s) => s.replace(/ \[.*/, '').replace(/ in \S+$/, '')),
+    ['etl(s): succeeded', 'person commit'],
+  );
 
   writeFileSync(lock, ''); // a lock nobody releases
   const changed = { ...run, error: 'edited' };
   writeFileSync(join(repo, folder!, 'run.json'), JSON.stringify(changed));
-  await assert.rejects(commitRunFolder(repo, folder!, changed, { lockWaitMs: 300 }), /another git process has held \.git\/index\.lock for more than 0 s/);
+  await assert.rejects(
+    commitRunFolder(repo, folder!, changed, { lockWaitMs: 300 }),
+    /another git process has held \.git\/index\.lock for more than 0 s/,
+  );
   assert.equal(existsSync(lock), true, 'the lock is left alone');
 });
 
 test('git works whatever the user has in the environment: EDITOR, PAGER, SSH settings, GIT_* variables', async (t) => {
   const repo = initRepo(pipelineRepo(t, OK));
-  const env = { EDITOR: 'vi', VISUAL: 'vim', PAGER: 'less', GIT_PAGER: 'cat', GIT_EDITOR: 'vi', PREFIX: '/usr', SSH_ASKPASS: '/bin/true', GIT_SSH_COMMAND: 'ssh -o BatchMode=yes', GIT_DIR: '/nonexistent' };
+  const env = {
+    EDITOR: 'vi',
+    VISUAL: 'vim',
+    PAGER: 'less',
+    GIT_PAGER: 'cat',
+    GIT_EDITOR: 'vi',
+    PREFIX: '/usr',
+    SSH_ASKPASS: '/bin/true',
+    GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
+    GIT_DIR: '/nonexistent',
+  };
   const result = await runCli(['run', 's', '--commit'], { cwd: repo, env });
   assert.equal(result.code, 0, result.stderr);
   assert.match(git(repo, 'log', '-1', '--format=%s'), /^etl\(s\): succeeded/);
-  assert.equal(git(repo, 'log', '-1', '--format=%(trailers:key=Etl-Definitions,valueonly)'), git(repo, 'rev-parse', 'HEAD~1'), 'the definitions are pinned too');
+  assert.equal(
+    git(repo, 'log', '-1', '--format=%(trailers:key=Etl-Definitions,valueonly)'),
+    git(repo, 'rev-parse', 'HEAD~1'),
+    'the definitions are pinned too',
+  );
 });
 
 test('--commit in a repository without commits makes the first one; outside git it says so plainly', async (t) => {
@@ -207,9 +277,15 @@ test('--commit in a repository without commits makes the first one; outside git 
 
   const plain = pipelineRepo(t, OK);
   // Known before the first module starts: nothing runs, nothing is recorded.
-  const outside = await runCli(['run', 's', '--commit'], { cwd: plain, env: { GIT_CEILING_DIRECTORIES: join(plain, '..') } });
+  const outside = await runCli(['run', 's', '--commit'], {
+    cwd: plain,
+    env: { GIT_CEILING_DIRECTORIES: join(plain, '..') },
+  });
   assert.equal(outside.code, 2);
-  assert.match(outside.stderr, /\S+ is not in a git repository: --commit and --push record runs in git \("git init" first\) \[not-a-repository\]/);
+  assert.match(
+    outside.stderr,
+    /\S+ is not in a git repository: --commit and --push record runs in git \("git init" first\) \[not-a-repository\]/,
+  );
   assert.doesNotMatch(outside.stderr, /\n\s+at /);
   assert.equal(existsSync(join(plain, 'runs')), false, 'nothing ran');
 });
@@ -227,10 +303,16 @@ test('--ledger-branch keeps runs on their own branch; history, show, logs, log a
   // Later commands find the ledger branch on their own (git config etl.ledgerBranch).
   assert.equal((await runCli(['run', 'bad', '--commit'], { cwd: repo })).code, 1);
   const history = await runCli(['history', '--json'], { cwd: repo });
-  assert.deepEqual(JSON.parse(history.stdout).map((r: { sequence: string }) => r.sequence), ['bad', 's']);
+  assert.deepEqual(
+    JSON.parse(history.stdout).map((r: { sequence: string }) => r.sequence),
+    ['bad', 's'],
+  );
   assert.match((await runCli(['show', 'bad@latest'], { cwd: repo })).stdout, /1\. fail {2}failed/);
   assert.match((await runCli(['logs', 'bad@latest'], { cwd: repo })).stdout, /something went wrong/);
-  assert.deepEqual(JSON.parse((await runCli(['log', '--json'], { cwd: repo })).stdout).map((r: { sequence: string }) => r.sequence), ['bad', 's']);
+  assert.deepEqual(
+    JSON.parse((await runCli(['log', '--json'], { cwd: repo })).stdout).map((r: { sequence: string }) => r.sequence),
+    ['bad', 's'],
+  );
   const sync = await runCli(['ledger', 'sync', '--push'], { cwd: repo });
   assert.equal(sync.code, 0, sync.stderr);
   assert.equal(runFolders(remote, 'etl-runs').length, 2);

@@ -9,7 +9,13 @@ import type { RunRecord, RunStatus } from '../../src/runner/records.js';
 import { pipelineRepo, runCli, startCli, tempRepo } from '../helpers/repo.js';
 
 /** Writes a run.json as the runner would, without running anything. */
-function fakeRun(repo: string, sequence: string, at: Date, status: RunStatus, extra: Partial<RunRecord> = {}): RunRecord {
+function fakeRun(
+  repo: string,
+  sequence: string,
+  at: Date,
+  status: RunStatus,
+  extra: Partial<RunRecord> = {},
+): RunRecord {
   const id = newRunId(at);
   const run: RunRecord = {
     schema_version: 1,
@@ -27,7 +33,19 @@ function fakeRun(repo: string, sequence: string, at: Date, status: RunStatus, ex
     duration_ms: status === 'running' ? null : 1000,
     failed_step: status === 'failed' ? 1 : null,
     error: null,
-    steps: [{ index: 1, role: 'step', name: 'extract', module: 'extract', status: status === 'failed' ? 'failed' : 'succeeded', duration_ms: 5, exit_code: status === 'failed' ? 2 : 0, attempts: 1, record: 'steps/01-extract.json' }],
+    steps: [
+      {
+        index: 1,
+        role: 'step',
+        name: 'extract',
+        module: 'extract',
+        status: status === 'failed' ? 'failed' : 'succeeded',
+        duration_ms: 5,
+        exit_code: status === 'failed' ? 2 : 0,
+        attempts: 1,
+        record: 'steps/01-extract.json',
+      },
+    ],
     ...extra,
   };
   const folder = join(repo, runFolder(sequence, id));
@@ -46,10 +64,19 @@ test('history lists runs newest first across sequences, with --limit, --status a
   fakeRun(repo, 'daily', day(3, 18), 'succeeded');
   fakeRun(repo, 'weekly', day(20), 'succeeded');
   const ids = (runs: RunRecord[]) => runs.map((r) => `${r.sequence} ${r.started_at.slice(5, 13)} ${r.status}`);
-  assert.deepEqual(ids(listHistory(repo)), ['weekly 11-20T12 succeeded', 'daily 11-03T18 succeeded', 'daily 11-03T12 failed', 'weekly 11-02T12 failed', 'daily 11-01T12 succeeded']);
+  assert.deepEqual(ids(listHistory(repo)), [
+    'weekly 11-20T12 succeeded',
+    'daily 11-03T18 succeeded',
+    'daily 11-03T12 failed',
+    'weekly 11-02T12 failed',
+    'daily 11-01T12 succeeded',
+  ]);
   assert.deepEqual(ids(listHistory(repo, { limit: 2 })), ['weekly 11-20T12 succeeded', 'daily 11-03T18 succeeded']);
   assert.deepEqual(ids(listHistory(repo, { sequence: 'daily', status: 'failed' })), ['daily 11-03T12 failed']);
-  assert.deepEqual(ids(listHistory(repo, { since: new Date(Date.UTC(2026, 10, 3, 13)) })), ['weekly 11-20T12 succeeded', 'daily 11-03T18 succeeded']);
+  assert.deepEqual(ids(listHistory(repo, { since: new Date(Date.UTC(2026, 10, 3, 13)) })), [
+    'weekly 11-20T12 succeeded',
+    'daily 11-03T18 succeeded',
+  ]);
 });
 
 test('a run is found by a unique id prefix, SEQUENCE@latest and SEQUENCE@last-failed', (t) => {
@@ -72,19 +99,28 @@ test('history marks a running run of this host whose runner is gone as abandoned
   const dead = fakeRun(repo, 'daily', day(1), 'running', { host: hostname(), pid: 2 ** 22 + 12345 });
   const remote = fakeRun(repo, 'daily', day(2), 'running', { host: 'another-machine' });
   const runs = listHistory(repo);
-  assert.deepEqual(runs.map((r) => r.status), ['running', 'abandoned']);
+  assert.deepEqual(
+    runs.map((r) => r.status),
+    ['running', 'abandoned'],
+  );
   const saved = JSON.parse(readFileSync(join(repo, runFolder('daily', dead.id), 'run.json'), 'utf8')) as RunRecord;
   assert.equal(saved.status, 'abandoned');
   assert.equal(findRun(repo, remote.id).id, remote.id);
 });
 
 test('etl history, show and logs read a real run', async (t) => {
-  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 9' } }, sequences: { s: [{ module_name: 'ok', input: 'a b' }, { module_name: 'fail' }] } });
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 9' } },
+    sequences: { s: [{ module_name: 'ok', input: 'a b' }, { module_name: 'fail' }] },
+  });
   assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 1);
   const history = await runCli(['history'], { cwd: repo });
   assert.equal(history.code, 0);
   assert.match(history.stdout, /^RUN\s+SEQUENCE\s+STATUS\s+STARTED\s+DURATION\s+FAILED STEP$/m);
-  assert.match(history.stdout, /\d{8}T\d{9}Z-[0-9a-f]{8}\s+s\s+failed\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\S+\s+2 fail \(exit 9\)/);
+  assert.match(
+    history.stdout,
+    /\d{8}T\d{9}Z-[0-9a-f]{8}\s+s\s+failed\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\S+\s+2 fail \(exit 9\)/,
+  );
   const show = await runCli(['show', 's@last-failed'], { cwd: repo });
   assert.equal(show.code, 0, show.stderr);
   assert.match(show.stdout, /1\. ok {2}succeeded/);
@@ -93,7 +129,10 @@ test('etl history, show and logs read a real run', async (t) => {
   assert.equal(json.steps.length, 2);
   assert.deepEqual(json.steps[0].argv, ['./modules/ok.sh', '--input', 'a b']);
   const logs = await runCli(['logs', 's@latest'], { cwd: repo });
-  assert.equal(logs.stdout, '==> 1. ok (succeeded) <==\nok.sh --input a b\n==> 2. fail (failed) <==\nfail.sh is about to fail\nsomething went wrong\n');
+  assert.equal(
+    logs.stdout,
+    '==> 1. ok (succeeded) <==\nok.sh --input a b\n==> 2. fail (failed) <==\nfail.sh is about to fail\nsomething went wrong\n',
+  );
   const one = await runCli(['logs', 's@latest', 'fail'], { cwd: repo });
   assert.equal(one.stdout, 'fail.sh is about to fail\nsomething went wrong\n');
   const missing = await runCli(['logs', 's@latest', '7'], { cwd: repo });
@@ -102,7 +141,10 @@ test('etl history, show and logs read a real run', async (t) => {
 });
 
 test('etl logs --follow prints a running step as it writes, and ends with the run', async (t) => {
-  const repo = pipelineRepo(t, { modules: { forever: { cmd: './modules/forever.mjs' } }, sequences: { s: [{ module_name: 'forever', output: 'pids.json' }] } });
+  const repo = pipelineRepo(t, {
+    modules: { forever: { cmd: './modules/forever.mjs' } },
+    sequences: { s: [{ module_name: 'forever', output: 'pids.json' }] },
+  });
   const run = startCli(['run', 's', '--verbose', '--kill-grace', '200ms'], { cwd: repo });
   await run.line(/forever\.mjs started/);
   const follow = startCli(['logs', 's@latest', '--follow'], { cwd: repo });
@@ -115,13 +157,32 @@ test('etl logs --follow prints a running step as it writes, and ends with the ru
 });
 
 test('a stale lock is taken over once even when two runners race for it', async (t) => {
-  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok' }] } });
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { s: [{ module_name: 'ok' }] },
+  });
   const stale = fakeRun(repo, 's', day(1), 'running', { host: hostname(), pid: 2 ** 22 + 4242 });
-  writeFileSync(join(repo, lockFile('s')), JSON.stringify({ pid: 2 ** 22 + 4242, host: hostname(), started_at: stale.started_at, run_id: stale.id, folder: runFolder('s', stale.id) }));
-  const results = await Promise.all([runCli(['run', 's'], { cwd: repo }), runCli(['run', 's'], { cwd: repo }), runCli(['run', 's'], { cwd: repo })]);
+  writeFileSync(
+    join(repo, lockFile('s')),
+    JSON.stringify({
+      pid: 2 ** 22 + 4242,
+      host: hostname(),
+      started_at: stale.started_at,
+      run_id: stale.id,
+      folder: runFolder('s', stale.id),
+    }),
+  );
+  const results = await Promise.all([
+    runCli(['run', 's'], { cwd: repo }),
+    runCli(['run', 's'], { cwd: repo }),
+    runCli(['run', 's'], { cwd: repo }),
+  ]);
   const codes = results.map((r) => r.code).sort();
   // Each run is short: a later one may start after an earlier one ended; none may overlap.
-  assert.ok(codes.every((c) => c === 0 || c === 3), codes.join());
+  assert.ok(
+    codes.every((c) => c === 0 || c === 3),
+    codes.join(),
+  );
   assert.ok(codes.includes(0));
   const runs = listHistory(repo, { limit: 10 });
   assert.equal(runs.filter((r) => r.status === 'abandoned').length, 1);

@@ -9,7 +9,10 @@ import { runCli } from '../helpers/repo.js';
 
 const DEFS = {
   modules: { ok: { cmd: './modules/ok.sh' }, dump: { cmd: './modules/env-dump.mjs' } },
-  sequences: { s: { schedule: '0 3 * * *', steps: [{ module_name: 'ok' }] }, write: [{ module_name: 'dump', output: 'dump.json' }] },
+  sequences: {
+    s: { schedule: '0 3 * * *', steps: [{ module_name: 'ok' }] },
+    write: [{ module_name: 'dump', output: 'dump.json' }],
+  },
 };
 
 test('after switching to --ledger-branch, history, show, logs, log and due see the runs recorded before and after', async (t) => {
@@ -29,7 +32,12 @@ test('after switching to --ledger-branch, history, show, logs, log and due see t
   assert.match((await runCli(['logs', beforeId], { cwd: repo })).stdout, /ok\.sh/);
   assert.equal(JSON.parse((await runCli(['log', '--json'], { cwd: repo })).stdout).length, 2);
   // Both runs count for the schedule: nothing is due right after them.
-  assert.deepEqual(JSON.parse((await runCli(['due', '--json', '--now', new Date(Date.now() + 60_000).toISOString()], { cwd: repo })).stdout), []);
+  assert.deepEqual(
+    JSON.parse(
+      (await runCli(['due', '--json', '--now', new Date(Date.now() + 60_000).toISOString()], { cwd: repo })).stdout,
+    ),
+    [],
+  );
 });
 
 test('workflows generate carries the ledger branch into CI, where commands follow it without git config', async (t) => {
@@ -37,19 +45,37 @@ test('workflows generate carries the ledger branch into CI, where commands follo
   assert.equal((await runCli(['run', 's', '--push', '--ledger-branch', 'etl-runs'], { cwd: repo })).code, 0);
   assert.equal((await runCli(['workflows', 'generate'], { cwd: repo })).code, 0);
   for (const file of ['etl-run.yml', 'etl-schedule.yml', 'etl-dispatch.yml', 'etl-validate.yml']) {
-    assert.match(readFileSync(join(repo, '.github/workflows', file), 'utf8'), /^env:\n {2}ETL_LEDGER_BRANCH: 'etl-runs'\n/m, file);
+    assert.match(
+      readFileSync(join(repo, '.github/workflows', file), 'utf8'),
+      /^env:\n {2}ETL_LEDGER_BRANCH: 'etl-runs'\n/m,
+      file,
+    );
   }
   // A CI checkout has no git config of ours: the workflow's env is enough.
   const ci = cloneOf(t, remote);
   const env = { ETL_LEDGER_BRANCH: 'etl-runs' };
   assert.equal(JSON.parse((await runCli(['history', '--json'], { cwd: ci, env })).stdout).length, 1);
   assert.equal((await runCli(['run', 's', '--push'], { cwd: ci, env })).code, 0);
-  assert.equal(git(remote, 'ls-tree', '-r', '--name-only', 'etl-runs').split('\n').filter((p) => p.endsWith('run.json')).length, 2);
-  assert.equal(git(remote, 'ls-tree', '-r', '--name-only', 'main').split('\n').filter((p) => p.startsWith('runs/')).length, 0);
+  assert.equal(
+    git(remote, 'ls-tree', '-r', '--name-only', 'etl-runs')
+      .split('\n')
+      .filter((p) => p.endsWith('run.json')).length,
+    2,
+  );
+  assert.equal(
+    git(remote, 'ls-tree', '-r', '--name-only', 'main')
+      .split('\n')
+      .filter((p) => p.startsWith('runs/')).length,
+    0,
+  );
   git(repo, 'add', '-A');
   git(repo, 'commit', '--quiet', '-m', 'workflows');
   git(repo, 'push', '--quiet', 'origin', 'main');
-  assert.equal((await runCli(['workflows', 'check'], { cwd: cloneOf(t, remote), env })).code, 0, 'check in CI agrees with generate here');
+  assert.equal(
+    (await runCli(['workflows', 'check'], { cwd: cloneOf(t, remote), env })).code,
+    0,
+    'check in CI agrees with generate here',
+  );
 });
 
 test('run --at COMMIT: what modules write into the checkout is kept there, and the run says where', async (t) => {

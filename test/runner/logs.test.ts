@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { LogWriter, Redactor } from '../../src/runner/logs.js';
 
-function writer(t: TestContext, secrets: string[] = [], limit?: number): { log: LogWriter; seen: string[]; text: () => string } {
+function writer(
+  t: TestContext,
+  secrets: string[] = [],
+  limit?: number,
+): { log: LogWriter; seen: string[]; text: () => string } {
   const dir = mkdtempSync(join(tmpdir(), 'etl-log-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const seen: string[] = [];
@@ -49,7 +53,14 @@ test('a secret split across writes and streams is redacted; a long line holds ba
   log.write(Buffer.from('rrect-horse!\n'), 'out');
   const summary = log.close();
   assert.equal(text(), `err: ***\npw=***\n${'y'.repeat(9000)}***!\n`);
-  assert.equal(summary.bytes, 'pw=hunt'.length + 'err: hunter2-correct-horse\n'.length + 'er2-correct-horse\n'.length + 9010 + 'rrect-horse!\n'.length);
+  assert.equal(
+    summary.bytes,
+    'pw=hunt'.length +
+      'err: hunter2-correct-horse\n'.length +
+      'er2-correct-horse\n'.length +
+      9010 +
+      'rrect-horse!\n'.length,
+  );
 });
 
 test('a multi-byte character split across writes is kept whole', (t) => {

@@ -3,13 +3,17 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { RunRecord, } from '../../src/runner/records.js';
+import type { RunRecord } from '../../src/runner/records.js';
 import { fixture, isRunning, pipelineRepo, runCli, startCli, waitUntilGone } from '../helpers/repo.js';
 import { assertValidRecords, findRunFolders, log, onlyRun, readRunFolder } from '../helpers/runs.js';
 
 test("the seed's test sequence: true, false, true; step 2 fails, step 3 is skipped, the handler runs, exit 1", async (t) => {
   const repo = pipelineRepo(t, {
-    modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh' }, handler: { cmd: './modules/env-dump.mjs' } },
+    modules: {
+      ok: { cmd: './modules/ok.sh' },
+      fail: { cmd: './modules/fail.sh' },
+      handler: { cmd: './modules/env-dump.mjs' },
+    },
     sequences: {
       test: {
         steps: [{ module_name: 'ok' }, { module_name: 'fail' }, { module_name: 'ok', name: 'never' }],
@@ -23,7 +27,10 @@ test("the seed's test sequence: true, false, true; step 2 fails, step 3 is skipp
   assert.equal(run.status, 'failed');
   assert.equal(run.failed_step, 2);
   assert.match(run.error!, /step 2 \(fail\) failed: exited with code 1/);
-  assert.deepEqual(run.steps.map((s) => `${s.role} ${s.index} ${s.status}`), ['step 1 succeeded', 'step 2 failed', 'step 3 skipped', 'on_failure 1 succeeded']);
+  assert.deepEqual(
+    run.steps.map((s) => `${s.role} ${s.index} ${s.status}`),
+    ['step 1 succeeded', 'step 2 failed', 'step 3 skipped', 'on_failure 1 succeeded'],
+  );
   assertValidRecords(run, steps);
   assert.equal(steps[1]!.attempts[0]!.exit_code, 1);
   assert.match(log(folder, steps[1]!), /fail\.sh is about to fail\nsomething went wrong\n/);
@@ -37,7 +44,10 @@ test("the seed's test sequence: true, false, true; step 2 fails, step 3 is skipp
 });
 
 test('a step that exits 77 fails the run with that exit code recorded', async (t) => {
-  const repo = pipelineRepo(t, { modules: { fail: { cmd: './modules/fail.sh 77' } }, sequences: { s: [{ module_name: 'fail' }] } });
+  const repo = pipelineRepo(t, {
+    modules: { fail: { cmd: './modules/fail.sh 77' } },
+    sequences: { s: [{ module_name: 'fail' }] },
+  });
   const result = await runCli(['run', 's', '--json'], { cwd: repo });
   assert.equal(result.code, 1);
   const run = JSON.parse(result.stdout) as RunRecord;
@@ -47,11 +57,26 @@ test('a step that exits 77 fails the run with that exit code recorded', async (t
 
 test('every module gets the wrapper environment, an argv passed intact, the repo as cwd and no stdin', async (t) => {
   const repo = pipelineRepo(t, {
-    modules: { dump: { cmd: './modules/env-dump.mjs --label "two words" \'it\'"\'"\'s\'', flags: { config: '--conf' }, env: { TEST_MODULE: 'm', TEST_LEVEL: 'module' } } },
+    modules: {
+      dump: {
+        cmd: "./modules/env-dump.mjs --label \"two words\" 'it'\"'\"'s'",
+        flags: { config: '--conf' },
+        env: { TEST_MODULE: 'm', TEST_LEVEL: 'module' },
+      },
+    },
     sequences: {
       envs: {
         env: { TEST_LEVEL: 'sequence' },
-        steps: [{ module_name: 'dump', name: 'first', input: 'in put/"quoted" file.csv', output: 'dump.json', conf: 'conf.json', env: { TEST_STEP: 's' } }],
+        steps: [
+          {
+            module_name: 'dump',
+            name: 'first',
+            input: 'in put/"quoted" file.csv',
+            output: 'dump.json',
+            conf: 'conf.json',
+            env: { TEST_STEP: 's' },
+          },
+        ],
       },
     },
     files: { 'conf.json': '{}' },
@@ -60,7 +85,17 @@ test('every module gets the wrapper environment, an argv passed intact, the repo
   assert.equal(result.code, 0, result.stderr);
   const run = JSON.parse(result.stdout) as RunRecord;
   const dump = JSON.parse(readFileSync(join(repo, 'dump.json'), 'utf8'));
-  assert.deepEqual(dump.argv, ['--label', 'two words', "it's", '--input', 'in put/"quoted" file.csv', '--output', 'dump.json', '--conf', 'conf.json']);
+  assert.deepEqual(dump.argv, [
+    '--label',
+    'two words',
+    "it's",
+    '--input',
+    'in put/"quoted" file.csv',
+    '--output',
+    'dump.json',
+    '--conf',
+    'conf.json',
+  ]);
   assert.equal(dump.cwd, repo);
   assert.equal(dump.stdinBytes, 0);
   const { ETL_RUN_DIR, ...env } = dump.env;
@@ -84,14 +119,23 @@ test('every module gets the wrapper environment, an argv passed intact, the repo
 
 test('retries re-run a failing step, and every attempt is recorded', async (t) => {
   const repo = pipelineRepo(t, {
-    modules: { flaky: { cmd: './modules/flaky.sh 2', retries: 2, retry_delay: '10ms' }, flakier: { cmd: './modules/flaky.sh 5', retries: 1 } },
+    modules: {
+      flaky: { cmd: './modules/flaky.sh 2', retries: 2, retry_delay: '10ms' },
+      flakier: { cmd: './modules/flaky.sh 5', retries: 1 },
+    },
     sequences: { recovers: [{ module_name: 'flaky' }], gives_up: [{ module_name: 'flakier' }] },
   });
   assert.equal((await runCli(['run', 'recovers'], { cwd: repo })).code, 0);
   const ok = readRunFolder(findRunFolders(repo)[0]!);
   assert.equal(ok.run.status, 'succeeded');
-  assert.deepEqual(ok.steps[0]!.attempts.map((a) => a.exit_code), [3, 3, 0]);
-  assert.match(log(ok.folder, ok.steps[0]!), /attempt 1[\s\S]*\[etl-ledger: attempt 2 of 3\][\s\S]*attempt 2[\s\S]*attempt 3 \(ETL_ATTEMPT=3\)/);
+  assert.deepEqual(
+    ok.steps[0]!.attempts.map((a) => a.exit_code),
+    [3, 3, 0],
+  );
+  assert.match(
+    log(ok.folder, ok.steps[0]!),
+    /attempt 1[\s\S]*\[etl-ledger: attempt 2 of 3\][\s\S]*attempt 2[\s\S]*attempt 3 \(ETL_ATTEMPT=3\)/,
+  );
   assertValidRecords(ok.run, ok.steps);
 
   assert.equal((await runCli(['run', 'gives_up'], { cwd: repo })).code, 1);
@@ -108,7 +152,10 @@ test('a step timeout ends the module and its grandchild, and the step is timed_o
   const result = await runCli(['run', 'slow', '--kill-grace', '500ms'], { cwd: repo });
   assert.equal(result.code, 1, result.stderr);
   const { run, steps } = onlyRun(repo);
-  assert.deepEqual(run.steps.map((s) => s.status), ['timed_out', 'skipped']);
+  assert.deepEqual(
+    run.steps.map((s) => s.status),
+    ['timed_out', 'skipped'],
+  );
   assert.equal(steps[0]!.attempts[0]!.timed_out, true);
   assert.match(run.error!, /step 1 \(forever\) timed out/);
   const pids = JSON.parse(readFileSync(join(repo, 'pids.json'), 'utf8'));
@@ -116,7 +163,10 @@ test('a step timeout ends the module and its grandchild, and the step is timed_o
 });
 
 test('a module that ignores SIGTERM is killed after the grace period', async (t) => {
-  const repo = pipelineRepo(t, { modules: { stubborn: { cmd: './modules/ignore-sigterm.mjs', timeout: '1s' } }, sequences: { s: [{ module_name: 'stubborn', output: 'pid.json' }] } });
+  const repo = pipelineRepo(t, {
+    modules: { stubborn: { cmd: './modules/ignore-sigterm.mjs', timeout: '1s' } },
+    sequences: { s: [{ module_name: 'stubborn', output: 'pid.json' }] },
+  });
   const result = await runCli(['run', 's', '--kill-grace', '300ms'], { cwd: repo });
   assert.equal(result.code, 1);
   const { folder, steps } = onlyRun(repo);
@@ -129,7 +179,13 @@ test('a module that ignores SIGTERM is killed after the grace period', async (t)
 test('the sequence timeout bounds the whole run', async (t) => {
   const repo = pipelineRepo(t, {
     modules: { forever: { cmd: './modules/forever.mjs' }, handler: { cmd: './modules/ok.sh' } },
-    sequences: { bounded: { timeout: '1s', steps: [{ module_name: 'forever', output: 'pids.json' }], on_failure: { module_name: 'handler' } } },
+    sequences: {
+      bounded: {
+        timeout: '1s',
+        steps: [{ module_name: 'forever', output: 'pids.json' }],
+        on_failure: { module_name: 'handler' },
+      },
+    },
   });
   const result = await runCli(['run', 'bounded', '--kill-grace', '200ms'], { cwd: repo });
   assert.equal(result.code, 1);
@@ -139,11 +195,23 @@ test('the sequence timeout bounds the whole run', async (t) => {
   assert.equal(run.steps[1]!.status, 'succeeded', 'the error handler still runs');
 });
 
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   test(`${signal} to etl run stops the module's process group, records the run as cancelled, exits ${code}`, async (t) => {
     const repo = pipelineRepo(t, {
-      modules: { forever: { cmd: './modules/forever.mjs' }, after: { cmd: './modules/ok.sh' }, handler: { cmd: './modules/ok.sh' } },
-      sequences: { s: { steps: [{ module_name: 'forever', output: 'pids.json' }, { module_name: 'after' }], on_failure: { module_name: 'handler' } } },
+      modules: {
+        forever: { cmd: './modules/forever.mjs' },
+        after: { cmd: './modules/ok.sh' },
+        handler: { cmd: './modules/ok.sh' },
+      },
+      sequences: {
+        s: {
+          steps: [{ module_name: 'forever', output: 'pids.json' }, { module_name: 'after' }],
+          on_failure: { module_name: 'handler' },
+        },
+      },
     });
     const cli = startCli(['run', 's', '--verbose', '--kill-grace', '500ms'], { cwd: repo });
     await cli.line(/forever\.mjs started/);
@@ -153,7 +221,11 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     assert.equal(result.code, code, result.stdout + result.stderr);
     const { run, steps } = onlyRun(repo);
     assert.equal(run.status, 'cancelled');
-    assert.deepEqual(run.steps.map((s) => `${s.role} ${s.status}`), ['step cancelled', 'step skipped'], 'no error handler after a cancel');
+    assert.deepEqual(
+      run.steps.map((s) => `${s.role} ${s.status}`),
+      ['step cancelled', 'step skipped'],
+      'no error handler after a cancel',
+    );
     assertValidRecords(run, steps);
     assert.ok(await waitUntilGone([pids.child, pids.grandchild]));
     assert.equal(existsSync(join(repo, 'runs/s/.lock')), false, 'the lock is released');
@@ -187,21 +259,33 @@ test('kill -9 of the runner mid-step: the next run marks it abandoned, takes the
   assert.equal(isRunning(pids.child) || isRunning(pids.grandchild), false, 'the orphaned module group was killed');
   const [old, fresh] = findRunFolders(repo).map(readRunFolder);
   assert.equal(old!.run.status, 'abandoned');
-  assert.match(old!.run.error!, /stopped without finishing the run.*its module \(process group \d+\) was still running and was killed/);
-  assert.deepEqual(old!.run.steps.map((s) => s.status), ['succeeded', 'cancelled']);
+  assert.match(
+    old!.run.error!,
+    /stopped without finishing the run.*its module \(process group \d+\) was still running and was killed/,
+  );
+  assert.deepEqual(
+    old!.run.steps.map((s) => s.status),
+    ['succeeded', 'cancelled'],
+  );
   assert.equal(fresh!.run.status, 'succeeded');
   assertValidRecords(old!.run, old!.steps);
   for (const folder of findRunFolders(repo)) {
     for (const file of readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'))) {
       assert.doesNotThrow(() => JSON.parse(readFileSync(join(folder, file), 'utf8')), file);
     }
-    assert.deepEqual(readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
   }
   assert.equal(existsSync(join(repo, 'runs/s/.lock')), false);
 });
 
 test('two concurrent runs of one sequence: exactly one runs, the other exits 3', async (t) => {
-  const repo = pipelineRepo(t, { modules: { forever: { cmd: './modules/forever.mjs' } }, sequences: { s: [{ module_name: 'forever', output: 'pids.json' }] } });
+  const repo = pipelineRepo(t, {
+    modules: { forever: { cmd: './modules/forever.mjs' } },
+    sequences: { s: [{ module_name: 'forever', output: 'pids.json' }] },
+  });
   const first = startCli(['run', 's', '--verbose', '--kill-grace', '200ms'], { cwd: repo });
   await first.line(/forever\.mjs started/);
   const second = await runCli(['run', 's'], { cwd: repo });
@@ -213,7 +297,10 @@ test('two concurrent runs of one sequence: exactly one runs, the other exits 3',
 });
 
 test('a module printing 200 MB keeps a log within its cap: the first and last parts and a marker', async (t) => {
-  const repo = pipelineRepo(t, { modules: { loud: { cmd: './modules/print-mb.mjs' } }, sequences: { s: [{ module_name: 'loud', env: { TEST_MB: '200' } }] } });
+  const repo = pipelineRepo(t, {
+    modules: { loud: { cmd: './modules/print-mb.mjs' } },
+    sequences: { s: [{ module_name: 'loud', env: { TEST_MB: '200' } }] },
+  });
   const result = await runCli(['run', 's'], { cwd: repo });
   assert.equal(result.code, 0, result.stderr);
   const { folder, steps } = onlyRun(repo);
@@ -228,7 +315,10 @@ test('a module printing 200 MB keeps a log within its cap: the first and last pa
 });
 
 test('--log-limit sets the cap', async (t) => {
-  const repo = pipelineRepo(t, { modules: { loud: { cmd: './modules/print-mb.mjs' } }, sequences: { s: [{ module_name: 'loud', env: { TEST_MB: '1' } }] } });
+  const repo = pipelineRepo(t, {
+    modules: { loud: { cmd: './modules/print-mb.mjs' } },
+    sequences: { s: [{ module_name: 'loud', env: { TEST_MB: '1' } }] },
+  });
   assert.equal((await runCli(['run', 's', '--log-limit', '4096'], { cwd: repo })).code, 0);
   const { steps } = onlyRun(repo);
   assert.equal(steps[0]!.log.kept_bytes, 4096);
@@ -238,21 +328,31 @@ test('secret values are replaced by *** in logs, records and on the terminal', a
   const secret = 'hunter2-correct-horse';
   const repo = pipelineRepo(t, {
     modules: { leak: { cmd: './modules/print-secret.sh' }, fail: { cmd: './modules/fail.sh' } },
-    sequences: { s: { secrets: ['DB_PASSWORD'], steps: [{ module_name: 'leak', input: `db://user:${secret}@host` }, { module_name: 'fail' }] } },
+    sequences: {
+      s: {
+        secrets: ['DB_PASSWORD'],
+        steps: [{ module_name: 'leak', input: `db://user:${secret}@host` }, { module_name: 'fail' }],
+      },
+    },
   });
   const result = await runCli(['run', 's', '--verbose'], { cwd: repo, env: { DB_PASSWORD: secret } });
   assert.equal(result.code, 1);
   assert.doesNotMatch(result.stdout + result.stderr, new RegExp(secret));
   const { folder } = onlyRun(repo);
   for (const file of readdirSync(folder, { recursive: true, encoding: 'utf8' })) {
-    if (file.endsWith('.json') || file.endsWith('.log')) assert.doesNotMatch(readFileSync(join(folder, file), 'utf8'), new RegExp(secret), file);
+    if (file.endsWith('.json') || file.endsWith('.log'))
+      assert.doesNotMatch(readFileSync(join(folder, file), 'utf8'), new RegExp(secret), file);
   }
   const leak = readFileSync(join(folder, 'logs/01-leak.log'), 'utf8');
   // stdout and stderr are separate pipes: their lines may interleave either way.
   for (const line of ['the password is ***', 'again on stderr: ***']) assert.ok(leak.split('\n').includes(line), leak);
   assert.match(leak, /split: (.*\n)?\*\*\*\n/);
   assert.equal(leak.split('***').length - 1, 3);
-  for (let i = 0; i + 4 <= secret.length; i++) assert.ok(!leak.includes(secret.slice(i, i + 4)) || '***'.includes(secret.slice(i, i + 4)), `a piece of the secret leaked: ${leak}`);
+  for (let i = 0; i + 4 <= secret.length; i++)
+    assert.ok(
+      !leak.includes(secret.slice(i, i + 4)) || '***'.includes(secret.slice(i, i + 4)),
+      `a piece of the secret leaked: ${leak}`,
+    );
   assert.match(readFileSync(join(folder, 'steps/01-leak.json'), 'utf8'), /"db:\/\/user:\*\*\*@host"/);
 });
 
@@ -260,22 +360,44 @@ test('the CI token is hidden from modules unless listed in secrets, and redacted
   const token = 'ghs_runner_token_1234567890';
   const printer = { content: '#!/bin/sh\necho "token=${GITHUB_TOKEN:-absent}"\n', mode: 0o755 };
   for (const secrets of [[], ['GITHUB_TOKEN']]) {
-    const repo = pipelineRepo(t, { modules: { show: { cmd: './print-token.sh' } }, sequences: { s: { secrets, steps: [{ module_name: 'show' }] } }, files: { 'print-token.sh': printer } });
+    const repo = pipelineRepo(t, {
+      modules: { show: { cmd: './print-token.sh' } },
+      sequences: { s: { secrets, steps: [{ module_name: 'show' }] } },
+      files: { 'print-token.sh': printer },
+    });
     const result = await runCli(['run', 's', '--verbose'], { cwd: repo, env: { GITHUB_TOKEN: token } });
     assert.equal(result.code, 0, result.stderr);
     const { folder } = onlyRun(repo);
-    assert.equal(readFileSync(join(folder, 'logs/01-show.log'), 'utf8'), secrets.length ? 'token=***\n' : 'token=absent\n');
+    assert.equal(
+      readFileSync(join(folder, 'logs/01-show.log'), 'utf8'),
+      secrets.length ? 'token=***\n' : 'token=absent\n',
+    );
     assert.doesNotMatch(result.stdout + result.stderr, new RegExp(token));
   }
 });
 
 test('--from and --only select steps by number or name; the others are skipped', async (t) => {
-  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok', name: 'a' }, { module_name: 'ok', name: 'b' }, { module_name: 'ok', name: 'c' }] } });
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: {
+      s: [
+        { module_name: 'ok', name: 'a' },
+        { module_name: 'ok', name: 'b' },
+        { module_name: 'ok', name: 'c' },
+      ],
+    },
+  });
   const from = JSON.parse((await runCli(['run', 's', '--from', 'b', '--json'], { cwd: repo })).stdout) as RunRecord;
-  assert.deepEqual(from.steps.map((s) => s.status), ['skipped', 'succeeded', 'succeeded']);
+  assert.deepEqual(
+    from.steps.map((s) => s.status),
+    ['skipped', 'succeeded', 'succeeded'],
+  );
   assert.deepEqual(from.selection, { from: 2, only: null });
   const only = JSON.parse((await runCli(['run', 's', '--only', '3', '--json'], { cwd: repo })).stdout) as RunRecord;
-  assert.deepEqual(only.steps.map((s) => s.status), ['skipped', 'skipped', 'succeeded']);
+  assert.deepEqual(
+    only.steps.map((s) => s.status),
+    ['skipped', 'skipped', 'succeeded'],
+  );
   const bad = await runCli(['run', 's', '--only', 'd'], { cwd: repo });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /no step named "d"; its steps are 1 a, 2 b, 3 c/);
@@ -297,7 +419,10 @@ test('--dry-run shows the plan and records nothing; invalid definitions exit 2 b
 });
 
 test('--json prints the final run record on stdout and nothing else there', async (t) => {
-  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok' }] } });
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { s: [{ module_name: 'ok' }] },
+  });
   const result = await runCli(['run', 's', '--json'], { cwd: repo });
   const run = JSON.parse(result.stdout) as RunRecord;
   assert.equal(run.status, 'succeeded');
@@ -305,12 +430,22 @@ test('--json prints the final run record on stdout and nothing else there', asyn
   assert.match(result.stderr, /✓ 1\/1 ok/);
 });
 
-test('on a terminal the run shows a live view: a spinner line redrawn in place, then one line per step', { skip: !existsSync('/usr/bin/script') && 'needs script(1) for a pseudo-terminal' }, async (t) => {
-  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' }, forever: { cmd: './modules/forever.mjs', timeout: '1s' } }, sequences: { s: [{ module_name: 'ok' }, { module_name: 'forever', output: 'p.json' }] } });
+test('on a terminal the run shows a live view: a spinner line redrawn in place, then one line per step', {
+  skip: !existsSync('/usr/bin/script') && 'needs script(1) for a pseudo-terminal',
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' }, forever: { cmd: './modules/forever.mjs', timeout: '1s' } },
+    sequences: { s: [{ module_name: 'ok' }, { module_name: 'forever', output: 'p.json' }] },
+  });
   // script(1) gives the runner a pseudo-terminal; its output is what a person would see.
   const command = `${process.execPath} ${join(fixture('..', '..'), 'dist/src/cli/main.js')} run s --kill-grace 100ms`;
   const result = await new Promise<string>((resolve) => {
-    execFile('script', ['-qec', command, '/dev/null'], { cwd: repo, env: { ...process.env, CI: '', NO_COLOR: '1', TERM: 'xterm' } }, (_error, stdout) => resolve(stdout));
+    execFile(
+      'script',
+      ['-qec', command, '/dev/null'],
+      { cwd: repo, env: { ...process.env, CI: '', NO_COLOR: '1', TERM: 'xterm' } },
+      (_error, stdout) => resolve(stdout),
+    );
   });
   assert.ok(result.includes('\r\u001b[2K⠋ 2/2 forever'), 'the spinner line is redrawn in place');
   assert.match(result, /✓ 1\/2 ok/);
@@ -319,7 +454,10 @@ test('on a terminal the run shows a live view: a spinner line redrawn in place, 
 
 test('a module that cannot be started fails its step with the reason recorded', async (t) => {
   // Step 1 deletes step 2's program after validation and planning, so its spawn fails.
-  const repo = pipelineRepo(t, { modules: { remove: { cmd: 'rm -f modules/ok.sh' }, gone: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'remove' }, { module_name: 'gone' }] } });
+  const repo = pipelineRepo(t, {
+    modules: { remove: { cmd: 'rm -f modules/ok.sh' }, gone: { cmd: './modules/ok.sh' } },
+    sequences: { s: [{ module_name: 'remove' }, { module_name: 'gone' }] },
+  });
   const result = await runCli(['run', 's', '--json'], { cwd: repo });
   assert.equal(result.code, 1, result.stderr);
   const run = JSON.parse(result.stdout) as RunRecord;
@@ -329,9 +467,16 @@ test('a module that cannot be started fails its step with the reason recorded', 
 });
 
 test('a ledger that cannot be written is a clear error, not a stack trace', async (t) => {
-  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { s: [{ module_name: 'ok' }] }, files: { runs: 'a file where the ledger folder should be' } });
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { s: [{ module_name: 'ok' }] },
+    files: { runs: 'a file where the ledger folder should be' },
+  });
   const result = await runCli(['run', 's'], { cwd: repo });
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /^etl run: error: cannot write the run's records: (ENOTDIR|EEXIST) \(mkdir runs.*\) \[ledger-write\]$/m);
+  assert.match(
+    result.stderr,
+    /^etl run: error: cannot write the run's records: (ENOTDIR|EEXIST) \(mkdir runs.*\) \[ledger-write\]$/m,
+  );
   assert.doesNotMatch(result.stderr, /\n\s+at /);
 });

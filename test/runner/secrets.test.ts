@@ -16,7 +16,11 @@ test('a declared secret that is not set warns; --strict refuses to run', async (
   const strict = await runCli(['run', 's', '--strict'], { cwd: repo, env: { DB_PASSWORD: '' } });
   assert.equal(strict.code, 2);
   assert.match(strict.stderr, /--strict: not running with warnings/);
-  assert.equal((await runCli(['history', '--json'], { cwd: repo })).stdout.match(/"id"/g)?.length, 1, 'the strict run recorded nothing');
+  assert.equal(
+    (await runCli(['history', '--json'], { cwd: repo })).stdout.match(/"id"/g)?.length,
+    1,
+    'the strict run recorded nothing',
+  );
 });
 
 test('a secret shorter than 3 characters warns that it is not masked', async (t) => {
@@ -29,7 +33,12 @@ test('a secret shorter than 3 characters warns that it is not masked', async (t)
 test('plan, plan --json and run --dry-run mask a secret inside argv, as run records it', async (t) => {
   const repo = pipelineRepo(t, DEFS);
   const env = { DB_PASSWORD: 'hunter22' };
-  for (const args of [['plan', 's'], ['plan', 's', '--json'], ['run', 's', '--dry-run'], ['run', 's', '--dry-run', '--json']]) {
+  for (const args of [
+    ['plan', 's'],
+    ['plan', 's', '--json'],
+    ['run', 's', '--dry-run'],
+    ['run', 's', '--dry-run', '--json'],
+  ]) {
     const result = await runCli(args, { cwd: repo, env });
     assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
     assert.doesNotMatch(result.stdout + result.stderr, /hunter22/, args.join(' '));

@@ -11,10 +11,15 @@ function commitAt(repo: string, date: Date): void {
   git(repo, 'init', '--quiet', '--initial-branch=main');
   git(repo, 'add', '-A');
   const stamp = `${Math.floor(date.getTime() / 1000)} +0000`;
-  execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'definitions'], { cwd: repo, env: { ...process.env, GIT_AUTHOR_DATE: stamp, GIT_COMMITTER_DATE: stamp } });
+  execFileSync(
+    'git',
+    ['-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'definitions'],
+    { cwd: repo, env: { ...process.env, GIT_AUTHOR_DATE: stamp, GIT_COMMITTER_DATE: stamp } },
+  );
 }
 
-const prev = (expression: string, at: string, zone?: string) => previousTick(parseCron(expression).cron!, new Date(at), zone)?.toISOString();
+const prev = (expression: string, at: string, zone?: string) =>
+  previousTick(parseCron(expression).cron!, new Date(at), zone)?.toISOString();
 
 test('the previous tick is at or before the given time, in the zone', () => {
   assert.equal(prev('17 3 * * *', '2026-11-25T03:17:00Z'), '2026-11-25T03:17:00.000Z');
@@ -32,10 +37,12 @@ test('etl due: the fired schedule is due until a run exists since its tick; a dr
       manual: [{ module_name: 'ok' }],
     },
   });
-  const due = async (cron: string, now: string) => JSON.parse((await runCli(['due', '--cron', cron, '--now', now, '--json'], { cwd: repo })).stdout) as string[];
+  const due = async (cron: string, now: string) =>
+    JSON.parse((await runCli(['due', '--cron', cron, '--now', now, '--json'], { cwd: repo })).stdout) as string[];
   // At 02:20 UTC the hourly tick of 02:17 fired; nightly's 01:30 UTC tick (02:30 Madrid) has no run: caught up.
   const now = new Date();
-  const at = (h: number, m: number) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), h, m)).toISOString();
+  const at = (h: number, m: number) =>
+    new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), h, m)).toISOString();
   commitAt(repo, new Date(Date.parse(at(2, 20)) - 2 * 86_400_000)); // the sequences exist since two days before
   assert.deepEqual(await due('17 * * * *', at(2, 20)), ['hourly', 'nightly']);
   assert.deepEqual(await due(' 17  *  * * *', at(2, 20)), ['hourly', 'nightly'], 'spacing aside, the same expression');
@@ -47,35 +54,68 @@ test('etl due: the fired schedule is due until a run exists since its tick; a dr
   // One no sequence has is a stale workflow: a warning.
   const stale = await runCli(['due', '--cron', '5 4 * * *', '--now', at(2, 20)], { cwd: repo });
   assert.equal(stale.code, 0);
-  assert.match(stale.stderr, /warning: no sequence has the schedule "5 4 \* \* \*" \(are the workflows stale\? run etl workflows generate\)/);
+  assert.match(
+    stale.stderr,
+    /warning: no sequence has the schedule "5 4 \* \* \*" \(are the workflows stale\? run etl workflows generate\)/,
+  );
   const text = await runCli(['due', '--now', 'yesterday'], { cwd: repo });
   assert.equal(text.code, 2);
   assert.match(text.stderr, /--now takes an ISO 8601 time/);
 });
 
 test('etl due: only a whole run counts for a tick; a partial manual run (--only) does not', async (t) => {
-  const repo = pipelineRepo(t, { modules: { ok: { cmd: './modules/ok.sh' } }, sequences: { daily: { schedule: '0 3 * * *', steps: [{ module_name: 'ok' }, { module_name: 'ok', name: 'two' }] } } });
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { daily: { schedule: '0 3 * * *', steps: [{ module_name: 'ok' }, { module_name: 'ok', name: 'two' }] } },
+  });
   commitAt(repo, new Date(Date.now() - 3 * 86_400_000));
   assert.equal((await runCli(['run', 'daily', '--only', '2'], { cwd: repo })).code, 0);
   const now = new Date(Date.now() + 60_000).toISOString();
   const tick = new Date(Date.now() + 60_000);
   // The latest 03:00 tick, at or before now.
-  const due = JSON.parse((await runCli(['due', '--cron', '0 3 * * *', '--now', now, '--json'], { cwd: repo })).stdout) as string[];
+  const due = JSON.parse(
+    (await runCli(['due', '--cron', '0 3 * * *', '--now', now, '--json'], { cwd: repo })).stdout,
+  ) as string[];
   assert.deepEqual(due, ['daily'], `the --only run at ${tick.toISOString()} is not the scheduled run`);
   assert.equal((await runCli(['run', 'daily'], { cwd: repo })).code, 0);
-  assert.deepEqual(JSON.parse((await runCli(['due', '--cron', '0 3 * * *', '--now', new Date(Date.now() + 60_000).toISOString(), '--json'], { cwd: repo })).stdout), []);
+  assert.deepEqual(
+    JSON.parse(
+      (
+        await runCli(['due', '--cron', '0 3 * * *', '--now', new Date(Date.now() + 60_000).toISOString(), '--json'], {
+          cwd: repo,
+        })
+      ).stdout,
+    ),
+    [],
+  );
 });
 
 test("etl due: a new daily sequence is not 'missed' for ticks before it existed when another schedule fires", async (t) => {
   const repo = pipelineRepo(t, {
     modules: { ok: { cmd: './modules/ok.sh' } },
-    sequences: { daily: { schedule: '0 3 * * *', steps: [{ module_name: 'ok' }] }, often: { schedule: '*/15 * * * *', steps: [{ module_name: 'ok' }] } },
+    sequences: {
+      daily: { schedule: '0 3 * * *', steps: [{ module_name: 'ok' }] },
+      often: { schedule: '*/15 * * * *', steps: [{ module_name: 'ok' }] },
+    },
   });
   commitAt(repo, new Date('2026-11-25T09:00:00Z'));
-  const due = async (now: string) => JSON.parse((await runCli(['due', '--cron', '*/15 * * * *', '--now', now, '--json'], { cwd: repo })).stdout) as string[];
-  assert.deepEqual(await due('2026-11-25T10:15:00Z'), ['often'], 'the 03:00 tick of its first day came before it existed');
-  assert.deepEqual(await due('2026-11-26T10:15:00Z'), ['daily', 'often'], 'the next day its 03:00 tick was missed: caught up');
+  const due = async (now: string) =>
+    JSON.parse(
+      (await runCli(['due', '--cron', '*/15 * * * *', '--now', now, '--json'], { cwd: repo })).stdout,
+    ) as string[];
+  assert.deepEqual(
+    await due('2026-11-25T10:15:00Z'),
+    ['often'],
+    'the 03:00 tick of its first day came before it existed',
+  );
+  assert.deepEqual(
+    await due('2026-11-26T10:15:00Z'),
+    ['daily', 'often'],
+    'the next day its 03:00 tick was missed: caught up',
+  );
   // Asked without --cron (by hand), the same rule: nothing was due before it existed.
-  const byHand = JSON.parse((await runCli(['due', '--now', '2026-11-25T10:15:00Z', '--json'], { cwd: repo })).stdout) as string[];
+  const byHand = JSON.parse(
+    (await runCli(['due', '--now', '2026-11-25T10:15:00Z', '--json'], { cwd: repo })).stdout,
+  ) as string[];
   assert.deepEqual(byHand, ['often']);
 });

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { parseCron } from '../../src/definitions/cron.js';
 import { nextTick } from '../../src/schedule/next-tick.js';
 
-const next = (expression: string, after: string, zone?: string) => nextTick(parseCron(expression).cron!, new Date(after), zone)?.toISOString();
+const next = (expression: string, after: string, zone?: string) =>
+  nextTick(parseCron(expression).cron!, new Date(after), zone)?.toISOString();
 
 test('the next tick is strictly after the given time', () => {
   assert.equal(next('17 3 * * *', '2026-11-25T03:16:00Z'), '2026-11-25T03:17:00.000Z');

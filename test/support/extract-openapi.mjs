@@ -43,12 +43,25 @@ const operations = OPERATIONS.map(([method, route]) => {
     method: method.toUpperCase(),
     path: route,
     operationId: op.operationId,
-    parameters: (op.parameters ?? []).map((p) => ({ name: p.name, in: p.in, required: Boolean(p.required), schema: clean(p.schema) })),
-    requestBody: op.requestBody ? { required: Boolean(op.requestBody.required), schema: clean(op.requestBody.content['application/json'].schema) } : null,
-    success: { status: Number(status), example: response.content?.['application/json']?.examples?.default?.value ?? null },
+    parameters: (op.parameters ?? []).map((p) => ({
+      name: p.name,
+      in: p.in,
+      required: Boolean(p.required),
+      schema: clean(p.schema),
+    })),
+    requestBody: op.requestBody
+      ? { required: Boolean(op.requestBody.required), schema: clean(op.requestBody.content['application/json'].schema) }
+      : null,
+    success: {
+      status: Number(status),
+      example: response.content?.['application/json']?.examples?.default?.value ?? null,
+    },
   };
 });
 
 const out = new URL('../fixtures/github-openapi.json', import.meta.url);
-writeFileSync(out, `${JSON.stringify({ source: `@octokit/openapi ${version} generated/api.github.com.deref.json`, operations }, null, 2)}\n`);
+writeFileSync(
+  out,
+  `${JSON.stringify({ source: `@octokit/openapi ${version} generated/api.github.com.deref.json`, operations }, null, 2)}\n`,
+);
 console.log(`wrote ${operations.length} operations from @octokit/openapi ${version}`);
