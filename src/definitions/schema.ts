@@ -22,12 +22,10 @@ const MaybePath = notGiven(z.string());
 
 const Flag = z.string().regex(new RegExp(FLAG_PATTERN));
 
-export const Flags = z
-  .strictObject({ input: Flag.optional(), output: Flag.optional(), config: Flag.optional() })
-  .meta({
-    id: 'Flags',
-    description: 'Names of the interface flags: {"input": "-i", "output": "-o", "config": "--conf"}.',
-  });
+export const Flags = z.strictObject({ input: Flag.optional(), output: Flag.optional(), config: Flag.optional() }).meta({
+  id: 'Flags',
+  description: 'Names of the interface flags: {"input": "-i", "output": "-o", "config": "--conf"}.',
+});
 
 export const ModuleDef = z
   .strictObject({
