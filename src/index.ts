@@ -11,9 +11,9 @@ export type { RunRecord, StepRecord, RunStatus, StepStatus } from './runner/reco
 export { runSequence, type RunOutcome, type RunSequenceOptions } from './ledger/run-sequence.js';
 export { findRun, listHistory, readRun, type HistoryOptions, type RunRef } from './ledger/history.js';
 export { commitMessage, commitRunFolder } from './ledger/commit.js';
-export { pushLedger, type PushOptions, type PushResult } from './ledger/push.js';
+export { pushLedger, type PushOptions, type PushResult } from './git/push.js';
 export { syncLedger, type SyncResult } from './ledger/sync.js';
-export { changedSequences, type ChangedOptions, type ChangedSequence } from './ledger/changed.js';
+export { changedSequences, type ChangedOptions, type ChangedSequence } from './review/changed.js';
 export { logFromGit, type LoggedRun } from './ledger/git-log.js';
 export { ledgerRoot } from './ledger/ledger-branch.js';
 export { nextTick, previousTick } from './schedule/next-tick.js';

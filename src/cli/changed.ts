@@ -1,5 +1,5 @@
 import { EtlError, ExitCode } from '../errors.js';
-import { changedSequences } from '../ledger/changed.js';
+import { changedSequences } from '../review/changed.js';
 import type { Command } from './command.js';
 
 export const command: Command = {

@@ -1,7 +1,7 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { openGitHub } from '../github/client.js';
 import { dispatchSequence } from '../github/dispatch.js';
-import { defaultBranch } from '../ledger/git.js';
+import { defaultBranch } from '../git/git.js';
 import { checkSequenceName } from '../ledger/layout.js';
 import type { Command } from './command.js';
 import { loadValidated } from './load.js';

@@ -3,7 +3,7 @@ import { formatDuration } from '../definitions/duration.js';
 import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { maskPlan, planRun, type Plan, type PlannedStep } from '../runner/plan.js';
-import { withWorktreeAt } from '../ledger/worktree.js';
+import { withWorktreeAt } from '../git/worktree.js';
 import type { Command, CommandContext } from './command.js';
 import type { Paint } from './output.js';
 import { loadValidated } from './load.js';

@@ -1,10 +1,8 @@
-import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { appendSummary, inActions, warningLine } from '../github/actions.js';
 import { openGitHub } from '../github/client.js';
 import { upsertStickyComment } from '../github/sticky-comment.js';
-import { changedSequences, deletedSequences } from '../ledger/changed.js';
-import { maskPlan, planRun, type PlannedStep } from '../runner/plan.js';
+import { changePlanMarkdown } from '../review/pr-plan.js';
 import type { Command } from './command.js';
 import { loadValidated } from './load.js';
 
@@ -29,23 +27,7 @@ Options:
     if (pr !== undefined && !(Number.isInteger(pr) && pr > 0))
       throw new EtlError('usage', `--comment takes a pull request number, got "${String(values.comment)}"`);
     const report = await loadValidated(context);
-    const changed = await changedSequences(context.repo, String(values.base), { env: context.env });
-    let markdown = `### What this change would run\n\n`;
-    if (changed.length === 0) markdown += 'No sequence changed: merging it runs nothing.\n\n';
-    for (const c of changed) {
-      markdown += `#### \`${c.name}\`: ${c.reasons.join('; ')}\n\n`;
-      if (!report.definitions.sequences.has(c.name)) {
-        markdown += 'This sequence has validation errors: see the annotations.\n\n';
-        continue;
-      }
-      const plan = maskPlan(planRun(report.definitions, c.name, context.env), context.env);
-      const line = (s: PlannedStep) => `${s.index}. \`${joinWords(s.argv).replace(/`/g, "'")}\``;
-      markdown += `${plan.steps.map(line).join('\n')}\n\n`;
-      if (plan.on_failure.length) markdown += `On failure:\n\n${plan.on_failure.map(line).join('\n')}\n\n`;
-    }
-    const deleted = await deletedSequences(context.repo, String(values.base), { env: context.env });
-    if (deleted.length)
-      markdown += `#### Deleted: ${deleted.map((d) => `\`${d}\``).join(', ')}\n\nMerging stops their runs (and schedules); their runs stay in the ledger.\n`;
+    const markdown = await changePlanMarkdown(context.repo, String(values.base), report.definitions, context.env);
     context.stdout.write(markdown);
     if (inActions(context.env)) appendSummary(context.env, markdown);
     if (pr !== undefined) {

@@ -20,7 +20,7 @@ import { findStep, isSelected, maskPlan, planRun, secretValues, secretWarnings }
 import type { RunRecord } from '../runner/records.js';
 import type { Command, CommandContext } from './command.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
-import { withWorktreeAt } from '../ledger/worktree.js';
+import { withWorktreeAt } from '../git/worktree.js';
 import { loadValidated } from './load.js';
 import { formatPlan } from './plan.js';
 import { progressView, summaryLine } from './progress.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
-import { defaultBranch } from '../ledger/git.js';
+import { defaultBranch } from '../git/git.js';
 import { syncWorkflows, type WorkflowOptions } from '../github/workflows.js';
 import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
 import type { Command, CommandContext } from './command.js';

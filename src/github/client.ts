@@ -1,6 +1,6 @@
 import { Octokit } from '@octokit/rest';
 import { EtlError, type ErrorCode } from '../errors.js';
-import { openGit, type Env } from '../ledger/git.js';
+import { openGit, type Env } from '../git/git.js';
 import { sleep } from '../timers.js';
 
 export interface GitHub {

@@ -1,14 +1,6 @@
 import { formatDuration } from '../definitions/duration.js';
 import type { RunRecord } from '../runner/records.js';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
-import { EtlError } from '../errors.js';
-import type { SimpleGit } from 'simple-git';
-import { sleep } from '../timers.js';
-import { gitOperation, gitMessage, identityArgs, openGit, withIndexLock, type Env } from './git.js';
-import { withGitLock, type GitWorkOptions } from './git-lock.js';
-import { formatTree, objectId, parseTree, readObjects, writeObjects, type TreeEntry } from './git-objects.js';
+import { commitFolder, type CommitFolderOptions } from '../git/commit-folder.js';
 
 /** Trailer keys: `git log --format='%(trailers:key=Etl-Status,valueonly)'` reads them. */
 export const TRAILERS = {
@@ -60,21 +52,11 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-export interface CommitOptions extends GitWorkOptions {
-  env?: Env;
-  /** How long to wait for another git process's index.lock. */
-  lockWaitMs?: number;
-  /** How long to keep retrying when HEAD moves between reading it and moving it (default 60 s). */
-  casWaitMs?: number;
-}
+export type CommitOptions = CommitFolderOptions;
 
 /**
- * Commits one run's folder and nothing else, and returns the new commit (undefined when the
- * folder had nothing new). The commit is built from objects: the folder's files become
- * blobs and trees, spliced into HEAD's tree along the folder's path, so the cost does not
- * grow with the number of runs in history (`git commit` would rebuild the whole tree).
- * HEAD moves by compare-and-swap; the index learns only the folder's files, so whatever the
- * user has staged stays staged and their other changes stay uncommitted.
+ * Commits one run's folder and nothing else (see commitFolder), with the run's message:
+ * returns the new commit, or undefined when the folder had nothing new.
  */
 export async function commitRunFolder(
   repo: string,
@@ -82,179 +64,11 @@ export async function commitRunFolder(
   run: RunRecord,
   options: CommitOptions = {},
 ): Promise<string | undefined> {
-  return gitOperation(`recording run ${run.id} in git`, async () => {
-    const env = options.env ?? process.env;
-    const git = openGit(repo, env);
-    if ((await git.raw(['rev-parse', '--is-inside-work-tree']).catch(() => '')).trim() !== 'true') {
-      throw new EtlError(
-        'not-a-repository',
-        `${repo} is not in a git repository: recording runs in git needs one ("git init")`,
-      );
-    }
-    return withGitLock(
-      git,
-      repo,
-      `recording run ${run.id}`,
-      () => commitUnderLock(repo, git, folder, run, env, options),
-      options,
-    );
+  return commitFolder(repo, folder, {
+    ...options,
+    message: commitMessage(run),
+    what: `run ${run.id}`,
+    reflog: `etl-ledger: ${run.sequence} ${run.id}`,
+    later: '"etl ledger sync" commits them',
   });
-}
-
-async function commitUnderLock(
-  repo: string,
-  git: SimpleGit,
-  folder: string,
-  run: RunRecord,
-  env: Env,
-  options: CommitOptions,
-): Promise<string | undefined> {
-  const files = listFiles(join(repo, folder));
-  const folderTree = buildTrees(repo, folder, files, env);
-  // The index first: this waits while another git process (a person's `git commit`) holds
-  // index.lock, so HEAD is not moved under that process's feet.
-  await withIndexLock(
-    () => git.raw(['update-index', '--add', '--', ...files.map((f) => `${folder}/${f}`)]),
-    options.lockWaitMs,
-    options.onWait,
-  );
-  // Other etl processes wait for the git lock; what can still move HEAD meanwhile is a
-  // person's commit or another tool. Retry with jittered back-off until a deadline.
-  const deadline = Date.now() + (options.casWaitMs ?? 60_000);
-  for (let attempt = 1; ; attempt++) {
-    const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => '')).trim();
-    const root = spliceIntoHead(repo, head, folder, folderTree, env);
-    if (root === undefined) return undefined; // HEAD already has exactly this folder
-    const identity = await identityArgs(git, env);
-    const commit = (
-      await git.raw([...identity, 'commit-tree', root, ...(head ? ['-p', head] : []), '-m', commitMessage(run)])
-    ).trim();
-    try {
-      // Moves HEAD (or the branch it names) only if it is still where we read it.
-      await git.raw([
-        'update-ref',
-        '-m',
-        `etl-ledger: ${run.sequence} ${run.id}`,
-        'HEAD',
-        commit,
-        head || '0'.repeat(40),
-      ]);
-      return commit;
-    } catch (error) {
-      if (Date.now() < deadline) {
-        await sleep(Math.random() * Math.min(1000, 25 * 2 ** Math.min(attempt, 6)));
-        continue; // another commit landed meanwhile: build on it
-      }
-      // The user's index goes back to what it was for this folder: HEAD's version, or nothing.
-      const restore = head
-        ? ['reset', '-q', head, '--', folder]
-        : ['rm', '--cached', '-r', '-q', '--ignore-unmatch', '--', folder];
-      await git.raw(restore).catch(() => undefined);
-      throw new EtlError(
-        'commit-failed',
-        `could not record run ${run.id} in git: ${gitMessage(error)}; its records are on disk: "etl ledger sync" commits them`,
-        undefined,
-        { cause: error },
-      );
-    }
-  }
-}
-
-/** Files under a folder, relative to it, forward slashes; temporary files (".x.tmp") left out. */
-function listFiles(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[])
-    .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
-    .map((entry) =>
-      relative(dir, join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name))
-        .split(sep)
-        .join('/'),
-    )
-    .sort();
-}
-
-interface FolderTrees {
-  id: string;
-  /** Every tree object written for the folder, id -> content. */
-  trees: Map<string, Buffer>;
-}
-
-/** Writes the folder's files as blobs and computes its trees (written later, with the rest). */
-function buildTrees(repo: string, folder: string, files: string[], env: Env): FolderTrees {
-  const blobIds = writeObjects(
-    repo,
-    'blob',
-    files.map((f) => join(repo, folder, f)),
-    env,
-  );
-  const trees = new Map<string, Buffer>();
-  const build = (prefix: string): string => {
-    const entries: TreeEntry[] = [];
-    const subfolders = new Set<string>();
-    files.forEach((file, i) => {
-      if (!file.startsWith(prefix)) return;
-      const rest = file.slice(prefix.length);
-      const slash = rest.indexOf('/');
-      if (slash === -1) entries.push({ mode: '100644', name: rest, id: blobIds[i]! });
-      else subfolders.add(rest.slice(0, slash));
-    });
-    for (const name of subfolders) entries.push({ mode: '40000', name, id: build(`${prefix}${name}/`) });
-    const content = formatTree(entries);
-    const id = objectId('tree', content);
-    trees.set(id, content);
-    return id;
-  };
-  return { id: build(''), trees };
-}
-
-/**
- * HEAD's root tree with `folder` replaced by the tree `id`, rebuilding only the trees along
- * the folder's path; undefined when nothing changes. Writes the new trees.
- */
-function spliceIntoHead(
-  repo: string,
-  head: string,
-  folder: string,
-  { id, trees: folderTrees }: FolderTrees,
-  env: Env,
-): string | undefined {
-  const parts = folder.split('/');
-  const parents = parts.map((_, i) => parts.slice(0, i).join('/')); // '', 'runs', 'runs/s', ...
-  const existing = head
-    ? readObjects(
-        repo,
-        parents.map((p) => (p === '' ? `${head}^{tree}` : `${head}:${p}`)),
-        env,
-      )
-    : new Map();
-  const written = new Map(folderTrees);
-  let child = id;
-  for (let level = parts.length - 1; level >= 0; level--) {
-    const spec = parents[level] === '' ? `${head}^{tree}` : `${head}:${parents[level]}`;
-    const current = existing.get(spec);
-    const entries = current?.type === 'tree' ? parseTree(current.content) : [];
-    const name = parts[level]!;
-    const before = entries.find((e) => e.name === name);
-    if (level === parts.length - 1 && before?.id === child) return undefined;
-    const content = formatTree([...entries.filter((e) => e.name !== name), { mode: '40000', name, id: child }]);
-    child = objectId('tree', content);
-    written.set(child, content);
-  }
-  writeTrees(repo, written, env);
-  return child;
-}
-
-function writeTrees(repo: string, trees: Map<string, Buffer>, env: Env): void {
-  const dir = mkdtempSync(join(tmpdir(), 'etl-trees-'));
-  try {
-    const paths = [...trees].map(([id, content]) => {
-      const path = join(dir, id);
-      writeFileSync(path, content);
-      return path;
-    });
-    const ids = writeObjects(repo, 'tree', paths, env);
-    if (ids.join() !== [...trees.keys()].join())
-      throw new EtlError('git-failed', 'git computed other tree ids than expected');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

@@ -1,6 +1,6 @@
 import { RUN_ID_PATTERN } from './layout.js';
 import { TRAILERS } from './commit.js';
-import { gitOperation, openGit, resolveCommit, type Env } from './git.js';
+import { gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
 
 export interface LoggedRun {
   id: string;

@@ -6,7 +6,8 @@ import type { RunRecord, StepSummary } from '../runner/records.js';
 import { writeJsonAtomic } from './atomic.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { checkSequenceName, lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder } from './layout.js';
-import { isAlive, readLock } from './lock.js';
+import { isAlive, readLock } from '../lock-file.js';
+import type { LockInfo } from './lock.js';
 
 export interface RunRef {
   sequence: string;
@@ -103,7 +104,7 @@ export function readRun(repo: string, ref: Pick<RunRef, 'folder'> & { root?: str
  */
 export function reapIfAbandoned(repo: string, run: RunRecord): RunRecord {
   if (run.status !== 'running' || run.host !== hostname()) return run;
-  const lock = readLock(join(repo, lockFile(run.sequence)));
+  const lock = readLock<LockInfo>(join(repo, lockFile(run.sequence)));
   if (lock && lock.run_id === run.id && isAlive(lock)) return run;
   return (
     markAbandoned(

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { EtlError } from '../errors.js';
 import { RUNS_DIR } from './layout.js';
-import { gitMessage, gitOperation, identityArgs, openGit, resolveCommit, type Env } from './git.js';
+import { gitMessage, gitOperation, identityArgs, openGit, resolveCommit, type Env } from '../git/git.js';
 
 /** `git config etl.ledgerBranch NAME`: the repository keeps its runs on that branch. */
 const CONFIG_KEY = 'etl.ledgerBranch';

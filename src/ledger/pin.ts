@@ -1,13 +1,8 @@
-import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DefinitionsPin } from '../runner/records.js';
-import { openGit, type Env } from './git.js';
-
-/** The hash git gives a file's content (`git hash-object`), computed without git. */
-export function blobHash(content: Buffer): string {
-  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
-}
+import { openGit, type Env } from '../git/git.js';
+import { objectId } from '../git/objects.js';
 
 /**
  * Pins the definitions a run uses: the commit checked out, the blob hash of each file as it
@@ -20,7 +15,10 @@ export async function pinDefinitions(repo: string, files: string[], env: Env = p
     try {
       // A symbolic link is pinned as git stores it: the link's target, not what it points at.
       const path = join(repo, file);
-      hashes[file] = blobHash(lstatSync(path).isSymbolicLink() ? Buffer.from(readlinkSync(path)) : readFileSync(path));
+      hashes[file] = objectId(
+        'blob',
+        lstatSync(path).isSymbolicLink() ? Buffer.from(readlinkSync(path)) : readFileSync(path),
+      );
     } catch {
       hashes[file] = null;
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { isInside } from '../definitions/read-source.js';
 import { EtlError } from '../errors.js';
 import { RUNS_DIR } from './layout.js';
-import { gitOperation, openGit, type Env } from './git.js';
+import { gitOperation, openGit, type Env } from '../git/git.js';
 
 export interface LedgerTarget {
   commit: boolean;

@@ -13,7 +13,7 @@ import { newRunId, RUN_ID_PATTERN, runFolder } from './layout.js';
 import { acquireLock } from './lock.js';
 import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
-import { pushLedger, type PushOptions, type PushResult } from './push.js';
+import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
 import { openRecorder } from './recorder.js';
 
 export interface RunSequenceOptions {

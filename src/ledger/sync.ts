@@ -2,10 +2,10 @@ import type { RunRecord } from '../runner/records.js';
 import { SCHEMA_VERSION } from '../runner/schema-version.js';
 import type { SimpleGit } from 'simple-git';
 import { commitRunFolder, TRAILERS } from './commit.js';
-import { gitOperation, openGit, resolveCommit, type Env } from './git.js';
+import { gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
 import { readRun, reapIfAbandoned } from './history.js';
 import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
-import { pushLedger, type PushOptions, type PushResult } from './push.js';
+import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
 
 export interface SyncResult {
   committed: Array<{ folder: string; commit: string }>;

@@ -5,7 +5,7 @@ import { EtlError } from '../errors.js';
 import { SEQUENCES_DIR } from '../definitions/model.js';
 import { validate } from '../definitions/validate.js';
 import { syncWorkflows } from '../github/workflows.js';
-import { defaultBranch } from '../ledger/git.js';
+import { defaultBranch } from '../git/git.js';
 import { GITIGNORE_LINES, TEMPLATE_FILES } from './template.js';
 
 export interface InitResult {

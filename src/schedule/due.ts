@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCron } from '../definitions/cron.js';
 import { SEQUENCES_DIR, type Definitions } from '../definitions/model.js';
-import { gitEnv } from '../ledger/git.js';
+import { gitEnv } from '../git/git.js';
 import { runsNewestFirst, readRun, type LedgerView } from '../ledger/history.js';
 import { previousTick } from './next-tick.js';
 

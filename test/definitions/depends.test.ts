@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { expandGlobs, globToRegExp } from '../../src/definitions/depends.js';
-import { changedSequences } from '../../src/ledger/changed.js';
+import { changedSequences } from '../../src/review/changed.js';
 import type { RunRecord } from '../../src/runner/records.js';
 import { git, initRepo } from '../helpers/git.js';
 import { pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';

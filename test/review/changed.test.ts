@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { changedSequences } from '../../src/ledger/changed.js';
+import { changedSequences } from '../../src/review/changed.js';
 import { cloneOf, git, initRepo, pipelineWithRemote } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 

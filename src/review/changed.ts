@@ -6,8 +6,8 @@ import { dependsProblem, globToRegExp, isRepoPath } from '../definitions/depends
 import { asObject, modulesUsed, stepsOf } from '../definitions/raw.js';
 import { splitWords } from '../definitions/words.js';
 import { EtlError } from '../errors.js';
-import { gitOperation, openGit, resolveCommit, type Env } from './git.js';
-import { readObjects } from './git-objects.js';
+import { gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
+import { readObjects } from '../git/objects.js';
 
 export interface ChangedSequence {
   name: string;

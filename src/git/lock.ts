@@ -3,7 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
 import type { SimpleGit } from 'simple-git';
-import { releaseIfMine, tryLock, type LockOwner } from './lock.js';
+import { releaseIfMine, tryLock, type LockOwner } from '../lock-file.js';
 
 interface GitWorkOwner extends LockOwner {
   started_at: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { gitEnv, gitOperation, GitError, gitMessage, identityArgs, openGit, type Env } from './git.js';
-import { withGitLock, type GitWorkOptions } from './git-lock.js';
+import { withGitLock, type GitWorkOptions } from './lock.js';
 import { sleep } from '../timers.js';
 
 /** Rejections that mean "the remote moved": fetch, put our commits on top, try again. */
