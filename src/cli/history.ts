@@ -1,3 +1,4 @@
+import { describeSummaryEnding, failedStep } from '../runner/labels.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
@@ -62,16 +63,14 @@ Options:
 
 export function historyTable(runs: RunRecord[], paint: Paint): string {
   const rows = runs.map((run) => {
-    const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
+    const failed = failedStep(run);
     return [
       run.id,
       run.sequence,
       run.status,
       run.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       run.duration_ms === null ? '-' : formatDuration(run.duration_ms),
-      failed
-        ? `${failed.index} ${failed.name}${failed.status === 'timed_out' ? ' (timed out)' : failed.exit_code !== null ? ` (exit ${failed.exit_code})` : ''}`
-        : '',
+      failed ? `${failed.index} ${failed.name} (${describeSummaryEnding(failed)})` : '',
     ];
   });
   const colour: Record<string, Parameters<Paint>[0]> = {

@@ -1,6 +1,6 @@
 import { formatDuration } from '../definitions/duration.js';
 import type { RunObserver } from '../runner/engine.js';
-import { stepLabel } from '../runner/labels.js';
+import { describeEnding, stepLabel } from '../runner/labels.js';
 import type { RunRecord, StepRecord, StepStatus } from '../runner/records.js';
 import type { Paint } from './output.js';
 
@@ -88,10 +88,7 @@ export function progressView({
       if (running?.step === step) running = undefined;
       const last = step.attempts.at(-1);
       const detail = [
-        step.status === 'failed'
-          ? (last?.error ?? (last?.signal ? `killed by ${last.signal}` : `exit ${last?.exit_code}`))
-          : '',
-        step.status === 'timed_out' ? 'timed out' : '',
+        step.status === 'failed' || step.status === 'timed_out' ? describeEnding(last) : '',
         step.attempts.length > 1 ? `${step.attempts.length} attempts` : '',
         step.duration_ms !== null ? formatDuration(step.duration_ms) : '',
         step.status === 'skipped' ? 'skipped' : '',

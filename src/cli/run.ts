@@ -1,3 +1,4 @@
+import { failedStep } from '../runner/labels.js';
 import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
@@ -275,7 +276,7 @@ async function runFrom(
 
 /** The last lines of the failed step's log: what a person needs to see first. */
 function failureLogs(folder: string, shown: string, run: RunRecord, lines = 20): string {
-  const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
+  const failed = failedStep(run);
   if (!failed) return '';
   const record = readStep(folder, failed.record);
   if (!record) return '';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { readLogTail, readStep } from '../ledger/step-log.js';
 import type { RunObserver } from '../runner/engine.js';
-import { stepLabel } from '../runner/labels.js';
+import { describeEnding, stepLabel } from '../runner/labels.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 
 export function inActions(env: Record<string, string | undefined>): boolean {
@@ -59,10 +59,7 @@ export function actionsView(stream: NodeJS.WritableStream): Partial<RunObserver>
         return;
       }
       const last = step.attempts.at(-1);
-      const how =
-        step.status === 'succeeded'
-          ? ''
-          : ` (${last?.error ?? (last?.signal ? `signal ${last.signal}` : `exit ${last?.exit_code}`)})`;
+      const how = step.status === 'succeeded' ? '' : ` (${describeEnding(last)})`;
       stream.write(`${atLineStart ? '' : '\n'}::${token}::\n::endgroup::\n`);
       stream.write(
         `${step.status === 'succeeded' ? '✓' : '✗'} ${label(step)} ${step.status}${how} in ${formatDuration(step.duration_ms ?? 0)}\n`,

@@ -1,3 +1,4 @@
+import { describeEnding, failedStep } from '../runner/labels.js';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { readLogTail, readStep } from '../ledger/step-log.js';
@@ -93,7 +94,7 @@ function links(github: GitHub, context: NotifyContext): string {
 }
 
 function failureReport(run: RunRecord, context: NotifyContext, github: GitHub): string {
-  const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
+  const failed = failedStep(run);
   const record = failed ? readStep(join(context.ledger, context.folder), failed.record) : undefined;
   const last = record?.attempts.at(-1);
   const tail = record?.log.path
@@ -103,7 +104,7 @@ function failureReport(run: RunRecord, context: NotifyContext, github: GitHub): 
     `### Run \`${run.id}\` of \`${run.sequence}\` failed${run.duration_ms === null ? '' : ` after ${formatDuration(run.duration_ms)}`}${links(github, context)}`,
     '',
     failed
-      ? `Failing step: **${failed.index}. ${failed.name}** (module \`${failed.module}\`), ${last?.error ?? (last?.signal ? `killed by ${last.signal}` : `exit code ${last?.exit_code}`)}.`
+      ? `Failing step: **${failed.index}. ${failed.name}** (module \`${failed.module}\`): it ${describeEnding(last)}.`
       : (run.error ?? ''),
     `Record: \`${context.folder}/run.json\``,
     ...(tail ? ['', foldedLog('Last lines of its log', tail)] : []),

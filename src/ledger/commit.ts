@@ -1,3 +1,4 @@
+import { failedStep } from '../runner/labels.js';
 import { formatDuration } from '../definitions/duration.js';
 import type { RunRecord } from '../runner/records.js';
 import { commitFolder, type CommitFolderOptions } from '../git/commit-folder.js';
@@ -30,7 +31,7 @@ export function commitMessage(run: RunRecord): string {
   const table = rows
     .map((r) => `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]}`.trimEnd())
     .join('\n');
-  const failed = run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
+  const failed = failedStep(run);
   const trailers = [
     `${TRAILERS.runId}: ${run.id}`,
     `${TRAILERS.sequence}: ${run.sequence}`,

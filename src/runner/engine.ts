@@ -10,6 +10,7 @@ import { sleep } from '../timers.js';
 import type { Attempt, DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import { SCHEMA_VERSION } from './schema-version.js';
 import { formatDuration } from '../definitions/duration.js';
+import { describeEnding } from './labels.js';
 
 /**
  * Told of every change of a run's state. A hook may return a promise: the run waits for it
@@ -310,6 +311,6 @@ function summarise(step: StepRecord, count: number) {
 
 function describeFailure(step: StepRecord): string {
   const last = step.attempts.at(-1);
-  const how = last?.error ?? (last?.signal ? `was killed by ${last.signal}` : `exited with code ${last?.exit_code}`);
+  const how = describeEnding(last);
   return `step ${step.index} (${step.name}) ${step.status === 'timed_out' ? 'timed out' : 'failed'}: ${how}`;
 }

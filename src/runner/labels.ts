@@ -1,7 +1,29 @@
-import type { StepRecord } from './records.js';
+import type { Attempt, RunRecord, StepRecord, StepSummary } from './records.js';
 
 /** How a step is named while a run is watched: "2/5 clean (transform)", "on_failure 1 notify". */
 export function stepLabel(step: Pick<StepRecord, 'role' | 'index' | 'name' | 'module'>, total: number): string {
   const position = step.role === 'on_failure' ? `on_failure ${step.index}` : `${step.index}/${total}`;
   return `${position} ${step.name}${step.name === step.module ? '' : ` (${step.module})`}`;
+}
+
+/**
+ * How an attempt ended, in one wording wherever it is shown: the runner's own reason
+ * ("timed out after 2s", "cannot start …"), "was killed by SIGKILL" or "exited with code 3".
+ */
+export function describeEnding(attempt: Pick<Attempt, 'error' | 'signal' | 'exit_code'> | undefined): string {
+  if (attempt === undefined) return 'did not run';
+  return (
+    attempt.error ?? (attempt.signal ? `was killed by ${attempt.signal}` : `exited with code ${attempt.exit_code}`)
+  );
+}
+
+/** The same from a run.json step line, which keeps only the status and the exit code. */
+export function describeSummaryEnding(step: Pick<StepSummary, 'status' | 'exit_code'>): string {
+  if (step.status === 'timed_out') return 'timed out';
+  return step.exit_code === null ? step.status : `exited with code ${step.exit_code}`;
+}
+
+/** The main step whose failure failed the run, if one did. */
+export function failedStep(run: Pick<RunRecord, 'steps' | 'failed_step'>): StepSummary | undefined {
+  return run.steps.find((s) => s.role === 'step' && s.index === run.failed_step);
 }

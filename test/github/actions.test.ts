@@ -73,7 +73,7 @@ test('in GitHub Actions: masks first, each step in a group, module output behind
     out,
     /::group::3\/3 fail\n::stop-commands::[0-9a-f]{32}\nfail\.sh is about to fail\nsomething went wrong\n/,
   );
-  assert.match(out, /✗ 3\/3 fail failed \(exit 3\)/);
+  assert.match(out, /✗ 3\/3 fail failed \(exited with code 3\)/);
 
   const outputs = readOutputs(env.GITHUB_OUTPUT!);
   assert.equal(outputs.status, 'failed');

@@ -25,7 +25,7 @@ test('a failing sequence opens one issue, later failures comment on it, a succes
   const [issue] = tracker.issues;
   assert.equal(issue!.title, 'etl: sequence "nightly" is failing');
   assert.deepEqual(issue!.labels, ['etl-failure']);
-  assert.match(issue!.body, /Failing step: \*\*1\. step\*\* \(module `step`\), exit code 5\./);
+  assert.match(issue!.body, /Failing step: \*\*1\. step\*\* \(module `step`\): it exited with code 5\./);
   assert.match(issue!.body, /\[ledger commit\]\(https:\/\/github\.com\/office\/pipelines\/commit\/[0-9a-f]{40}\)/);
   assert.match(issue!.body, /something went wrong/);
 

@@ -119,12 +119,12 @@ test('etl history, show and logs read a real run', async (t) => {
   assert.match(history.stdout, /^RUN\s+SEQUENCE\s+STATUS\s+STARTED\s+DURATION\s+FAILED STEP$/m);
   assert.match(
     history.stdout,
-    /\d{8}T\d{9}Z-[0-9a-f]{8}\s+s\s+failed\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\S+\s+2 fail \(exit 9\)/,
+    /\d{8}T\d{9}Z-[0-9a-f]{8}\s+s\s+failed\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+\S+\s+2 fail \(exited with code 9\)/,
   );
   const show = await runCli(['show', 's@last-failed'], { cwd: repo });
   assert.equal(show.code, 0, show.stderr);
   assert.match(show.stdout, /1\. ok {2}succeeded/);
-  assert.match(show.stdout, /2\. fail {2}failed {2}\S+ {2}exit 9/);
+  assert.match(show.stdout, /2\. fail {2}failed {2}\S+ {2}exited with code 9/);
   const json = JSON.parse((await runCli(['show', 's@latest', '--json'], { cwd: repo })).stdout);
   assert.equal(json.steps.length, 2);
   assert.deepEqual(json.steps[0].argv, ['./modules/ok.sh', '--input', 'a b']);
