@@ -7,6 +7,7 @@ import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { listHistory } from '../ledger/history.js';
 import type { RunRecord } from '../runner/records.js';
+import { parseLimit } from './options.js';
 import type { Command } from './command.js';
 import { formatTable, type Paint } from './output.js';
 
@@ -38,9 +39,7 @@ Options:
     const status = values.status === undefined ? undefined : String(values.status);
     if (status !== undefined && !STATUSES.includes(status))
       throw new EtlError('usage', `--status must be one of ${STATUSES.join(', ')}, got "${status}"`);
-    const limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
+    const limit = parseLimit(values.limit);
     const since = values.since === undefined ? undefined : parseSince(String(values.since), new Date());
     const runs = listHistory(await ledgerView(context.repo, { env: context.env }), {
       sequence: positionals[0],

@@ -2,6 +2,7 @@ import { EtlError, ExitCode } from '../errors.js';
 import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
 import { logFromGit } from '../ledger/git-log.js';
 import { checkSequenceName } from '../ledger/layout.js';
+import { parseLimit } from './options.js';
 import type { Command } from './command.js';
 import { formatTable } from './output.js';
 
@@ -20,9 +21,7 @@ Options:
   async run(values, positionals, context) {
     if (positionals.length > 1)
       throw new EtlError('usage', `log takes at most one sequence name, got ${positionals.length}`);
-    const limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new EtlError('usage', `--limit must be a positive whole number, got "${String(values.limit)}"`);
+    const limit = parseLimit(values.limit);
     const branch = await configuredLedgerBranch(context.repo, context.env);
     if (positionals[0] !== undefined) checkSequenceName(positionals[0]);
     const runs = await logFromGit(context.repo, {

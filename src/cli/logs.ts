@@ -5,6 +5,7 @@ import { ledgerView } from '../ledger/ledger-branch.js';
 import { findRun, readRun, reapIfAbandoned, type RunRef } from '../ledger/history.js';
 import { stepFiles } from '../runner/engine.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
+import { stepTitle } from '../runner/labels.js';
 import type { Command, CommandContext } from './command.js';
 
 const POLL_MS = 200;
@@ -97,7 +98,7 @@ function printNew(
   const from = offsets.get(path);
   if (from === undefined && header)
     context.stdout.write(
-      `${state.atLineStart ? '' : '\n'}${context.paint('bold', `==> ${step.role === 'on_failure' ? 'on_failure ' : ''}${step.index}. ${step.name} (${step.status}) <==`)}\n`,
+      `${state.atLineStart ? '' : '\n'}${context.paint('bold', `==> ${stepTitle(step)} (${step.status}) <==`)}\n`,
     );
   const start = from ?? 0;
   if (size > start) {

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EtlError, exitCodeFor, ExitCode } from '../errors.js';
-import { closest } from '../definitions/suggest.js';
+import { didYouMean } from '../definitions/suggest.js';
 import type { Command, CommandContext } from './command.js';
 import { internalErrorReport } from './internal-error.js';
 import { painter } from './output.js';
@@ -120,11 +120,11 @@ function findRepository(cwd: string): string {
 function describeParseError(message: string, options: string[]): string {
   const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
   if (unknown) {
-    const guess = closest(
+    return `unknown option ${unknown}${didYouMean(
       unknown,
       options.map((o) => `--${o}`),
-    );
-    return `unknown option ${unknown}${guess ? ` (did you mean ${guess}?)` : ''}`;
+      false,
+    )}`;
   }
   const option = /Option '(?:-\w, )?(-{1,2}[^' ]+)/.exec(message)?.[1];
   if (/ambiguous/.test(message)) return `${option} needs a value; one that starts with "-" is written ${option}=-1`;
@@ -191,9 +191,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
   const entry = COMMANDS[name];
   if (!entry) {
-    const guess = closest(name, Object.keys(COMMANDS));
     return usageError(
-      `unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}; run "etl --help" for the list`,
+      `unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))}; run "etl --help" for the list`,
     );
   }
   const command = await entry.load();

@@ -1,4 +1,4 @@
-import { describeEnding } from '../runner/labels.js';
+import { describeEnding, stepPosition } from '../runner/labels.js';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
@@ -50,7 +50,7 @@ Options:
       const last = attempts.at(-1);
       const how = last ? describeEnding(last) : '';
       lines.push(
-        `${summary.role === 'on_failure' ? 'on_failure ' : ''}${summary.index}. ${paint('bold', summary.name)}${summary.name === summary.module ? '' : ` (${summary.module})`}  ${summary.status}` +
+        `${stepPosition(summary)}. ${paint('bold', summary.name)}${summary.name === summary.module ? '' : ` (${summary.module})`}  ${summary.status}` +
           `${summary.duration_ms === null ? '' : `  ${formatDuration(summary.duration_ms)}`}${how ? `  ${how}` : ''}${attempts.length > 1 ? `  ${attempts.length} attempts` : ''}`,
       );
       if (step && step.status !== 'skipped' && step.status !== 'pending') {

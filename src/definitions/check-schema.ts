@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import type { Issue } from '../errors.js';
 import { DURATION_PATTERN, ENV_NAME_PATTERN, FLAG_PATTERN } from './patterns.js';
-import type { ParsedSource } from './source.js';
-import { closest } from './suggest.js';
+import { type ParsedSource, pointerSegment } from './source.js';
+import { didYouMean } from './suggest.js';
 
 interface AjvError {
   instancePath: string;
@@ -78,12 +78,11 @@ function explain(errors: AjvError[]): Explained[] {
       case 'additionalProperties': {
         const key = String(error.params.additionalProperty);
         const known = Object.keys(error.parentSchema?.properties ?? {}).filter((k) => k !== '$schema');
-        const guess = closest(key, known);
         out.push({
-          pointer: `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+          pointer: `${path}/${pointerSegment(key)}`,
           part: 'key',
           code: 'unknown-key',
-          message: `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ''}${known.length ? `; expected one of: ${known.join(', ')}` : ''}`,
+          message: `unknown key "${key}"${didYouMean(key, known)}${known.length ? `; expected one of: ${known.join(', ')}` : ''}`,
         });
         break;
       }

@@ -1,6 +1,6 @@
 import { accessSync, closeSync, constants, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { closest } from './suggest.js';
+import { closest, didYouMean } from './suggest.js';
 import { splitWords } from './words.js';
 
 export type CommandProblemCode = 'invalid-cmd' | 'missing-command' | 'not-executable' | 'crlf-shebang';
@@ -66,12 +66,12 @@ export function resolveCommand(cmd: string, repo: string, path: string | undefin
     const file = join(dir, program);
     if (fileKind(file) === 'file' && isExecutable(file)) return { words, executable: file };
   }
-  const guess = closest(program, programsOnPath(dirs));
+  const hint = didYouMean(program, programsOnPath(dirs));
   return {
     words,
     problem: {
       code: 'missing-command',
-      message: `command "${program}" is not on PATH${guess ? ` (did you mean "${guess}"?)` : ''}; a program in the repository is written with a path, e.g. "./modules/${program}"`,
+      message: `command "${program}" is not on PATH${hint}; a program in the repository is written with a path, e.g. "./modules/${program}"`,
     },
   };
 }

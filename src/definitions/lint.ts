@@ -8,8 +8,8 @@ import { dependsProblem, isRepoPath } from './depends.js';
 import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
 import { NAME_PATTERN } from './patterns.js';
-import type { ParsedSource } from './source.js';
-import { closest, editDistance } from './suggest.js';
+import { type ParsedSource, pointerSegment } from './source.js';
+import { didYouMean, editDistance } from './suggest.js';
 
 type Report = (severity: Severity, code: string, pointer: string, message: string, part?: 'key' | 'value') => void;
 
@@ -45,7 +45,7 @@ export function lintModule(
 ): Issue[] {
   const issues: Issue[] = [];
   const report = reporter(issues, MODULES_FILE, source);
-  const at = `/${entry.name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  const at = `/${pointerSegment(entry.name)}`;
   if (!new RegExp(NAME_PATTERN).test(entry.name)) {
     report(
       'error',
@@ -106,8 +106,7 @@ function argumentProblem(value: string, prefix = ''): { code: string; message: s
 function checkEnv(env: Record<string, string>, pointer: string, report: Report): void {
   for (const [name, value] of Object.entries(env)) {
     const problem = argumentProblem(value, `env ${name} `);
-    if (problem)
-      report('error', problem.code, `${pointer}/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, problem.message);
+    if (problem) report('error', problem.code, `${pointer}/${pointerSegment(name)}`, problem.message);
   }
 }
 
@@ -138,7 +137,7 @@ export function lintSequence(
         'error',
         'unknown-module',
         `${step.pointer}/module_name`,
-        `unknown module "${step.module_name}"${suggestion(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
+        `unknown module "${step.module_name}"${didYouMean(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
       );
     }
     for (const field of PATH_FIELDS) {
@@ -182,7 +181,7 @@ export function lintSequence(
           'warning',
           'near-miss-path',
           `${step.pointer}/input`,
-          `input "${input}" is not what any earlier step writes, but step ${near.index + 1} (${near.name}) writes "${near.output}": a typo?`,
+          `input "${input}" is not what any earlier step writes, but step ${near.index} (${near.name}) writes "${near.output}": a typo?`,
         );
       }
     }
@@ -226,11 +225,6 @@ function lintSchedule(sequence: SequenceDef, report: Report): void {
       report('warning', 'timezone-without-schedule', '/timezone', 'timezone has no effect without a schedule');
     }
   }
-}
-
-function suggestion(word: string, candidates: Iterable<string>): string {
-  const guess = closest(word, candidates);
-  return guess === undefined ? '' : ` (did you mean "${guess}"?)`;
 }
 
 /** A relative path without a URL scheme: a file the repository should contain. */

@@ -10,7 +10,7 @@ export interface ModuleEntry {
 
 /** A step with "not given" ("", null, absent) normalised to undefined. */
 export interface StepDef {
-  /** 0-based position in its list. */
+  /** Position in its list from 1, as ETL_STEP, the ledger and every message count. */
   index: number;
   /** JSON pointer of the step in its file, for locating messages. */
   pointer: string;
@@ -59,9 +59,10 @@ export const SEQUENCE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 const given = <T>(value: T | null | undefined | ''): T | undefined =>
   value === null || value === '' ? undefined : value;
 
-function toStepDef(step: Step, index: number, pointer: string): StepDef {
+/** `position` is 0-based (the array index); the step's index counts from 1. */
+function toStepDef(step: Step, position: number, pointer: string): StepDef {
   return {
-    index,
+    index: position + 1,
     pointer,
     module_name: step.module_name,
     name: given(step.name) ?? step.module_name,
@@ -129,7 +130,7 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
       const pointer = Array.isArray(list) ? `${base}/${i}` : base;
       return [
         {
-          index: i,
+          index: i + 1,
           pointer,
           module_name: module,
           name: text(step.name) ?? module,

@@ -35,7 +35,9 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   return best;
 }
 
-export function didYouMean(word: string, candidates: Iterable<string>): string {
+/** " (did you mean "x"?)" for the closest candidate, or "" when none is close. */
+export function didYouMean(word: string, candidates: Iterable<string>, quoted = true): string {
   const guess = closest(word, candidates);
-  return guess === undefined ? '' : ` (did you mean "${guess}"?)`;
+  if (guess === undefined) return '';
+  return ` (did you mean ${quoted ? `"${guess}"` : guess}?)`;
 }

@@ -18,7 +18,7 @@ import { NAME_PATTERN } from './patterns.js';
 import { asObject, modulesUsed } from './raw.js';
 import { readDefinitionFile } from './read-source.js';
 import type { Flags, ModuleDef, SequenceObject, Step } from './schema.js';
-import { closest } from './suggest.js';
+import { didYouMean } from './suggest.js';
 
 export interface ValidateOptions {
   repo: string;
@@ -233,10 +233,8 @@ function ignoredEntryReason(repo: string, fileName: string): string | undefined 
   if ((SEQUENCE_EXTENSIONS as readonly string[]).includes(lower))
     return `"${fileName}" is not read: the extension must be lower case (${lower})`;
   // Other files (a README) are the team's business; a near miss (.jsn, .ymal) is a typo.
-  const guess = extension ? closest(lower, [...SEQUENCE_EXTENSIONS]) : undefined;
-  return guess
-    ? `"${fileName}" is not read: sequences are .json, .yaml or .yml files (did you mean ${guess}?)`
-    : undefined;
+  const hint = extension ? didYouMean(lower, SEQUENCE_EXTENSIONS, false) : '';
+  return hint ? `"${fileName}" is not read: sequences are .json, .yaml or .yml files${hint}` : undefined;
 }
 
 /** Resolves names given on the command line; a name that is not one is a usage error. */
@@ -263,13 +261,12 @@ function selectSequences(repo: string, files: SequenceFileEntry[], wanted: strin
     }
     const entry = files.find((f) => f.name === name);
     if (!entry) {
-      const guess = closest(
-        name,
-        files.map((f) => f.name),
-      );
       throw new EtlError(
         'unknown-sequence',
-        `unknown sequence "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}: no ${SEQUENCES_DIR}/${name}.json, .yaml or .yml`,
+        `unknown sequence "${name}"${didYouMean(
+          name,
+          files.map((f) => f.name),
+        )}: no ${SEQUENCES_DIR}/${name}.json, .yaml or .yml`,
       );
     }
     if (!selected.includes(entry)) selected.push(entry);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { readLogTail, readStep } from '../ledger/step-log.js';
 import type { RunObserver } from '../runner/engine.js';
-import { describeEnding, stepLabel } from '../runner/labels.js';
+import { describeEnding, stepLabel, stepPosition } from '../runner/labels.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 
 export function inActions(env: Record<string, string | undefined>): boolean {
@@ -91,7 +91,7 @@ const TAIL_LINES = 30;
 export function runSummary(run: RunRecord, folder: string, ledger: string): string {
   const rows = run.steps.map(
     (s) =>
-      `| ${s.role === 'on_failure' ? 'on_failure ' : ''}${s.index} | ${cell(s.name)} | ${cell(s.module)} | ${s.status} | ${s.duration_ms === null ? '' : formatDuration(s.duration_ms)} | ${s.exit_code ?? ''} |`,
+      `| ${stepPosition(s)} | ${cell(s.name)} | ${cell(s.module)} | ${s.status} | ${s.duration_ms === null ? '' : formatDuration(s.duration_ms)} | ${s.exit_code ?? ''} |`,
   );
   let text = `### etl run \`${run.sequence}\`: ${run.status}${run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`}\n\n`;
   text += `Run \`${run.id}\`, recorded in \`${folder}\`${run.definitions.commit ? `, definitions of \`${run.definitions.commit.slice(0, 12)}\`` : ''}.${run.error ? `\n\n${cell(run.error)}` : ''}\n\n`;

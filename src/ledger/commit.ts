@@ -1,4 +1,4 @@
-import { failedStep } from '../runner/labels.js';
+import { failedStep, stepTitle } from '../runner/labels.js';
 import { formatDuration } from '../definitions/duration.js';
 import type { RunRecord } from '../runner/records.js';
 import { commitFolder, type CommitFolderOptions } from '../git/commit-folder.js';
@@ -23,7 +23,7 @@ export function commitMessage(run: RunRecord): string {
   const progress = run.status === 'running' ? runningAt(run) : '';
   const subject = `etl(${run.sequence}): ${run.status}${progress}${took} [${run.id}]`;
   const rows = run.steps.map((s) => [
-    `${s.role === 'on_failure' ? 'on_failure ' : ''}${s.index}. ${s.name}`,
+    stepTitle(s),
     s.status,
     s.duration_ms === null ? '' : formatDuration(s.duration_ms),
   ]);

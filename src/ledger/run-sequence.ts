@@ -65,14 +65,17 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   const now = options.now ?? (() => new Date());
   const plan = planRun(definitions, sequence, env);
   const ledger = options.ledger ?? definitions.repo;
-  const commits = options.commit !== undefined || options.push !== undefined;
+  // "commit" means four things here: the --commit settings (options.commit), whether the run
+  // goes into git at all (inGit), queueing a commit of a folder (queueCommit), and the commit
+  // that recorded the run (outcome.commit).
+  const inGit = options.commit !== undefined || options.push !== undefined;
   checkRunsFolder(ledger, sequence);
-  await checkLedgerTarget(ledger, { commit: commits, push: options.push }, env);
+  await checkLedgerTarget(ledger, { commit: inGit, push: options.push }, env);
   const startedAt = now();
   const runId = newRunId(startedAt);
   const folder = runFolder(sequence, runId);
   const git = new GitQueue();
-  const commit = (path: string, run: RunRecord) =>
+  const queueCommit = (path: string, run: RunRecord) =>
     git.add(() =>
       commitRunFolder(ledger, path, run, {
         env,
@@ -98,7 +101,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
         `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}${killed}`,
       );
       // A crashed run's folder is committed by the next run, before its own.
-      if (abandoned && commits) void commit(lock.replaced.folder, abandoned);
+      if (abandoned && inGit) void queueCommit(lock.replaced.folder, abandoned);
     }
     const files = [
       ...definitionFiles(definitions, sequence),
@@ -110,9 +113,9 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
     // Progress commits are made before the run goes on, so each holds what its message says.
     const progress: Partial<RunObserver> = options.commit?.progress
       ? {
-          runStarted: async (started) => void (await commit(folder, started)),
+          runStarted: async (started) => void (await queueCommit(folder, started)),
           stepFinished: async (current, step) => {
-            if (step.status !== 'skipped') await commit(folder, current);
+            if (step.status !== 'skipped') await queueCommit(folder, current);
           },
         }
       : {};
@@ -153,11 +156,11 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   // end_etl: the scratch folder goes with a success; after a failure it is evidence.
   if (run.status === 'succeeded') rmSync(scratch, { recursive: true, force: true });
   const outcome: RunOutcome = { run, folder, scratch: run.status === 'succeeded' ? undefined : scratch };
-  if (!commits) return outcome;
+  if (!inGit) return outcome;
   try {
-    const sha = await commit(folder, run);
+    const runCommit = await queueCommit(folder, run);
     await git.idle();
-    outcome.commit = sha;
+    outcome.commit = runCommit;
     if (options.push) outcome.push = await pushLedger(ledger, { env, ...options.push });
   } catch (error) {
     if (!(error instanceof EtlError)) throw error;

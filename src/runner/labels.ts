@@ -1,8 +1,18 @@
 import type { Attempt, RunRecord, StepRecord, StepSummary } from './records.js';
 
+/** Where a step stands in its run: "2", or "on_failure 1" for a step of the error handler. */
+export function stepPosition(step: Pick<StepRecord, 'role' | 'index'>): string {
+  return `${step.role === 'on_failure' ? 'on_failure ' : ''}${step.index}`;
+}
+
+/** A step as lists show it: "2. clean", "on_failure 1. notify". */
+export function stepTitle(step: Pick<StepRecord, 'role' | 'index' | 'name'>): string {
+  return `${stepPosition(step)}. ${step.name}`;
+}
+
 /** How a step is named while a run is watched: "2/5 clean (transform)", "on_failure 1 notify". */
 export function stepLabel(step: Pick<StepRecord, 'role' | 'index' | 'name' | 'module'>, total: number): string {
-  const position = step.role === 'on_failure' ? `on_failure ${step.index}` : `${step.index}/${total}`;
+  const position = step.role === 'on_failure' ? stepPosition(step) : `${step.index}/${total}`;
   return `${position} ${step.name}${step.name === step.module ? '' : ` (${step.module})`}`;
 }
 

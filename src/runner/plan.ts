@@ -50,10 +50,10 @@ export function planRun(
 ): Plan {
   const sequence = definitions.sequences.get(name);
   if (!sequence) throw new EtlError('unknown-sequence', `sequence "${name}" is not among the valid definitions`);
-  const planStep = (step: StepDef, index: number): PlannedStep => {
+  const planStep = (step: StepDef): PlannedStep => {
     const entry = definitions.modules.get(step.module_name);
     if (!entry)
-      throw new EtlError('unknown-module', `step ${index} of "${name}" uses unknown module "${step.module_name}"`);
+      throw new EtlError('unknown-module', `step ${step.index} of "${name}" uses unknown module "${step.module_name}"`);
     const module = entry.def;
     const resolved = resolveCommand(module.cmd, definitions.repo, env.PATH);
     if (resolved.problem)
@@ -65,7 +65,7 @@ export function planRun(
     if (step.conf !== undefined) argv.push(flags.config, step.conf);
     const timeout = step.timeout ?? module.timeout ?? undefined;
     return {
-      index,
+      index: step.index,
       name: step.name,
       module: entry.name,
       command: resolved.executable,
@@ -88,8 +88,8 @@ export function planRun(
     timeout_ms: sequence.timeout ? parseDuration(sequence.timeout) : undefined,
     on_failure_timeout_ms: parseDuration(sequence.on_failure_timeout ?? sequence.timeout ?? ''),
     secrets: sequence.secrets,
-    steps: sequence.steps.map((step, i) => planStep(step, i + 1)),
-    on_failure: sequence.on_failure.map((step, i) => planStep(step, i + 1)),
+    steps: sequence.steps.map(planStep),
+    on_failure: sequence.on_failure.map(planStep),
   };
 }
 
