@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { findRun, readRun, reapIfAbandoned, type RunRef } from '../ledger/history.js';
-import { stepFiles } from '../runner/engine.js';
+import { stepFiles } from '../ledger/layout.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
 import { stepTitle } from '../runner/labels.js';
 import type { Command, CommandContext } from './command.js';
@@ -88,7 +88,7 @@ function printNew(
 ): void {
   const { offsets } = state;
   const count = run.steps.filter((s) => s.role === step.role).length;
-  const path = join(context.repo, ref.folder, stepFiles(step.role, step.index, step.module, count).log);
+  const path = join(context.repo, ref.folder, stepFiles(step, count).log);
   let size: number;
   try {
     size = statSync(path).size;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { EtlError } from '../errors.js';
+import type { StepFiles } from '../runner/step-records.js';
 
 export const RUNS_DIR = 'runs';
 
@@ -41,3 +42,14 @@ export function checkSequenceName(name: string): string {
   }
   return name;
 }
+
+/**
+ * Where a step's record and log go in its run folder: steps/01-extract.json and
+ * logs/01-extract.log ("on_failure-01-notify" for the error handler), numbered wide enough
+ * to sort (`count` is how many steps share the role).
+ */
+export const stepFiles: StepFiles = (step, count) => {
+  const number = String(step.index).padStart(Math.max(2, String(count).length), '0');
+  const stem = `${step.role === 'on_failure' ? 'on_failure-' : ''}${number}-${step.module}`;
+  return { record: `steps/${stem}.json`, log: `logs/${stem}.log` };
+};

@@ -9,7 +9,7 @@ import { planRun } from '../runner/plan.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
 import { commitRunFolder } from './commit.js';
 import { markAbandoned } from './history.js';
-import { newRunId, RUN_ID_PATTERN, runFolder } from './layout.js';
+import { newRunId, RUN_ID_PATTERN, runFolder, stepFiles } from './layout.js';
 import { acquireLock } from './lock.js';
 import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
@@ -147,6 +147,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
           runnerVersion: options.runnerVersion ?? 'unknown',
           now,
           startedAt,
+          files: stepFiles,
         }),
       ledger,
     );

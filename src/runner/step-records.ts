@@ -1,0 +1,185 @@
+// The records a run is made of, built and described without side effects: the engine fills
+// them in as the run goes, the observer writes them.
+import type { Redactor } from './logs.js';
+import { describeEnding } from './labels.js';
+import type { Plan, PlannedStep } from './plan.js';
+import type { ProcessResult } from './process.js';
+import type { Attempt, DefinitionsPin, Role, RunRecord, StepRecord, StepSummary, Trigger } from './records.js';
+import { SCHEMA_VERSION } from './schema-version.js';
+import { formatDuration } from '../definitions/duration.js';
+
+/** Where a step's record and log go, relative to the run folder (the ledger's layout decides). */
+export type StepFiles = (
+  step: Pick<StepRecord, 'role' | 'index' | 'module'>,
+  count: number,
+) => { record: string; log: string };
+
+export interface RecordContext {
+  runId: string;
+  redactor: Redactor;
+  files: StepFiles;
+}
+
+/** A step's record before it runs: pending, its argv and paths with secrets masked. */
+export function newStepRecord(
+  step: PlannedStep,
+  role: Role,
+  count: number,
+  { runId, redactor, files }: RecordContext,
+): StepRecord {
+  const mask = (value: string | undefined) => (value === undefined ? null : redactor.redact(value));
+  return {
+    schema_version: SCHEMA_VERSION,
+    run_id: runId,
+    index: step.index,
+    role,
+    name: step.name,
+    module: step.module,
+    argv: step.argv.map((a) => redactor.redact(a)),
+    input: mask(step.input),
+    output: mask(step.output),
+    config: mask(step.config),
+    status: 'pending',
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    attempts: [],
+    log: {
+      path: files({ role, index: step.index, module: step.module }, count).log,
+      bytes: 0,
+      kept_bytes: 0,
+      truncated: false,
+    },
+  };
+}
+
+export interface RunFacts {
+  runId: string;
+  trigger: Trigger;
+  definitions: DefinitionsPin;
+  from?: number;
+  only?: number;
+  host: string;
+  pid: number;
+  runnerVersion: string;
+}
+
+/** run.json as a run starts: running, every step pending. */
+export function newRunRecord(plan: Plan, facts: RunFacts, started: Date, steps: StepSummary[]): RunRecord {
+  const selected = facts.from !== undefined || facts.only !== undefined;
+  return {
+    schema_version: SCHEMA_VERSION,
+    id: facts.runId,
+    sequence: plan.sequence,
+    status: 'running',
+    trigger: facts.trigger,
+    definitions: facts.definitions,
+    selection: selected ? { from: facts.from ?? null, only: facts.only ?? null } : null,
+    host: facts.host,
+    pid: facts.pid,
+    runner_version: facts.runnerVersion,
+    started_at: started.toISOString(),
+    finished_at: null,
+    duration_ms: null,
+    failed_step: null,
+    error: null,
+    steps,
+  };
+}
+
+/** A step's line in run.json. */
+export function summarise(step: StepRecord, count: number, files: StepFiles): StepSummary {
+  const last = step.attempts.at(-1);
+  return {
+    index: step.index,
+    role: step.role,
+    name: step.name,
+    module: step.module,
+    status: step.status,
+    duration_ms: step.duration_ms,
+    exit_code: last?.exit_code ?? null,
+    attempts: step.attempts.length,
+    record: files(step, count).record,
+  };
+}
+
+/** The module wrapper's environment (README "The module wrapper"). */
+export function wrapperEnv(
+  plan: Plan,
+  step: PlannedStep,
+  attempt: number,
+  ids: { runId: string; scratch: string },
+): Record<string, string> {
+  return {
+    ETL_RUN_ID: ids.runId,
+    ETL_SEQUENCE: plan.sequence,
+    ETL_STEP: String(step.index),
+    ETL_STEP_NAME: step.name,
+    ETL_MODULE: step.module,
+    ETL_INPUT: step.input ?? '',
+    ETL_OUTPUT: step.output ?? '',
+    ETL_CONFIG: step.config ?? '',
+    ETL_REPO: plan.repo,
+    ETL_RUN_DIR: ids.scratch,
+    ETL_ATTEMPT: String(attempt),
+  };
+}
+
+/** What the error handler is told about the step that failed. */
+export function handlerEnv(failed: StepRecord): Record<string, string> {
+  const last = failed.attempts.at(-1);
+  return {
+    ETL_FAILED_STEP: String(failed.index),
+    ETL_FAILED_STEP_NAME: failed.name,
+    ETL_FAILED_MODULE: failed.module,
+    ETL_FAILED_EXIT_CODE: last?.exit_code === null || last?.exit_code === undefined ? '' : String(last.exit_code),
+    ETL_FAILED_STATUS: failed.status,
+  };
+}
+
+/** An attempt as it starts. */
+export function newAttempt(n: number, started: Date): Attempt {
+  return {
+    attempt: n,
+    started_at: started.toISOString(),
+    finished_at: null,
+    duration_ms: null,
+    exit_code: null,
+    signal: null,
+    timed_out: false,
+    error: null,
+  };
+}
+
+/** Writes how a process ended into its attempt; the reason is the runner's, secrets masked. */
+export function endAttempt(
+  attempt: Attempt,
+  result: ProcessResult,
+  finished: Date,
+  timeoutMs: number | undefined,
+  redactor: Redactor,
+): void {
+  attempt.finished_at = finished.toISOString();
+  attempt.duration_ms = finished.getTime() - Date.parse(attempt.started_at);
+  attempt.exit_code = result.exitCode;
+  attempt.signal = result.signal;
+  attempt.timed_out = result.timedOut;
+  attempt.error =
+    result.error !== null
+      ? redactor.redact(result.error)
+      : result.timedOut
+        ? `timed out after ${formatDuration(timeoutMs ?? 0)}`
+        : null;
+}
+
+/** The status a finished attempt gives its step. */
+export function attemptStatus(result: ProcessResult): StepRecord['status'] {
+  if (result.cancelled) return 'cancelled';
+  if (result.timedOut) return 'timed_out';
+  return result.exitCode === 0 ? 'succeeded' : 'failed';
+}
+
+/** run.json's error for a failed run: which step, and how it ended. */
+export function describeFailure(step: StepRecord): string {
+  return `step ${step.index} (${step.name}) ${step.status === 'timed_out' ? 'timed out' : 'failed'}: ${describeEnding(step.attempts.at(-1))}`;
+}
