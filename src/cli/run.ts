@@ -1,30 +1,20 @@
-import { failedStep } from '../runner/labels.js';
 import { userInfo } from 'node:os';
-import { join, relative } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
-import { EtlError, exitCodeFor, ExitCode } from '../errors.js';
-import {
-  actionsView,
-  appendSummary,
-  inActions,
-  maskCommands,
-  runSummary,
-  warningLine,
-  writeOutputs,
-} from '../github/actions.js';
-import { openGitHub } from '../github/client.js';
-import { triggerFrom } from '../github/env.js';
-import { notifyRunOutcome } from '../github/notify.js';
-import { runSequence, type RunOutcome } from '../ledger/run-sequence.js';
-import { readLogTail, readStep } from '../ledger/step-log.js';
-import { findStep, isSelected, maskPlan, planRun, secretValues, secretWarnings } from '../runner/plan.js';
-import type { RunRecord } from '../runner/records.js';
-import type { Command, CommandContext } from './command.js';
-import { ledgerRoot } from '../ledger/ledger-branch.js';
+import type { Definitions } from '../definitions/model.js';
+import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
 import { withWorktreeAt } from '../git/worktree.js';
+import { actionsView, inActions, maskCommands, warningLine } from '../github/actions.js';
+import { triggerFrom } from '../github/env.js';
+import { ledgerRoot } from '../ledger/ledger-branch.js';
+import { type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
+import type { RunObserver } from '../runner/engine.js';
+import { findStep, isSelected, maskPlan, type Plan, planRun, secretValues, secretWarnings } from '../runner/plan.js';
+import type { Command, CommandContext } from './command.js';
 import { loadValidated } from './load.js';
 import { formatPlan } from './plan.js';
-import { progressView, summaryLine } from './progress.js';
+import { progressView } from './progress.js';
+import { type RunOutput, reportOutcome, runExitCode } from './run-report.js';
+import { listenForStop } from './stop-signals.js';
 import { readVersion } from './version.js';
 
 export const command: Command = {
@@ -125,8 +115,6 @@ module's process group at once; the run is recorded either way.
   },
 };
 
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
 interface RunRequest {
   values: Record<string, unknown>;
   sequence: string;
@@ -134,97 +122,45 @@ interface RunRequest {
   graceMs?: number;
 }
 
+interface Prepared {
+  definitions: Definitions;
+  plan: Plan;
+  from?: number;
+  only?: number;
+}
+
 /** Validates the definitions in `context.repo`, runs the sequence and records it in `ledger`. */
-async function runFrom(
-  context: CommandContext,
-  ledger: string,
-  { values, sequence: name, logLimit, graceMs }: RunRequest,
-  at?: string,
-): Promise<number> {
+async function runFrom(context: CommandContext, ledger: string, request: RunRequest, at?: string): Promise<number> {
+  const { values } = request;
   const json = Boolean(values.json);
-  const out = json ? context.stderr : context.stdout;
-  const paint = json ? context.paintErr : context.paint;
-  const report = await loadValidated(context, [name]);
-  if (report.errors > 0) return ExitCode.invalid;
-  if (at) out.write(`definitions of commit ${at}, checked out in a temporary worktree\n`);
-  const sequence = [...report.definitions.sequences.keys()][0]!;
-  const plan = planRun(report.definitions, sequence, context.env);
-  const warnings = secretWarnings(plan, context.env);
-  for (const warning of warnings) context.stderr.write(warningLine(context.env, 'etl run', 'etl run', warning));
-  // --strict: a warning (of validation or of the secrets) stops the run before it starts.
-  if (values.strict && (warnings.length > 0 || report.warnings > 0)) {
-    context.stderr.write('etl run: --strict: not running with warnings\n');
-    return ExitCode.invalid;
-  }
-  const from = values.from === undefined ? undefined : findStep(plan, String(values.from));
-  const only = values.only === undefined ? undefined : findStep(plan, String(values.only));
-  if (values['dry-run']) {
-    const shown = maskPlan(plan, context.env);
-    if (json)
-      context.stdout.write(
-        `${JSON.stringify({ ...shown, selection: from !== undefined || only !== undefined ? { from: from ?? null, only: only ?? null } : null }, null, 2)}\n`,
-      );
-    else out.write(formatPlan(shown, paint, (step) => isSelected(step, { from, only })));
-    out.write('\n(dry run: nothing was run or recorded)\n');
-    return ExitCode.ok;
-  }
-
-  // SIGINT, SIGTERM and SIGHUP (a closed terminal) stop the running module (its whole
-  // process group) and record the run as cancelled. A second signal ends the kill grace at
-  // once (SIGKILL to the group); the run is still recorded before etl exits.
-  const controller = new AbortController();
-  const hurry = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stoppedBy) return hurry.abort();
-    stoppedBy = signal;
-    controller.abort();
+  const io: RunOutput = {
+    out: json ? context.stderr : context.stdout,
+    paint: json ? context.paintErr : context.paint,
+    json,
+    verbose: Boolean(values.verbose),
+    actions: inActions(context.env),
   };
-  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  if (at) io.out.write(`definitions of commit ${at}, checked out in a temporary worktree\n`);
+  const prepared = await prepare(context, request);
+  if (typeof prepared === 'number') return prepared;
+  if (values['dry-run']) return printDryRun(context, io, prepared);
 
-  const actions = inActions(context.env);
-  if (actions) {
-    // Masks first: nothing printed later may show a secret's value in the Actions log.
-    out.write(maskCommands(secretValues(plan, context.env)));
-  }
-  const view = actions
-    ? { ...actionsView(out), stop: () => undefined }
-    : progressView({
-        stream: out,
-        live: Boolean(out.isTTY) && context.env.CI !== 'true',
-        paint,
-        verbose: Boolean(values.verbose),
-      });
+  const stop = listenForStop();
+  const view = runView(context, io, prepared.plan);
   let outcome: RunOutcome;
   try {
     outcome = await runSequence({
-      definitions: report.definitions,
-      sequence,
+      ...prepared,
+      ...gitOptions(values, io.out),
+      sequence: prepared.plan.sequence,
       ledger,
-      commit:
-        values.commit || values['commit-progress'] || values.push
-          ? { progress: Boolean(values['commit-progress']), onWait: (message) => out.write(`${message}\n`) }
-          : undefined,
-      push: values.push
-        ? {
-            remote: values.remote as string | undefined,
-            branch: values.branch as string | undefined,
-            onWait: (message) => out.write(`${message}\n`),
-            onRetry: (n, why) =>
-              out.write(
-                `push rejected, the remote moved on (${why.replace(/^\(|\)$/g, '')}): fetching, rebasing, trying again (${n})\n`,
-              ),
-          }
-        : undefined,
       env: context.env,
-      signal: controller.signal,
-      hurry: hurry.signal,
-      from,
-      only,
+      signal: stop.signal,
+      hurry: stop.hurry,
       trigger: triggerFrom(context.env, localUser()),
       observer: view,
-      logLimit,
-      graceMs,
+      logLimit: request.logLimit,
+      graceMs: request.graceMs,
       runnerVersion: readVersion(),
     });
   } catch (error) {
@@ -236,55 +172,74 @@ async function runFrom(
     throw error;
   } finally {
     view.stop();
-    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    stop.dispose();
   }
-
-  const { run, folder, scratch } = outcome;
-  // Where the records are, as a path that exists from here (a ledger branch's worktree is
-  // inside .git; a run from a subfolder is recorded at the repository's root).
-  const shown = relative(context.cwd, join(ledger, folder)) || '.';
-  if (actions) {
-    appendSummary(context.env, runSummary(run, folder, ledger));
-    writeOutputs(context.env, { 'run-id': run.id, status: run.status, 'record-path': `${folder}/run.json` });
-  }
-  if (run.status === 'failed' && !values.verbose && !actions)
-    context.stderr.write(failureLogs(join(ledger, folder), shown, run));
-  out.write(summaryLine(run, shown, paint));
-  if (scratch) out.write(`scratch folder kept for inspection: ${scratch}\n`);
-  // After a rebase onto the remote the commit that was pushed is not the one first made.
-  if (outcome.push)
-    out.write(
-      `committed ${outcome.push.head.slice(0, 12)}, pushed to ${outcome.push.remote} ${outcome.push.branch}${outcome.push.attempts > 1 ? ` (after ${outcome.push.attempts} attempts)` : ''}\n`,
-    );
-  else if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
-  if (outcome.ledgerError)
-    context.stderr.write(
-      `etl run: the run is recorded in ${shown}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`,
-    );
-  if (values.notify) await notify(context, ledger, outcome);
-  if (json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-  if (run.status === 'cancelled')
-    return stoppedBy === 'SIGTERM'
-      ? ExitCode.terminated
-      : stoppedBy === 'SIGHUP'
-        ? ExitCode.hangup
-        : ExitCode.interrupted;
-  if (run.status !== 'succeeded') return ExitCode.failed;
-  // The run succeeded but committing or pushing it did not: that failure's own exit.
-  return outcome.ledgerError ? exitCodeFor(outcome.ledgerError) : ExitCode.ok;
+  await reportOutcome(context, io, ledger, outcome, Boolean(values.notify));
+  return runExitCode(outcome, stop.exitCode());
 }
 
-/** The last lines of the failed step's log: what a person needs to see first. */
-function failureLogs(folder: string, shown: string, run: RunRecord, lines = 20): string {
-  const failed = failedStep(run);
-  if (!failed) return '';
-  const record = readStep(folder, failed.record);
-  if (!record) return '';
-  if (record.log.path === null) return `(step ${failed.index} printed nothing)\n`;
-  const tail = readLogTail(join(folder, record.log.path), lines);
-  if (tail === undefined) return '';
-  if (!tail) return `(step ${failed.index} printed nothing)\n`;
-  return `--- last ${tail.split('\n').length} lines of ${failed.name}'s log (${join(shown, record.log.path)}) ---\n${tail}\n---\n`;
+/** The plan, with --from/--only resolved; or an exit code when it must not run (errors, --strict). */
+async function prepare(context: CommandContext, { values, sequence }: RunRequest): Promise<Prepared | number> {
+  const report = await loadValidated(context, [sequence]);
+  if (report.errors > 0) return ExitCode.invalid;
+  const plan = planRun(report.definitions, [...report.definitions.sequences.keys()][0]!, context.env);
+  const warnings = secretWarnings(plan, context.env);
+  for (const warning of warnings) context.stderr.write(warningLine(context.env, 'etl run', 'etl run', warning));
+  // --strict: a warning (of validation or of the secrets) stops the run before it starts.
+  if (values.strict && (warnings.length > 0 || report.warnings > 0)) {
+    context.stderr.write('etl run: --strict: not running with warnings\n');
+    return ExitCode.invalid;
+  }
+  const from = values.from === undefined ? undefined : findStep(plan, String(values.from));
+  const only = values.only === undefined ? undefined : findStep(plan, String(values.only));
+  return { definitions: report.definitions, plan, from, only };
+}
+
+/** --dry-run: the plan as it would run (secrets masked), nothing run or recorded. */
+function printDryRun(context: CommandContext, io: RunOutput, { plan, from, only }: Prepared): number {
+  const shown = maskPlan(plan, context.env);
+  if (io.json) {
+    const selection = from !== undefined || only !== undefined ? { from: from ?? null, only: only ?? null } : null;
+    context.stdout.write(`${JSON.stringify({ ...shown, selection }, null, 2)}\n`);
+  } else {
+    io.out.write(formatPlan(shown, io.paint, (step) => isSelected(step, { from, only })));
+  }
+  io.out.write('\n(dry run: nothing was run or recorded)\n');
+  return ExitCode.ok;
+}
+
+/** How the run is shown while it goes: groups in GitHub Actions, a live view on a terminal, lines elsewhere. */
+function runView(context: CommandContext, io: RunOutput, plan: Plan): Partial<RunObserver> & { stop(): void } {
+  if (!io.actions) {
+    const live = Boolean(io.out.isTTY) && context.env.CI !== 'true';
+    return progressView({ stream: io.out, live, paint: io.paint, verbose: io.verbose });
+  }
+  // Masks first: nothing printed later may show a secret's value in the Actions log.
+  io.out.write(maskCommands(secretValues(plan, context.env)));
+  return { ...actionsView(io.out), stop: () => undefined };
+}
+
+/** --commit, --commit-progress, --push and their options, with progress lines for waits and retries. */
+function gitOptions(
+  values: Record<string, unknown>,
+  out: NodeJS.WriteStream,
+): Pick<RunSequenceOptions, 'commit' | 'push'> {
+  const say = (message: string) => out.write(`${message}\n`);
+  const inGit = values.commit || values['commit-progress'] || values.push;
+  return {
+    commit: inGit ? { progress: Boolean(values['commit-progress']), onWait: say } : undefined,
+    push: values.push
+      ? {
+          remote: values.remote as string | undefined,
+          branch: values.branch as string | undefined,
+          onWait: say,
+          onRetry: (n, why) =>
+            say(
+              `push rejected, the remote moved on (${why.replace(/^\(|\)$/g, '')}): fetching, rebasing, trying again (${n})`,
+            ),
+        }
+      : undefined,
+  };
 }
 
 function localUser(): string | null {
@@ -292,26 +247,5 @@ function localUser(): string | null {
     return userInfo().username;
   } catch {
     return null;
-  }
-}
-
-/** Tells GitHub about the outcome; a failure to do so is a warning, not the run's failure. */
-async function notify(context: CommandContext, ledger: string, { run, folder, commit }: RunOutcome): Promise<void> {
-  try {
-    const github = await openGitHub(context.repo, context.env);
-    const result = await notifyRunOutcome(github, run, {
-      ledger,
-      folder,
-      commit,
-      runUrl: triggerFrom(context.env, null).ci?.url,
-      serverUrl: context.env.GITHUB_SERVER_URL,
-    });
-    if (result.action !== 'none')
-      context.stderr.write(`${result.action} issue #${result.issue} about ${run.sequence}\n`);
-  } catch (error) {
-    if (!(error instanceof EtlError)) throw error;
-    context.stderr.write(
-      warningLine(context.env, 'etl run', 'etl run --notify', `could not notify GitHub: ${error.message}`),
-    );
   }
 }
