@@ -109,29 +109,37 @@ test('--push works from a shallow clone (depth 1) after the remote moved on', as
   assert.equal(git(remote, 'rev-list', '--merges', 'main'), '');
 });
 
-test('8 runners doing 20 runs each against one remote: 160 runs arrive, history stays linear, nothing is forced', {
+/** ETL_STRESS=1 (npm run stress) runs the full 8 × 20; npm test runs 3 × 5. */
+const [RUNNERS, RUNS] = process.env.ETL_STRESS ? [8, 20] : [3, 5];
+
+test(`${RUNNERS} runners doing ${RUNS} runs each against one remote: every run arrives, history stays linear, nothing is forced`, {
   timeout: 600_000,
 }, async (t) => {
   const { remote } = pipelineWithRemote(t, {
     modules: { ok: { cmd: './modules/ok.sh' } },
     sequences: { s: [{ module_name: 'ok' }] },
   });
-  const clones = Array.from({ length: 8 }, () => cloneOf(t, remote));
+  const clones = Array.from({ length: RUNNERS }, () => cloneOf(t, remote));
   const runner = async (clone: string) => {
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < RUNS; i++) {
       const result = await runCli(['run', 's', '--push'], { cwd: clone });
       assert.equal(result.code, 0, `${clone}: ${result.stdout}${result.stderr}`);
     }
   };
   await Promise.all(clones.map(runner));
+  const total = RUNNERS * RUNS;
   const folders = runFolders(remote, 'main');
-  assert.equal(folders.length, 160);
-  assert.equal(new Set(folders).size, 160);
+  assert.equal(folders.length, total);
+  assert.equal(new Set(folders).size, total);
   assert.equal(git(remote, 'rev-list', '--merges', 'main'), '', 'no merge commits');
-  assert.equal(git(remote, 'rev-list', '--count', 'main'), '161', 'one commit per run, on top of the definitions');
+  assert.equal(
+    git(remote, 'rev-list', '--count', 'main'),
+    String(total + 1),
+    'one commit per run, on top of the definitions',
+  );
   assert.equal(
     git(remote, 'log', '--format=%(trailers:key=Etl-Run-Id,valueonly)', 'main').split('\n').filter(Boolean).length,
-    160,
+    total,
   );
 });
 
@@ -210,20 +218,34 @@ test('a commit waits while another git process holds index.lock, and never remov
   const run = JSON.parse(readFileSync(join(repo, folder!, 'run.json'), 'utf8')) as RunRecord;
   const lock = join(repo, '.git/index.lock');
   // A real git process holding the lock: `git commit -- PATH` keeps index.lock while its
-  // editor runs, and this editor takes a second.
+  // editor runs, and this editor runs until the test releases it (a synchronisation point,
+  // not a guess at how long things take).
   writeFileSync(join(repo, 'notes.txt'), 'v2\n');
-  const holder = execFile(
-    'git',
-    ['-c', 'core.editor=sleep 1; echo "person commit" >', 'commit', '--quiet', '--', 'notes.txt'],
-    { cwd: repo },
-  );
+  const release = join(repo, '.git/release-editor');
+  const editor = `f() { while [ ! -e "${release}" ]; do sleep 0.02; done; echo "person commit" > "$1"; }; f`;
+  const holder = execFile('git', ['-c', `core.editor=${editor}`, 'commit', '--quiet', '--', 'notes.txt'], {
+    cwd: repo,
+  });
   const exited = new Promise((resolve) => holder.on('exit', resolve));
   for (let waited = 0; !existsSync(lock); waited += 10) {
-    assert.ok(waited < 5000, 'git never took index.lock');
+    assert.ok(waited < 10_000, 'git never took index.lock');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  const commit = await commitRunFolder(repo, folder!, run, { lockWaitMs: 20_000 });
+  const waiting: string[] = [];
+  let told!: () => void;
+  const toldToWait = new Promise<void>((resolve) => (told = resolve));
+  const committing = commitRunFolder(repo, folder!, run, {
+    lockWaitMs: 60_000,
+    onWait: (message) => {
+      waiting.push(message);
+      told();
+    },
+  });
+  await toldToWait; // the commit is waiting for git's lock: now let git finish
+  writeFileSync(release, '');
+  const commit = await committing;
   assert.match(commit!, /^[0-9a-f]{40}$/);
+  assert.deepEqual(waiting, ['waiting for another git process to release .git/index.lock']);
   await exited;
   assert.deepEqual(
     git(repo, 'log', '--format=%s', '-2')

@@ -49,7 +49,7 @@ test('etl due: the fired schedule is due until a run exists since its tick; a dr
   // After runs of both, neither is due again for the same ticks.
   assert.equal((await runCli(['run', 'hourly'], { cwd: repo })).code, 0);
   assert.equal((await runCli(['run', 'nightly'], { cwd: repo })).code, 0);
-  const later = new Date(Date.now() + 60_000).toISOString();
+  const later = new Date().toISOString(); // just after the runs: no tick can fall between
   assert.deepEqual(await due('17 * * * *', later).then((d) => d.filter((n) => n === 'nightly')), []);
   // One no sequence has is a stale workflow: a warning.
   const stale = await runCli(['due', '--cron', '5 4 * * *', '--now', at(2, 20)], { cwd: repo });
@@ -64,30 +64,24 @@ test('etl due: the fired schedule is due until a run exists since its tick; a dr
 });
 
 test('etl due: only a whole run counts for a tick; a partial manual run (--only) does not', async (t) => {
+  // A daily schedule whose tick was an hour ago: the runs below are made now, well after it,
+  // whatever the time of day the test runs at.
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  const schedule = `${hourAgo.getUTCMinutes()} ${hourAgo.getUTCHours()} * * *`;
   const repo = pipelineRepo(t, {
     modules: { ok: { cmd: './modules/ok.sh' } },
-    sequences: { daily: { schedule: '0 3 * * *', steps: [{ module_name: 'ok' }, { module_name: 'ok', name: 'two' }] } },
+    sequences: { daily: { schedule, steps: [{ module_name: 'ok' }, { module_name: 'ok', name: 'two' }] } },
   });
   commitAt(repo, new Date(Date.now() - 3 * 86_400_000));
-  assert.equal((await runCli(['run', 'daily', '--only', '2'], { cwd: repo })).code, 0);
-  const now = new Date(Date.now() + 60_000).toISOString();
-  const tick = new Date(Date.now() + 60_000);
-  // The latest 03:00 tick, at or before now.
-  const due = JSON.parse(
-    (await runCli(['due', '--cron', '0 3 * * *', '--now', now, '--json'], { cwd: repo })).stdout,
-  ) as string[];
-  assert.deepEqual(due, ['daily'], `the --only run at ${tick.toISOString()} is not the scheduled run`);
-  assert.equal((await runCli(['run', 'daily'], { cwd: repo })).code, 0);
-  assert.deepEqual(
+  const due = async () =>
     JSON.parse(
-      (
-        await runCli(['due', '--cron', '0 3 * * *', '--now', new Date(Date.now() + 60_000).toISOString(), '--json'], {
-          cwd: repo,
-        })
-      ).stdout,
-    ),
-    [],
-  );
+      (await runCli(['due', '--cron', schedule, '--now', new Date().toISOString(), '--json'], { cwd: repo })).stdout,
+    ) as string[];
+  assert.deepEqual(await due(), ['daily'], 'nothing ran since the tick');
+  assert.equal((await runCli(['run', 'daily', '--only', '2'], { cwd: repo })).code, 0);
+  assert.deepEqual(await due(), ['daily'], 'a run of step 2 alone is not the scheduled run');
+  assert.equal((await runCli(['run', 'daily'], { cwd: repo })).code, 0);
+  assert.deepEqual(await due(), [], 'a whole run is');
 });
 
 test("etl due: a new daily sequence is not 'missed' for ticks before it existed when another schedule fires", async (t) => {
