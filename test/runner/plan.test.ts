@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { validate } from '../../src/definitions/validate.js';
+import { findStep, isSelected, maskPlan, planRun, secretWarnings } from '../../src/runner/plan.js';
+import { pipelineRepo } from '../helpers/repo.js';
+
+test('a plan: exact argv with renamed flags ($flags, then the module), timeouts, retries, env most specific wins', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: {
+      $flags: { config: '--conf' },
+      ok: {
+        cmd: './modules/ok.sh --fixed',
+        timeout: '1m',
+        retries: 2,
+        retry_delay: '5s',
+        env: { A: 'module', B: 'module' },
+      },
+      other: { cmd: './modules/ok.sh', flags: { input: '-i' } },
+    },
+    sequences: {
+      s: {
+        timeout: '1h',
+        secrets: ['TOKEN'],
+        env: { B: 'sequence' },
+        steps: [
+          { module_name: 'ok', name: 'one', input: 'in.csv', conf: 'c.json', env: { A: 'step' } },
+          { module_name: 'other', input: 'x', timeout: '2s' },
+        ],
+      },
+    },
+    files: { 'c.json': '{}' },
+  });
+  const report = await validate({ repo });
+  assert.deepEqual(report.issues, []);
+  const plan = planRun(report.definitions, 's', { PATH: process.env.PATH, TOKEN: 'abc123' });
+  const [one, two] = plan.steps;
+  assert.deepEqual(one!.argv, ['./modules/ok.sh', '--fixed', '--input', 'in.csv', '--conf', 'c.json']);
+  assert.deepEqual(two!.argv, ['./modules/ok.sh', '-i', 'x']);
+  assert.deepEqual([one!.timeout_ms, one!.retries, one!.retry_delay_ms, two!.timeout_ms], [60_000, 2, 5_000, 2_000]);
+  assert.deepEqual(one!.env, { A: 'step', B: 'sequence' });
+  assert.equal(plan.timeout_ms, 3_600_000);
+  assert.equal(plan.on_failure_timeout_ms, 3_600_000, 'the handler bound defaults to the sequence timeout');
+  assert.deepEqual(one!.module_files, ['modules/ok.sh']);
+  assert.equal(findStep(plan, 'one'), 1);
+  assert.equal(findStep(plan, '2'), 2);
+  assert.throws(() => findStep(plan, '3'), /has steps 1 to 2, not 3/);
+  assert.equal(isSelected(two!, { from: 2 }), true);
+  assert.equal(isSelected(one!, { only: 2 }), false);
+  assert.deepEqual(secretWarnings(plan, { TOKEN: 'abc123' }), []);
+  assert.deepEqual(secretWarnings(plan, {}), ['secret TOKEN is not set: its modules get no value']);
+  const masked = maskPlan({ ...plan, steps: [{ ...one!, argv: ['x', 'abc123'] }] }, { TOKEN: 'abc123' });
+  assert.deepEqual(masked.steps[0]!.argv, ['x', '***']);
+});
