@@ -146,7 +146,7 @@ test('retries re-run a failing step, and every attempt is recorded', async (t) =
 
 test('a step timeout ends the module and its grandchild, and the step is timed_out', async (t) => {
   const repo = pipelineRepo(t, {
-    modules: { forever: { cmd: './modules/forever.mjs', timeout: '1s' }, after: { cmd: './modules/ok.sh' } },
+    modules: { forever: { cmd: './modules/forever.sh', timeout: '1s' }, after: { cmd: './modules/ok.sh' } },
     sequences: { slow: [{ module_name: 'forever', output: 'pids.json' }, { module_name: 'after' }] },
   });
   const result = await runCli(['run', 'slow', '--kill-grace', '500ms'], { cwd: repo });
@@ -164,7 +164,7 @@ test('a step timeout ends the module and its grandchild, and the step is timed_o
 
 test('a module that ignores SIGTERM is killed after the grace period', async (t) => {
   const repo = pipelineRepo(t, {
-    modules: { stubborn: { cmd: './modules/ignore-sigterm.mjs', timeout: '1s' } },
+    modules: { stubborn: { cmd: './modules/ignore-sigterm.sh', timeout: '1s' } },
     sequences: { s: [{ module_name: 'stubborn', output: 'pid.json' }] },
   });
   const result = await runCli(['run', 's', '--kill-grace', '300ms'], { cwd: repo });
@@ -178,7 +178,7 @@ test('a module that ignores SIGTERM is killed after the grace period', async (t)
 
 test('the sequence timeout bounds the whole run', async (t) => {
   const repo = pipelineRepo(t, {
-    modules: { forever: { cmd: './modules/forever.mjs' }, handler: { cmd: './modules/ok.sh' } },
+    modules: { forever: { cmd: './modules/forever.sh' }, handler: { cmd: './modules/ok.sh' } },
     sequences: {
       bounded: {
         timeout: '1s',
@@ -434,7 +434,7 @@ test('on a terminal the run shows a live view: a spinner line redrawn in place, 
   skip: !existsSync('/usr/bin/script') && 'needs script(1) for a pseudo-terminal',
 }, async (t) => {
   const repo = pipelineRepo(t, {
-    modules: { ok: { cmd: './modules/ok.sh' }, forever: { cmd: './modules/forever.mjs', timeout: '1s' } },
+    modules: { ok: { cmd: './modules/ok.sh' }, forever: { cmd: './modules/forever.sh', timeout: '1s' } },
     sequences: { s: [{ module_name: 'ok' }, { module_name: 'forever', output: 'p.json' }] },
   });
   // script(1) gives the runner a pseudo-terminal; its output is what a person would see.
