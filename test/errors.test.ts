@@ -29,7 +29,7 @@ test('every error code maps to a documented exit: usage 2, run failed 1, lock 3,
 test("the internal-error report gives the version, Node and a place to report, with the user's paths redacted", () => {
   const error = new Error('boom');
   error.stack =
-    'Error: boom\n    at run (/home/ana/pipelines/node_modules/etl-ledger/dist/x.js:1:1)\n    at /home/ana/work/y.js:2:2';
+    'Error: boom\n    at run (/home/ana/pipelines/node_modules/etl-ledger/dist/x.js:1:1)\n    at /home/ana/data/y.js:2:2';
   const report = internalErrorReport(error, '/home/ana/pipelines', '/home/ana');
   assert.match(
     report,
@@ -37,6 +37,6 @@ test("the internal-error report gives the version, Node and a place to report, w
   );
   assert.match(report, /Please report it/);
   assert.match(report, /at run \(\.\/node_modules\/etl-ledger\/dist\/x\.js:1:1\)/);
-  assert.match(report, /at ~\/work\/y\.js/);
+  assert.match(report, /at ~\/data\/y\.js/);
   assert.doesNotMatch(report, /\/home\/ana/);
 });
