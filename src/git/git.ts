@@ -138,12 +138,24 @@ export async function resolveCommit(git: SimpleGit, rev: string): Promise<string
  * The branch that pushes and dispatches go to: the remote's default branch (origin/HEAD),
  * else the branch checked out (a new repository has one before its first commit), else main.
  */
+/** The branch checked out, or '' on a detached HEAD. */
+export async function checkedOutBranch(git: SimpleGit): Promise<string> {
+  return (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
+}
+
+/** The branch a push from HEAD goes to: the one checked out, or the one given (needed when detached). */
+export async function pushBranch(git: SimpleGit, given?: string): Promise<string> {
+  const name = given ?? (await checkedOutBranch(git));
+  if (!name) throw new EtlError('detached-head', 'HEAD is detached: say which remote branch to push to with --branch');
+  return name;
+}
+
 export async function defaultBranch(repo: string, env: Env = process.env): Promise<string> {
   const git = openGit(repo, env);
   const remoteHead = (
     await git.raw(['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD']).catch(() => '')
   ).trim();
-  const current = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
+  const current = await checkedOutBranch(git);
   return remoteHead.replace(/^origin\//, '') || current || 'main';
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
-import { gitEnv, gitOperation, GitError, gitMessage, identityArgs, openGit, type Env } from './git.js';
+import { gitEnv, gitOperation, GitError, gitMessage, identityArgs, openGit, pushBranch, type Env } from './git.js';
 import { withGitLock, type GitWorkOptions } from './lock.js';
 import { sleep } from '../timers.js';
 
@@ -49,7 +49,7 @@ export async function pushLedger(repo: string, options: PushOptions = {}): Promi
 
 async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: PushOptions): Promise<PushResult> {
   const remote = options.remote ?? 'origin';
-  const branch = options.branch ?? (await currentBranch(git));
+  const branch = await pushBranch(git, options.branch);
   const attempts = options.attempts ?? 50;
   const later = `the runs are committed locally; deliver them later with "etl ledger sync --push${remote === 'origin' ? '' : ` --remote ${remote}`}${options.branch ? ` --branch ${branch}` : ''}"`;
   for (let attempt = 1; ; attempt++) {
@@ -83,12 +83,6 @@ async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: 
       await rebaseOnto(repo, git, env, (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim(), `${remote}/${branch}`);
     }
   }
-}
-
-async function currentBranch(git: SimpleGit): Promise<string> {
-  const name = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim();
-  if (!name) throw new EtlError('detached-head', 'HEAD is detached: say which remote branch to push to with --branch');
-  return name;
 }
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { isInside } from '../definitions/read-source.js';
 import { EtlError } from '../errors.js';
 import { RUNS_DIR } from './layout.js';
-import { gitOperation, openGit, type Env } from '../git/git.js';
+import { gitOperation, openGit, pushBranch, type Env } from '../git/git.js';
 
 export interface LedgerTarget {
   commit: boolean;
@@ -34,12 +34,7 @@ export async function checkLedgerTarget(ledger: string, target: LedgerTarget, en
         `there is no git remote "${remote}" to push to; ${remotes.length ? `the remotes are ${remotes.join(', ')}` : 'the repository has no remote'} (--remote)`,
       );
     }
-    if (
-      target.push.branch === undefined &&
-      !(await git.raw(['symbolic-ref', '--quiet', 'HEAD']).catch(() => '')).trim()
-    ) {
-      throw new EtlError('detached-head', 'HEAD is detached: say which remote branch to push to with --branch');
-    }
+    await pushBranch(git, target.push.branch);
   });
 }
 

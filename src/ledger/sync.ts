@@ -2,7 +2,7 @@ import type { RunRecord } from '../runner/records.js';
 import { SCHEMA_VERSION } from '../runner/schema-version.js';
 import type { SimpleGit } from 'simple-git';
 import { commitRunFolder, TRAILERS } from './commit.js';
-import { gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
+import { checkedOutBranch, gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
 import { readRun, reapIfAbandoned } from './history.js';
 import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
 import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
@@ -67,7 +67,7 @@ export async function syncLedger(
 
 /** Ledger commits on HEAD that its upstream (else origin's branch of the same name) lacks. */
 async function unpushedCommits(git: SimpleGit): Promise<SyncResult['unpushed']> {
-  const branch = (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
+  const branch = await checkedOutBranch(git);
   const upstream =
     (await git.raw(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}']).catch(() => '')).trim() ||
     (branch ? `origin/${branch}` : '');
