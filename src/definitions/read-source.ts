@@ -21,11 +21,12 @@ export async function readDefinitionFile(repo: string, file: string): Promise<Re
   let bytes: Buffer;
   try {
     // Validation runs on untrusted pull requests: a link out of the repository (to
-    // /etc/passwd, to another checkout) is never followed, so its content never shows.
-    if (lstatSync(path).isSymbolicLink() && !isInside(realpathSync(repo), realpathSync(path))) {
+    // /etc/passwd, to another checkout) is never followed, so its content never shows. The
+    // link may be the file or a folder on its way (etl_sequences/ itself): compare real paths.
+    if (!isInside(realpathSync(repo), realpathSync(path))) {
       return issue(
         'symlink-outside',
-        'the file is a symbolic link to something outside the repository: definitions are read only from inside it',
+        `${lstatSync(path).isSymbolicLink() ? 'the file is a symbolic link' : 'the file is in a linked folder that leads'} to something outside the repository: definitions are read only from inside it`,
       );
     }
     const size = statSync(path).size;

@@ -73,3 +73,17 @@ test('runs/ as a symbolic link leaving the repository is refused before any modu
   assert.equal(existsSync(join(repo, 'ran.json')), false, 'nothing ran');
   assert.deepEqual(readdirSync(join(outside, 'elsewhere')), [], 'nothing was written outside');
 });
+
+test('etl_sequences/ itself linked to a folder outside the repository: its files are refused, never read', async (t) => {
+  const outside = tempRepo(t, { 'leak.json': '[{"module_name": "TOP-SECRET-VALUE"}]' });
+  const repo = pipelineRepo(t, OK);
+  rmSync(join(repo, 'etl_sequences'), { recursive: true });
+  symlinkSync(outside, join(repo, 'etl_sequences'));
+  const result = await runCli(['validate'], { cwd: repo });
+  assert.equal(result.code, 2);
+  assert.match(
+    result.stdout,
+    /etl_sequences\/leak\.json:1:1: error: the file is in a linked folder that leads to something outside the repository: definitions are read only from inside it \[symlink-outside\]/,
+  );
+  assert.doesNotMatch(result.stdout + result.stderr, /TOP-SECRET-VALUE/);
+});
