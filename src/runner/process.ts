@@ -65,20 +65,14 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       });
     } catch (error) {
       // Some failures are thrown at once rather than emitted (E2BIG, a NUL byte in an argument).
-      const code = (error as NodeJS.ErrnoException).code;
-      const why =
-        code === 'E2BIG'
-          ? 'E2BIG (its arguments and environment together are too large)'
-          : code === 'ERR_INVALID_ARG_VALUE'
-            ? 'an argument or environment value contains a NUL character'
-            : (code ?? (error as Error).message);
+      const why = cannotStart(options, error as NodeJS.ErrnoException);
       return resolve({
         exitCode: null,
         signal: null,
         timedOut: false,
         cancelled: false,
         outputAbandoned: null,
-        error: `cannot start ${options.argv[0]}: ${why}`,
+        error: why,
       });
     }
 
@@ -118,14 +112,12 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       done();
     };
     const onAbort = () => {
-      if (exit)
-        return abandonOutput('the run was cancelled while a process started by the module still held its output');
+      if (exit) return abandonOutput(CANCELLED_WHILE_HELD);
       cancelled = true;
       stop();
     };
     const onHurry = () => {
-      if (exit)
-        return abandonOutput('the run was cancelled while a process started by the module still held its output');
+      if (exit) return abandonOutput(CANCELLED_WHILE_HELD);
       killGroup('SIGKILL');
     };
 
@@ -133,14 +125,7 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
     child.stderr!.on('data', (chunk: Buffer) => options.onOutput(chunk, 'err'));
     child.on('error', (error: NodeJS.ErrnoException) => {
       // spawn failed (ENOENT, EACCES): there is no process to wait for.
-      if (child.pid === undefined) {
-        // ENOENT for a program that exists: it is its "#!" interpreter that is missing.
-        const why =
-          error.code === 'ENOENT' && existsSync(options.command)
-            ? 'ENOENT (the program exists: the interpreter its #! line names does not, or that line ends with a carriage return)'
-            : (error.code ?? error.message);
-        finish({ exitCode: null, signal: null, error: `cannot start ${options.argv[0]}: ${why}` });
-      }
+      if (child.pid === undefined) finish({ exitCode: null, signal: null, error: cannotStart(options, error) });
     });
     child.on('exit', (code, signal) => {
       exit = { code, signal };
@@ -180,4 +165,20 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
     if (options.hurry?.aborted) onHurry();
     else options.hurry?.addEventListener('abort', onHurry);
   });
+}
+
+const CANCELLED_WHILE_HELD = 'the run was cancelled while a process started by the module still held its output';
+
+/** Why a program could not be started, whether spawn threw or emitted the error. */
+function cannotStart(options: Pick<ProcessOptions, 'argv' | 'command'>, error: NodeJS.ErrnoException): string {
+  const reasons: Record<string, string> = {
+    E2BIG: 'E2BIG (its arguments and environment together are too large)',
+    ERR_INVALID_ARG_VALUE: 'an argument or environment value contains a NUL character',
+  };
+  // ENOENT for a program that exists: it is its "#!" interpreter that is missing.
+  if (error.code === 'ENOENT' && existsSync(options.command)) {
+    reasons.ENOENT =
+      'ENOENT (the program exists: the interpreter its #! line names does not, or that line ends with a carriage return)';
+  }
+  return `cannot start ${options.argv[0]}: ${(error.code && reasons[error.code]) ?? error.code ?? error.message}`;
 }
