@@ -11,6 +11,12 @@ export function isRepoPath(value: string): boolean {
   return !isAbsolute(value) && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) && !value.startsWith('~');
 }
 
+/** A step's conf as a file of the repository to pin ("./conf/x.json" is "conf/x.json"), or undefined when it is not one. */
+export function repoConfFile(conf: unknown): string | undefined {
+  if (typeof conf !== 'string' || conf === '' || !isRepoPath(conf)) return undefined;
+  return conf.replace(/^(\.\/)+/, '');
+}
+
 /** Why a `depends` pattern cannot be used, or undefined when it can. */
 export function dependsProblem(pattern: string): string | undefined {
   if (!isRepoPath(pattern)) return 'must be a path inside the repository, relative to its root';
@@ -74,10 +80,7 @@ function walk(repo: string, dir: string, visit: (file: string) => void): void {
 export function confFiles(definitions: Definitions, sequence: string): string[] {
   const def = definitions.sequences.get(sequence);
   if (!def) return [];
-  return allSteps(def)
-    .map((step) => step.conf)
-    .filter((conf): conf is string => conf !== undefined && isRepoPath(conf))
-    .map((conf) => conf.replace(/^(\.\/)+/, ''));
+  return allSteps(def).flatMap((step) => repoConfFile(step.conf) ?? []);
 }
 
 /** The `depends` patterns of the modules a sequence uses. */

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { isAbsolute, resolve } from 'node:path';
 import { GitError, simpleGit, type SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
@@ -138,6 +139,12 @@ export async function resolveCommit(git: SimpleGit, rev: string): Promise<string
  * The branch that pushes and dispatches go to: the remote's default branch (origin/HEAD),
  * else the branch checked out (a new repository has one before its first commit), else main.
  */
+/** The git directory all worktrees of a repository share (where etl keeps its own git state). */
+export async function gitCommonDir(git: SimpleGit, repo: string): Promise<string> {
+  const common = (await git.raw(['rev-parse', '--git-common-dir'])).trim();
+  return isAbsolute(common) ? common : resolve(repo, common);
+}
+
 /** The branch checked out, or '' on a detached HEAD. */
 export async function checkedOutBranch(git: SimpleGit): Promise<string> {
   return (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
+import { gitCommonDir } from './git.js';
 import type { SimpleGit } from 'simple-git';
 import { releaseIfMine, tryLock, type LockOwner } from '../lock-file.js';
 
@@ -31,8 +32,7 @@ export async function withGitLock<T>(
   work: () => Promise<T>,
   options: GitWorkOptions = {},
 ): Promise<T> {
-  const common = (await git.raw(['rev-parse', '--git-common-dir'])).trim();
-  const path = join(isAbsolute(common) ? common : join(repo, common), 'etl-ledger.lock');
+  const path = join(await gitCommonDir(git, repo), 'etl-ledger.lock');
   const mine: GitWorkOwner = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), doing };
   const deadline = Date.now() + (options.waitMs ?? 600_000);
   for (let told = false; ; ) {

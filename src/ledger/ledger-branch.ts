@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { RUNS_DIR } from './layout.js';
-import { gitMessage, gitOperation, identityArgs, openGit, resolveCommit, type Env } from '../git/git.js';
+import { gitCommonDir, gitMessage, gitOperation, identityArgs, openGit, resolveCommit, type Env } from '../git/git.js';
 
 /** `git config etl.ledgerBranch NAME`: the repository keeps its runs on that branch. */
 const CONFIG_KEY = 'etl.ledgerBranch';
@@ -52,8 +52,7 @@ async function openLedgerWorktree(repo: string, branch: string, env: Env, create
     throw new EtlError('usage', `"${branch}" is not a usable branch name for the ledger`);
   return gitOperation(`opening the ledger branch ${branch}`, async () => {
     const git = openGit(repo, env);
-    const common = (await git.raw(['rev-parse', '--git-common-dir'])).trim();
-    const dir = join(isAbsolute(common) ? common : resolve(repo, common), 'etl-ledger', branch.replace(/\//g, '--'));
+    const dir = join(await gitCommonDir(git, repo), 'etl-ledger', branch.replace(/\//g, '--'));
     if (existsSync(join(dir, '.git'))) return dir;
     if (!create) return dir;
     const has = async (ref: string) => (await resolveCommit(git, ref)) !== '';

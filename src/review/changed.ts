@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { scriptArguments } from '../definitions/command.js';
 import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
-import { dependsProblem, globToRegExp, isRepoPath } from '../definitions/depends.js';
+import { dependsProblem, globToRegExp, repoConfFile } from '../definitions/depends.js';
 import { asObject, modulesUsed, stepsOf } from '../definitions/raw.js';
 import { splitWords } from '../definitions/words.js';
 import { EtlError } from '../errors.js';
@@ -159,10 +159,7 @@ function moduleFiles(module: unknown): string[] {
 
 /** The repository-relative conf files a sequence's steps name, from unvalidated data. */
 function stepConfs(sequence: unknown): string[] {
-  return stepsOf(sequence)
-    .map((step) => asObject(step).conf)
-    .filter((conf): conf is string => typeof conf === 'string' && conf !== '' && isRepoPath(conf))
-    .map((conf) => conf.replace(/^(\.\/)+/, ''));
+  return stepsOf(sequence).flatMap((step) => repoConfFile(asObject(step).conf) ?? []);
 }
 
 /** The sequences whose files exist at `base` but not at `head`: a change that deletes them. */
