@@ -2,9 +2,7 @@
 import { join, relative } from 'node:path';
 import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
 import { appendSummary, runSummary, warningLine, writeOutputs } from '../github/actions.js';
-import { openGitHub } from '../github/client.js';
 import { triggerFrom } from '../github/env.js';
-import { notifyRunOutcome } from '../github/notify.js';
 import type { RunOutcome } from '../ledger/run-sequence.js';
 import { readLogTail, readStep } from '../ledger/step-log.js';
 import { failedStep } from '../runner/labels.js';
@@ -87,6 +85,11 @@ async function notifyGitHub(
   { run, folder, commit }: RunOutcome,
 ): Promise<void> {
   try {
+    // Loaded only here: the REST client costs some 30 ms of every start.
+    const [{ openGitHub }, { notifyRunOutcome }] = await Promise.all([
+      import('../github/client.js'),
+      import('../github/notify.js'),
+    ]);
     const github = await openGitHub(context.repo, context.env);
     const result = await notifyRunOutcome(github, run, {
       ledger,

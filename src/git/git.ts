@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
-import { GitError, simpleGit, type SimpleGit } from 'simple-git';
+import type { GitError, SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
 
@@ -37,13 +38,29 @@ const UNUSED = new Set(['editor', 'visual', 'pager', 'prefix']);
  * The user's own SSH settings stay in force for pushes.
  */
 export function openGit(repo: string, env: Env = process.env, extra: Env = {}): SimpleGit {
-  return simpleGit({
+  return simpleGitModule().simpleGit({
     baseDir: repo,
     maxConcurrentProcesses: 1,
     timeout: { block: 10 * 60_000 },
     allowEnvironment: GIT_VARIABLES,
     unsafe: { allowUnsafeSshCommand: true, allowUnsafeAskPass: true },
   }).env(gitEnv(env, extra));
+}
+
+let simpleGitLoaded: typeof import('simple-git') | undefined;
+
+/**
+ * simple-git, loaded on first use: loading it costs some 35 ms, and a run that records no
+ * commit, like most read-only commands, never needs it.
+ */
+function simpleGitModule(): typeof import('simple-git') {
+  simpleGitLoaded ??= createRequire(import.meta.url)('simple-git') as typeof import('simple-git');
+  return simpleGitLoaded;
+}
+
+/** Whether an error is git's own (a command that ran and failed), as simple-git reports it. */
+export function isGitError(error: unknown): error is GitError {
+  return simpleGitLoaded !== undefined && error instanceof simpleGitLoaded.GitError;
 }
 
 /**
@@ -57,6 +74,23 @@ export function gitEnv(env: Env, extra: Env = {}): Record<string, string> {
     if (!key.toUpperCase().startsWith('GIT_') || GIT_VARIABLES.includes(key)) clean[key] = value;
   }
   return { ...clean, LC_ALL: 'C', LANG: 'C', GIT_TERMINAL_PROMPT: '0' };
+}
+
+/**
+ * A read-only git query without simple-git, for what every run asks at start (its config,
+ * HEAD, the committed definitions): its output, or undefined when git fails or is missing.
+ */
+export function gitQuery(repo: string, args: string[], env: Env = process.env, input?: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      'git',
+      args,
+      { cwd: repo, env: gitEnv(env), maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (error, stdout) => resolve(error ? undefined : stdout),
+    );
+    child.stdin?.on('error', () => {}); // git may exit before reading it all
+    child.stdin?.end(input ?? '');
+  });
 }
 
 const INDEX_LOCKED = /Unable to create '[^']*\.lock': File exists|index\.lock/;
@@ -76,7 +110,7 @@ export async function withIndexLock<T>(
     try {
       return await run();
     } catch (error) {
-      if (!(error instanceof GitError) || !INDEX_LOCKED.test(error.message)) throw error;
+      if (!isGitError(error) || !INDEX_LOCKED.test(error.message)) throw error;
       if (delay === 50) onWait?.('waiting for another git process to release .git/index.lock');
       if (Date.now() + delay > deadline) {
         throw new EtlError(
@@ -124,7 +158,7 @@ export async function gitOperation<T>(what: string, run: () => Promise<T>): Prom
   try {
     return await run();
   } catch (error) {
-    if (error instanceof GitError)
+    if (isGitError(error))
       throw new EtlError('git-failed', `${what} failed: ${gitMessage(error)}`, undefined, { cause: error });
     throw error;
   }
@@ -189,4 +223,3 @@ export function requireGitVersion(): void {
   gitVersionChecked = true;
 }
 
-export { GitError };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
-import { gitEnv, gitOperation, GitError, gitMessage, identityArgs, openGit, pushBranch, type Env } from './git.js';
+import { gitEnv, gitOperation, gitMessage, isGitError, identityArgs, openGit, pushBranch, type Env } from './git.js';
 import { withGitLock, type GitWorkOptions } from './lock.js';
 import { sleep } from '../timers.js';
 
@@ -59,7 +59,7 @@ async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: 
       const pushed = !/^=\t/m.test(report); // "=" flags a ref that was already up to date
       return { remote, branch, attempts: attempt, head: (await git.raw(['rev-parse', 'HEAD'])).trim(), pushed };
     } catch (error) {
-      if (!(error instanceof GitError) || !MOVED.test(error.message)) {
+      if (!isGitError(error) || !MOVED.test(error.message)) {
         throw new EtlError(
           'push-failed',
           `git push to ${remote} ${branch} failed: ${gitMessage(error)}; ${later}`,

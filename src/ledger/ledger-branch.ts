@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { RUNS_DIR } from './layout.js';
-import { gitCommonDir, gitMessage, gitOperation, identityArgs, openGit, resolveCommit, type Env } from '../git/git.js';
+import { gitCommonDir, gitQuery, gitMessage, gitOperation, identityArgs, openGit, resolveCommit, type Env } from '../git/git.js';
 
 /** `git config etl.ledgerBranch NAME`: the repository keeps its runs on that branch. */
 const CONFIG_KEY = 'etl.ledgerBranch';
@@ -33,11 +33,7 @@ export async function ledgerView(repo: string, options: { env?: Env } = {}): Pro
 }
 
 export async function configuredLedgerBranch(repo: string, env: Env = process.env): Promise<string | undefined> {
-  const value = (
-    await openGit(repo, env)
-      .raw(['config', '--get', CONFIG_KEY])
-      .catch(() => '')
-  ).trim();
+  const value = ((await gitQuery(repo, ['config', '--get', CONFIG_KEY], env)) ?? '').trim();
   // In CI, where no git config was set, the generated workflows name it in ETL_LEDGER_BRANCH.
   return value || env.ETL_LEDGER_BRANCH || undefined;
 }

@@ -1,7 +1,7 @@
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DefinitionsPin } from '../runner/records.js';
-import { openGit, type Env } from '../git/git.js';
+import { gitQuery, type Env } from '../git/git.js';
 import { objectId } from '../git/objects.js';
 
 /**
@@ -23,15 +23,20 @@ export async function pinDefinitions(repo: string, files: string[], env: Env = p
       hashes[file] = null;
     }
   }
-  const git = openGit(repo, env);
-  let commit: string | null = null;
-  let dirty: boolean | null = null;
-  try {
-    commit = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD'])).trim() || null;
-    const status = await git.raw(['status', '--porcelain', '--untracked-files=all', '--', ...Object.keys(hashes)]);
-    dirty = commit === null ? true : status.trim() !== '';
-  } catch {
-    // not a git repository (or git is missing): nothing to pin to
-  }
+  // One git process for HEAD and each file's blob in it: a file is dirty when what runs is
+  // not what HEAD holds (changed, new, or deleted). A name with a line break cannot be asked
+  // this way and counts as dirty.
+  const paths = Object.keys(hashes);
+  const asked = paths.filter((path) => !path.includes('\n'));
+  const query = ['HEAD', ...asked.map((path) => `HEAD:${path}`)].map((line) => `${line}\n`).join('');
+  const answer = await gitQuery(repo, ['cat-file', '--batch-check=%(objectname)'], env, query);
+  // Not a git repository (or git is missing): nothing to pin to.
+  if (answer === undefined) return { commit: null, dirty: null, files: hashes };
+  const [head = '', ...committed] = answer.split('\n');
+  const commit = /^[0-9a-f]{40,64}$/.test(head) ? head : null;
+  const dirty =
+    commit === null ||
+    asked.length < paths.length ||
+    asked.some((path, i) => committed[i] !== (hashes[path] ?? `HEAD:${path} missing`));
   return { commit, dirty, files: hashes };
 }
