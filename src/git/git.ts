@@ -38,13 +38,15 @@ const UNUSED = new Set(['editor', 'visual', 'pager', 'prefix']);
  * The user's own SSH settings stay in force for pushes.
  */
 export function openGit(repo: string, env: Env = process.env, extra: Env = {}): SimpleGit {
-  return simpleGitModule().simpleGit({
-    baseDir: repo,
-    maxConcurrentProcesses: 1,
-    timeout: { block: 10 * 60_000 },
-    allowEnvironment: GIT_VARIABLES,
-    unsafe: { allowUnsafeSshCommand: true, allowUnsafeAskPass: true },
-  }).env(gitEnv(env, extra));
+  return simpleGitModule()
+    .simpleGit({
+      baseDir: repo,
+      maxConcurrentProcesses: 1,
+      timeout: { block: 10 * 60_000 },
+      allowEnvironment: GIT_VARIABLES,
+      unsafe: { allowUnsafeSshCommand: true, allowUnsafeAskPass: true },
+    })
+    .env(gitEnv(env, extra));
 }
 
 let simpleGitLoaded: typeof import('simple-git') | undefined;
@@ -80,7 +82,12 @@ export function gitEnv(env: Env, extra: Env = {}): Record<string, string> {
  * A read-only git query without simple-git, for what every run asks at start (its config,
  * HEAD, the committed definitions): its output, or undefined when git fails or is missing.
  */
-export function gitQuery(repo: string, args: string[], env: Env = process.env, input?: string): Promise<string | undefined> {
+export function gitQuery(
+  repo: string,
+  args: string[],
+  env: Env = process.env,
+  input?: string,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const child = execFile(
       'git',
@@ -222,4 +229,3 @@ export function requireGitVersion(): void {
   }
   gitVersionChecked = true;
 }
-

@@ -2,7 +2,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { RUNS_DIR } from './layout.js';
-import { gitCommonDir, gitQuery, gitMessage, gitOperation, identityArgs, openGit, resolveCommit, type Env } from '../git/git.js';
+import {
+  gitCommonDir,
+  gitQuery,
+  gitMessage,
+  gitOperation,
+  identityArgs,
+  openGit,
+  resolveCommit,
+  type Env,
+} from '../git/git.js';
 
 /** `git config etl.ledgerBranch NAME`: the repository keeps its runs on that branch. */
 const CONFIG_KEY = 'etl.ledgerBranch';
