@@ -1,4 +1,4 @@
-import { close, closeSync, fdatasyncSync, open, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { close, closeSync, fdatasync, fdatasyncSync, open, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
@@ -12,6 +12,12 @@ export interface AtomicWriteOptions {
    * ext4 and btrfs, which flush a file replaced by rename first.
    */
   durable?: boolean;
+  /**
+   * Flush after the rename, in the background (instead of before it, on the caller's time).
+   * A crash of the process still leaves the new content whole; a power loss before the flush
+   * ends may leave the file empty, which readers take as not written.
+   */
+  flush?: BackgroundFlush;
 }
 
 /**
@@ -19,7 +25,7 @@ export interface AtomicWriteOptions {
  * torn one: write a temporary file in the same folder, flush it to disk, rename it over.
  */
 export function writeFileAtomic(path: string, content: string, options: AtomicWriteOptions = {}): void {
-  const { spares, durable = true } = options;
+  const { spares, durable = true, flush } = options;
   // Temporary names start with "." so that readers listing a folder skip them.
   const spare = spares?.take(dirname(path));
   const tmp = spare?.path ?? join(dirname(path), `.${basename(path)}.${process.pid}.${counter++}.tmp`);
@@ -27,15 +33,46 @@ export function writeFileAtomic(path: string, content: string, options: AtomicWr
   try {
     writeSync(fd, content);
     // Data and size are what a reader needs back; fdatasync skips the rest (times).
-    if (durable) fdatasyncSync(fd);
+    if (durable && !flush) fdatasyncSync(fd);
   } catch (error) {
     closeSync(fd);
     unlinkSync(tmp);
     throw error;
   }
+  if (durable && flush) {
+    // rename() is atomic on one filesystem: readers see the old record or the new one, never half.
+    renameSync(tmp, path);
+    flush.add(fd);
+    return;
+  }
   closeSync(fd);
-  // rename() is atomic on one filesystem: readers see the old record or the new one, never half.
   renameSync(tmp, path);
+}
+
+/**
+ * Flushes written files to disk in the background, while the next module runs: a write
+ * waits (settled()) only for the flush of the write before it, which had a whole step's time,
+ * so at most one record is ever written but not yet on disk.
+ */
+export class BackgroundFlush {
+  private pending: Promise<void> = Promise.resolve();
+  private failure: NodeJS.ErrnoException | undefined;
+
+  add(fd: number): void {
+    const previous = this.pending;
+    this.pending = new Promise<void>((resolve) => {
+      fdatasync(fd, (error) => {
+        if (error) this.failure ??= error;
+        close(fd, () => void previous.then(resolve));
+      });
+    });
+  }
+
+  /** Resolves once every flush started so far is done; rejects if one of them failed. */
+  async settled(): Promise<void> {
+    await this.pending;
+    if (this.failure) throw this.failure;
+  }
 }
 
 export function writeJsonAtomic(path: string, value: unknown, options?: AtomicWriteOptions): void {

@@ -3,7 +3,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
+import { summaryLine } from '../runner/step-records.js';
 import { writeJsonAtomic } from './atomic.js';
+import { readStep } from './step-log.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { checkSequenceName, lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder } from './layout.js';
 import { isAlive, readLock } from '../lock-file.js';
@@ -89,12 +91,32 @@ export function* runsNewestFirst(
   }
 }
 
+/**
+ * A run's record. While it runs, run.json's step list is brought up to date only now and
+ * then (recorder.ts): each step's state is taken from its own record, written as it starts
+ * and ends.
+ */
 export function readRun(repo: string, ref: Pick<RunRef, 'folder'> & { root?: string }): RunRecord | undefined {
+  const folder = join(ref.root ?? repo, ref.folder);
+  let run: RunRecord;
   try {
-    return JSON.parse(readFileSync(join(ref.root ?? repo, ref.folder, 'run.json'), 'utf8')) as RunRecord;
+    run = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as RunRecord;
   } catch {
     return undefined; // a run that crashed before its first record: nothing to show
   }
+  if (run.status !== 'running' || !Array.isArray(run.steps)) return run;
+  run.steps = run.steps.map((line) => {
+    if (line.status !== 'pending' && line.status !== 'running') return line;
+    // An empty or torn record (a power loss before its flush) counts as not written.
+    const step = readStep(folder, line.record);
+    return step && typeof step.status === 'string' && Array.isArray(step.attempts)
+      ? summaryLine(step, line.record)
+      : line;
+  });
+  // A step's record is written when it ends: the first one not ended is the one running.
+  const current = run.steps.findIndex((line) => line.status === 'pending' || line.status === 'running');
+  if (current !== -1) run.steps[current] = { ...run.steps[current]!, status: 'running' };
+  return run;
 }
 
 /**

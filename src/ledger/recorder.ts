@@ -2,23 +2,47 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunObserver } from '../runner/engine.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
-import { SpareFiles, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { BackgroundFlush, SpareFiles, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+
+/** How often run.json's step list is brought up to date while a run goes on (see below). */
+export const SUMMARY_INTERVAL_MS = 1000;
 
 /**
- * Writes a run's records as the engine reports them: run.json at the start, when a step
- * starts and after it ends, and each step record when the step ends. All writes are atomic;
- * their temporary files are made while the module runs.
+ * Writes a run's records as the engine reports them. A step's own record is written once,
+ * when it ends; run.json at the start, at the end, when a step joins its list (an on_failure
+ * step), and otherwise at most once a second: rewriting its whole step list after every step
+ * made a long run's cost grow with the square of its length. Readers of a running run take
+ * each step's state from its record, and the first step after the finished ones as running
+ * (readRun in history.ts).
+ *
+ * Every write is atomic (a crash leaves the old record or the new, never half of one). A
+ * finished step's record is flushed to disk in the background while the next module runs,
+ * and the next record waits for that flush: a power loss loses at most the last one.
+ * run.json's last write waits for every flush and is flushed before the run is reported.
  */
 export function openRecorder(folder: string, next?: Partial<RunObserver>): RunObserver {
   mkdirSync(join(folder, 'steps'), { recursive: true });
   const serialized = new WeakMap<object, string>();
   const spares = new SpareFiles();
+  const flush = new BackgroundFlush();
   const stepsFolder = join(folder, 'steps');
-  const writeRun = (run: RunRecord, durable = true) =>
+  let summary = { at: 0, cost: 0, steps: 0 };
+  const writeRun = (run: RunRecord, durable: boolean) => {
+    const started = performance.now();
     writeFileAtomic(join(folder, 'run.json'), serializeRun(run, serialized), { spares, durable });
-  const writeStep = (run: RunRecord, step: StepRecord) => {
-    const summary = run.steps.find((s) => s.role === step.role && s.index === step.index);
-    if (summary) writeJsonAtomic(join(folder, summary.record), step, { spares });
+    summary = { at: started, cost: performance.now() - started, steps: run.steps.length };
+  };
+  // Never more than a fiftieth of the run's time, however long the list grows.
+  const summaryDue = (run: RunRecord) =>
+    run.steps.length !== summary.steps ||
+    performance.now() - summary.at >= Math.max(SUMMARY_INTERVAL_MS, 50 * summary.cost);
+  const writeStep = (run: RunRecord, step: StepRecord, durable: boolean) => {
+    const path = run.steps[step.role === 'step' ? step.index - 1 : -1];
+    const record =
+      path?.role === step.role && path.index === step.index
+        ? path.record
+        : run.steps.find((s) => s.role === step.role && s.index === step.index)?.record;
+    if (record) writeJsonAtomic(join(folder, record), step, { spares, durable, flush: durable ? flush : undefined });
   };
   // Made while the module runs, for the writes after it.
   const prepare = () => {
@@ -27,24 +51,25 @@ export function openRecorder(folder: string, next?: Partial<RunObserver>): RunOb
   };
   return {
     runStarted(run, steps) {
-      writeRun(run);
+      writeRun(run, true);
       return next?.runStarted?.(run, steps);
     },
     stepStarted(run, step) {
-      // Which step is running is worth a write (`etl show` and a crashed run tell it), but not
-      // a flush to disk: the write after the step replaces it.
-      writeRun(run, false);
+      if (summaryDue(run)) writeRun(run, false);
       prepare();
       return next?.stepStarted?.(run, step);
     },
-    stepFinished(run, step) {
-      writeStep(run, step);
-      writeRun(run);
+    async stepFinished(run, step) {
+      await flush.settled();
+      // A skipped step's record says nothing run.json's last write will not say.
+      writeStep(run, step, step.status !== 'skipped');
+      if (summaryDue(run)) writeRun(run, false);
       return next?.stepFinished?.(run, step);
     },
     async runFinished(run) {
+      await flush.settled();
       await spares.close();
-      writeRun(run);
+      writeRun(run, true);
       return next?.runFinished?.(run);
     },
     output(step, text) {

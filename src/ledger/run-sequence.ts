@@ -92,8 +92,8 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   let scratch: string;
   try {
     if (lock.replaced) {
-      const killed = lock.replaced.killed_module
-        ? `; its module (process group ${lock.replaced.module?.pgid}) was still running and was killed`
+      const killed = lock.replaced.killed
+        ? `; processes it had started were still running and were killed (pid ${lock.replaced.killed.join(', ')})`
         : '';
       const abandoned = markAbandoned(
         ledger,
@@ -128,14 +128,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
           trigger: options.trigger ?? { kind: 'manual', actor: null, ci: null },
           definitions: pinned,
           env,
-          observer: ledgerWrite(
-            () =>
-              openRecorder(
-                join(ledger, folder),
-                chain(options.observer, progress, { moduleStarted: (_step, pid) => lock.recordModule(pid) }),
-              ),
-            ledger,
-          ),
+          observer: ledgerWrite(() => openRecorder(join(ledger, folder), chain(options.observer, progress)), ledger),
           signal: options.signal,
           hurry: options.hurry,
           from: options.from,

@@ -8,6 +8,7 @@ import { attemptBound, type Deadline, handlerDeadline, sequenceDeadline } from '
 import { LogWriter, Redactor } from './logs.js';
 import { inheritedEnv, isSelected, type Plan, type PlannedStep, secretValues } from './plan.js';
 import { runProcess } from './process.js';
+import { type ModuleSpec, openSpawner, type Spawner } from './spawner.js';
 import type { DefinitionsPin, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import {
   attemptStatus,
@@ -17,6 +18,7 @@ import {
   newAttempt,
   newRunRecord,
   newStepRecord,
+  type RecordContext,
   type StepFiles,
   summarise,
   wrapperEnv,
@@ -66,6 +68,13 @@ export interface ExecuteOptions {
   startedAt?: Date;
   /** Where each step's record and log go in the run folder (the ledger's layout). */
   files: StepFiles;
+  /** Who starts modules (openSpawner's choice by default); closed when the run ends. */
+  spawner?: Spawner | Promise<Spawner>;
+  /**
+   * Let the next step start the moment a step exits 0, while its records are written (the
+   * default). Off when something must happen between steps (a progress commit).
+   */
+  startAhead?: boolean;
 }
 
 const DEFAULT_GRACE_MS = 5_000;
@@ -78,6 +87,7 @@ interface RunState {
   now: () => Date;
   redactor: Redactor;
   moduleEnv: Record<string, string | undefined>;
+  spawner: Spawner;
 }
 
 /** start_etl -> exec_module ... -> end_etl, or error_handler after a failure. */
@@ -91,7 +101,18 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const started = options.startedAt ?? now();
   const summaries = steps.map((s) => summarise(s, plan.steps.length, options.files));
   const run = newRunRecord(plan, options, started, summaries);
-  const state: RunState = { plan, options, run, now, redactor, moduleEnv: inheritedEnv(plan, options.env) };
+  const spawner = await (options.spawner ?? openSpawner(options.env, options.graceMs ?? DEFAULT_GRACE_MS));
+  try {
+    const state: RunState = { plan, options, run, now, redactor, moduleEnv: inheritedEnv(plan, options.env), spawner };
+    await runSteps(state, steps, context, started);
+  } finally {
+    spawner.close();
+  }
+  return run;
+}
+
+async function runSteps(state: RunState, steps: StepRecord[], context: RecordContext, started: Date): Promise<void> {
+  const { plan, options, run, now, spawner } = state;
   await options.observer.runStarted(run, steps);
 
   let failed: StepRecord | undefined;
@@ -101,14 +122,23 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const record = steps[i]!;
     cancelled ||= Boolean(options.signal?.aborted);
     if (failed || cancelled || !isSelected(planned, options)) {
+      spawner.cancelNext();
       await skipStep(state, record);
       continue;
     }
-    await execStep(state, planned, record, {}, deadline);
+    // The next step may start as soon as this one exits 0, unless a deadline could expire
+    // in between (it would then start a step that should not run).
+    const following = plan.steps[i + 1];
+    const ahead =
+      options.startAhead !== false && deadline === undefined && following && isSelected(following, options)
+        ? following
+        : undefined;
+    await execStep(state, planned, record, {}, deadline, ahead);
     if (record.status === 'cancelled') cancelled = true;
     else if (record.status !== 'succeeded') failed = record;
   }
 
+  spawner.cancelNext();
   // error_handler: the on_failure steps, told what failed. Not after a cancel: a person
   // stopped the run on purpose.
   if (failed && !cancelled) {
@@ -130,14 +160,35 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   if (status === 'failed') run.error ??= describeFailure(failed!);
   if (status === 'cancelled') run.error ??= 'cancelled';
   await options.observer.runFinished(run);
-  return run;
+}
+
+/** The module an attempt of a step starts: its program, argv, and the module wrapper's environment. */
+function moduleSpec(
+  state: RunState,
+  planned: PlannedStep,
+  attempt: number,
+  extraEnv: Record<string, string>,
+): ModuleSpec {
+  const { plan, options, moduleEnv } = state;
+  return {
+    command: planned.command,
+    argv: planned.argv,
+    cwd: planned.cwd,
+    env: { ...moduleEnv, ...planned.env, ...wrapperEnv(plan, planned, attempt, options), ...extraEnv },
+  };
 }
 
 /** Puts a step's current state into run.json's list. */
 function updateSummary({ run, plan, options }: RunState, record: StepRecord): void {
   const count = record.role === 'step' ? plan.steps.length : plan.on_failure.length;
   const summary = summarise(record, count, options.files);
-  const at = run.steps.findIndex((s) => s.role === record.role && s.index === record.index);
+  // A step's line is at its index - 1 (the list starts with every step, in order); on_failure
+  // lines follow. Looking it up by position keeps a long run linear.
+  const guess = run.steps[record.role === 'step' ? record.index - 1 : -1];
+  const at =
+    guess?.role === record.role && guess.index === record.index
+      ? record.index - 1
+      : run.steps.findIndex((s) => s.role === record.role && s.index === record.index);
   if (at === -1) run.steps.push(summary);
   else run.steps[at] = summary;
 }
@@ -155,6 +206,7 @@ async function execStep(
   record: StepRecord,
   extraEnv: Record<string, string>,
   deadline: Deadline | undefined,
+  ahead?: PlannedStep,
 ): Promise<void> {
   const { plan, options, run, now, redactor } = state;
   record.status = 'running';
@@ -186,18 +238,22 @@ async function execStep(
       if (n > 1) log.note(`[etl-ledger: attempt ${n} of ${attempts}]`);
       const attempt = newAttempt(n, now());
       record.attempts.push(attempt);
-      const result = await runProcess({
-        command: planned.command,
-        argv: planned.argv,
-        cwd: planned.cwd,
-        env: { ...state.moduleEnv, ...planned.env, ...wrapperEnv(plan, planned, n, options), ...extraEnv },
+      const spec = moduleSpec(state, planned, n, extraEnv);
+      const running = runProcess({
+        ...spec,
+        spawner: state.spawner,
         timeoutMs: bound.timeoutMs,
         signal: options.signal,
         hurry: options.hurry,
         graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
         onOutput: (chunk, from) => log.write(chunk, from),
         onStarted: (pid) => options.observer.moduleStarted?.(record, pid),
+      }).then((ended) => {
+        if (!(ended.exitCode === 0 && !ended.cancelled)) state.spawner.cancelNext();
+        return ended;
       });
+      if (ahead) state.spawner.startNext(moduleSpec(state, ahead, 1, {}));
+      const result = await running;
       endAttempt(attempt, result, now(), bound.timeoutMs, redactor);
       if (attempt.error !== null) log.note(`[etl-ledger: ${attempt.error}]`);
       if (result.outputAbandoned !== null) log.note(`[etl-ledger: ${result.outputAbandoned}]`);

@@ -50,12 +50,22 @@ export function planRun(
 ): Plan {
   const sequence = definitions.sequences.get(name);
   if (!sequence) throw new EtlError('unknown-sequence', `sequence "${name}" is not among the valid definitions`);
+  // A module's command is looked up once, however many steps use it (stat calls add up over
+  // a long sequence).
+  const commands = new Map<string, { resolved: ReturnType<typeof resolveCommand>; files: string[] }>();
   const planStep = (step: StepDef): PlannedStep => {
     const entry = definitions.modules.get(step.module_name);
     if (!entry)
       throw new EtlError('unknown-module', `step ${step.index} of "${name}" uses unknown module "${step.module_name}"`);
     const module = entry.def;
-    const resolved = resolveCommand(module.cmd, definitions.repo, env.PATH);
+    let command = commands.get(entry.name);
+    if (!command) {
+      const resolved = resolveCommand(module.cmd, definitions.repo, env.PATH);
+      const files = resolved.problem ? [] : repoFilesOf(resolved.words, resolved.executable, definitions.repo);
+      command = { resolved, files };
+      commands.set(entry.name, command);
+    }
+    const { resolved } = command;
     if (resolved.problem)
       throw new EtlError(resolved.problem.code, `module "${entry.name}": ${resolved.problem.message}`);
     const flags = { ...DEFAULT_FLAGS, ...definitions.flags, ...module.flags };
@@ -69,7 +79,7 @@ export function planRun(
       name: step.name,
       module: entry.name,
       command: resolved.executable,
-      module_files: repoFilesOf(resolved.words, resolved.executable, definitions.repo),
+      module_files: command.files,
       argv,
       cwd: definitions.repo,
       input: step.input,

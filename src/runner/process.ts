@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after } from '../timers.js';
+import { type ModuleChild, nodeSpawner, type Spawner } from './spawner.js';
 
 export interface ProcessOptions {
   command: string;
@@ -18,8 +18,10 @@ export interface ProcessOptions {
   graceMs: number;
   /** stdout and stderr, in the order they arrive. */
   onOutput(chunk: Buffer, from: 'out' | 'err'): void;
-  /** Told the process group once it exists (the lock records it, so a successor can end it). */
+  /** Told the process group once it exists. */
   onStarted?(pid: number): void;
+  /** Who starts the module (Node's own spawn by default). */
+  spawner?: Spawner;
 }
 
 export interface ProcessResult {
@@ -54,15 +56,9 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
     const cancels: Array<() => void> = [];
     const startedAt = Date.now();
 
-    let child: ReturnType<typeof spawn>;
+    let child: ModuleChild;
     try {
-      child = spawn(options.command, options.argv.slice(1), {
-        argv0: options.argv[0],
-        cwd: options.cwd,
-        env: options.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true, // its own process group: kill(-pid) reaches everything it started
-      });
+      child = (options.spawner ?? nodeSpawner()).start(options);
     } catch (error) {
       // Some failures are thrown at once rather than emitted (E2BIG, a NUL byte in an argument).
       const why = cannotStart(options, error as NodeJS.ErrnoException);
@@ -76,8 +72,13 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       });
     }
 
+    // A signal asked for before the process exists (the helper tells its pid a moment later).
+    let early: NodeJS.Signals | undefined;
     const killGroup = (signal: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
+      if (child.pid === undefined) {
+        if (early !== 'SIGKILL') early = signal;
+        return;
+      }
       try {
         process.kill(-child.pid, signal);
       } catch {
@@ -149,7 +150,12 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
       closed = true;
       done();
     });
-    if (child.pid !== undefined) options.onStarted?.(child.pid);
+    const started = () => {
+      options.onStarted?.(child.pid!);
+      if (early) killGroup(early);
+    };
+    if (child.pid !== undefined) started();
+    else child.once('spawn', started);
 
     if (options.timeoutMs !== undefined) {
       cancels.push(

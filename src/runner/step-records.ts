@@ -89,6 +89,11 @@ export function newRunRecord(plan: Plan, facts: RunFacts, started: Date, steps: 
 
 /** A step's line in run.json. */
 export function summarise(step: StepRecord, count: number, files: StepFiles): StepSummary {
+  return summaryLine(step, files(step, count).record);
+}
+
+/** A step's line in run.json, its record being at `record` in the run folder. */
+export function summaryLine(step: StepRecord, record: string): StepSummary {
   const last = step.attempts.at(-1);
   return {
     index: step.index,
@@ -99,7 +104,7 @@ export function summarise(step: StepRecord, count: number, files: StepFiles): St
     duration_ms: step.duration_ms,
     exit_code: last?.exit_code ?? null,
     attempts: step.attempts.length,
-    record: files(step, count).record,
+    record,
   };
 }
 

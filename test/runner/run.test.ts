@@ -232,54 +232,69 @@ for (const [signal, code] of [
   });
 }
 
-test('kill -9 of the runner mid-step: the next run marks it abandoned, takes the lock, and no record is torn', async (t) => {
-  const repo = pipelineRepo(t, {
-    modules: { forever: { cmd: './modules/forever.mjs' }, ok: { cmd: './modules/ok.sh' } },
-    sequences: { s: [{ module_name: 'ok' }, { module_name: 'forever', output: 'pids.json' }] },
-  });
-  const first = startCli(['run', 's', '--verbose'], { cwd: repo });
-  await first.line(/forever\.mjs started/);
-  first.child.kill('SIGKILL');
-  await first.done;
-  const pids = JSON.parse(readFileSync(join(repo, 'pids.json'), 'utf8'));
-  t.after(() => {
-    for (const pid of [pids.child, pids.grandchild]) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
-  });
-  const crashed = readRunFolder(findRunFolders(repo)[0]!);
-  assert.equal(crashed.run.status, 'running');
-  assert.equal(existsSync(join(repo, 'runs/s/.lock')), true, 'the dead runner left its lock');
+// Node's spawn leaves a module running when the runner is killed: whoever takes the lock over
+// ends it. The Python spawner ends it itself (its stdin closes), TERM then KILL.
+for (const spawner of ['node', 'python'] as const) {
+  test(`kill -9 of the runner mid-step (${spawner} spawner): the module is ended, the next run marks the run abandoned, and no record is torn`, async (t) => {
+    const env = { ETL_SPAWNER: spawner };
+    const repo = pipelineRepo(t, {
+      modules: { forever: { cmd: './modules/forever.mjs' }, ok: { cmd: './modules/ok.sh' } },
+      sequences: { s: [{ module_name: 'ok' }, { module_name: 'forever', output: 'pids.json' }] },
+    });
+    const first = startCli(['run', 's', '--verbose', '--kill-grace', '300ms'], { cwd: repo, env });
+    await first.line(/forever\.mjs started/);
+    first.child.kill('SIGKILL');
+    await first.done;
+    const pids = JSON.parse(readFileSync(join(repo, 'pids.json'), 'utf8'));
+    t.after(() => {
+      for (const pid of [pids.child, pids.grandchild]) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    });
+    const crashed = readRunFolder(findRunFolders(repo)[0]!);
+    assert.equal(crashed.run.status, 'running');
+    assert.equal(existsSync(join(repo, 'runs/s/.lock')), true, 'the dead runner left its lock');
 
-  // The next run replaces the sequence with one that finishes.
-  const lock = JSON.parse(readFileSync(join(repo, 'runs/s/.lock'), 'utf8'));
-  assert.equal(lock.module.pgid, pids.child, "the lock names the running module's process group");
-  assert.ok(isRunning(pids.child) && isRunning(pids.grandchild), 'the module outlived its runner');
-  const second = await runCli(['run', 's', '--only', '1'], { cwd: repo });
-  assert.equal(second.code, 0, second.stderr);
-  // Whoever takes over the stale lock ends the dead runner's module first: one run at a time.
-  assert.equal(isRunning(pids.child) || isRunning(pids.grandchild), false, 'the orphaned module group was killed');
-  const [old, fresh] = findRunFolders(repo).map(readRunFolder);
-  assert.equal(old!.run.status, 'abandoned');
-  assert.match(
-    old!.run.error!,
-    /stopped without finishing the run.*its module \(process group \d+\) was still running and was killed/,
-  );
-  assert.deepEqual(
-    old!.run.steps.map((s) => s.status),
-    ['succeeded', 'cancelled'],
-  );
-  assert.equal(fresh!.run.status, 'succeeded');
-  assertValidRecords(old!.run, old!.steps);
-  for (const folder of findRunFolders(repo)) {
-    for (const file of readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json'))) {
-      assert.doesNotThrow(() => JSON.parse(readFileSync(join(folder, file), 'utf8')), file);
-    }
-    assert.deepEqual(
-      readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')),
-      [],
+    // The next run replaces the sequence with one that finishes.
+    const lock = JSON.parse(readFileSync(join(repo, 'runs/s/.lock'), 'utf8'));
+    assert.equal(lock.run_id, crashed.run.id, 'the lock names the run whose processes a successor ends');
+    if (spawner === 'node')
+      assert.ok(isRunning(pids.child) && isRunning(pids.grandchild), 'the module outlived its runner');
+    else
+      assert.ok(
+        await waitUntilGone([pids.child, pids.grandchild]),
+        'the spawner ended the module when its runner died',
+      );
+    const second = await runCli(['run', 's', '--only', '1'], { cwd: repo, env });
+    assert.equal(second.code, 0, second.stderr);
+    // Whoever takes over the stale lock ends the dead runner's module first: one run at a time.
+    assert.equal(isRunning(pids.child) || isRunning(pids.grandchild), false, 'the orphaned module group was killed');
+    const [old, fresh] = findRunFolders(repo).map(readRunFolder);
+    assert.equal(old!.run.status, 'abandoned');
+    assert.match(
+      old!.run.error!,
+      spawner === 'node'
+        ? /stopped without finishing the run.*processes it had started were still running and were killed \(pid \d+(, \d+)*\)/
+        : /stopped without finishing the run; its lock was taken over by run \S+$/,
     );
-  }
-  assert.equal(existsSync(join(repo, 'runs/s/.lock')), false);
-});
+    assert.deepEqual(
+      old!.run.steps.map((s) => s.status),
+      ['succeeded', 'cancelled'],
+    );
+    assert.equal(fresh!.run.status, 'succeeded');
+    assertValidRecords(old!.run, old!.steps);
+    for (const folder of findRunFolders(repo)) {
+      for (const file of readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) =>
+        f.endsWith('.json'),
+      )) {
+        assert.doesNotThrow(() => JSON.parse(readFileSync(join(folder, file), 'utf8')), file);
+      }
+      assert.deepEqual(
+        readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')),
+        [],
+      );
+    }
+    assert.equal(existsSync(join(repo, 'runs/s/.lock')), false);
+  });
+}
 
 test('two concurrent runs of one sequence: exactly one runs, the other exits 3', async (t) => {
   const repo = pipelineRepo(t, {

@@ -1,0 +1,250 @@
+# etl-ledger's module spawner: starts one run's modules for the runner (src/runner/spawner.ts).
+#
+# Why it exists: Node starts a program by forking the whole runner, some 1.4 ms per module
+# here; posix_spawn (vfork and exec) costs less than a bash loop's step. It also lets the
+# next step start the moment the one before exits 0, while the runner writes its records,
+# and it ends the run's modules if the runner dies (its stdin closes).
+#
+# Input (stdin): messages of an 8-digit length then fields separated by NUL:
+#   run ID COMMAND ARGV0 CWD NARGS ARGS... NENV NAME=VALUE...   start now; forget any "next"
+#   next ID ...the same...   start when the module running now exits 0 and its output ends
+#   clear                    forget "next"
+#   drop ID                  stop reading a module's output (a process it left holds it)
+# Output (stdout): frames of a type byte, a 32-bit id, a 32-bit length, then the data:
+#   R ready; S started ("PID"); E cannot start (errno name); o/e output; x exit ("CODE SIGNAL");
+#   c output closed.
+import errno
+import os
+import selectors
+import signal
+import struct
+import sys
+import time
+
+DEFAULT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE, signal.SIGCHLD)
+
+
+class Module:
+    """A started module: its pid, its output pipes, and how it ended (poll() as in subprocess)."""
+
+    def __init__(self, pid, stdout, stderr):
+        self.pid, self.stdout, self.stderr = pid, stdout, stderr
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+# The runner decides what a signal means; handled (not ignored) so that modules get the defaults.
+for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+    signal.signal(number, lambda *_: None)
+wake_read, wake_write = os.pipe()
+os.set_blocking(wake_read, False)
+os.set_blocking(wake_write, False)
+signal.set_wakeup_fd(wake_write)
+signal.signal(signal.SIGCHLD, lambda *_: None)
+
+grace = float(sys.argv[1]) / 1000 if len(sys.argv) > 1 else 5.0
+selector = selectors.DefaultSelector()
+modules = {}  # id -> {"process", "open": pipes not closed, "exited"}
+pending_next = None
+current = None
+current_ok = False  # whether the module started last exited 0 with its output ended
+
+
+def send(kind, ident, data=b""):
+    frame = struct.pack(">cII", kind, ident, len(data)) + data
+    view = memoryview(frame)
+    while view:
+        try:
+            view = view[os.write(1, view) :]
+        except BrokenPipeError:
+            shutdown()
+
+
+def start(fields):
+    global current, current_ok
+    current_ok = False
+    ident = int(fields[0])
+    command, argv0, cwd = fields[1], fields[2], fields[3]
+    nargs = int(fields[4])
+    args = fields[5 : 5 + nargs]
+    nenv = int(fields[5 + nargs])
+    env = dict(item.split("=", 1) for item in fields[6 + nargs : 6 + nargs + nenv])
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    try:
+        if cwd != os.getcwd():
+            os.chdir(cwd)
+        # posix_spawn: vfork and exec, no copy of this process; a session of its own (its own
+        # process group), stdin from /dev/null, and the signals this process handles or
+        # ignores back to their defaults.
+        pid = os.posix_spawn(
+            command,
+            [argv0, *args],
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, out_write, 1),
+                (os.POSIX_SPAWN_DUP2, err_write, 2),
+            ],
+            setsid=True,
+            setsigdef=DEFAULT_SIGNALS,
+        )
+    except OSError as error:
+        for fd in (out_read, out_write, err_read, err_write):
+            os.close(fd)
+        send(b"E", ident, errno.errorcode.get(error.errno, str(error.errno)).encode())
+        return
+    except (ValueError, TypeError):
+        for fd in (out_read, out_write, err_read, err_write):
+            os.close(fd)
+        send(b"E", ident, b"ERR_INVALID_ARG_VALUE")
+        return
+    os.close(out_write)
+    os.close(err_write)
+    process = Module(pid, os.fdopen(out_read, "rb", buffering=0), os.fdopen(err_read, "rb", buffering=0))
+    modules[ident] = {"process": process, "open": 2, "exited": False}
+    current = ident
+    send(b"S", ident, str(process.pid).encode())
+    for stream, kind in ((process.stdout, b"o"), (process.stderr, b"e")):
+        os.set_blocking(stream.fileno(), False)
+        selector.register(stream, selectors.EVENT_READ, (ident, kind))
+
+
+def parse(payload):
+    fields = [f.decode("utf-8", "surrogateescape") for f in payload.split(b"\0")]
+    return fields[0], fields[1:]
+
+
+def handle(message):
+    global pending_next
+    op, fields = parse(message)
+    if op == "run":
+        pending_next = None
+        start(fields)
+    elif op == "next":
+        pending_next = fields
+        advance()
+    elif op == "clear":
+        pending_next = None
+    elif op == "drop":
+        ident = int(fields[0])
+        module = modules.get(ident)
+        if module:
+            for stream in (module["process"].stdout, module["process"].stderr):
+                close_stream(stream, ident)
+
+
+def close_stream(stream, ident):
+    if stream.closed:
+        return
+    selector.unregister(stream)
+    stream.close()
+    module = modules[ident]
+    module["open"] -= 1
+    if module["open"] == 0:
+        send(b"c", ident)
+        finished(ident)
+
+
+def finished(ident):
+    """Forgets a module whose exit and output are both told; starts "next" after a success."""
+    global current_ok
+    module = modules[ident]
+    if module["open"] or not module["exited"]:
+        return
+    del modules[ident]
+    if ident == current and module["process"].returncode == 0:
+        current_ok = True
+        advance()
+
+
+def advance():
+    global pending_next
+    if pending_next is None or not current_ok:
+        return
+    fields, pending_next = pending_next, None
+    start(fields)
+
+
+def reap():
+    for ident, module in list(modules.items()):
+        if module["exited"]:
+            continue
+        code = module["process"].poll()
+        if code is None:
+            continue
+        module["exited"] = True
+        signame = signal.Signals(-code).name if code < 0 else ""
+        send(b"x", ident, f"{code if code >= 0 else ''} {signame}".encode())
+        finished(ident)
+
+
+def shutdown():
+    """The runner is gone: end its modules (TERM, then KILL after the grace) and exit."""
+    live = [m["process"] for m in modules.values() if not m["exited"]]
+    for process in live:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(p.poll() is None for p in live):
+        time.sleep(0.02)
+    for process in live:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    os._exit(0)
+
+
+def main():
+    os.set_blocking(0, False)
+    selector.register(0, selectors.EVENT_READ, (0, b"in"))
+    selector.register(wake_read, selectors.EVENT_READ, (0, b"wake"))
+    send(b"R", 0)
+    buffered = b""
+    while True:
+        for key, _ in selector.select():
+            ident, kind = key.data
+            if kind == b"wake":
+                try:
+                    os.read(wake_read, 4096)
+                except BlockingIOError:
+                    pass
+                reap()
+            elif kind == b"in":
+                try:
+                    chunk = os.read(0, 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    shutdown()
+                buffered += chunk
+                while len(buffered) >= 8:
+                    size = int(buffered[:8])
+                    if len(buffered) < 8 + size:
+                        break
+                    message, buffered = buffered[8 : 8 + size], buffered[8 + size :]
+                    handle(message)
+            elif not key.fileobj.closed:
+                try:
+                    data = os.read(key.fd, 65536)
+                except BlockingIOError:
+                    continue
+                if data:
+                    send(kind, ident, data)
+                else:
+                    close_stream(key.fileobj, ident)
+        reap()
+
+
+main()

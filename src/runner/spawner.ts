@@ -1,0 +1,270 @@
+// How modules are started: by Node itself, or by a small Python helper that starts them
+// for a whole run (spawner.py). The helper is the fast path: Node forks the whole runner
+// for every module (about 1.4 ms a step here), Python's subprocess uses vfork, and the
+// helper starts the next step as soon as the one before exits 0, while the runner writes
+// its records. Where python3 is missing, fails, or ETL_SPAWNER=node, Node's spawn is used:
+// the same behaviour, slower.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+/** A module to start: the program, its argv (argv[0] is what it sees as its name), where, with what. */
+export interface ModuleSpec {
+  command: string;
+  argv: string[];
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+/** What runProcess needs of a started module: the part of Node's ChildProcess it uses. */
+export type ModuleChild = Pick<ChildProcess, 'pid' | 'on' | 'once'> & {
+  stdout: Pick<NonNullable<ChildProcess['stdout']>, 'on' | 'destroy'>;
+  stderr: Pick<NonNullable<ChildProcess['stderr']>, 'on' | 'destroy'>;
+};
+
+export interface Spawner {
+  /** Starts a module now, or takes the one started ahead for this very spec. Throws like spawn. */
+  start(spec: ModuleSpec): ModuleChild;
+  /**
+   * The module to start the moment the one started last exits 0 with its output ended (the
+   * next step). Ignored by Node's spawn. A later start() with another spec cancels it.
+   */
+  startNext(spec: ModuleSpec): void;
+  /** Forgets the module to start next; ends it if it has already started. */
+  cancelNext(): void;
+  /** Whether a module outlives the runner's death (false: the helper ends it). */
+  readonly guardsModules: boolean;
+  close(): void;
+}
+
+/** Node's own spawn: a process group of its own per module (detached: setsid). */
+export function nodeSpawner(): Spawner {
+  return {
+    start: (spec) =>
+      spawn(spec.command, spec.argv.slice(1), {
+        argv0: spec.argv[0],
+        cwd: spec.cwd,
+        env: spec.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true, // its own process group: kill(-pid) reaches everything it started
+      }) as ModuleChild,
+    startNext: () => {},
+    cancelNext: () => {},
+    guardsModules: false,
+    close: () => {},
+  };
+}
+
+/** Which spawner a run uses: ETL_SPAWNER=node|python, else the helper when python3 starts. */
+export async function openSpawner(env: Record<string, string | undefined>, graceMs: number): Promise<Spawner> {
+  const wanted = env.ETL_SPAWNER ?? 'auto';
+  if (wanted === 'node') return nodeSpawner();
+  const helper = await HelperSpawner.open(graceMs).catch(() => undefined);
+  if (helper) return helper;
+  if (wanted === 'python') throw new Error('ETL_SPAWNER=python, but python3 (3.8 or later) cannot be started');
+  return nodeSpawner();
+}
+
+const SCRIPT = fileURLToPath(new URL('./spawner.py', import.meta.url));
+
+type HelperStream = EventEmitter & { destroy(): void };
+
+/** A module started by the helper, looking like a ChildProcess to runProcess. */
+class HelperChild extends EventEmitter {
+  pid: number | undefined;
+  readonly stdout: HelperStream;
+  readonly stderr: HelperStream;
+
+  constructor(drop: () => void) {
+    super();
+    let dropped = false;
+    const once = () => {
+      if (!dropped) drop();
+      dropped = true;
+    };
+    const stream = (): HelperStream => Object.assign(new EventEmitter(), { destroy: once });
+    this.stdout = stream();
+    this.stderr = stream();
+  }
+}
+
+interface Pending {
+  id: number;
+  key: string;
+  child: HelperChild;
+  /** Frames that came before the engine took this module (it started ahead). */
+  early: Array<[string, Buffer]>;
+  taken: boolean;
+  exited?: boolean;
+  closed?: boolean;
+}
+
+export class HelperSpawner implements Spawner {
+  readonly guardsModules = true;
+  private nextId = 1;
+  private readonly modules = new Map<number, Pending>();
+  private ahead: Pending | undefined;
+  private buffered: Buffer = Buffer.alloc(0);
+
+  private constructor(private readonly helper: ChildProcess) {
+    helper.stdout!.on('data', (chunk: Buffer) => this.receive(chunk));
+    helper.stdin!.on('error', () => {}); // the helper died: its modules' events say the rest
+    helper.on('exit', () => {
+      // Whatever was running is lost to us: tell runProcess as a process that vanished.
+      for (const module of this.modules.values()) {
+        module.child.emit('exit', null, 'SIGKILL');
+        module.child.emit('close');
+      }
+      this.modules.clear();
+    });
+  }
+
+  static open(graceMs: number): Promise<HelperSpawner> {
+    return new Promise((resolve, reject) => {
+      const helper = spawn('python3', ['-I', '-S', SCRIPT, String(graceMs)], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      helper.on('error', reject);
+      helper.once('exit', () => reject(new Error('the spawner exited')));
+      helper.stdout!.once('data', (chunk: Buffer) => {
+        if (chunk[0] !== 'R'.charCodeAt(0)) return reject(new Error('the spawner did not start'));
+        const spawner = new HelperSpawner(helper);
+        spawner.receive(chunk.subarray(9));
+        resolve(spawner);
+      });
+    });
+  }
+
+  start(spec: ModuleSpec): ModuleChild {
+    const key = encodeSpec(spec);
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead && ahead.key === key) {
+      ahead.taken = true;
+      // Replay what happened before the engine got here, once runProcess has listened.
+      queueMicrotask(() => {
+        for (const [kind, data] of ahead.early.splice(0)) this.deliver(ahead, kind, data);
+      });
+      return ahead.child as unknown as ModuleChild;
+    }
+    if (ahead) this.discard(ahead);
+    const module = this.register(key, true);
+    this.send(`run\0${module.id}\0${key}`);
+    return module.child as unknown as ModuleChild;
+  }
+
+  startNext(spec: ModuleSpec): void {
+    if (this.ahead) this.discard(this.ahead);
+    this.ahead = undefined;
+    let key: string;
+    try {
+      key = encodeSpec(spec);
+    } catch {
+      return; // start() will say why, when the step comes
+    }
+    this.ahead = this.register(key, false);
+    this.send(`next\0${this.ahead.id}\0${key}`);
+  }
+
+  cancelNext(): void {
+    if (this.ahead) this.discard(this.ahead);
+    this.ahead = undefined;
+  }
+
+  close(): void {
+    this.helper.stdin!.end();
+  }
+
+  private register(key: string, taken: boolean): Pending {
+    const id = this.nextId++;
+    const pending: Pending = {
+      id,
+      key,
+      taken,
+      early: [],
+      child: new HelperChild(() => this.send(`drop\0${id}`)),
+    };
+    this.modules.set(id, pending);
+    return pending;
+  }
+
+  /** A module started ahead that will not be taken: forget it, and end it if it started. */
+  private discard(module: Pending): void {
+    this.send('clear');
+    module.taken = false;
+    module.early = [];
+    if (module.child.pid !== undefined) killGroup(module.child.pid);
+    module.child.once('spawn', () => killGroup(module.child.pid!));
+  }
+
+  private send(message: string): void {
+    const body = Buffer.from(message);
+    this.helper.stdin!.write(Buffer.concat([Buffer.from(String(body.length).padStart(8, '0')), body]));
+  }
+
+  private receive(chunk: Buffer): void {
+    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    while (this.buffered.length >= 9) {
+      const size = this.buffered.readUInt32BE(5);
+      if (this.buffered.length < 9 + size) break;
+      const kind = String.fromCharCode(this.buffered[0]!);
+      const id = this.buffered.readUInt32BE(1);
+      const data = this.buffered.subarray(9, 9 + size);
+      this.buffered = this.buffered.subarray(9 + size);
+      const module = this.modules.get(id);
+      if (!module) continue;
+      if (kind === 'S') module.child.pid = Number(data.toString());
+      if (module.taken) this.deliver(module, kind, data);
+      else if (kind === 'S') module.child.emit('spawn');
+      else module.early.push([kind, Buffer.from(data)]);
+      if (kind === 'E' || (kind === 'x' && module.closed) || (kind === 'c' && module.exited)) this.modules.delete(id);
+      if (kind === 'x') module.exited = true;
+      if (kind === 'c') module.closed = true;
+    }
+  }
+
+  private deliver(module: Pending, kind: string, data: Buffer): void {
+    const { child } = module;
+    if (kind === 'S') child.emit('spawn');
+    else if (kind === 'o') child.stdout.emit('data', data);
+    else if (kind === 'e') child.stderr.emit('data', data);
+    else if (kind === 'x') {
+      const [code, signal] = data.toString().split(' ');
+      child.emit('exit', code ? Number(code) : null, signal || null);
+    } else if (kind === 'c') child.emit('close');
+    else if (kind === 'E') {
+      const name = data.toString();
+      const error = Object.assign(new Error(`spawn ${name}`), { code: name });
+      child.emit('error', error);
+    }
+  }
+}
+
+/** The fields of a "run"/"next" message after the id; a NUL anywhere cannot be sent (spawn refuses it too). */
+function encodeSpec(spec: ModuleSpec): string {
+  const env = Object.entries(spec.env)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `${name}=${value}`);
+  const fields = [
+    spec.command,
+    spec.argv[0] ?? spec.command,
+    spec.cwd,
+    String(spec.argv.length - 1),
+    ...spec.argv.slice(1),
+  ];
+  fields.push(String(env.length), ...env);
+  if (fields.some((field) => field.includes('\0'))) {
+    throw Object.assign(new TypeError('an argument or environment value contains a NUL character'), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+  }
+  return fields.join('\0');
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

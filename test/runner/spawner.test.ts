@@ -1,0 +1,157 @@
+// Both ways of starting modules, through runProcess: Node's own spawn and the Python helper
+// must behave the same (exit codes, signals, output, errors, process groups), and the helper's
+// start-ahead must never start a step that should not run.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type ProcessResult, runProcess } from '../../src/runner/process.js';
+import { HelperSpawner, nodeSpawner, openSpawner, type Spawner } from '../../src/runner/spawner.js';
+import { isRunning, waitUntilGone } from '../helpers/repo.js';
+
+const spawners: Array<[string, () => Promise<Spawner>]> = [
+  ['node', async () => nodeSpawner()],
+  ['python', () => HelperSpawner.open(2000)],
+];
+
+function scratch(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'etl-spawner-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function script(dir: string, name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+async function run(spawner: Spawner, command: string, argv: string[], extra: { timeoutMs?: number } = {}) {
+  let output = '';
+  const result: ProcessResult = await runProcess({
+    command,
+    argv,
+    cwd: tmpdir(),
+    env: { PATH: process.env.PATH, GREETING: 'hello' },
+    graceMs: 500,
+    spawner,
+    onOutput: (chunk, from) => {
+      output += `${from}:${chunk.toString()}`;
+    },
+    ...extra,
+  });
+  return { result, output };
+}
+
+for (const [name, open] of spawners) {
+  test(`${name} spawner: argv, argv[0], environment, stdout and stderr, exit code`, async (t) => {
+    const spawner = await open();
+    t.after(() => spawner.close());
+    const dir = scratch(t);
+    const path = script(dir, 'm.sh', 'echo "$1 $GREETING"; echo oops >&2; exit 3');
+    const { result, output } = await run(spawner, path, ['m', 'one']);
+    assert.equal(result.exitCode, 3);
+    assert.equal(result.signal, null);
+    assert.equal(result.error, null);
+    assert.match(output, /out:one hello\n/);
+    assert.match(output, /err:oops\n/);
+    // argv[0] is what the program sees as its name.
+    const named = await run(spawner, '/bin/sh', ['shown-name', '-c', 'tr "\\0" " " < /proc/$$/cmdline']);
+    assert.match(named.output, /^out:shown-name -c /);
+  });
+
+  test(`${name} spawner: a module killed by a signal, a missing program, a NUL in an argument`, async (t) => {
+    const spawner = await open();
+    t.after(() => spawner.close());
+    const dir = scratch(t);
+    const killed = await run(spawner, script(dir, 'k.sh', 'kill -TERM $$'), ['k']);
+    assert.deepEqual([killed.result.exitCode, killed.result.signal], [null, 'SIGTERM']);
+    const missing = await run(spawner, join(dir, 'nope'), ['nope']);
+    assert.match(missing.result.error ?? '', /cannot start nope: ENOENT/);
+    const nul = await run(spawner, '/bin/echo', ['echo', 'a\0b']);
+    assert.match(nul.result.error ?? '', /NUL character/);
+    const big = await run(spawner, '/bin/echo', ['echo', 'x'.repeat(3 * 1024 * 1024)]);
+    assert.match(big.result.error ?? '', /E2BIG/);
+  });
+
+  test(`${name} spawner: a timeout reaches the module's grandchildren (its own process group)`, async (t) => {
+    const spawner = await open();
+    t.after(() => spawner.close());
+    const dir = scratch(t);
+    const pids = join(dir, 'pids');
+    const path = script(dir, 'g.sh', `sleep 30 & echo $$ $! > ${pids}; wait`);
+    const { result } = await run(spawner, path, ['g'], { timeoutMs: 300 });
+    assert.equal(result.timedOut, true);
+    const [module, grandchild] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+    assert.ok(await waitUntilGone([module!, grandchild!], 3000), 'module and grandchild are gone');
+  });
+}
+
+test('python spawner: the next step starts on a success, never after a failure, and is ended when not taken', async (t) => {
+  const spawner = await HelperSpawner.open(2000);
+  t.after(() => spawner.close());
+  const dir = scratch(t);
+  const marker = join(dir, 'started');
+  const next = {
+    command: script(dir, 'next.sh', `echo $$ >> ${marker}; sleep 30`),
+    argv: ['next'],
+    cwd: dir,
+    env: { PATH: process.env.PATH },
+  };
+  const step = (code: number) => ({
+    command: script(dir, `exit${code}.sh`, `exit ${code}`),
+    argv: [`exit${code}`],
+    cwd: dir,
+    env: { PATH: process.env.PATH },
+  });
+  const finish = (child: ReturnType<Spawner['start']>) =>
+    new Promise<number | null>((resolve) => child.on('exit', (code: number | null) => resolve(code)));
+  const started = () => readFileSync(marker, { encoding: 'utf8', flag: 'a+' }).trim().split('\n').filter(Boolean);
+
+  // A failure: the next step must not start.
+  const failing = spawner.start(step(1));
+  spawner.startNext(next);
+  assert.equal(await finish(failing), 1);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.deepEqual(started(), [], 'nothing started after a failure');
+  spawner.cancelNext();
+
+  // A success: it starts at once, and start() of the same spec takes it.
+  const ok = spawner.start(step(0));
+  spawner.startNext(next);
+  assert.equal(await finish(ok), 0);
+  for (let i = 0; i < 100 && started().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(started().length, 1, 'started ahead');
+  const taken = spawner.start(next);
+  assert.equal(taken.pid, Number(started()[0]));
+  process.kill(-taken.pid!, 'SIGKILL');
+  assert.equal(await finish(taken), null);
+
+  // Started ahead but not taken (the run was cancelled): ended.
+  const again = spawner.start(step(0));
+  spawner.startNext(next);
+  await finish(again);
+  for (let i = 0; i < 100 && started().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  const orphan = Number(started()[1]);
+  spawner.cancelNext();
+  assert.ok(await waitUntilGone([orphan], 3000), 'a module started ahead and not taken is killed');
+});
+
+test('without python3 on PATH the run falls back to Node spawn; ETL_SPAWNER chooses', async () => {
+  const saved = process.env.PATH;
+  try {
+    process.env.PATH = '/nonexistent';
+    const fallback = await openSpawner({}, 1000);
+    assert.equal(fallback.guardsModules, false, "Node's spawn");
+    await assert.rejects(openSpawner({ ETL_SPAWNER: 'python' }, 1000), /python3/);
+  } finally {
+    process.env.PATH = saved;
+  }
+  const helper = await openSpawner({}, 1000);
+  assert.equal(helper.guardsModules, true, 'the helper where python3 is');
+  helper.close();
+  assert.equal((await openSpawner({ ETL_SPAWNER: 'node' }, 1000)).guardsModules, false);
+  assert.ok(isRunning(process.pid));
+});
