@@ -65,7 +65,7 @@ export async function readDefinitionFile(repo: string, file: string): Promise<Re
   const text = bytes.toString('utf8');
   let source: ParsedSource;
   try {
-    source = /\.ya?ml$/.test(file) ? (await import('./yaml-source.js')).parseYamlSource(text) : parseJsonSource(text);
+    source = /\.ya?ml$/.test(file) ? (await import('./yaml-source.js')).readYamlSource(text) : parseJsonSource(text);
   } catch (error) {
     // A pathological file (nesting that overflows a parser's stack) is this file's problem only.
     if (!(error instanceof RangeError)) throw error;

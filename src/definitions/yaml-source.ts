@@ -1,9 +1,38 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Node } from 'yaml';
 import { MAX_NESTING } from './json-source.js';
+import { readSimpleYaml } from './yaml-fast.js';
 import { makeLocator, pointerSegment, type NodePosition, type ParsedSource, type ParseProblem } from './source.js';
+
+let yamlLoaded: typeof import('yaml') | undefined;
+
+/** The `yaml` package, loaded on first use: most YAML definitions never need it (yaml-fast.ts). */
+function yamlModule(): typeof import('yaml') {
+  yamlLoaded ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlLoaded;
+}
+
+/**
+ * A YAML definition file: read by the fast reader when it is plain enough, its positions
+ * worked out by the full parser only if a message needs one.
+ */
+export function readYamlSource(text: string): ParsedSource {
+  const simple = text.charCodeAt(0) === 0xfeff ? undefined : readSimpleYaml(text);
+  if (!simple) return parseYamlSource(text);
+  let full: ParsedSource | undefined;
+  return {
+    data: simple.value,
+    problems: [],
+    locate: (pointer, part) => {
+      full ??= parseYamlSource(text);
+      return full.locate(pointer, part);
+    },
+  };
+}
 
 /** Parses YAML 1.2 (so `on`, `yes` and `None` stay strings) keeping every node's position. */
 export function parseYamlSource(text: string): ParsedSource {
+  const { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments } = yamlModule();
   const lineCounter = new LineCounter();
   const documents = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const positions = new Map<string, NodePosition>();

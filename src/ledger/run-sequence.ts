@@ -6,6 +6,7 @@ import type { Definitions } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
 import { executePlan, type RunObserver } from '../runner/engine.js';
 import { planRun } from '../runner/plan.js';
+import { openSpawner, type Spawner } from '../runner/spawner.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
 import { commitRunFolder } from './commit.js';
 import { markAbandoned } from './history.js';
@@ -90,6 +91,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   );
   let run: RunRecord;
   let scratch: string;
+  let spawner: Promise<Spawner> | undefined;
   try {
     if (lock.replaced) {
       const killed = lock.replaced.killed
@@ -107,6 +109,8 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
       ...definitionFiles(definitions, sequence),
       ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files),
     ];
+    // Python starts while git answers for the pin.
+    spawner = openSpawner(env, options.graceMs ?? 5_000, plan.steps.length + plan.on_failure.length);
     const pinned = await pinDefinitions(definitions.repo, files, env);
     scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
     removeOldScratch(sequence, startedAt);
@@ -141,10 +145,18 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
           now,
           startedAt,
           files: stepFiles,
+          spawner,
+          // A progress commit is made between steps: the next one must not start before it.
+          startAhead: !options.commit?.progress,
         }),
       ledger,
     );
   } finally {
+    // Closed by the run; also when the run never started (the pin failed).
+    void spawner?.then(
+      (started) => started.close(),
+      () => {},
+    );
     lock.release();
   }
   // end_etl: the scratch folder goes with a success; after a failure it is evidence.

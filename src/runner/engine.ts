@@ -101,7 +101,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const started = options.startedAt ?? now();
   const summaries = steps.map((s) => summarise(s, plan.steps.length, options.files));
   const run = newRunRecord(plan, options, started, summaries);
-  const spawner = await (options.spawner ?? openSpawner(options.env, options.graceMs ?? DEFAULT_GRACE_MS));
+  const spawner = await (options.spawner ??
+    openSpawner(options.env, options.graceMs ?? DEFAULT_GRACE_MS, plan.steps.length + plan.on_failure.length));
   try {
     const state: RunState = { plan, options, run, now, redactor, moduleEnv: inheritedEnv(plan, options.env), spawner };
     await runSteps(state, steps, context, started);

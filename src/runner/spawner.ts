@@ -55,10 +55,20 @@ export function nodeSpawner(): Spawner {
   };
 }
 
-/** Which spawner a run uses: ETL_SPAWNER=node|python, else the helper when python3 starts. */
-export async function openSpawner(env: Record<string, string | undefined>, graceMs: number): Promise<Spawner> {
+/** Below this many steps, starting Python costs more than it saves. */
+export const HELPER_MIN_STEPS = 4;
+
+/**
+ * Which spawner a run uses: ETL_SPAWNER=node|python, else the helper when the run has
+ * HELPER_MIN_STEPS steps or more and python3 starts.
+ */
+export async function openSpawner(
+  env: Record<string, string | undefined>,
+  graceMs: number,
+  steps = HELPER_MIN_STEPS,
+): Promise<Spawner> {
   const wanted = env.ETL_SPAWNER ?? 'auto';
-  if (wanted === 'node') return nodeSpawner();
+  if (wanted === 'node' || (wanted === 'auto' && steps < HELPER_MIN_STEPS)) return nodeSpawner();
   const helper = await HelperSpawner.open(graceMs).catch(() => undefined);
   if (helper) return helper;
   if (wanted === 'python') throw new Error('ETL_SPAWNER=python, but python3 (3.8 or later) cannot be started');
