@@ -88,7 +88,7 @@ function tryCreate(path: string, info: LockOwner): boolean {
 }
 
 /** The lock's content in a new temporary file beside it, to be linked or renamed into place. */
-export function writeBeside(path: string, info: LockOwner): string {
+function writeBeside(path: string, info: LockOwner): string {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const fd = openSync(tmp, 'wx');
   writeSync(fd, `${JSON.stringify(info)}\n`);

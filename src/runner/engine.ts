@@ -37,7 +37,7 @@ export interface RunObserver {
   runFinished(run: RunRecord): void | Promise<void>;
   /** Redacted module output as it arrives, for a terminal. */
   output?(step: StepRecord, text: string): void;
-  /** A module's process (and process group) started: the lock records it for a successor. */
+  /** A module's process (and process group) started: `--verbose` says so. */
   moduleStarted?(step: StepRecord, pid: number): void;
 }
 
