@@ -21,7 +21,9 @@ import struct
 import sys
 import time
 
-DEFAULT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE, signal.SIGCHLD)
+# Every signal a module gets at its default, as Node's spawn gives them: Python itself ignores
+# SIGPIPE and SIGXFSZ, and this process handles the runner's signals and SIGCHLD.
+DEFAULT_SIGNALS = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
 
 
 class Module:
@@ -83,8 +85,7 @@ def start(fields):
         if cwd != os.getcwd():
             os.chdir(cwd)
         # posix_spawn: vfork and exec, no copy of this process; a session of its own (its own
-        # process group), stdin from /dev/null, and the signals this process handles or
-        # ignores back to their defaults.
+        # process group), stdin from /dev/null, every signal at its default and none blocked.
         pid = os.posix_spawn(
             command,
             [argv0, *args],
@@ -96,6 +97,7 @@ def start(fields):
             ],
             setsid=True,
             setsigdef=DEFAULT_SIGNALS,
+            setsigmask=(),
         )
     except OSError as error:
         for fd in (out_read, out_write, err_read, err_write):

@@ -62,6 +62,17 @@ for (const [name, open] of spawners) {
     assert.match(named.output, /^out:shown-name -c /);
   });
 
+  test(`${name} spawner: a module starts with no signal ignored and none blocked (as Node's spawn gives)`, async (t) => {
+    const spawner = await open();
+    t.after(() => spawner.close());
+    const { output } = await run(spawner, '/bin/sh', ['sh', '-c', 'grep -E "^Sig(Ign|Blk)" /proc/$$/status']);
+    const mask = (name: string) => BigInt(`0x${new RegExp(`${name}:\\s+([0-9a-f]+)`).exec(output)?.[1] ?? 'ff'}`);
+    // Signals 1 to 31 (SIGPIPE, SIGXFSZ, SIGINT... at their defaults). glibc's posix_spawn
+    // leaves its own two internal signals (32, 33: no program may use them) ignored.
+    assert.equal(mask('SigIgn') & 0x7fffffffn, 0n, output);
+    assert.equal(mask('SigBlk'), 0n, output);
+  });
+
   test(`${name} spawner: a module killed by a signal, a missing program, a NUL in an argument`, async (t) => {
     const spawner = await open();
     t.after(() => spawner.close());
