@@ -111,6 +111,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
     ];
     // Python starts while git answers for the pin.
     spawner = openSpawner(env, options.graceMs ?? 5_000, plan.steps.length + plan.on_failure.length);
+    spawner.catch(() => {}); // its failure is reported where the run awaits it
     const pinned = await pinDefinitions(definitions.repo, files, env);
     scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
     removeOldScratch(sequence, startedAt);
@@ -123,6 +124,8 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
           },
         }
       : {};
+    // Before the run's folder is made: a spawner that cannot start leaves nothing behind.
+    const modules = await spawner;
     run = await ledgerWriteAsync(
       () =>
         executePlan(plan, {
@@ -145,7 +148,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
           now,
           startedAt,
           files: stepFiles,
-          spawner,
+          spawner: modules,
           // A progress commit is made between steps: the next one must not start before it.
           startAhead: !options.commit?.progress,
         }),

@@ -43,6 +43,9 @@ class Module:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
+if sys.version_info < (3, 9):
+    sys.exit(3)  # the runner then starts modules itself
+
 # The runner decides what a signal means; handled (not ignored) so that modules get the defaults.
 for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
     signal.signal(number, lambda *_: None)

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { EtlError } from '../errors.js';
 
 /** A module to start: the program, its argv (argv[0] is what it sees as its name), where, with what. */
 export interface ModuleSpec {
@@ -67,11 +68,14 @@ export async function openSpawner(
   graceMs: number,
   steps = HELPER_MIN_STEPS,
 ): Promise<Spawner> {
-  const wanted = env.ETL_SPAWNER ?? 'auto';
+  const wanted = env.ETL_SPAWNER || 'auto';
+  if (!['auto', 'node', 'python'].includes(wanted))
+    throw new EtlError('usage', `ETL_SPAWNER is "${wanted}": it may be node or python (or unset, to choose by itself)`);
   if (wanted === 'node' || (wanted === 'auto' && steps < HELPER_MIN_STEPS)) return nodeSpawner();
   const helper = await HelperSpawner.open(graceMs).catch(() => undefined);
   if (helper) return helper;
-  if (wanted === 'python') throw new Error('ETL_SPAWNER=python, but python3 (3.8 or later) cannot be started');
+  if (wanted === 'python')
+    throw new EtlError('usage', 'ETL_SPAWNER=python, but python3 (3.9 or later) cannot be started');
   return nodeSpawner();
 }
 

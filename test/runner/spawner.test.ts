@@ -2,13 +2,23 @@
 // must behave the same (exit codes, signals, output, errors, process groups), and the helper's
 // start-ahead must never start a step that should not run.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type ProcessResult, runProcess } from '../../src/runner/process.js';
 import { HelperSpawner, nodeSpawner, openSpawner, type Spawner } from '../../src/runner/spawner.js';
-import { isRunning, waitUntilGone } from '../helpers/repo.js';
+import { isRunning, pipelineRepo, runCli, waitUntilGone } from '../helpers/repo.js';
 
 const spawners: Array<[string, () => Promise<Spawner>]> = [
   ['node', async () => nodeSpawner()],
@@ -165,4 +175,42 @@ test('without python3 on PATH the run falls back to Node spawn; ETL_SPAWNER choo
   helper.close();
   assert.equal((await openSpawner({ ETL_SPAWNER: 'node' }, 1000)).guardsModules, false);
   assert.ok(isRunning(process.pid));
+});
+
+test('a mistaken ETL_SPAWNER, or python asked for where there is none: exit 2, one clear line, no run started', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { s: Array.from({ length: 5 }, () => ({ module_name: 'ok' })) },
+  });
+  // A PATH with node, git and sh but no python3.
+  const bin = scratch(t);
+  for (const program of ['git', 'sh'])
+    symlinkSync(
+      execFileSync('sh', ['-c', `command -v ${program}`])
+        .toString()
+        .trim(),
+      join(bin, program),
+    );
+  const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
+    [{ ETL_SPAWNER: 'pyhton' }, /ETL_SPAWNER is "pyhton": it may be node or python/],
+    [{ ETL_SPAWNER: 'python', PATH: bin }, /ETL_SPAWNER=python, but python3 \(3\.9 or later\) cannot be started/],
+  ];
+  for (const [env, message] of cases) {
+    const result = await runCli(['run', 's'], { cwd: repo, env });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, message);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(join(repo, 'runs/s/.lock')), false, 'the lock is released');
+    const made = existsSync(join(repo, 'runs'))
+      ? readdirSync(join(repo, 'runs'), { recursive: true, encoding: 'utf8' })
+      : [];
+    assert.deepEqual(
+      made.filter((path) => /\d{8}T\d{9}Z-/.test(path)),
+      [],
+      'no run folder, not even an empty one',
+    );
+  }
+  // Without python3 and nothing asked: Node's spawn, and the run succeeds.
+  const fallback = await runCli(['run', 's'], { cwd: repo, env: { PATH: bin } });
+  assert.equal(fallback.code, 0, fallback.stderr);
 });
