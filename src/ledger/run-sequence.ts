@@ -4,9 +4,9 @@ import { join, relative } from 'node:path';
 import { definitionFiles } from '../definitions/depends.js';
 import type { Definitions } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
-import { executePlan, type RunObserver } from '../runner/engine.js';
+import { executePlan, openRunSpawner, type RunObserver } from '../runner/engine.js';
 import { planRun } from '../runner/plan.js';
-import { openSpawner, type Spawner } from '../runner/spawner.js';
+import type { Spawner } from '../runner/spawner.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
 import { commitRunFolder } from './commit.js';
 import { markAbandoned } from './history.js';
@@ -110,7 +110,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
       ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files),
     ];
     // Python starts while git answers for the pin.
-    spawner = openSpawner(env, options.graceMs ?? 5_000, plan.steps.length + plan.on_failure.length);
+    spawner = openRunSpawner(plan, env, options.graceMs);
     spawner.catch(() => {}); // its failure is reported where the run awaits it
     const pinned = await pinDefinitions(definitions.repo, files, env);
     scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
@@ -155,7 +155,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
       ledger,
     );
   } finally {
-    // Closed by the run; also when the run never started (the pin failed).
+    // This run's spawner, whether the run went through or stopped before it (the pin failed).
     void spawner?.then(
       (started) => started.close(),
       () => {},

@@ -68,8 +68,11 @@ export interface ExecuteOptions {
   startedAt?: Date;
   /** Where each step's record and log go in the run folder (the ledger's layout). */
   files: StepFiles;
-  /** Who starts modules (openSpawner's choice by default); closed when the run ends. */
-  spawner?: Spawner | Promise<Spawner>;
+  /**
+   * Who starts modules; its owner closes it. By default the run opens its own
+   * (openRunSpawner) and closes it when it ends.
+   */
+  spawner?: Spawner;
   /**
    * Let the next step start the moment a step exits 0, while its records are written (the
    * default). Off when something must happen between steps (a progress commit).
@@ -101,15 +104,23 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const started = options.startedAt ?? now();
   const summaries = steps.map((s) => summarise(s, plan.steps.length, options.files));
   const run = newRunRecord(plan, options, started, summaries);
-  const spawner = await (options.spawner ??
-    openSpawner(options.env, options.graceMs ?? DEFAULT_GRACE_MS, plan.steps.length + plan.on_failure.length));
+  const spawner = options.spawner ?? (await openRunSpawner(plan, options.env, options.graceMs));
   try {
     const state: RunState = { plan, options, run, now, redactor, moduleEnv: inheritedEnv(plan, options.env), spawner };
     await runSteps(state, steps, context, started);
   } finally {
-    spawner.close();
+    if (!options.spawner) spawner.close();
   }
   return run;
+}
+
+/** The spawner for a run of this plan (the ledger opens it early, while git answers for the pin). */
+export function openRunSpawner(
+  plan: Plan,
+  env: Record<string, string | undefined>,
+  graceMs = DEFAULT_GRACE_MS,
+): Promise<Spawner> {
+  return openSpawner(env, graceMs, plan.steps.length + plan.on_failure.length);
 }
 
 async function runSteps(state: RunState, steps: StepRecord[], context: RecordContext, started: Date): Promise<void> {
