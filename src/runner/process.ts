@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { after } from '../timers.js';
-import { type ModuleChild, nodeSpawner, type Spawner } from './spawner.js';
+import { type ModuleChild, nodeSpawner, type Spawner, signalGroup } from './spawner.js';
 
 export interface ProcessOptions {
   command: string;
@@ -79,11 +79,7 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
         if (early !== 'SIGKILL') early = signal;
         return;
       }
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // ESRCH: the group is already gone
-      }
+      signalGroup(child.pid, signal);
     };
     const stop = () => {
       if (stopping) return;

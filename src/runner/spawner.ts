@@ -207,8 +207,8 @@ export class HelperSpawner implements Spawner {
     this.send('clear');
     module.taken = false;
     module.early = [];
-    if (module.child.pid !== undefined) killGroup(module.child.pid);
-    module.child.once('spawn', () => killGroup(module.child.pid!));
+    if (module.child.pid !== undefined) signalGroup(module.child.pid, 'SIGKILL');
+    module.child.once('spawn', () => signalGroup(module.child.pid!, 'SIGKILL'));
   }
 
   private send(message: string): void {
@@ -275,10 +275,11 @@ function encodeSpec(spec: ModuleSpec): string {
   return fields.join('\0');
 }
 
-function killGroup(pid: number): void {
+/** Sends a signal to a module's whole process group (its pid: it leads the group). */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-pid, signal);
   } catch {
-    // already gone
+    // ESRCH: the group is already gone
   }
 }
