@@ -93,8 +93,8 @@ export function* runsNewestFirst(
 
 /**
  * A run's record. While it runs, run.json's step list is brought up to date only now and
- * then (recorder.ts): each step's state is taken from its own record, written as it starts
- * and ends.
+ * then (recorder.ts): each step's state is taken from its own record, written when it ends,
+ * and the first step not ended is the one running.
  */
 export function readRun(repo: string, ref: Pick<RunRef, 'folder'> & { root?: string }): RunRecord | undefined {
   const folder = join(ref.root ?? repo, ref.folder);
