@@ -8,6 +8,7 @@
 
 /** The value of a YAML file, or undefined when the full parser must read it. */
 export function readSimpleYaml(text: string): { value: unknown } | undefined {
+  if (text.charCodeAt(0) === 0xfeff) return undefined; // a byte order mark
   const lines: Array<{ indent: number; text: string }> = [];
   for (const raw of text.split('\n')) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;

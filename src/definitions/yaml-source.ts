@@ -17,7 +17,7 @@ function yamlModule(): typeof import('yaml') {
  * worked out by the full parser only if a message needs one.
  */
 export function readYamlSource(text: string): ParsedSource {
-  const simple = text.charCodeAt(0) === 0xfeff ? undefined : readSimpleYaml(text);
+  const simple = readSimpleYaml(text);
   if (!simple) return parseYamlSource(text);
   let full: ParsedSource | undefined;
   return {
