@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunObserver } from '../runner/engine.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
+import { summaryIndex } from '../runner/step-records.js';
 import { BackgroundFlush, SpareFiles, writeFileAtomic, writeJsonAtomic } from './atomic.js';
 
 /** How often run.json's step list is brought up to date while a run goes on (see below). */
@@ -37,11 +38,7 @@ export function openRecorder(folder: string, next?: Partial<RunObserver>): RunOb
     run.steps.length !== summary.steps ||
     performance.now() - summary.at >= Math.max(SUMMARY_INTERVAL_MS, 50 * summary.cost);
   const writeStep = (run: RunRecord, step: StepRecord, durable: boolean) => {
-    const path = run.steps[step.role === 'step' ? step.index - 1 : -1];
-    const record =
-      path?.role === step.role && path.index === step.index
-        ? path.record
-        : run.steps.find((s) => s.role === step.role && s.index === step.index)?.record;
+    const record = run.steps[summaryIndex(run, step)]?.record;
     if (record) writeJsonAtomic(join(folder, record), step, { spares, durable, flush: durable ? flush : undefined });
   };
   // Made while the module runs, for the writes after it.

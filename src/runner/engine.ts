@@ -21,6 +21,7 @@ import {
   type RecordContext,
   type StepFiles,
   summarise,
+  summaryIndex,
   wrapperEnv,
 } from './step-records.js';
 
@@ -194,13 +195,7 @@ function moduleSpec(
 function updateSummary({ run, plan, options }: RunState, record: StepRecord): void {
   const count = record.role === 'step' ? plan.steps.length : plan.on_failure.length;
   const summary = summarise(record, count, options.files);
-  // A step's line is at its index - 1 (the list starts with every step, in order); on_failure
-  // lines follow. Looking it up by position keeps a long run linear.
-  const guess = run.steps[record.role === 'step' ? record.index - 1 : -1];
-  const at =
-    guess?.role === record.role && guess.index === record.index
-      ? record.index - 1
-      : run.steps.findIndex((s) => s.role === record.role && s.index === record.index);
+  const at = summaryIndex(run, record);
   if (at === -1) run.steps.push(summary);
   else run.steps[at] = summary;
 }
@@ -260,9 +255,6 @@ async function execStep(
         graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
         onOutput: (chunk, from) => log.write(chunk, from),
         onStarted: (pid) => options.observer.moduleStarted?.(record, pid),
-      }).then((ended) => {
-        if (!(ended.exitCode === 0 && !ended.cancelled)) state.spawner.cancelNext();
-        return ended;
       });
       if (ahead) state.spawner.startNext(moduleSpec(state, ahead, 1, {}));
       const result = await running;

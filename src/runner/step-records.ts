@@ -92,6 +92,18 @@ export function summarise(step: StepRecord, count: number, files: StepFiles): St
   return summaryLine(step, files(step, count).record);
 }
 
+/**
+ * Where a step's line is in run.json's list, or -1. A step's line is at its index - 1 (the
+ * list starts with every step, in order; on_failure lines follow): looked up by position,
+ * a long run stays linear.
+ */
+export function summaryIndex(run: RunRecord, step: Pick<StepRecord, 'role' | 'index'>): number {
+  const guess = run.steps[step.role === 'step' ? step.index - 1 : -1];
+  return guess?.role === step.role && guess.index === step.index
+    ? step.index - 1
+    : run.steps.findIndex((s) => s.role === step.role && s.index === step.index);
+}
+
 /** A step's line in run.json, its record being at `record` in the run folder. */
 export function summaryLine(step: StepRecord, record: string): StepSummary {
   const last = step.attempts.at(-1);
