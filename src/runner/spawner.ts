@@ -109,6 +109,8 @@ interface Pending {
   /** Frames that came before the engine took this module (it started ahead). */
   early: Array<[string, Buffer]>;
   taken: boolean;
+  /** Started ahead and not taken: ended as soon as it starts, its output dropped. */
+  discarded?: boolean;
   exited?: boolean;
   closed?: boolean;
 }
@@ -205,10 +207,9 @@ export class HelperSpawner implements Spawner {
   /** A module started ahead that will not be taken: forget it, and end it if it started. */
   private discard(module: Pending): void {
     this.send('clear');
-    module.taken = false;
+    module.discarded = true;
     module.early = [];
     if (module.child.pid !== undefined) signalGroup(module.child.pid, 'SIGKILL');
-    module.child.once('spawn', () => signalGroup(module.child.pid!, 'SIGKILL'));
   }
 
   private send(message: string): void {
@@ -228,9 +229,10 @@ export class HelperSpawner implements Spawner {
       const module = this.modules.get(id);
       if (!module) continue;
       if (kind === 'S') module.child.pid = Number(data.toString());
-      if (module.taken) this.deliver(module, kind, data);
-      else if (kind === 'S') module.child.emit('spawn');
-      else module.early.push([kind, Buffer.from(data)]);
+      if (module.discarded) {
+        if (kind === 'S') signalGroup(module.child.pid!, 'SIGKILL');
+      } else if (module.taken) this.deliver(module, kind, data);
+      else if (kind !== 'S') module.early.push([kind, Buffer.from(data)]);
       if (kind === 'E' || (kind === 'x' && module.closed) || (kind === 'c' && module.exited)) this.modules.delete(id);
       if (kind === 'x') module.exited = true;
       if (kind === 'c') module.closed = true;
