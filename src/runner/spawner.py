@@ -21,6 +21,9 @@ import struct
 import sys
 import time
 
+if sys.version_info < (3, 9):
+    sys.exit(3)  # the runner then starts modules itself
+
 # Every signal a module gets at its default, as Node's spawn gives them: Python itself ignores
 # SIGPIPE and SIGXFSZ, and this process handles the runner's signals and SIGCHLD.
 DEFAULT_SIGNALS = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
@@ -42,9 +45,6 @@ class Module:
             if pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
-
-if sys.version_info < (3, 9):
-    sys.exit(3)  # the runner then starts modules itself
 
 # The runner decides what a signal means; handled (not ignored) so that modules get the defaults.
 for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
