@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { readRun } from '../../src/ledger/history.js';
 import { openRecorder, serializeRun } from '../../src/ledger/recorder.js';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
 import { tempRepo } from '../helpers/repo.js';
@@ -55,4 +56,51 @@ test('run.json is indented with one line per step, and each step line is seriali
   assert.match(text, /\n {2}"steps": \[\n {4}\{"index":1,/);
   record.status = 'succeeded';
   assert.equal(cache.get(record.steps[0]!), JSON.stringify(record.steps[0]), 'cached by the step object');
+});
+
+test('run.json is not rewritten after every step: readRun takes each step from its record, the first unfinished one as running', async (t) => {
+  const root = tempRepo(t);
+  const folder = join(root, 'runs', 'x');
+  const count = 200;
+  const steps = Array.from({ length: count }, (_, i) => ({
+    index: i + 1,
+    role: 'step' as const,
+    name: 'a',
+    module: 'a',
+    status: 'pending' as StepRecord['status'],
+    duration_ms: null,
+    exit_code: null,
+    attempts: 0,
+    record: `steps/${String(i + 1).padStart(3, '0')}-a.json`,
+  }));
+  const live = { id: 'r', status: 'running', steps } as unknown as RunRecord;
+  const recorder = openRecorder(folder);
+  await recorder.runStarted(live, []);
+  for (let i = 0; i < count - 1; i++) {
+    const step = { role: 'step', index: i + 1, status: 'running', attempts: [] } as unknown as StepRecord;
+    live.steps[i] = { ...live.steps[i]!, status: 'running' };
+    await recorder.stepStarted(live, step);
+    const ended = { ...step, status: 'succeeded', attempts: [{ exit_code: 0 }] } as StepRecord;
+    live.steps[i] = { ...live.steps[i]!, status: 'succeeded', exit_code: 0, attempts: 1 };
+    await recorder.stepFinished(live, ended);
+  }
+  const onDisk = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as RunRecord;
+  assert.ok(
+    onDisk.steps.filter((s) => s.status === 'pending').length > count / 2,
+    'run.json was rewritten after the steps (its list grows with the run: the cost was quadratic)',
+  );
+  const seen = readRun(root, { folder: 'runs/x' })!;
+  assert.deepEqual(
+    seen.steps.map((s) => s.status),
+    [...Array.from({ length: count - 1 }, () => 'succeeded'), 'running'],
+  );
+  assert.equal(seen.steps[0]!.exit_code, 0);
+  // An empty record (the last one, lost in a power loss before its flush) is read as not written.
+  writeFileSync(join(folder, 'steps/199-a.json'), '');
+  assert.deepEqual(
+    readRun(root, { folder: 'runs/x' })!
+      .steps.slice(-3)
+      .map((s) => s.status),
+    ['succeeded', 'running', 'pending'],
+  );
 });
