@@ -15,8 +15,13 @@ const CORPUS = [
   'name: \'it\'\'s\'\nother: "a \\"quoted\\" \\\\ value"\n',
   'a: ~\nb: null\nc: Null\nd: true\ne: False\nf: -12\ng: 0\nh:\n',
   'on: yes\nno: off\nNone: None\n',
-  'a: 007\nb: +5\nc: 0x1f\nd: 0o7\ne: 1.5\nf: .inf\ng: 1e3\nh: -.INF\ni: .NaN\n',
-  'a: 0 3 * * *\nb: 1h\nc: 2026-12-01\nd: 12:30\ne: 1_000\n',
+  // One value per document: a value the reader gives up on would hide the others.
+  ...['007', '+5', '0x1f', '0o7', '1.5', '.5', '1.', '.inf', '1e3', '-.INF', '.NaN', '-0', '12345678901234567890'].map(
+    (value) => `a: ${value}\n`,
+  ),
+  ...['0 3 * * *', '1h', '2026-12-01', '12:30', '1_000', '-foo', 'x:y', 'a # b', 'a#b', "it's", '"q"x'].map(
+    (value) => `a: ${value}\n`,
+  ),
   'a: [1, 2]\nb: {c: d}\nc: &x v\nd: *x\ne: !!str 5\n',
   'a: |\n  block\nb: >-\n  folded\n',
   'a: plain\n  continued\n',
