@@ -92,6 +92,8 @@ interface RunState {
   redactor: Redactor;
   moduleEnv: Record<string, string | undefined>;
   spawner: Spawner;
+  /** The module started ahead for the next step's first attempt, handed back when it comes. */
+  ahead?: { step: PlannedStep; module: ModuleSpec };
 }
 
 /** start_etl -> exec_module ... -> end_etl, or error_handler after a failure. */
@@ -182,13 +184,23 @@ function moduleSpec(
   attempt: number,
   extraEnv: Record<string, string>,
 ): ModuleSpec {
-  const { plan, options, moduleEnv } = state;
+  const { plan, options, moduleEnv, ahead } = state;
+  const plain = attempt === 1 && Object.keys(extraEnv).length === 0;
+  if (plain && ahead?.step === planned) return ahead.module;
   return {
     command: planned.command,
     argv: planned.argv,
     cwd: planned.cwd,
-    env: { ...moduleEnv, ...planned.env, ...wrapperEnv(plan, planned, attempt, options), ...extraEnv },
+    sharedEnv: moduleEnv,
+    env: { ...planned.env, ...wrapperEnv(plan, planned, attempt, options), ...extraEnv },
   };
+}
+
+/** Lets the spawner start the next step's module as soon as this one exits 0. */
+function startAhead(state: RunState, next: PlannedStep): void {
+  const module = moduleSpec(state, next, 1, {});
+  state.ahead = { step: next, module };
+  state.spawner.startNext(module);
 }
 
 /** Puts a step's current state into run.json's list. */
@@ -245,9 +257,8 @@ async function execStep(
       if (n > 1) log.note(`[etl-ledger: attempt ${n} of ${attempts}]`);
       const attempt = newAttempt(n, now());
       record.attempts.push(attempt);
-      const spec = moduleSpec(state, planned, n, extraEnv);
       const running = runProcess({
-        ...spec,
+        module: moduleSpec(state, planned, n, extraEnv),
         spawner: state.spawner,
         timeoutMs: bound.timeoutMs,
         signal: options.signal,
@@ -256,7 +267,7 @@ async function execStep(
         onOutput: (chunk, from) => log.write(chunk, from),
         onStarted: (pid) => options.observer.moduleStarted?.(record, pid),
       });
-      if (ahead) state.spawner.startNext(moduleSpec(state, ahead, 1, {}));
+      if (ahead) startAhead(state, ahead);
       const result = await running;
       endAttempt(attempt, result, now(), bound.timeoutMs, redactor);
       if (attempt.error !== null) log.note(`[etl-ledger: ${attempt.error}]`);

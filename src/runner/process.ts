@@ -1,13 +1,10 @@
 import { existsSync } from 'node:fs';
 import { after } from '../timers.js';
-import { type ModuleChild, nodeSpawner, type Spawner, signalGroup } from './spawner.js';
+import { type ModuleChild, type ModuleSpec, nodeSpawner, type Spawner, signalGroup } from './spawner.js';
 
 export interface ProcessOptions {
-  command: string;
-  /** argv[0] is what the module sees as its name; the program started is `command`. */
-  argv: string[];
-  cwd: string;
-  env: Record<string, string | undefined>;
+  /** The program, its argv (argv[0] is what the module sees as its name), cwd and environment. */
+  module: ModuleSpec;
   /** Stop after this long: SIGTERM to the whole process group, SIGKILL after the grace. */
   timeoutMs?: number;
   /** Aborting stops the process the same way (used for SIGINT/SIGTERM to the runner). */
@@ -58,10 +55,10 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
 
     let child: ModuleChild;
     try {
-      child = (options.spawner ?? nodeSpawner()).start(options);
+      child = (options.spawner ?? nodeSpawner()).start(options.module);
     } catch (error) {
       // Some failures are thrown at once rather than emitted (E2BIG, a NUL byte in an argument).
-      const why = cannotStart(options, error as NodeJS.ErrnoException);
+      const why = cannotStart(options.module, error as NodeJS.ErrnoException);
       return resolve({
         exitCode: null,
         signal: null,
@@ -122,7 +119,7 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
     child.stderr!.on('data', (chunk: Buffer) => options.onOutput(chunk, 'err'));
     child.on('error', (error: NodeJS.ErrnoException) => {
       // spawn failed (ENOENT, EACCES): there is no process to wait for.
-      if (child.pid === undefined) finish({ exitCode: null, signal: null, error: cannotStart(options, error) });
+      if (child.pid === undefined) finish({ exitCode: null, signal: null, error: cannotStart(options.module, error) });
     });
     child.on('exit', (code, signal) => {
       exit = { code, signal };
@@ -172,15 +169,15 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
 const CANCELLED_WHILE_HELD = 'the run was cancelled while a process started by the module still held its output';
 
 /** Why a program could not be started, whether spawn threw or emitted the error. */
-function cannotStart(options: Pick<ProcessOptions, 'argv' | 'command'>, error: NodeJS.ErrnoException): string {
+function cannotStart(module: Pick<ModuleSpec, 'argv' | 'command'>, error: NodeJS.ErrnoException): string {
   const reasons: Record<string, string> = {
     E2BIG: 'E2BIG (its arguments and environment together are too large)',
     ERR_INVALID_ARG_VALUE: 'an argument or environment value contains a NUL character',
   };
   // ENOENT for a program that exists: it is its "#!" interpreter that is missing.
-  if (error.code === 'ENOENT' && existsSync(options.command)) {
+  if (error.code === 'ENOENT' && existsSync(module.command)) {
     reasons.ENOENT =
       'ENOENT (the program exists: the interpreter its #! line names does not, or that line ends with a carriage return)';
   }
-  return `cannot start ${options.argv[0]}: ${(error.code && reasons[error.code]) ?? error.code ?? error.message}`;
+  return `cannot start ${module.argv[0]}: ${(error.code && reasons[error.code]) ?? error.code ?? error.message}`;
 }

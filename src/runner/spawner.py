@@ -6,13 +6,15 @@
 # and it ends the run's modules if the runner dies (its stdin closes).
 #
 # Input (stdin): messages of an 8-digit length then fields separated by NUL:
-#   run ID COMMAND ARGV0 CWD NARGS ARGS... NENV NAME=VALUE...   start now; forget any "next"
+#   env NAME=VALUE...        the environment the modules share (each "run"/"next" adds its own)
+#   run ID COMMAND ARGV0 CWD NARGS ARGS... NENV NAME=VALUE|NAME...   start now; forget any
+#                            "next"; NAME=VALUE sets a variable over the shared ones, NAME unsets it
 #   next ID ...the same...   start when the module running now exits 0 and its output ends
 #   clear                    forget "next"
 #   drop ID                  stop reading a module's output (a process it left holds it)
 # Output (stdout): frames of a type byte, a 32-bit id, a 32-bit length, then the data:
 #   R ready; S started ("PID"); E cannot start (errno name); o/e output; x exit ("CODE SIGNAL");
-#   c output closed.
+#   c output closed. The frames of one turn of the loop go in one write (one wake-up of the runner).
 import errno
 import os
 import selectors
@@ -61,11 +63,17 @@ modules = {}  # id -> {"process", "open": pipes not closed, "exited"}
 pending_next = None
 current = None
 current_ok = False  # whether the module started last exited 0 with its output ended
+shared_env = {}
+outgoing = []
 
 
 def send(kind, ident, data=b""):
-    frame = struct.pack(">cII", kind, ident, len(data)) + data
-    view = memoryview(frame)
+    outgoing.append(struct.pack(">cII", kind, ident, len(data)) + data)
+
+
+def flush():
+    view = memoryview(b"".join(outgoing))
+    outgoing.clear()
     while view:
         try:
             view = view[os.write(1, view) :]
@@ -73,15 +81,24 @@ def send(kind, ident, data=b""):
             shutdown()
 
 
-def start(fields):
+def module_spec(fields):
+    """A "run"/"next" message as (id, command, argv, cwd, env), its environment taken now."""
+    nargs = int(fields[4])
+    nenv = int(fields[5 + nargs])
+    env = dict(shared_env)
+    for item in fields[6 + nargs : 6 + nargs + nenv]:
+        name, is_set, value = item.partition("=")
+        if is_set:
+            env[name] = value
+        else:
+            env.pop(name, None)
+    return int(fields[0]), fields[1], [fields[2], *fields[5 : 5 + nargs]], fields[3], env
+
+
+def start(spec):
     global current, current_ok
     current_ok = False
-    ident = int(fields[0])
-    command, argv0, cwd = fields[1], fields[2], fields[3]
-    nargs = int(fields[4])
-    args = fields[5 : 5 + nargs]
-    nenv = int(fields[5 + nargs])
-    env = dict(item.split("=", 1) for item in fields[6 + nargs : 6 + nargs + nenv])
+    ident, command, argv, cwd, env = spec
     out_read, out_write = os.pipe()
     err_read, err_write = os.pipe()
     try:
@@ -91,7 +108,7 @@ def start(fields):
         # process group), stdin from /dev/null, every signal at its default and none blocked.
         pid = os.posix_spawn(
             command,
-            [argv0, *args],
+            argv,
             env,
             file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
@@ -129,13 +146,15 @@ def parse(payload):
 
 
 def handle(message):
-    global pending_next
+    global pending_next, shared_env
     op, fields = parse(message)
-    if op == "run":
+    if op == "env":
+        shared_env = dict(item.split("=", 1) for item in fields)
+    elif op == "run":
         pending_next = None
-        start(fields)
+        start(module_spec(fields))
     elif op == "next":
-        pending_next = fields
+        pending_next = module_spec(fields)
         advance()
     elif op == "clear":
         pending_next = None
@@ -175,8 +194,8 @@ def advance():
     global pending_next
     if pending_next is None or not current_ok:
         return
-    fields, pending_next = pending_next, None
-    start(fields)
+    spec, pending_next = pending_next, None
+    start(spec)
 
 
 def reap():
@@ -195,6 +214,7 @@ def reap():
 def shutdown():
     """The runner is gone: end its modules (TERM, then KILL after the grace) and exit."""
     live = [m["process"] for m in modules.values() if not m["exited"]]
+    outgoing.clear()
     for process in live:
         try:
             os.killpg(process.pid, signal.SIGTERM)
@@ -216,6 +236,7 @@ def main():
     selector.register(0, selectors.EVENT_READ, (0, b"in"))
     selector.register(wake_read, selectors.EVENT_READ, (0, b"wake"))
     send(b"R", 0)
+    flush()
     buffered = b""
     while True:
         for key, _ in selector.select():
@@ -250,6 +271,8 @@ def main():
                 else:
                     close_stream(key.fileobj, ident)
         reap()
+        if outgoing:
+            flush()
 
 
 main()

@@ -14,7 +14,13 @@ export interface ModuleSpec {
   command: string;
   argv: string[];
   cwd: string;
+  /** Its environment: these variables over sharedEnv's (undefined unsets one). */
   env: Record<string, string | undefined>;
+  /**
+   * The part of the environment every module of a run shares, the same object each time: the
+   * helper is sent it once, not with every module.
+   */
+  sharedEnv?: Record<string, string | undefined>;
 }
 
 /** What runProcess needs of a started module: the part of Node's ChildProcess it uses. */
@@ -45,7 +51,7 @@ export function nodeSpawner(): Spawner {
       spawn(spec.command, spec.argv.slice(1), {
         argv0: spec.argv[0],
         cwd: spec.cwd,
-        env: spec.env,
+        env: spec.sharedEnv ? { ...spec.sharedEnv, ...spec.env } : spec.env,
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true, // its own process group: kill(-pid) reaches everything it started
       }) as ModuleChild,
@@ -104,6 +110,7 @@ class HelperChild extends EventEmitter {
 
 interface Pending {
   id: number;
+  spec: ModuleSpec;
   key: string;
   child: HelperChild;
   /** Frames that came before the engine took this module (it started ahead). */
@@ -121,6 +128,9 @@ export class HelperSpawner implements Spawner {
   private readonly modules = new Map<number, Pending>();
   private ahead: Pending | undefined;
   private buffered: Buffer = Buffer.alloc(0);
+  /** The shared environment the helper was last sent, and how many it has been sent. */
+  private sharedEnv: ModuleSpec['sharedEnv'] = {};
+  private sharedEnvs = 0;
 
   private constructor(private readonly helper: ChildProcess) {
     helper.stdout!.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -152,8 +162,9 @@ export class HelperSpawner implements Spawner {
   }
 
   start(spec: ModuleSpec): ModuleChild {
-    const key = encodeSpec(spec);
     const ahead = this.ahead;
+    // The engine hands back the very spec it started ahead; the encoding compares any other.
+    const key = ahead?.spec === spec ? ahead.key : this.encode(spec); // throws before anything changed
     this.ahead = undefined;
     if (ahead && ahead.key === key) {
       ahead.taken = true;
@@ -164,8 +175,8 @@ export class HelperSpawner implements Spawner {
       return ahead.child as unknown as ModuleChild;
     }
     if (ahead) this.discard(ahead);
-    const module = this.register(key, true);
-    this.send(`run\0${module.id}\0${key}`);
+    const module = this.register(spec, key, true);
+    this.send(`run\0${module.id}\0${messageOf(module.key)}`);
     return module.child as unknown as ModuleChild;
   }
 
@@ -174,12 +185,12 @@ export class HelperSpawner implements Spawner {
     this.ahead = undefined;
     let key: string;
     try {
-      key = encodeSpec(spec);
+      key = this.encode(spec);
     } catch {
       return; // start() will say why, when the step comes
     }
-    this.ahead = this.register(key, false);
-    this.send(`next\0${this.ahead.id}\0${key}`);
+    this.ahead = this.register(spec, key, false);
+    this.send(`next\0${this.ahead.id}\0${messageOf(key)}`);
   }
 
   cancelNext(): void {
@@ -191,10 +202,28 @@ export class HelperSpawner implements Spawner {
     this.helper.stdin!.end();
   }
 
-  private register(key: string, taken: boolean): Pending {
+  /**
+   * What tells a module from another: the count of shared environments sent, then the fields
+   * of its "run"/"next" message after the id. Sends the shared environment first when it is not
+   * the one the helper has.
+   */
+  private encode(spec: ModuleSpec): string {
+    const shared = spec.sharedEnv ?? {};
+    if (shared !== this.sharedEnv) {
+      const env = definedEnv(shared);
+      checkNoNul(env);
+      this.send(['env', ...env].join('\0'));
+      this.sharedEnv = shared;
+      this.sharedEnvs++;
+    }
+    return `${this.sharedEnvs}\0${encodeSpec(spec)}`;
+  }
+
+  private register(spec: ModuleSpec, key: string, taken: boolean): Pending {
     const id = this.nextId++;
     const pending: Pending = {
       id,
+      spec,
       key,
       taken,
       early: [],
@@ -256,11 +285,14 @@ export class HelperSpawner implements Spawner {
   }
 }
 
-/** The fields of a "run"/"next" message after the id; a NUL anywhere cannot be sent (spawn refuses it too). */
+/** A key's message fields (without the count of shared environments before them). */
+function messageOf(key: string): string {
+  return key.slice(key.indexOf('\0') + 1);
+}
+
+/** A spec's own fields for the helper: NAME=VALUE sets a variable, a bare NAME unsets a shared one. */
 function encodeSpec(spec: ModuleSpec): string {
-  const env = Object.entries(spec.env)
-    .filter(([, value]) => value !== undefined)
-    .map(([name, value]) => `${name}=${value}`);
+  const env = Object.entries(spec.env).map(([name, value]) => (value === undefined ? name : `${name}=${value}`));
   const fields = [
     spec.command,
     spec.argv[0] ?? spec.command,
@@ -269,12 +301,23 @@ function encodeSpec(spec: ModuleSpec): string {
     ...spec.argv.slice(1),
   ];
   fields.push(String(env.length), ...env);
+  checkNoNul(fields);
+  return fields.join('\0');
+}
+
+function definedEnv(env: Record<string, string | undefined>): string[] {
+  const pairs: string[] = [];
+  for (const name in env) if (env[name] !== undefined) pairs.push(`${name}=${env[name]}`);
+  return pairs;
+}
+
+/** A NUL cannot be sent to the helper, nor passed to a program: spawn refuses it too. */
+function checkNoNul(fields: string[]): void {
   if (fields.some((field) => field.includes('\0'))) {
     throw Object.assign(new TypeError('an argument or environment value contains a NUL character'), {
       code: 'ERR_INVALID_ARG_VALUE',
     });
   }
-  return fields.join('\0');
 }
 
 /** Sends a signal to a module's whole process group (its pid: it leads the group). */

@@ -41,10 +41,7 @@ function script(dir: string, name: string, body: string): string {
 async function run(spawner: Spawner, command: string, argv: string[], extra: { timeoutMs?: number } = {}) {
   let output = '';
   const result: ProcessResult = await runProcess({
-    command,
-    argv,
-    cwd: tmpdir(),
-    env: { PATH: process.env.PATH, GREETING: 'hello' },
+    module: { command, argv, cwd: tmpdir(), env: { PATH: process.env.PATH, GREETING: 'hello' } },
     graceMs: 500,
     spawner,
     onOutput: (chunk, from) => {
@@ -70,6 +67,30 @@ for (const [name, open] of spawners) {
     // argv[0] is what the program sees as its name.
     const named = await run(spawner, '/bin/sh', ['shown-name', '-c', 'tr "\\0" " " < /proc/$$/cmdline']);
     assert.match(named.output, /^out:shown-name -c /);
+  });
+
+  test(`${name} spawner: a shared environment under each module's own, which may unset a shared variable`, async (t) => {
+    const spawner = await open();
+    t.after(() => spawner.close());
+    const envOf = async (sharedEnv: Record<string, string | undefined>, env: Record<string, string | undefined>) => {
+      let output = '';
+      const result = await runProcess({
+        module: { command: '/bin/sh', argv: ['sh', '-c', 'echo "$A|${B-unset}|$C"'], cwd: tmpdir(), sharedEnv, env },
+        graceMs: 500,
+        spawner,
+        onOutput: (chunk) => {
+          output += chunk.toString();
+        },
+      });
+      return result.error ?? output.trim();
+    };
+    const shared = { PATH: process.env.PATH, A: 'a', B: 'b', UNSET: undefined };
+    assert.equal(await envOf(shared, { C: 'c' }), 'a|b|c');
+    assert.equal(await envOf(shared, { A: 'own', B: undefined }), 'own|unset|');
+    assert.equal(await envOf(shared, {}), 'a|b|', 'what one module set or unset is not left for the next');
+    assert.equal(await envOf({ PATH: process.env.PATH, A: 'other' }, {}), 'other|unset|', 'a new shared environment');
+    assert.match(await envOf({ PATH: process.env.PATH, A: 'x\0y' }, {}), /NUL character/);
+    assert.equal(await envOf(shared, { C: 'again' }), 'a|b|again');
   });
 
   test(`${name} spawner: a module starts with no signal ignored and none blocked (as Node's spawn gives)`, async (t) => {
