@@ -152,7 +152,7 @@ export function markAbandoned(repo: string, folder: string, reason: string): Run
   return run;
 }
 
-/** The temporary files a dead runner left in its run folder (records half made, spares). */
+/** The temporary files a dead runner left in its run folder (records half made). */
 function removeTemporaryFiles(folder: string): void {
   for (const dir of [folder, join(folder, 'steps')]) {
     let names: string[];

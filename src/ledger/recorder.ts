@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RunObserver } from '../runner/engine.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import { summaryIndex } from '../runner/step-records.js';
-import { BackgroundFlush, SpareFiles, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { BackgroundFlush, type StagedFile, stageFileAtomic, writeFileAtomic } from './atomic.js';
 
 /** How often run.json's step list is brought up to date while a run goes on (see below). */
 export const SUMMARY_INTERVAL_MS = 1000;
@@ -24,27 +24,24 @@ export const SUMMARY_INTERVAL_MS = 1000;
 export function openRecorder(folder: string, next?: Partial<RunObserver>): RunObserver {
   mkdirSync(join(folder, 'steps'), { recursive: true });
   const serialized = new WeakMap<object, string>();
-  const spares = new SpareFiles();
   const flush = new BackgroundFlush();
-  const stepsFolder = join(folder, 'steps');
   let summary = { at: 0, cost: 0, steps: 0 };
   const writeRun = (run: RunRecord, durable: boolean) => {
     const started = performance.now();
-    writeFileAtomic(join(folder, 'run.json'), serializeRun(run, serialized), { spares, durable });
+    writeFileAtomic(join(folder, 'run.json'), serializeRun(run, serialized), { durable });
     summary = { at: started, cost: performance.now() - started, steps: run.steps.length };
   };
   // Never more than a fiftieth of the run's time, however long the list grows.
   const summaryDue = (run: RunRecord) =>
     run.steps.length !== summary.steps ||
     performance.now() - summary.at >= Math.max(SUMMARY_INTERVAL_MS, 50 * summary.cost);
-  const writeStep = (run: RunRecord, step: StepRecord, durable: boolean) => {
+  const stageStep = (run: RunRecord, step: StepRecord, durable: boolean): StagedFile | undefined => {
     const record = run.steps[summaryIndex(run, step)]?.record;
-    if (record) writeJsonAtomic(join(folder, record), step, { spares, durable, flush: durable ? flush : undefined });
-  };
-  // Made while the module runs, for the writes after it.
-  const prepare = () => {
-    spares.fill(folder);
-    spares.fill(stepsFolder);
+    if (!record) return undefined;
+    return stageFileAtomic(join(folder, record), `${JSON.stringify(step, null, 2)}\n`, {
+      durable,
+      flush: durable ? flush : undefined,
+    });
   };
   return {
     runStarted(run, steps) {
@@ -53,19 +50,24 @@ export function openRecorder(folder: string, next?: Partial<RunObserver>): RunOb
     },
     stepStarted(run, step) {
       if (summaryDue(run)) writeRun(run, false);
-      prepare();
       return next?.stepStarted?.(run, step);
     },
     async stepFinished(run, step) {
-      await flush.settled();
-      // A skipped step's record says nothing run.json's last write will not say.
-      writeStep(run, step, step.status !== 'skipped');
+      // A skipped step's record says nothing run.json's last write will not say. The record is
+      // written aside while the last one's flush ends, and takes its place after it.
+      const staged = stageStep(run, step, step.status !== 'skipped');
+      try {
+        await flush.settled();
+      } catch (error) {
+        staged?.discard();
+        throw error;
+      }
+      staged?.commit();
       if (summaryDue(run)) writeRun(run, false);
       return next?.stepFinished?.(run, step);
     },
     async runFinished(run) {
       await flush.settled();
-      await spares.close();
       writeRun(run, true);
       return next?.runFinished?.(run);
     },
