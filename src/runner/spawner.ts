@@ -6,6 +6,7 @@
 // the same behaviour, slower.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EtlError } from '../errors.js';
 
@@ -67,7 +68,7 @@ export const HELPER_MIN_STEPS = 4;
 
 /**
  * Which spawner a run uses: ETL_SPAWNER=node|python, else the helper when the run has
- * HELPER_MIN_STEPS steps or more and python3 starts.
+ * HELPER_MIN_STEPS steps or more and its Python (helperPython) starts.
  */
 export async function openSpawner(
   env: Record<string, string | undefined>,
@@ -78,13 +79,26 @@ export async function openSpawner(
   if (!['auto', 'node', 'python'].includes(wanted))
     throw new EtlError('usage', `ETL_SPAWNER is "${wanted}": it may be node or python (or unset, to choose by itself)`);
   if (wanted === 'node' || (wanted === 'auto' && steps < HELPER_MIN_STEPS)) return nodeSpawner();
-  const helper = await HelperSpawner.open(graceMs).catch(() => undefined);
+  const python = helperPython(env);
+  const helper = await HelperSpawner.open(graceMs, python).catch(() => undefined);
   if (helper) return helper;
   if (wanted === 'python')
-    throw new EtlError('usage', 'ETL_SPAWNER=python, but python3 (3.9 or later) cannot be started');
+    throw new EtlError('usage', `ETL_SPAWNER=python, but ${python} (Python 3.9 or later) cannot be started`);
   return nodeSpawner();
 }
 
+/**
+ * The helper's interpreter: ETL_PYTHON, else the system's /usr/bin/python3 on Linux, else
+ * python3 on PATH. The modules' own PATH is not the helper's business, and a version
+ * manager's shim there (pyenv) costs a run some 60 ms before its first step.
+ */
+export function helperPython(env: Record<string, string | undefined>): string {
+  if (env.ETL_PYTHON) return env.ETL_PYTHON;
+  if (process.platform === 'linux' && existsSync(SYSTEM_PYTHON)) return SYSTEM_PYTHON;
+  return 'python3';
+}
+
+const SYSTEM_PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./spawner.py', import.meta.url));
 
 type HelperStream = EventEmitter & { destroy(): void };
@@ -145,9 +159,9 @@ export class HelperSpawner implements Spawner {
     });
   }
 
-  static open(graceMs: number): Promise<HelperSpawner> {
+  static open(graceMs: number, python = 'python3'): Promise<HelperSpawner> {
     return new Promise((resolve, reject) => {
-      const helper = spawn('python3', ['-I', '-S', SCRIPT, String(graceMs)], {
+      const helper = spawn(python, ['-I', '-S', SCRIPT, String(graceMs)], {
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       helper.on('error', reject);

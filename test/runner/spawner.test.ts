@@ -185,13 +185,23 @@ test('python spawner: the next step starts on a success, never after a failure, 
   assert.ok(await waitUntilGone([orphan], 3000), 'a module started ahead and not taken is killed');
 });
 
-test('without python3 on PATH the run falls back to Node spawn; ETL_SPAWNER chooses', async () => {
+test('without a Python for the helper the run falls back to Node spawn; ETL_SPAWNER chooses', async () => {
+  const missing = { ETL_PYTHON: '/nonexistent/python3' };
+  const fallback = await openSpawner(missing, 1000);
+  assert.equal(fallback.guardsModules, false, "Node's spawn");
+  await assert.rejects(openSpawner({ ...missing, ETL_SPAWNER: 'python' }, 1000), /\/nonexistent\/python3/);
+  // Not a Python 3.9 or later: the helper exits 3 at once.
+  const old = join(scratch({ after: () => {} }), 'python3');
+  writeFileSync(old, '#!/bin/sh\nexit 3\n');
+  chmodSync(old, 0o755);
+  assert.equal((await openSpawner({ ETL_PYTHON: old }, 1000)).guardsModules, false, 'an old Python: Node');
   const saved = process.env.PATH;
   try {
+    // The helper's Python is not looked up on the modules' PATH where the system has one.
     process.env.PATH = '/nonexistent';
-    const fallback = await openSpawner({}, 1000);
-    assert.equal(fallback.guardsModules, false, "Node's spawn");
-    await assert.rejects(openSpawner({ ETL_SPAWNER: 'python' }, 1000), /python3/);
+    const system = await openSpawner({}, 1000);
+    assert.equal(system.guardsModules, existsSync('/usr/bin/python3'));
+    system.close();
   } finally {
     process.env.PATH = saved;
   }
@@ -218,7 +228,10 @@ test('a mistaken ETL_SPAWNER, or python asked for where there is none: exit 2, o
     );
   const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
     [{ ETL_SPAWNER: 'pyhton' }, /ETL_SPAWNER is "pyhton": it may be node or python/],
-    [{ ETL_SPAWNER: 'python', PATH: bin }, /ETL_SPAWNER=python, but python3 \(3\.9 or later\) cannot be started/],
+    [
+      { ETL_SPAWNER: 'python', ETL_PYTHON: join(bin, 'python3') },
+      /ETL_SPAWNER=python, but \S+python3 \(Python 3\.9 or later\) cannot be started/,
+    ],
   ];
   for (const [env, message] of cases) {
     const result = await runCli(['run', 's'], { cwd: repo, env });
@@ -236,6 +249,6 @@ test('a mistaken ETL_SPAWNER, or python asked for where there is none: exit 2, o
     );
   }
   // Without python3 and nothing asked: Node's spawn, and the run succeeds.
-  const fallback = await runCli(['run', 's'], { cwd: repo, env: { PATH: bin } });
+  const fallback = await runCli(['run', 's'], { cwd: repo, env: { PATH: bin, ETL_PYTHON: join(bin, 'python3') } });
   assert.equal(fallback.code, 0, fallback.stderr);
 });
