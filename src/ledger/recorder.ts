@@ -44,9 +44,9 @@ export function openRecorder(folder: string, next?: Partial<RunObserver>): RunOb
     });
   };
   return {
-    runStarted(run, steps) {
+    runStarted(run) {
       writeRun(run, true);
-      return next?.runStarted?.(run, steps);
+      return next?.runStarted?.(run);
     },
     stepStarted(run, step) {
       if (summaryDue(run)) writeRun(run, false);

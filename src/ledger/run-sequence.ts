@@ -233,7 +233,7 @@ function chain(...observers: Array<Partial<RunObserver> | undefined>): Partial<R
     for (const observer of all) await call(observer);
   };
   return {
-    runStarted: (run, steps) => each((o) => o.runStarted?.(run, steps)),
+    runStarted: (run) => each((o) => o.runStarted?.(run)),
     stepStarted: (run, step) => each((o) => o.stepStarted?.(run, step)),
     stepFinished: (run, step) => each((o) => o.stepFinished?.(run, step)),
     runFinished: (run) => each((o) => o.runFinished?.(run)),

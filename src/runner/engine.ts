@@ -31,7 +31,7 @@ import {
  */
 export interface RunObserver {
   /** run.json as it starts: status running, every step pending. */
-  runStarted(run: RunRecord, steps: StepRecord[]): void | Promise<void>;
+  runStarted(run: RunRecord): void | Promise<void>;
   stepStarted(run: RunRecord, step: StepRecord): void | Promise<void>;
   /** A step's final state; also called for steps that were skipped. */
   stepFinished(run: RunRecord, step: StepRecord): void | Promise<void>;
@@ -103,14 +103,15 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   mkdirSync(join(options.folder, 'logs'), { recursive: true });
   mkdirSync(options.scratch, { recursive: true });
   const context = { runId: options.runId, redactor, files: options.files };
-  const steps = plan.steps.map((s) => newStepRecord(s, 'step', plan.steps.length, context));
   const started = options.startedAt ?? now();
-  const summaries = steps.map((s) => summarise(s, plan.steps.length, options.files));
+  // A step's full record is made when its turn comes: a long run holds one at a time.
+  const count = plan.steps.length;
+  const summaries = plan.steps.map((s) => summarise(newStepRecord(s, 'step', count, context), count, options.files));
   const run = newRunRecord(plan, options, started, summaries);
   const spawner = options.spawner ?? (await openRunSpawner(plan, options.env, options.graceMs));
   try {
     const state: RunState = { plan, options, run, now, redactor, moduleEnv: inheritedEnv(plan, options.env), spawner };
-    await runSteps(state, steps, context, started);
+    await runSteps(state, context, started);
   } finally {
     if (!options.spawner) spawner.close();
   }
@@ -126,15 +127,15 @@ export function openRunSpawner(
   return openSpawner(env, graceMs, plan.steps.length + plan.on_failure.length);
 }
 
-async function runSteps(state: RunState, steps: StepRecord[], context: RecordContext, started: Date): Promise<void> {
+async function runSteps(state: RunState, context: RecordContext, started: Date): Promise<void> {
   const { plan, options, run, now, spawner } = state;
-  await options.observer.runStarted(run, steps);
+  await options.observer.runStarted(run);
 
   let failed: StepRecord | undefined;
   let cancelled = false;
   const deadline = sequenceDeadline(plan, started.getTime());
   for (const [i, planned] of plan.steps.entries()) {
-    const record = steps[i]!;
+    const record = newStepRecord(planned, 'step', plan.steps.length, context);
     cancelled ||= Boolean(options.signal?.aborted);
     if (failed || cancelled || !isSelected(planned, options)) {
       spawner.cancelNext();

@@ -31,7 +31,7 @@ test('the recorder writes run.json at each change and a step record when the ste
   const seen: string[] = [];
   const recorder = openRecorder(folder, { stepFinished: () => void seen.push('next observer told') });
   const started = run('running');
-  await recorder.runStarted(started, []);
+  await recorder.runStarted(started);
   assert.equal(JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')).status, 'running');
   const step = { role: 'step', index: 1, status: 'succeeded' } as StepRecord;
   started.steps[0]!.status = 'succeeded';
@@ -75,7 +75,7 @@ test('run.json is not rewritten after every step: readRun takes each step from i
   }));
   const live = { id: 'r', status: 'running', steps } as unknown as RunRecord;
   const recorder = openRecorder(folder);
-  await recorder.runStarted(live, []);
+  await recorder.runStarted(live);
   for (let i = 0; i < count - 1; i++) {
     const step = { role: 'step', index: i + 1, status: 'running', attempts: [] } as unknown as StepRecord;
     live.steps[i] = { ...live.steps[i]!, status: 'running' };
