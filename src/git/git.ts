@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import type { GitError, SimpleGit } from 'simple-git';
@@ -98,6 +98,33 @@ export function gitQuery(
     child.stdin?.on('error', () => {}); // git may exit before reading it all
     child.stdin?.end(input ?? '');
   });
+}
+
+/**
+ * A read-only git command's output as records split at `separator`, read as git writes them:
+ * a reader that stops early (a --limit reached) ends git there, instead of waiting for, and
+ * holding, the whole of a long history. A git that fails yields what it wrote before.
+ */
+export async function* gitRecords(
+  repo: string,
+  args: string[],
+  separator: string,
+  env: Env = process.env,
+): AsyncGenerator<string> {
+  const child = spawn('git', args, { cwd: repo, env: gitEnv(env), stdio: ['ignore', 'pipe', 'ignore'] });
+  child.on('error', () => {}); // no git: the stream just ends
+  child.stdout.setEncoding('utf8');
+  let rest = '';
+  try {
+    for await (const chunk of child.stdout) {
+      const records = (rest + chunk).split(separator);
+      rest = records.pop()!;
+      yield* records;
+    }
+    if (rest) yield rest;
+  } finally {
+    if (child.exitCode === null) child.kill();
+  }
 }
 
 const INDEX_LOCKED = /Unable to create '[^']*\.lock': File exists|index\.lock/;

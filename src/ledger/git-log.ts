@@ -1,6 +1,6 @@
 import { RUN_ID_PATTERN } from './layout.js';
 import { TRAILERS } from './commit.js';
-import { gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
+import { gitOperation, gitQuery, gitRecords, type Env } from '../git/git.js';
 
 export interface LoggedRun {
   id: string;
@@ -37,15 +37,16 @@ export async function logFromGit(
         '--all-match',
       );
     // Several revisions (a ledger branch and the branch checked out) are read as one history.
-    const git = openGit(repo, options.env);
     const revs: string[] = [];
-    for (const rev of options.revs ?? ['HEAD']) if (await resolveCommit(git, rev)) revs.push(rev);
+    for (const rev of options.revs ?? ['HEAD']) {
+      if (await gitQuery(repo, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], options.env)) revs.push(rev);
+    }
     if (revs.length === 0) return [];
     args.push(...revs, '--');
-    const output = await git.raw(args).catch(() => '');
     const seen = new Set<string>();
     const runs: LoggedRun[] = [];
-    for (const record of output.split(RECORD)) {
+    // Read as git writes it, and stopped at the limit: the newest runs come first.
+    for await (const record of gitRecords(repo, args, RECORD, options.env)) {
       const [commit, subject, id, sequence, status, trigger, failed] = record
         .replace(/^\n/, '')
         .split(FIELD)

@@ -161,6 +161,22 @@ test('etl log reads run history from the trailers of the ledger commits', async 
   assert.match(text.stdout, /^RUN\s+SEQUENCE\s+STATUS\s+STARTED\s+DURATION\s+FAILED STEP\s+COMMIT$/m);
 });
 
+test('etl log --limit reads history only as far as it needs: a lost older commit does not hide the newest runs', async (t) => {
+  const repo = initRepo(pipelineRepo(t, DEFINITIONS));
+  for (let i = 0; i < 4; i++) assert.equal((await runCli(['run', 'c', '--commit'], { cwd: repo })).code, 0);
+  // The oldest ledger commit's object goes missing (a broken clone, a bad disk): git log
+  // fails when it gets there. Reading the whole history first used to show nothing at all.
+  const oldest = git(repo, 'log', '--format=%H', '-4').split('\n')[3]!;
+  rmSync(join(repo, '.git/objects', oldest.slice(0, 2), oldest.slice(2)));
+  const log = await runCli(['log', '--limit', '2', '--json'], { cwd: repo });
+  assert.equal(log.code, 0, log.stderr);
+  const runs = JSON.parse(log.stdout) as Array<{ commit: string }>;
+  assert.deepEqual(
+    runs.map((r) => r.commit),
+    git(repo, 'log', '--format=%H', '-2').split('\n'),
+  );
+});
+
 test('--commit-progress commits at the start and after each step, then the end', async (t) => {
   const repo = initRepo(pipelineRepo(t, DEFINITIONS));
   assert.equal((await runCli(['run', 'a', '--commit-progress'], { cwd: repo })).code, 0);
