@@ -4,20 +4,30 @@ import { syncLedger } from '../ledger/sync.js';
 import type { Command } from './command.js';
 
 export const command: Command = {
-  usage: `Usage: etl ledger sync [--push [--remote R] [--branch B]]
+  usage: `Usage: etl ledger sync [--scan] [--push [--remote R] [--branch B]]
 
 Commits every run folder under runs/ whose records are on disk but not in git (a push that
 failed, a machine that lost its network, a runner that crashed), one commit per run, and
 with --push pushes them (never forcing; a rejection because the remote moved is fetched,
 rebased and retried). Runs still in progress are left to their own runner.
 
+Every run notes its folder in the git directory until a commit records it, and sync reads
+those notes; it looks at every file under runs/ only the first time in a working tree, or
+with --scan (for run folders copied in by hand, or edited after they were committed).
+
 Options:
+  --scan         look at every file under runs/, not only the runs noted as unrecorded
   --push         push after committing (also pushes ledger commits made earlier)
   --remote R     the remote (default origin)
   --branch B     the remote branch (default: the branch checked out; needed when detached)
   -C, --repo DIR
 `,
-  options: { push: { type: 'boolean', default: false }, remote: { type: 'string' }, branch: { type: 'string' } },
+  options: {
+    scan: { type: 'boolean', default: false },
+    push: { type: 'boolean', default: false },
+    remote: { type: 'string' },
+    branch: { type: 'string' },
+  },
   async run(values, positionals, context) {
     if (positionals[0] !== 'sync' || positionals.length !== 1) {
       throw new EtlError(
@@ -29,6 +39,7 @@ Options:
     }
     const result = await syncLedger(await ledgerRoot(context.repo, { env: context.env }), {
       env: context.env,
+      scan: values.scan as boolean,
       push: values.push
         ? { remote: values.remote as string | undefined, branch: values.branch as string | undefined }
         : undefined,

@@ -2,6 +2,7 @@ import { failedStep, stepTitle } from '../runner/labels.js';
 import { formatDuration } from '../definitions/duration.js';
 import type { RunRecord } from '../runner/records.js';
 import { commitFolder, type CommitFolderOptions } from '../git/commit-folder.js';
+import { forgetUnrecorded } from './unrecorded.js';
 
 /** Trailer keys: `git log --format='%(trailers:key=Etl-Status,valueonly)'` reads them. */
 export const TRAILERS = {
@@ -65,11 +66,14 @@ export async function commitRunFolder(
   run: RunRecord,
   options: CommitOptions = {},
 ): Promise<string | undefined> {
-  return commitFolder(repo, folder, {
+  const commit = await commitFolder(repo, folder, {
     ...options,
     message: commitMessage(run),
     what: `run ${run.id}`,
     reflog: `etl-ledger: ${run.sequence} ${run.id}`,
     later: '"etl ledger sync" commits them',
   });
+  // Recorded for good (or already was): `etl ledger sync` need not look at it again.
+  if (run.status !== 'running') forgetUnrecorded(repo, run.id);
+  return commit;
 }

@@ -16,6 +16,7 @@ import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
 import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
 import { openRecorder } from './recorder.js';
+import { noteUnrecorded } from './unrecorded.js';
 
 export interface RunSequenceOptions {
   /** Validated definitions (see validate()). */
@@ -126,6 +127,8 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
       : {};
     // Before the run's folder is made: a spawner that cannot start leaves nothing behind.
     const modules = await spawner;
+    // Until a commit records it, the folder is on the list `etl ledger sync` reads.
+    noteUnrecorded(ledger, runId, folder);
     run = await ledgerWriteAsync(
       () =>
         executePlan(plan, {

@@ -6,6 +6,9 @@ import { checkedOutBranch, gitOperation, openGit, resolveCommit, type Env } from
 import { readRun, reapIfAbandoned } from './history.js';
 import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
 import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
+import { forgetUnrecorded, ledgerScanned, listUnrecorded, markLedgerScanned } from './unrecorded.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface SyncResult {
   committed: Array<{ folder: string; commit: string }>;
@@ -23,46 +26,69 @@ export interface SyncResult {
  */
 export async function syncLedger(
   repo: string,
-  options: { push?: PushOptions; env?: Env; lockWaitMs?: number } = {},
+  options: { push?: PushOptions; env?: Env; lockWaitMs?: number; scan?: boolean } = {},
 ): Promise<SyncResult> {
   return gitOperation('syncing the ledger', async () => {
     const env = options.env ?? process.env;
     const git = openGit(repo, env);
-    const status = await git.raw([
-      'status',
-      '--porcelain=v1',
-      '-z',
-      '--untracked-files=all',
-      '--ignored=matching',
-      '--',
-      RUNS_DIR,
-    ]);
-    const folders = new Set<string>();
-    for (const entry of status.split('\0')) {
-      const path = entry.slice(3);
-      const parts = path.split('/');
-      // runs/<sequence>/<YYYY>/<MM>/<DD>/<run-id>/...: a lock or a stray file is not a record.
-      if (parts.length >= 7 && parts[0] === RUNS_DIR && RUN_ID_PATTERN.test(parts[5]!))
-        folders.add(parts.slice(0, 6).join('/'));
-    }
+    // Every run notes its folder until a commit records it (unrecorded.ts). The whole ledger
+    // is looked at when asked, and once in a working tree, for folders made before the notes.
+    const folders = new Set(
+      listUnrecorded(repo)
+        .map((entry) => entry.folder)
+        .filter(isRunFolder),
+    );
+    const scan = options.scan || !ledgerScanned(repo);
+    if (scan) for (const folder of await foldersNotInGit(git)) folders.add(folder);
     const result: SyncResult = { committed: [], running: [] };
     for (const folder of [...folders].sort((a, b) => (a.split('/')[5]! < b.split('/')[5]! ? -1 : 1))) {
+      const runId = folder.split('/')[5]!;
+      if (!existsSync(join(repo, folder))) {
+        forgetUnrecorded(repo, runId); // a run that stopped before making its folder
+        continue;
+      }
       const run = readRun(repo, { folder });
       const current = run ? reapIfAbandoned(repo, run) : undefined;
       if (current?.status === 'running') {
         result.running.push(folder);
         continue;
       }
-      const commit = await commitRunFolder(repo, folder, current ?? orphanRecord(folder), {
-        env,
-        lockWaitMs: options.lockWaitMs,
-      });
+      const record = current ?? orphanRecord(folder);
+      const commit = await commitRunFolder(repo, folder, record, { env, lockWaitMs: options.lockWaitMs });
       if (commit) result.committed.push({ folder, commit });
+      forgetUnrecorded(repo, runId); // an orphan's record does not carry its folder's id
     }
+    if (scan) markLedgerScanned(repo);
     if (options.push) result.pushed = await pushLedger(repo, { env, ...options.push });
     else result.unpushed = await unpushedCommits(git);
     return result;
   });
+}
+
+/** Run folders with files git does not have (untracked, or changed): reads every file under runs/. */
+async function foldersNotInGit(git: SimpleGit): Promise<Set<string>> {
+  const status = await git.raw([
+    'status',
+    '--porcelain=v1',
+    '-z',
+    '--untracked-files=all',
+    '--ignored=matching',
+    '--',
+    RUNS_DIR,
+  ]);
+  const folders = new Set<string>();
+  for (const entry of status.split('\0')) {
+    // A file in a run's folder; a lock or a stray file is not a record.
+    const parts = entry.slice(3).split('/');
+    if (parts.length >= 7 && isRunFolder(parts.slice(0, 6).join('/'))) folders.add(parts.slice(0, 6).join('/'));
+  }
+  return folders;
+}
+
+/** runs/<sequence>/<YYYY>/<MM>/<DD>/<run-id> */
+function isRunFolder(path: string): boolean {
+  const parts = path.split('/');
+  return parts.length === 6 && parts[0] === RUNS_DIR && !parts.includes('..') && RUN_ID_PATTERN.test(parts[5]!);
 }
 
 /** Ledger commits on HEAD that its upstream (else origin's branch of the same name) lacks. */

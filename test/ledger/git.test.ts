@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { commitRunFolder } from '../../src/ledger/commit.js';
@@ -207,6 +207,29 @@ test('etl ledger sync commits records never committed (a run without --commit, a
   assert.equal(git(repo, 'status', '--porcelain'), '');
   const again = await runCli(['ledger', 'sync'], { cwd: repo });
   assert.match(again.stdout, /no records waiting to be committed/);
+});
+
+test('etl ledger sync reads the runs noted as unrecorded, not every file under runs/; --scan looks at them all', async (t) => {
+  const repo = initRepo(pipelineRepo(t, OK));
+  const sync = (...args: string[]) => runCli(['ledger', 'sync', ...args], { cwd: repo });
+  assert.match((await sync()).stdout, /no records waiting/, 'the first sync in a working tree looks at everything');
+  assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 0);
+  const [folder] = readdirSync(join(repo, 'runs/s'), { recursive: true, encoding: 'utf8' })
+    .filter((p) => p.endsWith('run.json'))
+    .map((p) => `runs/s/${p.slice(0, -'/run.json'.length)}`);
+  // A run folder copied in by hand is on no list; a note whose run never made its folder is stale.
+  const copied = folder!.replace(/-[0-9a-f]{8}$/, '-0000beef');
+  cpSync(join(repo, folder!), join(repo, copied), { recursive: true });
+  const notes = join(repo, '.git/etl/unrecorded');
+  writeFileSync(join(notes, '20200101T000000000Z-deadbeef'), 'runs/s/2020/01/01/20200101T000000000Z-deadbeef\n');
+  const noted = await sync();
+  assert.equal(noted.code, 0, noted.stderr);
+  assert.deepEqual(noted.stdout.match(/^committed (\S+)/gm), [`committed ${folder}`]);
+  assert.deepEqual(readdirSync(notes), [], 'the notes of recorded and of never-made runs are gone');
+  assert.match(git(repo, 'status', '--porcelain'), /\?\? runs\/s\/.*-0000beef\//, 'the copy is left for --scan');
+  const scanned = await sync('--scan');
+  assert.deepEqual(scanned.stdout.match(/^committed (\S+)/gm), [`committed ${copied}`]);
+  assert.equal(git(repo, 'status', '--porcelain'), '');
 });
 
 test('a commit waits while another git process holds index.lock, and never removes it', async (t) => {
