@@ -17,7 +17,8 @@ class JsonSyntaxError extends Error {
 export function parseJsonSource(input: string): ParsedSource {
   // Editors do not count a byte order mark as a column.
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  const { data, problems } = parse(text, undefined);
+  const fast = parseFast(text);
+  const { data, problems } = fast === SLOW ? parse(text, undefined) : { data: fast, problems: [] };
   let locate: ParsedSource['locate'] | undefined;
   return {
     data,
@@ -31,6 +32,44 @@ export function parseJsonSource(input: string): ParsedSource {
       return locate(pointer, part);
     },
   };
+}
+
+const SLOW = Symbol('slow');
+
+/**
+ * JSON.parse, for a file that parses and has no duplicate key (nearly every file): several
+ * times faster than parse() below, which is left the files with something to report. A
+ * duplicate key shows as fewer keys in the data than before colons in the text.
+ */
+function parseFast(text: string): unknown {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return SLOW;
+  }
+  const keys = countKeys(data, 1);
+  if (keys === -1) return SLOW;
+  // Valid JSON: every quote opens or closes a string, and a key is a string before a colon.
+  let inText = 0;
+  const strings = /"(?:[^"\\]|\\.)*"(\s*:)?/g;
+  for (let match = strings.exec(text); match; match = strings.exec(text)) if (match[1] !== undefined) inText++;
+  return keys === inText ? data : SLOW;
+}
+
+/** The keys of every object in a parsed value, or -1 when it nests too deep (parse() says where). */
+function countKeys(value: unknown, depth: number): number {
+  if (value === null || typeof value !== 'object') return 0;
+  if (depth >= MAX_NESTING - 1) return -1;
+  let count = 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  if (!Array.isArray(value)) count += children.length;
+  for (const child of children) {
+    const inner = countKeys(child, depth + 1);
+    if (inner === -1) return -1;
+    count += inner;
+  }
+  return count;
 }
 
 const LITERAL = /true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;

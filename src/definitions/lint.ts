@@ -172,9 +172,10 @@ export function lintSequence(
 
   // An input one typo away from an earlier output is almost always that output mistyped.
   const outputs: StepDef[] = [];
+  const written = new Set<string>();
   for (const step of sequence.steps) {
     const input = step.input;
-    if (input !== undefined && !outputs.some((o) => samePath(o.output!, input))) {
+    if (input !== undefined && !written.has(normalise(input))) {
       const near = outputs.find((o) => isNearMiss(input, o.output!));
       if (near) {
         report(
@@ -185,7 +186,10 @@ export function lintSequence(
         );
       }
     }
-    if (step.output !== undefined) outputs.push(step);
+    if (step.output !== undefined) {
+      outputs.push(step);
+      written.add(normalise(step.output));
+    }
   }
 
   lintSchedule(sequence, report);
@@ -230,10 +234,6 @@ function lintSchedule(sequence: SequenceDef, report: Report): void {
 /** A relative path without a URL scheme: a file the repository should contain. */
 
 const normalise = (p: string) => p.replace(/\/+$/, '');
-
-function samePath(a: string, b: string): boolean {
-  return normalise(a) === normalise(b);
-}
 
 function isNearMiss(input: string, output: string): boolean {
   const a = normalise(input);

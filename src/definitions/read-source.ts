@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import type { Issue } from '../errors.js';
@@ -23,7 +24,7 @@ export async function readDefinitionFile(repo: string, file: string): Promise<Re
     // Validation runs on untrusted pull requests: a link out of the repository (to
     // /etc/passwd, to another checkout) is never followed, so its content never shows. The
     // link may be the file or a folder on its way (etl_sequences/ itself): compare real paths.
-    if (!isInside(realpathSync(repo), realpathSync(path))) {
+    if (!isInside(realpathSync.native(repo), realpathSync.native(path))) {
       return issue(
         'symlink-outside',
         `${lstatSync(path).isSymbolicLink() ? 'the file is a symbolic link' : 'the file is in a linked folder that leads'} to something outside the repository: definitions are read only from inside it`,
@@ -51,7 +52,7 @@ export async function readDefinitionFile(repo: string, file: string): Promise<Re
               : (error as Error).message;
     return issue('unreadable-file', `cannot read the file: ${reason}`);
   }
-  const bad = firstInvalidUtf8(bytes);
+  const bad = isUtf8(bytes) ? -1 : firstInvalidUtf8(bytes);
   if (bad !== -1) {
     const before = bytes.subarray(0, bad).toString('utf8');
     const { line, column } = offsetToPosition(before, before.length);

@@ -54,3 +54,36 @@ for (const [text, line, column, message] of [
     assert.match(problem.message, message);
   });
 }
+
+// Files that parse are read with JSON.parse and their keys counted against the colons after
+// strings in the text: a duplicate must still be found wherever it hides.
+for (const [text, duplicate] of [
+  ['{"a": {"b": 1, "b": 2}}', 'b'],
+  ['[{"x": 1}, {"y": "a:b", "y": 3}]', 'y'],
+  ['{"k\\"": 1, "k\\"" : 2}', 'k"'],
+  ['{"\\\\": ":", "\\\\": "\\":"}', '\\'],
+  ['{"__proto__": 1, "__proto__": 2}', '__proto__'],
+  ['{"a": [], "b": {}, "a": null}', 'a'],
+] as const) {
+  test(`duplicate key ${JSON.stringify(duplicate)} found in ${text}`, () => {
+    const { problems, data } = parseJsonSource(text);
+    assert.deepEqual(
+      problems.map((p) => p.message),
+      [`duplicate key "${duplicate}" (JSON keeps only the last one)`],
+    );
+    assert.deepEqual(data, JSON.parse(text));
+  });
+}
+
+test('strings holding quotes, colons and backslashes are not taken for keys', () => {
+  const text = '{"a": "x\\": y", "b": ["\\\\", ":", "\\"\\\\\\":"], "c": {"d": "e:"}}';
+  const { data, problems } = parseJsonSource(text);
+  assert.deepEqual([data, problems], [JSON.parse(text), []]);
+});
+
+test('nesting: 199 levels parse, deeper is a syntax error', () => {
+  const nested = (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`;
+  assert.deepEqual(parseJsonSource(nested(199)).problems, []);
+  assert.deepEqual(parseJsonSource(nested(199)).data, JSON.parse(nested(199)));
+  assert.match(parseJsonSource(nested(200)).problems[0]?.message ?? '', /nesting deeper than 200 levels/);
+});
