@@ -12,12 +12,13 @@
 //      most 2 times.
 //
 //   npm run bench            (or: node bench/run.mjs [--rounds N] [--skip-history] [--skip-long])
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median, ms, peakRss, printTable } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -29,8 +30,6 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds);
 const bin = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'etl-bench-run-'));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 const time = (run) => {
   const start = process.hrtime.bigint();
   run();
@@ -197,34 +196,9 @@ go();
     ]);
   }
 
-  console.log(`etl-ledger run benchmark: ${ROUNDS} rounds, medians; node ${process.version}\n`);
-  console.log('| measurement | etl | baseline | ratio | target | met |');
-  console.log('|---|---:|---:|---:|---:|---|');
-  for (const [what, value, base, ratio, target, met] of rows)
-    console.log(`| ${what} | ${value} | ${base} | ${ratio} | ${target} | ${met ? 'yes' : 'NO'} |`);
-  process.exitCode = rows.every((r) => r[5]) ? 0 : 1;
+  printTable(`etl-ledger run benchmark: ${ROUNDS} rounds, medians; node ${process.version}`, rows);
 } finally {
   rmSync(work, { recursive: true, force: true });
-}
-
-/** Runs a command and samples its peak resident memory (VmHWM) until it exits, in KiB. */
-function peakRss(command, args, cwd) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: 'ignore' });
-    let peak = 0;
-    const sample = () => {
-      try {
-        const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (hwm) peak = Math.max(peak, Number(hwm[1]));
-      } catch {}
-    };
-    const timer = setInterval(sample, 20);
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      if (code === 0) resolve(peak);
-      else reject(new Error(`etl run exited ${code}`));
-    });
-  });
 }
 
 function onPath(program) {
