@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RunRecord } from '../runner/records.js';
 import { SCHEMA_VERSION } from '../runner/schema-version.js';
 import type { SimpleGit } from 'simple-git';
@@ -7,8 +9,6 @@ import { readRun, reapIfAbandoned } from './history.js';
 import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
 import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
 import { forgetUnrecorded, ledgerScanned, listUnrecorded, markLedgerScanned } from './unrecorded.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 
 export interface SyncResult {
   committed: Array<{ folder: string; commit: string }>;
