@@ -8,13 +8,11 @@ import { executePlan, openRunSpawner, type RunObserver } from '../runner/engine.
 import { planRun } from '../runner/plan.js';
 import type { Spawner } from '../runner/spawner.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
-import { commitRunFolder } from './commit.js';
-import { markAbandoned } from './history.js';
 import { newRunId, RUN_ID_PATTERN, runFolder, stepFiles } from './layout.js';
 import { acquireLock } from './lock.js';
 import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
-import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
+import type { PushOptions, PushResult } from '../git/push.js';
 import { openRecorder } from './recorder.js';
 import { noteUnrecorded } from './unrecorded.js';
 
@@ -77,9 +75,11 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   const runId = newRunId(startedAt);
   const folder = runFolder(sequence, runId);
   const git = new GitQueue();
+  // Committing, pushing and taking over a dead run's lock load their code when they happen:
+  // a plain run starts some 10 ms sooner.
   const queueCommit = (path: string, run: RunRecord) =>
-    git.add(() =>
-      commitRunFolder(ledger, path, run, {
+    git.add(async () =>
+      (await import('./commit.js')).commitRunFolder(ledger, path, run, {
         env,
         lockWaitMs: options.commit?.lockWaitMs,
         onWait: options.commit?.onWait,
@@ -98,6 +98,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
       const killed = lock.replaced.killed
         ? `; processes it had started were still running and were killed (pid ${lock.replaced.killed.join(', ')})`
         : '';
+      const { markAbandoned } = await import('./history.js');
       const abandoned = markAbandoned(
         ledger,
         lock.replaced.folder,
@@ -173,7 +174,8 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
     const runCommit = await queueCommit(folder, run);
     await git.idle();
     outcome.commit = runCommit;
-    if (options.push) outcome.push = await pushLedger(ledger, { env, ...options.push });
+    if (options.push)
+      outcome.push = await (await import('../git/push.js')).pushLedger(ledger, { env, ...options.push });
   } catch (error) {
     if (!(error instanceof EtlError)) throw error;
     outcome.ledgerError = error;
