@@ -1,8 +1,19 @@
 // Lock files any part may use: created whole with link() (exactly one process wins, a reader
 // never sees one half-written), taken over when the process holding them is gone.
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** A takeover that has not finished in this long was interrupted itself. */
 const TAKEOVER_STALE_MS = 10_000;
@@ -11,6 +22,11 @@ const TAKEOVER_STALE_MS = 10_000;
 export interface LockOwner {
   pid: number;
   host: string;
+  /**
+   * When the process started, in the kernel's ticks since boot (Linux): written with the lock,
+   * so that another process given the same pid later is not taken for the holder.
+   */
+  pid_start?: string;
 }
 
 export type LockAttempt<T extends LockOwner> = { held: true; replaced?: T } | { held: false; holder: T };
@@ -28,6 +44,7 @@ export function tryLock<T extends LockOwner>(
   beforeTakeover?: (stale: T) => Partial<T>,
 ): LockAttempt<T> {
   mkdirSync(dirname(path), { recursive: true });
+  removeDeadTemporaries(path);
   let replaced: T | undefined;
   for (let tries = 0; tries < 5; tries++) {
     if (tryCreate(path, mine)) return { held: true, replaced };
@@ -67,11 +84,25 @@ export function isAlive(lock: LockOwner): boolean {
   if (lock.host !== hostname()) return true;
   try {
     process.kill(lock.pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // The pid is taken: by the holder, or by a process started since the holder died.
+  return lock.pid_start === undefined || processStart(lock.pid) === lock.pid_start;
 }
+
+/** A process's start time in ticks since boot (/proc/PID/stat, field 22), or undefined where there is no /proc. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "PID (COMMAND) STATE PPID ...": the command may hold spaces and parentheses.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+let ownStart: string | undefined;
 
 /** Creates the file with its whole content at once: link() fails if it exists, and a reader never sees it empty. */
 function tryCreate(path: string, info: LockOwner): boolean {
@@ -87,11 +118,36 @@ function tryCreate(path: string, info: LockOwner): boolean {
   }
 }
 
+/**
+ * The temporary files of processes killed while they made one (writeBeside): a live process
+ * holds its own for an instant, so one whose process is gone from this host is litter.
+ */
+function removeDeadTemporaries(path: string): void {
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path)).filter((name) => name.startsWith(prefix) && name.endsWith('.tmp'));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/\.(\d+)\.[a-z0-9]+\.tmp$/.exec(name)?.[1]);
+    if (!pid || isAlive({ pid, host: hostname() })) continue;
+    try {
+      unlinkSync(join(dirname(path), name));
+    } catch {
+      // another process cleaned it first
+    }
+  }
+}
+
 /** The lock's content in a new temporary file beside it, to be linked or renamed into place. */
 function writeBeside(path: string, info: LockOwner): string {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const fd = openSync(tmp, 'wx');
-  writeSync(fd, `${JSON.stringify(info)}\n`);
+  if (info.pid === process.pid) ownStart ??= processStart(process.pid);
+  const pidStart = info.pid === process.pid ? ownStart : undefined;
+  writeSync(fd, `${JSON.stringify(pidStart === undefined ? info : { ...info, pid_start: pidStart })}\n`);
   closeSync(fd);
   return tmp;
 }
@@ -108,9 +164,28 @@ export function releaseIfMine(path: string, mine: LockOwner & { run_id?: string;
     unlinkSync(path);
 }
 
+/**
+ * Removes a takeover lock whose process died in the middle of it (kill -9 at that instant), or
+ * that is older than a takeover ever takes (its holder on another host). Only that very file
+ * goes: it is moved aside first and checked to be the one judged (a takeover lasts
+ * milliseconds, so a new one may have taken its place meanwhile: that one is put back).
+ */
 function clearStaleTakeover(path: string): void {
   try {
-    if (Date.now() - statSync(path).mtimeMs > TAKEOVER_STALE_MS) unlinkSync(path);
+    const seen = statSync(path);
+    const owner = readLock<LockOwner>(path);
+    const dead = (owner !== undefined && !isAlive(owner)) || Date.now() - seen.mtimeMs > TAKEOVER_STALE_MS;
+    if (!dead) return;
+    const aside = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    renameSync(path, aside);
+    if (statSync(aside).ino !== seen.ino) {
+      try {
+        linkSync(aside, path);
+      } catch {
+        // another takeover started meanwhile: it holds the place
+      }
+    }
+    unlinkSync(aside);
   } catch {
     // gone already
   }
