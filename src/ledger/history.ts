@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
+import { SCHEMA_VERSION } from '../runner/schema-version.js';
 import { summaryLine } from '../runner/step-records.js';
 import { writeJsonAtomic } from './atomic.js';
 import { readStep } from './step-log.js';
@@ -137,9 +138,23 @@ export function reapIfAbandoned(repo: string, run: RunRecord): RunRecord {
   );
 }
 
-/** Rewrites a running run's record as abandoned; returns it, or undefined if it was not running. */
+/**
+ * A run folder without run.json (its runner was killed as it started), once no live runner
+ * holds its sequence's lock for it: recorded as abandoned. Undefined while it may still start.
+ */
+export function reapUnstarted(repo: string, folder: string): RunRecord | undefined {
+  const [, sequence, , , , id] = folder.split('/') as [string, string, string, string, string, string];
+  const lock = readLock<LockInfo>(join(repo, lockFile(sequence)));
+  if (lock && lock.run_id === id && isAlive(lock)) return undefined;
+  return markAbandoned(repo, folder, 'the runner stopped while the run was starting, before it wrote run.json');
+}
+
+/**
+ * Rewrites a running run's record as abandoned; returns it, or undefined if it was not
+ * running. A folder whose run.json was never written gets one, so that the run shows.
+ */
 export function markAbandoned(repo: string, folder: string, reason: string): RunRecord | undefined {
-  const run = readRun(repo, { folder });
+  const run = readRun(repo, { folder }) ?? (existsSync(join(repo, folder)) ? unstartedRecord(folder) : undefined);
   if (run?.status !== 'running') return undefined;
   run.status = 'abandoned';
   run.error = reason;
@@ -150,6 +165,30 @@ export function markAbandoned(repo: string, folder: string, reason: string): Run
   writeJsonAtomic(join(repo, folder, 'run.json'), run);
   removeTemporaryFiles(join(repo, folder));
   return run;
+}
+
+/** What is known of a run whose runner wrote no run.json: its folder's name. */
+function unstartedRecord(folder: string): RunRecord {
+  const [, sequence, , , , id] = folder.split('/') as [string, string, string, string, string, string];
+  const t = id.slice(0, 18);
+  return {
+    schema_version: SCHEMA_VERSION,
+    id,
+    sequence,
+    status: 'running',
+    trigger: { kind: 'unknown', actor: null, ci: null },
+    definitions: { commit: null, dirty: null, files: {} },
+    selection: null,
+    host: 'unknown',
+    pid: 0,
+    runner_version: 'unknown',
+    started_at: `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}.${t.slice(15, 18)}Z`,
+    finished_at: null,
+    duration_ms: null,
+    failed_step: null,
+    error: null,
+    steps: [],
+  };
 }
 
 /** The temporary files a dead runner left in its run folder (records half made). */

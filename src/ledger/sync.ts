@@ -1,14 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunRecord } from '../runner/records.js';
-import { SCHEMA_VERSION } from '../runner/schema-version.js';
 import type { SimpleGit } from 'simple-git';
 import { commitRunFolder, TRAILERS } from './commit.js';
 import { checkedOutBranch, gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
-import { readRun, reapIfAbandoned } from './history.js';
+import { readRun, reapIfAbandoned, reapUnstarted } from './history.js';
 import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
 import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
-import { forgetUnrecorded, ledgerScanned, listUnrecorded, markLedgerScanned } from './unrecorded.js';
+import { forgetUnrecorded, ledgerScanned, listUnrecorded, markLedgerScanned, noteUnrecorded } from './unrecorded.js';
 
 export interface SyncResult {
   committed: Array<{ folder: string; commit: string }>;
@@ -48,15 +46,15 @@ export async function syncLedger(
         continue;
       }
       const run = readRun(repo, { folder });
-      const current = run ? reapIfAbandoned(repo, run) : undefined;
-      if (current?.status === 'running') {
+      // A folder without run.json: its runner is starting, or was killed while it started.
+      const current = run ? reapIfAbandoned(repo, run) : reapUnstarted(repo, folder);
+      if (current === undefined || current.status === 'running') {
         result.running.push(folder);
+        noteUnrecorded(repo, runId, folder); // for the next sync, which may not look at everything
         continue;
       }
-      const record = current ?? orphanRecord(folder);
-      const commit = await commitRunFolder(repo, folder, record, { env, lockWaitMs: options.lockWaitMs });
+      const commit = await commitRunFolder(repo, folder, current, { env, lockWaitMs: options.lockWaitMs });
       if (commit) result.committed.push({ folder, commit });
-      forgetUnrecorded(repo, runId); // an orphan's record does not carry its folder's id
     }
     if (scan) markLedgerScanned(repo);
     if (options.push) result.pushed = await pushLedger(repo, { env, ...options.push });
@@ -102,27 +100,4 @@ async function unpushedCommits(git: SimpleGit): Promise<SyncResult['unpushed']> 
     (await git.raw(['rev-list', '--count', `--grep=^${TRAILERS.runId}:`, `${upstream}..HEAD`])).trim(),
   );
   return { count, upstream };
-}
-
-/** A folder whose run.json never got written (a crash at the very start): still worth keeping. */
-function orphanRecord(folder: string): RunRecord {
-  const [, sequence, , , , id] = folder.split('/') as [string, string, string, string, string, string];
-  return {
-    schema_version: SCHEMA_VERSION,
-    id,
-    sequence,
-    status: 'abandoned',
-    trigger: { kind: 'unknown', actor: null, ci: null },
-    definitions: { commit: null, dirty: null, files: {} },
-    selection: null,
-    host: 'unknown',
-    pid: 0,
-    runner_version: 'unknown',
-    started_at: new Date(0).toISOString(),
-    finished_at: null,
-    duration_ms: null,
-    failed_step: null,
-    error: 'the run left records but no run.json',
-    steps: [],
-  };
 }

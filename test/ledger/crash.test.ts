@@ -129,7 +129,16 @@ test(`kill -9 of the runner at ${RUNS} random instants: no torn record, every fi
     }
     if (run.status === 'succeeded') assert.equal(records.size, STEPS, where);
   }
-  assert.equal(git(repo, 'status', '--porcelain', '--', 'runs'), '', `seed ${seed}: every run committed, no litter`);
+  const left = git(repo, 'status', '--porcelain', '--', 'runs');
+  const inside = left
+    .split('\n')
+    .filter((line) => line.endsWith('/'))
+    .map((line) => `${line}: ${readdirSync(join(repo, line.slice(3)), { recursive: true }).join(' ')}`);
+  assert.equal(
+    left,
+    '',
+    `seed ${seed}: every run committed, no litter; sync said ${sync.stdout}; ${inside.join('; ')}`,
+  );
   // No module outlives its runner (the helper ends them when the runner dies).
   const ids = folders.map((folder) => folder.split('/').at(-1)!);
   const survivors = readdirSync('/proc').filter((pid) => {

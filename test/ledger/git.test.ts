@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { commitRunFolder } from '../../src/ledger/commit.js';
@@ -230,6 +231,27 @@ test('etl ledger sync reads the runs noted as unrecorded, not every file under r
   const scanned = await sync('--scan');
   assert.deepEqual(scanned.stdout.match(/^committed (\S+)/gm), [`committed ${copied}`]);
   assert.equal(git(repo, 'status', '--porcelain'), '');
+});
+
+test('a run killed before it wrote run.json is recorded as abandoned by sync, unless its runner still starts it', async (t) => {
+  const repo = initRepo(pipelineRepo(t, OK));
+  const id = '20261201T070517651Z-2a834b4c';
+  const folder = `runs/s/2026/12/01/${id}`;
+  mkdirSync(join(repo, folder, 'steps'), { recursive: true });
+  writeFileSync(join(repo, folder, `.run.json.${process.pid}.0.tmp`), '{"half": '); // killed mid-write
+  // While a live runner holds the sequence's lock for this run, it is starting: left alone.
+  writeFileSync(join(repo, 'runs/s/.lock'), JSON.stringify({ pid: process.pid, host: hostname(), run_id: id }));
+  const starting = await runCli(['ledger', 'sync'], { cwd: repo });
+  assert.match(starting.stdout, new RegExp(`still running, left to its runner: ${folder}`));
+  rmSync(join(repo, 'runs/s/.lock'));
+  const sync = await runCli(['ledger', 'sync'], { cwd: repo });
+  assert.equal(sync.code, 0, sync.stderr);
+  assert.match(sync.stdout, new RegExp(`committed ${folder}`));
+  const run = JSON.parse(git(repo, 'show', `HEAD:${folder}/run.json`)) as RunRecord;
+  assert.deepEqual([run.status, run.started_at], ['abandoned', '2026-12-01T07:05:17.651Z']);
+  assert.match(run.error ?? '', /stopped while the run was starting/);
+  assert.equal(git(repo, 'status', '--porcelain'), '', 'recorded, and nothing half-written left behind');
+  assert.match((await runCli(['history', 's'], { cwd: repo })).stdout, /abandoned/);
 });
 
 test('a commit waits while another git process holds index.lock, and never removes it', async (t) => {
