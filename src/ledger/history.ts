@@ -192,7 +192,7 @@ function unstartedRecord(folder: string): RunRecord {
 }
 
 /** The temporary files a dead runner left in its run folder (records half made). */
-function removeTemporaryFiles(folder: string): void {
+export function removeTemporaryFiles(folder: string): void {
   for (const dir of [folder, join(folder, 'steps')]) {
     let names: string[];
     try {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { commitRunFolder, TRAILERS } from './commit.js';
 import { checkedOutBranch, gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
-import { readRun, reapIfAbandoned, reapUnstarted } from './history.js';
+import { readRun, reapIfAbandoned, reapUnstarted, removeTemporaryFiles } from './history.js';
 import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
 import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
 import { forgetUnrecorded, ledgerScanned, listUnrecorded, markLedgerScanned, noteUnrecorded } from './unrecorded.js';
@@ -53,6 +53,8 @@ export async function syncLedger(
         noteUnrecorded(repo, runId, folder); // for the next sync, which may not look at everything
         continue;
       }
+      // Its runner writes no more: a record it left half-made is litter, not history.
+      removeTemporaryFiles(join(repo, folder));
       const commit = await commitRunFolder(repo, folder, current, { env, lockWaitMs: options.lockWaitMs });
       if (commit) result.committed.push({ folder, commit });
     }

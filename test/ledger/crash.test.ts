@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
 import { git, initRepo } from '../helpers/git.js';
-import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
+import { isRunning, pipelineRepo, runCli, startCli } from '../helpers/repo.js';
 import { assertValidRecords, findRunFolders } from '../helpers/runs.js';
 
 const RUNS = 24;
@@ -65,6 +65,11 @@ test(`kill -9 of the runner at ${RUNS} random instants: no torn record, every fi
     }
     runner.child.kill('SIGKILL');
     const ended = await runner.done;
+    assert.equal(
+      existsSync(`/proc/${runner.child.pid}/stat`) && isRunning(runner.child.pid!),
+      false,
+      'the runner is gone',
+    );
     // A run killed after its end exits 0; none may end another way.
     if (ended.code !== null && ended.code !== 0) ends.push(`run ${i}: exit ${ended.code}: ${ended.stderr}`);
     // Right after the kill, before anyone cleans up: nothing torn, nothing empty.
