@@ -22,7 +22,7 @@ import { median, ms, peakRss, printTable } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '7' },
     'skip-history': { type: 'boolean', default: false },
     'skip-long': { type: 'boolean', default: false },
   },
@@ -106,7 +106,8 @@ try {
   const one = repo('one', { t: { cmd: 'true' } }, { s: [{ module_name: 't' }] });
   const node0 = [];
   const oneStep = [];
-  for (let i = 0; i < ROUNDS * 2; i++) {
+  // Short runs: many rounds, so that one noisy moment does not move the median.
+  for (let i = 0; i < ROUNDS * 5; i++) {
     node0.push(time(() => execFileSync(process.execPath, ['-e', '0'])));
     oneStep.push(time(() => execFileSync(process.execPath, [bin, 'run', 's'], { cwd: one, stdio: 'ignore' })));
   }

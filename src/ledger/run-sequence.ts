@@ -197,6 +197,10 @@ function removeOldScratch(sequence: string, now: Date): void {
     return;
   }
   for (const name of names) {
+    // Only folders of runs started over a week ago (the run id says when) are looked at:
+    // every run goes through this, and killed runs may leave thousands of young ones.
+    const [, year, month, day] = RUN_ID_PATTERN.exec(name.slice(prefix.length))!;
+    if (now.getTime() - Date.UTC(Number(year), Number(month) - 1, Number(day)) <= SCRATCH_KEPT_MS) continue;
     const path = join(tmpdir(), name);
     try {
       if (now.getTime() - statSync(path).mtimeMs > SCRATCH_KEPT_MS) rmSync(path, { recursive: true, force: true });

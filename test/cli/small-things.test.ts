@@ -57,15 +57,22 @@ test("a failed run's scratch folder is kept for a week: the next run of the sequ
   const repo = pipelineRepo(t, DEFS);
   const old = join(tmpdir(), 'etl-good-20200101T000000000Z-0badc0de');
   const recent = join(tmpdir(), 'etl-good-20200102T000000000Z-0badc0df');
-  for (const dir of [old, recent]) mkdirSync(dir, { recursive: true });
+  // A run id of today: not even looked at (every run passes here; killed runs leave many).
+  const today = join(
+    tmpdir(),
+    `etl-good-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}T000000000Z-0badc0e0`,
+  );
+  for (const dir of [old, recent, today]) mkdirSync(dir, { recursive: true });
   t.after(() => {
-    for (const dir of [old, recent]) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [old, recent, today]) rmSync(dir, { recursive: true, force: true });
   });
   const eightDaysAgo = new Date(Date.now() - 8 * 86_400_000);
   utimesSync(old, eightDaysAgo, eightDaysAgo);
+  utimesSync(today, eightDaysAgo, eightDaysAgo);
   assert.equal((await runCli(['run', 'good'], { cwd: repo })).code, 0);
   assert.equal(existsSync(old), false, 'older than a week: removed');
   assert.equal(existsSync(recent), true, 'recent: kept');
+  assert.equal(existsSync(today), true, "a run started this week: kept, whatever its folder's time");
 });
 
 test('etl dispatch does not take a local path remote for a GitHub repository', async (t) => {

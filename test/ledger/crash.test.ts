@@ -2,7 +2,8 @@
 // is torn, the run stays visible and is then marked abandoned, every step its own record calls
 // finished is finished in run.json too, and no module outlives its runner.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
@@ -155,4 +156,6 @@ test(`kill -9 of the runner at ${RUNS} random instants: no torn record, every fi
     }
   });
   assert.deepEqual(survivors, [], `seed ${seed}: modules left running`);
+  // A killed run keeps its scratch folder (evidence for a person): not this test's runs.
+  for (const id of ids) rmSync(join(tmpdir(), `etl-s-${id}`), { recursive: true, force: true });
 });
