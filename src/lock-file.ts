@@ -102,8 +102,6 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
-let ownStart: string | undefined;
-
 /** Creates the file with its whole content at once: link() fails if it exists, and a reader never sees it empty. */
 function tryCreate(path: string, info: LockOwner): boolean {
   const tmp = writeBeside(path, info);
@@ -141,12 +139,18 @@ function removeDeadTemporaries(path: string): void {
   }
 }
 
+/** This process's start (processStart), read once. */
+let ownStart: string | undefined;
+function ownProcessStart(): string | undefined {
+  ownStart ??= processStart(process.pid);
+  return ownStart;
+}
+
 /** The lock's content in a new temporary file beside it, to be linked or renamed into place. */
 function writeBeside(path: string, info: LockOwner): string {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const fd = openSync(tmp, 'wx');
-  if (info.pid === process.pid) ownStart ??= processStart(process.pid);
-  const pidStart = info.pid === process.pid ? ownStart : undefined;
+  const pidStart = info.pid === process.pid ? ownProcessStart() : undefined;
   writeSync(fd, `${JSON.stringify(pidStart === undefined ? info : { ...info, pid_start: pidStart })}\n`);
   closeSync(fd);
   return tmp;

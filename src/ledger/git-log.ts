@@ -1,4 +1,4 @@
-import { RUN_ID_PATTERN } from './layout.js';
+import { RUN_ID_PATTERN, runIdTime } from './layout.js';
 import { TRAILERS } from './commit.js';
 import { gitOperation, gitQuery, gitRecords, type Env } from '../git/git.js';
 
@@ -53,12 +53,11 @@ export async function logFromGit(
         .map((f) => f?.trim() ?? '');
       if (!commit || !id || !RUN_ID_PATTERN.test(id) || seen.has(id)) continue;
       seen.add(id);
-      const stamp = id.slice(0, 18);
       runs.push({
         id,
         sequence: sequence ?? '',
         status: status ?? '',
-        started_at: `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}.${stamp.slice(15, 18)}Z`,
+        started_at: runIdTime(id),
         duration: / in (\S+) \[/.exec(subject ?? '')?.[1] ?? null,
         failed_step: failed || null,
         trigger: trigger || null,

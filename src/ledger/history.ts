@@ -8,7 +8,7 @@ import { summaryLine } from '../runner/step-records.js';
 import { writeJsonAtomic } from './atomic.js';
 import { readStep } from './step-log.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
-import { checkSequenceName, lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder } from './layout.js';
+import { checkSequenceName, lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder, runIdTime } from './layout.js';
 import { isAlive, readLock } from '../lock-file.js';
 import type { LockInfo } from './lock.js';
 
@@ -170,7 +170,6 @@ export function markAbandoned(repo: string, folder: string, reason: string): Run
 /** What is known of a run whose runner wrote no run.json: its folder's name. */
 function unstartedRecord(folder: string): RunRecord {
   const [, sequence, , , , id] = folder.split('/') as [string, string, string, string, string, string];
-  const t = id.slice(0, 18);
   return {
     schema_version: SCHEMA_VERSION,
     id,
@@ -182,7 +181,7 @@ function unstartedRecord(folder: string): RunRecord {
     host: 'unknown',
     pid: 0,
     runner_version: 'unknown',
-    started_at: `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}.${t.slice(15, 18)}Z`,
+    started_at: runIdTime(id),
     finished_at: null,
     duration_ms: null,
     failed_step: null,

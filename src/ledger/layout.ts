@@ -17,6 +17,12 @@ export function newRunId(at: Date): string {
 
 export const RUN_ID_PATTERN = /^(\d{4})(\d{2})(\d{2})T\d{9}Z-[0-9a-f]{8}$/;
 
+/** When a run started, as its id says (ISO 8601, UTC). */
+export function runIdTime(id: string): string {
+  const t = id.slice(0, 18);
+  return `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}.${t.slice(15, 18)}Z`;
+}
+
 /** runs/<sequence>/<YYYY>/<MM>/<DD>/<run-id>, relative to the repository. */
 export function runFolder(sequence: string, runId: string): string {
   const match = RUN_ID_PATTERN.exec(runId);

@@ -8,7 +8,7 @@ import { executePlan, openRunSpawner, type RunObserver } from '../runner/engine.
 import { planRun } from '../runner/plan.js';
 import type { Spawner } from '../runner/spawner.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
-import { newRunId, RUN_ID_PATTERN, runFolder, stepFiles } from './layout.js';
+import { newRunId, RUN_ID_PATTERN, runFolder, runIdTime, stepFiles } from './layout.js';
 import { acquireLock } from './lock.js';
 import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
@@ -199,8 +199,7 @@ function removeOldScratch(sequence: string, now: Date): void {
   for (const name of names) {
     // Only folders of runs started over a week ago (the run id says when) are looked at:
     // every run goes through this, and killed runs may leave thousands of young ones.
-    const [, year, month, day] = RUN_ID_PATTERN.exec(name.slice(prefix.length))!;
-    if (now.getTime() - Date.UTC(Number(year), Number(month) - 1, Number(day)) <= SCRATCH_KEPT_MS) continue;
+    if (now.getTime() - Date.parse(runIdTime(name.slice(prefix.length))) <= SCRATCH_KEPT_MS) continue;
     const path = join(tmpdir(), name);
     try {
       if (now.getTime() - statSync(path).mtimeMs > SCRATCH_KEPT_MS) rmSync(path, { recursive: true, force: true });
