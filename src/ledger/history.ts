@@ -47,14 +47,17 @@ export function ledgerSequences(repo: string): string[] {
  * read first and older ones only if more runs are asked for. `since` (YYYYMMDD) stops the
  * walk at older days.
  */
-function* sequenceRuns(repo: string, sequence: string, since?: string): Generator<RunRef> {
+function* sequenceRuns(repo: string, sequence: string, since?: string, before?: string): Generator<RunRef> {
   const base = join(repo, RUNS_DIR, sequence);
   for (const year of listDirs(base, /^\d{4}$/)) {
     if (since && year < since.slice(0, 4)) return;
+    if (before && year > before.slice(0, 4)) continue;
     for (const month of listDirs(join(base, year), /^\d{2}$/)) {
       if (since && year + month < since.slice(0, 6)) return;
+      if (before && year + month > before.slice(0, 6)) continue;
       for (const day of listDirs(join(base, year, month), /^\d{2}$/)) {
         if (since && year + month + day < since) return;
+        if (before && year + month + day > before.slice(0, 8)) continue;
         for (const id of listDirs(join(base, year, month, day), RUN_ID_PATTERN)) {
           yield { sequence, id, folder: join(RUNS_DIR, sequence, year, month, day, id), root: repo };
         }
@@ -63,17 +66,22 @@ function* sequenceRuns(repo: string, sequence: string, since?: string): Generato
   }
 }
 
-/** All runs (or one sequence's), newest first: a merge of each sequence's lazy walk. */
+/**
+ * All runs (or one sequence's), newest first: a merge of each sequence's lazy walk. `before`
+ * (a run id, or a time) starts the walk after it: day folders newer than it are not read.
+ */
 export function* runsNewestFirst(
   view: LedgerView,
-  options: { sequence?: string; since?: Date } = {},
+  options: { sequence?: string; since?: Date; before?: string | Date } = {},
 ): Generator<RunRef> {
   // Run ids start with their start time (20261125T031828123Z), so times compare as text.
-  const sinceId = options.since?.toISOString().replace(/[-:]/g, '').replace('.', '');
+  const stamp = (at: Date) => at.toISOString().replace(/[-:]/g, '').replace('.', '');
+  const sinceId = options.since && stamp(options.since);
+  const beforeId = options.before instanceof Date ? stamp(options.before) : options.before;
   const roots = typeof view === 'string' ? [view] : view;
   const walks = roots.flatMap((root) =>
     (options.sequence ? [checkSequenceName(options.sequence)] : ledgerSequences(root)).map((s) =>
-      sequenceRuns(root, s, sinceId?.slice(0, 8)),
+      sequenceRuns(root, s, sinceId?.slice(0, 8), beforeId?.slice(0, 8)),
     ),
   );
   const seen = roots.length > 1 ? new Set<string>() : undefined;
@@ -88,6 +96,7 @@ export function* runsNewestFirst(
     heads[best] = walks[best]!.next();
     if (seen?.has(ref.id)) continue; // the same run in two roots: the first root's copy
     seen?.add(ref.id);
+    if (beforeId !== undefined && ref.id >= beforeId) continue;
     if (sinceId === undefined || ref.id >= sinceId) yield ref;
   }
 }
@@ -269,6 +278,8 @@ export interface HistoryOptions {
   sequence?: string;
   status?: string;
   since?: Date;
+  /** Only runs older than this run id, or started before this time (a page's cursor). */
+  before?: string | Date;
   limit?: number;
 }
 
@@ -280,7 +291,11 @@ export function listHistory(repo: LedgerView, options: HistoryOptions = {}): Run
   const limit = options.limit ?? 20;
   const found: RunRecord[] = [];
   if (limit <= 0) return found;
-  for (const ref of runsNewestFirst(repo, { sequence: options.sequence, since: options.since })) {
+  for (const ref of runsNewestFirst(repo, {
+    sequence: options.sequence,
+    since: options.since,
+    before: options.before,
+  })) {
     const record = readRun(ref.root, ref);
     if (!record) continue;
     const run = reapIfAbandoned(ref.root, record);

@@ -1,0 +1,182 @@
+// The JSON API of `etl ui` (and of the pages it serves): what the ledger holds, read the way
+// `etl history` reads it, lazily, so that no call reads every run of a large ledger. A URL
+// names runs by their full id and sequences by their name, both checked against their
+// patterns: nothing in a URL becomes a path before it has been.
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { isInside } from '../definitions/read-source.js';
+import type { Definitions } from '../definitions/model.js';
+import { NAME_PATTERN } from '../definitions/patterns.js';
+import { findRun, type LedgerView, ledgerSequences, listHistory, readRun, reapIfAbandoned } from '../ledger/history.js';
+import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
+import { readStep } from '../ledger/step-log.js';
+import type { RunRecord, StepRecord } from '../runner/records.js';
+import { listSequences } from '../schedule/overview.js';
+
+export interface ApiContext {
+  /** Where runs are read from (a ledger branch's worktree first, then the repository). */
+  view: LedgerView;
+  /** The definitions, when they validate (a sequence's schedule, description, steps). */
+  definitions(): Promise<Definitions | undefined>;
+  now(): Date;
+}
+
+export interface ApiResponse {
+  status: number;
+  /** A JSON body, or plain text with `type`. */
+  json?: unknown;
+  text?: string;
+  type?: string;
+}
+
+const STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'abandoned'];
+const MODULE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Recent runs shown per sequence on the overview (its strip, its success rate). */
+export const RECENT_RUNS = 20;
+const MAX_PAGE = 500;
+/** A log is served whole up to this size; a bigger one from its end (the kept log is capped anyway). */
+const MAX_LOG_BYTES = 8 * 1024 * 1024;
+
+const notFound = (what: string): ApiResponse => ({ status: 404, json: { error: `${what} not found` } });
+const badRequest = (message: string): ApiResponse => ({ status: 400, json: { error: message } });
+
+/** Answers one API request; `path` is the URL's path below /api. */
+export async function handleApi(context: ApiContext, method: string, path: string, query: URLSearchParams) {
+  if (method !== 'GET' && method !== 'HEAD') return { status: 405, json: { error: 'only GET' } } as ApiResponse;
+  const parts = path.split('/').filter(Boolean);
+  if (parts.length === 1 && parts[0] === 'sequences') return sequences(context);
+  if (parts.length === 1 && parts[0] === 'runs') return runs(context, query);
+  if (parts[0] === 'runs' && parts.length >= 2) {
+    const id = parts[1]!;
+    if (!RUN_ID_PATTERN.test(id)) return notFound('run');
+    if (parts.length === 2) return oneRun(context, id);
+    if (parts.length === 5 && parts[2] === 'steps' && parts[4] === 'log') return stepLog(context, id, parts[3]!);
+  }
+  return notFound('page');
+}
+
+/** Every sequence, defined or with runs: its schedule, next firing, last run and recent runs. */
+async function sequences(context: ApiContext): Promise<ApiResponse> {
+  const definitions = await context.definitions();
+  const defined = definitions ? listSequences(definitions, context.now()) : [];
+  const names = new Set(defined.map((s) => s.name));
+  const roots = typeof context.view === 'string' ? [context.view] : context.view;
+  for (const root of roots) for (const name of ledgerSequences(root)) names.add(name);
+  const list = [...names].sort().map((name) => {
+    const recent = listHistory(context.view, { sequence: name, limit: RECENT_RUNS });
+    const finished = recent.filter((r) => r.status !== 'running');
+    return {
+      ...(defined.find((s) => s.name === name) ?? { name, defined: false }),
+      last: recent[0] ?? null,
+      recent: recent.map((r) => ({ id: r.id, status: r.status, duration_ms: r.duration_ms, started_at: r.started_at })),
+      success_rate: finished.length ? finished.filter((r) => r.status === 'succeeded').length / finished.length : null,
+    };
+  });
+  return { status: 200, json: { sequences: list, now: context.now().toISOString() } };
+}
+
+/** Runs newest first, a page at a time: `before` is the cursor (the last id of the page before). */
+function runs(context: ApiContext, query: URLSearchParams): ApiResponse {
+  const sequence = query.get('sequence') ?? undefined;
+  if (sequence !== undefined && !new RegExp(NAME_PATTERN).test(sequence)) return badRequest('not a sequence name');
+  const status = query.get('status') ?? undefined;
+  if (status !== undefined && !STATUSES.includes(status)) return badRequest(`status is one of ${STATUSES.join(', ')}`);
+  const limit = Number(query.get('limit') ?? 50);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) return badRequest(`limit is 1 to ${MAX_PAGE}`);
+  const cursor = query.get('before') ?? undefined;
+  if (cursor !== undefined && !RUN_ID_PATTERN.test(cursor)) return badRequest('before is a run id');
+  const since = time(query.get('since'));
+  const until = time(query.get('until'));
+  if (since === null || until === null) return badRequest('since and until are dates (2026-11-01) or times');
+  // The older bound of the two: the cursor, or the end of the range.
+  const before = cursor ?? until;
+  const page = listHistory(context.view, { sequence, status, since, before, limit: limit + 1 });
+  const more = page.length > limit;
+  const shown = page.slice(0, limit);
+  return {
+    status: 200,
+    json: { runs: shown, next: more ? shown.at(-1)!.id : null },
+  };
+}
+
+/** undefined when absent, null when unreadable. */
+function time(value: string | null): Date | undefined | null {
+  if (value === null || value === '') return undefined;
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? null : at;
+}
+
+/** One run, with every step's own record (attempts, argv, exit codes, log summary). */
+function oneRun(context: ApiContext, id: string): ApiResponse {
+  const found = locate(context, id);
+  if (!found) return notFound('run');
+  const { run, folder, root } = found;
+  const steps: StepRecord[] = [];
+  for (const line of run.steps) {
+    const step = served(root, join(folder, line.record)) ? readStep(folder, line.record) : undefined;
+    if (step) steps.push(step);
+  }
+  return { status: 200, json: { run, steps } };
+}
+
+/** A run by its whole id: its record and folder, when they lie inside the ledger (no link out of it). */
+function locate(context: ApiContext, id: string): { run: RunRecord; folder: string; root: string } | undefined {
+  let ref: ReturnType<typeof findRun>;
+  try {
+    ref = findRun(context.view, id);
+  } catch {
+    return undefined;
+  }
+  const folder = join(ref.root, ref.folder);
+  if (ref.id !== id || !served(ref.root, join(folder, 'run.json'))) return undefined;
+  const record = readRun(ref.root, ref);
+  if (!record) return undefined;
+  return { run: reapIfAbandoned(ref.root, record), folder, root: ref.root };
+}
+
+/**
+ * Whether a file may be served: it exists and its real path is inside the ledger root's (a
+ * symbolic link committed under runs/ may point anywhere).
+ */
+function served(root: string, path: string): boolean {
+  try {
+    return isInside(realpathSync.native(root), realpathSync.native(path));
+  } catch {
+    return false;
+  }
+}
+
+/** A step's kept log as text; `step` is "3" (a step) or "on_failure-1" (an error handler step). */
+function stepLog(context: ApiContext, id: string, step: string): ApiResponse {
+  const match = /^(?:(on_failure)-)?([1-9]\d{0,5})$/.exec(step);
+  if (!match) return notFound('step');
+  const role = match[1] ? 'on_failure' : 'step';
+  const found = locate(context, id);
+  const line = found?.run.steps.find((s) => s.role === role && s.index === Number(match[2]));
+  // The module's name makes the file's: as validated, never a path of its own.
+  if (!found || !line || !MODULE_NAME.test(line.module)) return notFound('step');
+  const text = (body: string): ApiResponse => ({ status: 200, text: body, type: 'text/plain; charset=utf-8' });
+  // Where the runner writes it (the ledger's layout), readable while the step still runs.
+  const count = found.run.steps.filter((s) => s.role === role).length;
+  const path = join(found.folder, stepFiles(line, count).log);
+  return text(served(found.root, path) ? readTail(path, MAX_LOG_BYTES) : ''); // none yet, or a link out
+}
+
+/** A file's text, or its last `max` bytes; empty when it cannot be read (not written yet). */
+function readTail(path: string, max: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, max);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    return buffer.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,80 @@
+// The HTTP server of `etl ui`: the JSON API under /api/, behind the checks every response
+// gets. Binds to 127.0.0.1 unless told otherwise; answers only requests addressed to the name
+// it is bound to (a page on another site cannot reach it through a rebound DNS name).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type ApiContext, handleApi } from './api.js';
+
+export interface UiOptions extends ApiContext {
+  host?: string;
+  port?: number;
+}
+
+/** Sent with every response: nothing from another origin, nothing inline, no sniffing. */
+export const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+/** Starts the server; resolves once it listens, with the address it took. */
+export async function startUiServer(options: UiOptions): Promise<{ server: Server; url: string }> {
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer((request, response) => {
+    respond(options, host, server, request, response).catch(() => {
+      if (!response.headersSent) send(response, 500, { error: 'internal error' });
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/` };
+}
+
+async function respond(
+  context: ApiContext,
+  boundHost: string,
+  server: Server,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  if (!allowedHost(request.headers.host, boundHost, port)) {
+    return send(response, 421, { error: 'this server answers to its own address only' });
+  }
+  const url = new URL(request.url ?? '/', 'http://server');
+  if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+    const answer = await handleApi(context, request.method ?? 'GET', url.pathname.slice(4), url.searchParams);
+    if (answer.text !== undefined) return send(response, answer.status, answer.text, answer.type);
+    return send(response, answer.status, answer.json);
+  }
+  return send(response, 404, { error: 'not found' });
+}
+
+/**
+ * The Host header names this server: localhost, a loopback address, or the address it is bound
+ * to, with its port. Anything else is a browser sent here under another name.
+ */
+export function allowedHost(header: string | undefined, boundHost: string, port: number): boolean {
+  if (!header) return false;
+  const names = new Set(['localhost', '127.0.0.1', '[::1]', boundHost.includes(':') ? `[${boundHost}]` : boundHost]);
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(header.toLowerCase());
+  return match !== null && names.has(match[1]!) && Number(match[2] ?? 80) === port;
+}
+
+function send(response: ServerResponse, status: number, body: unknown, type?: string): void {
+  const text = type === undefined ? `${JSON.stringify(body)}\n` : String(body);
+  response.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': type ?? 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  response.end(response.req.method === 'HEAD' ? undefined : text);
+}

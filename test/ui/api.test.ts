@@ -1,0 +1,187 @@
+// The JSON API of `etl ui` over a ledger made by real runs, through a real HTTP server.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { validate } from '../../src/definitions/validate.js';
+import type { RunRecord, StepRecord } from '../../src/runner/records.js';
+import { startUiServer } from '../../src/ui/server.js';
+import { pipelineRepo, runCli } from '../helpers/repo.js';
+
+const DEFINITIONS = {
+  modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
+  sequences: {
+    good: {
+      description: 'a <script>window.pwned=1</script> "><img onerror=x>',
+      schedule: '0 3 * * *',
+      steps: [{ module_name: 'ok' }, { module_name: 'ok', name: 'second' }],
+    },
+    bad: [{ module_name: 'ok' }, { module_name: 'fail' }],
+  },
+};
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function get(url: string, path: string, options: { method?: string; host?: string } = {}): Promise<Reply> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { hostname, port, path, method: options.method ?? 'GET', headers: options.host ? { host: options.host } : {} },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function serve(t: TestContext, repo: string) {
+  const { server, url } = await startUiServer({
+    view: repo,
+    port: 0,
+    now: () => new Date(),
+    definitions: async () => (await validate({ repo })).definitions,
+  });
+  t.after(() => server.close());
+  return url;
+}
+
+async function ledger(t: TestContext) {
+  const repo = pipelineRepo(t, DEFINITIONS);
+  for (let i = 0; i < 5; i++) assert.equal((await runCli(['run', 'good'], { cwd: repo })).code, 0);
+  assert.equal((await runCli(['run', 'bad'], { cwd: repo })).code, 1);
+  return repo;
+}
+
+test('the API lists sequences with their schedule, last run and recent runs, and pages runs with a cursor', async (t) => {
+  const repo = await ledger(t);
+  const url = await serve(t, repo);
+  const sequences = JSON.parse((await get(url, '/api/sequences')).body).sequences as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    sequences.map((s) => [s.name, (s.last as RunRecord).status, (s.recent as unknown[]).length, s.success_rate]),
+    [
+      ['bad', 'failed', 1, 0],
+      ['good', 'succeeded', 5, 1],
+    ],
+  );
+  const good = sequences.find((s) => s.name === 'good')!;
+  assert.equal(good.schedule, '0 3 * * *');
+  assert.match(String(good.next_run), /T03:00:00\.000Z$/);
+  assert.equal(good.description, DEFINITIONS.sequences.good.description, 'text is data: escaping is the page’s job');
+
+  // Pages of 2, newest first, until the cursor runs out: every run once, in order.
+  const seen: string[] = [];
+  let next: string | null = '';
+  for (let page = 0; next !== null && page < 10; page++) {
+    const reply = JSON.parse((await get(url, `/api/runs?limit=2${next ? `&before=${next}` : ''}`)).body);
+    seen.push(...reply.runs.map((r: RunRecord) => r.id));
+    next = reply.next;
+  }
+  assert.equal(seen.length, 6);
+  assert.deepEqual(seen, [...seen].sort().reverse());
+  const failed = JSON.parse((await get(url, '/api/runs?status=failed')).body).runs as RunRecord[];
+  assert.deepEqual(
+    failed.map((r) => r.sequence),
+    ['bad'],
+  );
+  const onlyGood = JSON.parse((await get(url, '/api/runs?sequence=good&limit=500')).body).runs as RunRecord[];
+  assert.equal(onlyGood.length, 5);
+  const future = JSON.parse(
+    (await get(url, `/api/runs?since=${new Date(Date.now() + 86_400_000).toISOString()}`)).body,
+  );
+  assert.deepEqual(future, { runs: [], next: null });
+  for (const bad of ['limit=0', 'limit=501', 'status=done', 'before=x', 'since=yesterday', 'sequence=../x'])
+    assert.equal((await get(url, `/api/runs?${bad}`)).status, 400, bad);
+});
+
+test('one run with its step records, and a failed step log with its stderr', async (t) => {
+  const repo = await ledger(t);
+  const url = await serve(t, repo);
+  const [latest] = JSON.parse((await get(url, '/api/runs?sequence=bad')).body).runs as RunRecord[];
+  const reply = JSON.parse((await get(url, `/api/runs/${latest!.id}`)).body) as { run: RunRecord; steps: StepRecord[] };
+  assert.equal(reply.run.status, 'failed');
+  assert.deepEqual(
+    reply.steps.map((s) => [s.index, s.status, s.attempts.at(-1)?.exit_code]),
+    [
+      [1, 'succeeded', 0],
+      [2, 'failed', 4],
+    ],
+  );
+  assert.match(reply.steps[1]!.argv.join(' '), /fail\.sh 4$/);
+  const log = await get(url, `/api/runs/${latest!.id}/steps/2/log`);
+  assert.equal(log.status, 200);
+  assert.match(String(log.headers['content-type']), /^text\/plain/);
+  assert.match(log.body, /something went wrong/);
+  assert.equal((await get(url, `/api/runs/${latest!.id}/steps/9/log`)).status, 404);
+  assert.equal((await get(url, '/api/runs/20200101T000000000Z-00000000')).status, 404);
+});
+
+test('nothing outside the ledger is served: encoded dots, absolute paths, NUL, links out of runs/', async (t) => {
+  const repo = await ledger(t);
+  const url = await serve(t, repo);
+  const [run] = JSON.parse((await get(url, '/api/runs?sequence=good&limit=1')).body).runs as RunRecord[];
+  const folder = join(
+    repo,
+    'runs/good',
+    run!.started_at.slice(0, 4),
+    run!.started_at.slice(5, 7),
+    run!.started_at.slice(8, 10),
+  );
+  // A run folder that is a link to a folder outside, holding a run.json; a log that is a link to /etc/passwd.
+  const outside = join(repo, '..', `outside-${process.pid}`);
+  mkdirSync(join(outside, 'steps'), { recursive: true });
+  t.after(() => rmSync(outside, { recursive: true, force: true }));
+  writeFileSync(
+    join(outside, 'run.json'),
+    JSON.stringify({ ...run, id: '20200101T000000000Z-0badc0de', secret: 'outside' }),
+  );
+  symlinkSync(outside, join(folder, '20200101T000000000Z-0badc0de'));
+  const logs = join(folder, run!.id, 'logs');
+  mkdirSync(logs, { recursive: true });
+  rmSync(join(logs, '01-ok.log'), { force: true }); // its real log, replaced by a link out
+  symlinkSync('/etc/passwd', join(logs, '01-ok.log'));
+  const attempts = [
+    '/api/runs/20200101T000000000Z-0badc0de',
+    `/api/runs/${run!.id}/steps/1/log`,
+    '/api/runs/..%2f..%2f..%2fetc%2fpasswd',
+    '/api/runs/%2e%2e/%2e%2e/etc/passwd',
+    '/api/runs/%252e%252e%252fetc%252fpasswd',
+    '/api/../../etc/passwd',
+    '/api//etc/passwd',
+    '/api/runs/%00',
+    `/api/runs/${run!.id}%00/steps/1/log`,
+    `/api/runs/${run!.id}/steps/..%2f..%2f..%2f/log`,
+  ];
+  for (const path of attempts) {
+    const reply = await get(url, path);
+    assert.doesNotMatch(reply.body, /root:|outside/, path);
+    assert.ok(
+      reply.status === 404 || reply.status === 400 || reply.body === '',
+      `${path}: ${reply.status} ${reply.body}`,
+    );
+  }
+});
+
+test('every response carries a strict CSP and nosniff; other hosts and methods are refused', async (t) => {
+  const repo = pipelineRepo(t, DEFINITIONS);
+  const url = await serve(t, repo);
+  const reply = await get(url, '/api/sequences');
+  assert.equal(reply.status, 200);
+  assert.match(String(reply.headers['content-security-policy']), /default-src 'self'; script-src 'self'/);
+  assert.doesNotMatch(String(reply.headers['content-security-policy']), /unsafe-inline|unsafe-eval/);
+  assert.equal(reply.headers['x-content-type-options'], 'nosniff');
+  // DNS rebinding: a name that resolves here but is not this server's.
+  assert.equal((await get(url, '/api/sequences', { host: `evil.example:${new URL(url).port}` })).status, 421);
+  assert.equal((await get(url, '/api/sequences', { host: `localhost:${new URL(url).port}` })).status, 200);
+  assert.equal((await get(url, '/api/sequences', { host: 'localhost:1' })).status, 421);
+  assert.equal((await get(url, '/api/sequences', { method: 'POST' })).status, 405);
+  assert.equal((await get(url, '/etc/passwd')).status, 404);
+});
