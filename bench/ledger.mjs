@@ -9,14 +9,13 @@
 //      each at most 2 times its cost at 1,000 runs; `etl run --commit`'s peak RSS no higher.
 //
 //   node bench/ledger.mjs [--rounds N] [--skip-100k]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { commitRunFolder } from '../dist/src/ledger/commit.js';
-import { newRunId, runFolder } from '../dist/src/ledger/layout.js';
-import { median, ms, peakRss, printTable } from './lib.mjs';
+import { committedLedger, median, ms, peakRss, printTable, runOf } from './lib.mjs';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '7' }, 'skip-100k': { type: 'boolean', default: false } },
@@ -25,45 +24,6 @@ const ROUNDS = Number(values.rounds);
 const work = mkdtempSync(join(tmpdir(), 'etl-bench-ledger-'));
 const git = (cwd, ...args) => execFileSync('git', args, { cwd, encoding: 'utf8', maxBuffer: 1 << 28 }).trim();
 const rows = [];
-
-function runRecord(sequence, id) {
-  return {
-    schema_version: 1,
-    id,
-    sequence,
-    status: 'succeeded',
-    trigger: { kind: 'schedule', actor: null, ci: null },
-    definitions: { commit: null, dirty: false, files: {} },
-    selection: null,
-    host: 'bench',
-    pid: 1,
-    runner_version: 'bench',
-    started_at: new Date().toISOString(),
-    finished_at: new Date().toISOString(),
-    duration_ms: 1000,
-    failed_step: null,
-    error: null,
-    steps: [
-      {
-        index: 1,
-        role: 'step',
-        name: 'extract',
-        module: 'extract',
-        status: 'succeeded',
-        duration_ms: 1000,
-        exit_code: 0,
-        attempts: 1,
-        record: 'steps/01-extract.json',
-      },
-    ],
-  };
-}
-
-/** A run's folder and record. */
-function runOf(sequence, at) {
-  const id = newRunId(at);
-  return { folder: runFolder(sequence, id), run: runRecord(sequence, id) };
-}
 
 /** Writes a run folder as the runner would: run.json, a step record, a log. */
 function writeRun(repo, sequence, at) {
@@ -234,42 +194,4 @@ async function largeLedger(bin) {
     '≤ 1,000 runs (+5% noise)',
     rssRatio <= 1.05,
   ]);
-}
-
-/**
- * A pipeline repository whose history holds `count` runs of 10 sequences, one commit each
- * with the runner's trailers, written by git fast-import (minutes of `etl run --commit`
- * otherwise), then checked out.
- */
-async function committedLedger(repo, count) {
-  mkdirSync(repo, { recursive: true });
-  git(repo, 'init', '--quiet', '--initial-branch=main');
-  git(repo, 'config', 'user.name', 'bench');
-  git(repo, 'config', 'user.email', 'bench@example.com');
-  git(repo, 'config', 'gc.auto', '0');
-  const importer = spawn('git', ['fast-import', '--quiet'], { cwd: repo, stdio: ['pipe', 'inherit', 'inherit'] });
-  const data = (text) => `data ${Buffer.byteLength(text)}\n${text}\n`;
-  const inline = (path, text) => `M 644 inline ${path}\n${data(text)}`;
-  const write = (text) =>
-    importer.stdin.write(text) ? undefined : new Promise((r) => importer.stdin.once('drain', r));
-  await write(
-    `commit refs/heads/main\ncommitter bench <bench@example.com> 1700000000 +0000\n${data('definitions')}` +
-      inline('modules.json', '{"t": {"cmd": "true"}}\n') +
-      inline('etl_sequences/s.json', '[{"module_name": "t"}]\n'),
-  );
-  for (let i = 0; i < count; i++) {
-    const sequence = `seq${i % 10}`;
-    const { folder, run } = runOf(sequence, new Date(Date.UTC(2024, 0, 1) + i * 600_000));
-    const message = `etl(${sequence}): succeeded in 1s [${run.id}]\n\nEtl-Run-Id: ${run.id}\nEtl-Sequence: ${sequence}\nEtl-Status: succeeded\nEtl-Trigger: schedule\n`;
-    await write(
-      `commit refs/heads/main\ncommitter bench <bench@example.com> ${1700000000 + i} +0000\n${data(message)}` +
-        inline(`${folder}/run.json`, `${JSON.stringify(run, null, 2)}\n`) +
-        inline(`${folder}/steps/01-extract.json`, '{"index": 1, "status": "succeeded"}\n') +
-        inline(`${folder}/logs/01-extract.log`, `extracted ${run.id}\n`),
-    );
-  }
-  importer.stdin.end();
-  await new Promise((resolve) => importer.on('exit', resolve));
-  git(repo, 'reset', '--quiet', '--hard', 'main');
-  return repo;
 }

@@ -223,6 +223,15 @@ export function findRun(repo: LedgerView, spec: string): RunRef {
   if (path) return findRun(repo, path[1]!);
   const at = /^(.+)@(latest|last-failed)$/.exec(spec);
   if (at) return latestOf(repo, at[1]!, at[2] as 'latest' | 'last-failed');
+  // A whole id names its day's folder: one look per sequence, however long the ledger.
+  if (RUN_ID_PATTERN.test(spec)) {
+    for (const root of typeof repo === 'string' ? [repo] : repo) {
+      for (const sequence of ledgerSequences(root)) {
+        const folder = runFolder(sequence, spec);
+        if (existsSync(join(root, folder))) return { sequence, id: spec, folder, root };
+      }
+    }
+  }
   if (/^[0-9a-f]{8}$/.test(spec)) {
     // The random part of an id: unique in practice, found by a walk over every run.
     const matches = [...runsNewestFirst(repo)].filter((ref) => ref.id.endsWith(`-${spec}`));
