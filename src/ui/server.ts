@@ -3,6 +3,7 @@
 // it is bound to (a page on another site cannot reach it through a rebound DNS name).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type ApiContext, handleApi } from './api.js';
+import { LedgerWatch, type RunChange } from './watch.js';
 
 export interface UiOptions extends ApiContext {
   host?: string;
@@ -21,8 +22,9 @@ export const SECURITY_HEADERS: Record<string, string> = {
 /** Starts the server; resolves once it listens, with the address it took. */
 export async function startUiServer(options: UiOptions): Promise<{ server: Server; url: string }> {
   const host = options.host ?? '127.0.0.1';
+  const events = new EventHub(typeof options.view === 'string' ? [options.view] : options.view, options.now);
   const server = createServer((request, response) => {
-    respond(options, host, server, request, response).catch(() => {
+    respond(options, host, server, events, request, response).catch(() => {
       if (!response.headersSent) send(response, 500, { error: 'internal error' });
       else response.destroy();
     });
@@ -31,6 +33,7 @@ export async function startUiServer(options: UiOptions): Promise<{ server: Serve
     server.once('error', reject);
     server.listen(options.port ?? 8080, host, () => resolve());
   });
+  server.on('close', () => events.close());
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/` };
@@ -40,6 +43,7 @@ async function respond(
   context: ApiContext,
   boundHost: string,
   server: Server,
+  events: EventHub,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
@@ -49,6 +53,7 @@ async function respond(
     return send(response, 421, { error: 'this server answers to its own address only' });
   }
   const url = new URL(request.url ?? '/', 'http://server');
+  if (url.pathname === '/api/events' && request.method === 'GET') return events.subscribe(request, response);
   if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
     const answer = await handleApi(context, request.method ?? 'GET', url.pathname.slice(4), url.searchParams);
     if (answer.text !== undefined) return send(response, answer.status, answer.text, answer.type);
@@ -77,4 +82,60 @@ function send(response: ServerResponse, status: number, body: unknown, type?: st
     'Cache-Control': 'no-store',
   });
   response.end(response.req.method === 'HEAD' ? undefined : text);
+}
+
+/** Sent to keep a quiet stream open through proxies, and to notice clients that left. */
+const HEARTBEAT_MS = 20_000;
+
+/**
+ * Server-Sent Events: `event: run` with `{"sequence", "id"}` whenever a run's records change
+ * (the pages then fetch that run). One watch of the ledger serves every client, made for the
+ * first and closed after the last. A client that comes back (Last-Event-ID) is told `resync`:
+ * it missed changes and reloads what it shows.
+ */
+class EventHub {
+  private readonly clients = new Set<ServerResponse>();
+  private watch: LedgerWatch | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private sent = 0;
+
+  constructor(
+    private readonly roots: string[],
+    private readonly now: () => Date,
+  ) {}
+
+  subscribe(request: IncomingMessage, response: ServerResponse): void {
+    response.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+    });
+    response.write(
+      `retry: 2000\n${request.headers['last-event-id'] ? `id: ${this.sent}\nevent: resync\ndata: {}\n\n` : '\n'}`,
+    );
+    this.clients.add(response);
+    this.watch ??= new LedgerWatch(this.roots, (change) => this.broadcast(change), this.now);
+    this.heartbeat ??= setInterval(() => {
+      for (const client of this.clients) client.write(': heartbeat\n\n');
+    }, HEARTBEAT_MS).unref();
+    request.on('close', () => {
+      this.clients.delete(response);
+      if (this.clients.size === 0) this.close();
+    });
+  }
+
+  private broadcast(change: RunChange): void {
+    const message = `id: ${++this.sent}\nevent: run\ndata: ${JSON.stringify(change)}\n\n`;
+    for (const client of this.clients) client.write(message);
+  }
+
+  close(): void {
+    this.watch?.close();
+    this.watch = undefined;
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    for (const client of this.clients) client.end();
+    this.clients.clear();
+  }
 }
