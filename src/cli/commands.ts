@@ -49,5 +49,9 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'ledger sync: commit and push records not yet in git',
     load: async () => (await import('./ledger.js')).command,
   },
+  ui: {
+    summary: 'serve a live web view of the ledger (and its JSON API)',
+    load: async () => (await import('./ui.js')).command,
+  },
   init: { summary: 'create a new pipeline repository', load: async () => (await import('./init.js')).command },
 };

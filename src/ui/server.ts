@@ -1,6 +1,7 @@
 // The HTTP server of `etl ui`: the JSON API under /api/, behind the checks every response
 // gets. Binds to 127.0.0.1 unless told otherwise; answers only requests addressed to the name
 // it is bound to (a page on another site cannot reach it through a rebound DNS name).
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type ApiContext, handleApi } from './api.js';
 import { LedgerWatch, type RunChange } from './watch.js';
@@ -59,8 +60,20 @@ async function respond(
     if (answer.text !== undefined) return send(response, answer.status, answer.text, answer.type);
     return send(response, answer.status, answer.json);
   }
+  const asset = ASSETS[url.pathname === '/' ? '/index.html' : url.pathname];
+  if (asset && (request.method === 'GET' || request.method === 'HEAD')) {
+    return send(response, 200, readFileSync(new URL(`./assets/${asset.file}`, import.meta.url)), asset.type);
+  }
   return send(response, 404, { error: 'not found' });
 }
+
+/** The only files served besides the API, by their exact URL: no path from a URL reaches the disk. */
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+  '/assets/vendor/htm-preact.js': { file: 'vendor/htm-preact.js', type: 'text/javascript; charset=utf-8' },
+};
 
 /**
  * The Host header names this server: localhost, a loopback address, or the address it is bound
@@ -74,7 +87,7 @@ export function allowedHost(header: string | undefined, boundHost: string, port:
 }
 
 function send(response: ServerResponse, status: number, body: unknown, type?: string): void {
-  const text = type === undefined ? `${JSON.stringify(body)}\n` : String(body);
+  const text = type === undefined ? `${JSON.stringify(body)}\n` : Buffer.isBuffer(body) ? body : String(body);
   response.writeHead(status, {
     ...SECURITY_HEADERS,
     'Content-Type': type ?? 'application/json; charset=utf-8',

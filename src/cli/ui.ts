@@ -1,0 +1,64 @@
+import { validate } from '../definitions/validate.js';
+import { EtlError, ExitCode } from '../errors.js';
+import { ledgerView } from '../ledger/ledger-branch.js';
+import { startUiServer } from '../ui/server.js';
+import type { Command } from './command.js';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export const command: Command = {
+  usage: `Usage: etl ui [--port 8080] [--host 127.0.0.1]
+
+Serves a live web view of the ledger: every sequence with its schedule, last run and recent
+runs, today's counts, updated as runs go (Server-Sent Events from a watch of runs/), and the
+JSON API it reads (/api/sequences, /api/runs, /api/runs/ID, /api/runs/ID/steps/N/log,
+/api/events). Read-only. Runs until interrupted (Ctrl-C).
+
+Options:
+  --port N       the port (default 8080; 0: any free one)
+  --host H       the address to listen on (default 127.0.0.1: this machine only)
+  -C, --repo DIR
+`,
+  options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } },
+  async run(values, positionals, context) {
+    if (positionals.length > 0) throw new EtlError('usage', `ui takes no arguments, got "${positionals.join(' ')}"`);
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new EtlError('usage', `--port must be a port number (0 to 65535), got "${String(values.port)}"`);
+    const host = String(values.host);
+    const view = await ledgerView(context.repo, { env: context.env });
+    let started: Awaited<ReturnType<typeof startUiServer>>;
+    try {
+      started = await startUiServer({
+        view,
+        host,
+        port,
+        now: () => new Date(),
+        // Read anew for each overview: an edited schedule shows without a restart.
+        definitions: async () => (await validate({ repo: context.repo, env: context.env })).definitions,
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE')
+        throw new EtlError('usage', `port ${port} is in use on ${host}: choose another with --port`);
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+        throw new EtlError('usage', `cannot listen on "${host}": not an address of this machine`);
+      throw error;
+    }
+    const reach = LOOPBACK.has(host)
+      ? 'this machine only'
+      : 'WARNING: anyone who can reach this address can read the ledger, logs included';
+    context.stdout.write(`etl ui: serving the ledger of ${context.repo} at ${started.url} (${host}: ${reach})\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        started.server.close(() => resolve());
+        started.server.closeAllConnections();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    return ExitCode.ok;
+  },
+};
