@@ -60,12 +60,15 @@ async function respond(
     if (answer.text !== undefined) return send(response, answer.status, answer.text, answer.type);
     return send(response, answer.status, answer.json);
   }
-  const asset = ASSETS[url.pathname === '/' ? '/index.html' : url.pathname];
+  // A page's URL (/, /runs/ID) serves the one page; its script shows what the URL names.
+  const asset = ASSETS[PAGES.test(url.pathname) ? '/index.html' : url.pathname];
   if (asset && (request.method === 'GET' || request.method === 'HEAD')) {
     return send(response, 200, readFileSync(new URL(`./assets/${asset.file}`, import.meta.url)), asset.type);
   }
   return send(response, 404, { error: 'not found' });
 }
+
+const PAGES = /^\/(?:runs\/\d{8}T\d{9}Z-[0-9a-f]{8})?$/;
 
 /** The only files served besides the API, by their exact URL: no path from a URL reaches the disk. */
 const ASSETS: Record<string, { file: string; type: string }> = {

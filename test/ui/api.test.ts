@@ -184,4 +184,20 @@ test('every response carries a strict CSP and nosniff; other hosts and methods a
   assert.equal((await get(url, '/api/sequences', { host: 'localhost:1' })).status, 421);
   assert.equal((await get(url, '/api/sequences', { method: 'POST' })).status, 405);
   assert.equal((await get(url, '/etc/passwd')).status, 404);
+  // The pages: one HTML file for / and /runs/ID, and its assets by exact name only.
+  for (const page of ['/', '/runs/20261201T000000000Z-0badc0de']) {
+    const html = await get(url, page);
+    assert.equal(html.status, 200, page);
+    assert.match(String(html.headers['content-type']), /^text\/html/);
+    assert.doesNotMatch(html.body, /<script>|\son\w+=/, 'no inline script or handler');
+  }
+  for (const path of [
+    '/runs/x',
+    '/runs/..%2f..%2fpackage.json',
+    '/assets/../server.js',
+    '/assets/%2e%2e/api.js',
+    '/assets/',
+  ])
+    assert.equal((await get(url, path)).status, 404, path);
+  assert.match(String((await get(url, '/assets/app.js')).headers['content-type']), /^text\/javascript/);
 });

@@ -15,7 +15,7 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
   }
 }
 
-test('the overview lists the sequences, shows hostile text as text, and follows a run without a reload', {
+test("the overview lists the sequences, shows hostile text as text, follows a run without a reload; a failed run's page shows its stderr", {
   skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
   timeout: 60_000,
 }, async (t) => {
@@ -60,5 +60,19 @@ test('the overview lists the sequences, shows hostile text as text, and follows 
   // (Asked from here: the page's CSP forbids the string evaluation waitForFunction would use.)
   await until(async () => (await page.$$(strip)).length === 2);
   await until(async () => (await page.textContent('[data-count="succeeded"]')) === '2');
+
+  // The failed run's page, reached from its square in the strip: the failing step, its exit
+  // code, its argv, and its log with the stderr.
+  await page.click('tr[data-sequence="bad"] .strip a');
+  await page.waitForSelector('tr[data-step="step-1"]');
+  assert.match(page.url(), /\/runs\/\d{8}T\d{9}Z-[0-9a-f]{8}$/, 'a stable URL');
+  assert.equal(await page.textContent('tr[data-step="step-1"] .status'), 'failed');
+  assert.match((await page.textContent('tr[data-step="step-1"]')) ?? '', /exit 4/);
+  assert.match((await page.textContent('tr[data-step="step-1"] .argv')) ?? '', /fail\.sh 4/);
+  await page.click('tr[data-step="step-1"] button');
+  await page.waitForSelector('tr[data-step="step-1"] pre.log');
+  assert.match((await page.textContent('tr[data-step="step-1"] pre.log')) ?? '', /something went wrong/);
+  await page.reload();
+  await page.waitForSelector('tr[data-step="step-1"]');
   assert.deepEqual(errors, [], 'no script error, no CSP violation');
 });

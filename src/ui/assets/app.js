@@ -29,39 +29,26 @@ function Strip({ runs }) {
   const longest = Math.max(1, ...runs.map((r) => r.duration_ms ?? 0));
   return html`<div class="strip">${[...runs].reverse().map(
     (r) =>
-      html`<a class=${`s-${r.status}`} href=${`/api/runs/${r.id}`} title=${`${r.status} ${duration(r.duration_ms)} ${r.started_at}`}
+      html`<a class=${`s-${r.status}`} href=${`/runs/${r.id}`} title=${`${r.status} ${duration(r.duration_ms)} ${r.started_at}`}
         style=${{ height: `${4 + Math.round(18 * ((r.duration_ms ?? 0) / longest))}px` }}></a>`,
   )}</div>`;
 }
 
 function Overview() {
   const [state, setState] = useState({ sequences: null, today: null, error: null });
-  useEffect(() => {
-    let timer;
-    const load = async () => {
-      try {
-        const midnight = new Date();
-        midnight.setUTCHours(0, 0, 0, 0);
-        const [{ sequences }, today] = await Promise.all([
-          api('/api/sequences'),
-          api(`/api/runs?since=${midnight.toISOString()}&limit=500`),
-        ]);
-        setState({ sequences, today, error: null });
-      } catch (error) {
-        setState((s) => ({ ...s, error: String(error) }));
-      }
-    };
-    load();
-    // Reload when the server says a run changed (a burst of events, one reload).
-    const events = new EventSource('/api/events');
-    const soon = () => {
-      clearTimeout(timer);
-      timer = setTimeout(load, 150);
-    };
-    events.addEventListener('run', soon);
-    events.addEventListener('resync', soon);
-    return () => events.close();
-  }, []);
+  useLive(async () => {
+    try {
+      const midnight = new Date();
+      midnight.setUTCHours(0, 0, 0, 0);
+      const [{ sequences }, today] = await Promise.all([
+        api('/api/sequences'),
+        api(`/api/runs?since=${midnight.toISOString()}&limit=500`),
+      ]);
+      setState({ sequences, today, error: null });
+    } catch (error) {
+      setState((s) => ({ ...s, error: String(error) }));
+    }
+  });
   if (state.error && !state.sequences) return html`<p role="alert">Cannot read the ledger: ${state.error}</p>`;
   if (!state.sequences) return html`<p class="muted">Loading…</p>`;
   const count = (status) => state.today.runs.filter((r) => r.status === status).length;
@@ -87,4 +74,85 @@ function Overview() {
     </table>`;
 }
 
-render(html`<${Overview} />`, document.getElementById('app'));
+/** Calls `load` now and whenever the server says a run changed (a burst of events, one call). */
+function useLive(load, accept = () => true) {
+  useEffect(() => {
+    let timer;
+    load();
+    const events = new EventSource('/api/events');
+    const soon = (event) => {
+      if (event.type === 'run' && !accept(JSON.parse(event.data))) return;
+      clearTimeout(timer);
+      timer = setTimeout(load, 150);
+    };
+    events.addEventListener('run', soon);
+    events.addEventListener('resync', soon);
+    return () => events.close();
+  }, []);
+}
+
+/** A run: its steps as a timeline, each with its ending, attempts, argv and log. */
+function Run({ id }) {
+  const [state, setState] = useState({ data: null, error: null });
+  useLive(
+    async () => {
+      try {
+        setState({ data: await api(`/api/runs/${id}`), error: null });
+      } catch (error) {
+        setState((s) => ({ ...s, error: String(error) }));
+      }
+    },
+    (change) => change.id === id,
+  );
+  if (state.error && !state.data) return html`<p role="alert">No run ${id}: ${state.error}</p>`;
+  if (!state.data) return html`<p class="muted">Loading…</p>`;
+  const { run, steps } = state.data;
+  const start = Date.parse(run.started_at);
+  const end = run.finished_at ? Date.parse(run.finished_at) : Date.now();
+  const span = Math.max(1, end - start);
+  const records = new Map(steps.map((s) => [`${s.role}-${s.index}`, s]));
+  return html`
+    <p><a href="/">← sequences</a></p>
+    <h1>${run.sequence} <${Status} status=${run.status} /></h1>
+    <p class="muted">run <code>${run.id}</code> · started ${when(run.started_at)} · ${duration(run.duration_ms)} · ${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${run.definitions.commit ? html` · definitions <code>${run.definitions.commit.slice(0, 10)}</code>${run.definitions.dirty ? ' (dirty)' : ''}` : ''}</p>
+    ${run.error ? html`<p class="error" role="alert">${run.error}</p>` : ''}
+    <table class="steps">
+      <thead><tr><th>step</th><th>status</th><th class="hide-narrow">timeline</th><th>ending</th></tr></thead>
+      <tbody>${run.steps.map((line) => {
+        const step = records.get(`${line.role}-${line.index}`);
+        const from = step?.started_at ? Date.parse(step.started_at) - start : 0;
+        const to = step?.finished_at
+          ? Date.parse(step.finished_at) - start
+          : line.status === 'running'
+            ? end - start
+            : from;
+        const last = step?.attempts.at(-1);
+        return html`<tr data-step=${`${line.role}-${line.index}`}>
+          <td><strong>${line.role === 'on_failure' ? 'on failure ' : ''}${line.index}. ${line.name}</strong>
+            ${step ? html`<div class="argv"><code>${step.argv.join(' ')}</code></div>` : ''}</td>
+          <td><${Status} status=${line.status} /></td>
+          <td class="hide-narrow"><div class="gantt"><span class=${`bar s-${line.status}`} style=${{ left: `${(100 * from) / span}%`, width: `${Math.max(0.5, (100 * (to - from)) / span)}%` }}></span></div></td>
+          <td>${last ? (last.signal ? `signal ${last.signal}` : last.exit_code !== null ? `exit ${last.exit_code}` : (last.error ?? '')) : ''}${line.attempts > 1 ? html` <span class="muted">(${line.attempts} attempts)</span>` : ''}
+            ${line.status !== 'pending' && line.status !== 'skipped' ? html`<${Log} run=${run.id} step=${line} live=${line.status === 'running'} />` : ''}</td>
+        </tr>`;
+      })}</tbody>
+    </table>`;
+}
+
+/** A step's kept log, on demand; followed while the step runs. */
+function Log({ run, step, live }) {
+  const [text, setText] = useState(null);
+  const path = `/api/runs/${run}/steps/${step.role === 'on_failure' ? 'on_failure-' : ''}${step.index}/log`;
+  const load = async () => {
+    const response = await fetch(path);
+    setText(response.ok ? await response.text() : `(${response.status})`);
+  };
+  useEffect(() => {
+    if (text !== null) load();
+  }, [live, step.status]);
+  if (text === null) return html`<button type="button" onClick=${load}>log</button>`;
+  return html`<details open><summary>log <a href=${path} download>raw</a></summary><pre class="log">${text || '(nothing printed)'}</pre></details>`;
+}
+
+const page = /^\/runs\/([^/]+)$/.exec(location.pathname);
+render(page ? html`<${Run} id=${page[1]} />` : html`<${Overview} />`, document.getElementById('app'));
