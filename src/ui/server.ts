@@ -68,7 +68,7 @@ async function respond(
   return send(response, 404, { error: 'not found' });
 }
 
-const PAGES = /^\/(?:runs\/\d{8}T\d{9}Z-[0-9a-f]{8})?$/;
+const PAGES = /^\/(?:runs\/\d{8}T\d{9}Z-[0-9a-f]{8}|sequences\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
 
 /** The only files served besides the API, by their exact URL: no path from a URL reaches the disk. */
 const ASSETS: Record<string, { file: string; type: string }> = {

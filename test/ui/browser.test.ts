@@ -1,6 +1,7 @@
 // The pages of `etl ui` in a real browser: Debian's chromium, driven by playwright-core.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
@@ -75,4 +76,73 @@ test("the overview lists the sequences, shows hostile text as text, follows a ru
   await page.reload();
   await page.waitForSelector('tr[data-step="step-1"]');
   assert.deepEqual(errors, [], 'no script error, no CSP violation');
+});
+
+test("a sequence's page pages through 2,000 runs to the oldest, and filters by status", {
+  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  timeout: 120_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { many: [{ module_name: 'ok' }] },
+  });
+  const ids: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const at = new Date(Date.UTC(2025, 0, 1) + i * 3_600_000);
+    const id = `${at.toISOString().replace(/[-:.]/g, '')}-${i.toString(16).padStart(8, '0')}`;
+    ids.push(id);
+    const folder = join(repo, 'runs/many', id.slice(0, 4), id.slice(4, 6), id.slice(6, 8), id);
+    mkdirSync(folder, { recursive: true });
+    const status = i % 10 === 0 ? 'failed' : 'succeeded';
+    const step = {
+      index: 1,
+      role: 'step',
+      name: 'ok',
+      module: 'ok',
+      status,
+      duration_ms: 5,
+      exit_code: status === 'failed' ? 1 : 0,
+      attempts: 1,
+      record: 'steps/01-ok.json',
+    };
+    writeFileSync(
+      join(folder, 'run.json'),
+      JSON.stringify({
+        id,
+        sequence: 'many',
+        status,
+        started_at: at.toISOString(),
+        finished_at: at.toISOString(),
+        duration_ms: 5,
+        trigger: { kind: 'schedule', actor: null, ci: null },
+        definitions: { commit: null, dirty: null, files: {} },
+        error: null,
+        steps: [step],
+      }),
+    );
+  }
+  const server = startCli(['ui', '--port', '0'], { cwd: repo });
+  t.after(() => server.child.kill('SIGTERM'));
+  const url = /(http:\/\/\S+)/.exec(await server.line(/^etl ui: serving/))![1]!;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${url}sequences/many`);
+  await page.waitForSelector('tr[data-run]');
+  assert.equal(await page.locator('tr[data-run]').count(), 50);
+  while (await page.$('button.older')) {
+    const shown = await page.locator('tr[data-run]').count();
+    await page.click('button.older');
+    await until(async () => (await page.locator('tr[data-run]').count()) > shown);
+  }
+  const rows = page.locator('tr[data-run]');
+  assert.equal(await rows.count(), 2000);
+  assert.equal(await rows.last().getAttribute('data-run'), ids[0], 'the oldest run, last');
+  assert.equal(await rows.first().getAttribute('data-run'), ids.at(-1), 'the newest, first');
+  await page.selectOption('select', 'failed');
+  await until(
+    async () =>
+      (await page.locator('tr[data-run]').count()) === 50 && !(await page.$('tr[data-run] .status-succeeded')),
+  );
+  assert.equal(await page.textContent('tr[data-run] .status'), 'failed');
 });

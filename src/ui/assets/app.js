@@ -64,7 +64,7 @@ function Overview() {
       <thead><tr><th>sequence</th><th class="hide-narrow">schedule</th><th>last run</th><th class="hide-narrow">success</th><th>recent</th></tr></thead>
       <tbody>${state.sequences.map(
         (s) => html`<tr data-sequence=${s.name}>
-          <td><strong>${s.name}</strong>${s.description ? html`<div class="description">${s.description}</div>` : ''}</td>
+          <td><a class="name" href=${`/sequences/${s.name}`}>${s.name}</a>${s.description ? html`<div class="description">${s.description}</div>` : ''}</td>
           <td class="hide-narrow">${s.schedule ? html`<code>${s.schedule}</code> <span class="muted">${s.timezone}</span><div class="muted">next ${when(s.next_run)}</div>` : html`<span class="muted">manual</span>`}</td>
           <td>${s.last ? html`<${Status} status=${s.last.status} /> ${when(s.last.started_at)} <span class="muted">${duration(s.last.duration_ms)}</span>` : html`<span class="muted">never run</span>`}</td>
           <td class="hide-narrow">${s.success_rate === null ? '' : `${Math.round(s.success_rate * 100)}%`}</td>
@@ -74,8 +74,8 @@ function Overview() {
     </table>`;
 }
 
-/** Calls `load` now and whenever the server says a run changed (a burst of events, one call). */
-function useLive(load, accept = () => true) {
+/** Calls `load` now, when `inputs` change, and when the server says a run changed (a burst of events, one call). */
+function useLive(load, accept = () => true, inputs = []) {
   useEffect(() => {
     let timer;
     load();
@@ -87,8 +87,11 @@ function useLive(load, accept = () => true) {
     };
     events.addEventListener('run', soon);
     events.addEventListener('resync', soon);
-    return () => events.close();
-  }, []);
+    return () => {
+      clearTimeout(timer);
+      events.close();
+    };
+  }, inputs);
 }
 
 /** A run: its steps as a timeline, each with its ending, attempts, argv and log. */
@@ -154,5 +157,65 @@ function Log({ run, step, live }) {
   return html`<details open><summary>log <a href=${path} download>raw</a></summary><pre class="log">${text || '(nothing printed)'}</pre></details>`;
 }
 
-const page = /^\/runs\/([^/]+)$/.exec(location.pathname);
-render(page ? html`<${Run} id=${page[1]} />` : html`<${Overview} />`, document.getElementById('app'));
+const STATUSES = ['succeeded', 'failed', 'running', 'cancelled', 'abandoned'];
+
+/**
+ * A sequence's runs, newest first, a page at a time (the API's cursor), as a grid of runs by
+ * steps coloured by each step's status: which step breaks, and since when.
+ */
+function Sequence({ name }) {
+  const [status, setStatus] = useState('');
+  const [pages, setPages] = useState({ runs: [], next: null, loaded: false, error: null });
+  const query = (before) =>
+    `/api/runs?sequence=${encodeURIComponent(name)}&limit=50${status ? `&status=${status}` : ''}${before ? `&before=${before}` : ''}`;
+  const first = async () => {
+    try {
+      const page = await api(query());
+      setPages({ runs: page.runs, next: page.next, loaded: true, error: null });
+    } catch (error) {
+      setPages((p) => ({ ...p, error: String(error) }));
+    }
+  };
+  useLive(first, (change) => change.sequence === name, [status]);
+  const older = async () => {
+    const page = await api(query(pages.next));
+    setPages((p) => ({ ...p, runs: [...p.runs, ...page.runs], next: page.next }));
+  };
+  // The steps of the newest run head the columns; older runs' extra steps are left out.
+  const columns = (pages.runs[0]?.steps ?? []).filter((s) => s.role === 'step');
+  return html`
+    <p><a href="/">← sequences</a></p>
+    <h1>${name}</h1>
+    <p><label>status <select onChange=${(e) => setStatus(e.target.value)} value=${status}>
+      <option value="">any</option>${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
+    </select></label></p>
+    ${pages.error ? html`<p role="alert">${pages.error}</p>` : ''}
+    ${pages.loaded && pages.runs.length === 0 ? html`<p class="muted">No runs.</p>` : ''}
+    <table class="grid">
+      <thead><tr><th>run</th><th>status</th><th class="hide-narrow">duration</th>${columns.map((c) => html`<th title=${c.name}>${c.index}</th>`)}</tr></thead>
+      <tbody>${pages.runs.map(
+        (run) => html`<tr data-run=${run.id}>
+          <td><a href=${`/runs/${run.id}`}>${when(run.started_at)}</a></td>
+          <td><${Status} status=${run.status} /></td>
+          <td class="hide-narrow">${duration(run.duration_ms)}</td>
+          ${columns.map((c) => {
+            const step = run.steps.find((s) => s.role === 'step' && s.index === c.index);
+            return html`<td><span class=${`cell s-${step?.status ?? 'none'}`} title=${step ? `${step.name}: ${step.status}` : ''}></span></td>`;
+          })}
+        </tr>`,
+      )}</tbody>
+    </table>
+    ${pages.next ? html`<p><button type="button" class="older" onClick=${older}>older runs</button></p>` : ''}`;
+}
+
+const route = location.pathname;
+const run = /^\/runs\/([^/]+)$/.exec(route);
+const sequence = /^\/sequences\/([^/]+)$/.exec(route);
+render(
+  run
+    ? html`<${Run} id=${run[1]} />`
+    : sequence
+      ? html`<${Sequence} name=${decodeURIComponent(sequence[1])} />`
+      : html`<${Overview} />`,
+  document.getElementById('app'),
+);
