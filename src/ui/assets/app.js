@@ -192,7 +192,7 @@ function Sequence({ name }) {
     ${pages.error ? html`<p role="alert">${pages.error}</p>` : ''}
     ${pages.loaded && pages.runs.length === 0 ? html`<p class="muted">No runs.</p>` : ''}
     <table class="grid">
-      <thead><tr><th>run</th><th>status</th><th class="hide-narrow">duration</th>${columns.map((c) => html`<th title=${c.name}>${c.index}</th>`)}</tr></thead>
+      <thead><tr><th>run</th><th>status</th><th class="hide-narrow">duration</th>${columns.map((c) => html`<th title=${c.name}>${c.index}. ${c.name}</th>`)}</tr></thead>
       <tbody>${pages.runs.map(
         (run) => html`<tr data-run=${run.id}>
           <td><a href=${`/runs/${run.id}`}>${when(run.started_at)}</a></td>
