@@ -3,6 +3,7 @@
 // it is bound to (a page on another site cannot reach it through a rebound DNS name).
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { type ApiContext, handleApi } from './api.js';
 import { LedgerWatch, type RunChange } from './watch.js';
 
@@ -60,7 +61,7 @@ async function respond(
     if (answer.text !== undefined) return send(response, answer.status, answer.text, answer.type);
     return send(response, answer.status, answer.json);
   }
-  // A page's URL (/, /runs/ID) serves the one page; its script shows what the URL names.
+  // A page's URL (/, /sequences/NAME, /runs/ID) serves the one page; its script shows what it names.
   const asset = ASSETS[PAGES.test(url.pathname) ? '/index.html' : url.pathname];
   if (asset && (request.method === 'GET' || request.method === 'HEAD')) {
     return send(response, 200, readFileSync(new URL(`./assets/${asset.file}`, import.meta.url)), asset.type);
@@ -84,7 +85,13 @@ const ASSETS: Record<string, { file: string; type: string }> = {
  */
 export function allowedHost(header: string | undefined, boundHost: string, port: number): boolean {
   if (!header) return false;
-  const names = new Set(['localhost', '127.0.0.1', '[::1]', boundHost.includes(':') ? `[${boundHost}]` : boundHost]);
+  const bracket = (address: string) => (address.includes(':') ? `[${address}]` : address);
+  const names = new Set(['localhost', '127.0.0.1', '[::1]', bracket(boundHost)]);
+  // Bound to every address: each of this machine's own is a name it answers to.
+  if (boundHost === '0.0.0.0' || boundHost === '::') {
+    for (const list of Object.values(networkInterfaces()))
+      for (const entry of list ?? []) names.add(bracket(entry.address));
+  }
   const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(header.toLowerCase());
   return match !== null && names.has(match[1]!) && Number(match[2] ?? 80) === port;
 }

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { validate } from '../../src/definitions/validate.js';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
-import { startUiServer } from '../../src/ui/server.js';
+import { allowedHost, startUiServer } from '../../src/ui/server.js';
+import { networkInterfaces } from 'node:os';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 
 const DEFINITIONS = {
@@ -183,6 +184,13 @@ test('every response carries a strict CSP and nosniff; other hosts and methods a
   assert.equal((await get(url, '/api/sequences', { host: `localhost:${new URL(url).port}` })).status, 200);
   assert.equal((await get(url, '/api/sequences', { host: 'localhost:1' })).status, 421);
   assert.equal((await get(url, '/api/sequences', { method: 'POST' })).status, 405);
+  // Bound to every address, it answers to each of this machine's addresses, still not to others.
+  const eth = Object.values(networkInterfaces())
+    .flat()
+    .find((entry) => entry && entry.family === 'IPv4' && !entry.internal)?.address;
+  assert.equal(allowedHost(`${eth ?? '127.0.0.1'}:80`, '0.0.0.0', 80), true);
+  assert.equal(allowedHost('evil.example:80', '0.0.0.0', 80), false);
+  assert.equal(allowedHost(`${eth ?? '127.0.0.1'}:80`, '127.0.0.1', 80), eth === undefined);
   assert.equal((await get(url, '/etc/passwd')).status, 404);
   // The pages: one HTML file for / and /runs/ID, and its assets by exact name only.
   for (const page of ['/', '/runs/20261201T000000000Z-0badc0de']) {
