@@ -8,7 +8,7 @@ import { validate } from '../../src/definitions/validate.js';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
 import { allowedHost, startUiServer } from '../../src/ui/server.js';
 import { networkInterfaces } from 'node:os';
-import { pipelineRepo, runCli } from '../helpers/repo.js';
+import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
 
 const DEFINITIONS = {
   modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
@@ -208,4 +208,22 @@ test('every response carries a strict CSP and nosniff; other hosts and methods a
   ])
     assert.equal((await get(url, path)).status, 404, path);
   assert.match(String((await get(url, '/assets/app.js')).headers['content-type']), /^text\/javascript/);
+});
+
+test('etl ui: an edited schedule shows at the next call, with no restart', async (t) => {
+  const repo = pipelineRepo(t, DEFINITIONS);
+  const server = startCli(['ui', '--port', '0'], { cwd: repo });
+  t.after(() => server.child.kill('SIGTERM'));
+  const url = /(http:\/\/\S+)/.exec(await server.line(/^etl ui: serving .* \(127\.0\.0\.1: this machine only\)$/))![1]!;
+  const schedule = async () =>
+    (JSON.parse((await get(url, '/api/sequences')).body).sequences as Array<{ name: string; schedule?: string }>).find(
+      (s) => s.name === 'good',
+    )?.schedule;
+  assert.equal(await schedule(), '0 3 * * *');
+  assert.equal(await schedule(), '0 3 * * *');
+  writeFileSync(
+    join(repo, 'etl_sequences/good.json'),
+    JSON.stringify({ ...DEFINITIONS.sequences.good, schedule: '30 4 * * 1' }),
+  );
+  assert.equal(await schedule(), '30 4 * * 1');
 });
