@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Definitions, MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
@@ -10,19 +11,25 @@ import type { Command } from './command.js';
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export const command: Command = {
-  usage: `Usage: etl ui [--port 8080] [--host 127.0.0.1]
+  usage: `Usage: etl ui [--port 8080] [--host 127.0.0.1] [--allow-run]
 
 Serves a live web view of the ledger: every sequence with its schedule, last run and recent
 runs, today's counts, updated as runs go (Server-Sent Events from a watch of runs/), and the
 JSON API it reads (/api/sequences, /api/runs, /api/runs/ID, /api/runs/ID/steps/N/log,
-/api/events). Read-only. Runs until interrupted (Ctrl-C).
+/api/events). Read-only unless --allow-run. Runs until interrupted (Ctrl-C).
 
 Options:
   --port N       the port (default 8080; 0: any free one)
   --host H       the address to listen on (default 127.0.0.1: this machine only)
+  --allow-run    buttons to run a sequence, cancel a run, re-run from the failed step;
+                 only from the printed URL, which carries a random token
   -C, --repo DIR
 `,
-  options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } },
+  options: {
+    port: { type: 'string', default: '8080' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'allow-run': { type: 'boolean', default: false },
+  },
   async run(values, positionals, context) {
     if (positionals.length > 0) throw new EtlError('usage', `ui takes no arguments, got "${positionals.join(' ')}"`);
     const port = Number(values.port);
@@ -30,6 +37,7 @@ Options:
       throw new EtlError('usage', `--port must be a port number (0 to 65535), got "${String(values.port)}"`);
     const host = String(values.host);
     const view = await ledgerView(context.repo, { env: context.env });
+    const token = values['allow-run'] ? randomBytes(24).toString('base64url') : undefined;
     let started: Awaited<ReturnType<typeof startUiServer>>;
     try {
       started = await startUiServer({
@@ -38,6 +46,7 @@ Options:
         port,
         now: () => new Date(),
         definitions: cachedDefinitions(context.repo, context.env),
+        actions: token ? { token, repo: context.repo, view, env: context.env } : undefined,
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -50,7 +59,9 @@ Options:
     const reach = LOOPBACK.has(host)
       ? 'this machine only'
       : 'WARNING: anyone who can reach this address can read the ledger, logs included';
-    context.stdout.write(`etl ui: serving the ledger of ${context.repo} at ${started.url} (${host}: ${reach})\n`);
+    const address = token ? `${started.url}?token=${token}` : started.url;
+    context.stdout.write(`etl ui: serving the ledger of ${context.repo} at ${address} (${host}: ${reach})\n`);
+    if (token) context.stdout.write('etl ui: --allow-run: runs may be started and cancelled from that URL only\n');
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGINT', stop);

@@ -42,8 +42,10 @@ const badRequest = (message: string): ApiResponse => ({ status: 400, json: { err
 
 /** Answers one API request; `path` is the URL's path below /api. */
 export async function handleApi(context: ApiContext, method: string, path: string, query: URLSearchParams) {
-  if (method !== 'GET' && method !== 'HEAD') return { status: 405, json: { error: 'only GET' } } as ApiResponse;
   const parts = path.split('/').filter(Boolean);
+  // Not a read of the API: there is nothing to write here (actions live elsewhere, if allowed).
+  if (!['sequences', 'runs'].includes(parts[0] ?? '')) return notFound('page');
+  if (method !== 'GET' && method !== 'HEAD') return { status: 405, json: { error: 'only GET' } } as ApiResponse;
   if (parts.length === 1 && parts[0] === 'sequences') return sequences(context);
   if (parts.length === 1 && parts[0] === 'runs') return runs(context, query);
   if (parts[0] === 'runs' && parts.length >= 2) {

@@ -4,12 +4,15 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
+import { type Actions, handleAction } from './actions.js';
 import { type ApiContext, handleApi } from './api.js';
 import { LedgerWatch, type RunChange } from './watch.js';
 
 export interface UiOptions extends ApiContext {
   host?: string;
   port?: number;
+  /** --allow-run: the write endpoints, and what they need. Without it there are none. */
+  actions?: Actions;
 }
 
 /** Sent with every response: nothing from another origin, nothing inline, no sniffing. */
@@ -42,7 +45,7 @@ export async function startUiServer(options: UiOptions): Promise<{ server: Serve
 }
 
 async function respond(
-  context: ApiContext,
+  context: UiOptions,
   boundHost: string,
   server: Server,
   events: EventHub,
@@ -56,6 +59,11 @@ async function respond(
   }
   const url = new URL(request.url ?? '/', 'http://server');
   if (url.pathname === '/api/events' && request.method === 'GET') return events.subscribe(request, response);
+  if (url.pathname === '/api/config') return send(response, 200, { allow_run: context.actions !== undefined });
+  if (context.actions && url.pathname.startsWith('/api/actions/')) {
+    const answer = await handleAction(context.actions, url.pathname.slice('/api/actions/'.length), request);
+    return send(response, answer.status, answer.json);
+  }
   if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
     const answer = await handleApi(context, request.method ?? 'GET', url.pathname.slice(4), url.searchParams);
     if (answer.text !== undefined) return send(response, answer.status, answer.text, answer.type);

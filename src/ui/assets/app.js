@@ -3,6 +3,35 @@
 // rendered as text (htm/Preact never parse data as HTML).
 import { html, render, useEffect, useState } from '/assets/vendor/htm-preact.js';
 
+// --allow-run: the token comes in the URL the server printed; kept for this tab, then taken
+// out of the address bar.
+const given = new URLSearchParams(location.search).get('token');
+if (given) {
+  sessionStorage.setItem('etl-token', given);
+  history.replaceState(null, '', location.pathname);
+}
+const token = sessionStorage.getItem('etl-token');
+const config = fetch('/api/config').then((r) => r.json());
+
+/** An action button: shown only when the server allows runs; says how it went. */
+function Action({ label, action, body }) {
+  const [allowed, setAllowed] = useState(false);
+  const [said, setSaid] = useState('');
+  useEffect(() => {
+    config.then((c) => setAllowed(c.allow_run && Boolean(token)));
+  }, []);
+  if (!allowed) return '';
+  const act = async () => {
+    const response = await fetch(`/api/actions/${action}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Etl-Token': token },
+      body: JSON.stringify(body),
+    });
+    setSaid(response.ok ? 'started' : ((await response.json()).error ?? String(response.status)));
+  };
+  return html`<button type="button" class=${`action action-${action}`} onClick=${act}>${label}</button> <span class="muted">${said}</span>`;
+}
+
 const api = async (path) => {
   const response = await fetch(path, { headers: { Accept: 'application/json' } });
   if (!response.ok) throw new Error(`${path}: ${response.status}`);
@@ -67,7 +96,7 @@ function Overview() {
           <td><a class="name" href=${`/sequences/${s.name}`}>${s.name}</a>${s.description ? html`<div class="description">${s.description}</div>` : ''}</td>
           <td class="hide-narrow">${s.schedule ? html`<code>${s.schedule}</code> <span class="muted">${s.timezone}</span><div class="muted">next ${when(s.next_run)}</div>` : html`<span class="muted">manual</span>`}</td>
           <td>${s.last ? html`<${Status} status=${s.last.status} /> ${when(s.last.started_at)} <span class="muted">${duration(s.last.duration_ms)}</span>` : html`<span class="muted">never run</span>`}</td>
-          <td class="hide-narrow">${s.success_rate === null ? '' : `${Math.round(s.success_rate * 100)}%`}</td>
+          <td class="hide-narrow">${s.success_rate === null ? '' : `${Math.round(s.success_rate * 100)}%`} <${Action} label="Run now" action="run" body=${{ sequence: s.name }} /></td>
           <td><${Strip} runs=${s.recent} /></td>
         </tr>`,
       )}</tbody>
@@ -119,6 +148,8 @@ function Run({ id }) {
     <h1>${run.sequence} <${Status} status=${run.status} /></h1>
     <p class="muted">run <code>${run.id}</code> · started ${when(run.started_at)} · ${duration(run.duration_ms)} · ${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${run.definitions.commit ? html` · definitions <code>${run.definitions.commit.slice(0, 10)}</code>${run.definitions.dirty ? ' (dirty)' : ''}` : ''}</p>
     ${run.error ? html`<p class="error" role="alert">${run.error}</p>` : ''}
+    <p>${run.status === 'running' ? html`<${Action} label="Cancel" action="cancel" body=${{ run: run.id }} />` : ''}
+      ${run.status === 'failed' && run.failed_step ? html`<${Action} label=${`Re-run from step ${run.failed_step}`} action="run" body=${{ sequence: run.sequence, from: run.failed_step }} />` : ''}</p>
     <table class="steps">
       <thead><tr><th>step</th><th>status</th><th class="hide-narrow">timeline</th><th>ending</th></tr></thead>
       <tbody>${run.steps.map((line) => {

@@ -1,0 +1,98 @@
+// `etl ui --allow-run`: runs started and cancelled from the page, and only from it.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { test } from 'node:test';
+import type { RunRecord } from '../../src/runner/records.js';
+import { pipelineRepo, startCli } from '../helpers/repo.js';
+
+const DEFINITIONS = {
+  modules: { ok: { cmd: './modules/ok.sh' }, nap: { cmd: './modules/sleep.sh 30' } },
+  sequences: { good: [{ module_name: 'ok' }], long: [{ module_name: 'ok' }, { module_name: 'nap' }] },
+};
+
+function call(
+  url: string,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: unknown },
+) {
+  const { hostname, port } = new URL(url);
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ hostname, port, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body === undefined ? undefined : JSON.stringify(options.body));
+  });
+}
+
+async function until<T>(what: () => Promise<T | undefined>): Promise<T> {
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+    const found = await what();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('timed out');
+}
+
+test('--allow-run: a run and a cancel from the page with its token and origin; refused otherwise, and absent without the flag', {
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, DEFINITIONS);
+  const readOnly = startCli(['ui', '--port', '0'], { cwd: repo });
+  t.after(() => readOnly.child.kill('SIGTERM'));
+  const plain = /(http:\/\/\S+)/.exec(await readOnly.line(/^etl ui: serving/))![1]!;
+  assert.equal(JSON.parse((await call(plain, '/api/config', {})).body).allow_run, false);
+  const origin = (url: string) => new URL(url).origin;
+  const post = { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: origin(plain) } };
+  assert.equal(
+    (await call(plain, '/api/actions/run', { ...post, body: { sequence: 'good' } })).status,
+    404,
+    'no write endpoint',
+  );
+
+  const server = startCli(['ui', '--port', '0', '--allow-run'], { cwd: repo });
+  t.after(() => server.child.kill('SIGTERM'));
+  const printed = /(http:\/\/\S+)/.exec(await server.line(/^etl ui: serving/))![1]!;
+  const token = new URL(printed).searchParams.get('token')!;
+  assert.ok(token.length >= 32, 'a long random token in the printed URL');
+  const url = printed.replace(/\?.*$/, '');
+  const headers = { 'Content-Type': 'application/json', Origin: origin(url), 'X-Etl-Token': token };
+  const refused = [
+    { method: 'POST', headers: { ...headers, 'X-Etl-Token': '' } },
+    { method: 'POST', headers: { ...headers, 'X-Etl-Token': `${token.slice(0, -1)}x` } },
+    { method: 'POST', headers: { ...headers, Origin: 'http://evil.example' } },
+    { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Etl-Token': token } }, // no Origin
+  ];
+  for (const attempt of refused)
+    assert.equal((await call(url, '/api/actions/run', { ...attempt, body: { sequence: 'good' } })).status, 403);
+  assert.equal((await call(url, '/api/actions/run', { headers })).status, 405);
+  assert.equal(
+    (await call(url, '/api/actions/run', { method: 'POST', headers, body: { sequence: '../x' } })).status,
+    400,
+  );
+  const runs = async (sequence: string) =>
+    JSON.parse((await call(url, `/api/runs?sequence=${sequence}`, {})).body).runs as RunRecord[];
+  assert.deepEqual(await runs('good'), [], 'nothing ran on a refused request');
+
+  assert.equal(
+    (await call(url, '/api/actions/run', { method: 'POST', headers, body: { sequence: 'good' } })).status,
+    202,
+  );
+  await until(async () => ((await runs('good'))[0]?.status === 'succeeded' ? true : undefined));
+
+  assert.equal(
+    (await call(url, '/api/actions/run', { method: 'POST', headers, body: { sequence: 'long' } })).status,
+    202,
+  );
+  const running = await until(async () => {
+    const [run] = await runs('long');
+    return run?.status === 'running' && run.steps[1]?.status === 'running' ? run : undefined;
+  });
+  const cancel = await call(url, '/api/actions/cancel', { method: 'POST', headers, body: { run: running.id } });
+  assert.equal(cancel.status, 202, cancel.body);
+  await until(async () => ((await runs('long'))[0]?.status === 'cancelled' ? true : undefined));
+  const again = await call(url, '/api/actions/cancel', { method: 'POST', headers, body: { run: running.id } });
+  assert.equal(again.status, 409, 'a run that is not running is not cancelled');
+});
