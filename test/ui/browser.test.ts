@@ -48,6 +48,7 @@ test("the overview lists the sequences, shows hostile text as text, follows a ru
   await page.waitForSelector('tr[data-sequence="good"]');
   const rows = await page.$$('tr[data-sequence]');
   assert.deepEqual(await Promise.all(rows.map((row) => row.getAttribute('data-sequence'))), ['bad', 'good']);
+  assert.equal(await page.locator('button.action').count(), 0, 'no action without --allow-run');
   const description = await page.textContent('tr[data-sequence="good"] .description');
   assert.match(description ?? '', /<script>window\.pwned = 1<\/script> "><img src=x onerror=/, 'shown as text');
   assert.equal(await page.evaluate('window.pwned'), undefined, 'never run');
@@ -145,4 +146,32 @@ test("a sequence's page pages through 2,000 runs to the oldest, and filters by s
       (await page.locator('tr[data-run]').count()) === 50 && !(await page.$('tr[data-run] .status-succeeded')),
   );
   assert.equal(await page.textContent('tr[data-run] .status'), 'failed');
+});
+
+test('with --allow-run, "Run now" on the overview starts a run that appears without a reload', {
+  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { good: [{ module_name: 'ok' }] },
+  });
+  const server = startCli(['ui', '--port', '0', '--allow-run'], { cwd: repo });
+  t.after(() => server.child.kill('SIGTERM'));
+  const url = /(http:\/\/\S+)/.exec(await server.line(/^etl ui: serving/))![1]!;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.waitForSelector('tr[data-sequence="good"] button.action-run');
+  assert.doesNotMatch(page.url(), /token/, 'the token leaves the address bar');
+  await page.click('tr[data-sequence="good"] button.action-run');
+  await until(async () => (await page.locator('tr[data-sequence="good"] .strip a').count()) === 1);
+  await until(async () => (await page.textContent('tr[data-sequence="good"] .status')) === 'succeeded');
+  // The same page opened without the token (another tab, a pasted link) has no buttons.
+  const other = await browser.newContext();
+  const stranger = await other.newPage();
+  await stranger.goto(url.replace(/\?.*$/, ''));
+  await stranger.waitForSelector('tr[data-sequence="good"]');
+  assert.equal(await stranger.locator('button.action').count(), 0);
 });
