@@ -1,6 +1,6 @@
-// The overview page of `etl ui`: every sequence with its last run and recent runs, today's
-// counts, kept up to date by the server's events. Everything shown comes from /api/ and is
-// rendered as text (htm/Preact never parse data as HTML).
+// The pages of `etl ui`: the overview (/), a sequence (/sequences/NAME) and a run (/runs/ID),
+// kept up to date by the server's events. Everything shown comes from /api/ and is rendered
+// as text (htm/Preact never parse data as HTML).
 import { html, render, useEffect, useState } from '/assets/vendor/htm-preact.js';
 
 // --allow-run: the token comes in the URL the server printed; kept for this tab, then taken
@@ -27,7 +27,8 @@ function Action({ label, action, body }) {
       headers: { 'Content-Type': 'application/json', 'X-Etl-Token': token },
       body: JSON.stringify(body),
     });
-    setSaid(response.ok ? 'started' : ((await response.json()).error ?? String(response.status)));
+    const done = action === 'cancel' ? 'cancelling' : 'started';
+    setSaid(response.ok ? done : ((await response.json()).error ?? String(response.status)));
   };
   return html`<button type="button" class=${`action action-${action}`} onClick=${act}>${label}</button> <span class="muted">${said}</span>`;
 }
