@@ -7,11 +7,12 @@ import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { listHistory } from '../ledger/history.js';
 import type { RunRecord } from '../runner/records.js';
+import { RUN_STATUSES } from '../runner/statuses.js';
 import { parseLimit } from './options.js';
 import type { Command } from './command.js';
 import { formatTable, type Paint } from './output.js';
 
-const STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'abandoned'];
+const STATUSES: readonly string[] = RUN_STATUSES;
 
 export const command: Command = {
   usage: `Usage: etl history [SEQUENCE] [--status S] [--since DATE] [--limit N] [--json]

@@ -39,7 +39,7 @@ function listDirs(path: string, pattern: RegExp): string[] {
 
 /** The sequences that have runs in the ledger. */
 export function ledgerSequences(repo: string): string[] {
-  return listDirs(join(repo, RUNS_DIR), /^[A-Za-z0-9][A-Za-z0-9._-]*$/).reverse();
+  return listDirs(join(repo, RUNS_DIR), new RegExp(NAME_PATTERN)).reverse();
 }
 
 /**

@@ -4,8 +4,9 @@
 // never loads this file at run time (zod stays out of start-up): it imports types only.
 import { z } from 'zod';
 import { SCHEMA_VERSION } from './schema-version.js';
+import { RUN_STATUSES } from './statuses.js';
 
-export const RunStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled', 'abandoned']);
+export const RunStatus = z.enum(RUN_STATUSES);
 export const StepStatus = z.enum(['pending', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped']);
 
 const Timestamp = z.string().describe('ISO 8601, UTC');

@@ -11,6 +11,7 @@ import { findRun, type LedgerView, ledgerSequences, listHistory, readRun, reapIf
 import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
 import { readStep } from '../ledger/step-log.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
+import { RUN_STATUSES } from '../runner/statuses.js';
 import { listSequences } from '../schedule/overview.js';
 
 export interface ApiContext {
@@ -29,8 +30,8 @@ export interface ApiResponse {
   type?: string;
 }
 
-const STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'abandoned'];
-const MODULE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const STATUSES: readonly string[] = RUN_STATUSES;
+const NAME = new RegExp(NAME_PATTERN);
 /** Recent runs shown per sequence on the overview (its strip, its success rate). */
 export const RECENT_RUNS = 20;
 const MAX_PAGE = 500;
@@ -80,7 +81,7 @@ async function sequences(context: ApiContext): Promise<ApiResponse> {
 /** Runs newest first, a page at a time: `before` is the cursor (the last id of the page before). */
 function runs(context: ApiContext, query: URLSearchParams): ApiResponse {
   const sequence = query.get('sequence') ?? undefined;
-  if (sequence !== undefined && !new RegExp(NAME_PATTERN).test(sequence)) return badRequest('not a sequence name');
+  if (sequence !== undefined && !NAME.test(sequence)) return badRequest('not a sequence name');
   const status = query.get('status') ?? undefined;
   if (status !== undefined && !STATUSES.includes(status)) return badRequest(`status is one of ${STATUSES.join(', ')}`);
   const limit = Number(query.get('limit') ?? 50);
@@ -156,7 +157,7 @@ function stepLog(context: ApiContext, id: string, step: string): ApiResponse {
   const found = locate(context, id);
   const line = found?.run.steps.find((s) => s.role === role && s.index === Number(match[2]));
   // The module's name makes the file's: as validated, never a path of its own.
-  if (!found || !line || !MODULE_NAME.test(line.module)) return notFound('step');
+  if (!found || !line || !NAME.test(line.module)) return notFound('step');
   const text = (body: string): ApiResponse => ({ status: 200, text: body, type: 'text/plain; charset=utf-8' });
   // Where the runner writes it (the ledger's layout), readable while the step still runs.
   const count = found.run.steps.filter((s) => s.role === role).length;

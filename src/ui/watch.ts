@@ -5,6 +5,7 @@
 // folders of runs still going (their steps/ and logs/).
 import { type FSWatcher, readdirSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
+import { NAME_PATTERN } from '../definitions/patterns.js';
 import { RUN_ID_PATTERN, RUNS_DIR } from '../ledger/layout.js';
 
 export interface RunChange {
@@ -12,7 +13,7 @@ export interface RunChange {
   id: string;
 }
 
-const SEQUENCE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const SEQUENCE = new RegExp(NAME_PATTERN);
 /** Changes to one run within this long are told once. */
 const COALESCE_MS = 50;
 
