@@ -28,8 +28,10 @@ export const SECURITY_HEADERS: Record<string, string> = {
 export async function startUiServer(options: UiOptions): Promise<{ server: Server; url: string }> {
   const host = options.host ?? '127.0.0.1';
   const events = new EventHub(typeof options.view === 'string' ? [options.view] : options.view, options.now);
+  // Known once it listens, before the first request: the Host check needs it.
+  const self = { host, port: 0 };
   const server = createServer((request, response) => {
-    respond(options, host, server, events, request, response).catch(() => {
+    respond(options, self, events, request, response).catch(() => {
       if (!response.headersSent) send(response, 500, { error: 'internal error' });
       else response.destroy();
     });
@@ -40,21 +42,18 @@ export async function startUiServer(options: UiOptions): Promise<{ server: Serve
   });
   server.on('close', () => events.close());
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/` };
+  self.port = typeof address === 'object' && address ? address.port : (options.port ?? 8080);
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${self.port}/` };
 }
 
 async function respond(
   context: UiOptions,
-  boundHost: string,
-  server: Server,
+  self: { host: string; port: number },
   events: EventHub,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  if (!allowedHost(request.headers.host, boundHost, port)) {
+  if (!allowedHost(request.headers.host, self.host, self.port)) {
     return send(response, 421, { error: 'this server answers to its own address only' });
   }
   const url = new URL(request.url ?? '/', 'http://server');
