@@ -35,6 +35,7 @@ const get = (url, path) =>
 try {
   const repo = await committedLedger(join(work, 'ledger'), COUNT);
   const { server, url } = await startUiServer({
+    repo,
     view: repo,
     port: 0,
     now: () => new Date(),

@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Definitions, MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { validate } from '../definitions/validate.js';
 import { EtlError, ExitCode } from '../errors.js';
+import { originWeb } from '../github/remote.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { startUiServer } from '../ui/server.js';
 import type { Command } from './command.js';
@@ -11,16 +13,17 @@ import type { Command } from './command.js';
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export const command: Command = {
-  usage: `Usage: etl ui [--port 8080] [--host 127.0.0.1] [--allow-run]
+  usage: `Usage: etl ui [--port 8080] [--host 127.0.0.1] [--open] [--allow-run]
 
 Serves a live web view of the ledger: every sequence with its schedule, last run and recent
 runs, today's counts, updated as runs go (Server-Sent Events from a watch of runs/), and the
-JSON API it reads (/api/sequences, /api/runs, /api/runs/ID, /api/runs/ID/steps/N/log,
-/api/events). Read-only unless --allow-run. Runs until interrupted (Ctrl-C).
+JSON API it reads (/api/sequences, /api/runs, /api/runs/ID, /api/runs/ID/definitions,
+/api/runs/ID/steps/N/log, /api/events). Read-only unless --allow-run. Runs until interrupted (Ctrl-C).
 
 Options:
   --port N       the port (default 8080; 0: any free one)
   --host H       the address to listen on (default 127.0.0.1: this machine only)
+  --open         open the page in the default browser
   --allow-run    buttons to run a sequence, cancel a run, re-run from the failed step;
                  only from the printed URL, which carries a random token
   -C, --repo DIR
@@ -29,6 +32,7 @@ Options:
     port: { type: 'string', default: '8080' },
     host: { type: 'string', default: '127.0.0.1' },
     'allow-run': { type: 'boolean', default: false },
+    open: { type: 'boolean', default: false },
   },
   async run(values, positionals, context) {
     if (positionals.length > 0) throw new EtlError('usage', `ui takes no arguments, got "${positionals.join(' ')}"`);
@@ -41,7 +45,9 @@ Options:
     let started: Awaited<ReturnType<typeof startUiServer>>;
     try {
       started = await startUiServer({
+        repo: context.repo,
         view,
+        remote: await originWeb(context.repo, context.env),
         host,
         port,
         now: () => new Date(),
@@ -62,6 +68,7 @@ Options:
     const address = token ? `${started.url}?token=${token}` : started.url;
     context.stdout.write(`etl ui: serving the ledger of ${context.repo} at ${address} (${host}: ${reach})\n`);
     if (token) context.stdout.write('etl ui: --allow-run: runs may be started and cancelled from that URL only\n');
+    if (values.open) openBrowser(address, context.env);
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGINT', stop);
@@ -75,6 +82,19 @@ Options:
     return ExitCode.ok;
   },
 };
+
+/** --open: the system's opener; a machine without one (a server) just has the printed URL. */
+function openBrowser(url: string, env: NodeJS.ProcessEnv): void {
+  const [command, ...args] =
+    process.platform === 'darwin'
+      ? ['open', url]
+      : process.platform === 'win32'
+        ? ['cmd', '/c', 'start', '', url]
+        : ['xdg-open', url];
+  const child = spawn(command!, args, { env, stdio: 'ignore', detached: true });
+  child.on('error', () => {});
+  child.unref();
+}
 
 /**
  * The definitions, validated again only when a definition file changed (its size or time, or

@@ -2,6 +2,7 @@ import { Octokit } from '@octokit/rest';
 import { EtlError, type ErrorCode } from '../errors.js';
 import { openGit, type Env } from '../git/git.js';
 import { sleep } from '../timers.js';
+import { repositorySlug } from './remote.js';
 
 export interface GitHub {
   octokit: Octokit;
@@ -43,16 +44,14 @@ async function slugFromRemote(repoDir: string, env: Env): Promise<string> {
       .raw(['remote', 'get-url', 'origin'])
       .catch(() => '')
   ).trim();
-  // Only a remote on a server names a GitHub repository: a local path or file:// URL does not.
-  const onServer = /^(https?|ssh|git):\/\/[^/]+\/|^[\w.-]+@[\w.-]+:/.test(url);
-  const match = onServer ? /[/:]([^/:]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url) : null;
-  if (!match) {
+  const slug = repositorySlug(url);
+  if (!slug) {
     throw new EtlError(
       'github-repository',
       `cannot tell which GitHub repository this is${url ? ` (origin is ${JSON.stringify(url.replace(/(\w+:\/\/)[^/@\s]+@/, '$1***@'))}, not a GitHub URL)` : ''}: set GITHUB_REPOSITORY=owner/repo, or add a GitHub "origin" remote`,
     );
   }
-  return `${match[1]}/${match[2]}`;
+  return slug;
 }
 
 interface RequestFailure {

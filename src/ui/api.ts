@@ -2,21 +2,27 @@
 // `etl history` reads it, lazily, so that no call reads every run of a large ledger. A URL
 // names runs by their full id and sequences by their name, both checked against their
 // patterns: nothing in a URL becomes a path before it has been.
-import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isInside } from '../definitions/read-source.js';
 import type { Definitions } from '../definitions/model.js';
+import { type GitHubWeb, runLinks } from '../github/remote.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { findRun, type LedgerView, ledgerSequences, listHistory, readRun, reapIfAbandoned } from '../ledger/history.js';
 import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
+import { pinDiff, pinnedFiles } from '../ledger/pinned.js';
 import { readStep } from '../ledger/step-log.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import { RUN_STATUSES } from '../runner/statuses.js';
 import { listSequences } from '../schedule/overview.js';
 
 export interface ApiContext {
+  /** The pipeline repository: git objects (the pinned definitions) are read from it. */
+  repo: string;
   /** Where runs are read from (a ledger branch's worktree first, then the repository). */
   view: LedgerView;
+  /** The repository's GitHub address, when its origin is on GitHub: a run's links. */
+  remote?: GitHubWeb;
   /** The definitions, when they validate (a sequence's schedule, description, steps). */
   definitions(): Promise<Definitions | undefined>;
   now(): Date;
@@ -24,10 +30,11 @@ export interface ApiContext {
 
 export interface ApiResponse {
   status: number;
-  /** A JSON body, or plain text with `type`. */
+  /** A JSON body, plain text with `type`, or a part of a file streamed from the disk. */
   json?: unknown;
   text?: string;
   type?: string;
+  file?: { path: string; start: number; end: number; headers: Record<string, string> };
 }
 
 const STATUSES: readonly string[] = RUN_STATUSES;
@@ -53,7 +60,9 @@ export async function handleApi(context: ApiContext, method: string, path: strin
     const id = parts[1]!;
     if (!RUN_ID_PATTERN.test(id)) return notFound('run');
     if (parts.length === 2) return oneRun(context, id);
-    if (parts.length === 5 && parts[2] === 'steps' && parts[4] === 'log') return stepLog(context, id, parts[3]!);
+    if (parts.length === 3 && parts[2] === 'definitions') return runDefinitions(context, id);
+    if (parts.length === 5 && parts[2] === 'steps' && parts[4] === 'log')
+      return stepLog(context, id, parts[3]!, query.get('from'));
   }
   return notFound('page');
 }
@@ -119,7 +128,28 @@ function oneRun(context: ApiContext, id: string): ApiResponse {
     const step = served(root, join(folder, line.record)) ? readStep(folder, line.record) : undefined;
     if (step) steps.push(step);
   }
-  return { status: 200, json: { run, steps } };
+  return { status: 200, json: { run, steps, links: runLinks(run, context.remote) } };
+}
+
+/**
+ * The definitions a run ran, each file's content read from git by the blob hash it pinned,
+ * and what changed since the sequence's run before it (a unified diff per file).
+ */
+function runDefinitions(context: ApiContext, id: string): ApiResponse {
+  const found = locate(context, id);
+  if (!found) return notFound('run');
+  const { run } = found;
+  const [previous] = listHistory(context.view, { sequence: run.sequence, before: run.id, limit: 1 });
+  return {
+    status: 200,
+    json: {
+      commit: run.definitions.commit,
+      dirty: run.definitions.dirty,
+      files: pinnedFiles(context.repo, run.definitions),
+      previous: previous ? { id: previous.id, commit: previous.definitions.commit } : null,
+      changes: previous ? pinDiff(context.repo, previous.definitions, run.definitions) : [],
+    },
+  };
 }
 
 /** A run by its whole id: its record and folder, when they lie inside the ledger (no link out of it). */
@@ -149,37 +179,31 @@ function served(root: string, path: string): boolean {
   }
 }
 
-/** A step's kept log as text; `step` is "3" (a step) or "on_failure-1" (an error handler step). */
-function stepLog(context: ApiContext, id: string, step: string): ApiResponse {
+/**
+ * A step's kept log; `step` is "3" (a step) or "on_failure-1" (an error handler step). Streamed
+ * from the file (the server holds a chunk at a time, however long it is), from byte `from` on
+ * when given: a page following a running step asks for what was added since its last read,
+ * the offset the answer's X-Log-Size header gave.
+ */
+function stepLog(context: ApiContext, id: string, step: string, from: string | null): ApiResponse {
   const match = /^(?:(on_failure)-)?([1-9]\d{0,5})$/.exec(step);
   if (!match) return notFound('step');
+  if (from !== null && !/^\d{1,15}$/.test(from)) return badRequest('from is a byte offset');
   const role = match[1] ? 'on_failure' : 'step';
   const found = locate(context, id);
   const line = found?.run.steps.find((s) => s.role === role && s.index === Number(match[2]));
   // The module's name makes the file's: as validated, never a path of its own.
   if (!found || !line || !NAME.test(line.module)) return notFound('step');
-  const text = (body: string): ApiResponse => ({ status: 200, text: body, type: 'text/plain; charset=utf-8' });
   // Where the runner writes it (the ledger's layout), readable while the step still runs.
   const count = found.run.steps.filter((s) => s.role === role).length;
   const path = join(found.folder, stepFiles(line, count).log);
-  return text(served(found.root, path) ? readTail(path, MAX_LOG_BYTES) : ''); // none yet, or a link out
-}
-
-/** A file's text, or its last `max` bytes; empty when it cannot be read (not written yet). */
-function readTail(path: string, max: number): string {
-  let fd: number;
+  let size = 0;
   try {
-    fd = openSync(path, 'r');
+    if (served(found.root, path)) size = statSync(path).size;
   } catch {
-    return '';
+    // not written yet
   }
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, max);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return buffer.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
+  const start = from === null ? Math.max(0, size - MAX_LOG_BYTES) : Math.min(Number(from), size);
+  const headers = { 'X-Log-Size': String(size), 'X-Log-Start': String(start) };
+  return { status: 200, type: 'text/plain; charset=utf-8', file: { path, start, end: size, headers } };
 }

@@ -1,11 +1,11 @@
 // The HTTP server of `etl ui`: the JSON API under /api/, behind the checks every response
 // gets. Binds to 127.0.0.1 unless told otherwise; answers only requests addressed to the name
 // it is bound to (a page on another site cannot reach it through a rebound DNS name).
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { type Actions, handleAction } from './actions.js';
-import { type ApiContext, handleApi } from './api.js';
+import { type ApiContext, type ApiResponse, handleApi } from './api.js';
 import { LedgerWatch, type RunChange } from './watch.js';
 
 export interface UiOptions extends ApiContext {
@@ -65,6 +65,7 @@ async function respond(
   }
   if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
     const answer = await handleApi(context, request.method ?? 'GET', url.pathname.slice(4), url.searchParams);
+    if (answer.file) return sendFile(response, answer.file, answer.type);
     if (answer.text !== undefined) return send(response, answer.status, answer.text, answer.type);
     return send(response, answer.status, answer.json);
   }
@@ -112,6 +113,23 @@ function send(response: ServerResponse, status: number, body: unknown, type?: st
     'Cache-Control': 'no-store',
   });
   response.end(response.req.method === 'HEAD' ? undefined : text);
+}
+
+/** Bytes [start, end) of a file, read from the disk a chunk at a time as the client takes them. */
+function sendFile(response: ServerResponse, file: NonNullable<ApiResponse['file']>, type = 'application/octet-stream') {
+  const length = Math.max(0, file.end - file.start);
+  response.writeHead(200, {
+    ...SECURITY_HEADERS,
+    ...file.headers,
+    'Content-Type': type,
+    'Content-Length': length,
+    'Cache-Control': 'no-store',
+  });
+  if (length === 0 || response.req.method === 'HEAD') return void response.end();
+  const stream = createReadStream(file.path, { start: file.start, end: file.end - 1 });
+  // A file gone meanwhile (a run folder removed): the body ends short, the client sees it.
+  stream.on('error', () => response.destroy());
+  stream.pipe(response);
 }
 
 /** Sent to keep a quiet stream open through proxies, and to notice clients that left. */

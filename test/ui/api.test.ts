@@ -8,6 +8,8 @@ import { validate } from '../../src/definitions/validate.js';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
 import { allowedHost, startUiServer } from '../../src/ui/server.js';
 import { networkInterfaces } from 'node:os';
+import { githubWeb, originWeb, runLinks } from '../../src/github/remote.js';
+import { git, initRepo } from '../helpers/git.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
 
 const DEFINITIONS = {
@@ -46,6 +48,8 @@ function get(url: string, path: string, options: { method?: string; host?: strin
 
 async function serve(t: TestContext, repo: string) {
   const { server, url } = await startUiServer({
+    repo,
+    remote: await originWeb(repo, process.env),
     view: repo,
     port: 0,
     now: () => new Date(),
@@ -123,6 +127,94 @@ test('one run with its step records, and a failed step log with its stderr', asy
   assert.match(log.body, /something went wrong/);
   assert.equal((await get(url, `/api/runs/${latest!.id}/steps/9/log`)).status, 404);
   assert.equal((await get(url, '/api/runs/20200101T000000000Z-00000000')).status, 404);
+});
+
+test("a run's definitions come from git by their pinned blobs, with a diff against the run before", async (t) => {
+  const repo = pipelineRepo(t, DEFINITIONS);
+  initRepo(repo);
+  git(repo, 'remote', 'add', 'origin', 'git@github.com:office/pipelines.git');
+  assert.equal((await runCli(['run', 'good'], { cwd: repo })).code, 0);
+  // The second run's definitions: one committed change, then one left uncommitted.
+  const edited = { ...DEFINITIONS.sequences.good, schedule: '0 4 * * *' };
+  writeFileSync(join(repo, 'etl_sequences/good.json'), JSON.stringify(edited, null, 2));
+  git(repo, 'commit', '-qam', 'later');
+  assert.equal((await runCli(['run', 'good'], { cwd: repo })).code, 0);
+  writeFileSync(join(repo, 'modules.json'), JSON.stringify({ ...DEFINITIONS.modules, extra: { cmd: 'true' } }));
+  assert.equal((await runCli(['run', 'good'], { cwd: repo })).code, 0);
+  const url = await serve(t, repo);
+  const [dirty, second, first] = JSON.parse((await get(url, '/api/runs?sequence=good')).body).runs as RunRecord[];
+
+  const pinned = JSON.parse((await get(url, `/api/runs/${second!.id}/definitions`)).body);
+  assert.equal(pinned.commit, git(repo, 'rev-parse', 'HEAD').trim());
+  assert.equal(pinned.previous.id, first!.id);
+  const sequenceFile = pinned.files.find((f: { path: string }) => f.path === 'etl_sequences/good.json');
+  assert.match(sequenceFile.content, /"0 4 \* \* \*"/);
+  assert.deepEqual(
+    pinned.changes.map((c: { path: string; change: string }) => [c.path, c.change]),
+    [['etl_sequences/good.json', 'changed']],
+  );
+  assert.match(pinned.changes[0].patch, /^- {2}"schedule": "0 3 \* \* \*",$/m);
+  assert.match(pinned.changes[0].patch, /^\+ {2}"schedule": "0 4 \* \* \*",$/m);
+  assert.deepEqual(JSON.parse((await get(url, `/api/runs/${first!.id}/definitions`)).body).changes, []);
+
+  // An uncommitted edit ran: its blob is not in git, so its content and diff are unknown, and said so.
+  const uncommitted = JSON.parse((await get(url, `/api/runs/${dirty!.id}/definitions`)).body);
+  assert.equal(uncommitted.dirty, true);
+  assert.equal(uncommitted.files.find((f: { path: string }) => f.path === 'modules.json').content, null);
+  assert.deepEqual(uncommitted.changes, [{ path: 'modules.json', change: 'changed', patch: null }]);
+
+  // The origin is on GitHub: the run links to its definitions' commit.
+  const one = JSON.parse((await get(url, `/api/runs/${second!.id}`)).body);
+  assert.deepEqual(one.links, {
+    commit: `https://github.com/office/pipelines/commit/${pinned.commit}`,
+    actions_run: null,
+    pull_request: null,
+  });
+});
+
+test('a run from Actions links to its run and pull request; a hostile record links nowhere', () => {
+  const run = {
+    definitions: { commit: 'a'.repeat(40), dirty: false, files: {} },
+    trigger: {
+      kind: 'pull_request',
+      actor: 'x',
+      ci: {
+        url: 'https://github.com/office/p/actions/runs/7',
+        repository: 'office/p',
+        ref: 'refs/pull/12/merge',
+        sha: 'b'.repeat(40),
+      },
+    },
+  } as unknown as RunRecord;
+  assert.deepEqual(runLinks(run, undefined), {
+    commit: `https://github.com/office/p/commit/${'a'.repeat(40)}`,
+    actions_run: 'https://github.com/office/p/actions/runs/7',
+    pull_request: 'https://github.com/office/p/pull/12',
+  });
+  const hostile = structuredClone(run) as unknown as { trigger: { ci: Record<string, string> } };
+  hostile.trigger.ci.url = 'javascript:alert(1)//';
+  hostile.trigger.ci.repository = '"><img src=x>';
+  assert.deepEqual(runLinks(hostile as unknown as RunRecord, undefined), {
+    commit: null,
+    actions_run: null,
+    pull_request: null,
+  });
+  assert.equal(githubWeb('/srv/git/pipelines.git'), undefined);
+  assert.equal(githubWeb('https://gitlab.com/office/p.git'), undefined);
+  assert.deepEqual(githubWeb('https://github.com/office/p.git'), { server: 'https://github.com', slug: 'office/p' });
+});
+
+test('a log is read from a byte offset on, with its size in a header, to follow a running step', async (t) => {
+  const repo = await ledger(t);
+  const url = await serve(t, repo);
+  const [latest] = JSON.parse((await get(url, '/api/runs?sequence=bad')).body).runs as RunRecord[];
+  const whole = await get(url, `/api/runs/${latest!.id}/steps/2/log`);
+  const size = Number(whole.headers['x-log-size']);
+  assert.equal(size, Buffer.byteLength(whole.body));
+  const tail = await get(url, `/api/runs/${latest!.id}/steps/2/log?from=${size - 5}`);
+  assert.equal(tail.body, whole.body.slice(-5));
+  assert.equal((await get(url, `/api/runs/${latest!.id}/steps/2/log?from=${size + 100}`)).body, '');
+  assert.equal((await get(url, `/api/runs/${latest!.id}/steps/2/log?from=-1`)).status, 400);
 });
 
 test('nothing outside the ledger is served: encoded dots, absolute paths, NUL, links out of runs/', async (t) => {

@@ -54,6 +54,7 @@ function events(url: string, headers: Record<string, string> = {}): Promise<Stre
 
 async function serve(t: TestContext, repo: string) {
   const { server, url } = await startUiServer({
+    repo,
     view: repo,
     port: 0,
     now: () => new Date(),
