@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Regenerates the README's screenshots of `etl ui`: a copy of the bundled example is run a few
-// times (the last with its input missing, so that it fails), then the overview, the
-// sequence's grid and the failed run are taken in Debian's chromium, light and dark.
+// Regenerates the README's screenshots of `etl ui`: a copy of the bundled example, in a git
+// repository of its own, is run a few times, its transform's configuration is changed and
+// committed, and it is run once more with its input missing (so that it fails, with a diff of
+// its definitions against the run before). Every page is taken in Debian's chromium, light
+// and dark, at a desktop's width and a phone's.
 //
 //   npm run build && node docs/screenshots.mjs      (CHROMIUM_PATH if not /usr/bin/chromium)
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +17,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const bin = join(root, 'dist/src/cli/main.js');
 const out = join(root, 'docs/screenshots');
 const work = mkdtempSync(join(tmpdir(), 'etl-screenshots-'));
+const git = (...args) => execFileSync('git', args, { cwd: work, stdio: 'ignore' });
 const etl = (...args) => {
   try {
     execFileSync(process.execPath, [bin, ...args], { cwd: work, stdio: 'ignore' });
@@ -27,7 +30,14 @@ try {
   for (const part of ['modules.json', 'etl_sequences', 'modules', 'conf', 'data', 'schemas'])
     cpSync(join(root, part), join(work, part), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(work, 'node_modules')); // the loader's SQLite
+  writeFileSync(join(work, '.gitignore'), 'node_modules\nruns/*/.lock\nwork/\nout/\n');
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('-c', 'user.name=Data Team', '-c', 'user.email=data@example.org', 'commit', '-qm', 'Air quality pipeline');
   for (let i = 0; i < 6; i++) etl('run', 'air-quality');
+  const conf = join(work, 'conf/transform.json');
+  writeFileSync(conf, readFileSync(conf, 'utf8').replace('"SO2", "CO"', '"SO2"'));
+  git('-c', 'user.name=Data Team', '-c', 'user.email=data@example.org', 'commit', '-qam', 'Leave CO out');
   rmSync(join(work, 'data/air_quality.csv'));
   etl('run', 'air-quality');
   const server = spawn(process.execPath, [bin, 'ui', '--port', '0'], { cwd: work, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -39,20 +49,32 @@ try {
   );
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
   mkdirSync(out, { recursive: true });
+  const shoot = async (page, name, full = false) => page.screenshot({ path: join(out, `${name}.png`), fullPage: full });
   for (const scheme of ['light', 'dark']) {
-    const page = await browser.newPage({ colorScheme: scheme, viewport: { width: 1100, height: 520 } });
-    await page.goto(url);
-    await page.waitForSelector('tr[data-sequence]');
-    await page.screenshot({ path: join(out, `overview-${scheme}.png`) });
-    await page.goto(`${url}sequences/air-quality`);
-    await page.waitForSelector('tr[data-run]');
-    await page.screenshot({ path: join(out, `sequence-${scheme}.png`) });
-    await page.click('tr[data-run] a');
-    await page.waitForSelector('tr[data-step]');
-    const failed = page.locator('tr[data-step] button').first();
-    await failed.click();
-    await page.waitForSelector('pre.log');
-    await page.screenshot({ path: join(out, `failed-run-${scheme}.png`) });
+    for (const [size, viewport] of [
+      ['', { width: 1100, height: 560 }],
+      ['-phone', { width: 390, height: 844 }],
+    ]) {
+      const page = await browser.newPage({ colorScheme: scheme, viewport, deviceScaleFactor: size ? 2 : 1 });
+      await page.goto(url);
+      await page.waitForSelector('tr[data-sequence]');
+      await shoot(page, `overview-${scheme}${size}`);
+      await page.goto(`${url}board`);
+      await page.waitForSelector('.card');
+      await shoot(page, `board-${scheme}${size}`);
+      await page.goto(`${url}sequences/air-quality`);
+      await page.waitForSelector('tr[data-run]');
+      await page.waitForSelector('.chart canvas');
+      await shoot(page, `sequence-${scheme}${size}`, true);
+      await page.click('tr[data-run] a');
+      await page.waitForSelector('tr[data-step]');
+      await page.locator('tr[data-step] button.show-log').first().click();
+      await page.waitForSelector('pre.log');
+      await page.click('button.show-definitions');
+      await page.waitForSelector('pre.diff');
+      await shoot(page, `failed-run-${scheme}${size}`, true);
+      await page.close();
+    }
   }
   await browser.close();
   server.kill('SIGTERM');

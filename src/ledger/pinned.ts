@@ -44,7 +44,11 @@ export function pinDiff(repo: string, older: DefinitionsPin, newer: DefinitionsP
     const patch =
       a === null || b === null
         ? null
-        : createTwoFilesPatch(`a/${path}`, `b/${path}`, a, b, before ?? 'missing', after ?? 'missing');
+        : // As git prints one: from the "---" line on (the library heads it with a rule).
+          createTwoFilesPatch(`a/${path}`, `b/${path}`, a, b, before ?? 'missing', after ?? 'missing').replace(
+            /^=+\n/,
+            '',
+          );
     return { path, change, patch };
   });
 }

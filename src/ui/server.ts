@@ -77,7 +77,7 @@ async function respond(
   return send(response, 404, { error: 'not found' });
 }
 
-const PAGES = /^\/(?:runs\/\d{8}T\d{9}Z-[0-9a-f]{8}|sequences\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
+const PAGES = /^\/(?:board|runs\/\d{8}T\d{9}Z-[0-9a-f]{8}|sequences\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
 
 /** The only files served besides the API, by their exact URL: no path from a URL reaches the disk. */
 const ASSETS: Record<string, { file: string; type: string }> = {
@@ -85,6 +85,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/assets/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
   '/assets/vendor/htm-preact.js': { file: 'vendor/htm-preact.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/vendor/uPlot.iife.min.js': { file: 'vendor/uPlot.iife.min.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/vendor/uPlot.min.css': { file: 'vendor/uPlot.min.css', type: 'text/css; charset=utf-8' },
 };
 
 /**

@@ -143,7 +143,7 @@ test("a sequence's page pages through 2,000 runs to the oldest, and filters by s
   await page.selectOption('select', 'failed');
   await until(
     async () =>
-      (await page.locator('tr[data-run]').count()) === 50 && !(await page.$('tr[data-run] .status-succeeded')),
+      (await page.locator('tr[data-run]').count()) === 50 && !(await page.$('tr[data-run] .status.s-succeeded')),
   );
   assert.equal(await page.textContent('tr[data-run] .status'), 'failed');
 });

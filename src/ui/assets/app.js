@@ -1,7 +1,52 @@
-// The pages of `etl ui`: the overview (/), a sequence (/sequences/NAME) and a run (/runs/ID),
-// kept up to date by the server's events. Everything shown comes from /api/ and is rendered
-// as text (htm/Preact never parse data as HTML).
-import { html, render, useEffect, useState } from '/assets/vendor/htm-preact.js';
+// The pages of `etl ui` and of `etl report`: the overview, the board, a sequence and a run.
+// Served by `etl ui`, they read the JSON API (/api/) and follow the server's events; in a
+// static report they read the same answers written as files, and say they are a snapshot.
+// Everything shown is rendered as text (htm/Preact never parse data as HTML).
+import { html, render, useEffect, useRef, useState } from './vendor/htm-preact.js';
+
+const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content;
+/** Set on the pages of a static report: the way back to its root ("../../"). */
+const reportRoot = meta('etl-report-root');
+const STATIC = reportRoot !== undefined;
+/** The URL of a page: "" (overview), "board", "sequences/NAME", "runs/ID". */
+const page = (path) => (STATIC ? `${reportRoot}${path}${path ? '/' : ''}` : `/${path}`);
+
+const getJson = async (url) => {
+  const response = await fetch(url, { headers: { Accept: 'application/json' } });
+  if (!response.ok) throw new Error(`${response.status} ${(await response.json().catch(() => ({}))).error ?? ''}`);
+  return response.json();
+};
+
+/** What the pages read: the API, or a static report's files (filtered and paged here). */
+const source = STATIC
+  ? {
+      sequences: () => getJson(`${reportRoot}data/sequences.json`),
+      async runs({ sequence, status, since, until, before, limit = 50 }) {
+        const all = (await getJson(`${reportRoot}data/${sequence ? `sequences/${sequence}` : 'runs'}.json`)).runs;
+        const at = (iso) => Date.parse(iso);
+        let runs = all.filter(
+          (r) =>
+            (!status || r.status === status) &&
+            (!since || at(r.started_at) >= at(since)) &&
+            (!until || at(r.started_at) < at(until)),
+        );
+        if (before) runs = runs.slice(runs.findIndex((r) => r.id === before) + 1);
+        return { runs: runs.slice(0, limit), next: runs.length > limit ? runs[limit - 1].id : null };
+      },
+      run: (id) => getJson(`${reportRoot}data/runs/${id}.json`),
+      definitions: (id) => getJson(`${reportRoot}data/runs/${id}/definitions.json`),
+      log: (id, step) => `${reportRoot}data/runs/${id}/steps/${step}.log`,
+    }
+  : {
+      sequences: () => getJson('/api/sequences'),
+      runs: (query) =>
+        getJson(
+          `/api/runs?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== ''))}`,
+        ),
+      run: (id) => getJson(`/api/runs/${id}`),
+      definitions: (id) => getJson(`/api/runs/${id}/definitions`),
+      log: (id, step) => `/api/runs/${id}/steps/${step}/log`,
+    };
 
 // --allow-run: the token comes in the URL the server printed; kept for this tab, then taken
 // out of the address bar.
@@ -11,7 +56,7 @@ if (given) {
   history.replaceState(null, '', location.pathname);
 }
 const token = sessionStorage.getItem('etl-token');
-const config = fetch('/api/config').then((r) => r.json());
+const config = STATIC ? Promise.resolve({ allow_run: false }) : getJson('/api/config');
 
 /** An action button: shown only when the server allows runs; says how it went. */
 function Action({ label, action, body }) {
@@ -33,82 +78,15 @@ function Action({ label, action, body }) {
   return html`<button type="button" class=${`action action-${action}`} onClick=${act}>${label}</button> <span class="muted">${said}</span>`;
 }
 
-const api = async (path) => {
-  const response = await fetch(path, { headers: { Accept: 'application/json' } });
-  if (!response.ok) throw new Error(`${path}: ${response.status}`);
-  return response.json();
-};
-
-const when = (iso) => {
-  if (!iso) return '';
-  const at = new Date(iso);
-  return html`<time datetime=${iso} title=${`${at.toISOString().replace('T', ' ').slice(0, 19)} UTC`}>${at.toLocaleString()}</time>`;
-};
-
-const duration = (ms) => {
-  if (ms === null || ms === undefined) return '';
-  if (ms < 1000) return `${ms} ms`;
-  const s = Math.round(ms / 1000);
-  return s < 120 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-};
-
-const Status = ({ status }) => html`<span class=${`status status-${status}`}>${status}</span>`;
-
-/** Recent runs, oldest on the left, each as tall as its duration is long among them. */
-function Strip({ runs }) {
-  const longest = Math.max(1, ...runs.map((r) => r.duration_ms ?? 0));
-  return html`<div class="strip">${[...runs].reverse().map(
-    (r) =>
-      html`<a class=${`s-${r.status}`} href=${`/runs/${r.id}`} title=${`${r.status} ${duration(r.duration_ms)} ${r.started_at}`}
-        style=${{ height: `${4 + Math.round(18 * ((r.duration_ms ?? 0) / longest))}px` }}></a>`,
-  )}</div>`;
-}
-
-function Overview() {
-  const [state, setState] = useState({ sequences: null, today: null, error: null });
-  useLive(async () => {
-    try {
-      const midnight = new Date();
-      midnight.setUTCHours(0, 0, 0, 0);
-      const [{ sequences }, today] = await Promise.all([
-        api('/api/sequences'),
-        api(`/api/runs?since=${midnight.toISOString()}&limit=500`),
-      ]);
-      setState({ sequences, today, error: null });
-    } catch (error) {
-      setState((s) => ({ ...s, error: String(error) }));
-    }
-  });
-  if (state.error && !state.sequences) return html`<p role="alert">Cannot read the ledger: ${state.error}</p>`;
-  if (!state.sequences) return html`<p class="muted">Loading…</p>`;
-  const count = (status) => state.today.runs.filter((r) => r.status === status).length;
-  const more = state.today.next ? '+' : '';
-  return html`
-    <h1>Sequences</h1>
-    <ul class="counts" aria-label="runs today (UTC)">
-      <li><b data-count="running">${count('running')}</b> running</li>
-      <li><b data-count="failed">${count('failed')}${more}</b> failed today</li>
-      <li><b data-count="succeeded">${count('succeeded')}${more}</b> succeeded today</li>
-    </ul>
-    <table>
-      <thead><tr><th>sequence</th><th class="hide-narrow">schedule</th><th>last run</th><th class="hide-narrow">success</th><th>recent</th></tr></thead>
-      <tbody>${state.sequences.map(
-        (s) => html`<tr data-sequence=${s.name}>
-          <td><a class="name" href=${`/sequences/${s.name}`}>${s.name}</a>${s.description ? html`<div class="description">${s.description}</div>` : ''}</td>
-          <td class="hide-narrow">${s.schedule ? html`<code>${s.schedule}</code> <span class="muted">${s.timezone}</span><div class="muted">next ${when(s.next_run)}</div>` : html`<span class="muted">manual</span>`}</td>
-          <td>${s.last ? html`<${Status} status=${s.last.status} /> ${when(s.last.started_at)} <span class="muted">${duration(s.last.duration_ms)}</span>` : html`<span class="muted">never run</span>`}</td>
-          <td class="hide-narrow">${s.success_rate === null ? '' : `${Math.round(s.success_rate * 100)}%`} <${Action} label="Run now" action="run" body=${{ sequence: s.name }} /></td>
-          <td><${Strip} runs=${s.recent} /></td>
-        </tr>`,
-      )}</tbody>
-    </table>`;
-}
-
-/** Calls `load` now, when `inputs` change, and when the server says a run changed (a burst of events, one call). */
+/**
+ * Calls `load` now, when `inputs` change, and when the server says a run changed (a burst of
+ * events, one call). A static report has no server: it loads once.
+ */
 function useLive(load, accept = () => true, inputs = []) {
   useEffect(() => {
     let timer;
     load();
+    if (STATIC) return undefined;
     const events = new EventSource('/api/events');
     const soon = (event) => {
       if (event.type === 'run' && !accept(JSON.parse(event.data))) return;
@@ -124,34 +102,154 @@ function useLive(load, accept = () => true, inputs = []) {
   }, inputs);
 }
 
-/** A run: its steps as a timeline, each with its ending, attempts, argv and log. */
-function Run({ id }) {
-  const [state, setState] = useState({ data: null, error: null });
+/** useLive for one loader: its last answer, or its error. */
+function useLoaded(load, accept, inputs) {
+  const [state, setState] = useState({ data: null, error: null, version: 0 });
   useLive(
     async () => {
       try {
-        setState({ data: await api(`/api/runs/${id}`), error: null });
+        const data = await load();
+        setState((s) => ({ data, error: null, version: s.version + 1 }));
       } catch (error) {
-        setState((s) => ({ ...s, error: String(error) }));
+        setState((s) => ({ ...s, error: String(error.message ?? error) }));
       }
     },
+    accept,
+    inputs,
+  );
+  return state;
+}
+
+const when = (iso) => {
+  if (!iso) return '';
+  const at = new Date(iso);
+  return html`<time datetime=${iso} title=${`${at.toISOString().replace('T', ' ').slice(0, 19)} UTC`}>${at.toLocaleString()}</time>`;
+};
+
+const duration = (ms) => {
+  if (ms === null || ms === undefined) return '';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.round(ms / 1000);
+  return s < 120 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+};
+
+const Status = ({ status }) => html`<span class=${`status s-${status}`}>${status.replace('_', ' ')}</span>`;
+
+const Loading = ({ state, what }) =>
+  state.error
+    ? html`<p role="alert" class="error">Cannot read ${what}: ${state.error}</p>`
+    : html`<p class="muted">Loading…</p>`;
+
+/** Recent runs, oldest on the left, each as tall as its duration is long among them. */
+function Strip({ runs }) {
+  const longest = Math.max(1, ...runs.map((r) => r.duration_ms ?? 0));
+  return html`<div class="strip">${[...runs].reverse().map(
+    (r) =>
+      html`<a class=${`s-${r.status}`} href=${page(`runs/${r.id}`)} aria-label=${`${r.status} run of ${r.started_at}`} title=${`${r.status} ${duration(r.duration_ms)} ${r.started_at}`}
+        style=${{ height: `${4 + Math.round(18 * ((r.duration_ms ?? 0) / longest))}px` }}></a>`,
+  )}</div>`;
+}
+
+function Overview() {
+  const state = useLoaded(async () => {
+    const midnight = new Date();
+    midnight.setUTCHours(0, 0, 0, 0);
+    const [{ sequences }, today] = await Promise.all([
+      source.sequences(),
+      source.runs({ since: midnight.toISOString(), limit: 500 }),
+    ]);
+    return { sequences, today };
+  });
+  if (!state.data) return html`<${Loading} state=${state} what="the ledger" />`;
+  const { sequences, today } = state.data;
+  // One run of a sequence at a time: a running run is its last.
+  const running = sequences.filter((s) => s.last?.status === 'running').map((s) => s.last);
+  const count = (status) => today.runs.filter((r) => r.status === status).length;
+  const more = today.next ? '+' : '';
+  return html`
+    <h1>Sequences</h1>
+    <ul class="counts" aria-label="runs today (UTC)">
+      <li><b data-count="running">${running.length}</b> running</li>
+      <li><b data-count="failed">${count('failed')}${more}</b> failed today</li>
+      <li><b data-count="succeeded">${count('succeeded')}${more}</b> succeeded today</li>
+    </ul>
+    ${
+      running.length
+        ? html`<section aria-label="in progress"><h2>In progress</h2><ul class="running">${running.map(
+            (
+              r,
+            ) => html`<li><a href=${page(`runs/${r.id}`)}>${r.sequence}</a> <${Status} status="running" /> since ${when(r.started_at)}
+              <span class="muted">${r.steps.filter((s) => s.status === 'succeeded').length} of ${r.steps.filter((s) => s.role === 'step').length} steps done</span></li>`,
+          )}</ul></section>`
+        : ''
+    }
+    <table>
+      <thead><tr><th>sequence</th><th class="hide-narrow">schedule</th><th>last run</th><th class="hide-narrow">success</th><th>recent</th></tr></thead>
+      <tbody>${sequences.map(
+        (s) => html`<tr data-sequence=${s.name}>
+          <td><a class="name" href=${page(`sequences/${s.name}`)}>${s.name}</a>${s.description ? html`<div class="description">${s.description}</div>` : ''}</td>
+          <td class="hide-narrow">${s.schedule ? html`<code>${s.schedule}</code> <span class="muted">${s.timezone}</span><div class="muted">next ${when(s.next_run)}</div>` : html`<span class="muted">manual</span>`}</td>
+          <td>${s.last ? html`<${Status} status=${s.last.status} /> ${when(s.last.started_at)} <span class="muted">${duration(s.last.duration_ms)}</span>` : html`<span class="muted">never run</span>`}</td>
+          <td class="hide-narrow">${s.success_rate === null ? '' : `${Math.round(s.success_rate * 100)}%`} <${Action} label="Run now" action="run" body=${{ sequence: s.name }} /></td>
+          <td><${Strip} runs=${s.recent} /></td>
+        </tr>`,
+      )}</tbody>
+    </table>`;
+}
+
+/** The seed's monitoring page: the newest runs in three columns, started, failed and finished. */
+function Board() {
+  const state = useLoaded(() => source.runs({ limit: 200 }));
+  if (!state.data) return html`<${Loading} state=${state} what="the ledger" />`;
+  const columns = [
+    ['started', ['running']],
+    ['failed', ['failed', 'abandoned', 'cancelled']],
+    ['finished', ['succeeded']],
+  ];
+  return html`
+    <h1>Board</h1>
+    <p class="muted">The newest ${state.data.runs.length} runs of every sequence, by state.</p>
+    <div class="board">${columns.map(
+      ([title, statuses]) => html`<section class="column" data-column=${title} aria-label=${title}>
+        <h2>${title}</h2>
+        ${state.data.runs
+          .filter((r) => statuses.includes(r.status))
+          .map(
+            (r) => html`<a class=${`card s-${r.status}`} href=${page(`runs/${r.id}`)}>
+              <strong>${r.sequence}</strong> <${Status} status=${r.status} />
+              <div class="muted">${when(r.started_at)} · ${duration(r.duration_ms)}${r.failed_step ? ` · step ${r.failed_step}` : ''}</div>
+            </a>`,
+          )}
+      </section>`,
+    )}</div>`;
+}
+
+/** A run: links, its steps as a timeline (ending, attempts, argv, log), and its definitions. */
+function Run({ id }) {
+  const state = useLoaded(
+    () => source.run(id),
     (change) => change.id === id,
   );
-  if (state.error && !state.data) return html`<p role="alert">No run ${id}: ${state.error}</p>`;
-  if (!state.data) return html`<p class="muted">Loading…</p>`;
-  const { run, steps } = state.data;
+  if (!state.data) return html`<${Loading} state=${state} what=${`run ${id}`} />`;
+  const { run, steps, links } = state.data;
   const start = Date.parse(run.started_at);
   const end = run.finished_at ? Date.parse(run.finished_at) : Date.now();
   const span = Math.max(1, end - start);
   const records = new Map(steps.map((s) => [`${s.role}-${s.index}`, s]));
+  const ci = run.trigger.ci;
   return html`
-    <p><a href="/">← sequences</a></p>
+    <p><a href=${page(`sequences/${run.sequence}`)}>← ${run.sequence}</a></p>
     <h1>${run.sequence} <${Status} status=${run.status} /></h1>
-    <p class="muted">run <code>${run.id}</code> · started ${when(run.started_at)} · ${duration(run.duration_ms)} · ${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${run.definitions.commit ? html` · definitions <code>${run.definitions.commit.slice(0, 10)}</code>${run.definitions.dirty ? ' (dirty)' : ''}` : ''}</p>
+    <p class="muted">run <code>${run.id}</code> · started ${when(run.started_at)} · ${duration(run.duration_ms)} · ${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${ci?.workflow ? ` (workflow ${ci.workflow})` : ''}${run.selection?.from ? ` · from step ${run.selection.from}` : ''}${run.selection?.only ? ` · only step ${run.selection.only}` : ''}</p>
+    <p class="links">
+      ${links?.commit ? html`<a href=${links.commit} rel="noreferrer">commit ${run.definitions.commit?.slice(0, 10)}</a>` : ''}
+      ${links?.actions_run ? html`<a href=${links.actions_run} rel="noreferrer">Actions run</a>` : ''}
+      ${links?.pull_request ? html`<a href=${links.pull_request} rel="noreferrer">pull request</a>` : ''}
+    </p>
     ${run.error ? html`<p class="error" role="alert">${run.error}</p>` : ''}
     <p>${run.status === 'running' ? html`<${Action} label="Cancel" action="cancel" body=${{ run: run.id }} />` : ''}
       ${run.status === 'failed' && run.failed_step ? html`<${Action} label=${`Re-run from step ${run.failed_step}`} action="run" body=${{ sequence: run.sequence, from: run.failed_step }} />` : ''}</p>
-    <table class="steps">
+    <div class="scroll"><table class="steps">
       <thead><tr><th>step</th><th>status</th><th class="hide-narrow">timeline</th><th>ending</th></tr></thead>
       <tbody>${run.steps.map((line) => {
         const step = records.get(`${line.role}-${line.index}`);
@@ -166,88 +264,246 @@ function Run({ id }) {
           <td><strong>${line.role === 'on_failure' ? 'on failure ' : ''}${line.index}. ${line.name}</strong>
             ${step ? html`<div class="argv"><code>${step.argv.join(' ')}</code></div>` : ''}</td>
           <td><${Status} status=${line.status} /></td>
-          <td class="hide-narrow"><div class="gantt"><span class=${`bar s-${line.status}`} style=${{ left: `${(100 * from) / span}%`, width: `${Math.max(0.5, (100 * (to - from)) / span)}%` }}></span></div></td>
+          <td class="hide-narrow"><div class="gantt" title=${`${duration(step?.duration_ms)}`}><span class=${`bar s-${line.status}`} style=${{ left: `${(100 * from) / span}%`, width: `${Math.max(0.5, (100 * (to - from)) / span)}%` }}></span></div></td>
           <td>${last ? (last.signal ? `signal ${last.signal}` : last.exit_code !== null ? `exit ${last.exit_code}` : (last.error ?? '')) : ''}${line.attempts > 1 ? html` <span class="muted">(${line.attempts} attempts)</span>` : ''}
-            ${line.status !== 'pending' && line.status !== 'skipped' ? html`<${Log} run=${run.id} step=${line} live=${line.status === 'running'} />` : ''}</td>
+            ${step?.started_at ? html`<${Log} run=${run.id} line=${line} step=${step} version=${state.version} />` : ''}</td>
         </tr>`;
       })}</tbody>
-    </table>`;
+    </table></div>
+    <${Definitions} run=${run} />`;
 }
 
-/** A step's kept log, on demand; followed while the step runs. */
-function Log({ run, step, live }) {
-  const [text, setText] = useState(null);
-  const path = `/api/runs/${run}/steps/${step.role === 'on_failure' ? 'on_failure-' : ''}${step.index}/log`;
-  const load = async () => {
-    const response = await fetch(path);
-    setText(response.ok ? await response.text() : `(${response.status})`);
+/** The runner's own lines in a log (attempts, the truncation marker): shown apart from the module's. */
+const RUNNER_LINE = /^\[etl-ledger: .*\]$/;
+
+/**
+ * A step's kept log, on demand; while the step runs, what it adds is fetched (from the size
+ * already shown) each time the run changes. The log keeps stdout and stderr as one stream,
+ * in the order printed; the runner's lines (attempts, a truncation) are marked.
+ */
+function Log({ run, line, step, version }) {
+  const [log, setLog] = useState(null);
+  const url = source.log(run, `${line.role === 'on_failure' ? 'on_failure-' : ''}${line.index}`);
+  const load = async (from) => {
+    const response = await fetch(from === undefined || STATIC ? url : `${url}?from=${from}`);
+    const text = response.ok ? await response.text() : `(${response.status})`;
+    const size = Number(response.headers.get('X-Log-Size') ?? text.length);
+    const skipped = Number(response.headers.get('X-Log-Start') ?? 0);
+    setLog((old) => (from === undefined || !old ? { text, size, skipped } : { ...old, text: old.text + text, size }));
   };
   useEffect(() => {
-    if (text !== null) load();
-  }, [live, step.status]);
-  if (text === null) return html`<button type="button" onClick=${load}>log</button>`;
-  return html`<details open><summary>log <a href=${path} download>raw</a></summary><pre class="log">${text || '(nothing printed)'}</pre></details>`;
+    if (log !== null && !STATIC) load(log.size);
+  }, [version]);
+  if (log === null) return html`<button type="button" class="show-log" onClick=${() => load()}>log</button>`;
+  // The runner's lines marked; a log without any is shown as one text.
+  const lines = log.text.includes('[etl-ledger: ') ? log.text.split('\n') : [log.text];
+  return html`<details open class="log-view"><summary>log <a href=${url} download=${`${run}-${line.index}.log`}>raw</a></summary>
+    ${step.log.truncated ? html`<p class="notice">The module printed ${step.log.bytes} bytes; the log keeps the first and last ${step.log.kept_bytes} (marked where output was dropped).</p>` : ''}
+    ${log.skipped ? html`<p class="notice">The first ${log.skipped} bytes are not shown here: see the raw file.</p>` : ''}
+    <pre class="log">${log.text ? lines.map((text, i) => html`${RUNNER_LINE.test(text) ? html`<mark>${text}</mark>` : text}${i < lines.length - 1 ? '\n' : ''}`) : '(nothing printed)'}</pre></details>`;
+}
+
+/** The definitions a run ran (read from git by their pinned hashes) and what changed since the run before. */
+function Definitions({ run }) {
+  const [state, setState] = useState(null);
+  const show = async () => {
+    try {
+      setState({ data: await source.definitions(run.id) });
+    } catch (error) {
+      setState({ error: String(error.message ?? error) });
+    }
+  };
+  const pin = run.definitions;
+  return html`<section class="definitions" aria-label="definitions">
+    <h2>Definitions</h2>
+    <p class="muted">${pin.commit ? html`commit <code>${pin.commit.slice(0, 12)}</code>` : 'not in git'}${pin.dirty ? ' · with uncommitted changes' : ''} · ${Object.keys(pin.files).length} files</p>
+    ${state === null ? html`<button type="button" class="show-definitions" onClick=${show}>show definitions</button>` : ''}
+    ${state?.error ? html`<p class="error">${state.error}</p>` : ''}
+    ${state?.data ? html`<${PinnedFiles} data=${state.data} />` : ''}
+  </section>`;
+}
+
+function PinnedFiles({ data }) {
+  return html`
+    ${
+      data.previous
+        ? data.changes.length
+          ? html`<h3>Changed since <a href=${page(`runs/${data.previous.id}`)}>the run before</a></h3>
+            ${data.changes.map(
+              (c) => html`<div class="change"><strong>${c.path}</strong> <span class="muted">${c.change}</span>
+                ${c.patch === null ? html`<p class="muted">Content not in git (an uncommitted edit ran): no diff.</p>` : html`<${Diff} patch=${c.patch} />`}</div>`,
+            )}`
+          : html`<p class="muted">Same definitions as <a href=${page(`runs/${data.previous.id}`)}>the run before</a>.</p>`
+        : html`<p class="muted">The first run of this sequence in the ledger.</p>`
+    }
+    ${data.files.map(
+      (
+        f,
+      ) => html`<details class="pinned"><summary><code>${f.path}</code> <span class="muted">${f.blob ? f.blob.slice(0, 10) : 'missing'}</span></summary>
+        ${f.content === null ? html`<p class="muted">${f.blob ? 'Not in git (an uncommitted edit ran), or not text.' : 'The file was missing.'}</p>` : html`<pre class="file">${f.content}</pre>`}</details>`,
+    )}`;
+}
+
+const Diff = ({ patch }) =>
+  html`<pre class="diff">${patch
+    .split('\n')
+    .map(
+      (line) =>
+        html`<span class=${line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : line.startsWith('@@') ? 'hunk' : ''}>${`${line}\n`}</span>`,
+    )}</pre>`;
+
+/** uPlot, loaded the first time a chart is drawn (the overview does not pay for it). */
+let uPlotLoaded;
+const loadUPlot = () => {
+  uPlotLoaded ??= new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = new URL('./vendor/uPlot.iife.min.js', import.meta.url).href;
+    script.onload = () => resolve(window.uPlot);
+    script.onerror = () => reject(new Error('chart library missing'));
+    document.head.append(script);
+  });
+  return uPlotLoaded;
+};
+
+const PALETTE = ['#1c7ed6', '#2f9e44', '#f08c00', '#ae3ec9', '#0c8599', '#e8590c', '#5c7cfa', '#c2255c'];
+
+/** Each step's duration over the runs shown, oldest on the left. */
+function Durations({ runs, columns }) {
+  const box = useRef(null);
+  useEffect(() => {
+    let chart;
+    let gone = false;
+    const ordered = runs.filter((r) => r.started_at).reverse();
+    if (ordered.length < 2 || columns.length === 0) return undefined;
+    loadUPlot().then((uPlot) => {
+      if (gone || !box.current) return;
+      const ink = getComputedStyle(document.body).color;
+      const axis = {
+        stroke: ink,
+        grid: { stroke: 'rgba(128,128,128,0.2)' },
+        ticks: { stroke: 'rgba(128,128,128,0.3)' },
+      };
+      const seconds = (run, column) => {
+        const step = run.steps.find((s) => s.role === 'step' && s.index === column.index);
+        return step?.duration_ms === null || step?.duration_ms === undefined ? null : step.duration_ms / 1000;
+      };
+      chart = new uPlot(
+        {
+          width: box.current.clientWidth,
+          height: 220,
+          series: [
+            {},
+            ...columns.map((c, i) => ({
+              label: `${c.index}. ${c.name}`,
+              stroke: PALETTE[i % PALETTE.length],
+              width: 1.5,
+              points: { show: true, size: 4 },
+              value: (_, v) => (v === null ? '' : `${v.toFixed(2)}s`),
+            })),
+          ],
+          axes: [axis, { ...axis, label: 'seconds' }],
+        },
+        [ordered.map((r) => Date.parse(r.started_at) / 1000), ...columns.map((c) => ordered.map((r) => seconds(r, c)))],
+        box.current,
+      );
+    });
+    return () => {
+      gone = true;
+      chart?.destroy();
+    };
+  }, [runs, columns.length]);
+  return html`<figure class="chart"><figcaption>Step durations, per run</figcaption><div ref=${box}></div></figure>`;
 }
 
 const STATUSES = ['succeeded', 'failed', 'running', 'cancelled', 'abandoned'];
 
 /**
- * A sequence's runs, newest first, a page at a time (the API's cursor), as a grid of runs by
- * steps coloured by each step's status: which step breaks, and since when.
+ * A sequence's runs, newest first, a page at a time (the API's cursor), filtered by status
+ * and date, as a grid of runs by steps coloured by each step's status (which step breaks,
+ * and since when), and a chart of the steps' durations.
  */
 function Sequence({ name }) {
-  const [status, setStatus] = useState('');
+  const [filter, setFilter] = useState({ status: '', since: '', until: '' });
   const [pages, setPages] = useState({ runs: [], next: null, loaded: false, error: null });
-  const query = (before) =>
-    `/api/runs?sequence=${encodeURIComponent(name)}&limit=50${status ? `&status=${status}` : ''}${before ? `&before=${before}` : ''}`;
-  const first = async () => {
-    try {
-      const page = await api(query());
-      setPages({ runs: page.runs, next: page.next, loaded: true, error: null });
-    } catch (error) {
-      setPages((p) => ({ ...p, error: String(error) }));
-    }
-  };
-  useLive(first, (change) => change.sequence === name, [status]);
+  const query = (before) => ({
+    sequence: name,
+    status: filter.status,
+    // Dates are days in UTC; the end day is included.
+    since: filter.since ? `${filter.since}T00:00:00Z` : '',
+    until: filter.until ? new Date(Date.parse(`${filter.until}T00:00:00Z`) + 86_400_000).toISOString() : '',
+    before,
+    limit: 50,
+  });
+  useLive(
+    async () => {
+      try {
+        const first = await source.runs(query());
+        setPages({ runs: first.runs, next: first.next, loaded: true, error: null });
+      } catch (error) {
+        setPages((p) => ({ ...p, error: String(error.message ?? error) }));
+      }
+    },
+    (change) => change.sequence === name,
+    [filter.status, filter.since, filter.until],
+  );
   const older = async () => {
-    const page = await api(query(pages.next));
-    setPages((p) => ({ ...p, runs: [...p.runs, ...page.runs], next: page.next }));
+    const next = await source.runs(query(pages.next));
+    setPages((p) => ({ ...p, runs: [...p.runs, ...next.runs], next: next.next }));
   };
+  const set = (key) => (event) => setFilter((f) => ({ ...f, [key]: event.target.value }));
   // The steps of the newest run head the columns; older runs' extra steps are left out.
   const columns = (pages.runs[0]?.steps ?? []).filter((s) => s.role === 'step');
   return html`
-    <p><a href="/">← sequences</a></p>
+    <p><a href=${page('')}>← sequences</a></p>
     <h1>${name}</h1>
-    <p><label>status <select onChange=${(e) => setStatus(e.target.value)} value=${status}>
-      <option value="">any</option>${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
-    </select></label></p>
-    ${pages.error ? html`<p role="alert">${pages.error}</p>` : ''}
+    <form class="filters" onSubmit=${(e) => e.preventDefault()}>
+      <label>status <select name="status" onChange=${set('status')} value=${filter.status}>
+        <option value="">any</option>${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
+      </select></label>
+      <label>from <input type="date" name="since" value=${filter.since} onChange=${set('since')} /></label>
+      <label>to <input type="date" name="until" value=${filter.until} onChange=${set('until')} /></label>
+      <span class="muted">days in UTC</span>
+    </form>
+    ${pages.error ? html`<p role="alert" class="error">${pages.error}</p>` : ''}
     ${pages.loaded && pages.runs.length === 0 ? html`<p class="muted">No runs.</p>` : ''}
-    <table class="grid">
-      <thead><tr><th>run</th><th>status</th><th class="hide-narrow">duration</th>${columns.map((c) => html`<th title=${c.name}>${c.index}. ${c.name}</th>`)}</tr></thead>
+    ${pages.runs.length > 1 ? html`<${Durations} runs=${pages.runs} columns=${columns} />` : ''}
+    <div class="scroll"><table class="grid">
+      <thead><tr><th>run</th><th>status</th><th class="hide-narrow">duration</th>${columns.map((c) => html`<th title=${c.name}><span>${c.index}. ${c.name}</span></th>`)}</tr></thead>
       <tbody>${pages.runs.map(
         (run) => html`<tr data-run=${run.id}>
-          <td><a href=${`/runs/${run.id}`}>${when(run.started_at)}</a></td>
+          <td><a href=${page(`runs/${run.id}`)}>${when(run.started_at)}</a></td>
           <td><${Status} status=${run.status} /></td>
           <td class="hide-narrow">${duration(run.duration_ms)}</td>
           ${columns.map((c) => {
             const step = run.steps.find((s) => s.role === 'step' && s.index === c.index);
-            return html`<td><span class=${`cell s-${step?.status ?? 'none'}`} title=${step ? `${step.name}: ${step.status}` : ''}></span></td>`;
+            return html`<td><span class=${`cell s-${step?.status ?? 'none'}`} title=${step ? `${step.name}: ${step.status} ${duration(step.duration_ms)}` : ''}></span></td>`;
           })}
         </tr>`,
       )}</tbody>
-    </table>
+    </table></div>
     ${pages.next ? html`<p><button type="button" class="older" onClick=${older}>older runs</button></p>` : ''}`;
 }
 
-const route = location.pathname;
-const run = /^\/runs\/([^/]+)$/.exec(route);
-const sequence = /^\/sequences\/([^/]+)$/.exec(route);
+function Nav({ here }) {
+  return html`<nav aria-label="pages">
+    <a href=${page('')} aria-current=${here === 'overview' ? 'page' : undefined}>sequences</a>
+    <a href=${page('board')} aria-current=${here === 'board' ? 'page' : undefined}>board</a>
+    ${STATIC ? html`<span class="muted snapshot">static report of ${when(meta('etl-report-time'))}: no live updates, no actions</span>` : ''}
+  </nav>`;
+}
+
+// The page's route: its path in `etl ui`, named by the page itself in a static report.
+const route = STATIC ? meta('etl-report-page') : location.pathname.slice(1);
+const run = /^runs\/([^/]+)$/.exec(route);
+const sequence = /^sequences\/([^/]+)$/.exec(route);
+const view = run
+  ? html`<${Run} id=${run[1]} />`
+  : sequence
+    ? html`<${Sequence} name=${decodeURIComponent(sequence[1])} />`
+    : route === 'board'
+      ? html`<${Board} />`
+      : html`<${Overview} />`;
 render(
-  run
-    ? html`<${Run} id=${run[1]} />`
-    : sequence
-      ? html`<${Sequence} name=${decodeURIComponent(sequence[1])} />`
-      : html`<${Overview} />`,
+  html`<${Nav} here=${route === 'board' ? 'board' : route === '' ? 'overview' : ''} />${view}`,
   document.getElementById('app'),
 );
