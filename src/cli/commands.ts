@@ -53,5 +53,9 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'serve a live web view of the ledger (and its JSON API)',
     load: async () => (await import('./ui.js')).command,
   },
+  report: {
+    summary: 'write the web view as a static site (GitHub Pages)',
+    load: async () => (await import('./report.js')).command,
+  },
   init: { summary: 'create a new pipeline repository', load: async () => (await import('./init.js')).command },
 };

@@ -1,12 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { type Definitions, MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
-import { validate } from '../definitions/validate.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { originWeb } from '../github/remote.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
+import { cachedDefinitions } from '../ui/cached-definitions.js';
 import { startUiServer } from '../ui/server.js';
 import type { Command } from './command.js';
 
@@ -94,37 +91,4 @@ function openBrowser(url: string, env: NodeJS.ProcessEnv): void {
   const child = spawn(command!, args, { env, stdio: 'ignore', detached: true });
   child.on('error', () => {});
   child.unref();
-}
-
-/**
- * The definitions, validated again only when a definition file changed (its size or time, or
- * the list of sequence files): an edited schedule shows without a restart, and an overview
- * does not pay a whole validation (some 30 ms for 200 sequences) every time.
- */
-function cachedDefinitions(repo: string, env: NodeJS.ProcessEnv): () => Promise<Definitions | undefined> {
-  let cached: { signature: string; definitions: Definitions } | undefined;
-  const stamp = (path: string) => {
-    try {
-      const stat = statSync(path);
-      return `${stat.size}:${stat.mtimeMs}`;
-    } catch {
-      return '-';
-    }
-  };
-  return async () => {
-    const sequences = join(repo, SEQUENCES_DIR);
-    let names: string[] = [];
-    try {
-      names = readdirSync(sequences).sort();
-    } catch {
-      // no etl_sequences/: validation says so
-    }
-    const signature = [
-      stamp(join(repo, MODULES_FILE)),
-      ...names.map((name) => `${name}=${stamp(join(sequences, name))}`),
-    ].join('|');
-    if (cached?.signature !== signature)
-      cached = { signature, definitions: (await validate({ repo, env })).definitions };
-    return cached.definitions;
-  };
 }

@@ -15,10 +15,14 @@ export interface UiOptions extends ApiContext {
   actions?: Actions;
 }
 
-/** Sent with every response: nothing from another origin, nothing inline, no sniffing. */
+/** What a page may load: nothing from another origin, nothing inline (a static report's pages carry it too). */
+export const PAGE_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'";
+
+/** Sent with every response: the page policy, no framing, no sniffing. */
 export const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  // frame-ancestors works only as a header (a meta tag cannot carry it).
+  'Content-Security-Policy': `${PAGE_POLICY}; frame-ancestors 'none'`,
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'Cross-Origin-Resource-Policy': 'same-origin',

@@ -1,8 +1,10 @@
 // The pages of `etl ui` in a real browser: Debian's chromium, driven by playwright-core.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { test } from 'node:test';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join } from 'node:path';
+import { type TestContext, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
 
@@ -174,4 +176,90 @@ test('with --allow-run, "Run now" on the overview starts a run that appears with
   await stranger.goto(url.replace(/\?.*$/, ''));
   await stranger.waitForSelector('tr[data-sequence="good"]');
   assert.equal(await stranger.locator('button.action').count(), 0);
+});
+
+/** A plain static server (as GitHub Pages is) for a folder, under a project's path. */
+async function staticServer(t: TestContext, dir: string, prefix: string): Promise<string> {
+  const types: Record<string, string> = {
+    '.html': 'text/html',
+    '.js': 'text/javascript',
+    '.css': 'text/css',
+    '.json': 'application/json',
+  };
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+    if (!path.startsWith(prefix) || path.includes('..')) return void response.writeHead(404).end();
+    let file = join(dir, path.slice(prefix.length));
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!existsSync(file)) return void response.writeHead(404).end();
+    response.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'text/plain' }).end(readFileSync(file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}${prefix}`;
+}
+
+test('etl report: the same pages from a static server under a sub-path, with no server, no live updates and no actions', {
+  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
+    sequences: {
+      good: {
+        description: 'loads <script>window.pwned = 1</script> "><img src=x onerror="window.pwned = 2">',
+        steps: [{ module_name: 'ok' }, { module_name: 'ok', name: '<img src=x onerror="window.pwned = 3">' }],
+      },
+      bad: [{ module_name: 'fail' }],
+    },
+  });
+  for (let i = 0; i < 3; i++) assert.equal((await runCli(['run', 'good'], { cwd: repo })).code, 0);
+  assert.equal((await runCli(['run', 'bad'], { cwd: repo })).code, 1);
+  const made = await runCli(['report', '--out', 'site', '--runs', '2'], { cwd: repo });
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(made.stdout, /2 sequences, 3 runs/);
+  const url = await staticServer(t, join(repo, 'site'), '/pipelines/');
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(String(error)));
+  page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+  await page.goto(url);
+  await page.waitForSelector('tr[data-sequence="good"]');
+  assert.match((await page.textContent('nav')) ?? '', /static report of .*: no live updates, no actions/);
+  assert.equal(await page.textContent('tr[data-sequence="bad"] .status'), 'failed');
+  assert.equal(await page.locator('tr[data-sequence="good"] .strip a').count(), 2, 'the runs the report holds');
+  assert.equal(await page.locator('button.action').count(), 0);
+
+  await page.click('a[href$="board/"]');
+  await page.waitForSelector('[data-column="failed"] .card');
+  assert.equal(await page.locator('[data-column="finished"] .card').count(), 2);
+
+  await page.goto(`${url}sequences/good/`);
+  await page.waitForSelector('tr[data-run]');
+  assert.equal(await page.locator('tr[data-run]').count(), 2);
+  assert.match((await page.textContent('table.grid thead')) ?? '', /<img src=x onerror=/, 'a step name shown as text');
+  await page.selectOption('select', 'failed');
+  await page.waitForSelector('text=No runs.');
+
+  await page.goto(url);
+  await page.click('tr[data-sequence="bad"] .strip a');
+  await page.waitForSelector('tr[data-step="step-1"]');
+  assert.match(page.url(), /\/pipelines\/runs\/\d{8}T\d{9}Z-[0-9a-f]{8}\/$/);
+  await page.click('tr[data-step="step-1"] button.show-log');
+  await page.waitForSelector('tr[data-step="step-1"] pre.log');
+  assert.match((await page.textContent('tr[data-step="step-1"] pre.log')) ?? '', /something went wrong/);
+  await page.click('button.show-definitions');
+  await page.waitForSelector('details.pinned');
+  assert.equal(await page.evaluate('window.pwned'), undefined, 'nothing injected ran');
+  assert.deepEqual(errors, [], 'no script error, no CSP violation');
+
+  // A second report replaces the first whole; a folder that is not a report is never replaced.
+  assert.equal((await runCli(['report', '--out', 'site', '--runs', '1'], { cwd: repo })).code, 0);
+  const refused = await runCli(['report', '--out', 'modules'], { cwd: repo });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /modules exists and is not an etl report/);
+  assert.ok(existsSync(join(repo, 'modules/ok.sh')));
 });

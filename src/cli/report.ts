@@ -1,0 +1,50 @@
+import { EtlError, ExitCode } from '../errors.js';
+import { originWeb } from '../github/remote.js';
+import { ledgerView } from '../ledger/ledger-branch.js';
+import { cachedDefinitions } from '../ui/cached-definitions.js';
+import { writeReport } from '../ui/report.js';
+import type { Command } from './command.js';
+
+export const command: Command = {
+  usage: `Usage: etl report --out DIR [--runs 50]
+
+Writes the pages of "etl ui" as a static site in DIR (HTML, the API's answers as JSON files,
+the assets), for GitHub Pages or any static server: every sequence, its newest runs (--runs
+per sequence), each run with its step logs and its definitions read from git. No server is
+needed: live updates and actions are absent, and the pages say so. DIR is replaced whole; a
+folder that is not an earlier report is refused.
+
+Options:
+  --out DIR      the folder to write (required)
+  --runs N       runs per sequence (default 50)
+  -C, --repo DIR
+`,
+  options: {
+    out: { type: 'string' },
+    runs: { type: 'string', default: '50' },
+  },
+  async run(values, positionals, context) {
+    if (positionals.length > 0)
+      throw new EtlError('usage', `report takes no arguments, got "${positionals.join(' ')}"`);
+    if (typeof values.out !== 'string' || values.out === '') throw new EtlError('usage', 'report needs --out DIR');
+    const runs = Number(values.runs);
+    if (!Number.isInteger(runs) || runs < 1 || runs > 10_000)
+      throw new EtlError('usage', `--runs must be a number of runs (1 to 10000), got "${String(values.runs)}"`);
+    const now = new Date();
+    const summary = await writeReport(
+      {
+        repo: context.repo,
+        view: await ledgerView(context.repo, { env: context.env }),
+        remote: await originWeb(context.repo, context.env),
+        definitions: cachedDefinitions(context.repo, context.env),
+        now: () => now,
+      },
+      values.out,
+      { runs, now },
+    );
+    context.stdout.write(
+      `etl report: ${summary.sequences} sequences, ${summary.runs} runs, ${summary.pages} pages written to ${values.out}\n`,
+    );
+    return ExitCode.ok;
+  },
+};
