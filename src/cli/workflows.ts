@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
 import { defaultBranch } from '../git/git.js';
-import { syncWorkflows, type WorkflowOptions } from '../github/workflows.js';
+import { PAGES_WORKFLOW, syncWorkflows, WORKFLOWS_DIR, type WorkflowOptions } from '../github/workflows.js';
 import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
 import type { Command, CommandContext } from './command.js';
 import { loadValidated } from './load.js';
@@ -12,15 +12,17 @@ export const command: Command = {
 
 The GitHub Actions workflows in .github/workflows/: etl-validate.yml (pull requests),
 etl-run.yml (pushes that change definitions), etl-schedule.yml (the sequences' schedules),
-etl-dispatch.yml (run one by hand). "generate" writes missing files and rewrites the
-generated parts of existing ones (cron lines, the list of sequences) from the definitions;
-"check" exits 1 when they are stale.
+etl-dispatch.yml (run one by hand), and, opted in, etl-pages.yml (etl report published to
+GitHub Pages after each run). "generate" writes missing files and rewrites the generated
+parts of existing ones (cron lines, the list of sequences) from the definitions; "check"
+exits 1 when they are stale.
 
 Options:
+  --pages        generate: add etl-pages.yml (kept up to date from then on)
   -C, --repo DIR
 `,
-  options: {},
-  async run(_values, positionals, context) {
+  options: { pages: { type: 'boolean', default: false } },
+  async run(values, positionals, context) {
     const action = positionals[0];
     if (positionals.length !== 1 || (action !== 'generate' && action !== 'check')) {
       throw new EtlError(
@@ -31,7 +33,7 @@ Options:
     const report = await loadValidated(context);
     if (report.errors > 0) return ExitCode.invalid;
     const states = syncWorkflows(context.repo, report.definitions, {
-      ...(await workflowOptions(context)),
+      ...(await workflowOptions(context, values.pages === true)),
       write: action === 'generate',
     });
     for (const { file, status } of states) context.stdout.write(`${file}: ${status}\n`);
@@ -46,7 +48,7 @@ Options:
 };
 
 /** The CLI as a job runs it, and the branch whose pushes run sequences. */
-export async function workflowOptions(context: CommandContext): Promise<WorkflowOptions> {
+export async function workflowOptions(context: CommandContext, pages = false): Promise<WorkflowOptions> {
   const pkg = join(context.repo, 'package.json');
   // The etl-ledger repository itself has no etl in node_modules/.bin: it runs its own build.
   const self = existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'etl-ledger';
@@ -54,5 +56,7 @@ export async function workflowOptions(context: CommandContext): Promise<Workflow
     etl: self ? 'npm run --silent etl --' : 'npx etl',
     branch: await defaultBranch(context.repo, context.env),
     ledgerBranch: await configuredLedgerBranch(context.repo, context.env),
+    // Opted in once (generate --pages), kept up to date from then on.
+    pages: pages || existsSync(join(context.repo, WORKFLOWS_DIR, PAGES_WORKFLOW)),
   };
 }

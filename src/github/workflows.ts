@@ -16,7 +16,11 @@ export interface WorkflowOptions {
   branch: string;
   /** The ledger branch (git config etl.ledgerBranch), carried into CI as ETL_LEDGER_BRANCH. */
   ledgerBranch?: string;
+  /** Opted in (etl workflows generate --pages): etl-pages.yml publishes `etl report` to GitHub Pages. */
+  pages?: boolean;
 }
+
+export const PAGES_WORKFLOW = 'etl-pages.yml';
 
 const SETUP = `      - uses: actions/checkout@v5
         with:
@@ -215,7 +219,53 @@ ${SETUP}
             ${etl} run "$SEQUENCE" --push --notify
           fi
 `,
+    ...(options.pages ? { [PAGES_WORKFLOW]: pagesWorkflow(etl, regions.ledger!) } : {}),
   };
+}
+
+/**
+ * The static report on GitHub Pages, made again after each run workflow (their ledger commits
+ * are pushed with the workflow token, which starts no push workflow: workflow_run does).
+ * Building reads only; deploying gets the two permissions Pages needs and nothing more.
+ */
+function pagesWorkflow(etl: string, ledger: string): string {
+  return `name: etl-pages
+# The ledger as a static site (etl report) on GitHub Pages. In the repository's settings,
+# Pages > Build and deployment > Source must be "GitHub Actions".
+on:
+  workflow_run:
+    workflows: [etl-run, etl-schedule, etl-dispatch]
+    types: [completed]
+  workflow_dispatch:
+permissions:
+  contents: read
+# One deployment at a time; a newer report replaces one still being made.
+concurrency:
+  group: etl-pages
+  cancel-in-progress: true
+${ledger}jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+${SETUP}
+      - name: etl report
+        run: ${etl} report --out _site
+      - uses: actions/upload-pages-artifact@v4
+        with:
+          path: _site
+  deploy:
+    needs: build
+    runs-on: ubuntu-latest
+    permissions:
+      pages: write
+      id-token: write
+    environment:
+      name: github-pages
+      url: \${{ steps.deployment.outputs.page_url }}
+    steps:
+      - id: deployment
+        uses: actions/deploy-pages@v4
+`;
 }
 
 const REGION = /^([ \t]*)# etl-ledger:begin (\S+)[^\n]*\n[\s\S]*?^\1# etl-ledger:end \2\n/gm;

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 // GitHub's own parser (needs the JSON import hook the test command registers).
 import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { isValidCron } from '@actions/workflow-parser/model/converter/cron';
+import { parse as parseYaml } from 'yaml';
 import { ROOT, pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';
 
 /** Parses a workflow as GitHub does; returns its errors and its schedules. */
@@ -123,4 +124,40 @@ test('etl workflows check fails when the definitions moved on; generate rewrites
   assert.equal((await runCli(['workflows', 'check'], { cwd: repo })).code, 0);
   const { errors } = await parse('etl-schedule.yml', text);
   assert.deepEqual(errors, []);
+});
+
+test('etl workflows generate --pages adds etl-pages.yml: GitHub Pages from etl report, with only the permissions it needs', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { a: { schedule: '17 3 * * *', steps: [{ module_name: 'ok' }] } },
+  });
+  const pagesPath = join(repo, '.github/workflows/etl-pages.yml');
+  assert.equal((await runCli(['workflows', 'generate'], { cwd: repo })).code, 0);
+  assert.equal(existsSync(pagesPath), false, 'opt-in only');
+  const opted = await runCli(['workflows', 'generate', '--pages'], { cwd: repo });
+  assert.equal(opted.code, 0, opted.stderr);
+  assert.match(opted.stdout, /etl-pages\.yml: created/);
+  const text = readFileSync(pagesPath, 'utf8');
+  const { errors } = await parse('etl-pages.yml', text);
+  assert.deepEqual(errors, []);
+  const workflow = parseYaml(text) as {
+    on: { workflow_run: { workflows: string[] } };
+    permissions: Record<string, string>;
+    jobs: Record<string, { permissions?: Record<string, string>; steps: Array<{ uses?: string; run?: string }> }>;
+  };
+  assert.deepEqual(workflow.on.workflow_run.workflows, ['etl-run', 'etl-schedule', 'etl-dispatch']);
+  assert.deepEqual(workflow.permissions, { contents: 'read' });
+  assert.equal(workflow.jobs.build!.permissions, undefined, 'building reads only');
+  assert.deepEqual(workflow.jobs.deploy!.permissions, { pages: 'write', 'id-token': 'write' });
+  const steps = Object.values(workflow.jobs).flatMap((job) => job.steps);
+  assert.ok(steps.some((s) => s.run?.includes('etl report --out _site')));
+  assert.ok(steps.some((s) => s.uses?.startsWith('actions/upload-pages-artifact@')));
+  assert.ok(steps.some((s) => s.uses?.startsWith('actions/deploy-pages@')));
+  // Once there, it is kept: a plain generate and check see it as up to date.
+  assert.match((await runCli(['workflows', 'check'], { cwd: repo })).stdout, /etl-pages\.yml: up to date/);
+  writeFileSync(
+    pagesPath,
+    text.replace('\njobs:', '\n# etl-ledger:begin ledger (etl workflows generate)\n# etl-ledger:end ledger\njobs:'),
+  );
+  assert.equal((await runCli(['workflows', 'check'], { cwd: repo })).code, 1);
 });
