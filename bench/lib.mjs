@@ -83,11 +83,11 @@ export function runOf(sequence, at) {
 }
 
 /**
- * A pipeline repository whose history holds `count` runs of 10 sequences, one commit each
- * with the runner's trailers, written by git fast-import (minutes of `etl run --commit`
- * otherwise), then checked out.
+ * A pipeline repository whose history holds `count` runs of `sequences` sequences (each
+ * defined, beside the one-step sequence "s"), one commit each with the runner's trailers,
+ * written by git fast-import (minutes of `etl run --commit` otherwise), then checked out.
  */
-export async function committedLedger(repo, count) {
+export async function committedLedger(repo, count, sequences = 10) {
   mkdirSync(repo, { recursive: true });
   git(repo, 'init', '--quiet', '--initial-branch=main');
   git(repo, 'config', 'user.name', 'bench');
@@ -101,10 +101,13 @@ export async function committedLedger(repo, count) {
   await write(
     `commit refs/heads/main\ncommitter bench <bench@example.com> 1700000000 +0000\n${data('definitions')}` +
       inline('modules.json', '{"t": {"cmd": "true"}}\n') +
-      inline('etl_sequences/s.json', '[{"module_name": "t"}]\n'),
+      inline('etl_sequences/s.json', '[{"module_name": "t"}]\n') +
+      Array.from({ length: sequences }, (_, k) =>
+        inline(`etl_sequences/seq${k}.json`, `{"schedule": "${k % 60} 3 * * *", "steps": [{"module_name": "t"}]}\n`),
+      ).join(''),
   );
   for (let i = 0; i < count; i++) {
-    const sequence = `seq${i % 10}`;
+    const sequence = `seq${i % sequences}`;
     const { folder, run } = runOf(sequence, new Date(Date.UTC(2024, 0, 1) + i * 600_000));
     const message = `etl(${sequence}): succeeded in 1s [${run.id}]\n\nEtl-Run-Id: ${run.id}\nEtl-Sequence: ${sequence}\nEtl-Status: succeeded\nEtl-Trigger: schedule\n`;
     await write(

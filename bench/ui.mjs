@@ -1,24 +1,36 @@
 #!/usr/bin/env node
-// Benchmark of the `etl ui` API with 100,000 runs committed in the ledger (10 sequences),
-// against listing 100 runs (`/api/runs?limit=100`) measured in the same run:
+// Benchmark of the `etl ui` API with 100,000 runs committed in the ledger (200 sequences, each
+// defined with a schedule), against listing 100 runs (`/api/runs?limit=100`) measured in the
+// same run:
 //   - the overview's data (`/api/sequences`): under 100 ms;
-//   - one run (`/api/runs/ID`, the run page's data): under 50 ms.
+//   - one run (`/api/runs/ID`, the run page's data): under 50 ms;
+//   - the server's memory while a page follows a step's log as it grows (read by byte offset,
+//     as the run page does): flat, the peak with a 400 MB log against the peak with a 100 MB
+//     one.
 //
-//   node bench/ui.mjs [--rounds N] [--runs N]
+//   node bench/ui.mjs [--rounds N] [--runs N] [--sequences N]
 import { request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { validate } from '../dist/src/definitions/validate.js';
+import { cachedDefinitions } from '../dist/src/ui/cached-definitions.js';
 import { startUiServer } from '../dist/src/ui/server.js';
 import { committedLedger, median, ms, printTable } from './lib.mjs';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '15' }, runs: { type: 'string', default: '100000' } },
+  options: {
+    rounds: { type: 'string', default: '15' },
+    runs: { type: 'string', default: '100000' },
+    sequences: { type: 'string', default: '200' },
+  },
 });
+const SEQUENCES = Number(values.sequences);
 const ROUNDS = Number(values.rounds);
 const COUNT = Number(values.runs);
+const bin = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'etl-bench-ui-'));
 
 const get = (url, path) =>
@@ -32,15 +44,73 @@ const get = (url, path) =>
     req.on('error', reject).end();
   });
 
+/** A process's resident memory now, in MB (Linux). */
+const rssOf = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+/**
+ * A run whose step prints `megabytes` over a few seconds (all kept: --log-limit above
+ * it), followed as the run page does: the log read from the last offset every 20 ms until the
+ * step ends. The server is `etl ui` in a process of its own: its RSS is sampled before the run
+ * and after every read.
+ */
+async function followLog(megabytes) {
+  const repo = join(work, `loud-${megabytes}`);
+  mkdirSync(join(repo, 'etl_sequences'), { recursive: true });
+  writeFileSync(join(repo, 'modules.json'), '{"loud": {"cmd": "./loud.sh"}}');
+  writeFileSync(join(repo, 'etl_sequences/loud.json'), '[{"module_name": "loud"}]');
+  // A megabyte at a time, in lines of 100 characters.
+  const script = `#!/bin/sh\nfor i in $(seq ${megabytes}); do head -c 1000000 /dev/zero | tr '\\0' x | fold -w 99; sleep 0.01; done\n`;
+  writeFileSync(join(repo, 'loud.sh'), script, { mode: 0o755 });
+  const ui = spawn(process.execPath, [bin, 'ui', '--port', '0'], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise((resolve) =>
+      ui.stdout.on('data', (chunk) => {
+        const found = /(http:\/\/\S+)/.exec(String(chunk));
+        if (found) resolve(found[1]);
+      }),
+    );
+    await get(url, '/api/runs?limit=1');
+    const before = rssOf(ui.pid);
+    let peak = before;
+    const runner = spawn(process.execPath, [bin, 'run', 'loud', '--log-limit', String(4 * megabytes * 1_000_000)], {
+      cwd: repo,
+      stdio: 'ignore',
+    });
+    let done = false;
+    const ended = new Promise((resolve) => runner.on('exit', resolve)).then(() => (done = true));
+    let id;
+    while (!id && !done) {
+      id = JSON.parse(await get(url, '/api/runs?limit=1')).runs[0]?.id;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    let offset = 0;
+    let reads = 0;
+    for (let last = false; !last; ) {
+      last = done;
+      const response = await fetch(`${url}api/runs/${id}/steps/1/log?from=${offset}`);
+      for await (const chunk of response.body) offset += chunk.length;
+      reads++;
+      peak = Math.max(peak, rssOf(ui.pid));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await ended;
+    return { before: Math.round(before), peak: Math.round(peak), reads };
+  } finally {
+    ui.kill('SIGTERM');
+  }
+}
+
 try {
-  const repo = await committedLedger(join(work, 'ledger'), COUNT);
-  const { server, url } = await startUiServer({
-    repo,
-    view: repo,
-    port: 0,
-    now: () => new Date(),
-    definitions: async () => (await validate({ repo })).definitions,
-  });
+  const repo = await committedLedger(join(work, 'ledger'), COUNT, SEQUENCES);
+  const serve = (at) =>
+    startUiServer({
+      repo: at,
+      view: at,
+      port: 0,
+      now: () => new Date(),
+      definitions: cachedDefinitions(at, process.env),
+    });
+  const { server, url } = await serve(repo);
   const oldest = JSON.parse(await get(url, '/api/runs?sequence=seq3&since=2024-01-01&until=2024-01-02&limit=1'));
   const id = oldest.runs[0]?.id ?? JSON.parse(await get(url, '/api/runs?limit=1')).runs[0].id;
   const samples = { list: [], overview: [], run: [] };
@@ -65,9 +135,22 @@ try {
     `< ${limit} ms`,
     median(samples[key]) < limit,
   ];
+  const small = await followLog(100);
+  const large = await followLog(400);
   printTable(
-    `etl-ledger ui benchmark: ${COUNT.toLocaleString('en')} runs, ${ROUNDS} rounds, medians; node ${process.version}`,
-    [row('overview data (/api/sequences)', 'overview', 100), row('one run, an old one (/api/runs/ID)', 'run', 50)],
+    `etl-ledger ui benchmark: ${COUNT.toLocaleString('en')} runs of ${SEQUENCES} sequences, ${ROUNDS} rounds, medians; node ${process.version}`,
+    [
+      row('overview data (/api/sequences)', 'overview', 100),
+      row('one run, an old one (/api/runs/ID)', 'run', 50),
+      [
+        `server peak RSS following a 400 MB log (${large.reads} reads; before: ${large.before} MB)`,
+        `${large.peak} MB`,
+        `following a 100 MB log: ${small.peak} MB`,
+        `${(large.peak / small.peak).toFixed(2)}x`,
+        '<= 1.15x',
+        large.peak / small.peak <= 1.15,
+      ],
+    ],
   );
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 // The HTTP server of `etl ui`: the JSON API under /api/, behind the checks every response
 // gets. Binds to 127.0.0.1 unless told otherwise; answers only requests addressed to the name
 // it is bound to (a page on another site cannot reach it through a rebound DNS name).
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { type Actions, handleAction } from './actions.js';
@@ -69,7 +70,7 @@ async function respond(
   }
   if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
     const answer = await handleApi(context, request.method ?? 'GET', url.pathname.slice(4), url.searchParams);
-    if (answer.file) return sendFile(response, answer.file, answer.type);
+    if (answer.file) return await sendFile(response, answer.file, answer.type);
     if (answer.text !== undefined) return send(response, answer.status, answer.text, answer.type);
     return send(response, answer.status, answer.json);
   }
@@ -121,8 +122,18 @@ function send(response: ServerResponse, status: number, body: unknown, type?: st
   response.end(response.req.method === 'HEAD' ? undefined : text);
 }
 
-/** Bytes [start, end) of a file, read from the disk a chunk at a time as the client takes them. */
-function sendFile(response: ServerResponse, file: NonNullable<ApiResponse['file']>, type = 'application/octet-stream') {
+/** How much of a file a response holds at a time. */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Bytes [start, end) of a file, read into one buffer that is used again once the socket has
+ * taken each chunk: a log followed for hundreds of megabytes leaves no garbage behind it.
+ */
+async function sendFile(
+  response: ServerResponse,
+  file: NonNullable<ApiResponse['file']>,
+  type = 'application/octet-stream',
+) {
   const length = Math.max(0, file.end - file.start);
   response.writeHead(200, {
     ...SECURITY_HEADERS,
@@ -132,10 +143,24 @@ function sendFile(response: ServerResponse, file: NonNullable<ApiResponse['file'
     'Cache-Control': 'no-store',
   });
   if (length === 0 || response.req.method === 'HEAD') return void response.end();
-  const stream = createReadStream(file.path, { start: file.start, end: file.end - 1 });
-  // A file gone meanwhile (a run folder removed): the body ends short, the client sees it.
-  stream.on('error', () => response.destroy());
-  stream.pipe(response);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(file.path, 'r');
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, length));
+    for (let at = file.start; at < file.end && !response.destroyed; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, file.end - at), at);
+      if (bytesRead === 0) break; // the file shrank (a run folder replaced): the body ends short
+      at += bytesRead;
+      await new Promise<void>((resolve, reject) =>
+        response.write(buffer.subarray(0, bytesRead), (error) => (error ? reject(error) : resolve())),
+      );
+    }
+    response.end();
+  } catch {
+    response.destroy(); // the client left, or the file went: the client sees a short body
+  } finally {
+    await handle?.close();
+  }
 }
 
 /** Sent to keep a quiet stream open through proxies, and to notice clients that left. */
