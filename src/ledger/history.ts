@@ -11,6 +11,7 @@ import { NAME_PATTERN } from '../definitions/patterns.js';
 import { checkSequenceName, lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder, runIdTime } from './layout.js';
 import { isAlive, readLock } from '../lock-file.js';
 import type { LockInfo } from './lock.js';
+import type { LedgerCache } from './read-cache.js';
 
 export interface RunRef {
   sequence: string;
@@ -29,17 +30,20 @@ export type LedgerView = string | string[];
 
 const descending = (names: string[]) => names.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
 
-function listDirs(path: string, pattern: RegExp): string[] {
-  try {
-    return descending(readdirSync(path).filter((name) => pattern.test(name)));
-  } catch {
-    return [];
-  }
+function listDirs(path: string, pattern: RegExp, cache?: LedgerCache): string[] {
+  const read = () => {
+    try {
+      return descending(readdirSync(path).filter((name) => pattern.test(name)));
+    } catch {
+      return [];
+    }
+  };
+  return cache ? cache.list(path, read) : read();
 }
 
 /** The sequences that have runs in the ledger. */
-export function ledgerSequences(repo: string): string[] {
-  return listDirs(join(repo, RUNS_DIR), new RegExp(NAME_PATTERN)).reverse();
+export function ledgerSequences(repo: string, cache?: LedgerCache): string[] {
+  return [...listDirs(join(repo, RUNS_DIR), new RegExp(NAME_PATTERN), cache)].reverse();
 }
 
 /**
@@ -47,18 +51,24 @@ export function ledgerSequences(repo: string): string[] {
  * read first and older ones only if more runs are asked for. `since` (YYYYMMDD) stops the
  * walk at older days.
  */
-function* sequenceRuns(repo: string, sequence: string, since?: string, before?: string): Generator<RunRef> {
+function* sequenceRuns(
+  repo: string,
+  sequence: string,
+  since?: string,
+  before?: string,
+  cache?: LedgerCache,
+): Generator<RunRef> {
   const base = join(repo, RUNS_DIR, sequence);
-  for (const year of listDirs(base, /^\d{4}$/)) {
+  for (const year of listDirs(base, /^\d{4}$/, cache)) {
     if (since && year < since.slice(0, 4)) return;
     if (before && year > before.slice(0, 4)) continue;
-    for (const month of listDirs(join(base, year), /^\d{2}$/)) {
+    for (const month of listDirs(join(base, year), /^\d{2}$/, cache)) {
       if (since && year + month < since.slice(0, 6)) return;
       if (before && year + month > before.slice(0, 6)) continue;
-      for (const day of listDirs(join(base, year, month), /^\d{2}$/)) {
+      for (const day of listDirs(join(base, year, month), /^\d{2}$/, cache)) {
         if (since && year + month + day < since) return;
         if (before && year + month + day > before.slice(0, 8)) continue;
-        for (const id of listDirs(join(base, year, month, day), RUN_ID_PATTERN)) {
+        for (const id of listDirs(join(base, year, month, day), RUN_ID_PATTERN, cache)) {
           yield { sequence, id, folder: join(RUNS_DIR, sequence, year, month, day, id), root: repo };
         }
       }
@@ -72,7 +82,7 @@ function* sequenceRuns(repo: string, sequence: string, since?: string, before?: 
  */
 export function* runsNewestFirst(
   view: LedgerView,
-  options: { sequence?: string; since?: Date; before?: string | Date } = {},
+  options: { sequence?: string; since?: Date; before?: string | Date; cache?: LedgerCache } = {},
 ): Generator<RunRef> {
   // Run ids start with their start time (20261125T031828123Z), so times compare as text.
   const stamp = (at: Date) => at.toISOString().replace(/[-:]/g, '').replace('.', '');
@@ -80,8 +90,8 @@ export function* runsNewestFirst(
   const beforeId = options.before instanceof Date ? stamp(options.before) : options.before;
   const roots = typeof view === 'string' ? [view] : view;
   const walks = roots.flatMap((root) =>
-    (options.sequence ? [checkSequenceName(options.sequence)] : ledgerSequences(root)).map((s) =>
-      sequenceRuns(root, s, sinceId?.slice(0, 8), beforeId?.slice(0, 8)),
+    (options.sequence ? [checkSequenceName(options.sequence)] : ledgerSequences(root, options.cache)).map((s) =>
+      sequenceRuns(root, s, sinceId?.slice(0, 8), beforeId?.slice(0, 8), options.cache),
     ),
   );
   const seen = roots.length > 1 ? new Set<string>() : undefined;
@@ -106,11 +116,20 @@ export function* runsNewestFirst(
  * then (recorder.ts): each step's state is taken from its own record, written when it ends,
  * and the first step not ended is the one running.
  */
-export function readRun(repo: string, ref: Pick<RunRef, 'folder'> & { root?: string }): RunRecord | undefined {
+export function readRun(
+  repo: string,
+  ref: Pick<RunRef, 'folder'> & { root?: string },
+  cache?: LedgerCache,
+): RunRecord | undefined {
   const folder = join(ref.root ?? repo, ref.folder);
+  const path = join(folder, 'run.json');
+  return cache ? cache.record(path, () => readRunAt(folder, path)) : readRunAt(folder, path);
+}
+
+function readRunAt(folder: string, path: string): RunRecord | undefined {
   let run: RunRecord;
   try {
-    run = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as RunRecord;
+    run = JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
   } catch {
     return undefined; // a run that crashed before its first record: nothing to show
   }
@@ -290,6 +309,8 @@ export interface HistoryOptions {
   /** Only runs older than this run id, or started before this time (a page's cursor). */
   before?: string | Date;
   limit?: number;
+  /** A long-lived reader's (etl ui) folders and records kept between calls. */
+  cache?: LedgerCache;
 }
 
 /**
@@ -304,8 +325,9 @@ export function listHistory(repo: LedgerView, options: HistoryOptions = {}): Run
     sequence: options.sequence,
     since: options.since,
     before: options.before,
+    cache: options.cache,
   })) {
-    const record = readRun(ref.root, ref);
+    const record = readRun(ref.root, ref, options.cache);
     if (!record) continue;
     const run = reapIfAbandoned(ref.root, record);
     if (options.status !== undefined && run.status !== options.status) continue;

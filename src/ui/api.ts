@@ -10,6 +10,7 @@ import { type GitHubWeb, runLinks } from '../github/remote.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { findRun, type LedgerView, ledgerSequences, listHistory, readRun, reapIfAbandoned } from '../ledger/history.js';
 import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
+import type { LedgerCache } from '../ledger/read-cache.js';
 import { pinDiff, pinnedFiles } from '../ledger/pinned.js';
 import { readStep } from '../ledger/step-log.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
@@ -26,6 +27,8 @@ export interface ApiContext {
   /** The definitions, when they validate (a sequence's schedule, description, steps). */
   definitions(): Promise<Definitions | undefined>;
   now(): Date;
+  /** Folders and finished records kept between requests (a server's). */
+  cache?: LedgerCache;
 }
 
 export interface ApiResponse {
@@ -73,9 +76,9 @@ async function sequences(context: ApiContext): Promise<ApiResponse> {
   const defined = definitions ? listSequences(definitions, context.now()) : [];
   const names = new Set(defined.map((s) => s.name));
   const roots = typeof context.view === 'string' ? [context.view] : context.view;
-  for (const root of roots) for (const name of ledgerSequences(root)) names.add(name);
+  for (const root of roots) for (const name of ledgerSequences(root, context.cache)) names.add(name);
   const list = [...names].sort().map((name) => {
-    const recent = listHistory(context.view, { sequence: name, limit: RECENT_RUNS });
+    const recent = listHistory(context.view, { sequence: name, limit: RECENT_RUNS, cache: context.cache });
     const finished = recent.filter((r) => r.status !== 'running');
     return {
       ...(defined.find((s) => s.name === name) ?? { name, defined: false }),
@@ -102,7 +105,7 @@ function runs(context: ApiContext, query: URLSearchParams): ApiResponse {
   if (since === null || until === null) return badRequest('since and until are dates (2026-11-01) or times');
   // The older bound of the two: the cursor, or the end of the range.
   const before = cursor ?? until;
-  const page = listHistory(context.view, { sequence, status, since, before, limit: limit + 1 });
+  const page = listHistory(context.view, { sequence, status, since, before, limit: limit + 1, cache: context.cache });
   const more = page.length > limit;
   const shown = page.slice(0, limit);
   return {

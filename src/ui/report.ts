@@ -16,7 +16,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { EtlError } from '../errors.js';
-import type { RunRecord, StepRecord } from '../runner/records.js';
+import type { RunRecord } from '../runner/records.js';
 import { type ApiContext, type ApiResponse, handleApi } from './api.js';
 import { PAGE_POLICY } from './server.js';
 
@@ -90,12 +90,12 @@ async function build(context: ApiContext, dir: string, options: ReportOptions): 
     for (const run of runs) {
       included.add(run.id);
       pages.push(`runs/${run.id}`);
-      const one = (await ask(`/runs/${run.id}`)).json as { steps: StepRecord[] };
-      write(`data/runs/${run.id}.json`, one);
+      write(`data/runs/${run.id}.json`, (await ask(`/runs/${run.id}`)).json);
       write(`data/runs/${run.id}/definitions.json`, (await ask(`/runs/${run.id}/definitions`)).json);
-      for (const step of one.steps) {
-        if (!step.started_at) continue;
-        const name = `${step.role === 'on_failure' ? 'on_failure-' : ''}${step.index}`;
+      // Every step that started has a log to show (a running one's record comes when it ends).
+      for (const line of run.steps) {
+        if (line.status === 'pending' || line.status === 'skipped') continue;
+        const name = `${line.role === 'on_failure' ? 'on_failure-' : ''}${line.index}`;
         await copyPart(
           (await ask(`/runs/${run.id}/steps/${name}/log`)).file!,
           join(dir, `data/runs/${run.id}/steps/${name}.log`),

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { networkInterfaces } from 'node:os';
 import { type Actions, handleAction } from './actions.js';
 import { type ApiContext, type ApiResponse, handleApi } from './api.js';
+import { LedgerCache } from '../ledger/read-cache.js';
 import { LedgerWatch, type RunChange } from './watch.js';
 
 export interface UiOptions extends ApiContext {
@@ -32,11 +33,12 @@ export const SECURITY_HEADERS: Record<string, string> = {
 /** Starts the server; resolves once it listens, with the address it took. */
 export async function startUiServer(options: UiOptions): Promise<{ server: Server; url: string }> {
   const host = options.host ?? '127.0.0.1';
+  const context: UiOptions = { cache: new LedgerCache(), ...options };
   const events = new EventHub(typeof options.view === 'string' ? [options.view] : options.view, options.now);
   // Known once it listens, before the first request: the Host check needs it.
   const self = { host, port: 0 };
   const server = createServer((request, response) => {
-    respond(options, self, events, request, response).catch(() => {
+    respond(context, self, events, request, response).catch(() => {
       if (!response.headersSent) send(response, 500, { error: 'internal error' });
       else response.destroy();
     });

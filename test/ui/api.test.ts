@@ -217,6 +217,45 @@ test('a log is read from a byte offset on, with its size in a header, to follow 
   assert.equal((await get(url, `/api/runs/${latest!.id}/steps/2/log?from=-1`)).status, 400);
 });
 
+test('the server keeps folder listings and finished records between calls, yet sees runs added or removed anywhere (a pull)', async (t) => {
+  const repo = await ledger(t);
+  const url = await serve(t, repo);
+  const list = async () =>
+    (JSON.parse((await get(url, '/api/runs?sequence=good&limit=50')).body).runs as RunRecord[]).map((r) => r.id);
+  const before = await list();
+  const sequences = async () =>
+    JSON.parse((await get(url, '/api/sequences')).body).sequences as Array<{ name: string }>;
+  assert.equal((await sequences()).length, 2);
+  // A run of long ago arrives (as a git pull would bring it), in a day folder of its own.
+  const id = '20200101T000000000Z-0000abcd';
+  const folder = join(repo, 'runs/good/2020/01/01', id);
+  mkdirSync(folder, { recursive: true });
+  const record = JSON.parse((await get(url, `/api/runs/${before[0]}`)).body).run as RunRecord;
+  writeFileSync(join(folder, 'run.json'), JSON.stringify({ ...record, id, started_at: '2020-01-01T00:00:00.000Z' }));
+  assert.deepEqual(await list(), [...before, id]);
+  // And one into a day folder that exists already.
+  const [, year, month, day] = /^(\d{4})(\d{2})(\d{2})/.exec(before.at(-1)!)!;
+  const sameDay = `${year}${month}${day}T000000000Z-0000abce`;
+  mkdirSync(join(repo, 'runs/good', year!, month!, day!, sameDay));
+  writeFileSync(
+    join(repo, 'runs/good', year!, month!, day!, sameDay, 'run.json'),
+    JSON.stringify({ ...record, id: sameDay }),
+  );
+  assert.deepEqual(await list(), [...before, sameDay, id]);
+  rmSync(folder, { recursive: true });
+  assert.deepEqual(await list(), [...before, sameDay]);
+  // A sequence's first run makes it known.
+  mkdirSync(join(repo, 'runs/other/2020/01/01', id), { recursive: true });
+  writeFileSync(
+    join(repo, 'runs/other/2020/01/01', id, 'run.json'),
+    JSON.stringify({ ...record, id, sequence: 'other' }),
+  );
+  assert.deepEqual(
+    (await sequences()).map((s) => s.name),
+    ['bad', 'good', 'other'],
+  );
+});
+
 test('nothing outside the ledger is served: encoded dots, absolute paths, NUL, links out of runs/', async (t) => {
   const repo = await ledger(t);
   const url = await serve(t, repo);

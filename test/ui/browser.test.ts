@@ -178,6 +178,51 @@ test('with --allow-run, "Run now" on the overview starts a run that appears with
   assert.equal(await stranger.locator('button.action').count(), 0);
 });
 
+test('a running step\'s log is followed on its page as it grows, from the overview\'s "in progress", with no reload; keys alone reach it', {
+  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { slow: { cmd: './modules/slow.sh' } },
+    sequences: { slow: [{ module_name: 'slow' }] },
+    files: {
+      'modules/slow.sh': {
+        content: '#!/bin/sh\necho first line\nwhile [ ! -f go ]; do sleep 0.05; done\necho second line >&2\n',
+        mode: 0o755,
+      },
+    },
+  });
+  const server = startCli(['ui', '--port', '0'], { cwd: repo });
+  t.after(() => server.child.kill('SIGTERM'));
+  const url = /(http:\/\/\S+)/.exec(await server.line(/^etl ui: serving/))![1]!;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.waitForSelector('tr[data-sequence="slow"]');
+  const run = startCli(['run', 'slow'], { cwd: repo });
+  t.after(() => run.child.kill('SIGTERM'));
+  await page.waitForSelector('section[aria-label="in progress"] a');
+  assert.equal(await page.textContent('[data-count="running"]'), '1');
+  // By keyboard: Tab to the running run's link, Enter.
+  for (let i = 0; i < 10; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate("document.activeElement?.closest('section')?.getAttribute('aria-label')");
+    if (focused === 'in progress') break;
+  }
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('tr[data-step="step-1"] button.show-log');
+  await page.focus('tr[data-step="step-1"] button.show-log');
+  await page.keyboard.press('Enter');
+  await until(async () => /first line/.test((await page.textContent('pre.log')) ?? ''));
+  await page.evaluate('window.kept = 1');
+  writeFileSync(join(repo, 'go'), '');
+  await until(async () => /first line\nsecond line/.test((await page.textContent('pre.log')) ?? ''));
+  await until(async () => (await page.textContent('h1 .status')) === 'succeeded');
+  assert.equal(await page.evaluate('window.kept'), 1, 'the same page, not reloaded');
+  assert.equal((await run.done).code, 0);
+});
+
 /** A plain static server (as GitHub Pages is) for a folder, under a project's path. */
 async function staticServer(t: TestContext, dir: string, prefix: string): Promise<string> {
   const types: Record<string, string> = {

@@ -266,7 +266,7 @@ function Run({ id }) {
           <td><${Status} status=${line.status} /></td>
           <td class="hide-narrow"><div class="gantt" title=${`${duration(step?.duration_ms)}`}><span class=${`bar s-${line.status}`} style=${{ left: `${(100 * from) / span}%`, width: `${Math.max(0.5, (100 * (to - from)) / span)}%` }}></span></div></td>
           <td>${last ? (last.signal ? `signal ${last.signal}` : last.exit_code !== null ? `exit ${last.exit_code}` : (last.error ?? '')) : ''}${line.attempts > 1 ? html` <span class="muted">(${line.attempts} attempts)</span>` : ''}
-            ${step?.started_at ? html`<${Log} run=${run.id} line=${line} step=${step} version=${state.version} />` : ''}</td>
+            ${line.status !== 'pending' && line.status !== 'skipped' ? html`<${Log} run=${run.id} line=${line} step=${step} version=${state.version} />` : ''}</td>
         </tr>`;
       })}</tbody>
     </table></div>
@@ -277,8 +277,8 @@ function Run({ id }) {
 const RUNNER_LINE = /^\[etl-ledger: .*\]$/;
 
 /**
- * A step's kept log, on demand; while the step runs, what it adds is fetched (from the size
- * already shown) each time the run changes. The log keeps stdout and stderr as one stream,
+ * A step's kept log, on demand; while the step runs (its record is written when it ends), what
+ * it adds is fetched (from the size already shown) each time the run changes. The log keeps stdout and stderr as one stream,
  * in the order printed; the runner's lines (attempts, a truncation) are marked.
  */
 function Log({ run, line, step, version }) {
@@ -298,7 +298,7 @@ function Log({ run, line, step, version }) {
   // The runner's lines marked; a log without any is shown as one text.
   const lines = log.text.includes('[etl-ledger: ') ? log.text.split('\n') : [log.text];
   return html`<details open class="log-view"><summary>log <a href=${url} download=${`${run}-${line.index}.log`}>raw</a></summary>
-    ${step.log.truncated ? html`<p class="notice">The module printed ${step.log.bytes} bytes; the log keeps the first and last ${step.log.kept_bytes} (marked where output was dropped).</p>` : ''}
+    ${step?.log.truncated ? html`<p class="notice">The module printed ${step.log.bytes} bytes; the log keeps the first and last ${step.log.kept_bytes} (marked where output was dropped).</p>` : ''}
     ${log.skipped ? html`<p class="notice">The first ${log.skipped} bytes are not shown here: see the raw file.</p>` : ''}
     <pre class="log">${log.text ? lines.map((text, i) => html`${RUNNER_LINE.test(text) ? html`<mark>${text}</mark>` : text}${i < lines.length - 1 ? '\n' : ''}`) : '(nothing printed)'}</pre></details>`;
 }
