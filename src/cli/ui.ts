@@ -61,7 +61,7 @@ Options:
     }
     const reach = LOOPBACK.has(host)
       ? 'this machine only'
-      : 'WARNING: anyone who can reach this address can read the ledger, logs included';
+      : `WARNING: anyone who can reach this address can read the ledger, logs included${token ? ', and the token in the URL is all that stands between them and running or cancelling sequences' : ''}`;
     const address = token ? `${started.url}?token=${token}` : started.url;
     context.stdout.write(`etl ui: serving the ledger of ${context.repo} at ${address} (${host}: ${reach})\n`);
     if (token) context.stdout.write('etl ui: --allow-run: runs may be started and cancelled from that URL only\n');

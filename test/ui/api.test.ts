@@ -1,7 +1,7 @@
 // The JSON API of `etl ui` over a ledger made by real runs, through a real HTTP server.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { validate } from '../../src/definitions/validate.js';
@@ -357,4 +357,25 @@ test('etl ui: an edited schedule shows at the next call, with no restart', async
     JSON.stringify({ ...DEFINITIONS.sequences.good, schedule: '30 4 * * 1' }),
   );
   assert.equal(await schedule(), '30 4 * * 1');
+});
+
+test('etl ui --open opens the printed URL with the system opener; bound to every address with --allow-run, it warns that the token is the only gate', async (t) => {
+  const repo = pipelineRepo(t, DEFINITIONS);
+  const bin = join(repo, 'fake-bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\necho "$@" > "${join(repo, 'opened')}"\n`, { mode: 0o755 });
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  const opened = startCli(['ui', '--port', '0', '--open'], { cwd: repo, env });
+  t.after(() => opened.child.kill('SIGTERM'));
+  const url = /(http:\/\/\S+)/.exec(await opened.line(/^etl ui: serving/))![1]!;
+  for (let i = 0; i < 100 && !existsSync(join(repo, 'opened')); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(readFileSync(join(repo, 'opened'), 'utf8').trim(), url);
+
+  const everywhere = startCli(['ui', '--port', '0', '--host', '0.0.0.0', '--allow-run'], { cwd: repo });
+  t.after(() => everywhere.child.kill('SIGTERM'));
+  const said = await everywhere.line(/^etl ui: serving/);
+  assert.match(
+    said,
+    /0\.0\.0\.0: WARNING: anyone who can reach this address can read the ledger, logs included, and the token in the URL is all that stands between them and running or cancelling sequences/,
+  );
 });

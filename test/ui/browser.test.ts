@@ -249,13 +249,20 @@ test('etl report: the same pages from a static server under a sub-path, with no 
   timeout: 60_000,
 }, async (t) => {
   const repo = pipelineRepo(t, {
-    modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
+    modules: { ok: { cmd: './modules/ok.sh' }, evil: { cmd: './modules/evil.sh' } },
     sequences: {
       good: {
         description: 'loads <script>window.pwned = 1</script> "><img src=x onerror="window.pwned = 2">',
         steps: [{ module_name: 'ok' }, { module_name: 'ok', name: '<img src=x onerror="window.pwned = 3">' }],
       },
-      bad: [{ module_name: 'fail' }],
+      bad: [{ module_name: 'evil' }],
+    },
+    files: {
+      'modules/evil.sh': {
+        content:
+          '#!/bin/sh\necho \'<script>window.pwned = 4</script> "><img src=x onerror="window.pwned = 5">\' >&2\nexit 3\n',
+        mode: 0o755,
+      },
     },
   });
   for (let i = 0; i < 3; i++) assert.equal((await runCli(['run', 'good'], { cwd: repo })).code, 0);
@@ -295,7 +302,11 @@ test('etl report: the same pages from a static server under a sub-path, with no 
   assert.match(page.url(), /\/pipelines\/runs\/\d{8}T\d{9}Z-[0-9a-f]{8}\/$/);
   await page.click('tr[data-step="step-1"] button.show-log');
   await page.waitForSelector('tr[data-step="step-1"] pre.log');
-  assert.match((await page.textContent('tr[data-step="step-1"] pre.log')) ?? '', /something went wrong/);
+  assert.match(
+    (await page.textContent('tr[data-step="step-1"] pre.log')) ?? '',
+    /<script>window\.pwned = 4<\/script> "><img src=x onerror=/,
+    "a module's output shown as text",
+  );
   await page.click('button.show-definitions');
   await page.waitForSelector('details.pinned');
   assert.equal(await page.evaluate('window.pwned'), undefined, 'nothing injected ran');

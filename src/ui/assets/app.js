@@ -209,19 +209,19 @@ function Board() {
   return html`
     <h1>Board</h1>
     <p class="muted">The newest ${state.data.runs.length} runs of every sequence, by state.</p>
-    <div class="board">${columns.map(
-      ([title, statuses]) => html`<section class="column" data-column=${title} aria-label=${title}>
-        <h2>${title}</h2>
-        ${state.data.runs
-          .filter((r) => statuses.includes(r.status))
-          .map(
-            (r) => html`<a class=${`card s-${r.status}`} href=${page(`runs/${r.id}`)}>
+    <div class="board">${columns.map(([title, statuses]) => {
+      const runs = state.data.runs.filter((r) => statuses.includes(r.status));
+      return html`<section class="column" data-column=${title} aria-label=${title}>
+        <h2>${title} <span class="muted">${runs.length}</span></h2>
+        ${runs.length === 0 ? html`<p class="muted">none</p>` : ''}
+        ${runs.map(
+          (r) => html`<a class=${`card s-${r.status}`} href=${page(`runs/${r.id}`)}>
               <strong>${r.sequence}</strong> <${Status} status=${r.status} />
               <div class="muted">${when(r.started_at)} · ${duration(r.duration_ms)}${r.failed_step ? ` · step ${r.failed_step}` : ''}</div>
             </a>`,
-          )}
-      </section>`,
-    )}</div>`;
+        )}
+      </section>`;
+    })}</div>`;
 }
 
 /** A run: links, its steps as a timeline (ending, attempts, argv, log), and its definitions. */
