@@ -5,8 +5,8 @@
 //   - the overview's data (`/api/sequences`): under 100 ms;
 //   - one run (`/api/runs/ID`, the run page's data): under 50 ms;
 //   - the server's memory while a page follows a step's log as it grows (read by byte offset,
-//     as the run page does): flat, the peak with a 400 MB log against the peak with a 100 MB
-//     one.
+//     as the run page does): flat, its peak while following a 400 MB log against its peak
+//     while following a 100 MB one just before (after a first one that warms it up).
 //
 //   node bench/ui.mjs [--rounds N] [--runs N] [--sequences N]
 import { request } from 'node:http';
@@ -48,18 +48,18 @@ const get = (url, path) =>
 const rssOf = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 /**
- * A run whose step prints `megabytes` over a few seconds (all kept: --log-limit above
- * it), followed as the run page does: the log read from the last offset every 20 ms until the
- * step ends. The server is `etl ui` in a process of its own: its RSS is sampled before the run
- * and after every read.
+ * One `etl ui` in a process of its own, and runs whose step prints 100 MB and then 400 MB
+ * over a few seconds (all kept: --log-limit above it), each followed as the run page does:
+ * the log read from the last offset every 20 ms until the step ends. The server's RSS is
+ * sampled after every read; its peak while following each run is returned.
  */
-async function followLog(megabytes) {
-  const repo = join(work, `loud-${megabytes}`);
+async function followLogs() {
+  const repo = join(work, 'loud');
   mkdirSync(join(repo, 'etl_sequences'), { recursive: true });
   writeFileSync(join(repo, 'modules.json'), '{"loud": {"cmd": "./loud.sh"}}');
   writeFileSync(join(repo, 'etl_sequences/loud.json'), '[{"module_name": "loud"}]');
-  // A megabyte at a time, in lines of 100 characters.
-  const script = `#!/bin/sh\nfor i in $(seq ${megabytes}); do head -c 1000000 /dev/zero | tr '\\0' x | fold -w 99; sleep 0.01; done\n`;
+  // A megabyte at a time (as many as $MEGABYTES), in lines of 100 characters.
+  const script = `#!/bin/sh\nfor i in $(seq "$MEGABYTES"); do head -c 1000000 /dev/zero | tr '\\0' x | fold -w 99; sleep 0.01; done\n`;
   writeFileSync(join(repo, 'loud.sh'), script, { mode: 0o755 });
   const ui = spawn(process.execPath, [bin, 'ui', '--port', '0'], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
@@ -70,31 +70,38 @@ async function followLog(megabytes) {
       }),
     );
     await get(url, '/api/runs?limit=1');
-    const before = rssOf(ui.pid);
-    let peak = before;
-    const runner = spawn(process.execPath, [bin, 'run', 'loud', '--log-limit', String(4 * megabytes * 1_000_000)], {
-      cwd: repo,
-      stdio: 'ignore',
-    });
-    let done = false;
-    const ended = new Promise((resolve) => runner.on('exit', resolve)).then(() => (done = true));
-    let id;
-    while (!id && !done) {
-      id = JSON.parse(await get(url, '/api/runs?limit=1')).runs[0]?.id;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    let offset = 0;
-    let reads = 0;
-    for (let last = false; !last; ) {
-      last = done;
-      const response = await fetch(`${url}api/runs/${id}/steps/1/log?from=${offset}`);
-      for await (const chunk of response.body) offset += chunk.length;
-      reads++;
-      peak = Math.max(peak, rssOf(ui.pid));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await ended;
-    return { before: Math.round(before), peak: Math.round(peak), reads };
+    const before = Math.round(rssOf(ui.pid));
+    const follow = async (megabytes) => {
+      const args = [bin, 'run', 'loud', '--log-limit', String(4 * megabytes * 1_000_000)];
+      const env = { ...process.env, MEGABYTES: String(megabytes) };
+      const runner = spawn(process.execPath, args, { cwd: repo, env, stdio: 'ignore' });
+      let done = false;
+      const ended = new Promise((resolve) => runner.on('exit', resolve)).then(() => (done = true));
+      let id;
+      while (!id && !done) {
+        const [newest] = JSON.parse(await get(url, '/api/runs?limit=1')).runs;
+        if (newest?.status === 'running') id = newest.id;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      let offset = 0;
+      let reads = 0;
+      let peak = 0;
+      for (let last = false; !last; ) {
+        last = done;
+        const response = await fetch(`${url}api/runs/${id}/steps/1/log?from=${offset}`);
+        for await (const chunk of response.body) offset += chunk.length;
+        reads++;
+        peak = Math.max(peak, rssOf(ui.pid));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await ended;
+      return { peak: Math.round(peak), reads };
+    };
+    // The first follow grows the server's heap to its working size: not measured.
+    await follow(100);
+    const small = await follow(100);
+    const large = await follow(400);
+    return { before, small, large };
   } finally {
     ui.kill('SIGTERM');
   }
@@ -135,15 +142,14 @@ try {
     `< ${limit} ms`,
     median(samples[key]) < limit,
   ];
-  const small = await followLog(100);
-  const large = await followLog(400);
+  const { before, small, large } = await followLogs();
   printTable(
     `etl-ledger ui benchmark: ${COUNT.toLocaleString('en')} runs of ${SEQUENCES} sequences, ${ROUNDS} rounds, medians; node ${process.version}`,
     [
       row('overview data (/api/sequences)', 'overview', 100),
       row('one run, an old one (/api/runs/ID)', 'run', 50),
       [
-        `server peak RSS following a 400 MB log (${large.reads} reads; before: ${large.before} MB)`,
+        `server peak RSS following a 400 MB log (${large.reads} reads; idle: ${before} MB)`,
         `${large.peak} MB`,
         `following a 100 MB log: ${small.peak} MB`,
         `${(large.peak / small.peak).toFixed(2)}x`,
