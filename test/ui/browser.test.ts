@@ -148,6 +148,44 @@ test("a sequence's page pages through 2,000 runs to the oldest, and filters by s
       (await page.locator('tr[data-run]').count()) === 50 && !(await page.$('tr[data-run] .status.s-succeeded')),
   );
   assert.equal(await page.textContent('tr[data-run] .status'), 'failed');
+  assert.equal(await page.locator('.chart canvas').count(), 1, 'the step durations, charted');
+  // A range of days (UTC, both ends included): runs were hourly from 2025-01-01.
+  await page.selectOption('select', '');
+  await page.fill('input[name="since"]', '2025-01-02');
+  await page.fill('input[name="until"]', '2025-01-03');
+  await until(async () => (await page.locator('tr[data-run]').count()) === 48);
+  assert.equal(await page.locator('tr[data-run]').last().getAttribute('data-run'), ids[24]);
+  assert.equal(await page.locator('tr[data-run]').first().getAttribute('data-run'), ids[71]);
+});
+
+test("a truncated log says so, and the runner's marker of where output was dropped stands out", {
+  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { loud: { cmd: './modules/loud.sh' } },
+    sequences: { loud: [{ module_name: 'loud' }] },
+    files: { 'modules/loud.sh': { content: '#!/bin/sh\nseq 1 5000\n', mode: 0o755 } },
+  });
+  assert.equal((await runCli(['run', 'loud', '--log-limit', '2048'], { cwd: repo })).code, 0);
+  const server = startCli(['ui', '--port', '0'], { cwd: repo });
+  t.after(() => server.child.kill('SIGTERM'));
+  const url = /(http:\/\/\S+)/.exec(await server.line(/^etl ui: serving/))![1]!;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.click('tr[data-sequence="loud"] .strip a');
+  await page.click('tr[data-step="step-1"] button.show-log');
+  await page.waitForSelector('pre.log mark');
+  assert.match(
+    (await page.textContent('.log-view .notice')) ?? '',
+    /printed 23893 bytes; the log keeps the first and last/,
+  );
+  assert.match((await page.textContent('pre.log mark')) ?? '', /^\[etl-ledger: \d+ bytes of output dropped here/);
+  const text = (await page.textContent('pre.log')) ?? '';
+  assert.match(text, /^1\n2\n/);
+  assert.match(text, /4999\n5000\n?$/);
 });
 
 test('with --allow-run, "Run now" on the overview starts a run that appears without a reload', {
