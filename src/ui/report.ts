@@ -11,6 +11,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -43,14 +44,23 @@ export interface ReportSummary {
  */
 export async function writeReport(context: ApiContext, out: string, options: ReportOptions): Promise<ReportSummary> {
   const target = resolve(out);
-  if (existsSync(target) && readdirSync(target).length > 0 && !existsSync(join(target, MARKER)))
+  const existing = statSync(target, { throwIfNoEntry: false });
+  if (existing && !existing.isDirectory())
+    throw new EtlError('usage', `${out} is a file, not a folder: give a folder for the report`);
+  if (existing && readdirSync(target).length > 0 && !existsSync(join(target, MARKER)))
     throw new EtlError(
       'usage',
       `${out} exists and is not an etl report: give an empty or new folder (a report's folder is replaced whole)`,
     );
   const building = join(dirname(target), `.${basename(target)}.building-${process.pid}`);
   rmSync(building, { recursive: true, force: true });
-  mkdirSync(building, { recursive: true });
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+    // Not recursive: its parent exists now (and a recursive mkdir can loop where writing is refused, as under /proc).
+    mkdirSync(building);
+  } catch (error) {
+    throw new EtlError('report-write', `cannot write the report in ${out}: ${(error as Error).message}`);
+  }
   try {
     const summary = await build(context, building, options);
     const old = `${building}.old`;
@@ -59,8 +69,10 @@ export async function writeReport(context: ApiContext, out: string, options: Rep
     rmSync(old, { recursive: true, force: true });
     return summary;
   } catch (error) {
+    // Nothing half-written is left, and an earlier report stays as it was.
     rmSync(building, { recursive: true, force: true });
-    throw error;
+    if (error instanceof EtlError) throw error;
+    throw new EtlError('report-write', `cannot write the report in ${out}: ${(error as Error).message}`);
   }
 }
 
