@@ -7,6 +7,7 @@ import { actionsView, inActions, maskCommands, warningLine } from '../github/act
 import { triggerFrom } from '../github/env.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
+import type { Trigger } from '../runner/records.js';
 import type { RunObserver } from '../runner/engine.js';
 import { findStep, isSelected, maskPlan, type Plan, planRun, secretValues, secretWarnings } from '../runner/plan.js';
 import type { Command, CommandContext } from './command.js';
@@ -18,7 +19,7 @@ import { listenForStop } from './stop-signals.js';
 import { readVersion } from './version.js';
 
 export const command: Command = {
-  usage: `Usage: etl run SEQUENCE [--from STEP] [--only STEP] [--dry-run] [--json] [--verbose]
+  usage: `Usage: etl run SEQUENCE [--from STEP] [--only STEP] [--tick TIME] [--dry-run] [--json] [--verbose]
                [--commit] [--commit-progress] [--push [--remote R] [--branch B]] [--at COMMIT]
 
 Validates SEQUENCE and the modules it uses, then runs its steps in order, recording the run
@@ -26,6 +27,8 @@ in runs/SEQUENCE/YYYY/MM/DD/RUN-ID/ (run.json, steps/, logs/). A step that fails
 sequence and runs its on_failure steps. One run of a sequence at a time: a second one exits 3.
 
 Options:
+  --tick TIME    the schedule tick this run is for (ISO 8601), as etl schedule passes it:
+                 recorded in run.json, trigger kind "schedule"
   --from STEP    start at this step (a number from 1, or a step name); earlier ones are skipped
   --only STEP    run only this step
   --dry-run      show what would run, record nothing
@@ -58,6 +61,7 @@ module's process group at once; the run is recorded either way.
   options: {
     from: { type: 'string' },
     only: { type: 'string' },
+    tick: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     verbose: { type: 'boolean', short: 'v', default: false },
@@ -157,7 +161,10 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
       env: context.env,
       signal: stop.signal,
       hurry: stop.hurry,
-      trigger: triggerFrom(context.env, localUser()),
+      trigger: withTick(
+        triggerFrom(context.env, localUser(), values.tick === undefined ? undefined : 'schedule'),
+        values.tick,
+      ),
       observer: view,
       logLimit: request.logLimit,
       graceMs: request.graceMs,
@@ -248,4 +255,13 @@ function localUser(): string | null {
   } catch {
     return null;
   }
+}
+
+/** --tick: the schedule's tick the run is for, checked and kept as UTC ISO 8601. */
+function withTick(trigger: Trigger, tick: unknown): Trigger {
+  if (tick === undefined) return trigger;
+  const at = new Date(String(tick));
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(String(tick)) || Number.isNaN(at.getTime()))
+    throw new EtlError('usage', `--tick takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${String(tick)}"`);
+  return { ...trigger, tick: at.toISOString() };
 }

@@ -61,6 +61,10 @@ export const Trigger = z
     kind: z.string().describe('manual, schedule, push, dispatch, ...'),
     actor: Nullable(z.string()),
     ci: Nullable(CiContext),
+    tick: z
+      .string()
+      .optional()
+      .describe('The schedule tick the run is for (ISO 8601, UTC): etl run --tick, etl schedule'),
   })
   .meta({ id: 'Trigger' });
 

@@ -1,0 +1,312 @@
+// The scheduler of `etl schedule`: fires every scheduled sequence at the ticks nextTick gives
+// (the one cron semantics of the product: `etl list` shows them, `etl due` judges them), runs
+// each through `launch` (a child process in the CLI), never two runs of one sequence at once
+// (a tick that comes while its sequence runs is skipped, and said so), at most `maxParallel`
+// runs at a time (the others wait in the order of their ticks). Time comes from `clock`, so
+// tests drive it without waiting. It knows nothing of processes, files or signals.
+import { parseCron, type Cron } from '../definitions/cron.js';
+import type { Definitions } from '../definitions/model.js';
+import { nextTick, previousTick } from './next-tick.js';
+
+export interface Clock {
+  now(): number;
+  setTimeout(fire: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fire, ms) => setTimeout(fire, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** A run started for a tick: how it ended, and a way to stop it (the runner records `cancelled`). */
+export interface Launched {
+  done: Promise<{ status: string; runId?: string; error?: string }>;
+  cancel(): void;
+}
+
+export type CatchUp = 'none' | 'last' | 'all';
+
+/** Missed ticks run by --catchup all, at most, per sequence; older ones are said and dropped. */
+export const MAX_CATCH_UP = 10;
+/** The timer is armed at most this far ahead: a machine that slept is noticed within it. */
+const MAX_SLEEP_MS = 60_000;
+/** Ticks kept per sequence in the status (skipped and run). */
+const TICKS_KEPT = 20;
+
+export type DaemonEvent =
+  | { event: 'tick'; sequence: string; tick: string; catch_up?: boolean }
+  | { event: 'start'; sequence: string; tick: string }
+  | { event: 'end'; sequence: string; tick: string; status: string; run_id?: string; error?: string }
+  | { event: 'skip'; sequence: string; tick: string; reason: string }
+  | { event: 'reload'; sequences: number; errors: string[] }
+  | { event: 'stop'; running: number; grace_ms: number };
+
+export interface SequenceStatus {
+  schedule: string;
+  timezone: string;
+  next: string | null;
+  running: { tick: string } | null;
+  last: { tick: string; status: string; run_id?: string; error?: string; finished_at: string } | null;
+  /** Why the sequence's definition is not used now (an edit that does not validate): its old schedule is. */
+  error: string | null;
+  ticks: Array<{ tick: string; outcome: string }>;
+}
+
+export interface DaemonOptions {
+  clock?: Clock;
+  launch(sequence: string, tick: Date): Launched;
+  /** When the sequence's latest whole run started, from the ledger (catch-up is judged by it). */
+  lastRunStart(sequence: string): number | undefined;
+  maxParallel?: number;
+  catchUp?: CatchUp;
+  log(event: DaemonEvent): void;
+  /** Called after each change of state: the CLI writes the status file. */
+  changed?(status: Record<string, SequenceStatus>): void;
+}
+
+interface Scheduled {
+  name: string;
+  schedule: string;
+  timezone: string;
+  cron: Cron;
+  next: number | undefined;
+  error: string | null;
+  status: SequenceStatus;
+}
+
+export class Scheduler {
+  private readonly clock: Clock;
+  private readonly maxParallel: number;
+  private readonly sequences = new Map<string, Scheduled>();
+  private readonly running = new Map<string, Launched & { tick: string }>();
+  private readonly queue: Array<{ name: string; tick: number }> = [];
+  private timer: unknown;
+  private stopping = false;
+
+  constructor(private readonly options: DaemonOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.maxParallel = Math.max(1, options.maxParallel ?? 2);
+  }
+
+  /**
+   * Takes the definitions (at start, and at each reload). A sequence whose file no longer
+   * validates (`invalid`: name -> located error) keeps the schedule it had; one removed, or
+   * whose schedule was removed, is no longer fired. Running runs are never touched.
+   */
+  load(definitions: Definitions, invalid: Map<string, string> = new Map()): void {
+    const now = this.clock.now();
+    const seen = new Set<string>();
+    for (const sequence of definitions.sequences.values()) {
+      if (sequence.schedule === undefined) continue;
+      const cron = parseCron(sequence.schedule).cron;
+      if (!cron) continue;
+      seen.add(sequence.name);
+      const timezone = sequence.timezone ?? 'UTC';
+      const kept = this.sequences.get(sequence.name);
+      const same = kept && kept.schedule === sequence.schedule && kept.timezone === timezone;
+      const entry: Scheduled = {
+        name: sequence.name,
+        schedule: sequence.schedule,
+        timezone,
+        cron,
+        next: same ? kept.next : nextTick(cron, new Date(now), timezone)?.getTime(),
+        error: null,
+        status: {
+          ...(kept?.status ?? emptyStatus(sequence.schedule, timezone)),
+          schedule: sequence.schedule,
+          timezone,
+          error: null,
+        },
+      };
+      this.sequences.set(sequence.name, entry);
+    }
+    for (const [name, entry] of this.sequences) {
+      if (seen.has(name)) continue;
+      const error = invalid.get(name);
+      if (error === undefined) this.sequences.delete(name);
+      else {
+        entry.error = error;
+        entry.status.error = error;
+      }
+    }
+    this.options.log({
+      event: 'reload',
+      sequences: this.sequences.size,
+      errors: [...invalid.values()],
+    });
+    this.arm();
+  }
+
+  /** Runs what downtime missed, as --catchup says, judged from the ledger. */
+  catchUp(): void {
+    const policy = this.options.catchUp ?? 'none';
+    if (policy === 'none') return;
+    const now = this.clock.now();
+    for (const entry of [...this.sequences.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const since = this.options.lastRunStart(entry.name);
+      // Never run: nothing was missed (a new sequence waits for its first tick).
+      if (since === undefined) continue;
+      // Walking back from now: the missed ticks, newest first, at most one more than kept.
+      const missed: number[] = [];
+      const keep = policy === 'last' ? 1 : MAX_CATCH_UP;
+      for (let at = previousTick(entry.cron, new Date(now), entry.timezone); at && at.getTime() > since; ) {
+        missed.push(at.getTime());
+        if (missed.length > keep) break;
+        at = previousTick(entry.cron, new Date(at.getTime() - 1), entry.timezone);
+      }
+      if (missed.length === 0) continue;
+      const ticks = missed.slice(0, keep).reverse();
+      if (policy === 'all' && missed.length > keep)
+        this.options.log({
+          event: 'skip',
+          sequence: entry.name,
+          tick: new Date(missed[keep]!).toISOString(),
+          reason: `catch-up runs the last ${MAX_CATCH_UP} missed ticks only: this one and older ones are not run`,
+        });
+      for (const tick of ticks) this.enqueue(entry, tick, true);
+    }
+    this.drain();
+  }
+
+  /** Stops firing; running runs end by themselves, or are cancelled after `graceMs`. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    for (const waiting of this.queue.splice(0)) this.skip(waiting.name, waiting.tick, 'the scheduler is stopping');
+    this.options.log({ event: 'stop', running: this.running.size, grace_ms: graceMs });
+    const all = Promise.all([...this.running.values()].map((run) => run.done));
+    let timer: unknown;
+    const late = new Promise<void>((resolve) => {
+      timer = this.clock.setTimeout(resolve, graceMs);
+    });
+    await Promise.race([all, late]);
+    this.clock.clearTimeout(timer);
+    this.cancelAll();
+    await all;
+  }
+
+  /** Cancels every running run at once (a second Ctrl-C). */
+  cancelAll(): void {
+    for (const run of this.running.values()) run.cancel();
+  }
+
+  get status(): Record<string, SequenceStatus> {
+    return Object.fromEntries([...this.sequences].map(([name, entry]) => [name, entry.status]));
+  }
+
+  private arm(): void {
+    if (this.stopping) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    const nexts = [...this.sequences.values()].map((s) => s.next).filter((n): n is number => n !== undefined);
+    for (const entry of this.sequences.values())
+      entry.status.next = entry.next === undefined ? null : new Date(entry.next).toISOString();
+    this.options.changed?.(this.status);
+    if (nexts.length === 0) return;
+    const wait = Math.min(MAX_SLEEP_MS, Math.max(0, Math.min(...nexts) - this.clock.now()));
+    this.timer = this.clock.setTimeout(() => this.fire(), wait);
+  }
+
+  /** Every sequence whose tick has come: its latest passed tick is run (or skipped). */
+  private fire(): void {
+    this.timer = undefined;
+    const now = this.clock.now();
+    const due = [...this.sequences.values()]
+      .filter((entry) => entry.next !== undefined && entry.next <= now)
+      .map((entry) => ({ entry, tick: previousTick(entry.cron, new Date(now), entry.timezone)!.getTime() }))
+      .sort((a, b) => a.tick - b.tick || (a.entry.name < b.entry.name ? -1 : 1));
+    for (const { entry, tick } of due) {
+      // Ticks passed while the machine slept (or the clock jumped): only the latest one runs.
+      if (entry.next! < tick)
+        this.skip(entry.name, entry.next!, 'missed: the machine slept or the clock jumped; the latest tick runs');
+      entry.next = nextTick(entry.cron, new Date(now), entry.timezone)?.getTime();
+      this.options.log({ event: 'tick', sequence: entry.name, tick: new Date(tick).toISOString() });
+      // One run of a sequence at a time: a tick that comes while one runs or waits is skipped.
+      if (this.running.has(entry.name) || this.queue.some((q) => q.name === entry.name))
+        this.skip(entry.name, tick, 'still running from an earlier tick');
+      else this.enqueue(entry, tick, false);
+    }
+    this.drain();
+    this.arm();
+  }
+
+  private enqueue(entry: Scheduled, tick: number, catchUp: boolean): void {
+    if (catchUp)
+      this.options.log({ event: 'tick', sequence: entry.name, tick: new Date(tick).toISOString(), catch_up: true });
+    this.queue.push({ name: entry.name, tick });
+    this.queue.sort((a, b) => a.tick - b.tick);
+  }
+
+  /** Starts waiting runs, oldest tick first, while there is room and their sequence is not running. */
+  private drain(): void {
+    for (let i = 0; i < this.queue.length && this.running.size < this.maxParallel && !this.stopping; ) {
+      const waiting = this.queue[i]!;
+      if (this.running.has(waiting.name)) {
+        i++; // a catch-up tick waits for its sequence's run before it
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.start(waiting.name, waiting.tick);
+    }
+  }
+
+  private start(name: string, tickAt: number): void {
+    const tick = new Date(tickAt).toISOString();
+    const entry = this.sequences.get(name);
+    let launched: Launched;
+    try {
+      launched = this.options.launch(name, new Date(tickAt));
+    } catch (error) {
+      launched = { done: Promise.resolve({ status: 'failed', error: String(error) }), cancel: () => {} };
+    }
+    this.running.set(name, { ...launched, tick });
+    if (entry) entry.status.running = { tick };
+    this.options.log({ event: 'start', sequence: name, tick });
+    this.options.changed?.(this.status);
+    launched.done
+      .catch((error: unknown) => ({ status: 'failed', runId: undefined, error: String(error) }))
+      .then((result) => {
+        this.running.delete(name);
+        const current = this.sequences.get(name);
+        if (current) {
+          current.status.running = null;
+          current.status.last = {
+            tick,
+            status: result.status,
+            ...(result.runId ? { run_id: result.runId } : {}),
+            ...(result.error ? { error: result.error } : {}),
+            finished_at: new Date(this.clock.now()).toISOString(),
+          };
+          remember(current.status, tick, result.status);
+        }
+        this.options.log({
+          event: 'end',
+          sequence: name,
+          tick,
+          status: result.status,
+          ...(result.runId ? { run_id: result.runId } : {}),
+          ...(result.error ? { error: result.error } : {}),
+        });
+        this.drain();
+        this.options.changed?.(this.status);
+      });
+  }
+
+  private skip(name: string, tick: number, reason: string): void {
+    const iso = new Date(tick).toISOString();
+    const entry = this.sequences.get(name);
+    if (entry) remember(entry.status, iso, `skipped: ${reason}`);
+    this.options.log({ event: 'skip', sequence: name, tick: iso, reason });
+    this.options.changed?.(this.status);
+  }
+}
+
+function emptyStatus(schedule: string, timezone: string): SequenceStatus {
+  return { schedule, timezone, next: null, running: null, last: null, error: null, ticks: [] };
+}
+
+function remember(status: SequenceStatus, tick: string, outcome: string): void {
+  status.ticks.push({ tick, outcome });
+  if (status.ticks.length > TICKS_KEPT) status.ticks.shift();
+}
