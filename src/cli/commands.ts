@@ -53,6 +53,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'serve a live web view of the ledger (and its JSON API)',
     load: async () => (await import('./ui.js')).command,
   },
+  schedule: {
+    summary: 'run the scheduled sequences on this machine, until stopped',
+    load: async () => (await import('./schedule.js')).command,
+  },
+  status: {
+    summary: 'whether etl schedule runs, and what it runs next',
+    load: async () => (await import('./status.js')).command,
+  },
   report: {
     summary: 'write the web view as a static site (GitHub Pages)',
     load: async () => (await import('./report.js')).command,

@@ -20,6 +20,20 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
+/**
+ * A clock that runs `speed` times faster than real time from `start` (tests only, through
+ * ETL_TEST_CLOCK="2026-12-01T10:00:30Z,60": a minute a second, so that a real daemon fires a
+ * "* * * * *" schedule every second).
+ */
+export function acceleratedClock(start: number, speed: number): Clock {
+  const origin = Date.now();
+  return {
+    now: () => start + (Date.now() - origin) * speed,
+    setTimeout: (fire, ms) => setTimeout(fire, Math.ceil(ms / speed)),
+    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  };
+}
+
 /** A run started for a tick: how it ended, and a way to stop it (the runner records `cancelled`). */
 export interface Launched {
   done: Promise<{ status: string; runId?: string; error?: string }>;

@@ -67,7 +67,7 @@ export function dueSequences(definitions: Definitions, ledger: LedgerView, optio
  * When the latest run that counts for a tick started: a whole run of the sequence (not one
  * with --from or --only), whatever triggered it (the schedule, a person, a push).
  */
-function latestFullRunStart(ledger: LedgerView, sequence: string): number | undefined {
+export function latestFullRunStart(ledger: LedgerView, sequence: string): number | undefined {
   for (const ref of runsNewestFirst(ledger, { sequence })) {
     const run = readRun(ref.root, ref);
     if (run && run.selection === null) return Date.parse(run.started_at);

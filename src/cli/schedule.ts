@@ -1,0 +1,203 @@
+import { watch } from 'node:fs';
+import { join } from 'node:path';
+import { parseDuration } from '../definitions/duration.js';
+import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
+import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
+import { ledgerView } from '../ledger/ledger-branch.js';
+import { acceleratedClock, type CatchUp, type Clock, type DaemonEvent, Scheduler } from '../schedule/daemon.js';
+import { latestFullRunStart } from '../schedule/due.js';
+import {
+  acquireDaemonLock,
+  type DaemonStatus,
+  launchRun,
+  loadForSchedule,
+  scheduleStateDir,
+  writeStatus,
+} from '../schedule/service.js';
+import type { Command } from './command.js';
+
+const CATCH_UP: readonly string[] = ['none', 'last', 'all'];
+
+export const command: Command = {
+  usage: `Usage: etl schedule [--commit] [--push [--remote R] [--branch B]] [--max-parallel 2]
+                    [--catchup none|last|all] [--grace 30s] [--log-format text|json]
+
+Runs every sequence that has a "schedule", in its "timezone" (UTC when not given), at the
+times etl list shows and etl due judges, until stopped: each tick's run is "etl run
+SEQUENCE --tick TICK" in a process of its own (same records, locks, --commit and --push).
+A tick that comes while its sequence still runs is skipped, and kept in etl status. One
+daemon per repository. Definitions are read again when they change (and on SIGHUP); an edit
+that does not validate keeps that sequence's old schedule, and says why. SIGTERM or SIGINT:
+no new runs; running ones get --grace to end, then are cancelled; a second SIGINT cancels
+them at once. Logs one line per tick, start, end, skip and reload on stdout.
+
+Options:
+  --commit, --push, --remote R, --branch B   given to every run (see etl run)
+  --max-parallel N   runs of different sequences at the same time (default 2)
+  --catchup P        at start, for ticks missed while it was down (judged from the ledger):
+                     none (default), last (run once), all (each, the last 10 at most)
+  --grace D          how long running runs have to end when stopping (default 30s)
+  --log-format F     text (default) or json (one JSON object a line)
+  -C, --repo DIR
+`,
+  options: {
+    commit: { type: 'boolean', default: false },
+    push: { type: 'boolean', default: false },
+    remote: { type: 'string' },
+    branch: { type: 'string' },
+    'max-parallel': { type: 'string', default: '2' },
+    catchup: { type: 'string', default: 'none' },
+    grace: { type: 'string', default: '30s' },
+    'log-format': { type: 'string', default: 'text' },
+  },
+  async run(values, positionals, context) {
+    if (positionals.length > 0)
+      throw new EtlError('usage', `schedule takes no arguments, got "${positionals.join(' ')}"`);
+    const maxParallel = Number(values['max-parallel']);
+    if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 64)
+      throw new EtlError(
+        'usage',
+        `--max-parallel must be a number from 1 to 64, got "${String(values['max-parallel'])}"`,
+      );
+    const catchUp = String(values.catchup);
+    if (!CATCH_UP.includes(catchUp)) throw new EtlError('usage', `--catchup is none, last or all, got "${catchUp}"`);
+    const graceMs = parseDuration(String(values.grace));
+    if (graceMs === undefined)
+      throw new EtlError('usage', `--grace takes a duration such as 30s or 2m, got "${String(values.grace)}"`);
+    const format = String(values['log-format']);
+    if (format !== 'text' && format !== 'json')
+      throw new EtlError('usage', `--log-format is text or json, got "${format}"`);
+    const runArgs = [
+      ...(values.commit || values.push ? ['--commit'] : []),
+      ...(values.push ? ['--push'] : []),
+      ...(values.remote ? ['--remote', String(values.remote)] : []),
+      ...(values.branch ? ['--branch', String(values.branch)] : []),
+    ];
+
+    let lock: ReturnType<typeof acquireDaemonLock>;
+    try {
+      lock = acquireDaemonLock(context.repo);
+    } catch (error) {
+      if (error instanceof EtlError && error.code === 'locked') {
+        context.stderr.write(`etl schedule: ${error.message}\n`);
+        return exitCodeFor(error);
+      }
+      throw error;
+    }
+    const log = (event: DaemonEvent) => {
+      const time = new Date().toISOString();
+      context.stdout.write(
+        format === 'json' ? `${JSON.stringify({ time, ...event })}\n` : `${time} ${describe(event)}\n`,
+      );
+    };
+    const status: DaemonStatus = {
+      pid: process.pid,
+      host: lock.info.host,
+      started_at: lock.info.started_at,
+      updated_at: lock.info.started_at,
+      options: {
+        max_parallel: maxParallel,
+        catch_up: catchUp,
+        commit: runArgs.includes('--commit'),
+        push: Boolean(values.push),
+      },
+      sequences: {},
+    };
+    const save = () => {
+      status.updated_at = new Date().toISOString();
+      try {
+        writeStatus(context.repo, status);
+      } catch {
+        // a status that cannot be written costs etl status its answer, not the runs
+      }
+    };
+    const view = await ledgerView(context.repo, { env: context.env });
+    const scheduler = new Scheduler({
+      clock: testClock(context.env.ETL_TEST_CLOCK),
+      maxParallel,
+      catchUp: catchUp as CatchUp,
+      log,
+      launch: (sequence, tick) => launchRun({ repo: context.repo, env: context.env, runArgs }, sequence, tick),
+      lastRunStart: (sequence) => latestFullRunStart(view, sequence),
+      changed: (sequences) => {
+        status.sequences = sequences;
+        save();
+      },
+    });
+
+    const reload = async () => {
+      const { definitions, invalid } = await loadForSchedule(context.repo, context.env);
+      scheduler.load(definitions, invalid);
+    };
+    await reload();
+    scheduler.catchUp();
+    context.stdout.write(
+      format === 'json'
+        ? ''
+        : `${new Date().toISOString()} etl schedule: ${Object.keys(scheduler.status).length} scheduled sequences, at most ${maxParallel} runs at a time; state in ${scheduleStateDir(context.repo)}\n`,
+    );
+
+    // Definitions read again when their files change (a burst of writes, one reload), and on SIGHUP.
+    let reloadTimer: NodeJS.Timeout | undefined;
+    const soon = () => {
+      clearTimeout(reloadTimer);
+      reloadTimer = setTimeout(() => void reload().catch(() => {}), 300);
+    };
+    const watchers = [join(context.repo, SEQUENCES_DIR), join(context.repo, MODULES_FILE)].flatMap((path) => {
+      try {
+        return [watch(path, soon)];
+      } catch {
+        return []; // not there (yet): SIGHUP still reloads
+      }
+    });
+
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          if (signal === 'SIGINT') scheduler.cancelAll();
+          return;
+        }
+        stopping = true;
+        for (const watcher of watchers) watcher.close();
+        clearTimeout(reloadTimer);
+        scheduler.stop(graceMs).then(resolve, resolve);
+      };
+      const hup = () => soon();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      process.on('SIGHUP', hup);
+    });
+    status.stopped_at = new Date().toISOString();
+    save();
+    lock.release();
+    return ExitCode.ok;
+  },
+};
+
+/** ETL_TEST_CLOCK="START,SPEED": the daemon's time starts at START and runs SPEED times faster (tests). */
+function testClock(value: string | undefined): Clock | undefined {
+  if (!value) return undefined;
+  const [start, speed] = value.split(',');
+  const at = Date.parse(start ?? '');
+  if (Number.isNaN(at) || !(Number(speed) > 0))
+    throw new EtlError('usage', `ETL_TEST_CLOCK is "START,SPEED" (2026-12-01T10:00:30Z,60), got "${value}"`);
+  return acceleratedClock(at, Number(speed));
+}
+
+function describe(event: DaemonEvent): string {
+  switch (event.event) {
+    case 'tick':
+      return `tick   ${event.sequence} ${event.tick}${event.catch_up ? ' (missed: catching up)' : ''}`;
+    case 'start':
+      return `start  ${event.sequence} for ${event.tick}`;
+    case 'end':
+      return `end    ${event.sequence} for ${event.tick}: ${event.status}${event.run_id ? ` (run ${event.run_id})` : ''}${event.error ? `: ${event.error}` : ''}`;
+    case 'skip':
+      return `skip   ${event.sequence} ${event.tick}: ${event.reason}`;
+    case 'reload':
+      return `reload ${event.sequences} scheduled sequences${event.errors.length ? `; kept the old schedule of ${event.errors.length}: ${event.errors.join('; ')}` : ''}`;
+    case 'stop':
+      return `stop   ${event.running} runs still going, ${event.grace_ms} ms to end`;
+  }
+}

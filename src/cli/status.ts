@@ -1,0 +1,51 @@
+import { EtlError, ExitCode } from '../errors.js';
+import { readStatus } from '../schedule/service.js';
+import type { Command } from './command.js';
+
+export const command: Command = {
+  usage: `Usage: etl status [--json]
+
+Whether etl schedule is running for this repository (its pid, host and start), and per
+scheduled sequence: its schedule, next firing, the run going on, the last run and its
+status, the error that keeps an old schedule in use, and the ticks recently skipped.
+Exits 0 when the daemon is running, 1 when it is not.
+
+Options:
+  --json      the status file as the daemon wrote it, with "alive"
+  -C, --repo DIR
+`,
+  options: { json: { type: 'boolean', default: false } },
+  async run(values, positionals, context) {
+    if (positionals.length > 0) throw new EtlError('usage', 'status takes no arguments');
+    const { status, alive, lock } = readStatus(context.repo);
+    if (values.json) {
+      context.stdout.write(`${JSON.stringify({ alive, ...(status ?? {}) }, null, 2)}\n`);
+      return alive ? ExitCode.ok : ExitCode.failed;
+    }
+    const paint = context.paint;
+    if (alive && lock)
+      context.stdout.write(
+        `etl schedule: ${paint('green', 'running')}, pid ${lock.pid} on ${lock.host}, since ${lock.started_at}\n`,
+      );
+    else if (status)
+      context.stdout.write(
+        `etl schedule: ${paint('red', 'not running')} (last: pid ${status.pid} on ${status.host}, ${status.stopped_at ? `stopped at ${status.stopped_at}` : `gone since ${status.updated_at}`})\n`,
+      );
+    else context.stdout.write(`etl schedule: ${paint('red', 'not running')} (never run for this repository)\n`);
+    for (const [name, s] of Object.entries(status?.sequences ?? {})) {
+      context.stdout.write(`\n${paint('bold', name)}  ${s.schedule} (${s.timezone})\n`);
+      if (alive) context.stdout.write(`  next     ${s.next ?? 'never'}\n`);
+      if (s.running) context.stdout.write(`  running  for the tick of ${s.running.tick}\n`);
+      if (s.last)
+        context.stdout.write(
+          `  last     ${s.last.status} for the tick of ${s.last.tick}${s.last.run_id ? ` (run ${s.last.run_id})` : ''}${s.last.error ? `: ${s.last.error}` : ''}\n`,
+        );
+      if (s.error)
+        context.stdout.write(`  ${paint('red', 'error')}    ${s.error} (the schedule before this edit is kept)\n`);
+      const skipped = s.ticks.filter((t) => t.outcome.startsWith('skipped'));
+      for (const t of skipped.slice(-5))
+        context.stdout.write(`  skipped  ${t.tick}: ${t.outcome.replace(/^skipped: /, '')}\n`);
+    }
+    return alive ? ExitCode.ok : ExitCode.failed;
+  },
+};

@@ -1,0 +1,152 @@
+// etl schedule end to end: a real daemon, real runs, real signals, for a few seconds. Its
+// clock runs 60 times fast (ETL_TEST_CLOCK), so "* * * * *" fires every second.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { RunRecord } from '../../src/runner/records.js';
+import type { SequenceStatus } from '../../src/schedule/daemon.js';
+import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
+
+const FAST = { ETL_TEST_CLOCK: '2026-12-01T10:00:30Z,60' };
+
+function repoWith(slow: string) {
+  return (t: Parameters<typeof pipelineRepo>[0]) =>
+    pipelineRepo(t, {
+      modules: { ok: { cmd: './modules/ok.sh' }, slow: { cmd: './modules/slow.sh' } },
+      sequences: {
+        tick: { schedule: '* * * * *', steps: [{ module_name: 'ok' }] },
+        slow: { schedule: '* * * * *', timezone: 'Europe/Madrid', steps: [{ module_name: 'slow' }] },
+      },
+      files: { 'modules/slow.sh': { content: `#!/bin/sh\nsleep ${slow}\n`, mode: 0o755 } },
+    });
+}
+
+async function status(
+  repo: string,
+): Promise<{ code: number | null; json: { alive: boolean; sequences: Record<string, SequenceStatus> } }> {
+  const result = await runCli(['status', '--json'], { cwd: repo });
+  return { code: result.code, json: JSON.parse(result.stdout) };
+}
+
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; !(await condition()); ) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('a real daemon runs each tick, skips a tick its sequence is still running for, keeps an invalid edit out, and stops within its grace', {
+  timeout: 90_000,
+}, async (t) => {
+  const repo = repoWith('1.5')(t);
+  const daemon = startCli(['schedule', '--grace', '5m', '--log-format', 'json'], {
+    cwd: repo,
+    env: { ...process.env, ...FAST },
+  });
+  t.after(() => daemon.child.kill('SIGKILL'));
+  await daemon.line(/"event":"reload"/);
+  await until(
+    async () => Boolean((await status(repo)).json.sequences?.slow?.ticks?.some((x) => x.outcome.startsWith('skipped'))),
+    'a skipped tick of slow',
+  );
+  const seen = await status(repo);
+  assert.equal(seen.code, 0);
+  assert.equal(seen.json.alive, true);
+  assert.equal(seen.json.sequences.tick!.last?.status, 'succeeded');
+
+  // One daemon per repository.
+  const second = await runCli(['schedule'], { cwd: repo });
+  assert.equal(second.code, 3);
+  assert.match(second.stderr, /etl schedule is already running for this repository \(pid \d+/);
+
+  // An edit that does not validate keeps the old schedule, and says where the mistake is.
+  writeFileSync(
+    join(repo, 'etl_sequences/tick.json'),
+    JSON.stringify({ schedule: '* * * * *', timezone: 'Mars/Olympus', steps: [{ module_name: 'ok' }] }),
+  );
+  await until(async () => Boolean((await status(repo)).json.sequences?.tick?.error), 'the error of tick');
+  const broken = (await status(repo)).json.sequences.tick!;
+  assert.match(broken.error!, /^etl_sequences\/tick\.json:1:\d+: .*Mars\/Olympus/);
+  const human = await runCli(['status'], { cwd: repo });
+  assert.match(human.stdout, /error +etl_sequences\/tick\.json:1:\d+: .* \(the schedule before this edit is kept\)/);
+  const lastTick = broken.last?.tick;
+  await until(
+    async () => (await status(repo)).json.sequences.tick!.last?.tick !== lastTick,
+    'tick to run again on its old schedule',
+  );
+
+  // SIGTERM: no new runs; slow's run (1.5 s) ends within the grace and is not cancelled.
+  await until(async () => Boolean((await status(repo)).json.sequences.slow!.running), 'slow to be running');
+  daemon.child.kill('SIGTERM');
+  const ended = await daemon.done;
+  assert.equal(ended.code, 0, ended.stderr);
+  const lines = ended.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  const stop = lines.findIndex((l) => l.event === 'stop');
+  assert.ok(stop > 0);
+  assert.deepEqual(
+    lines
+      .slice(stop + 1)
+      .map((l) => [l.event, l.sequence, l.status])
+      .filter(([, s]) => s === 'slow'),
+    [['end', 'slow', 'succeeded']],
+  );
+  assert.equal(lines.slice(stop + 1).filter((l) => l.event === 'start').length, 0);
+  const after = await status(repo);
+  assert.equal(after.code, 1);
+  assert.equal(after.json.alive, false);
+
+  // Each run is recorded as etl run records it, with the tick it was for.
+  const history = JSON.parse(
+    (await runCli(['history', 'tick', '--json', '--limit', '100'], { cwd: repo })).stdout,
+  ) as RunRecord[];
+  assert.ok(history.length >= 2);
+  for (const run of history) {
+    assert.equal(run.trigger.kind, 'schedule');
+    assert.match(run.trigger.tick!, /^2026-12-01T10:\d{2}:00\.000Z$/);
+  }
+  assert.equal(new Set(history.map((r) => r.trigger.tick)).size, history.length, 'one run a tick');
+});
+
+test('past the grace, running runs are cancelled (recorded so); a second SIGINT cancels at once; a stale daemon lock is taken over', {
+  timeout: 60_000,
+}, async (t) => {
+  const repo = repoWith('60')(t);
+  // A daemon killed long ago left its lock: a pid that is no process now.
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  mkdirSync(join(repo, '.etl/schedule'), { recursive: true });
+  writeFileSync(
+    join(repo, '.etl/schedule/daemon.lock'),
+    JSON.stringify({ pid: Number(dead.stdout), host: hostname(), started_at: '2026-01-01T00:00:00Z', repo }),
+  );
+  // 30 s of grace on a clock 60 times fast: half a second.
+  const daemon = startCli(['schedule', '--grace', '30s'], { cwd: repo, env: { ...process.env, ...FAST } });
+  t.after(() => daemon.child.kill('SIGKILL'));
+  await daemon.line(/start +slow/);
+  daemon.child.kill('SIGTERM');
+  const ended = await daemon.done;
+  assert.equal(ended.code, 0, ended.stderr);
+  assert.match(ended.stdout, /end +slow for \S+: cancelled/);
+  const [run] = JSON.parse((await runCli(['history', 'slow', '--json'], { cwd: repo })).stdout) as RunRecord[];
+  assert.equal(run!.status, 'cancelled');
+
+  // With a long grace, a second Ctrl-C does not wait for it.
+  const patient = startCli(['schedule', '--grace', '10h'], { cwd: repo, env: { ...process.env, ...FAST } });
+  t.after(() => patient.child.kill('SIGKILL'));
+  await patient.line(/start +slow/);
+  const running = async () =>
+    (JSON.parse((await runCli(['history', 'slow', '--json', '--limit', '1'], { cwd: repo })).stdout) as RunRecord[])[0]
+      ?.status === 'running';
+  await until(running, 'the run of slow to be recorded as running');
+  patient.child.kill('SIGINT');
+  await patient.line(/stop +\d+ runs still going/);
+  patient.child.kill('SIGINT');
+  const quick = await patient.done;
+  assert.equal(quick.code, 0);
+  assert.match(quick.stdout, /end +slow for \S+: cancelled/);
+});
