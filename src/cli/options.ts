@@ -1,4 +1,6 @@
+import { parseDuration } from '../definitions/duration.js';
 import { EtlError } from '../errors.js';
+import { checkWebhookUrl } from '../notify/webhook.js';
 
 /** --limit N: a positive whole number, said the same way by every command that takes it. */
 export function parseLimit(value: unknown): number {
@@ -8,3 +10,25 @@ export function parseLimit(value: unknown): number {
   }
   return limit;
 }
+
+/** --webhook URL (repeatable) and --webhook-timeout D, as etl run and etl schedule take them. */
+export function parseWebhooks(values: Record<string, unknown>): { urls: string[]; timeoutMs: number } {
+  const urls = (values.webhook as string[] | undefined) ?? [];
+  for (const url of urls) {
+    const wrong = checkWebhookUrl(url);
+    if (wrong) throw new EtlError('usage', `--webhook: ${wrong}`);
+  }
+  const timeoutMs = parseDuration(String(values['webhook-timeout']));
+  if (timeoutMs === undefined)
+    throw new EtlError(
+      'usage',
+      `--webhook-timeout takes a duration such as "10s", got "${String(values['webhook-timeout'])}"`,
+    );
+  return { urls, timeoutMs };
+}
+
+/** The options of parseWebhooks, for a command's parseArgs. */
+export const WEBHOOK_OPTIONS = {
+  webhook: { type: 'string', multiple: true },
+  'webhook-timeout': { type: 'string', default: '10s' },
+} as const;

@@ -3,6 +3,8 @@ import { join, relative } from 'node:path';
 import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
 import { appendSummary, runSummary, warningLine, writeOutputs } from '../github/actions.js';
 import { triggerFrom } from '../github/env.js';
+import { originWeb, runLinks } from '../github/remote.js';
+import { listHistory } from '../ledger/history.js';
 import type { RunOutcome } from '../ledger/run-sequence.js';
 import { readLogTail, readStep } from '../ledger/step-log.js';
 import { failedStep } from '../runner/labels.js';
@@ -26,7 +28,7 @@ export async function reportOutcome(
   io: RunOutput,
   ledger: string,
   outcome: RunOutcome,
-  notify: boolean,
+  notify: { github: boolean; webhooks: { urls: string[]; timeoutMs: number; secrets: string[] } },
 ): Promise<void> {
   const { run, folder, scratch } = outcome;
   const { out } = io;
@@ -53,7 +55,8 @@ export async function reportOutcome(
       `etl run: the run is recorded in ${shown}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`,
     );
   }
-  if (notify) await notifyGitHub(context, ledger, outcome);
+  if (notify.github) await notifyGitHub(context, ledger, outcome);
+  if (notify.webhooks.urls.length > 0) await notifyWebhooks(context, ledger, outcome, notify.webhooks);
   if (io.json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
 }
 
@@ -76,6 +79,43 @@ function failureLogs(folder: string, shown: string, run: RunRecord, lines = 20):
   if (tail === undefined) return '';
   if (!tail) return `(step ${failed.index} printed nothing)\n`;
   return `--- last ${tail.split('\n').length} lines of ${failed.name}'s log (${join(shown, record.log.path)}) ---\n${tail}\n---\n`;
+}
+
+/** POSTs the outcome to the --webhook URLs when there is something to tell; a failed delivery is a warning. */
+async function notifyWebhooks(
+  context: CommandContext,
+  ledger: string,
+  { run, folder }: RunOutcome,
+  webhooks: { urls: string[]; timeoutMs: number; secrets: string[] },
+): Promise<void> {
+  const { webhookPayload, deliverWebhooks } = await import('../notify/webhook.js');
+  const previous = listHistory(ledger, { sequence: run.sequence, before: run.id, limit: 10 }).find(
+    (r) => r.status !== 'running',
+  );
+  const links = runLinks(run, await originWeb(context.repo, context.env));
+  const payload = webhookPayload(run, {
+    folder: join(ledger, folder),
+    previous,
+    secrets: webhooks.secrets,
+    links: { ...links },
+  });
+  if (!payload) return;
+  for (const delivery of await deliverWebhooks(webhooks.urls, payload, { timeoutMs: webhooks.timeoutMs })) {
+    // The host only: a webhook's path often holds its token.
+    const host = new URL(delivery.url).host;
+    if (delivery.ok)
+      context.stderr.write(`told webhook ${host} (${payload.event})
+`);
+    else
+      context.stderr.write(
+        warningLine(
+          context.env,
+          'etl run',
+          'etl run --webhook',
+          `webhook ${host} not told after ${delivery.attempts} attempts: ${delivery.error}`,
+        ),
+      );
+  }
 }
 
 /** Tells GitHub about the outcome; a failure to do so is a warning, not the run's failure. */

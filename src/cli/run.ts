@@ -12,6 +12,7 @@ import type { RunObserver } from '../runner/engine.js';
 import { findStep, isSelected, maskPlan, type Plan, planRun, secretValues, secretWarnings } from '../runner/plan.js';
 import type { Command, CommandContext } from './command.js';
 import { loadValidated } from './load.js';
+import { parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
 import { formatPlan } from './plan.js';
 import { progressView } from './progress.js';
 import { type RunOutput, reportOutcome, runExitCode } from './run-report.js';
@@ -48,6 +49,10 @@ Options:
                  the run is recorded in this repository's runs/
   --notify       on failure open (or comment on) a GitHub issue for the sequence, labelled
                  etl-failure; close it when the sequence succeeds again (GITHUB_TOKEN)
+  --webhook URL  POST a JSON report to URL when the run fails, and when the sequence succeeds
+                 again after failing (repeatable; a Slack-compatible "text" field); retried,
+                 and never a reason for the run to fail
+  --webhook-timeout D  how long each webhook attempt may take (default 10s)
   --ledger-branch NAME  keep runs/ on its own branch (a worktree inside .git), so the
                  main branch's history holds only definition changes; remembered in
                  git config etl.ledgerBranch for every later command
@@ -75,6 +80,7 @@ module's process group at once; the run is recorded either way.
     at: { type: 'string' },
     'ledger-branch': { type: 'string' },
     notify: { type: 'boolean', default: false },
+    ...WEBHOOK_OPTIONS,
     strict: { type: 'boolean', default: false },
   },
   async run(values, positionals, context) {
@@ -96,7 +102,13 @@ module's process group at once; the run is recorded either way.
         'usage',
         `--kill-grace takes a duration such as "5s" or "500ms", got "${String(values['kill-grace'])}"`,
       );
-    const request: RunRequest = { values, sequence: positionals[0]!, logLimit, graceMs };
+    const request: RunRequest = {
+      values,
+      sequence: positionals[0]!,
+      logLimit,
+      graceMs,
+      webhooks: parseWebhooks(values),
+    };
     const ledger = await ledgerRoot(context.repo, {
       branch: values['ledger-branch'] as string | undefined,
       env: context.env,
@@ -124,6 +136,7 @@ interface RunRequest {
   sequence: string;
   logLimit?: number;
   graceMs?: number;
+  webhooks: { urls: string[]; timeoutMs: number };
 }
 
 interface Prepared {
@@ -181,7 +194,10 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
     view.stop();
     stop.dispose();
   }
-  await reportOutcome(context, io, ledger, outcome, Boolean(values.notify));
+  await reportOutcome(context, io, ledger, outcome, {
+    github: Boolean(values.notify),
+    webhooks: { ...request.webhooks, secrets: secretValues(prepared.plan, context.env) },
+  });
   return runExitCode(outcome, stop.exitCode());
 }
 

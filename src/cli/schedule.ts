@@ -15,12 +15,14 @@ import {
   writeStatus,
 } from '../schedule/service.js';
 import type { Command } from './command.js';
+import { parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
 
 const CATCH_UP: readonly string[] = ['none', 'last', 'all'];
 
 export const command: Command = {
   usage: `Usage: etl schedule [--commit] [--push [--remote R] [--branch B]] [--max-parallel 2]
                     [--catchup none|last|all] [--grace 30s] [--log-format text|json]
+                    [--webhook URL]... [--notify]
 
 Runs every sequence that has a "schedule", in its "timezone" (UTC when not given), at the
 times etl list shows and etl due judges, until stopped: each tick's run is "etl run
@@ -33,6 +35,9 @@ them at once. Logs one line per tick, start, end, skip and reload on stdout.
 
 Options:
   --commit, --push, --remote R, --branch B   given to every run (see etl run)
+  --webhook URL, --webhook-timeout D, --notify   given to every run: a POST to URL (or a
+                     GitHub issue, with GITHUB_TOKEN) when a run fails, and when its
+                     sequence succeeds again
   --max-parallel N   runs of different sequences at the same time (default 2)
   --catchup P        at start, for ticks missed while it was down (judged from the ledger):
                      none (default), last (run once), all (each, the last 10 at most)
@@ -49,6 +54,8 @@ Options:
     catchup: { type: 'string', default: 'none' },
     grace: { type: 'string', default: '30s' },
     'log-format': { type: 'string', default: 'text' },
+    ...WEBHOOK_OPTIONS,
+    notify: { type: 'boolean', default: false },
   },
   async run(values, positionals, context) {
     if (positionals.length > 0)
@@ -67,7 +74,11 @@ Options:
     const format = String(values['log-format']);
     if (format !== 'text' && format !== 'json')
       throw new EtlError('usage', `--log-format is text or json, got "${format}"`);
+    const { urls: webhooks } = parseWebhooks(values);
     const runArgs = [
+      ...webhooks.flatMap((url) => ['--webhook', url]),
+      ...(webhooks.length ? ['--webhook-timeout', String(values['webhook-timeout'])] : []),
+      ...(values.notify ? ['--notify'] : []),
       ...(values.commit || values.push ? ['--commit'] : []),
       ...(values.push ? ['--push'] : []),
       ...(values.remote ? ['--remote', String(values.remote)] : []),

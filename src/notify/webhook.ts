@@ -1,0 +1,143 @@
+// Failure notifications that need no GitHub: a JSON POST to each --webhook URL when a run
+// fails, and when a sequence succeeds again after failing. The body has a Slack-compatible
+// `text` (Slack, Mattermost, Rocket.Chat and Teams' incoming webhooks show it) and the facts
+// as fields. A webhook that is down is retried with backoff, then given up on: it never fails
+// the run.
+import { join } from 'node:path';
+import { readLogTail, readStep } from '../ledger/step-log.js';
+import { describeEnding, failedStep } from '../runner/labels.js';
+import { Redactor } from '../runner/logs.js';
+import type { RunRecord } from '../runner/records.js';
+
+export interface WebhookPayload {
+  /** One line for chat tools. */
+  text: string;
+  event: 'failed' | 'recovered';
+  sequence: string;
+  run_id: string;
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  failed_step: { index: number; name: string; module: string; exit_code: number | null; ending: string } | null;
+  error: string | null;
+  /** The failing step's last log lines, secrets masked. */
+  log_tail: string | null;
+  /** The previous finished run's status (a recovery follows a failure). */
+  previous_status: string | null;
+  links: Record<string, string | null>;
+}
+
+/** Run statuses that are a failure to tell about. */
+const FAILED = new Set(['failed', 'abandoned']);
+
+/**
+ * What to POST about a run, or nothing: a failure always, a success only when the run before
+ * it (finished) did not succeed.
+ */
+export function webhookPayload(
+  run: RunRecord,
+  options: {
+    folder: string;
+    previous?: RunRecord;
+    secrets?: Iterable<string>;
+    links?: Record<string, string | null>;
+  },
+): WebhookPayload | undefined {
+  const recovered =
+    run.status === 'succeeded' && options.previous !== undefined && options.previous.status !== 'succeeded';
+  if (!FAILED.has(run.status) && !recovered) return undefined;
+  const redact = new Redactor(options.secrets ?? []);
+  const failed = failedStep(run);
+  const record = failed ? readStep(options.folder, failed.record) : undefined;
+  const last = record?.attempts.at(-1);
+  const tail = record?.log.path ? readLogTail(join(options.folder, record.log.path), 20, 4000) : undefined;
+  const ending = last ? describeEnding(last) : '';
+  const text = recovered
+    ? `etl: ${run.sequence} succeeded again (run ${run.id}), after a ${options.previous!.status} run`
+    : `etl: ${run.sequence} ${run.status}${failed ? ` at step ${failed.index} (${failed.name}): it ${ending}` : run.error ? `: ${run.error}` : ''} (run ${run.id})`;
+  return {
+    text: redact.redact(text),
+    event: recovered ? 'recovered' : 'failed',
+    sequence: run.sequence,
+    run_id: run.id,
+    status: run.status,
+    started_at: run.started_at,
+    finished_at: run.finished_at,
+    duration_ms: run.duration_ms,
+    failed_step: failed
+      ? { index: failed.index, name: failed.name, module: failed.module, exit_code: last?.exit_code ?? null, ending }
+      : null,
+    error: run.error === null ? null : redact.redact(run.error),
+    log_tail: tail === undefined ? null : redact.redact(tail),
+    previous_status: options.previous?.status ?? null,
+    links: options.links ?? {},
+  };
+}
+
+export interface DeliveryOptions {
+  /** Per attempt. */
+  timeoutMs?: number;
+  /** Attempts after the first, when the server is unreachable, times out, or answers 429 or 5xx. */
+  retries?: number;
+  /** The first wait between attempts; it doubles each time. */
+  backoffMs?: number;
+}
+
+export interface Delivery {
+  url: string;
+  ok: boolean;
+  attempts: number;
+  /** Why it failed in the end. */
+  error?: string;
+}
+
+/** POSTs the payload to each URL (at the same time); never throws. */
+export async function deliverWebhooks(urls: string[], payload: WebhookPayload, options: DeliveryOptions = {}) {
+  return Promise.all(urls.map((url) => deliver(url, payload, options)));
+}
+
+async function deliver(url: string, payload: WebhookPayload, options: DeliveryOptions): Promise<Delivery> {
+  const retries = options.retries ?? 3;
+  let wait = options.backoffMs ?? 1000;
+  let error = '';
+  for (let attempt = 1; attempt <= retries + 1; attempt++) {
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'User-Agent': 'etl-ledger' },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+        redirect: 'error',
+      });
+      await response.body?.cancel();
+      if (response.ok) return { url, ok: true, attempts: attempt };
+      error = `HTTP ${response.status}`;
+      // A refusal (bad URL, bad token) will not change by asking again.
+      if (response.status < 500 && response.status !== 429) return { url, ok: false, attempts: attempt, error };
+    } catch (failure) {
+      const cause = (failure as { cause?: { code?: string; message?: string } }).cause;
+      error =
+        (failure as Error).name === 'TimeoutError'
+          ? 'timed out'
+          : (cause?.code ?? cause?.message ?? (failure as Error).message);
+    }
+    if (attempt <= retries) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait *= 2;
+    }
+  }
+  return { url, ok: false, attempts: retries + 1, error };
+}
+
+/** A webhook URL as given: http(s) only. */
+export function checkWebhookUrl(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:'
+      ? undefined
+      : `a webhook is an http(s) URL, got "${value}"`;
+  } catch {
+    return `a webhook is an http(s) URL, got "${value}"`;
+  }
+}

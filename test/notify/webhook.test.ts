@@ -1,0 +1,123 @@
+// Webhooks against a loopback server: what is sent and when, retries, a server that hangs or
+// refuses, and secrets never sent.
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type TestContext, test } from 'node:test';
+import { deliverWebhooks, type WebhookPayload } from '../../src/notify/webhook.js';
+import { pipelineRepo, runCli } from '../helpers/repo.js';
+
+const SECRET = 'hunter2-very-secret';
+
+/** A webhook receiver: answers each request with the next of `answers` (the last one repeats), or never with 'hang'. */
+async function receiver(t: TestContext, answers: Array<number | 'hang'> = [200]) {
+  const received: Array<{ headers: IncomingMessage['headers']; body: WebhookPayload }> = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body: JSON.parse(body) });
+      const answer = answers[Math.min(received.length - 1, answers.length - 1)]!;
+      if (answer !== 'hang') response.writeHead(answer).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/T0KEN`, received };
+}
+
+const sample: WebhookPayload = {
+  text: 'etl: s failed',
+  event: 'failed',
+  sequence: 's',
+  run_id: 'r',
+  status: 'failed',
+  started_at: '',
+  finished_at: null,
+  duration_ms: null,
+  failed_step: null,
+  error: null,
+  log_tail: null,
+  previous_status: null,
+  links: {},
+};
+
+test('etl run --webhook: a failure is posted with its step, exit code and log tail, secrets masked; a recovery once; a success after a success not at all', async (t) => {
+  const hook = await receiver(t);
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' }, leak: { cmd: './modules/leak.sh' } },
+    sequences: { s: { secrets: ['API_TOKEN'], steps: [{ module_name: 'ok' }, { module_name: 'leak', name: 'load' }] } },
+    files: {
+      'modules/leak.sh': {
+        content: '#!/bin/sh\necho "using $API_TOKEN"\necho "load failed: table missing" >&2\nexit "${EXIT:-4}"\n',
+        mode: 0o755,
+      },
+    },
+  });
+  const env = { ...process.env, API_TOKEN: SECRET };
+  const failed = await runCli(['run', 's', '--webhook', hook.url], { cwd: repo, env });
+  assert.equal(failed.code, 1);
+  assert.match(failed.stderr, /told webhook 127\.0\.0\.1:\d+ \(failed\)/);
+  assert.equal(hook.received.length, 1);
+  const { headers, body } = hook.received[0]!;
+  assert.equal(headers['content-type'], 'application/json');
+  assert.equal(body.event, 'failed');
+  assert.equal(body.sequence, 's');
+  assert.equal(body.status, 'failed');
+  assert.deepEqual(body.failed_step, {
+    index: 2,
+    name: 'load',
+    module: 'leak',
+    exit_code: 4,
+    ending: 'exited with code 4',
+  });
+  assert.match(body.text, /^etl: s failed at step 2 \(load\): it exited with code 4 \(run \d{8}T\d{9}Z-[0-9a-f]{8}\)$/);
+  assert.match(body.log_tail!, /using \*\*\*\nload failed: table missing/);
+  assert.doesNotMatch(JSON.stringify(hook.received), new RegExp(SECRET));
+
+  const recovered = await runCli(['run', 's', '--webhook', hook.url], { cwd: repo, env: { ...env, EXIT: '0' } });
+  assert.equal(recovered.code, 0);
+  assert.equal(hook.received.length, 2);
+  assert.equal(hook.received[1]!.body.event, 'recovered');
+  assert.equal(hook.received[1]!.body.previous_status, 'failed');
+  assert.match(hook.received[1]!.body.text, /^etl: s succeeded again \(run \S+\), after a failed run$/);
+  assert.equal((await runCli(['run', 's', '--webhook', hook.url], { cwd: repo, env: { ...env, EXIT: '0' } })).code, 0);
+  assert.equal(hook.received.length, 2, 'nothing to tell');
+});
+
+test('a webhook that refuses never fails the run: a warning names its host, not its path (its token)', async (t) => {
+  const hook = await receiver(t, [400]);
+  const repo = pipelineRepo(t, {
+    modules: { fail: { cmd: './modules/fail.sh 4' } },
+    sequences: { s: [{ module_name: 'fail' }] },
+  });
+  const result = await runCli(['run', 's', '--webhook', hook.url], { cwd: repo });
+  assert.equal(result.code, 1, 'the run failed, and only that');
+  assert.equal(hook.received.length, 1, 'a refusal is not retried');
+  assert.match(result.stderr, /webhook 127\.0\.0\.1:\d+ not told after 1 attempts: HTTP 400/);
+  assert.doesNotMatch(result.stderr, /T0KEN/);
+  const wrong = await runCli(['run', 's', '--webhook', 'ftp://example.org/x'], { cwd: repo });
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /--webhook: a webhook is an http\(s\) URL, got "ftp:\/\/example\.org\/x"/);
+});
+
+test('deliveries are retried with backoff on 5xx and 429, and given up on a server that hangs', async (t) => {
+  const flaky = await receiver(t, [503, 429, 200]);
+  const [delivered] = await deliverWebhooks([flaky.url], sample, { backoffMs: 10 });
+  assert.deepEqual(delivered, { url: flaky.url, ok: true, attempts: 3 });
+  const hanging = await receiver(t, ['hang']);
+  const started = Date.now();
+  const [given] = await deliverWebhooks([hanging.url], sample, { timeoutMs: 200, retries: 1, backoffMs: 10 });
+  assert.deepEqual(given, { url: hanging.url, ok: false, attempts: 2, error: 'timed out' });
+  assert.ok(Date.now() - started < 2000);
+  // A port nobody listens on any more.
+  const gone = createServer();
+  await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+  const closed = `http://127.0.0.1:${(gone.address() as AddressInfo).port}/`;
+  await new Promise((resolve) => gone.close(resolve));
+  const [unreachable] = await deliverWebhooks([closed], sample, { retries: 0 });
+  assert.deepEqual(unreachable, { url: closed, ok: false, attempts: 1, error: 'ECONNREFUSED' });
+});
