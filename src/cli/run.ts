@@ -9,7 +9,16 @@ import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
 import type { Trigger } from '../runner/records.js';
 import type { RunObserver } from '../runner/engine.js';
-import { findStep, isSelected, maskPlan, type Plan, planRun, secretValues, secretWarnings } from '../runner/plan.js';
+import {
+  findStep,
+  isSelected,
+  maskPlan,
+  type Plan,
+  planRun,
+  type RunValues,
+  secretValues,
+  secretWarnings,
+} from '../runner/plan.js';
 import type { Command, CommandContext } from './command.js';
 import { loadValidated } from './load.js';
 import { parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
@@ -20,7 +29,7 @@ import { listenForStop } from './stop-signals.js';
 import { readVersion } from './version.js';
 
 export const command: Command = {
-  usage: `Usage: etl run SEQUENCE [--from STEP] [--only STEP] [--tick TIME] [--dry-run] [--json] [--verbose]
+  usage: `Usage: etl run SEQUENCE [--from STEP] [--only STEP] [--param K=V]... [--tick TIME] [--dry-run] [--json] [--verbose]
                [--commit] [--commit-progress] [--push [--remote R] [--branch B]] [--at COMMIT]
 
 Validates SEQUENCE and the modules it uses, then runs its steps in order, recording the run
@@ -28,6 +37,8 @@ in runs/SEQUENCE/YYYY/MM/DD/RUN-ID/ (run.json, steps/, logs/). A step that fails
 sequence and runs its on_failure steps. One run of a sequence at a time: a second one exits 3.
 
 Options:
+  --param K=V    a value for the sequence's param K (repeatable): \${params.K} in input,
+                 output and conf, ETL_PARAM_K for the modules; recorded in run.json
   --tick TIME    the schedule tick this run is for (ISO 8601), as etl schedule passes it:
                  recorded in run.json, trigger kind "schedule"
   --from STEP    start at this step (a number from 1, or a step name); earlier ones are skipped
@@ -67,6 +78,7 @@ module's process group at once; the run is recorded either way.
     from: { type: 'string' },
     only: { type: 'string' },
     tick: { type: 'string' },
+    param: { type: 'string', multiple: true },
     'dry-run': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     verbose: { type: 'boolean', short: 'v', default: false },
@@ -102,9 +114,11 @@ module's process group at once; the run is recorded either way.
         'usage',
         `--kill-grace takes a duration such as "5s" or "500ms", got "${String(values['kill-grace'])}"`,
       );
+    const tick = parseTick(values.tick);
     const request: RunRequest = {
       values,
       sequence: positionals[0]!,
+      runValues: { params: parseParams(values.param), tick: tick ?? new Date(Math.floor(Date.now() / 1000) * 1000) },
       logLimit,
       graceMs,
       webhooks: parseWebhooks(values),
@@ -137,6 +151,7 @@ interface RunRequest {
   logLimit?: number;
   graceMs?: number;
   webhooks: { urls: string[]; timeoutMs: number };
+  runValues: RunValues;
 }
 
 interface Prepared {
@@ -178,6 +193,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
         triggerFrom(context.env, localUser(), values.tick === undefined ? undefined : 'schedule'),
         values.tick,
       ),
+      values: request.runValues,
       observer: view,
       logLimit: request.logLimit,
       graceMs: request.graceMs,
@@ -202,10 +218,13 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
 }
 
 /** The plan, with --from/--only resolved; or an exit code when it must not run (errors, --strict). */
-async function prepare(context: CommandContext, { values, sequence }: RunRequest): Promise<Prepared | number> {
+async function prepare(
+  context: CommandContext,
+  { values, sequence, runValues }: RunRequest,
+): Promise<Prepared | number> {
   const report = await loadValidated(context, [sequence]);
   if (report.errors > 0) return ExitCode.invalid;
-  const plan = planRun(report.definitions, [...report.definitions.sequences.keys()][0]!, context.env);
+  const plan = planRun(report.definitions, [...report.definitions.sequences.keys()][0]!, context.env, runValues);
   const warnings = secretWarnings(plan, context.env);
   for (const warning of warnings) context.stderr.write(warningLine(context.env, 'etl run', 'etl run', warning));
   // --strict: a warning (of validation or of the secrets) stops the run before it starts.
@@ -273,11 +292,27 @@ function localUser(): string | null {
   }
 }
 
-/** --tick: the schedule's tick the run is for, checked and kept as UTC ISO 8601. */
-function withTick(trigger: Trigger, tick: unknown): Trigger {
-  if (tick === undefined) return trigger;
+/** --tick: the schedule's tick the run is for, checked (kept as UTC ISO 8601). */
+function parseTick(tick: unknown): Date | undefined {
+  if (tick === undefined) return undefined;
   const at = new Date(String(tick));
   if (!/^\d{4}-\d{2}-\d{2}T/.test(String(tick)) || Number.isNaN(at.getTime()))
     throw new EtlError('usage', `--tick takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${String(tick)}"`);
-  return { ...trigger, tick: at.toISOString() };
+  return at;
+}
+
+function withTick(trigger: Trigger, tick: unknown): Trigger {
+  const at = parseTick(tick);
+  return at ? { ...trigger, tick: at.toISOString() } : trigger;
+}
+
+/** --param NAME=VALUE (repeatable). */
+function parseParams(given: unknown): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const pair of (given as string[] | undefined) ?? []) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(pair);
+    if (!match) throw new EtlError('usage', `--param takes NAME=VALUE, got "${pair}"`);
+    params[match[1]!] = match[2]!;
+  }
+  return params;
 }

@@ -1,5 +1,6 @@
 // Checks the schemas cannot express: names that must exist, commands that must run, paths
 // that look mistyped, schedules GitHub would reject.
+import { hasTemplate, templateProblems } from './template.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
@@ -131,6 +132,17 @@ export function lintSequence(
       'the sequence has no steps: a run would do nothing',
     );
 
+  const params = Object.keys(sequence.params);
+  // A scheduled run has nobody to give a parameter: each needs a default.
+  if (sequence.schedule !== undefined)
+    for (const [name, param] of Object.entries(sequence.params))
+      if (param.default === undefined)
+        report(
+          'error',
+          'param-without-default',
+          `/params/${name}`,
+          `param "${name}" has no default, and the sequence has a schedule: its scheduled runs could not give it one`,
+        );
   for (const step of allSteps(sequence)) {
     if (modules && !modules.has(step.module_name)) {
       report(
@@ -144,6 +156,8 @@ export function lintSequence(
       const value = step[field];
       const problem = value === undefined ? undefined : argumentProblem(value, `${field} `);
       if (problem) report('error', problem.code, `${step.pointer}/${field}`, problem.message);
+      for (const message of value === undefined ? [] : templateProblems(value, params))
+        report('error', 'unknown-template', `${step.pointer}/${field}`, message);
       if (value !== undefined && NONE_LITERALS.has(value.trim())) {
         report(
           'warning',
@@ -155,6 +169,7 @@ export function lintSequence(
     }
     if (
       step.conf !== undefined &&
+      !hasTemplate(step.conf) && // which file it is depends on the run
       isRepoPath(step.conf) &&
       !NONE_LITERALS.has(step.conf) &&
       !exists(resolve(repo, step.conf))

@@ -36,6 +36,8 @@ export interface SequenceDef {
   on_failure_timeout?: string;
   env: Env;
   secrets: string[];
+  /** Run parameters: name -> default (undefined: a run must give it) and description. */
+  params: Record<string, { default?: string; description?: string }>;
   steps: StepDef[];
   /** The error handler: the seed's error_handler, as steps. */
   on_failure: StepDef[];
@@ -89,6 +91,7 @@ export function toSequenceDef(
       source,
       env: {},
       secrets: [],
+      params: {},
       steps: data.map((s, i) => toStepDef(s, i, `/${i}`)),
       on_failure: [],
     };
@@ -105,6 +108,12 @@ export function toSequenceDef(
     on_failure_timeout: given(data.on_failure_timeout),
     env: data.env ?? {},
     secrets: data.secrets ?? [],
+    params: Object.fromEntries(
+      Object.entries(data.params ?? {}).map(([key, param]) => [
+        key,
+        { default: param.default ?? undefined, description: given(param.description) },
+      ]),
+    ),
     steps: data.steps.map((s, i) => toStepDef(s, i, `/steps/${i}`)),
     on_failure: Array.isArray(onFailure)
       ? onFailure.map((s, i) => toStepDef(s, i, `/on_failure/${i}`))
@@ -142,13 +151,15 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
       ];
     });
   };
-  if (Array.isArray(data)) return { name, file, source, env: {}, secrets: [], steps: steps(data, ''), on_failure: [] };
+  if (Array.isArray(data))
+    return { name, file, source, env: {}, secrets: [], params: {}, steps: steps(data, ''), on_failure: [] };
   return {
     name,
     file,
     source,
     env: strings(object.env),
     secrets: [],
+    params: Object.fromEntries(Object.keys(asObject(object.params)).map((key) => [key, {}])),
     steps: steps(object.steps, '/steps'),
     on_failure: steps(object.on_failure, '/on_failure'),
   };

@@ -4,6 +4,7 @@
 // from those JSON files, so zod itself is never loaded by the CLI.
 import { z } from 'zod';
 import { DURATION_PATTERN, ENV_NAME_PATTERN, FLAG_PATTERN } from './patterns.js';
+import { PARAM_NAME_PATTERN } from './template.js';
 
 // "", null and an absent key all mean "not given", as in the seed's files.
 const notGiven = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
@@ -70,6 +71,13 @@ export const Step = z
 
 export const StepList = z.array(Step).meta({ id: 'StepList' });
 
+export const Param = z
+  .strictObject({
+    default: notGiven(z.string()).describe('The value when a run does not give one; a scheduled sequence needs one.'),
+    description: notGiven(z.string()),
+  })
+  .meta({ id: 'Param' });
+
 export const SequenceObject = z
   .strictObject({
     $schema: z.string().optional(),
@@ -86,6 +94,12 @@ export const SequenceObject = z
       .array(z.string().regex(new RegExp(ENV_NAME_PATTERN)))
       .optional()
       .describe('Names of environment variables whose values are never written anywhere.'),
+    params: z
+      .record(z.string().regex(new RegExp(PARAM_NAME_PATTERN)), Param)
+      .optional()
+      .describe(
+        'Run parameters: used as ${params.NAME} in input, output and conf, given to modules as ETL_PARAM_<NAME>, set with etl run --param NAME=VALUE.',
+      ),
     steps: StepList,
   })
   .meta({ id: 'SequenceObject' });
@@ -100,5 +114,6 @@ export type ModuleDef = z.infer<typeof ModuleDef>;
 export type Flags = z.infer<typeof Flags>;
 export type ModulesFile = z.infer<typeof ModulesFile>;
 export type Step = z.infer<typeof Step>;
+export type Param = z.infer<typeof Param>;
 export type SequenceObject = z.infer<typeof SequenceObject>;
 export type SequenceFile = z.infer<typeof SequenceFile>;

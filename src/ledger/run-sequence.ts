@@ -5,7 +5,7 @@ import { definitionFiles } from '../definitions/depends.js';
 import type { Definitions } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
 import { executePlan, openRunSpawner, type RunObserver } from '../runner/engine.js';
-import { planRun } from '../runner/plan.js';
+import { planRun, type RunValues } from '../runner/plan.js';
 import type { Spawner } from '../runner/spawner.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
 import { newRunId, RUN_ID_PATTERN, runFolder, runIdTime, stepFiles } from './layout.js';
@@ -29,6 +29,8 @@ export interface RunSequenceOptions {
   from?: number;
   only?: number;
   trigger?: Trigger;
+  /** The run's parameters and tick (etl run --param, --tick). */
+  values?: RunValues;
   /** Sees every event after it is recorded: a terminal view, a notifier. */
   observer?: Partial<RunObserver>;
   logLimit?: number;
@@ -63,7 +65,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   const { definitions, sequence } = options;
   const env = options.env ?? process.env;
   const now = options.now ?? (() => new Date());
-  const plan = planRun(definitions, sequence, env);
+  const plan = planRun(definitions, sequence, env, options.values);
   const ledger = options.ledger ?? definitions.repo;
   // "commit" means four things here: the --commit settings (options.commit), whether the run
   // goes into git at all (inGit), queueing a commit of a folder (queueCommit), and the commit

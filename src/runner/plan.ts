@@ -1,5 +1,7 @@
 import { repoFilesOf, resolveCommand } from '../definitions/command.js';
 import { parseDuration } from '../definitions/duration.js';
+import { didYouMean } from '../definitions/suggest.js';
+import { resolveTemplate } from '../definitions/template.js';
 import type { Definitions, StepDef } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
 import { MIN_SECRET_LENGTH, Redactor } from './logs.js';
@@ -37,9 +39,20 @@ export interface Plan {
   timeout_ms?: number;
   on_failure_timeout_ms?: number;
   secrets: string[];
+  /** The run's parameters, resolved (its defaults, and what the run gave). */
+  params: Record<string, string>;
+  /** The tick ${tick} stands for (ISO 8601, UTC): the schedule's, or the run's start. */
+  tick: string;
   steps: PlannedStep[];
   /** The error handler: run after a failure. */
   on_failure: PlannedStep[];
+}
+
+export interface RunValues {
+  /** --param NAME=VALUE: override defaults; a param without default must be given. */
+  params?: Record<string, string>;
+  /** The tick the run is for; now (to the second) by default. */
+  tick?: Date;
 }
 
 /** What a run of `name` would execute, step by step. Pure: reads nothing, starts nothing. */
@@ -47,9 +60,14 @@ export function planRun(
   definitions: Definitions,
   name: string,
   env: Record<string, string | undefined> = process.env,
+  values: RunValues = {},
 ): Plan {
   const sequence = definitions.sequences.get(name);
   if (!sequence) throw new EtlError('unknown-sequence', `sequence "${name}" is not among the valid definitions`);
+  const params = resolveParams(name, sequence.params, values.params ?? {});
+  const tick = values.tick ?? new Date(Math.floor(Date.now() / 1000) * 1000);
+  const template = { params, tick, timezone: sequence.timezone ?? 'UTC' };
+  const fill = (value: string | undefined) => (value === undefined ? undefined : resolveTemplate(value, template));
   // A module's command is looked up once, however many steps use it (stat calls add up over
   // a long sequence).
   const commands = new Map<string, { resolved: ReturnType<typeof resolveCommand>; files: string[] }>();
@@ -70,9 +88,10 @@ export function planRun(
       throw new EtlError(resolved.problem.code, `module "${entry.name}": ${resolved.problem.message}`);
     const flags = { ...DEFAULT_FLAGS, ...definitions.flags, ...module.flags };
     const argv = [...resolved.words];
-    if (step.input !== undefined) argv.push(flags.input, step.input);
-    if (step.output !== undefined) argv.push(flags.output, step.output);
-    if (step.conf !== undefined) argv.push(flags.config, step.conf);
+    const [input, output, config] = [fill(step.input), fill(step.output), fill(step.conf)];
+    if (input !== undefined) argv.push(flags.input, input);
+    if (output !== undefined) argv.push(flags.output, output);
+    if (config !== undefined) argv.push(flags.config, config);
     const timeout = step.timeout ?? module.timeout ?? undefined;
     return {
       index: step.index,
@@ -82,9 +101,9 @@ export function planRun(
       module_files: command.files,
       argv,
       cwd: definitions.repo,
-      input: step.input,
-      output: step.output,
-      config: step.conf,
+      input,
+      output,
+      config,
       timeout_ms: timeout ? parseDuration(timeout) : undefined,
       retries: step.retries ?? module.retries ?? 0,
       retry_delay_ms: module.retry_delay ? (parseDuration(module.retry_delay) ?? 0) : 0,
@@ -98,9 +117,37 @@ export function planRun(
     timeout_ms: sequence.timeout ? parseDuration(sequence.timeout) : undefined,
     on_failure_timeout_ms: parseDuration(sequence.on_failure_timeout ?? sequence.timeout ?? ''),
     secrets: sequence.secrets,
+    params,
+    tick: tick.toISOString(),
     steps: sequence.steps.map(planStep),
     on_failure: sequence.on_failure.map(planStep),
   };
+}
+
+/** The sequence's params with what the run gives: an unknown name, or a missing value, is a usage error. */
+function resolveParams(
+  sequence: string,
+  declared: Record<string, { default?: string }>,
+  given: Record<string, string>,
+): Record<string, string> {
+  const names = Object.keys(declared);
+  for (const key of Object.keys(given))
+    if (!(key in declared))
+      throw new EtlError(
+        'usage',
+        `sequence "${sequence}" has no param "${key}"${didYouMean(key, names)}; ${names.length ? `its params are ${names.join(', ')}` : 'it declares no params'}`,
+      );
+  const params: Record<string, string> = {};
+  for (const [key, param] of Object.entries(declared)) {
+    const value = given[key] ?? param.default;
+    if (value === undefined)
+      throw new EtlError(
+        'usage',
+        `param "${key}" of sequence "${sequence}" has no default: give it with --param ${key}=VALUE`,
+      );
+    params[key] = value;
+  }
+  return params;
 }
 
 /** Whether --from/--only leave a step in the run (the others are skipped). */

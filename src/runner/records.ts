@@ -87,6 +87,8 @@ export const RunRecord = z
     trigger: Trigger,
     definitions: DefinitionsPin,
     selection: Nullable(z.strictObject({ from: Nullable(z.int()), only: Nullable(z.int()) })),
+    params: z.record(z.string(), z.string()).optional().describe("The run's parameters, resolved"),
+    tick: z.string().optional().describe('What ${tick} stood for: the schedule tick, or the run start (ISO 8601, UTC)'),
     host: z.string(),
     pid: z.int(),
     runner_version: z.string(),

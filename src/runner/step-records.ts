@@ -75,6 +75,8 @@ export function newRunRecord(plan: Plan, facts: RunFacts, started: Date, steps: 
     trigger: facts.trigger,
     definitions: facts.definitions,
     selection: selected ? { from: facts.from ?? null, only: facts.only ?? null } : null,
+    ...(Object.keys(plan.params).length ? { params: plan.params } : {}),
+    tick: plan.tick,
     host: facts.host,
     pid: facts.pid,
     runner_version: facts.runnerVersion,
@@ -139,6 +141,9 @@ export function wrapperEnv(
     ETL_REPO: plan.repo,
     ETL_RUN_DIR: ids.scratch,
     ETL_ATTEMPT: String(attempt),
+    // The run's values: the tick it is for, and its params (ETL_PARAM_REGION).
+    ETL_TICK: plan.tick,
+    ...Object.fromEntries(Object.entries(plan.params).map(([key, value]) => [`ETL_PARAM_${key.toUpperCase()}`, value])),
   };
 }
 

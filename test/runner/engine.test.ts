@@ -32,7 +32,17 @@ function step(index: number, script: string, extra: Partial<PlannedStep> = {}): 
 }
 
 function plan(steps: PlannedStep[], extra: Partial<Plan> = {}): Plan {
-  return { sequence: 's', file: 'etl_sequences/s.json', repo: MODULES, secrets: [], steps, on_failure: [], ...extra };
+  return {
+    sequence: 's',
+    file: 'etl_sequences/s.json',
+    repo: MODULES,
+    secrets: [],
+    params: {},
+    tick: '2026-12-01T00:00:00.000Z',
+    steps,
+    on_failure: [],
+    ...extra,
+  };
 }
 
 /** Records every event, in order. */

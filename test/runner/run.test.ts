@@ -111,6 +111,7 @@ test('every module gets the wrapper environment, an argv passed intact, the repo
     ETL_CONFIG: 'conf.json',
     ETL_REPO: repo,
     ETL_ATTEMPT: '1',
+    ETL_TICK: run.tick,
     TEST_MODULE: 'm',
     TEST_LEVEL: 'sequence',
     TEST_STEP: 's',
