@@ -31,6 +31,11 @@ async function status(
   return { code: result.code, json: JSON.parse(result.stdout) };
 }
 
+/** Whether the newest run of slow is recorded as running (a cancel before that leaves no record). */
+const running = (repo: string) => async () =>
+  (JSON.parse((await runCli(['history', 'slow', '--json', '--limit', '1'], { cwd: repo })).stdout) as RunRecord[])[0]
+    ?.status === 'running';
+
 async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
   for (const deadline = Date.now() + 20_000; !(await condition()); ) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -128,6 +133,7 @@ test('past the grace, running runs are cancelled (recorded so); a second SIGINT 
   const daemon = startCli(['schedule', '--grace', '30s'], { cwd: repo, env: { ...process.env, ...FAST } });
   t.after(() => daemon.child.kill('SIGKILL'));
   await daemon.line(/start +slow/);
+  await until(running(repo), 'the run of slow to be recorded as running');
   daemon.child.kill('SIGTERM');
   const ended = await daemon.done;
   assert.equal(ended.code, 0, ended.stderr);
@@ -139,10 +145,7 @@ test('past the grace, running runs are cancelled (recorded so); a second SIGINT 
   const patient = startCli(['schedule', '--grace', '10h'], { cwd: repo, env: { ...process.env, ...FAST } });
   t.after(() => patient.child.kill('SIGKILL'));
   await patient.line(/start +slow/);
-  const running = async () =>
-    (JSON.parse((await runCli(['history', 'slow', '--json', '--limit', '1'], { cwd: repo })).stdout) as RunRecord[])[0]
-      ?.status === 'running';
-  await until(running, 'the run of slow to be recorded as running');
+  await until(running(repo), 'the run of slow to be recorded as running');
   patient.child.kill('SIGINT');
   await patient.line(/stop +\d+ runs still going/);
   patient.child.kill('SIGINT');
