@@ -57,6 +57,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: 'run the scheduled sequences on this machine, until stopped',
     load: async () => (await import('./schedule.js')).command,
   },
+  backfill: {
+    summary: "run each tick of a sequence's schedule in a range of days",
+    load: async () => (await import('./backfill.js')).command,
+  },
   status: {
     summary: 'whether etl schedule runs, and what it runs next',
     load: async () => (await import('./status.js')).command,

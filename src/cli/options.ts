@@ -32,3 +32,21 @@ export const WEBHOOK_OPTIONS = {
   webhook: { type: 'string', multiple: true },
   'webhook-timeout': { type: 'string', default: '10s' },
 } as const;
+
+/** --commit, --push, --remote R, --branch B as given to a command, passed on to each `etl run` it starts. */
+export function gitRunArgs(values: Record<string, unknown>): string[] {
+  return [
+    ...(values.commit || values.push ? ['--commit'] : []),
+    ...(values.push ? ['--push'] : []),
+    ...(values.remote ? ['--remote', String(values.remote)] : []),
+    ...(values.branch ? ['--branch', String(values.branch)] : []),
+  ];
+}
+
+/** The options of gitRunArgs, for a command's parseArgs. */
+export const GIT_RUN_OPTIONS = {
+  commit: { type: 'boolean', default: false },
+  push: { type: 'boolean', default: false },
+  remote: { type: 'string' },
+  branch: { type: 'string' },
+} as const;

@@ -15,7 +15,7 @@ import {
   writeStatus,
 } from '../schedule/service.js';
 import type { Command } from './command.js';
-import { parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
+import { GIT_RUN_OPTIONS, gitRunArgs, parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
 
 const CATCH_UP: readonly string[] = ['none', 'last', 'all'];
 
@@ -46,10 +46,7 @@ Options:
   -C, --repo DIR
 `,
   options: {
-    commit: { type: 'boolean', default: false },
-    push: { type: 'boolean', default: false },
-    remote: { type: 'string' },
-    branch: { type: 'string' },
+    ...GIT_RUN_OPTIONS,
     'max-parallel': { type: 'string', default: '2' },
     catchup: { type: 'string', default: 'none' },
     grace: { type: 'string', default: '30s' },
@@ -79,10 +76,7 @@ Options:
       ...webhooks.flatMap((url) => ['--webhook', url]),
       ...(webhooks.length ? ['--webhook-timeout', String(values['webhook-timeout'])] : []),
       ...(values.notify ? ['--notify'] : []),
-      ...(values.commit || values.push ? ['--commit'] : []),
-      ...(values.push ? ['--push'] : []),
-      ...(values.remote ? ['--remote', String(values.remote)] : []),
-      ...(values.branch ? ['--branch', String(values.branch)] : []),
+      ...gitRunArgs(values),
     ];
 
     let lock: ReturnType<typeof acquireDaemonLock>;

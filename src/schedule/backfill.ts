@@ -1,0 +1,76 @@
+// `etl backfill`: the ticks of a sequence's schedule in a range, and which of them the ledger
+// already holds a successful run for (so that a backfill run twice does the work once).
+import { parseCron } from '../definitions/cron.js';
+import type { SequenceDef } from '../definitions/model.js';
+import { EtlError } from '../errors.js';
+import { type LedgerView, readRun, runsNewestFirst } from '../ledger/history.js';
+import { nextTick } from './next-tick.js';
+
+/** More ticks than this in one backfill is a mistake of range or schedule, not a plan. */
+export const MAX_BACKFILL_TICKS = 5000;
+
+/** The schedule's ticks from `from` to `to`, both included, oldest first. */
+export function ticksBetween(sequence: SequenceDef, from: Date, to: Date): Date[] {
+  const cron = sequence.schedule === undefined ? undefined : parseCron(sequence.schedule).cron;
+  if (!cron)
+    throw new EtlError(
+      'usage',
+      `sequence "${sequence.name}" has no schedule: a backfill runs the ticks of its schedule`,
+    );
+  const zone = sequence.timezone ?? 'UTC';
+  const ticks: Date[] = [];
+  for (let at = nextTick(cron, new Date(from.getTime() - 1), zone); at && at <= to; at = nextTick(cron, at, zone)) {
+    ticks.push(at);
+    if (ticks.length > MAX_BACKFILL_TICKS)
+      throw new EtlError(
+        'usage',
+        `${from.toISOString()} to ${to.toISOString()} holds more than ${MAX_BACKFILL_TICKS} ticks of "${sequence.schedule}": give a shorter range`,
+      );
+  }
+  return ticks;
+}
+
+/** Tick (ISO) -> the id of a successful whole run for it in the ledger. */
+export function succeededTicks(ledger: LedgerView, sequence: string): Map<string, string> {
+  const done = new Map<string, string>();
+  for (const ref of runsNewestFirst(ledger, { sequence })) {
+    const run = readRun(ref.root, ref);
+    const tick = run?.tick ?? run?.trigger?.tick;
+    if (run && tick && run.status === 'succeeded' && run.selection === null && !done.has(tick)) done.set(tick, run.id);
+  }
+  return done;
+}
+
+/**
+ * A day (2026-11-01, the start of that day in the sequence's zone; with `end`, the last
+ * instant of it) or a time (2026-11-01T06:00:00Z).
+ */
+export function parseDay(value: string, timeZone: string, end: boolean): Date | undefined {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!day) {
+    const at = new Date(value);
+    return /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(at.getTime()) ? at : undefined;
+  }
+  const [year, month, date] = [Number(day[1]), Number(day[2]), Number(day[3])];
+  const midnightUtc = Date.UTC(year, month - 1, date + (end ? 1 : 0));
+  if (Number.isNaN(midnightUtc) || new Date(Date.UTC(year, month - 1, date)).getUTCDate() !== date) return undefined;
+  // Midnight in the zone: the UTC midnight moved by the zone's offset then (found by asking Intl).
+  const offset = zoneOffset(timeZone, midnightUtc);
+  return new Date(midnightUtc - offset - (end ? 1 : 0));
+}
+
+function zoneOffset(timeZone: string, instant: number): number {
+  const parts: Record<string, number> = {};
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
+  for (const { type, value } of format.formatToParts(instant)) parts[type] = Number(value);
+  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - instant;
+}

@@ -1,0 +1,84 @@
+// etl backfill over a month with a DST change: each day's tick, in order, once.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pipelineRepo, runCli } from '../helpers/repo.js';
+
+test('etl backfill runs each tick of a month that changes clocks, in order, and a second backfill skips what succeeded', {
+  timeout: 120_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { dump: { cmd: 'node modules/env-dump.mjs' }, ok: { cmd: './modules/ok.sh' } },
+    sequences: {
+      daily: {
+        schedule: '0 6 * * *',
+        timezone: 'Europe/Madrid',
+        params: { region: { default: 'north' } },
+        steps: [
+          {
+            module_name: 'dump',
+            input: 'data/${params.region}/${tick:%Y-%m-%d}.csv',
+            output: 'out/${tick:%Y-%m-%d}.json',
+          },
+        ],
+      },
+      manual: [{ module_name: 'ok' }],
+    },
+    files: { 'out/.keep': '' },
+  });
+  const first = await runCli(
+    ['backfill', 'daily', '--from', '2026-10-20', '--to', '2026-10-28', '--param', 'region=south'],
+    { cwd: repo },
+  );
+  assert.equal(first.code, 0, first.stderr);
+  const lines = first.stdout.trim().split('\n');
+  assert.match(
+    lines[0]!,
+    /^daily: 9 ticks of "0 6 \* \* \*" \(Europe\/Madrid\) from 2026-10-19T22:00:00\.000Z to 2026-10-28T22:59:59\.999Z$/,
+  );
+  // 06:00 in Madrid is 04:00 UTC in summer time and 05:00 UTC from 25 October.
+  assert.deepEqual(
+    lines.slice(1).map((l) => l.slice(0, 24)),
+    ['20', '21', '22', '23', '24']
+      .map((d) => `2026-10-${d}T04:00:00.000Z`)
+      .concat(['25', '26', '27', '28'].map((d) => `2026-10-${d}T05:00:00.000Z`)),
+  );
+  assert.ok(lines.slice(1).every((l) => / {2}succeeded \(run \S+\)$/.test(l)));
+  const days = readdirSync(join(repo, 'out'))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+  assert.equal(days.length, 9);
+  const dump = JSON.parse(readFileSync(join(repo, 'out/2026-10-25.json'), 'utf8'));
+  assert.deepEqual(dump.argv.slice(-4), ['--input', 'data/south/2026-10-25.csv', '--output', 'out/2026-10-25.json']);
+  assert.equal(dump.env.ETL_TICK, '2026-10-25T05:00:00.000Z');
+
+  const again = await runCli(['backfill', 'daily', '--from', '2026-10-27', '--to', '2026-10-29'], { cwd: repo });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /2026-10-27T05:00:00\.000Z {2}skipped: already succeeded \(run \S+\)/);
+  assert.match(again.stdout, /2026-10-28T05:00:00\.000Z {2}skipped: already succeeded/);
+  assert.match(again.stdout, /2026-10-29T05:00:00\.000Z {2}succeeded/);
+  assert.ok(existsSync(join(repo, 'out/2026-10-29.json')));
+  const rerun = await runCli(
+    ['backfill', 'daily', '--from', '2026-10-29', '--to', '2026-10-29', '--rerun', '--dry-run'],
+    { cwd: repo },
+  );
+  assert.match(rerun.stdout, /2026-10-29T05:00:00\.000Z {2}would run/);
+
+  for (const [args, message] of [
+    [
+      ['manual', '--from', '2026-10-01', '--to', '2026-10-02'],
+      /sequence "manual" has no schedule: a backfill runs the ticks of its schedule/,
+    ],
+    [
+      ['daily', '--from', '2026-10-32', '--to', '2026-11-01'],
+      /--from takes a day \(2026-11-01\) or an ISO 8601 time, got "2026-10-32"/,
+    ],
+    [['daily', '--from', '2026-11-02', '--to', '2026-11-01'], /--from \(2026-11-02\) is after --to \(2026-11-01\)/],
+    [['daily', '--to', '2026-11-01'], /backfill needs --from DATE and --to DATE/],
+  ] as const) {
+    const wrong = await runCli(['backfill', ...args], { cwd: repo });
+    assert.equal(wrong.code, 2, args.join(' '));
+    assert.match(wrong.stderr, message);
+  }
+});
