@@ -1,10 +1,11 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
+import { planRun } from '../runner/plan.js';
 import { parseDay, succeededTicks, ticksBetween } from '../schedule/backfill.js';
 import { launchRun } from '../schedule/service.js';
 import type { Command } from './command.js';
 import { loadValidated } from './load.js';
-import { GIT_RUN_OPTIONS, gitRunArgs } from './options.js';
+import { GIT_RUN_OPTIONS, gitRunArgs, parseParams } from './options.js';
 
 export const command: Command = {
   usage: `Usage: etl backfill SEQUENCE --from DATE --to DATE [--rerun] [--param K=V]...
@@ -52,12 +53,15 @@ Options:
         throw new EtlError('usage', `${flag} takes a day (2026-11-01) or an ISO 8601 time, got "${String(value)}"`);
     if (from! > to!)
       throw new EtlError('usage', `--from (${String(values.from)}) is after --to (${String(values.to)})`);
+    // An unknown param, or one with no default and no value, is said once here, not by every run.
+    const params = parseParams(values.param);
+    planRun(report.definitions, sequence.name, context.env, { params, tick: from! });
     const ticks = ticksBetween(sequence, from!, to!);
     const done = values.rerun
       ? new Map<string, string>()
       : succeededTicks(await ledgerView(context.repo, { env: context.env }), sequence.name);
     const runArgs = [
-      ...((values.param as string[] | undefined) ?? []).flatMap((pair) => ['--param', pair]),
+      ...Object.entries(params).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
       ...gitRunArgs(values),
     ];
     context.stdout.write(

@@ -3,11 +3,13 @@ import { openGitHub } from '../github/client.js';
 import { dispatchSequence } from '../github/dispatch.js';
 import { defaultBranch } from '../git/git.js';
 import { checkSequenceName } from '../ledger/layout.js';
+import { planRun } from '../runner/plan.js';
 import type { Command } from './command.js';
 import { loadValidated } from './load.js';
+import { parseParams, parseTick } from './options.js';
 
 export const command: Command = {
-  usage: `Usage: etl dispatch SEQUENCE [--ref REF] [--input NAME=VALUE]... [--wait]
+  usage: `Usage: etl dispatch SEQUENCE [--ref REF] [--param K=V]... [--tick TIME] [--input NAME=VALUE]... [--wait]
 
 Starts the etl-dispatch.yml workflow on GitHub for SEQUENCE (the sequence is validated here
 first) and, with --wait, follows the workflow run until it completes, exiting 0 if it
@@ -17,6 +19,9 @@ GITHUB_API_URL for GitHub Enterprise; GITHUB_REPOSITORY=owner/repo, else the ori
 Options:
   --ref REF             the branch or tag whose workflow runs (default: the remote's
                         default branch)
+  --param K=V           a value for the sequence's param K (repeatable; checked here, and
+                        sent in the workflow's "params" input, so no spaces in VALUE)
+  --tick TIME           the tick the run is for (ISO 8601), as etl run --tick
   --input NAME=VALUE    another workflow input, e.g. dry_run=true
   --wait                follow the run until it completes
   --poll-ms MS          with --wait, how often to look at the run (default 5000)
@@ -24,6 +29,8 @@ Options:
 `,
   options: {
     ref: { type: 'string' },
+    param: { type: 'string', multiple: true },
+    tick: { type: 'string' },
     input: { type: 'string', multiple: true },
     wait: { type: 'boolean', default: false },
     'poll-ms': { type: 'string' },
@@ -44,8 +51,23 @@ Options:
         'usage',
         `--poll-ms takes a whole number of milliseconds above 0, got "${String(values['poll-ms'])}"`,
       );
+    const params = parseParams(values.param);
+    const tick = parseTick(values.tick);
+    for (const [name, value] of Object.entries(params))
+      if (/\s/.test(value) || value === '')
+        throw new EtlError(
+          'usage',
+          `--param ${name}: the workflow's "params" input is NAME=VALUE pairs split at spaces, so a value cannot be empty or hold a space, got "${value}"`,
+        );
     const report = await loadValidated(context, positionals);
     if (report.errors > 0) return ExitCode.invalid;
+    // An unknown param, or a missing one, is said here rather than in a failed workflow run.
+    planRun(report.definitions, positionals[0]!, context.env, { params, tick: tick ?? new Date() });
+    if (Object.keys(params).length > 0)
+      inputs.params = Object.entries(params)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(' ');
+    if (tick) inputs.tick = tick.toISOString();
     const github = await openGitHub(context.repo, context.env);
     const ref = (values.ref as string | undefined) ?? (await defaultBranch(context.repo, context.env));
     const result = await dispatchSequence(github, {

@@ -50,3 +50,23 @@ export const GIT_RUN_OPTIONS = {
   remote: { type: 'string' },
   branch: { type: 'string' },
 } as const;
+
+/** --tick: the schedule's tick the run is for, checked (kept as UTC ISO 8601). */
+export function parseTick(tick: unknown): Date | undefined {
+  if (tick === undefined) return undefined;
+  const at = new Date(String(tick));
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(String(tick)) || Number.isNaN(at.getTime()))
+    throw new EtlError('usage', `--tick takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${String(tick)}"`);
+  return at;
+}
+
+/** --param NAME=VALUE (repeatable). */
+export function parseParams(given: unknown): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const pair of (given as string[] | undefined) ?? []) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(pair);
+    if (!match) throw new EtlError('usage', `--param takes NAME=VALUE, got "${pair}"`);
+    params[match[1]!] = match[2]!;
+  }
+  return params;
+}

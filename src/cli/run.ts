@@ -21,7 +21,7 @@ import {
 } from '../runner/plan.js';
 import type { Command, CommandContext } from './command.js';
 import { loadValidated } from './load.js';
-import { parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
+import { parseParams, parseTick, parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
 import { formatPlan } from './plan.js';
 import { progressView } from './progress.js';
 import { type RunOutput, reportOutcome, runExitCode } from './run-report.js';
@@ -292,27 +292,7 @@ function localUser(): string | null {
   }
 }
 
-/** --tick: the schedule's tick the run is for, checked (kept as UTC ISO 8601). */
-function parseTick(tick: unknown): Date | undefined {
-  if (tick === undefined) return undefined;
-  const at = new Date(String(tick));
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(String(tick)) || Number.isNaN(at.getTime()))
-    throw new EtlError('usage', `--tick takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${String(tick)}"`);
-  return at;
-}
-
 function withTick(trigger: Trigger, tick: unknown): Trigger {
   const at = parseTick(tick);
   return at ? { ...trigger, tick: at.toISOString() } : trigger;
-}
-
-/** --param NAME=VALUE (repeatable). */
-function parseParams(given: unknown): Record<string, string> {
-  const params: Record<string, string> = {};
-  for (const pair of (given as string[] | undefined) ?? []) {
-    const match = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(pair);
-    if (!match) throw new EtlError('usage', `--param takes NAME=VALUE, got "${pair}"`);
-    params[match[1]!] = match[2]!;
-  }
-  return params;
 }

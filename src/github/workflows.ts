@@ -60,12 +60,49 @@ ${SETUP}
 `;
 }
 
+/** etl-dispatch.yml's run step: the inputs reach the shell as variables, never as code. */
+function dispatchStep(etl: string): string {
+  return `      - name: etl run
+        env:
+          SEQUENCE: \${{ inputs.sequence }}
+          PARAMS: \${{ inputs.params }}
+          TICK: \${{ inputs.tick }}
+          DRY_RUN: \${{ inputs.dry_run }}
+          GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }}
+        run: |
+          set -f
+          args=""
+          for pair in $PARAMS; do args="$args --param=$pair"; done
+          if [ -n "$TICK" ]; then args="$args --tick=$TICK"; fi
+          if [ "$DRY_RUN" = "true" ]; then
+            ${etl} run "$SEQUENCE" $args --dry-run
+          else
+            ${etl} run "$SEQUENCE" $args --push --notify
+          fi
+`;
+}
+
+const TICK_INPUT = `      tick:
+        description: The tick the run is for (ISO 8601, such as 2026-11-30T06:00:00Z); empty for now
+        type: string
+        default: ''
+`;
+
+/** A YAML scalar in single quotes (a description may hold ": " or "#"). */
+function yamlString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
 function region(name: string, body: string, indent: string): string {
   return `${indent}# etl-ledger:begin ${name} (etl workflows generate)\n${body}${indent}# etl-ledger:end ${name}\n`;
 }
 
 /** The generated regions, from the definitions: schedules and the list of sequences. */
-export function generatedRegions(definitions: Definitions, ledgerBranch?: string): Record<string, string> {
+export function generatedRegions(
+  definitions: Definitions,
+  ledgerBranch?: string,
+  etl = 'npx etl',
+): Record<string, string> {
   const sequences = [...definitions.sequences.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   const schedules = new Map<string, { cron: string; timezone?: string }>();
   for (const s of sequences) {
@@ -94,7 +131,19 @@ export function generatedRegions(definitions: Definitions, ledgerBranch?: string
   const ledger = ledgerBranch
     ? `env:\n  ETL_LEDGER_BRANCH: '${ledgerBranch}'\n`
     : '# runs are recorded on the branch checked out (etl run --ledger-branch changes that)\n';
+  // The params of every sequence, told in the description of one free-form input.
+  const declared = sequences
+    .filter((seq) => Object.keys(seq.params).length > 0)
+    .map(
+      (seq) =>
+        `${seq.name}: ${Object.entries(seq.params)
+          .map(([key, p]) => `${key}${p.default === undefined ? ' (required)' : ` (default ${p.default})`}`)
+          .join(', ')}`,
+    );
+  const params = `      params:\n        description: ${yamlString(`Run parameters, NAME=VALUE separated by spaces${declared.length ? `. ${declared.join('; ')}` : ' (no sequence declares any)'}`)}\n        type: string\n        default: ''\n`;
   return {
+    dispatch: region('dispatch', dispatchStep(etl), '      '),
+    params: region('params', `${params}${TICK_INPUT}`, '      '),
     schedules: region('schedules', triggers, '  '),
     sequences: region('sequences', choice, '        '),
     paths: region('paths', paths, '      '),
@@ -105,7 +154,7 @@ export function generatedRegions(definitions: Definitions, ledgerBranch?: string
 /** Every workflow file, as `etl init` writes it. */
 export function renderWorkflows(definitions: Definitions, options: WorkflowOptions): Record<string, string> {
   const { etl, branch } = options;
-  const regions = generatedRegions(definitions, options.ledgerBranch);
+  const regions = generatedRegions(definitions, options.ledgerBranch, etl);
   return {
     'etl-validate.yml': `name: etl-validate
 # Pull requests: annotations on the lines at fault, and what the change would run.
@@ -190,7 +239,7 @@ on:
       sequence:
         description: The sequence to run
         required: true
-${regions.sequences}      dry_run:
+${regions.sequences}${regions.params}      dry_run:
         description: Only show what would run
         type: boolean
         default: false
@@ -207,18 +256,7 @@ ${regions.ledger}jobs:
       cancel-in-progress: false
     steps:
 ${SETUP}
-      - name: etl run
-        env:
-          SEQUENCE: \${{ inputs.sequence }}
-          DRY_RUN: \${{ inputs.dry_run }}
-          GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }}
-        run: |
-          if [ "$DRY_RUN" = "true" ]; then
-            ${etl} run "$SEQUENCE" --dry-run
-          else
-            ${etl} run "$SEQUENCE" --push --notify
-          fi
-`,
+${regions.dispatch}`,
     ...(options.pages ? { [PAGES_WORKFLOW]: pagesWorkflow(etl, regions.ledger!) } : {}),
   };
 }
@@ -278,6 +316,10 @@ export function updateRegions(text: string, regions: Record<string, string>): st
 /** The path filter of etl-run.yml as versions before its "paths" region wrote it. */
 const UNMARKED_PATHS = "      - 'etl_sequences/**'\n      - 'modules.json'\n      - 'modules/**'\n      - '!runs/**'\n";
 
+/** The run step of etl-dispatch.yml as versions before its "dispatch" region wrote it. */
+const UNMARKED_DISPATCH =
+  /^ {6}- name: etl run\n {8}env:\n {10}SEQUENCE: \$\{\{ inputs\.sequence \}\}\n {10}DRY_RUN: [\s\S]*?\n {10}fi\n/m;
+
 /** Files written before a region existed get it where its unmarked lines stand. */
 function migrate(text: string, regions: Record<string, string>): string {
   let migrated = text;
@@ -288,6 +330,13 @@ function migrate(text: string, regions: Record<string, string>): string {
   // validate workflow must see the same setting as the runs).
   if (regions.ledger && !migrated.includes('# etl-ledger:begin ledger ')) {
     migrated = migrated.replace(/^jobs:$/m, `${regions.ledger}jobs:`);
+  }
+  // etl-dispatch.yml before run parameters: the inputs after the sequence, and its run step.
+  if (regions.params && !migrated.includes('# etl-ledger:begin params ')) {
+    migrated = migrated.replace(/^( {8}# etl-ledger:end sequences\n)( {6}dry_run:)/m, `$1${regions.params}$2`);
+  }
+  if (regions.dispatch && !migrated.includes('# etl-ledger:begin dispatch ')) {
+    migrated = migrated.replace(UNMARKED_DISPATCH, regions.dispatch);
   }
   return migrated;
 }
@@ -306,7 +355,7 @@ export function syncWorkflows(
   definitions: Definitions,
   options: WorkflowOptions & { write: boolean },
 ): WorkflowFileState[] {
-  const regions = generatedRegions(definitions, options.ledgerBranch);
+  const regions = generatedRegions(definitions, options.ledgerBranch, options.etl);
   const states: WorkflowFileState[] = [];
   for (const [name, template] of Object.entries(renderWorkflows(definitions, options))) {
     const file = `${WORKFLOWS_DIR}/${name}`;

@@ -191,3 +191,45 @@ test('without --ref the branch is the remote default (else the one checked out);
   assert.match(bad.stderr, /--poll-ms takes a whole number of milliseconds above 0, got "soon"/);
   assert.equal(github.requests.length, 1, 'nothing sent');
 });
+
+test('etl dispatch --param and --tick fill the workflow inputs, checked against the sequence first', async (t) => {
+  const github = await startGitHubServer(t);
+  github.on('actions/create-workflow-dispatch', () => ({ status: 204 }));
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { daily: { params: { region: { default: 'es' }, day: {} }, steps: [{ module_name: 'ok' }] } },
+  });
+  const sent = await runCli(
+    [
+      'dispatch',
+      'daily',
+      '--ref',
+      'main',
+      '--param',
+      'day=2026-11-01',
+      '--param',
+      'region=fr',
+      '--tick',
+      '2026-11-01T07:00:00+01:00',
+    ],
+    { cwd: repo, env: env(github.url) },
+  );
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.deepEqual(github.violations, []);
+  assert.deepEqual((github.requests[0]!.body as { inputs: unknown }).inputs, {
+    sequence: 'daily',
+    params: 'day=2026-11-01 region=fr',
+    tick: '2026-11-01T06:00:00.000Z',
+  });
+  for (const [args, message] of [
+    [['--param', 'zone=x', '--param', 'day=1'], /sequence "daily" has no param "zone"; its params are region, day/],
+    [[], /param "day" of sequence "daily" has no default: give it with --param day=VALUE/],
+    [['--param', 'day=one two'], /--param day: .* cannot be empty or hold a space, got "one two"/],
+    [['--param', 'day=1', '--tick', 'tomorrow'], /--tick takes an ISO 8601 time/],
+  ] as const) {
+    const refused = await runCli(['dispatch', 'daily', '--ref', 'main', ...args], { cwd: repo, env: env(github.url) });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, message);
+  }
+  assert.equal(github.requests.length, 1, 'nothing sent for a refused dispatch');
+});

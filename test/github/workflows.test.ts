@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -160,4 +161,92 @@ test('etl workflows generate --pages adds etl-pages.yml: GitHub Pages from etl r
     text.replace('\njobs:', '\n# etl-ledger:begin ledger (etl workflows generate)\n# etl-ledger:end ledger\njobs:'),
   );
   assert.equal((await runCli(['workflows', 'check'], { cwd: repo })).code, 1);
+});
+
+test('etl-dispatch.yml offers the params and the tick as inputs, reaching etl run as arguments and never as shell code', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: {
+      daily: {
+        params: { region: { default: 'es', description: 'Which region' }, day: {} },
+        steps: [{ module_name: 'ok', output: 'out/${params.region}-${params.day}.csv' }],
+      },
+      other: [{ module_name: 'ok' }],
+    },
+  });
+  assert.equal((await runCli(['workflows', 'generate'], { cwd: repo })).code, 0);
+  const path = join(repo, '.github/workflows/etl-dispatch.yml');
+  const text = readFileSync(path, 'utf8');
+  const { errors, template } = await parse('etl-dispatch.yml', text);
+  assert.deepEqual(errors, []);
+  const workflow = parseYaml(text) as {
+    on: { workflow_dispatch: { inputs: Record<string, { description: string; type?: string }> } };
+    jobs: { run: { steps: Array<{ name?: string; run?: string }> } };
+  };
+  const { inputs } = workflow.on.workflow_dispatch;
+  assert.deepEqual(Object.keys(inputs), ['sequence', 'params', 'tick', 'dry_run']);
+  assert.match(inputs.params!.description, /daily: region \(default es\), day \(required\)/);
+  assert.doesNotMatch(inputs.params!.description, /other/);
+  assert.match(JSON.stringify(template), /"tick"/);
+
+  // The step itself, run by a shell with etl replaced by a recorder of its arguments.
+  const step = workflow.jobs.run.steps.find((s) => s.name === 'etl run')!;
+  const argv = (inputs: Record<string, string>) =>
+    spawnSync('bash', ['-e', '-c', `npx() { printf '%s\\n' "$@"; }\n${step.run!}`], {
+      cwd: repo,
+      env: { PATH: process.env.PATH, DRY_RUN: 'false', ...inputs },
+      encoding: 'utf8',
+    }).stdout.split('\n');
+  assert.deepEqual(argv({ SEQUENCE: 'daily', PARAMS: 'region=fr  day=2026-11-01', TICK: '2026-11-01T06:00:00Z' }), [
+    'etl',
+    'run',
+    'daily',
+    '--param=region=fr',
+    '--param=day=2026-11-01',
+    '--tick=2026-11-01T06:00:00Z',
+    '--push',
+    '--notify',
+    '',
+  ]);
+  // Input that would be code in a shell is an argument: no command runs, no file is globbed.
+  assert.deepEqual(argv({ SEQUENCE: 'daily', PARAMS: 'day=$(touch pwned) region=*', TICK: '' }), [
+    'etl',
+    'run',
+    'daily',
+    '--param=day=$(touch',
+    '--param=pwned)',
+    '--param=region=*',
+    '--push',
+    '--notify',
+    '',
+  ]);
+  assert.equal(existsSync(join(repo, 'pwned')), false);
+  assert.deepEqual(argv({ SEQUENCE: 'other', PARAMS: '', TICK: '', DRY_RUN: 'true' }).slice(0, 4), [
+    'etl',
+    'run',
+    'other',
+    '--dry-run',
+  ]);
+
+  // A file written before params existed gets the inputs and the new step from generate.
+  const old = text.replace(/ {6}# etl-ledger:begin params[\s\S]*# etl-ledger:end params\n/, '').replace(
+    /( {6})# etl-ledger:begin dispatch[\s\S]*# etl-ledger:end dispatch\n/,
+    `      - name: etl run
+        env:
+          SEQUENCE: \${{ inputs.sequence }}
+          DRY_RUN: \${{ inputs.dry_run }}
+          GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }}
+        run: |
+          if [ "$DRY_RUN" = "true" ]; then
+            npx etl run "$SEQUENCE" --dry-run
+          else
+            npx etl run "$SEQUENCE" --push --notify
+          fi
+`,
+  );
+  assert.notEqual(old, text);
+  writeFileSync(path, old);
+  assert.match((await runCli(['workflows', 'check'], { cwd: repo })).stdout, /etl-dispatch\.yml: stale/);
+  assert.equal((await runCli(['workflows', 'generate'], { cwd: repo })).code, 0);
+  assert.equal(readFileSync(path, 'utf8'), text);
 });
