@@ -36,6 +36,9 @@ const running = (repo: string) => async () =>
   (JSON.parse((await runCli(['history', 'slow', '--json', '--limit', '1'], { cwd: repo })).stdout) as RunRecord[])[0]
     ?.status === 'running';
 
+const tickRuns = async (repo: string) =>
+  JSON.parse((await runCli(['history', 'tick', '--json', '--limit', '100'], { cwd: repo })).stdout) as RunRecord[];
+
 async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
   for (const deadline = Date.now() + 20_000; !(await condition()); ) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -57,6 +60,8 @@ test('a real daemon runs each tick, skips a tick its sequence is still running f
     async () => Boolean((await status(repo)).json.sequences?.slow?.ticks?.some((x) => x.outcome.startsWith('skipped'))),
     'a skipped tick of slow',
   );
+  // Two runs of tick recorded before the edit below (under load the first ticks come slowly).
+  await until(async () => (await tickRuns(repo)).length >= 2, 'two runs of tick');
   const seen = await status(repo);
   assert.equal(seen.code, 0);
   assert.equal(seen.json.alive, true);
@@ -80,8 +85,13 @@ test('a real daemon runs each tick, skips a tick its sequence is still running f
   const lastTick = broken.last?.tick;
   await until(
     async () => (await status(repo)).json.sequences.tick!.last?.tick !== lastTick,
-    'tick to run again on its old schedule',
+    'tick to fire again on its old schedule',
   );
+  // Its ticks still come; each run refuses to start, with the located error.
+  const refused = (await status(repo)).json.sequences.tick!.last!;
+  assert.equal(refused.status, 'failed');
+  assert.match(refused.error!, /etl_sequences\/tick\.json:1:\d+: .*Mars\/Olympus/);
+  const recorded = (await tickRuns(repo)).length;
 
   // SIGTERM: no new runs; slow's run (1.5 s) ends within the grace and is not cancelled.
   await until(async () => Boolean((await status(repo)).json.sequences.slow!.running), 'slow to be running');
@@ -107,9 +117,8 @@ test('a real daemon runs each tick, skips a tick its sequence is still running f
   assert.equal(after.json.alive, false);
 
   // Each run is recorded as etl run records it, with the tick it was for.
-  const history = JSON.parse(
-    (await runCli(['history', 'tick', '--json', '--limit', '100'], { cwd: repo })).stdout,
-  ) as RunRecord[];
+  const history = await tickRuns(repo);
+  assert.equal(history.length, recorded, 'no run of the invalid definition');
   assert.ok(history.length >= 2);
   for (const run of history) {
     assert.equal(run.trigger.kind, 'schedule');
