@@ -88,6 +88,7 @@ export const ERROR_EXITS = {
   'index-locked': 'remote',
   'commit-failed': 'remote',
   'push-failed': 'remote',
+  'claim-failed': 'remote',
   'rebase-conflict': 'remote',
   'ledger-branch': 'remote',
   'github-token': 'remote',

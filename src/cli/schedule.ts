@@ -4,7 +4,15 @@ import { parseDuration } from '../definitions/duration.js';
 import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
-import { acceleratedClock, type CatchUp, type Clock, type DaemonEvent, Scheduler } from '../schedule/daemon.js';
+import { type ClaimOptions, claimTick } from '../schedule/claims.js';
+import {
+  acceleratedClock,
+  type CatchUp,
+  type ClaimAnswer,
+  type Clock,
+  type DaemonEvent,
+  Scheduler,
+} from '../schedule/daemon.js';
 import { latestFullRunStart } from '../schedule/due.js';
 import {
   acquireDaemonLock,
@@ -116,6 +124,7 @@ Options:
         // a status that cannot be written costs etl status its answer, not the runs
       }
     };
+    const remote = (values.remote as string | undefined) ?? 'origin';
     const view = await ledgerView(context.repo, { env: context.env });
     const scheduler = new Scheduler({
       clock: testClock(context.env.ETL_TEST_CLOCK),
@@ -123,6 +132,10 @@ Options:
       catchUp: catchUp as CatchUp,
       log,
       launch: (sequence, tick) => launchRun({ repo: context.repo, env: context.env, runArgs }, sequence, tick),
+      // With --push the ledger is shared: each tick is claimed on the remote first, one claim at a time.
+      ...(values.push
+        ? { claim: claimer({ repo: context.repo, env: context.env, remote, host: lock.info.host, pid: lock.info.pid }) }
+        : {}),
       lastRunStart: (sequence) => latestFullRunStart(view, sequence),
       changed: (sequences) => {
         status.sequences = sequences;
@@ -179,6 +192,24 @@ Options:
     return ExitCode.ok;
   },
 };
+
+/** Claims ticks on the remote one after another (claims of one daemon would only race each other). */
+function claimer(options: ClaimOptions): (sequence: string, tick: Date) => Promise<ClaimAnswer> {
+  let previous: Promise<unknown> = Promise.resolve();
+  return (sequence, tick) => {
+    const answer = previous.then(async (): Promise<ClaimAnswer> => {
+      const result = await claimTick(options, sequence, tick);
+      return result.won
+        ? result
+        : {
+            won: false,
+            reason: `claimed by ${result.by.host} (pid ${result.by.pid}) at ${result.by.claimed_at}${result.by.tick === tick.toISOString() ? '' : ` for its tick ${result.by.tick}`}`,
+          };
+    });
+    previous = answer.catch(() => undefined);
+    return answer;
+  };
+}
 
 /** ETL_TEST_CLOCK="START,SPEED": the daemon's time starts at START and runs SPEED times faster (tests). */
 function testClock(value: string | undefined): Clock | undefined {

@@ -68,9 +68,14 @@ export interface SequenceStatus {
   ticks: Array<{ tick: string; outcome: string }>;
 }
 
+/** Whether this daemon may run a tick: another machine's daemon may have taken it. */
+export type ClaimAnswer = { won: true } | { won: false; reason: string };
+
 export interface DaemonOptions {
   clock?: Clock;
   launch(sequence: string, tick: Date): Launched;
+  /** Asked before each run (several daemons, one remote); without it every tick is this daemon's. */
+  claim?(sequence: string, tick: Date): Promise<ClaimAnswer>;
   /** When the sequence's latest whole run started, from the ledger (catch-up is judged by it). */
   lastRunStart(sequence: string): number | undefined;
   maxParallel?: number;
@@ -94,7 +99,7 @@ export class Scheduler {
   private readonly clock: Clock;
   private readonly maxParallel: number;
   private readonly sequences = new Map<string, Scheduled>();
-  private readonly running = new Map<string, Launched & { tick: string }>();
+  private readonly running = new Map<string, { done: Promise<unknown>; cancel(): void; tick: string }>();
   private readonly queue: Array<{ name: string; tick: number }> = [];
   private timer: unknown;
   private stopping = false;
@@ -267,22 +272,43 @@ export class Scheduler {
 
   private start(name: string, tickAt: number): void {
     const tick = new Date(tickAt).toISOString();
-    const entry = this.sequences.get(name);
-    let launched: Launched;
-    try {
-      launched = this.options.launch(name, new Date(tickAt));
-    } catch (error) {
-      launched = { done: Promise.resolve({ status: 'failed', error: String(error) }), cancel: () => {} };
-    }
-    this.running.set(name, { ...launched, tick });
-    if (entry) entry.status.running = { tick };
-    this.options.log({ event: 'start', sequence: name, tick });
-    this.options.changed?.(this.status);
-    launched.done
-      .catch((error: unknown) => ({ status: 'failed', runId: undefined, error: String(error) }))
-      .then((result) => {
-        this.running.delete(name);
-        const current = this.sequences.get(name);
+    let cancelled = false;
+    let launched: Launched | undefined;
+    // The tick is this sequence's running one from here on, claim included, so no other
+    // tick of it starts meanwhile.
+    const done = (async (): Promise<{ status: string; runId?: string; error?: string } | { skipped: string }> => {
+      if (this.options.claim) {
+        const claim = await this.options
+          .claim(name, new Date(tickAt))
+          .catch((error: unknown): ClaimAnswer => ({ won: false, reason: errorText(error) }));
+        if (!claim.won) return { skipped: claim.reason };
+        if (cancelled) return { skipped: 'the scheduler is stopping' };
+      }
+      try {
+        launched = this.options.launch(name, new Date(tickAt));
+      } catch (error) {
+        return { status: 'failed', error: errorText(error) };
+      }
+      const entry = this.sequences.get(name);
+      if (entry) entry.status.running = { tick };
+      this.options.log({ event: 'start', sequence: name, tick });
+      this.options.changed?.(this.status);
+      return launched.done.catch((error: unknown) => ({ status: 'failed', error: errorText(error) }));
+    })();
+    this.running.set(name, {
+      done,
+      cancel: () => {
+        cancelled = true;
+        launched?.cancel();
+      },
+      tick,
+    });
+    void done.then((result) => {
+      this.running.delete(name);
+      const current = this.sequences.get(name);
+      if ('skipped' in result) {
+        this.skip(name, tickAt, result.skipped);
+      } else {
         if (current) {
           current.status.running = null;
           current.status.last = {
@@ -302,9 +328,10 @@ export class Scheduler {
           ...(result.runId ? { run_id: result.runId } : {}),
           ...(result.error ? { error: result.error } : {}),
         });
-        this.drain();
-        this.options.changed?.(this.status);
-      });
+      }
+      this.drain();
+      this.options.changed?.(this.status);
+    });
   }
 
   private skip(name: string, tick: number, reason: string): void {
@@ -314,6 +341,10 @@ export class Scheduler {
     this.options.log({ event: 'skip', sequence: name, tick: iso, reason });
     this.options.changed?.(this.status);
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function emptyStatus(schedule: string, timezone: string): SequenceStatus {
