@@ -42,7 +42,9 @@ no new runs; running ones get --grace to end, then are cancelled; a second SIGIN
 them at once. Logs one line per tick, start, end, skip and reload on stdout.
 
 Options:
-  --commit, --push, --remote R, --branch B   given to every run (see etl run)
+  --commit, --push, --remote R, --branch B   given to every run (see etl run); with
+                     --push each tick is first claimed on the remote (refs/etl/claims), so
+                     daemons on several machines sharing it run each tick once
   --webhook URL, --webhook-timeout D, --notify   given to every run: a POST to URL (or a
                      GitHub issue, with GITHUB_TOKEN) when a run fails, and when its
                      sequence succeeds again
@@ -87,6 +89,7 @@ Options:
       ...gitRunArgs(values),
     ];
 
+    const remote = (values.remote as string | undefined) ?? 'origin';
     let lock: ReturnType<typeof acquireDaemonLock>;
     try {
       lock = acquireDaemonLock(context.repo);
@@ -113,6 +116,7 @@ Options:
         catch_up: catchUp,
         commit: runArgs.includes('--commit'),
         push: Boolean(values.push),
+        claims_on: values.push ? remote : null,
       },
       sequences: {},
     };
@@ -124,7 +128,6 @@ Options:
         // a status that cannot be written costs etl status its answer, not the runs
       }
     };
-    const remote = (values.remote as string | undefined) ?? 'origin';
     const view = await ledgerView(context.repo, { env: context.env });
     const scheduler = new Scheduler({
       clock: testClock(context.env.ETL_TEST_CLOCK),

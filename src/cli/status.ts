@@ -32,6 +32,8 @@ Options:
         `etl schedule: ${paint('red', 'not running')} (last: pid ${status.pid} on ${status.host}, ${status.stopped_at ? `stopped at ${status.stopped_at}` : `gone since ${status.updated_at}`})\n`,
       );
     else context.stdout.write(`etl schedule: ${paint('red', 'not running')} (never run for this repository)\n`);
+    if (alive && status?.options.claims_on)
+      context.stdout.write(`  each tick claimed on ${status.options.claims_on} first (shared with other daemons)\n`);
     for (const [name, s] of Object.entries(status?.sequences ?? {})) {
       context.stdout.write(`\n${paint('bold', name)}  ${s.schedule} (${s.timezone})\n`);
       if (alive) context.stdout.write(`  next     ${s.next ?? 'never'}\n`);
@@ -43,8 +45,10 @@ Options:
       if (s.error)
         context.stdout.write(`  ${paint('red', 'error')}    ${s.error} (the schedule before this edit is kept)\n`);
       const skipped = s.ticks.filter((t) => t.outcome.startsWith('skipped'));
-      for (const t of skipped.slice(-5))
-        context.stdout.write(`  skipped  ${t.tick}: ${t.outcome.replace(/^skipped: /, '')}\n`);
+      for (const t of skipped.slice(-5)) {
+        const reason = t.outcome.replace(/^skipped: /, '');
+        context.stdout.write(`  ${reason.startsWith('claimed by') ? 'elsewhere' : 'skipped '} ${t.tick}: ${reason}\n`);
+      }
     }
     return alive ? ExitCode.ok : ExitCode.failed;
   },

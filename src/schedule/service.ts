@@ -50,7 +50,14 @@ export interface DaemonStatus {
   started_at: string;
   updated_at: string;
   stopped_at?: string;
-  options: { max_parallel: number; catch_up: string; commit: boolean; push: boolean };
+  options: {
+    max_parallel: number;
+    catch_up: string;
+    commit: boolean;
+    push: boolean;
+    /** The remote each tick is claimed on (with --push), so several daemons share one ledger. */
+    claims_on?: string | null;
+  };
   sequences: Record<string, SequenceStatus>;
 }
 
