@@ -8,6 +8,7 @@ import { ledgerView } from '../ledger/ledger-branch.js';
 import { listHistory } from '../ledger/history.js';
 import type { RunRecord } from '../runner/records.js';
 import { RUN_STATUSES } from '../runner/statuses.js';
+import { readTicks, type TickEntry } from '../schedule/tick-log.js';
 import { parseLimit } from './options.js';
 import type { Command } from './command.js';
 import { formatTable, type Paint } from './output.js';
@@ -16,15 +17,19 @@ const STATUSES: readonly string[] = RUN_STATUSES;
 
 export const command: Command = {
   usage: `Usage: etl history [SEQUENCE] [--status S] [--since DATE] [--limit N] [--json]
+       etl history [SEQUENCE] --ticks [--limit N] [--json]
 
 Lists runs from the runs/ ledger, newest first: id, sequence, status, start, duration and
 the step that failed. Runs whose runner died are marked abandoned as they are found.
+With --ticks: the ticks etl schedule saw on this machine, newest first, each with its run
+(id and status) or why it was skipped (still running, claimed by another daemon, stopping).
 
 Options:
   --status S     only runs with this status: ${STATUSES.join(', ')}
   --since DATE   only runs started since DATE (2026-11-01, 2026-11-01T08:00Z) or for the
                  last DURATION (24h, 7d)
   --limit N      at most N runs (default 20)
+  --ticks        the daemon's ticks instead of the runs
   --json         print the run records as a JSON array
   -C, --repo DIR
 `,
@@ -32,6 +37,7 @@ Options:
     status: { type: 'string' },
     since: { type: 'string' },
     limit: { type: 'string', default: '20' },
+    ticks: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
   async run(values, positionals, context) {
@@ -41,6 +47,18 @@ Options:
     if (status !== undefined && !STATUSES.includes(status))
       throw new EtlError('usage', `--status must be one of ${STATUSES.join(', ')}, got "${status}"`);
     const limit = parseLimit(values.limit);
+    if (values.ticks) {
+      if (status !== undefined || values.since !== undefined)
+        throw new EtlError('usage', '--ticks lists every tick: --status and --since go with runs');
+      const ticks = readTicks(context.repo, positionals[0], limit);
+      if (values.json) context.stdout.write(`${JSON.stringify(ticks, null, 2)}\n`);
+      else if (ticks.length === 0)
+        context.stdout.write(
+          `no ticks${positionals[0] ? ` of sequence "${positionals[0]}"` : ''}: etl schedule has not fired any in this repository on this machine\n`,
+        );
+      else context.stdout.write(ticksTable(ticks, context.paint));
+      return ExitCode.ok;
+    }
     const since = values.since === undefined ? undefined : parseSince(String(values.since), new Date());
     const runs = listHistory(await ledgerView(context.repo, { env: context.env }), {
       sequence: positionals[0],
@@ -61,6 +79,14 @@ Options:
   },
 };
 
+const STATUS_COLOURS: Record<string, Parameters<Paint>[0]> = {
+  succeeded: 'green',
+  failed: 'red',
+  cancelled: 'yellow',
+  abandoned: 'yellow',
+  running: 'cyan',
+};
+
 export function historyTable(runs: RunRecord[], paint: Paint): string {
   const rows = runs.map((run) => {
     const failed = failedStep(run);
@@ -73,18 +99,26 @@ export function historyTable(runs: RunRecord[], paint: Paint): string {
       failed ? `${failed.index} ${failed.name} (${describeSummaryEnding(failed)})` : '',
     ];
   });
-  const colour: Record<string, Parameters<Paint>[0]> = {
-    succeeded: 'green',
-    failed: 'red',
-    cancelled: 'yellow',
-    abandoned: 'yellow',
-    running: 'cyan',
-  };
   return formatTable(
     ['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP'],
     rows,
     paint,
-    (cell, column) => (column === 2 ? colour[cell] : undefined),
+    (cell, column) => (column === 2 ? STATUS_COLOURS[cell] : undefined),
+  );
+}
+
+function ticksTable(ticks: TickEntry[], paint: Paint): string {
+  return formatTable(
+    ['TICK', 'SEQUENCE', 'OUTCOME', 'RUN OR REASON'],
+    ticks.map((t) => [
+      t.tick.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      t.sequence,
+      t.outcome,
+      t.run_id ?? t.reason ?? '',
+    ]),
+    paint,
+    (cell, column) =>
+      column === 2 ? (STATUS_COLOURS[cell] ?? (cell === 'skipped' ? 'yellow' : undefined)) : undefined,
   );
 }
 

@@ -23,6 +23,7 @@ import {
   writeStatus,
 } from '../schedule/service.js';
 import type { Command } from './command.js';
+import { appendTick, tickEntry } from '../schedule/tick-log.js';
 import { GIT_RUN_OPTIONS, gitRunArgs, parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
 
 const CATCH_UP: readonly string[] = ['none', 'last', 'all'];
@@ -101,10 +102,17 @@ Options:
       throw error;
     }
     const log = (event: DaemonEvent) => {
-      const time = new Date().toISOString();
+      const now = new Date();
+      const time = now.toISOString();
       context.stdout.write(
         format === 'json' ? `${JSON.stringify({ time, ...event })}\n` : `${time} ${describe(event)}\n`,
       );
+      const entry = tickEntry(event, now);
+      try {
+        if (entry) appendTick(context.repo, entry);
+      } catch {
+        // a tick log that cannot be written costs etl history --ticks a line, not the runs
+      }
     };
     const status: DaemonStatus = {
       pid: process.pid,

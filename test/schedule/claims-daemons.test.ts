@@ -57,21 +57,28 @@ test('two daemons on one remote run each tick once; with one killed, the other r
     a.child.kill('SIGKILL');
     b.child.kill('SIGKILL');
   });
-  const [pidA, pidB] = [a.child.pid!, b.child.pid!];
 
-  // Both up: three ticks claimed, and the other daemon told each time that it was taken.
+  // Both up: three ticks claimed. Whichever daemon's clock is ahead takes them (the other is
+  // told each time that it was taken): that one is killed, the other must then run them all.
   await until(() => claims(remote).length >= 3, 'three claimed ticks');
-  a.child.kill('SIGKILL');
+  const byA = claims(remote).filter((c) => c.pid === a.child.pid).length;
+  const [gone, survivor, survivorDir] = byA * 2 >= claims(remote).length ? [a, b, second] : [b, a, first];
+  const [pidA, pidB] = [gone.child.pid!, survivor.child.pid!];
+  gone.child.kill('SIGKILL');
   const killed = claims(remote).length;
   await until(
     () => claims(remote).filter((c) => c.pid === pidB).length >= 3 && claims(remote).length >= killed + 3,
     'three ticks claimed by the survivor',
   );
-  const told = await runCli(['status'], { cwd: second });
+  const told = await runCli(['status'], { cwd: survivorDir });
   assert.match(told.stdout, /each tick claimed on origin first/);
   assert.match(told.stdout, new RegExp(`elsewhere \\S+: claimed by \\S+ \\(pid ${pidA}\\)`));
-  b.child.kill('SIGTERM');
-  const ended = await b.done;
+  assert.match(
+    (await runCli(['history', 'tick', '--ticks'], { cwd: survivorDir })).stdout,
+    new RegExp(`skipped +claimed by \\S+ \\(pid ${pidA}\\)`),
+  );
+  survivor.child.kill('SIGTERM');
+  const ended = await survivor.done;
   assert.equal(ended.code, 0, ended.stderr);
 
   const taken = claims(remote);

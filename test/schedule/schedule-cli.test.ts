@@ -125,6 +125,34 @@ test('a real daemon runs each tick, skips a tick its sequence is still running f
     assert.match(run.trigger.tick!, /^2026-12-01T10:\d{2}:00\.000Z$/);
   }
   assert.equal(new Set(history.map((r) => r.trigger.tick)).size, history.length, 'one run a tick');
+
+  // etl history --ticks: every tick the daemon saw, its run or why it was skipped, newest first.
+  const ticks = JSON.parse(
+    (await runCli(['history', 'slow', '--ticks', '--json', '--limit', '100'], { cwd: repo })).stdout,
+  ) as Array<{ tick: string; sequence: string; outcome: string; run_id?: string; reason?: string }>;
+  assert.ok(ticks.every((t) => t.sequence === 'slow'));
+  assert.ok(ticks.some((t) => t.outcome === 'skipped' && t.reason === 'still running from an earlier tick'));
+  const slowRuns = JSON.parse(
+    (await runCli(['history', 'slow', '--json', '--limit', '100'], { cwd: repo })).stdout,
+  ) as RunRecord[];
+  assert.deepEqual(
+    ticks.filter((t) => t.run_id).map((t) => t.run_id),
+    slowRuns.map((r) => r.id),
+  );
+  assert.deepEqual(
+    ticks.map((t) => t.tick),
+    ticks
+      .map((t) => t.tick)
+      .sort()
+      .reverse(),
+  );
+  const table = await runCli(['history', '--ticks', '--limit', '3'], { cwd: repo });
+  assert.match(table.stdout, /^TICK +SEQUENCE +OUTCOME +RUN OR REASON\n/);
+  assert.equal(table.stdout.trim().split('\n').length, 4);
+  const none = await runCli(['history', 'other', '--ticks'], { cwd: repo });
+  assert.match(none.stdout, /no ticks of sequence "other"/);
+  const mixed = await runCli(['history', '--ticks', '--status', 'failed'], { cwd: repo });
+  assert.equal(mixed.code, 2);
 });
 
 test('past the grace, running runs are cancelled (recorded so); a second SIGINT cancels at once; a stale daemon lock is taken over', {
