@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
 import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
+import { deliverWebhooks, notStartedPayload } from '../notify/webhook.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { type ClaimOptions, claimTick } from '../schedule/claims.js';
 import {
@@ -82,7 +83,7 @@ Options:
     const format = String(values['log-format']);
     if (format !== 'text' && format !== 'json')
       throw new EtlError('usage', `--log-format is text or json, got "${format}"`);
-    const { urls: webhooks } = parseWebhooks(values);
+    const { urls: webhooks, timeoutMs: webhookTimeout } = parseWebhooks(values);
     const runArgs = [
       ...webhooks.flatMap((url) => ['--webhook', url]),
       ...(webhooks.length ? ['--webhook-timeout', String(values['webhook-timeout'])] : []),
@@ -101,12 +102,31 @@ Options:
       }
       throw error;
     }
+    // A tick whose run did not start leaves no record for etl run to post about: the daemon
+    // posts it, once per distinct error of a sequence (not at every tick until it is fixed).
+    const toldNotStarted = new Map<string, string>();
+    const tellNotStarted = (event: Extract<DaemonEvent, { event: 'end' }>) => {
+      if (event.run_id || event.status !== 'failed' || !event.error) {
+        toldNotStarted.delete(event.sequence);
+        return;
+      }
+      if (webhooks.length === 0 || toldNotStarted.get(event.sequence) === event.error) return;
+      toldNotStarted.set(event.sequence, event.error);
+      const payload = notStartedPayload(event.sequence, event.tick, event.error, new Date());
+      void deliverWebhooks(webhooks, payload, { timeoutMs: webhookTimeout }).then((deliveries) => {
+        for (const delivery of deliveries.filter((d) => !d.ok))
+          context.stderr.write(
+            `etl schedule: webhook ${new URL(delivery.url).host} not told after ${delivery.attempts} attempts: ${delivery.error}\n`,
+          );
+      });
+    };
     const log = (event: DaemonEvent) => {
       const now = new Date();
       const time = now.toISOString();
       context.stdout.write(
         format === 'json' ? `${JSON.stringify({ time, ...event })}\n` : `${time} ${describe(event)}\n`,
       );
+      if (event.event === 'end') tellNotStarted(event);
       const entry = tickEntry(event, now);
       try {
         if (entry) appendTick(context.repo, entry);

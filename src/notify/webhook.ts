@@ -12,9 +12,11 @@ import type { RunRecord } from '../runner/records.js';
 export interface WebhookPayload {
   /** One line for chat tools. */
   text: string;
-  event: 'failed' | 'recovered';
+  /** not_started: etl schedule's run for a tick refused to start (definitions that do not validate). */
+  event: 'failed' | 'recovered' | 'not_started';
   sequence: string;
-  run_id: string;
+  /** null when no run was recorded (not_started). */
+  run_id: string | null;
   status: string;
   started_at: string;
   finished_at: string | null;
@@ -72,6 +74,25 @@ export function webhookPayload(
     log_tail: tail === undefined ? null : redact.redact(tail),
     previous_status: options.previous?.status ?? null,
     links: options.links ?? {},
+  };
+}
+
+/** What etl schedule POSTs when a tick's run did not start, so that no run record exists to tell of it. */
+export function notStartedPayload(sequence: string, tick: string, error: string, at: Date): WebhookPayload {
+  return {
+    text: `etl: ${sequence} did not start for its tick ${tick}: ${error}`,
+    event: 'not_started',
+    sequence,
+    run_id: null,
+    status: 'not_started',
+    started_at: at.toISOString(),
+    finished_at: null,
+    duration_ms: null,
+    failed_step: null,
+    error,
+    log_tail: null,
+    previous_status: null,
+    links: {},
   };
 }
 

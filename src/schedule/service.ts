@@ -154,7 +154,9 @@ export function launchRun(options: LaunchOptions, sequence: string, tick: Date):
       } catch {
         // no record: the run did not start (invalid definitions, locked, killed)
       }
-      const lastLine = stderr.trim().split('\n').at(-1) ?? '';
+      // What stopped it: the last error etl run printed (warnings may come after it), else its last line.
+      const lines = stderr.trim().split('\n');
+      const lastLine = lines.findLast((line) => / error: /.test(line)) ?? lines.at(-1) ?? '';
       if (record.status)
         return resolve({ status: record.status, runId: record.id, ...(record.error ? { error: record.error } : {}) });
       if (code === 3) return resolve({ status: 'skipped', error: lastLine || 'already running' });

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import type { RunRecord } from '../../src/runner/records.js';
 import type { SequenceStatus } from '../../src/schedule/daemon.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
+import { receiver } from '../helpers/webhook-receiver.js';
 
 const FAST = { ETL_TEST_CLOCK: '2026-12-01T10:00:30Z,60' };
 
@@ -50,7 +51,8 @@ test('a real daemon runs each tick, skips a tick its sequence is still running f
   timeout: 90_000,
 }, async (t) => {
   const repo = repoWith('1.5')(t);
-  const daemon = startCli(['schedule', '--grace', '5m', '--log-format', 'json'], {
+  const hook = await receiver(t);
+  const daemon = startCli(['schedule', '--grace', '5m', '--log-format', 'json', '--webhook', hook.url], {
     cwd: repo,
     env: { ...process.env, ...FAST },
   });
@@ -92,6 +94,22 @@ test('a real daemon runs each tick, skips a tick its sequence is still running f
   assert.equal(refused.status, 'failed');
   assert.match(refused.error!, /etl_sequences\/tick\.json:1:\d+: .*Mars\/Olympus/);
   const recorded = (await tickRuns(repo)).length;
+  // Told once by webhook, not at every refused tick (no run record exists for etl run to tell of).
+  await until(
+    async () =>
+      ((await status(repo)).json.sequences.tick?.ticks ?? []).filter((x) => x.outcome === 'failed').length >= 2,
+    'two refused ticks',
+  );
+  await until(async () => hook.received.length > 0, 'the webhook');
+  assert.equal(hook.received.length, 1);
+  const told = hook.received[0]!.body;
+  assert.equal(told.event, 'not_started');
+  assert.equal(told.sequence, 'tick');
+  assert.equal(told.run_id, null);
+  assert.match(
+    told.text,
+    /^etl: tick did not start for its tick \S+: etl_sequences\/tick\.json:1:\d+: .*Mars\/Olympus/,
+  );
 
   // SIGTERM: no new runs; slow's run (1.5 s) ends within the grace and is not cancelled.
   await until(async () => Boolean((await status(repo)).json.sequences.slow!.running), 'slow to be running');

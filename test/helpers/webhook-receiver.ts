@@ -1,0 +1,25 @@
+// A webhook receiver on loopback, for the tests of what etl posts.
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestContext } from 'node:test';
+import type { WebhookPayload } from '../../src/notify/webhook.js';
+
+/** A webhook receiver: answers each request with the next of `answers` (the last one repeats), or never with 'hang'. */
+export async function receiver(t: TestContext, answers: Array<number | 'hang'> = [200]) {
+  const received: Array<{ headers: IncomingMessage['headers']; body: WebhookPayload }> = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body: JSON.parse(body) });
+      const answer = answers[Math.min(received.length - 1, answers.length - 1)]!;
+      if (answer !== 'hang') response.writeHead(answer).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/T0KEN`, received };
+}
