@@ -26,6 +26,7 @@ import { formatPlan } from './plan.js';
 import { progressView } from './progress.js';
 import { type RunOutput, reportOutcome, runExitCode } from './run-report.js';
 import { listenForStop } from './stop-signals.js';
+import { sleep } from '../timers.js';
 import { readVersion } from './version.js';
 
 export const command: Command = {
@@ -41,6 +42,8 @@ Options:
                  output and conf, ETL_PARAM_K for the modules; recorded in run.json
   --tick TIME    the schedule tick this run is for (ISO 8601), as etl schedule passes it:
                  recorded in run.json, trigger kind "schedule"
+  --start-at TIME  get ready (validate, plan), then wait until TIME (at most a minute away)
+                 to start: etl schedule starts runs a little early this way
   --from STEP    start at this step (a number from 1, or a step name); earlier ones are skipped
   --only STEP    run only this step
   --dry-run      show what would run, record nothing
@@ -78,6 +81,7 @@ module's process group at once; the run is recorded either way.
     from: { type: 'string' },
     only: { type: 'string' },
     tick: { type: 'string' },
+    'start-at': { type: 'string' },
     param: { type: 'string', multiple: true },
     'dry-run': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -178,6 +182,14 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
   if (values['dry-run']) return printDryRun(context, io, prepared);
 
   const stop = listenForStop();
+  // --start-at: everything up to here is done before the time comes (a stop meanwhile: no run).
+  const startAt = parseStartAt(values['start-at']);
+  if (startAt !== undefined) io.out.write(`ready; starting at ${startAt.toISOString()}\n`);
+  if (startAt !== undefined && !(await sleep(startAt.getTime() - Date.now(), stop.signal))) {
+    stop.dispose();
+    context.stderr.write('etl run: stopped before its start time; nothing ran\n');
+    return stop.exitCode();
+  }
   const view = runView(context, io, prepared.plan);
   let outcome: RunOutcome;
   try {
@@ -295,4 +307,13 @@ function localUser(): string | null {
 function withTick(trigger: Trigger, tick: unknown): Trigger {
   const at = parseTick(tick);
   return at ? { ...trigger, tick: at.toISOString() } : trigger;
+}
+
+/** --start-at TIME: an ISO 8601 time no more than a minute ahead (a past one starts at once). */
+function parseStartAt(value: unknown): Date | undefined {
+  if (value === undefined) return undefined;
+  const at = parseTick(value);
+  if (at && at.getTime() - Date.now() > 60_000)
+    throw new EtlError('usage', `--start-at is at most a minute ahead, got "${String(value)}"`);
+  return at;
 }

@@ -51,7 +51,7 @@ const TICKS_KEPT = 20;
 
 export type DaemonEvent =
   | { event: 'tick'; sequence: string; tick: string; catch_up?: boolean }
-  | { event: 'start'; sequence: string; tick: string }
+  | { event: 'start'; sequence: string; tick: string; early?: boolean }
   | { event: 'end'; sequence: string; tick: string; status: string; run_id?: string; error?: string }
   | { event: 'skip'; sequence: string; tick: string; reason: string }
   | { event: 'reload'; sequences: number; errors: string[] }
@@ -73,7 +73,13 @@ export type ClaimAnswer = { won: true } | { won: false; reason: string };
 
 export interface DaemonOptions {
   clock?: Clock;
-  launch(sequence: string, tick: Date): Launched;
+  /**
+   * Starts a tick's run. `early`: started up to `lead` ms before its tick, the run waits for
+   * the tick itself (so that starting a process and reading the definitions happen before it).
+   */
+  launch(sequence: string, tick: Date, early?: boolean): Launched;
+  /** How long before a tick its run may be started, to wait for it (0: at the tick). */
+  lead?: number;
   /** Asked before each run (several daemons, one remote); without it every tick is this daemon's. */
   claim?(sequence: string, tick: Date): Promise<ClaimAnswer>;
   /** When the sequence's latest whole run started, from the ledger (catch-up is judged by it). */
@@ -101,6 +107,8 @@ export class Scheduler {
   private readonly sequences = new Map<string, Scheduled>();
   private readonly running = new Map<string, { done: Promise<unknown>; cancel(): void; tick: string }>();
   private readonly queue: Array<{ name: string; tick: number }> = [];
+  /** Per sequence, the tick whose early start was decided (started or not): asked once a tick. */
+  private readonly early = new Map<string, { tick: number; started: boolean }>();
   private timer: unknown;
   private stopping = false;
 
@@ -194,6 +202,9 @@ export class Scheduler {
     this.stopping = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     for (const waiting of this.queue.splice(0)) this.skip(waiting.name, waiting.tick, 'the scheduler is stopping');
+    // Runs started early that still wait for their tick are not begun.
+    const now = this.clock.now();
+    for (const run of this.running.values()) if (Date.parse(run.tick) > now) run.cancel();
     this.options.log({ event: 'stop', running: this.running.size, grace_ms: graceMs });
     const all = Promise.all([...this.running.values()].map((run) => run.done));
     let timer: unknown;
@@ -218,12 +229,16 @@ export class Scheduler {
   private arm(): void {
     if (this.stopping) return;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    const nexts = [...this.sequences.values()].map((s) => s.next).filter((n): n is number => n !== undefined);
+    const lead = this.options.lead ?? 0;
+    // Each sequence wakes the timer at its tick, and `lead` before it to start its run early.
+    const wakes = [...this.sequences.values()]
+      .filter((s) => s.next !== undefined)
+      .map((s) => (this.early.get(s.name)?.tick === s.next ? s.next! : s.next! - lead));
     for (const entry of this.sequences.values())
       entry.status.next = entry.next === undefined ? null : new Date(entry.next).toISOString();
     this.options.changed?.(this.status);
-    if (nexts.length === 0) return;
-    const wait = Math.min(MAX_SLEEP_MS, Math.max(0, Math.min(...nexts) - this.clock.now()));
+    if (wakes.length === 0) return;
+    const wait = Math.min(MAX_SLEEP_MS, Math.max(0, Math.min(...wakes) - this.clock.now()));
     this.timer = this.clock.setTimeout(() => this.fire(), wait);
   }
 
@@ -241,13 +256,38 @@ export class Scheduler {
         this.skip(entry.name, entry.next!, 'missed: the machine slept or the clock jumped; the latest tick runs');
       entry.next = nextTick(entry.cron, new Date(now), entry.timezone)?.getTime();
       this.options.log({ event: 'tick', sequence: entry.name, tick: new Date(tick).toISOString() });
+      const early = this.early.get(entry.name);
+      this.early.delete(entry.name);
+      // Its run was started early and waits for this very tick.
+      if (early?.started && early.tick === tick) continue;
       // One run of a sequence at a time: a tick that comes while one runs or waits is skipped.
       if (this.running.has(entry.name) || this.queue.some((q) => q.name === entry.name))
         this.skip(entry.name, tick, 'still running from an earlier tick');
       else this.enqueue(entry, tick, false);
     }
     this.drain();
+    this.startEarly(now);
     this.arm();
+  }
+
+  /**
+   * Starts, `lead` before their tick, the runs of sequences that are idle then, while there is
+   * room: each waits for its tick. A sequence still running then is judged at the tick.
+   */
+  private startEarly(now: number): void {
+    const lead = this.options.lead ?? 0;
+    if (lead <= 0 || this.stopping) return;
+    const coming = [...this.sequences.values()]
+      .filter(
+        (e) => e.next !== undefined && e.next > now && e.next - lead <= now && this.early.get(e.name)?.tick !== e.next,
+      )
+      .sort((a, b) => a.next! - b.next! || (a.name < b.name ? -1 : 1));
+    for (const entry of coming) {
+      const idle = !this.running.has(entry.name) && !this.queue.some((q) => q.name === entry.name);
+      const room = this.running.size < this.maxParallel && this.queue.length === 0;
+      this.early.set(entry.name, { tick: entry.next!, started: idle && room });
+      if (idle && room) this.start(entry.name, entry.next!, true);
+    }
   }
 
   private enqueue(entry: Scheduled, tick: number, catchUp: boolean): void {
@@ -270,7 +310,7 @@ export class Scheduler {
     }
   }
 
-  private start(name: string, tickAt: number): void {
+  private start(name: string, tickAt: number, early = false): void {
     const tick = new Date(tickAt).toISOString();
     let cancelled = false;
     let launched: Launched | undefined;
@@ -285,13 +325,13 @@ export class Scheduler {
         if (cancelled) return { skipped: 'the scheduler is stopping' };
       }
       try {
-        launched = this.options.launch(name, new Date(tickAt));
+        launched = this.options.launch(name, new Date(tickAt), early);
       } catch (error) {
         return { status: 'failed', error: errorText(error) };
       }
       const entry = this.sequences.get(name);
       if (entry) entry.status.running = { tick };
-      this.options.log({ event: 'start', sequence: name, tick });
+      this.options.log({ event: 'start', sequence: name, tick, ...(early ? { early } : {}) });
       this.options.changed?.(this.status);
       return launched.done.catch((error: unknown) => ({ status: 'failed', error: errorText(error) }));
     })();

@@ -117,7 +117,7 @@ export interface LaunchOptions {
 }
 
 /** Runs `etl run SEQUENCE --tick TICK --json` in a process of its own. */
-export function launchRun(options: LaunchOptions, sequence: string, tick: Date): Launched {
+export function launchRun(options: LaunchOptions, sequence: string, tick: Date, early = false): Launched {
   const args = [
     CLI,
     '--repo',
@@ -126,6 +126,7 @@ export function launchRun(options: LaunchOptions, sequence: string, tick: Date):
     sequence,
     '--tick',
     tick.toISOString(),
+    ...(early ? ['--start-at', tick.toISOString()] : []),
     '--json',
     ...options.runArgs,
   ];

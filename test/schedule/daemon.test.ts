@@ -68,23 +68,33 @@ function harness(
     catchUp?: 'none' | 'last' | 'all';
     lastRun?: Record<string, string>;
     instant?: boolean;
+    lead?: number;
   } = {},
 ) {
   const clock = new TestClock(Date.parse(start));
-  const launches: Array<{ sequence: string; tick: string; finish(status?: string): void; cancelled: boolean }> = [];
+  const launches: Array<{
+    sequence: string;
+    tick: string;
+    finish(status?: string): void;
+    cancelled: boolean;
+    early?: boolean;
+    at: string;
+  }> = [];
   const events: DaemonEvent[] = [];
   const scheduler = new Scheduler({
     clock,
     maxParallel: options.maxParallel,
     catchUp: options.catchUp,
+    lead: options.lead,
     lastRunStart: (sequence) => (options.lastRun?.[sequence] ? Date.parse(options.lastRun[sequence]!) : undefined),
     log: (event) => events.push(event),
-    launch(sequence, tick): Launched {
+    launch(sequence, tick, early): Launched {
       let finish!: (status?: string) => void;
       const done = new Promise<{ status: string }>((resolve) => {
         finish = (status = 'succeeded') => resolve({ status });
       });
-      const launch = { sequence, tick: tick.toISOString(), finish, cancelled: false };
+      const at = new Date(clock.now()).toISOString();
+      const launch = { sequence, tick: tick.toISOString(), finish, cancelled: false, early, at };
       launches.push(launch);
       if (options.instant) finish();
       return {
@@ -305,4 +315,65 @@ test('stopping lets a run end within the grace period, and cancels one past it',
   assert.equal(scheduler.status.b!.last?.status, 'cancelled');
   await clock.advanceTo('2026-12-02T11:00:00Z');
   assert.equal(launches.length, 2, 'nothing fires once stopped');
+});
+
+test('with a lead, idle sequences start their run early (it waits for its tick), as room allows; a busy one is judged at its tick; stopping cancels a run still waiting', async () => {
+  const { clock, launches, events, scheduler } = harness('2026-12-01T09:59:00Z', { lead: 5000, maxParallel: 2 });
+  scheduler.load(
+    definitions({
+      a: { schedule: '0 10 * * *' },
+      b: { schedule: '0 10 * * *' },
+      c: { schedule: '0 10 * * *' },
+      s: { schedule: '*/5 * * * *' },
+    }),
+  );
+  await clock.advanceTo('2026-12-01T09:59:54Z');
+  assert.equal(launches.length, 0);
+  await clock.advanceTo('2026-12-01T09:59:55Z');
+  // a and b take both places, early; c and s wait for their tick.
+  assert.deepEqual(
+    launches.map((l) => [l.sequence, l.tick, l.early, l.at]),
+    [
+      ['a', '2026-12-01T10:00:00.000Z', true, '2026-12-01T09:59:55.000Z'],
+      ['b', '2026-12-01T10:00:00.000Z', true, '2026-12-01T09:59:55.000Z'],
+    ],
+  );
+  await clock.advanceTo('2026-12-01T10:00:00Z');
+  // The tick itself: logged for each, no second run of a or b, c and s queued.
+  assert.deepEqual(
+    events.filter((e) => e.event === 'tick').map((e) => e.event === 'tick' && e.sequence),
+    ['a', 'b', 'c', 's'],
+  );
+  assert.equal(launches.length, 2);
+  launches[0]!.finish();
+  launches[1]!.finish();
+  await clock.advanceTo('2026-12-01T10:00:01Z');
+  assert.deepEqual(
+    launches.slice(2).map((l) => [l.sequence, l.early]),
+    [
+      ['c', false],
+      ['s', false],
+    ],
+  );
+  // s still runs 5 s before its next tick: no early start, and at the tick it is skipped.
+  launches[2]!.finish();
+  await clock.advanceTo('2026-12-01T10:05:00Z');
+  assert.equal(launches.length, 4);
+  assert.deepEqual(events.at(-1), {
+    event: 'skip',
+    sequence: 's',
+    tick: '2026-12-01T10:05:00.000Z',
+    reason: 'still running from an earlier tick',
+  });
+  launches[3]!.finish();
+  await clock.advanceTo('2026-12-01T10:09:56Z');
+  assert.deepEqual(
+    [launches[4]!.sequence, launches[4]!.tick, launches[4]!.early],
+    ['s', '2026-12-01T10:10:00.000Z', true],
+  );
+  // Stopping before its tick: the waiting run is cancelled at once, whatever the grace.
+  const stopped = scheduler.stop(3_600_000);
+  await clock.advanceTo('2026-12-01T10:09:57Z');
+  await stopped;
+  assert.equal(launches[4]!.cancelled, true);
 });

@@ -208,3 +208,28 @@ test('past the grace, running runs are cancelled (recorded so); a second SIGINT 
   assert.equal(quick.code, 0);
   assert.match(quick.stdout, /end +slow for \S+: cancelled/);
 });
+
+test('etl run --start-at gets ready, then starts at that time; stopped while it waits, nothing is recorded', {
+  timeout: 60_000,
+}, async (t) => {
+  const repo = repoWith('0')(t);
+  const at = new Date(Date.now() + 1500);
+  const started = await runCli(['run', 'tick', '--start-at', at.toISOString(), '--json'], { cwd: repo });
+  assert.equal(started.code, 0, started.stderr);
+  const run = JSON.parse(started.stdout) as RunRecord;
+  assert.ok(Date.parse(run.started_at) >= at.getTime(), `${run.started_at} is not before ${at.toISOString()}`);
+  assert.ok(Date.parse(run.started_at) < at.getTime() + 1000);
+
+  const far = await runCli(['run', 'tick', '--start-at', new Date(Date.now() + 120_000).toISOString()], { cwd: repo });
+  assert.equal(far.code, 2);
+  assert.match(far.stderr, /--start-at is at most a minute ahead/);
+
+  const waiting = startCli(['run', 'slow', '--start-at', new Date(Date.now() + 50_000).toISOString()], { cwd: repo });
+  t.after(() => waiting.child.kill('SIGKILL'));
+  await waiting.line(/^ready; starting at /);
+  waiting.child.kill('SIGTERM');
+  const ended = await waiting.done;
+  assert.equal(ended.code, 143);
+  assert.match(ended.stderr, /stopped before its start time; nothing ran/);
+  assert.deepEqual(JSON.parse((await runCli(['history', 'slow', '--json'], { cwd: repo })).stdout), []);
+});
