@@ -78,6 +78,7 @@ export const ERROR_EXITS = {
   'github-repository': 'invalid',
   // A run that cannot be recorded failed.
   'ledger-write': 'failed',
+  'not-started': 'failed',
   'report-write': 'failed',
   locked: 'locked',
   // git and GitHub: the input was fine, the tool or the remote was not.

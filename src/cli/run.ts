@@ -26,7 +26,6 @@ import { formatPlan } from './plan.js';
 import { progressView } from './progress.js';
 import { type RunOutput, reportOutcome, runExitCode } from './run-report.js';
 import { listenForStop } from './stop-signals.js';
-import { sleep } from '../timers.js';
 import { readVersion } from './version.js';
 
 export const command: Command = {
@@ -182,14 +181,9 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
   if (values['dry-run']) return printDryRun(context, io, prepared);
 
   const stop = listenForStop();
-  // --start-at: everything up to here is done before the time comes (a stop meanwhile: no run).
+  // --start-at: getting ready is done before the time comes (a stop meanwhile: no run).
   const startAt = parseStartAt(values['start-at']);
   if (startAt !== undefined) io.out.write(`ready; starting at ${startAt.toISOString()}\n`);
-  if (startAt !== undefined && !(await sleep(startAt.getTime() - Date.now(), stop.signal))) {
-    stop.dispose();
-    context.stderr.write('etl run: stopped before its start time; nothing ran\n');
-    return stop.exitCode();
-  }
   const view = runView(context, io, prepared.plan);
   let outcome: RunOutcome;
   try {
@@ -206,6 +200,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
         values.tick,
       ),
       values: request.runValues,
+      startAt,
       observer: view,
       logLimit: request.logLimit,
       graceMs: request.graceMs,
@@ -216,6 +211,10 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
     if (error instanceof EtlError && error.code === 'locked') {
       context.stderr.write(`etl run: ${error.message}\n`);
       return exitCodeFor(error);
+    }
+    if (error instanceof EtlError && error.code === 'not-started') {
+      context.stderr.write(`etl run: ${error.message}\n`);
+      return stop.exitCode();
     }
     throw error;
   } finally {

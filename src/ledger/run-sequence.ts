@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { definitionFiles } from '../definitions/depends.js';
 import type { Definitions } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
+import { sleep } from '../timers.js';
 import { executePlan, openRunSpawner, type RunObserver } from '../runner/engine.js';
 import { planRun, type RunValues } from '../runner/plan.js';
 import type { Spawner } from '../runner/spawner.js';
@@ -31,6 +32,8 @@ export interface RunSequenceOptions {
   trigger?: Trigger;
   /** The run's parameters and tick (etl run --param, --tick). */
   values?: RunValues;
+  /** Get ready, then start at this time (etl run --start-at); `signal` meanwhile: nothing runs. */
+  startAt?: Date;
   /** Sees every event after it is recorded: a terminal view, a notifier. */
   observer?: Partial<RunObserver>;
   logLimit?: number;
@@ -73,6 +76,8 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   const inGit = options.commit !== undefined || options.push !== undefined;
   checkRunsFolder(ledger, sequence);
   await checkLedgerTarget(ledger, { commit: inGit, push: options.push }, env);
+  if (options.startAt && !(await sleep(options.startAt.getTime() - Date.now(), options.signal)))
+    throw new EtlError('not-started', 'stopped before its start time; nothing ran');
   const startedAt = now();
   const runId = newRunId(startedAt);
   const folder = runFolder(sequence, runId);
