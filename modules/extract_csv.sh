@@ -25,3 +25,5 @@ mkdir -p "$(dirname "$output")"
 cp "$input" "$output.tmp" && mv "$output.tmp" "$output"
 rows=$(($(wc -l < "$output") - 1))
 echo "extracted $rows rows from $input to $output"
+# Step metrics for etl-ledger (key=value lines in the file ETL_METRICS names).
+if [ -n "${ETL_METRICS:-}" ]; then echo "rows_read=$rows" >> "$ETL_METRICS"; fi

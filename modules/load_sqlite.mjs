@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import initSqlJs from 'sql.js';
-import { fail, moduleArgs, readRecords } from './lib/csv.mjs';
+import { fail, moduleArgs, readRecords, writeMetrics } from './lib/csv.mjs';
 
 const NAME = 'load_sqlite.mjs';
 const args = moduleArgs(NAME);
@@ -41,3 +41,4 @@ writeFileSync(`${path}.tmp`, db.export());
 renameSync(`${path}.tmp`, path);
 db.close();
 console.log(`loaded ${rows.length} rows into ${path} (table measurements now has ${count} rows)`);
+writeMetrics({ rows_loaded: rows.length, table_rows: count });

@@ -5,7 +5,7 @@
 // usable value, station or date are dropped and counted, duplicates removed.
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fail, moduleArgs, readRecords, writeCsv } from './lib/csv.mjs';
+import { fail, moduleArgs, readRecords, writeCsv, writeMetrics } from './lib/csv.mjs';
 
 const NAME = 'transform.mjs';
 const args = moduleArgs(NAME);
@@ -82,3 +82,8 @@ const reasons = Object.entries(dropped)
   .map(([r, n]) => `${n} ${r}`)
   .join(', ');
 console.log(`kept ${clean.length} of ${records.length} rows${reasons ? `; dropped ${reasons}` : ''}`);
+writeMetrics({
+  rows_read: records.length,
+  rows_kept: clean.length,
+  rows_dropped: Object.values(dropped).reduce((sum, n) => sum + n, 0),
+});

@@ -63,3 +63,32 @@ test('a broken source file fails the example at extract, and the error handler r
   assert.match(logs.stdout, /has header 'estacion,fecha', expected 'station,date,pollutant,value,unit'/);
   assert.match(logs.stdout, /sequence air-quality failed at step 1 \(module extract_csv, exit code 1\)/);
 });
+
+test('the example reports its rows as metrics, and its expectation stops an empty extract before it loads anything', async (t) => {
+  const repo = exampleRepo(t);
+  assert.equal((await runCli(['run', 'air-quality'], { cwd: repo })).code, 0);
+  const before = await measurements(repo);
+  const metrics = JSON.parse((await runCli(['metrics', 'air-quality', '--json'], { cwd: repo })).stdout) as Array<{
+    step: { name: string };
+    metrics: Record<string, number>;
+  }>;
+  assert.deepEqual(
+    metrics.map((p) => [p.step.name, p.metrics]),
+    [
+      ['extract_csv', { rows_read: 30 }],
+      ['transform', { rows_read: 30, rows_kept: 25, rows_dropped: 5 }],
+      ['load_sqlite', { rows_loaded: 25, table_rows: 25 }],
+    ],
+  );
+  // The source has its header and no rows: extract exits 0, its expectation fails it.
+  writeFileSync(join(repo, 'data/air_quality.csv'), 'station,date,pollutant,value,unit\n');
+  const empty = await runCli(['run', 'air-quality', '--json'], { cwd: repo });
+  assert.equal(empty.code, 1);
+  const run = JSON.parse(empty.stdout);
+  assert.equal(run.error, 'step 1 (extract_csv) failed: expect rows_read >= 1: got 0');
+  assert.deepEqual(
+    run.steps.map((s: { status: string }) => s.status),
+    ['failed', 'skipped', 'skipped', 'succeeded'],
+  );
+  assert.deepEqual(await measurements(repo), before, 'the database was not touched');
+});

@@ -1,4 +1,5 @@
 // Minimal RFC 4180 CSV reading and writing for the example modules.
+import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /** Parses CSV text into rows of strings; quoted fields may hold commas, quotes and newlines. */
@@ -66,4 +67,11 @@ export function moduleArgs(name) {
 export function fail(name, message) {
   process.stderr.write(`${name}: ${message}\n`);
   process.exit(1);
+}
+
+/** Step metrics for etl-ledger: key=value lines appended to the file ETL_METRICS names (when run by it). */
+export function writeMetrics(metrics) {
+  if (!process.env.ETL_METRICS) return;
+  const lines = Object.entries(metrics).map(([key, value]) => `${key}=${value}\n`);
+  appendFileSync(process.env.ETL_METRICS, lines.join(''));
 }

@@ -11,7 +11,13 @@ const schemasDir = fileURLToPath(new URL('../../../schemas/', import.meta.url));
 const output = fileURLToPath(new URL('../definitions/validators.cjs', import.meta.url));
 
 // verbose: errors carry their schema, so messages can list the keys a typo was meant to be.
-const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, code: { source: true } });
+const ajv = new Ajv2020({
+  allErrors: true,
+  verbose: true,
+  strict: true,
+  allowUnionTypes: true,
+  code: { source: true },
+});
 const exports: Record<string, string> = {};
 for (const entry of schemaFiles) {
   ajv.addSchema(JSON.parse(readFileSync(schemasDir + entry.file, 'utf8')), entry.file);

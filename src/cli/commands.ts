@@ -21,6 +21,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   },
   show: { summary: 'show one run with all its steps', load: async () => (await import('./show.js')).command },
   logs: { summary: "print (or follow) a run's logs", load: async () => (await import('./logs.js')).command },
+  diff: {
+    summary: 'two runs side by side: definitions, params, steps, durations',
+    load: async () => (await import('./diff.js')).command,
+  },
+  metrics: {
+    summary: "the metrics a sequence's steps wrote, run by run",
+    load: async () => (await import('./metrics.js')).command,
+  },
   log: {
     summary: 'run history from the git log of the ledger commits',
     load: async () => (await import('./log.js')).command,

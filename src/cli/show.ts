@@ -1,3 +1,4 @@
+import { formatMetrics } from '../runner/metrics.js';
 import { describeEnding, stepPosition } from '../runner/labels.js';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
@@ -12,7 +13,7 @@ export const command: Command = {
 
 Shows one run with all its steps: status, attempts, exit codes, durations, logs, and the
 definitions it ran (commit and file hashes). RUN is a run id, a unique prefix of one, or
-SEQUENCE@latest / SEQUENCE@last-failed.
+SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.
 
 Options:
   --json       print {run, steps}: run.json and every step record
@@ -60,6 +61,9 @@ Options:
             ? 'no output'
             : `log ${join(ref.folder, step.log.path)} (${step.log.bytes} bytes${step.log.truncated ? `, ${step.log.kept_bytes} kept` : ''})`;
         lines.push(`   ${paint('dim', logLine)}`);
+        for (const unmet of step.expectations?.filter((e) => !e.ok) ?? [])
+          lines.push(`   ${paint('red', `expect ${unmet.message} (not met)`)}`);
+        if (step.metrics) lines.push(`   metrics ${formatMetrics(step.metrics)}`);
       }
     }
     context.stdout.write(`${lines.join('\n')}\n`);

@@ -1,5 +1,6 @@
 // Checks the schemas cannot express: names that must exist, commands that must run, paths
 // that look mistyped, schedules GitHub would reject.
+import { parseRule } from '../runner/expect.js';
 import { hasTemplate, templateProblems } from './template.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -166,6 +167,10 @@ export function lintSequence(
           `${field} is the string "${value}", which is passed to the module as a path; leave it out, or use "" or null for "not given"`,
         );
       }
+    }
+    for (const [metric, rule] of Object.entries(step.expect)) {
+      const parsed = parseRule(rule);
+      if ('error' in parsed) report('error', 'bad-expect', `${step.pointer}/expect/${metric}`, parsed.error);
     }
     if (
       step.conf !== undefined &&

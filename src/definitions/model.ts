@@ -22,6 +22,8 @@ export interface StepDef {
   timeout?: string;
   retries?: number;
   env: Env;
+  /** Metric name -> rule (src/runner/expect.ts). */
+  expect: Record<string, string>;
 }
 
 export interface SequenceDef {
@@ -74,6 +76,7 @@ function toStepDef(step: Step, position: number, pointer: string): StepDef {
     timeout: given(step.timeout),
     retries: given(step.retries),
     env: step.env ?? {},
+    expect: step.expect ?? {},
   };
 }
 
@@ -147,6 +150,7 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
           output: text(step.output),
           conf: text(step.conf),
           env: strings(step.env),
+          expect: strings(step.expect),
         },
       ];
     });

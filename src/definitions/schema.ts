@@ -3,7 +3,7 @@
 // fails when the committed copies are stale. Runtime validation uses ajv code precompiled
 // from those JSON files, so zod itself is never loaded by the CLI.
 import { z } from 'zod';
-import { DURATION_PATTERN, ENV_NAME_PATTERN, FLAG_PATTERN } from './patterns.js';
+import { DURATION_PATTERN, ENV_NAME_PATTERN, FLAG_PATTERN, METRIC_NAME_PATTERN } from './patterns.js';
 import { PARAM_NAME_PATTERN } from './template.js';
 
 // "", null and an absent key all mean "not given", as in the seed's files.
@@ -66,6 +66,12 @@ export const Step = z
     timeout: notGiven(Duration),
     retries: notGiven(z.int().min(0)),
     env: Env.optional(),
+    expect: z
+      .record(z.string().regex(new RegExp(METRIC_NAME_PATTERN)), z.string())
+      .optional()
+      .describe(
+        'Rules on the metrics the module writes to ETL_METRICS, checked when it exits 0 (one that does not hold fails the step): {"rows": ">= 1", "rejected": "< 5% of rows", "loaded": "within 20% of last"}.',
+      ),
   })
   .meta({ id: 'Step' });
 

@@ -240,8 +240,8 @@ export function removeTemporaryFiles(folder: string): void {
 export function findRun(repo: LedgerView, spec: string): RunRef {
   const path = /(?:^|\/)runs\/[^/]+\/\d{4}\/\d{2}\/\d{2}\/([^/]+?)(?:\/(?:run\.json)?)?$/.exec(spec);
   if (path) return findRun(repo, path[1]!);
-  const at = /^(.+)@(latest|last-failed)$/.exec(spec);
-  if (at) return latestOf(repo, at[1]!, at[2] as 'latest' | 'last-failed');
+  const at = /^(.+)@(latest|last-failed)(?:~(\d+))?$/.exec(spec);
+  if (at) return latestOf(repo, at[1]!, at[2] as 'latest' | 'last-failed', Number(at[3] ?? 0));
   // A whole id names its day's folder: one look per sequence, however long the ledger.
   if (RUN_ID_PATTERN.test(spec)) {
     for (const root of typeof repo === 'string' ? [repo] : repo) {
@@ -287,18 +287,22 @@ export function findRun(repo: LedgerView, spec: string): RunRef {
   if (isName) return latestOf(repo, spec, 'latest'); // a bare sequence name: its latest run
   throw new EtlError(
     'unknown-run',
-    `"${spec}" is not a run id, an id prefix, a record path, or SEQUENCE@latest / SEQUENCE@last-failed`,
+    `"${spec}" is not a run id, an id prefix, a record path, or SEQUENCE@latest / SEQUENCE@latest~N / SEQUENCE@last-failed`,
   );
 }
 
-function latestOf(repo: LedgerView, sequence: string, which: 'latest' | 'last-failed'): RunRef {
+/** The newest run of a sequence (or its newest failed one), or the `back`-th before it. */
+function latestOf(repo: LedgerView, sequence: string, which: 'latest' | 'last-failed', back = 0): RunRef {
+  let left = back;
   for (const ref of runsNewestFirst(repo, { sequence })) {
-    if (which === 'latest') return ref;
-    if (readRun(ref.root, ref)?.status === 'failed') return ref;
+    if (which === 'last-failed' && readRun(ref.root, ref)?.status !== 'failed') continue;
+    if (left-- === 0) return ref;
   }
   throw new EtlError(
     'unknown-run',
-    `no ${which === 'latest' ? '' : 'failed '}run of sequence "${sequence}" in the ledger`,
+    back > 0
+      ? `sequence "${sequence}" has no ${back === 1 ? '' : `${back}th `}${which === 'latest' ? 'run' : 'failed run'} before its ${which === 'latest' ? 'latest' : 'last failed'} one in the ledger`
+      : `no ${which === 'latest' ? '' : 'failed '}run of sequence "${sequence}" in the ledger`,
   );
 }
 

@@ -11,6 +11,7 @@ import type { Spawner } from '../runner/spawner.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
 import { newRunId, RUN_ID_PATTERN, runFolder, runIdTime, stepFiles } from './layout.js';
 import { acquireLock } from './lock.js';
+import { lastSuccessfulMetrics } from './metrics.js';
 import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
 import type { PushOptions, PushResult } from '../git/push.js';
@@ -146,6 +147,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
           trigger: options.trigger ?? { kind: 'manual', actor: null, ci: null },
           definitions: pinned,
           env,
+          lastMetrics: lastSuccessfulMetrics(ledger, sequence, runId),
           observer: ledgerWrite(() => openRecorder(join(ledger, folder), chain(options.observer, progress)), ledger),
           signal: options.signal,
           hurry: options.hurry,

@@ -7,9 +7,11 @@ import { sleep } from '../timers.js';
 import { attemptBound, type Deadline, handlerDeadline, sequenceDeadline } from './deadline.js';
 import { LogWriter, Redactor } from './logs.js';
 import { inheritedEnv, isSelected, type Plan, type PlannedStep, secretValues } from './plan.js';
+import { checkExpectations, type LastMetrics } from './expect.js';
+import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
 import { runProcess } from './process.js';
 import { type ModuleSpec, openSpawner, type Spawner } from './spawner.js';
-import type { DefinitionsPin, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
+import type { DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import {
   attemptStatus,
   describeFailure,
@@ -74,6 +76,8 @@ export interface ExecuteOptions {
    * (openRunSpawner) and closes it when it ends.
    */
   spawner?: Spawner;
+  /** The metrics a step wrote in the sequence's last successful run ("within 20% of last"). */
+  lastMetrics?: (role: Role, index: number) => LastMetrics | undefined;
   /**
    * Let the next step start the moment a step exits 0, while its records are written (the
    * default). Off when something must happen between steps (a progress commit).
@@ -101,7 +105,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const now = options.now ?? (() => new Date());
   const redactor = new Redactor(secretValues(plan, options.env));
   mkdirSync(join(options.folder, 'logs'), { recursive: true });
-  mkdirSync(options.scratch, { recursive: true });
+  // The scratch folder, with the folder of the files modules write their metrics to.
+  mkdirSync(join(options.scratch, 'metrics'), { recursive: true });
   const context = { runId: options.runId, redactor, files: options.files };
   const started = options.startedAt ?? now();
   // A step's full record is made when its turn comes: a long run holds one at a time.
@@ -146,7 +151,11 @@ async function runSteps(state: RunState, context: RecordContext, started: Date):
     // in between (it would then start a step that should not run).
     const following = plan.steps[i + 1];
     const ahead =
-      options.startAhead !== false && deadline === undefined && following && isSelected(following, options)
+      options.startAhead !== false &&
+      deadline === undefined &&
+      Object.keys(planned.expect).length === 0 && // the next one waits for the rules' verdict
+      following &&
+      isSelected(following, options)
         ? following
         : undefined;
     await execStep(state, planned, record, {}, deadline, ahead);
@@ -182,24 +191,26 @@ async function runSteps(state: RunState, context: RecordContext, started: Date):
 function moduleSpec(
   state: RunState,
   planned: PlannedStep,
+  role: Role,
   attempt: number,
   extraEnv: Record<string, string>,
 ): ModuleSpec {
   const { plan, options, moduleEnv, ahead } = state;
   const plain = attempt === 1 && Object.keys(extraEnv).length === 0;
   if (plain && ahead?.step === planned) return ahead.module;
+  const metrics = metricsFile(options.scratch, role, planned.index, attempt);
   return {
     command: planned.command,
     argv: planned.argv,
     cwd: planned.cwd,
     sharedEnv: moduleEnv,
-    env: { ...planned.env, ...wrapperEnv(plan, planned, attempt, options), ...extraEnv },
+    env: { ...planned.env, ...wrapperEnv(plan, planned, attempt, { ...options, metrics }), ...extraEnv },
   };
 }
 
 /** Lets the spawner start the next step's module as soon as this one exits 0. */
 function startAhead(state: RunState, next: PlannedStep): void {
-  const module = moduleSpec(state, next, 1, {});
+  const module = moduleSpec(state, next, 'step', 1, {});
   state.ahead = { step: next, module };
   state.spawner.startNext(module);
 }
@@ -259,7 +270,7 @@ async function execStep(
       const attempt = newAttempt(n, now());
       record.attempts.push(attempt);
       const running = runProcess({
-        module: moduleSpec(state, planned, n, extraEnv),
+        module: moduleSpec(state, planned, record.role, n, extraEnv),
         spawner: state.spawner,
         timeoutMs: bound.timeoutMs,
         signal: options.signal,
@@ -273,6 +284,11 @@ async function execStep(
       endAttempt(attempt, result, now(), bound.timeoutMs, redactor);
       if (attempt.error !== null) log.note(`[etl-ledger: ${attempt.error}]`);
       if (result.outputAbandoned !== null) log.note(`[etl-ledger: ${result.outputAbandoned}]`);
+      // The last attempt's metrics are the step's (an attempt that wrote none leaves none).
+      const written = readMetrics(metricsFile(options.scratch, record.role, planned.index, n));
+      for (const problem of written?.problems ?? []) log.note(`[etl-ledger: ${problem}]`);
+      if (written && Object.keys(written.metrics).length > 0) record.metrics = redactMetrics(written.metrics, redactor);
+      else delete record.metrics;
       if (result.timedOut && bound.byDeadline) ranOut();
       record.status = attemptStatus(result);
       const last = n === attempts || result.cancelled || (result.timedOut && bound.byDeadline);
@@ -281,6 +297,19 @@ async function execStep(
         record.status = 'cancelled';
         break;
       }
+    }
+    if (record.status === 'succeeded' && Object.keys(planned.expect).length > 0) {
+      const checked = checkExpectations(
+        planned.expect,
+        record.metrics ?? {},
+        Object.values(planned.expect).some((rule) => /last\s*$/.test(rule))
+          ? options.lastMetrics?.(record.role, planned.index)
+          : undefined,
+      );
+      record.expectations = checked;
+      for (const check of checked)
+        log.note(`[etl-ledger: expect ${check.message}${check.ok ? '' : ' -- NOT MET: the step fails'}]`);
+      if (checked.some((check) => !check.ok)) record.status = 'failed';
     }
   } finally {
     const { path, ...summary } = log.close();

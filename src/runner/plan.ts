@@ -29,6 +29,8 @@ export interface PlannedStep {
   retry_delay_ms: number;
   /** The module's, the sequence's and the step's env, the most specific winning. */
   env: Record<string, string>;
+  /** Rules on the step's metrics, checked when its module exits 0. */
+  expect: Record<string, string>;
 }
 
 export interface Plan {
@@ -108,6 +110,7 @@ export function planRun(
       retries: step.retries ?? module.retries ?? 0,
       retry_delay_ms: module.retry_delay ? (parseDuration(module.retry_delay) ?? 0) : 0,
       env: { ...module.env, ...sequence.env, ...step.env },
+      expect: step.expect,
     };
   };
   return {

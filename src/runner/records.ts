@@ -118,6 +118,14 @@ export const StepRecord = z
     finished_at: Nullable(Timestamp),
     duration_ms: Nullable(z.number().min(0)),
     attempts: z.array(Attempt),
+    metrics: z
+      .record(z.string(), z.union([z.number(), z.string()]))
+      .optional()
+      .describe('What the module wrote to ETL_METRICS (its last attempt): key -> number or text'),
+    expectations: z
+      .array(z.strictObject({ metric: z.string(), rule: z.string(), ok: z.boolean(), message: z.string() }))
+      .optional()
+      .describe("The step's expect rules as checked after its module exited 0; one not ok failed the step"),
     log: z.strictObject({
       path: Nullable(z.string()).describe('Relative to the run folder; null when the module printed nothing'),
       bytes: z.int().min(0).describe('Bytes the module printed'),

@@ -127,9 +127,11 @@ export function wrapperEnv(
   plan: Plan,
   step: PlannedStep,
   attempt: number,
-  ids: { runId: string; scratch: string },
+  ids: { runId: string; scratch: string; metrics?: string },
 ): Record<string, string> {
   return {
+    // Where the module may write its metrics, key=value lines (README "Step metrics").
+    ...(ids.metrics ? { ETL_METRICS: ids.metrics } : {}),
     ETL_RUN_ID: ids.runId,
     ETL_SEQUENCE: plan.sequence,
     ETL_STEP: String(step.index),
@@ -203,5 +205,7 @@ export function attemptStatus(result: ProcessResult): StepRecord['status'] {
 
 /** run.json's error for a failed run: which step, and how it ended. */
 export function describeFailure(step: StepRecord): string {
+  const unmet = step.expectations?.find((e) => !e.ok);
+  if (unmet) return `step ${step.index} (${step.name}) failed: expect ${unmet.message}`;
   return `step ${step.index} (${step.name}) ${step.status === 'timed_out' ? 'timed out' : 'failed'}: ${describeEnding(step.attempts.at(-1))}`;
 }

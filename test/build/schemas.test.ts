@@ -14,13 +14,13 @@ for (const entry of schemaFiles) {
   });
 
   test(`schemas/${entry.file} is a valid draft 2020-12 schema that ajv compiles strictly`, () => {
-    const ajv = new Ajv2020({ strict: true });
+    const ajv = new Ajv2020({ strict: true, allowUnionTypes: true });
     assert.doesNotThrow(() => ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schemas', entry.file), 'utf8'))));
   });
 }
 
 test('the committed schemas accept the bundled example definitions', () => {
-  const ajv = new Ajv2020({ strict: true });
+  const ajv = new Ajv2020({ strict: true, allowUnionTypes: true });
   const load = (path: string) => JSON.parse(readFileSync(join(ROOT, path), 'utf8'));
   assert.equal(ajv.validate(load('schemas/modules.schema.json'), load('modules.json')), true, ajv.errorsText());
   assert.equal(

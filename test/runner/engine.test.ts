@@ -27,6 +27,7 @@ function step(index: number, script: string, extra: Partial<PlannedStep> = {}): 
     retries: 0,
     retry_delay_ms: 0,
     env: {},
+    expect: {},
     ...extra,
   };
 }

@@ -1,0 +1,81 @@
+// Step metrics over time, from the ledger: for each run of a sequence, newest first, what each
+// step wrote to ETL_METRICS (see src/runner/metrics.ts).
+import { join } from 'node:path';
+import type { LastMetrics } from '../runner/expect.js';
+import type { MetricValue } from '../runner/metrics.js';
+import type { Role, RunRecord } from '../runner/records.js';
+import { type LedgerView, readRun, reapIfAbandoned, runsNewestFirst } from './history.js';
+import { readStep } from './step-log.js';
+
+export interface MetricPoint {
+  run_id: string;
+  started_at: string;
+  status: string;
+  step: { index: number; role: Role; name: string };
+  metrics: Record<string, MetricValue>;
+}
+
+export interface MetricsQuery {
+  /** A step's number (1-based) or name. */
+  step?: string;
+  /** Only this metric. */
+  key?: string;
+  /** Runs looked at, newest first. */
+  limit?: number;
+}
+
+export function metricsHistory(view: LedgerView, sequence: string, query: MetricsQuery = {}): MetricPoint[] {
+  const points: MetricPoint[] = [];
+  let runs = 0;
+  for (const ref of runsNewestFirst(view, { sequence })) {
+    if (runs >= (query.limit ?? 20)) break;
+    const record = readRun(ref.root, ref);
+    if (!record) continue;
+    runs++;
+    const run = reapIfAbandoned(ref.root, record);
+    for (const summary of run.steps) {
+      if (query.step !== undefined && query.step !== summary.name && query.step !== String(summary.index)) continue;
+      const metrics = readStep(join(ref.root, ref.folder), summary.record)?.metrics;
+      if (!metrics) continue;
+      const kept = query.key === undefined ? metrics : query.key in metrics ? { [query.key]: metrics[query.key]! } : {};
+      if (Object.keys(kept).length === 0) continue;
+      points.push({
+        run_id: run.id,
+        started_at: run.started_at,
+        status: run.status,
+        step: { index: summary.index, role: summary.role, name: summary.name },
+        metrics: kept,
+      });
+    }
+  }
+  return points;
+}
+
+/**
+ * For a run about to go: what each step wrote in the sequence's last successful run (found
+ * once, when a rule first asks), for the expect rule "within N% of last".
+ */
+export function lastSuccessfulMetrics(
+  root: string,
+  sequence: string,
+  thisRun: string,
+): (role: Role, index: number) => LastMetrics | undefined {
+  let found: { folder: string; run: RunRecord } | null | undefined;
+  return (role, index) => {
+    if (found === undefined) {
+      found = null;
+      for (const ref of runsNewestFirst(root, { sequence })) {
+        if (ref.id === thisRun) continue;
+        const run = readRun(root, ref);
+        if (run?.status === 'succeeded') {
+          found = { folder: ref.folder, run };
+          break;
+        }
+      }
+    }
+    if (!found) return undefined;
+    const summary = found.run.steps.find((s) => s.role === role && s.index === index);
+    const metrics = summary && readStep(join(root, found.folder), summary.record)?.metrics;
+    return metrics ? { run_id: found.run.id, metrics } : undefined;
+  };
+}

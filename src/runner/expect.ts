@@ -1,0 +1,106 @@
+// Expectations on a step's metrics (`"expect": {"rows": ">= 1"}`): checked when the step's
+// module has exited 0; one that does not hold fails the step, naming the rule, the value and
+// what it was compared with. Three forms:
+//   ">= 1"  "< 5"  "== 0"  "!= 0"            the value against a number
+//   "< 5% of rows_read"                       against a share of another metric of the step
+//   "within 20% of last"                      against the step's value in the last successful run
+import type { MetricValue } from './metrics.js';
+
+export type Comparison = '>=' | '<=' | '==' | '!=' | '>' | '<';
+
+export type Rule =
+  | { kind: 'compare'; op: Comparison; number: number }
+  | { kind: 'share'; op: Comparison; percent: number; of: string }
+  | { kind: 'within'; percent: number };
+
+const NUM = '([+-]?(?:\\d+\\.?\\d*|\\.\\d+))';
+const COMPARE = new RegExp(`^(>=|<=|==|!=|>|<)\\s*${NUM}$`);
+const SHARE = new RegExp(`^(>=|<=|==|!=|>|<)\\s*${NUM}\\s*%\\s+of\\s+([A-Za-z_][A-Za-z0-9_.-]*)$`);
+const WITHIN = new RegExp(`^within\\s+${NUM}\\s*%\\s+of\\s+last$`);
+
+/** The rule a text says, or why it says none (for a located error). */
+export function parseRule(text: string): Rule | { error: string } {
+  const rule = text.trim();
+  let match = COMPARE.exec(rule);
+  if (match) return { kind: 'compare', op: match[1] as Comparison, number: Number(match[2]) };
+  match = SHARE.exec(rule);
+  if (match) return { kind: 'share', op: match[1] as Comparison, percent: Number(match[2]), of: match[3]! };
+  match = WITHIN.exec(rule);
+  if (match) return { kind: 'within', percent: Number(match[1]) };
+  return {
+    error: `"${text}" is not an expectation: expected a comparison such as ">= 1", "< 5% of rows_read" or "within 20% of last"`,
+  };
+}
+
+export interface Expectation {
+  metric: string;
+  rule: string;
+  ok: boolean;
+  /** What was found: "rows >= 1: got 0". */
+  message: string;
+}
+
+/** What the last successful run's step wrote, for "within N% of last". */
+export interface LastMetrics {
+  run_id: string;
+  metrics: Record<string, MetricValue>;
+}
+
+const holds = (op: Comparison, a: number, b: number): boolean =>
+  op === '>='
+    ? a >= b
+    : op === '<='
+      ? a <= b
+      : op === '=='
+        ? a === b
+        : op === '!='
+          ? a !== b
+          : op === '>'
+            ? a > b
+            : a < b;
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Checks each rule of a step against the metrics its module wrote. */
+export function checkExpectations(
+  rules: Record<string, string>,
+  metrics: Record<string, MetricValue>,
+  last: LastMetrics | undefined,
+): Expectation[] {
+  return Object.entries(rules).map(([metric, text]) => {
+    const rule = parseRule(text);
+    const result = (ok: boolean, found: string): Expectation => ({
+      metric,
+      rule: text,
+      ok,
+      message: `${metric} ${text.trim()}: ${found}`,
+    });
+    if ('error' in rule) return result(false, rule.error);
+    const value = metrics[metric];
+    if (value === undefined) return result(false, 'the module wrote no such metric to ETL_METRICS');
+    if (typeof value !== 'number') return result(false, `got "${value}", not a number`);
+    if (rule.kind === 'compare') return result(holds(rule.op, value, rule.number), `got ${value}`);
+    if (rule.kind === 'share') {
+      const whole = metrics[rule.of];
+      if (typeof whole !== 'number')
+        return result(false, `got ${value}, and ${rule.of} is not a number the module wrote`);
+      const reference = round((rule.percent / 100) * whole);
+      return result(
+        holds(rule.op, value, reference),
+        `got ${value}, and ${rule.percent}% of ${rule.of} (${whole}) is ${reference}`,
+      );
+    }
+    const before = last?.metrics[metric];
+    if (typeof before !== 'number')
+      return result(
+        true,
+        `got ${value}; ${last ? `the last successful run (${last.run_id}) wrote no number for it` : 'no successful run before to compare with'}`,
+      );
+    const change =
+      before === 0 ? (value === 0 ? 0 : Number.POSITIVE_INFINITY) : ((value - before) / Math.abs(before)) * 100;
+    return result(
+      Math.abs(change) <= rule.percent,
+      `got ${value}, the last successful run (${last!.run_id}) had ${before} (${change === Number.POSITIVE_INFINITY ? 'from 0' : `${change > 0 ? '+' : ''}${round(change)}%`})`,
+    );
+  });
+}

@@ -1,0 +1,99 @@
+// Step metrics: a module writes `key=value` lines to the file named by ETL_METRICS (the format
+// of GITHUB_OUTPUT, `key<<DELIMITER` blocks included), e.g. `rows=25`; the runner reads it when
+// the attempt ends and keeps the values in the step record, numbers as numbers.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { METRIC_NAME_PATTERN } from '../definitions/patterns.js';
+import type { Redactor } from './logs.js';
+import type { Role } from './records.js';
+
+export type MetricValue = number | string;
+
+/** More than this is a module gone wrong: the rest is left out, and said so. */
+const MAX_BYTES = 64 * 1024;
+const MAX_KEYS = 200;
+const KEY = new RegExp(METRIC_NAME_PATTERN);
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** Where an attempt of a step writes its metrics (in the run's scratch folder). */
+export function metricsFile(scratch: string, role: Role, index: number, attempt: number): string {
+  return join(scratch, 'metrics', `${role === 'step' ? '' : 'on_failure-'}${index}-${attempt}.txt`);
+}
+
+export interface ReadMetrics {
+  metrics: Record<string, MetricValue>;
+  /** Lines that were not metrics, and limits reached: for the step's log. */
+  problems: string[];
+}
+
+/** The metrics an attempt wrote, or undefined when it wrote no file. */
+export function readMetrics(path: string): ReadMetrics | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseMetrics(text);
+}
+
+export function parseMetrics(text: string): ReadMetrics {
+  const problems: string[] = [];
+  if (text.length > MAX_BYTES) {
+    problems.push(`ETL_METRICS holds ${text.length} bytes: only the first ${MAX_BYTES} are read`);
+    text = text.slice(0, MAX_BYTES);
+  }
+  const metrics: Record<string, MetricValue> = {};
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    let key: string;
+    let value: string;
+    const block = /^([^=<]+)<<(.+)$/.exec(line);
+    const pair = /^([^=]+)=(.*)$/.exec(line);
+    if (block) {
+      key = block[1]!.trim();
+      const end = lines.indexOf(block[2]!, i + 1);
+      if (end === -1) {
+        problems.push(`ETL_METRICS line ${i + 1}: "${key}<<${block[2]}" has no closing "${block[2]}" line`);
+        break;
+      }
+      value = lines.slice(i + 1, end).join('\n');
+      i = end;
+    } else if (pair) {
+      key = pair[1]!.trim();
+      value = pair[2]!;
+    } else {
+      problems.push(`ETL_METRICS line ${i + 1}: expected NAME=VALUE, got "${line.slice(0, 80)}"`);
+      continue;
+    }
+    if (!KEY.test(key)) {
+      problems.push(
+        `ETL_METRICS line ${i + 1}: "${key.slice(0, 80)}" is not a metric name (letters, digits, _ . -; a letter or _ first)`,
+      );
+      continue;
+    }
+    if (!(key in metrics) && Object.keys(metrics).length >= MAX_KEYS) {
+      problems.push(`ETL_METRICS has more than ${MAX_KEYS} names: "${key}" and later ones are left out`);
+      break;
+    }
+    const trimmed = value.trim();
+    metrics[key] = NUMBER.test(trimmed) && Number.isFinite(Number(trimmed)) ? Number(trimmed) : value;
+  }
+  return { metrics, problems };
+}
+
+/** Text values with the run's secrets masked (numbers cannot hold one that is masked). */
+export function redactMetrics(metrics: Record<string, MetricValue>, redactor: Redactor): Record<string, MetricValue> {
+  return Object.fromEntries(
+    Object.entries(metrics).map(([key, value]) => [key, typeof value === 'string' ? redactor.redact(value) : value]),
+  );
+}
+
+/** `rows=25 note="a text"`, as etl show and etl metrics print them. */
+export function formatMetrics(metrics: Record<string, MetricValue>): string {
+  return Object.entries(metrics)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? JSON.stringify(value) : value}`)
+    .join(' ');
+}

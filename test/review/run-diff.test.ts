@@ -1,0 +1,106 @@
+// etl diff over real runs in a real git repository: the definitions each pinned, read back
+// from git, params, statuses, durations and the first step given something different.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { RunDiff } from '../../src/review/run-diff.js';
+import { git, initRepo } from '../helpers/git.js';
+import { pipelineRepo, runCli } from '../helpers/repo.js';
+
+function repo(t: Parameters<typeof pipelineRepo>[0]) {
+  return initRepo(
+    pipelineRepo(t, {
+      modules: { extract: { cmd: './modules/extract.sh' }, load: { cmd: './modules/load.sh' } },
+      sequences: {
+        daily: {
+          params: { region: { default: 'north' } },
+          steps: [
+            { module_name: 'extract', conf: 'conf/extract.conf', output: 'work/raw.csv' },
+            { module_name: 'load', input: 'work/raw.csv', output: 'work/${params.region}.csv' },
+          ],
+        },
+      },
+      files: {
+        'conf/extract.conf': 'rows=3\n',
+        'modules/extract.sh': { content: '#!/bin/sh\nmkdir -p work\necho a,b > work/raw.csv\n', mode: 0o755 },
+        // Fails for the south.
+        'modules/load.sh': {
+          content: '#!/bin/sh\ncase "$ETL_PARAM_REGION" in south) echo "no south table" >&2; exit 4;; esac\n',
+          mode: 0o755,
+        },
+        '.gitignore': 'work/\n',
+      },
+    }),
+  );
+}
+
+test('etl diff: the definitions that changed (a diff read from git), params, statuses, durations, and the first step given something different', async (t) => {
+  const dir = repo(t);
+  assert.equal((await runCli(['run', 'daily', '--commit'], { cwd: dir })).code, 0);
+  writeFileSync(join(dir, 'conf/extract.conf'), 'rows=4\n');
+  git(dir, 'commit', '--quiet', '-am', 'four rows');
+  assert.equal((await runCli(['run', 'daily', '--commit', '--param', 'region=south'], { cwd: dir })).code, 1);
+
+  const result = await runCli(['diff', 'daily@latest~1', 'daily@latest', '--json'], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  const diff = JSON.parse(result.stdout) as RunDiff;
+  const history = JSON.parse((await runCli(['history', 'daily', '--json'], { cwd: dir })).stdout) as Array<{
+    id: string;
+  }>;
+  assert.deepEqual([diff.a.id, diff.b.id], [history[1]!.id, history[0]!.id]);
+  assert.deepEqual([diff.a.status, diff.b.status], ['succeeded', 'failed']);
+  assert.equal(diff.same_sequence, true);
+  assert.deepEqual(
+    diff.definitions.map((d) => [d.path, d.change]),
+    [['conf/extract.conf', 'changed']],
+  );
+  assert.match(
+    diff.definitions[0]!.patch!,
+    /^--- a\/conf\/extract\.conf\t\w+\n\+\+\+ b\/conf\/extract\.conf\t\w+\n@@ -1,1 \+1,1 @@\n-rows=3\n\+rows=4\n$/,
+  );
+  assert.deepEqual(diff.params, { region: ['north', 'south'] });
+  assert.deepEqual(
+    diff.steps.map((s) => [s.index, s.role, s.a?.status, s.b?.status, s.given]),
+    [
+      [1, 'step', 'succeeded', 'succeeded', []],
+      [2, 'step', 'succeeded', 'failed', ['argv', 'output']],
+    ],
+  );
+  assert.equal(diff.steps[1]!.b!.exit_code, 4);
+  assert.equal(typeof diff.steps[0]!.duration_change_pct, 'number');
+  assert.deepEqual(diff.first_difference, { index: 2, role: 'step', name: 'load', given: ['argv', 'output'] });
+
+  const text = await runCli(['diff', 'daily@latest~1', 'daily@latest'], { cwd: dir });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /definitions: 1 file differ/);
+  assert.match(text.stdout, /\n {2}-rows=3\n {2}\+rows=4\n/);
+  assert.match(text.stdout, /param region: north -> south/);
+  assert.match(text.stdout, /\n2 +load +succeeded -> failed +\S+ -> \S+ +[+-]?[\d.]+% +argv, output\n/);
+  assert.match(
+    text.stdout,
+    /step 2 argv:\n {2}- \.\/modules\/load\.sh --input work\/raw\.csv --output work\/north\.csv\n {2}\+ \.\/modules\/load\.sh --input work\/raw\.csv --output work\/south\.csv/,
+  );
+  assert.match(text.stdout, /first step given something different: 2 \(load\) \(argv, output\)\n$/);
+
+  // The same run twice: nothing differs.
+  const same = JSON.parse(
+    (await runCli(['diff', 'daily@latest', history[0]!.id.slice(0, 20), '--json'], { cwd: dir })).stdout,
+  ) as RunDiff;
+  assert.deepEqual([same.definitions, same.params, same.first_difference], [[], {}, null]);
+});
+
+test('etl diff: two runs or a usage error; a run reference that names nothing is said', async (t) => {
+  const dir = repo(t);
+  assert.equal((await runCli(['run', 'daily'], { cwd: dir })).code, 0);
+  const one = await runCli(['diff', 'daily@latest'], { cwd: dir });
+  assert.equal(one.code, 2);
+  assert.match(one.stderr, /diff takes two runs, got 1/);
+  const back = await runCli(['diff', 'daily@latest~1', 'daily@latest'], { cwd: dir });
+  assert.equal(back.code, 2);
+  assert.match(back.stderr, /sequence "daily" has no run before its latest one in the ledger/);
+  const unknown = await runCli(['diff', 'nothing@latest', 'daily@latest'], { cwd: dir });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /no run of sequence "nothing" in the ledger/);
+  assert.doesNotMatch(one.stderr + back.stderr + unknown.stderr, /\n {4}at /);
+});

@@ -1,0 +1,195 @@
+// Step metrics: what a module writes to ETL_METRICS, read as GITHUB_OUTPUT is, kept in the
+// step record (its last attempt's), shown by etl show and listed over time by etl metrics.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { MetricPoint } from '../../src/ledger/metrics.js';
+import { checkExpectations, parseRule } from '../../src/runner/expect.js';
+import { parseMetrics } from '../../src/runner/metrics.js';
+import type { RunRecord, StepRecord } from '../../src/runner/records.js';
+import { pipelineRepo, runCli } from '../helpers/repo.js';
+
+test('ETL_METRICS lines: numbers as numbers, text kept as written, KEY<<END blocks, and each bad line said', () => {
+  const { metrics, problems } = parseMetrics(
+    'rows=25\r\nratio=0.25\nbig=1e3\nneg=-4\nregion=north \nempty=\nnote<<END\nline one\nline=two\nEND\n\nnot a pair\n9lives=1\nrows=26\nopen<<EOF\nnever closed\n',
+  );
+  assert.deepEqual(metrics, {
+    rows: 26,
+    ratio: 0.25,
+    big: 1000,
+    neg: -4,
+    region: 'north ',
+    empty: '',
+    note: 'line one\nline=two',
+  });
+  assert.deepEqual(problems, [
+    'ETL_METRICS line 12: expected NAME=VALUE, got "not a pair"',
+    'ETL_METRICS line 13: "9lives" is not a metric name (letters, digits, _ . -; a letter or _ first)',
+    'ETL_METRICS line 15: "open<<EOF" has no closing "EOF" line',
+  ]);
+  const many = parseMetrics(Array.from({ length: 250 }, (_, i) => `k${i}=${i}`).join('\n'));
+  assert.equal(Object.keys(many.metrics).length, 200);
+  assert.match(many.problems[0]!, /more than 200 names: "k200" and later ones are left out/);
+  assert.match(parseMetrics('x='.padEnd(70_000, 'y')).problems[0]!, /only the first 65536 are read/);
+});
+
+for (const spawner of ['python', 'node']) {
+  test(`metrics from a real run (${spawner} spawner): in the step record, the last attempt's, secrets masked; etl show and etl metrics`, async (t) => {
+    const repo = pipelineRepo(t, {
+      modules: {
+        extract: { cmd: './modules/extract.sh' },
+        flaky: { cmd: './modules/flaky.sh' },
+        quiet: { cmd: './modules/ok.sh' },
+      },
+      sequences: {
+        daily: {
+          secrets: ['API_TOKEN'],
+          steps: [
+            { module_name: 'extract' },
+            { module_name: 'flaky', retries: 1 },
+            { module_name: 'quiet' },
+            { module_name: 'extract', name: 'again' },
+          ],
+        },
+      },
+      files: {
+        'modules/extract.sh': {
+          content:
+            '#!/bin/sh\necho "rows=$ROWS" >> "$ETL_METRICS"\necho "source=https://x:$API_TOKEN@example.org" >> "$ETL_METRICS"\necho "oops" >> "$ETL_METRICS"\n',
+          mode: 0o755,
+        },
+        // The first attempt writes a metric and fails; the second writes none and succeeds.
+        'modules/flaky.sh': {
+          content: '#!/bin/sh\nif [ "$ETL_ATTEMPT" = 1 ]; then echo "rows=1" >> "$ETL_METRICS"; exit 1; fi\n',
+          mode: 0o755,
+        },
+      },
+    });
+    const env = { ETL_SPAWNER: spawner, API_TOKEN: 'tok-secret-123' };
+    for (const rows of ['25', '0'])
+      assert.equal((await runCli(['run', 'daily'], { cwd: repo, env: { ...env, ROWS: rows } })).code, 0);
+    const shown = JSON.parse((await runCli(['show', 'daily', '--json'], { cwd: repo })).stdout) as {
+      steps: StepRecord[];
+    };
+    assert.deepEqual(shown.steps[0]!.metrics, { rows: 0, source: 'https://x:***@example.org' });
+    assert.equal(shown.steps[1]!.metrics, undefined, 'the last attempt wrote none');
+    assert.equal(shown.steps[2]!.metrics, undefined);
+    assert.deepEqual(shown.steps[3]!.metrics, { rows: 0, source: 'https://x:***@example.org' });
+    const text = await runCli(['show', 'daily'], { cwd: repo });
+    assert.match(text.stdout, /\n {3}metrics rows=0 source="https:\/\/x:\*\*\*@example\.org"\n/);
+    const log = await runCli(['logs', 'daily', '1'], { cwd: repo });
+    assert.match(log.stdout, /\[etl-ledger: ETL_METRICS line 3: expected NAME=VALUE, got "oops"\]/);
+    assert.doesNotMatch(JSON.stringify(shown) + text.stdout, /tok-secret-123/);
+
+    const points = JSON.parse(
+      (await runCli(['metrics', 'daily', '--key', 'rows', '--json'], { cwd: repo })).stdout,
+    ) as MetricPoint[];
+    assert.deepEqual(
+      points.map((p) => [p.step.index, p.step.name, p.metrics]),
+      [
+        [1, 'extract', { rows: 0 }],
+        [4, 'again', { rows: 0 }],
+        [1, 'extract', { rows: 25 }],
+        [4, 'again', { rows: 25 }],
+      ],
+    );
+    const byName = JSON.parse(
+      (await runCli(['metrics', 'daily', '--step', 'again', '--json', '--limit', '1'], { cwd: repo })).stdout,
+    ) as MetricPoint[];
+    assert.deepEqual(
+      byName.map((p) => [p.step.index, p.metrics.rows]),
+      [[4, 0]],
+    );
+    const table = await runCli(['metrics', 'daily', '--step', '1'], { cwd: repo });
+    assert.match(
+      table.stdout,
+      /^RUN +STARTED +STATUS +STEP +METRICS\n\S+ +\S+ \S+ +succeeded +1 extract +rows=0 source=/,
+    );
+    const none = await runCli(['metrics', 'daily', '--key', 'nothing'], { cwd: repo });
+    assert.match(none.stdout, /no metrics "nothing" in the newest runs of daily/);
+  });
+}
+
+test('expect rules: parsed, checked against the metrics, the share of another, and the last successful run', () => {
+  assert.deepEqual(parseRule(' >= 1 '), { kind: 'compare', op: '>=', number: 1 });
+  assert.deepEqual(parseRule('< 5% of rows_read'), { kind: 'share', op: '<', percent: 5, of: 'rows_read' });
+  assert.deepEqual(parseRule('within 20% of last'), { kind: 'within', percent: 20 });
+  for (const bad of ['at least 1', '>=', '5', '< 5 of rows', 'within 20 of last', '>= 1 or so'])
+    assert.match((parseRule(bad) as { error: string }).error, /is not an expectation: expected a comparison/, bad);
+  const checked = checkExpectations(
+    { rows: '>= 1', dropped: '< 5% of read', loaded: 'within 20% of last', note: '== 1', gone: '> 0' },
+    { rows: 0, dropped: 6, read: 100, loaded: 50, note: 'x' },
+    { run_id: 'R1', metrics: { loaded: 110 } },
+  );
+  assert.deepEqual(
+    checked.map((c) => [c.ok, c.message]),
+    [
+      [false, 'rows >= 1: got 0'],
+      [false, 'dropped < 5% of read: got 6, and 5% of read (100) is 5'],
+      [false, 'loaded within 20% of last: got 50, the last successful run (R1) had 110 (-54.545%)'],
+      [false, 'note == 1: got "x", not a number'],
+      [false, 'gone > 0: the module wrote no such metric to ETL_METRICS'],
+    ],
+  );
+  assert.deepEqual(
+    checkExpectations({ rows: 'within 20% of last' }, { rows: 5 }, undefined).map((c) => [c.ok, c.message]),
+    [[true, 'rows within 20% of last: got 5; no successful run before to compare with']],
+  );
+});
+
+test('an expect rule that does not hold fails its step, names the rule, the value and the reference; a bad rule is a located error', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { extract: { cmd: './modules/extract.sh' }, load: { cmd: './modules/ok.sh' } },
+    sequences: {
+      daily: {
+        steps: [
+          { module_name: 'extract', expect: { rows: '>= 1', rows_loaded: 'within 20% of last' } },
+          { module_name: 'load' },
+        ],
+        on_failure: { module_name: 'load', name: 'tell' },
+      },
+    },
+    files: {
+      'modules/extract.sh': {
+        content: '#!/bin/sh\necho "rows=$ROWS" >> "$ETL_METRICS"\necho "rows_loaded=$ROWS" >> "$ETL_METRICS"\n',
+        mode: 0o755,
+      },
+    },
+  });
+  const run = (rows: string) => runCli(['run', 'daily', '--json'], { cwd: repo, env: { ROWS: rows } });
+  assert.equal((await run('100')).code, 0, 'no run before: "within" holds');
+  assert.equal((await run('110')).code, 0);
+  const empty = await run('0');
+  assert.equal(empty.code, 1);
+  const record = JSON.parse(empty.stdout) as RunRecord;
+  assert.equal(record.status, 'failed');
+  assert.match(record.error!, /^step 1 \(extract\) failed: expect rows >= 1: got 0$/);
+  assert.deepEqual(
+    record.steps.map((s) => [s.name, s.status, s.exit_code]),
+    [
+      ['extract', 'failed', 0],
+      ['load', 'skipped', null],
+      ['tell', 'succeeded', 0],
+    ],
+  );
+  const shown = await runCli(['show', 'daily'], { cwd: repo });
+  assert.match(shown.stdout, /expect rows >= 1: got 0 \(not met\)/);
+  assert.match(
+    shown.stdout,
+    /expect rows_loaded within 20% of last: got 0, the last successful run \(\S+\) had 110 \(-100%\) \(not met\)/,
+  );
+  const log = await runCli(['logs', 'daily', '1'], { cwd: repo });
+  assert.match(log.stdout, /\[etl-ledger: expect rows >= 1: got 0 -- NOT MET: the step fails\]/);
+
+  writeFileSync(
+    join(repo, 'etl_sequences/daily.json'),
+    '{\n  "steps": [\n    { "module_name": "extract", "expect": { "rows": "at least 1" } }\n  ]\n}\n',
+  );
+  const invalid = await runCli(['validate'], { cwd: repo });
+  assert.equal(invalid.code, 2);
+  assert.match(
+    invalid.stdout,
+    /etl_sequences\/daily\.json:3:\d+: error: "at least 1" is not an expectation: .* \[bad-expect\]/,
+  );
+});
