@@ -21,7 +21,11 @@ export const SUMMARY_INTERVAL_MS = 1000;
  * and the next record waits for that flush: a power loss loses at most the last one.
  * run.json's last write waits for every flush and is flushed before the run is reported.
  */
-export function openRecorder(folder: string, next?: Partial<RunObserver>): RunObserver {
+export function openRecorder(
+  folder: string,
+  next?: Partial<RunObserver>,
+  summaryIntervalMs = SUMMARY_INTERVAL_MS,
+): RunObserver {
   mkdirSync(join(folder, 'steps'), { recursive: true });
   const serialized = new WeakMap<object, string>();
   const flush = new BackgroundFlush();
@@ -34,7 +38,7 @@ export function openRecorder(folder: string, next?: Partial<RunObserver>): RunOb
   // Never more than a fiftieth of the run's time, however long the list grows.
   const summaryDue = (run: RunRecord) =>
     run.steps.length !== summary.steps ||
-    performance.now() - summary.at >= Math.max(SUMMARY_INTERVAL_MS, 50 * summary.cost);
+    performance.now() - summary.at >= Math.max(summaryIntervalMs, 50 * summary.cost);
   const stageStep = (run: RunRecord, step: StepRecord, durable: boolean): StagedFile | undefined => {
     const record = run.steps[summaryIndex(run, step)]?.record;
     if (!record) return undefined;
