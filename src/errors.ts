@@ -76,6 +76,7 @@ export const ERROR_EXITS = {
   'crlf-shebang': 'invalid',
   'github-token-missing': 'invalid',
   'github-repository': 'invalid',
+  'resume-changed': 'invalid',
   // A run that cannot be recorded failed.
   'ledger-write': 'failed',
   'not-started': 'failed',

@@ -29,6 +29,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "the metrics a sequence's steps wrote, run by run",
     load: async () => (await import('./metrics.js')).command,
   },
+  lineage: {
+    summary: 'the runs that wrote or read a file, and (--upstream) where its content came from',
+    load: async () => (await import('./lineage.js')).command,
+  },
   log: {
     summary: 'run history from the git log of the ledger commits',
     load: async () => (await import('./log.js')).command,

@@ -13,7 +13,8 @@ export const command: Command = {
 
 Two runs side by side: the definitions each ran (a unified diff of each file that changed
 between them, read from git at the blobs each run pinned), params and tick, and step by step
-the status, the duration (with its change), and what the step was given (module, argv,
+the status, the duration (with its change), the metrics that changed, whether the output's
+content differs, and what the step was given (module, argv, the content of input and config,
 input, output, config), naming the first step given something different. RUN is what etl
 show takes: a run id or a unique prefix of one, SEQUENCE@latest, SEQUENCE@latest~1 (the one
 before), SEQUENCE@last-failed.
@@ -72,6 +73,18 @@ Options:
         paint,
       ).trimEnd(),
     );
+    for (const s of diff.steps) {
+      const changes = Object.entries(s.metrics).map(
+        ([key, m]) =>
+          `${key} ${m.a ?? '-'} -> ${m.b ?? '-'}${m.change_pct === null ? '' : ` (${m.change_pct > 0 ? '+' : ''}${m.change_pct}%)`}`,
+      );
+      if (changes.length > 0)
+        lines.push(`step ${stepName({ ...s, name: (s.b ?? s.a)!.name })} metrics: ${changes.join(', ')}`);
+      if (s.output_differs)
+        lines.push(
+          `step ${stepName({ ...s, name: (s.b ?? s.a)!.name })} output ${s.b?.output ?? ''}: sha256 ${s.a?.output_sha256?.slice(0, 12)} -> ${s.b?.output_sha256?.slice(0, 12)}`,
+        );
+    }
     for (const s of diff.steps.filter((step) => step.given.includes('argv')))
       lines.push(
         `step ${s.index} argv:`,

@@ -1,6 +1,7 @@
 import { relative, resolve } from 'node:path';
 import type { Issue } from '../errors.js';
 import { escapeData, escapeProperty } from '../github/actions.js';
+import type { SkippedAs, StepLineage } from '../runner/records.js';
 
 export type Paint = (style: 'red' | 'yellow' | 'green' | 'dim' | 'bold' | 'cyan', text: string) => string;
 
@@ -44,6 +45,29 @@ export function formatIssues(issues: Issue[], format: IssueFormat, paint: Paint,
         `${paint('bold', `${i.file}:${i.line}:${i.column}`)}: ${i.severity === 'error' ? paint('red', 'error') : paint('yellow', 'warning')}: ${i.message} ${paint('dim', `[${i.code}]`)}\n`,
     )
     .join('');
+}
+
+/** Why a step was skipped, when it stands for another run's execution of it. */
+export function skippedNote(skipped: SkippedAs | undefined): string {
+  if (!skipped) return 'skipped';
+  return skipped.reason === 'unchanged'
+    ? `skipped: unchanged since run ${skipped.run_id}`
+    : `skipped: done by run ${skipped.run_id}, resumed`;
+}
+
+/** A step's input, config and output as lineage recorded them: path, size, hash. */
+export function lineageNote(lineage: StepLineage | undefined): string | undefined {
+  if (!lineage) return undefined;
+  const parts = (['input', 'config', 'output'] as const).flatMap((use) => {
+    const artifact = lineage[use];
+    if (!artifact) return [];
+    const what =
+      artifact.sha256 !== undefined
+        ? `${artifact.kind === 'folder' ? `${artifact.files} files, ` : ''}${artifact.size} bytes, sha256 ${artifact.sha256.slice(0, 12)}${artifact.bounded ? ` (${artifact.bounded})` : ''}`
+        : artifact.kind;
+    return [`${use} ${artifact.path} (${what})`];
+  });
+  return parts.join('; ');
 }
 
 export function plural(count: number, word: string): string {

@@ -2,7 +2,7 @@ import { formatDuration } from '../definitions/duration.js';
 import type { RunObserver } from '../runner/engine.js';
 import { describeEnding, stepLabel } from '../runner/labels.js';
 import type { RunRecord, StepRecord, StepStatus } from '../runner/records.js';
-import type { Paint } from './output.js';
+import { type Paint, skippedNote } from './output.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const MARKS: Record<StepStatus, string> = {
@@ -81,7 +81,7 @@ export function progressView({
     },
     stepFinished(_run, step) {
       if (step.status === 'skipped' && !live) {
-        stream.write(`${paint('dim', `${MARKS.skipped} ${label(step)} skipped`)}\n`);
+        stream.write(`${paint('dim', `${MARKS.skipped} ${label(step)} ${skippedNote(step.skipped_as)}`)}\n`);
         return;
       }
       clear();
@@ -91,7 +91,7 @@ export function progressView({
         step.status === 'failed' || step.status === 'timed_out' ? describeEnding(last) : '',
         step.attempts.length > 1 ? `${step.attempts.length} attempts` : '',
         step.duration_ms !== null ? formatDuration(step.duration_ms) : '',
-        step.status === 'skipped' ? 'skipped' : '',
+        step.status === 'skipped' ? skippedNote(step.skipped_as) : '',
       ].filter(Boolean);
       const style = STYLE[step.status];
       const mark = style ? paint(style, MARKS[step.status]) : MARKS[step.status];

@@ -23,13 +23,15 @@ import type { Command, CommandContext } from './command.js';
 import { loadValidated } from './load.js';
 import { parseParams, parseTick, parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
 import { formatPlan } from './plan.js';
+import { resumePoint } from '../ledger/unchanged.js';
 import { progressView } from './progress.js';
 import { type RunOutput, reportOutcome, runExitCode } from './run-report.js';
 import { listenForStop } from './stop-signals.js';
 import { readVersion } from './version.js';
 
 export const command: Command = {
-  usage: `Usage: etl run SEQUENCE [--from STEP] [--only STEP] [--param K=V]... [--tick TIME] [--dry-run] [--json] [--verbose]
+  usage: `Usage: etl run SEQUENCE [--from STEP | --only STEP | --resume RUN] [--skip-unchanged] [--force]
+               [--param K=V]... [--tick TIME] [--dry-run] [--json] [--verbose]
                [--commit] [--commit-progress] [--push [--remote R] [--branch B]] [--at COMMIT]
 
 Validates SEQUENCE and the modules it uses, then runs its steps in order, recording the run
@@ -41,10 +43,21 @@ Options:
                  output and conf, ETL_PARAM_K for the modules; recorded in run.json
   --tick TIME    the schedule tick this run is for (ISO 8601), as etl schedule passes it:
                  recorded in run.json, trigger kind "schedule"
+  --no-lineage   do not hash the steps' local input, config and output (etl lineage
+                 then knows nothing of this run)
   --start-at TIME  get ready (validate, plan), then wait until TIME (at most a minute away)
                  to start: etl schedule starts runs a little early this way
   --from STEP    start at this step (a number from 1, or a step name); earlier ones are skipped
   --only STEP    run only this step
+  --resume RUN   pick up RUN (failed, cancelled or abandoned) at the step where it stopped,
+                 once the outputs its earlier steps wrote are checked to be as it recorded
+                 them (refused, naming the file, if not); run.json says resumed_from RUN.
+                 RUN is what etl show takes (an id, a prefix, SEQUENCE@latest)
+  --skip-unchanged  skip each step given what its last successful run was given (module
+                 files, cmd, flags, env, config and input content) whose output is still as
+                 that run wrote it, as skip_unchanged: true in the sequence does
+  --force        run every step, whatever skip_unchanged says; resume even when an earlier
+                 output changed
   --dry-run      show what would run, record nothing
   --json         print the final run record on stdout (progress goes to stderr)
   --verbose      show the modules' output as it arrives (a failed step's log tail is always shown)
@@ -79,8 +92,12 @@ module's process group at once; the run is recorded either way.
   options: {
     from: { type: 'string' },
     only: { type: 'string' },
+    resume: { type: 'string' },
+    'skip-unchanged': { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
     tick: { type: 'string' },
     'start-at': { type: 'string' },
+    'no-lineage': { type: 'boolean', default: false },
     param: { type: 'string', multiple: true },
     'dry-run': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -100,8 +117,13 @@ module's process group at once; the run is recorded either way.
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
-    if (values.from !== undefined && values.only !== undefined)
-      throw new EtlError('usage', '--from and --only cannot be used together');
+    if ([values.from, values.only, values.resume].filter((v) => v !== undefined).length > 1)
+      throw new EtlError('usage', '--from, --only and --resume cannot be used together');
+    if (values['no-lineage'] && (values['skip-unchanged'] || values.resume !== undefined))
+      throw new EtlError(
+        'usage',
+        `--no-lineage leaves out the hashes ${values.resume !== undefined ? '--resume' : '--skip-unchanged'} compares`,
+      );
     if ((values.remote !== undefined || values.branch !== undefined) && !values.push)
       throw new EtlError('usage', '--remote and --branch go with --push');
     const logLimit = values['log-limit'] === undefined ? undefined : Number(values['log-limit']);
@@ -162,12 +184,14 @@ interface Prepared {
   plan: Plan;
   from?: number;
   only?: number;
+  resumedFrom?: string;
 }
 
 /** Validates the definitions in `context.repo`, runs the sequence and records it in `ledger`. */
 async function runFrom(context: CommandContext, ledger: string, request: RunRequest, at?: string): Promise<number> {
   const { values } = request;
   const json = Boolean(values.json);
+  const force = Boolean(values.force);
   const io: RunOutput = {
     out: json ? context.stderr : context.stdout,
     paint: json ? context.paintErr : context.paint,
@@ -178,6 +202,13 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
   if (at) io.out.write(`definitions of commit ${at}, checked out in a temporary worktree\n`);
   const prepared = await prepare(context, request);
   if (typeof prepared === 'number') return prepared;
+  if (values.resume !== undefined) {
+    const point = await resumePoint(ledger, context.repo, prepared.plan.sequence, String(values.resume), force);
+    for (const change of point.changed) io.out.write(`--force: resuming although ${change}\n`);
+    io.out.write(`resuming run ${point.run_id} at step ${point.from} (${point.name})\n`);
+    prepared.from = point.from;
+    prepared.resumedFrom = point.run_id;
+  }
   if (values['dry-run']) return printDryRun(context, io, prepared);
 
   const stop = listenForStop();
@@ -201,6 +232,9 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
       ),
       values: request.runValues,
       startAt,
+      lineage: !values['no-lineage'],
+      skipUnchanged: Boolean(values['skip-unchanged']),
+      force,
       observer: view,
       logLimit: request.logLimit,
       graceMs: request.graceMs,

@@ -7,6 +7,7 @@ import { ledgerView } from '../ledger/ledger-branch.js';
 import { findRun, readRun, reapIfAbandoned } from '../ledger/history.js';
 import { readStep } from '../ledger/step-log.js';
 import type { Command } from './command.js';
+import { lineageNote, skippedNote } from './output.js';
 
 export const command: Command = {
   usage: `Usage: etl show RUN [--json]
@@ -41,6 +42,7 @@ Options:
       ...Object.entries(run.definitions.files).map(
         ([file, hash]) => `         ${paint('dim', `${hash ?? '(missing)'}`)} ${file}`,
       ),
+      ...(run.resumed_from ? [`resumed  run ${run.resumed_from}, from step ${run.selection?.from ?? '?'}`] : []),
       ...(run.error ? [`error    ${run.error}`] : []),
       `folder   ${ref.folder}`,
       '',
@@ -54,6 +56,7 @@ Options:
         `${stepPosition(summary)}. ${paint('bold', summary.name)}${summary.name === summary.module ? '' : ` (${summary.module})`}  ${summary.status}` +
           `${summary.duration_ms === null ? '' : `  ${formatDuration(summary.duration_ms)}`}${how ? `  ${how}` : ''}${attempts.length > 1 ? `  ${attempts.length} attempts` : ''}`,
       );
+      if (summary.skipped_as) lines.push(`   ${paint('dim', skippedNote(summary.skipped_as))}`);
       if (step && step.status !== 'skipped' && step.status !== 'pending') {
         lines.push(`   ${paint('dim', `$ ${step.argv.join(' ')}`)}`);
         const logLine =
@@ -64,6 +67,9 @@ Options:
         for (const unmet of step.expectations?.filter((e) => !e.ok) ?? [])
           lines.push(`   ${paint('red', `expect ${unmet.message} (not met)`)}`);
         if (step.metrics) lines.push(`   metrics ${formatMetrics(step.metrics)}`);
+        const lineage = lineageNote(step.lineage);
+        if (lineage) lines.push(`   ${paint('dim', lineage)}`);
+        if (step.ran_because) lines.push(`   ${paint('dim', `ran: ${step.ran_because}`)}`);
       }
     }
     context.stdout.write(`${lines.join('\n')}\n`);

@@ -24,6 +24,8 @@ export interface StepDef {
   env: Env;
   /** Metric name -> rule (src/runner/expect.ts). */
   expect: Record<string, string>;
+  /** The step's own skip_unchanged, else the sequence's; false when neither says. */
+  skip_unchanged: boolean;
 }
 
 export interface SequenceDef {
@@ -64,7 +66,7 @@ const given = <T>(value: T | null | undefined | ''): T | undefined =>
   value === null || value === '' ? undefined : value;
 
 /** `position` is 0-based (the array index); the step's index counts from 1. */
-function toStepDef(step: Step, position: number, pointer: string): StepDef {
+function toStepDef(step: Step, position: number, pointer: string, skipUnchanged = false): StepDef {
   return {
     index: position + 1,
     pointer,
@@ -77,6 +79,7 @@ function toStepDef(step: Step, position: number, pointer: string): StepDef {
     retries: given(step.retries),
     env: step.env ?? {},
     expect: step.expect ?? {},
+    skip_unchanged: step.skip_unchanged ?? skipUnchanged,
   };
 }
 
@@ -117,7 +120,7 @@ export function toSequenceDef(
         { default: param.default ?? undefined, description: given(param.description) },
       ]),
     ),
-    steps: data.steps.map((s, i) => toStepDef(s, i, `/steps/${i}`)),
+    steps: data.steps.map((s, i) => toStepDef(s, i, `/steps/${i}`, data.skip_unchanged)),
     on_failure: Array.isArray(onFailure)
       ? onFailure.map((s, i) => toStepDef(s, i, `/on_failure/${i}`))
       : [toStepDef(onFailure, 0, '/on_failure')],
@@ -151,6 +154,7 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
           conf: text(step.conf),
           env: strings(step.env),
           expect: strings(step.expect),
+          skip_unchanged: false,
         },
       ];
     });

@@ -72,6 +72,12 @@ export const Step = z
       .describe(
         'Rules on the metrics the module writes to ETL_METRICS, checked when it exits 0 (one that does not hold fails the step): {"rows": ">= 1", "rejected": "< 5% of rows", "loaded": "within 20% of last"}.',
       ),
+    skip_unchanged: z
+      .boolean()
+      .optional()
+      .describe(
+        'Do not run this step when what it is given (module files, cmd, flags, env, config content, input hashes) equals its last successful run and its output still has the hash that run recorded: it is recorded skipped, pointing at that run. Steps whose input is not a local file or folder always run.',
+      ),
   })
   .meta({ id: 'Step' });
 
@@ -95,6 +101,12 @@ export const SequenceObject = z
     on_failure_timeout: notGiven(Duration).describe(
       'A bound on the on_failure steps together, from when they start; default: the sequence timeout.',
     ),
+    skip_unchanged: z
+      .boolean()
+      .optional()
+      .describe(
+        'skip_unchanged for every step that does not say otherwise (etl run --skip-unchanged does it for one run).',
+      ),
     env: Env.optional(),
     secrets: z
       .array(z.string().regex(new RegExp(ENV_NAME_PATTERN)))

@@ -15,6 +15,7 @@ import { lastSuccessfulMetrics } from './metrics.js';
 import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
 import type { PushOptions, PushResult } from '../git/push.js';
+import { lastDoneSteps } from './unchanged.js';
 import { openRecorder } from './recorder.js';
 import { noteUnrecorded } from './unrecorded.js';
 
@@ -30,9 +31,16 @@ export interface RunSequenceOptions {
   hurry?: AbortSignal;
   from?: number;
   only?: number;
+  /** etl run --resume: the run picked up at `from`. */
+  resumedFrom?: string;
+  /** skip_unchanged for every step (--skip-unchanged); force: none (--force). */
+  skipUnchanged?: boolean;
+  force?: boolean;
   trigger?: Trigger;
   /** The run's parameters and tick (etl run --param, --tick). */
   values?: RunValues;
+  /** Hash the steps' local input, config and output into their records (default true). */
+  lineage?: boolean;
   /** Get ready, then start at this time (etl run --start-at); `signal` meanwhile: nothing runs. */
   startAt?: Date;
   /** Sees every event after it is recorded: a terminal view, a notifier. */
@@ -148,11 +156,16 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
           definitions: pinned,
           env,
           lastMetrics: lastSuccessfulMetrics(ledger, sequence, runId),
+          lineage: options.lineage,
           observer: ledgerWrite(() => openRecorder(join(ledger, folder), chain(options.observer, progress)), ledger),
           signal: options.signal,
           hurry: options.hurry,
           from: options.from,
           only: options.only,
+          resumedFrom: options.resumedFrom,
+          skipUnchanged: options.skipUnchanged,
+          force: options.force,
+          lastDone: lastDoneSteps(ledger, sequence, runId),
           logLimit: options.logLimit,
           graceMs: options.graceMs,
           host: hostname(),

@@ -1,9 +1,11 @@
 // Two runs side by side (`etl diff`): the definitions each pinned (a unified diff of each file
-// that changed, read from git), params and tick, and step by step the argv, the paths, the
-// status and the duration with its change, naming the first step that was given something
-// different. Steps are matched by role and position.
+// that changed, read from git), params and tick, and step by step the argv, the paths and the
+// content hashes of input and config, the status, the duration and the metrics with their
+// change, and whether the output's content differs, naming the first step that was given
+// something different. Steps are matched by role and position.
 import type { Env } from '../git/git.js';
 import { type PinnedChange, pinDiff } from '../ledger/pinned.js';
+import type { MetricValue } from '../runner/metrics.js';
 import type { Role, RunRecord, StepRecord, StepStatus } from '../runner/records.js';
 
 export interface RunSide {
@@ -27,6 +29,18 @@ export interface StepSide {
   input: string | null;
   output: string | null;
   config: string | null;
+  /** The content hashes lineage recorded (null: not a local file, or not recorded). */
+  input_sha256: string | null;
+  config_sha256: string | null;
+  output_sha256: string | null;
+  metrics: Record<string, MetricValue> | null;
+}
+
+export interface MetricChange {
+  a: MetricValue | null;
+  b: MetricValue | null;
+  /** From a to b, in percent, when both are numbers and a is not 0. */
+  change_pct: number | null;
 }
 
 export interface StepDiff {
@@ -35,8 +49,12 @@ export interface StepDiff {
   /** null: the run has no such step. */
   a: StepSide | null;
   b: StepSide | null;
-  /** What the step was given that differs: module, argv, input, output, config. */
+  /** What the step was given that differs: module, argv, input, output, config, and the content of input and config. */
   given: string[];
+  /** Whether the output's content differs (both hashed). */
+  output_differs: boolean;
+  /** The metrics whose value differs. */
+  metrics: Record<string, MetricChange>;
   /** The change of duration from a to b, in percent (null when either is unknown or a is 0). */
   duration_change_pct: number | null;
 }
@@ -61,17 +79,22 @@ export interface LoadedRun {
 
 export function diffRuns(repo: string, a: LoadedRun, b: LoadedRun, env: Env = process.env): RunDiff {
   const steps = pairSteps(a, b).map(([index, role, sa, sb]) => {
-    const given = sa && sb ? GIVEN.filter((key) => !sameValue(sa[key], sb[key])) : ['the step itself'];
+    const given =
+      sa && sb
+        ? GIVEN.filter(
+            (key) =>
+              !sameValue(sa[key], sb[key]) && (!key.endsWith('_sha256') || (sa[key] !== null && sb[key] !== null)),
+          ).map((key) => (key.endsWith('_sha256') ? `${key.replace('_sha256', '')} content` : key))
+        : ['the step itself'];
     return {
       index,
       role,
       a: sa,
       b: sb,
       given,
-      duration_change_pct:
-        sa?.duration_ms && sb?.duration_ms != null
-          ? Math.round(((sb.duration_ms - sa.duration_ms) / sa.duration_ms) * 1000) / 10
-          : null,
+      output_differs: Boolean(sa?.output_sha256 && sb?.output_sha256 && sa.output_sha256 !== sb.output_sha256),
+      metrics: metricChanges(sa?.metrics ?? {}, sb?.metrics ?? {}),
+      duration_change_pct: changePct(sa?.duration_ms, sb?.duration_ms),
     };
   });
   const first = steps.find((s) => s.given.length > 0 && (s.a?.status !== 'skipped' || s.b?.status !== 'skipped'));
@@ -96,7 +119,21 @@ export function diffRuns(repo: string, a: LoadedRun, b: LoadedRun, env: Env = pr
   };
 }
 
-const GIVEN = ['module', 'argv', 'input', 'output', 'config'] as const;
+// A hash compared only when both runs recorded one: a run without lineage is not "different".
+const GIVEN = ['module', 'argv', 'input', 'output', 'config', 'input_sha256', 'config_sha256'] as const;
+
+function changePct(a: unknown, b: unknown): number | null {
+  return typeof a === 'number' && typeof b === 'number' && a !== 0 ? Math.round(((b - a) / a) * 1000) / 10 : null;
+}
+
+function metricChanges(a: Record<string, MetricValue>, b: Record<string, MetricValue>): Record<string, MetricChange> {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return Object.fromEntries(
+    keys
+      .filter((key) => a[key] !== b[key])
+      .map((key) => [key, { a: a[key] ?? null, b: b[key] ?? null, change_pct: changePct(a[key], b[key]) }]),
+  );
+}
 
 function sameValue(x: unknown, y: unknown): boolean {
   return JSON.stringify(x) === JSON.stringify(y);
@@ -131,6 +168,10 @@ function pairSteps(a: LoadedRun, b: LoadedRun): Array<[number, Role, StepSide | 
           input: record?.input ?? null,
           output: record?.output ?? null,
           config: record?.config ?? null,
+          input_sha256: record?.lineage?.input?.sha256 ?? null,
+          config_sha256: record?.lineage?.config?.sha256 ?? null,
+          output_sha256: record?.lineage?.output?.sha256 ?? null,
+          metrics: record?.metrics ?? null,
         };
         return [`${summary.role} ${summary.index}`, value] as const;
       }),

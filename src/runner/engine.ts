@@ -2,14 +2,16 @@
 // failure, as one loop over a Plan. The engine knows nothing of the ledger: it reports every
 // change of state to an observer, which decides what to write where.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { sleep } from '../timers.js';
 import { attemptBound, type Deadline, handlerDeadline, sequenceDeadline } from './deadline.js';
 import { LogWriter, Redactor } from './logs.js';
 import { inheritedEnv, isSelected, type Plan, type PlannedStep, secretValues } from './plan.js';
 import { checkExpectations, type LastMetrics } from './expect.js';
+import { describeArtifact, isExternal } from './lineage.js';
 import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
 import { runProcess } from './process.js';
+import { type DoneBefore, fingerprintOf, judgeUnchanged, type ModuleHashes } from './unchanged.js';
 import { type ModuleSpec, openSpawner, type Spawner } from './spawner.js';
 import type { DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import {
@@ -61,6 +63,8 @@ export interface ExecuteOptions {
   /** 1-based: run from this step on / only this step; the others are skipped. */
   from?: number;
   only?: number;
+  /** etl run --resume: the run picked up at `from` (recorded in run.json and the skipped steps). */
+  resumedFrom?: string;
   logLimit?: number;
   graceMs?: number;
   host: string;
@@ -76,6 +80,14 @@ export interface ExecuteOptions {
    * (openRunSpawner) and closes it when it ends.
    */
   spawner?: Spawner;
+  /** Hash the steps' local input, config and output (default true; etl run --no-lineage). */
+  lineage?: boolean;
+  /** skip_unchanged for every step (etl run --skip-unchanged). */
+  skipUnchanged?: boolean;
+  /** Run every step, whatever skip_unchanged says (etl run --force). */
+  force?: boolean;
+  /** A step's last successful execution in the ledger, that skip_unchanged compares with. */
+  lastDone?: (index: number, name: string) => DoneBefore | undefined;
   /** The metrics a step wrote in the sequence's last successful run ("within 20% of last"). */
   lastMetrics?: (role: Role, index: number) => LastMetrics | undefined;
   /**
@@ -98,6 +110,7 @@ interface RunState {
   spawner: Spawner;
   /** The module started ahead for the next step's first attempt, handed back when it comes. */
   ahead?: { step: PlannedStep; module: ModuleSpec };
+  moduleHashes: ModuleHashes;
 }
 
 /** start_etl -> exec_module ... -> end_etl, or error_handler after a failure. */
@@ -115,7 +128,16 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const run = newRunRecord(plan, options, started, summaries);
   const spawner = options.spawner ?? (await openRunSpawner(plan, options.env, options.graceMs));
   try {
-    const state: RunState = { plan, options, run, now, redactor, moduleEnv: inheritedEnv(plan, options.env), spawner };
+    const state: RunState = {
+      plan,
+      options,
+      run,
+      now,
+      redactor,
+      moduleEnv: inheritedEnv(plan, options.env),
+      spawner,
+      moduleHashes: new Map(),
+    };
     await runSteps(state, context, started);
   } finally {
     if (!options.spawner) spawner.close();
@@ -144,6 +166,9 @@ async function runSteps(state: RunState, context: RecordContext, started: Date):
     cancelled ||= Boolean(options.signal?.aborted);
     if (failed || cancelled || !isSelected(planned, options)) {
       spawner.cancelNext();
+      // --resume: the steps before the failed one stand as the resumed run did them.
+      if (options.resumedFrom && !failed && !cancelled && planned.index < (options.from ?? 1))
+        record.skipped_as = { reason: 'resumed', run_id: options.resumedFrom };
       await skipStep(state, record);
       continue;
     }
@@ -155,12 +180,17 @@ async function runSteps(state: RunState, context: RecordContext, started: Date):
       deadline === undefined &&
       Object.keys(planned.expect).length === 0 && // the next one waits for the rules' verdict
       following &&
+      // With lineage, this step's output is hashed as the next one starts: not if that one writes it.
+      (options.lineage === false || !overwrites(following, planned)) &&
+      // A step that may be skipped as unchanged is judged before it starts.
+      !following.skip_unchanged &&
+      !options.skipUnchanged &&
       isSelected(following, options)
         ? following
         : undefined;
     await execStep(state, planned, record, {}, deadline, ahead);
     if (record.status === 'cancelled') cancelled = true;
-    else if (record.status !== 'succeeded') failed = record;
+    else if (record.status !== 'succeeded' && record.status !== 'skipped') failed = record; // skipped: unchanged
   }
 
   spawner.cancelNext();
@@ -240,6 +270,23 @@ async function execStep(
   ahead?: PlannedStep,
 ): Promise<void> {
   const { plan, options, run, now, redactor } = state;
+  // What the step reads, as it is before it runs (not counted in its duration).
+  const lineage = options.lineage === false ? undefined : await readLineage(planned, record);
+  if (lineage) {
+    const fingerprint = await fingerprintOf(planned, plan.repo, plan.secrets, lineage, state.moduleHashes);
+    if (fingerprint) record.fingerprint = fingerprint;
+  }
+  if (record.role === 'step' && !options.force && (planned.skip_unchanged || options.skipUnchanged)) {
+    const verdict = lineage
+      ? await judgeUnchanged(planned, record.fingerprint, options.lastDone?.(planned.index, planned.name))
+      : { unchanged: false as const, why: 'lineage is off (--no-lineage): nothing to compare' };
+    if (verdict.unchanged) {
+      record.skipped_as = { reason: 'unchanged', run_id: verdict.run_id };
+      await skipStep(state, record);
+      return;
+    }
+    record.ran_because = verdict.why;
+  }
   record.status = 'running';
   record.started_at = now().toISOString();
   updateSummary(state, record);
@@ -312,6 +359,11 @@ async function execStep(
       if (checked.some((check) => !check.ok)) record.status = 'failed';
     }
   } finally {
+    if (lineage) {
+      const output = await describeArtifact(planned.output, record.output, planned.cwd);
+      // A step given no input, output nor config has nothing to record.
+      if (lineage.input || lineage.config || output) record.lineage = { ...lineage, output };
+    }
     const { path, ...summary } = log.close();
     record.log = { ...summary, path: path === null ? null : logPath };
     const finished = now();
@@ -320,4 +372,24 @@ async function execStep(
     updateSummary(state, record);
     await options.observer.stepFinished(run, record);
   }
+}
+
+/**
+ * Whether `next` writes a local file that `step` reads or writes, or that it reads itself:
+ * lineage hashes `step`'s output after it exits and `next`'s input and config as it starts,
+ * so `next` may start early (start-ahead) only when it cannot change them meanwhile.
+ */
+function overwrites(next: PlannedStep, step: PlannedStep): boolean {
+  if (next.output === undefined || isExternal(next.output)) return false;
+  const written = resolve(next.cwd, next.output);
+  return [step.input, step.output, step.config, next.input, next.config].some(
+    (value) => value !== undefined && !isExternal(value) && resolve(step.cwd, value) === written,
+  );
+}
+
+async function readLineage(planned: PlannedStep, record: StepRecord) {
+  return {
+    input: await describeArtifact(planned.input, record.input, planned.cwd),
+    config: await describeArtifact(planned.config, record.config, planned.cwd),
+  };
 }

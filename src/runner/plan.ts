@@ -31,6 +31,8 @@ export interface PlannedStep {
   env: Record<string, string>;
   /** Rules on the step's metrics, checked when its module exits 0. */
   expect: Record<string, string>;
+  /** Skipped when given the same as its last successful run (src/runner/unchanged.ts). */
+  skip_unchanged: boolean;
 }
 
 export interface Plan {
@@ -111,6 +113,7 @@ export function planRun(
       retry_delay_ms: module.retry_delay ? (parseDuration(module.retry_delay) ?? 0) : 0,
       env: { ...module.env, ...sequence.env, ...step.env },
       expect: step.expect,
+      skip_unchanged: step.skip_unchanged,
     };
   };
   return {

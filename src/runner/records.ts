@@ -27,6 +27,15 @@ export const Attempt = z
 
 export const Role = z.enum(['step', 'on_failure']);
 
+export const SkippedAs = z
+  .strictObject({
+    reason: z
+      .enum(['unchanged', 'resumed'])
+      .describe('unchanged: given the same as its last successful run; resumed: done by the run this one resumes'),
+    run_id: z.string().describe('The run whose execution of the step stands for this one'),
+  })
+  .meta({ id: 'SkippedAs' });
+
 export const StepSummary = z
   .strictObject({
     index: z.int().min(1),
@@ -38,6 +47,7 @@ export const StepSummary = z
     exit_code: Nullable(z.int()),
     attempts: z.int().min(0),
     record: z.string().describe('Path of the step record, relative to the run folder'),
+    skipped_as: SkippedAs.optional(),
   })
   .meta({ id: 'StepSummary' });
 
@@ -87,6 +97,12 @@ export const RunRecord = z
     trigger: Trigger,
     definitions: DefinitionsPin,
     selection: Nullable(z.strictObject({ from: Nullable(z.int()), only: Nullable(z.int()) })),
+    resumed_from: z
+      .string()
+      .optional()
+      .describe(
+        'etl run --resume: the run this one picks up, at its failed step (the steps before: skipped_as resumed)',
+      ),
     params: z.record(z.string(), z.string()).optional().describe("The run's parameters, resolved"),
     tick: z.string().optional().describe('What ${tick} stood for: the schedule tick, or the run start (ISO 8601, UTC)'),
     host: z.string(),
@@ -100,6 +116,25 @@ export const RunRecord = z
     steps: z.array(StepSummary),
   })
   .meta({ id: 'RunRecord', title: 'etl-ledger run record (run.json)' });
+
+export const Artifact = z
+  .strictObject({
+    path: z.string().describe('As the step was given it (secrets masked)'),
+    kind: z.enum(['file', 'folder', 'missing', 'external', 'unreadable']),
+    size: z.int().min(0).optional().describe("Bytes: the file's, or the folder's files' together"),
+    sha256: z
+      .string()
+      .optional()
+      .describe('Of a file; of a folder, of its manifest ("<sha256>  <relative path>" a line, in path order)'),
+    files: z.int().min(0).optional().describe("A folder's files hashed"),
+    bounded: z.string().optional().describe("Why a folder's hash covers only part of it"),
+    error: z.string().optional().describe('Why it could not be read'),
+  })
+  .meta({ id: 'Artifact' });
+
+export const StepLineage = z
+  .strictObject({ input: Nullable(Artifact), output: Nullable(Artifact), config: Nullable(Artifact) })
+  .meta({ id: 'StepLineage' });
 
 export const StepRecord = z
   .strictObject({
@@ -122,6 +157,17 @@ export const StepRecord = z
       .record(z.string(), z.union([z.number(), z.string()]))
       .optional()
       .describe('What the module wrote to ETL_METRICS (its last attempt): key -> number or text'),
+    fingerprint: z
+      .string()
+      .optional()
+      .describe(
+        'sha256 over what the step was given: module files, argv, non-secret env, config and input hashes (skip_unchanged compares it)',
+      ),
+    skipped_as: SkippedAs.optional(),
+    ran_because: z.string().optional().describe('With skip_unchanged: why the step was run rather than skipped'),
+    lineage: StepLineage.optional().describe(
+      'What the step read (input and config, before it ran) and wrote (output, after): local files and folders hashed',
+    ),
     expectations: z
       .array(z.strictObject({ metric: z.string(), rule: z.string(), ok: z.boolean(), message: z.string() }))
       .optional()
@@ -145,3 +191,6 @@ export type Trigger = z.infer<typeof Trigger>;
 export type DefinitionsPin = z.infer<typeof DefinitionsPin>;
 export type RunRecord = z.infer<typeof RunRecord>;
 export type StepRecord = z.infer<typeof StepRecord>;
+export type Artifact = z.infer<typeof Artifact>;
+export type StepLineage = z.infer<typeof StepLineage>;
+export type SkippedAs = z.infer<typeof SkippedAs>;

@@ -59,6 +59,8 @@ export interface RunFacts {
   definitions: DefinitionsPin;
   from?: number;
   only?: number;
+  /** etl run --resume: the run picked up. */
+  resumedFrom?: string;
   host: string;
   pid: number;
   runnerVersion: string;
@@ -75,6 +77,7 @@ export function newRunRecord(plan: Plan, facts: RunFacts, started: Date, steps: 
     trigger: facts.trigger,
     definitions: facts.definitions,
     selection: selected ? { from: facts.from ?? null, only: facts.only ?? null } : null,
+    ...(facts.resumedFrom ? { resumed_from: facts.resumedFrom } : {}),
     ...(Object.keys(plan.params).length ? { params: plan.params } : {}),
     tick: plan.tick,
     host: facts.host,
@@ -119,6 +122,7 @@ export function summaryLine(step: StepRecord, record: string): StepSummary {
     exit_code: last?.exit_code ?? null,
     attempts: step.attempts.length,
     record,
+    ...(step.skipped_as ? { skipped_as: step.skipped_as } : {}),
   };
 }
 

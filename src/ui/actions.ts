@@ -53,10 +53,22 @@ function run(actions: Actions, body: Record<string, unknown>): ApiResponse {
   const from = body.from;
   if (from !== undefined && !(Number.isInteger(from) && (from as number) >= 1))
     return { status: 400, json: { error: 'from is a step number' } };
-  const args = [CLI, '--repo', actions.repo, 'run', sequence, ...(from ? ['--from', String(from)] : [])];
+  const resume = body.resume;
+  if (resume !== undefined && !(typeof resume === 'string' && RUN_ID_PATTERN.test(resume)))
+    return { status: 400, json: { error: 'resume is a run id' } };
+  if (from !== undefined && resume !== undefined) return { status: 400, json: { error: 'from or resume, not both' } };
+  const args = [
+    CLI,
+    '--repo',
+    actions.repo,
+    'run',
+    sequence,
+    ...(from ? ['--from', String(from)] : []),
+    ...(resume ? ['--resume', resume] : []),
+  ];
   // Its own process, as from a terminal: it outlives the page, and the server.
   spawn(process.execPath, args, { cwd: actions.repo, env: actions.env, stdio: 'ignore', detached: true }).unref();
-  return { status: 202, json: { started: sequence, from: from ?? null } };
+  return { status: 202, json: { started: sequence, from: from ?? null, resume: resume ?? null } };
 }
 
 function cancel(actions: Actions, body: Record<string, unknown>): ApiResponse {

@@ -12,6 +12,8 @@ import { findRun, type LedgerView, ledgerSequences, listHistory, readRun, reapIf
 import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
 import type { LedgerCache } from '../ledger/read-cache.js';
 import { pinDiff, pinnedFiles } from '../ledger/pinned.js';
+import { sourcesOf } from '../ledger/lineage.js';
+import { metricsHistory } from '../ledger/metrics.js';
 import { readStep } from '../ledger/step-log.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import { RUN_STATUSES } from '../runner/statuses.js';
@@ -59,11 +61,14 @@ export async function handleApi(context: ApiContext, method: string, path: strin
   if (method !== 'GET' && method !== 'HEAD') return { status: 405, json: { error: 'only GET' } } as ApiResponse;
   if (parts.length === 1 && parts[0] === 'sequences') return sequences(context);
   if (parts.length === 1 && parts[0] === 'runs') return runs(context, query);
+  if (parts.length === 3 && parts[0] === 'sequences' && parts[2] === 'metrics')
+    return metrics(context, parts[1]!, query);
   if (parts[0] === 'runs' && parts.length >= 2) {
     const id = parts[1]!;
     if (!RUN_ID_PATTERN.test(id)) return notFound('run');
     if (parts.length === 2) return oneRun(context, id);
     if (parts.length === 3 && parts[2] === 'definitions') return runDefinitions(context, id);
+    if (parts.length === 3 && parts[2] === 'lineage') return runLineage(context, id);
     if (parts.length === 5 && parts[2] === 'steps' && parts[4] === 'log')
       return stepLog(context, id, parts[3]!, query.get('from'));
   }
@@ -114,6 +119,14 @@ function runs(context: ApiContext, query: URLSearchParams): ApiResponse {
   };
 }
 
+/** What a sequence's steps wrote to ETL_METRICS in its newest runs (`limit`, default 50), newest first. */
+function metrics(context: ApiContext, sequence: string, query: URLSearchParams): ApiResponse {
+  if (!NAME.test(sequence)) return notFound('sequence');
+  const limit = Number(query.get('limit') ?? 50);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) return badRequest(`limit is 1 to ${MAX_PAGE}`);
+  return { status: 200, json: { points: metricsHistory(context.view, sequence, { limit }) } };
+}
+
 /** undefined when absent, null when unreadable. */
 function time(value: string | null): Date | undefined | null {
   if (value === null || value === '') return undefined;
@@ -153,6 +166,17 @@ function runDefinitions(context: ApiContext, id: string): ApiResponse {
       changes: previous ? pinDiff(context.repo, previous.definitions, run.definitions) : [],
     },
   };
+}
+
+/** For each step of a run, the steps (of this run or earlier ones) that wrote what it read. */
+function runLineage(context: ApiContext, id: string): ApiResponse {
+  const found = locate(context, id);
+  if (!found) return notFound('run');
+  const steps = found.run.steps.flatMap((line) => {
+    const step = served(found.root, join(found.folder, line.record)) ? readStep(found.folder, line.record) : undefined;
+    return step ? [step] : [];
+  });
+  return { status: 200, json: { sources: sourcesOf(context.view, context.repo, found.run, steps) } };
 }
 
 /** A run by its whole id: its record and folder, when they lie inside the ledger (no link out of it). */

@@ -98,12 +98,17 @@ async function build(context: ApiContext, dir: string, options: ReportOptions): 
       runs: RunRecord[];
     };
     write(`data/sequences/${sequence.name}.json`, { runs, next: null });
+    write(
+      `data/sequences/${sequence.name}/metrics.json`,
+      (await ask(`/sequences/${sequence.name}/metrics`, { limit: String(options.runs) })).json,
+    );
     pages.push(`sequences/${sequence.name}`);
     for (const run of runs) {
       included.add(run.id);
       pages.push(`runs/${run.id}`);
       write(`data/runs/${run.id}.json`, (await ask(`/runs/${run.id}`)).json);
       write(`data/runs/${run.id}/definitions.json`, (await ask(`/runs/${run.id}/definitions`)).json);
+      write(`data/runs/${run.id}/lineage.json`, (await ask(`/runs/${run.id}/lineage`)).json);
       // Every step that started has a log to show (a running one's record comes when it ends).
       for (const line of run.steps) {
         if (line.status === 'pending' || line.status === 'skipped') continue;

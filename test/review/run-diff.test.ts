@@ -1,5 +1,6 @@
 // etl diff over real runs in a real git repository: the definitions each pinned, read back
-// from git, params, statuses, durations and the first step given something different.
+// from git, params, statuses, durations, metrics, content hashes and the first step given
+// something different.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +24,12 @@ function repo(t: Parameters<typeof pipelineRepo>[0]) {
       },
       files: {
         'conf/extract.conf': 'rows=3\n',
-        'modules/extract.sh': { content: '#!/bin/sh\nmkdir -p work\necho a,b > work/raw.csv\n', mode: 0o755 },
+        // Its config is a metric line: rows=N.
+        'modules/extract.sh': {
+          content:
+            '#!/bin/sh\nmkdir -p work\ncat conf/extract.conf > work/raw.csv\ncat conf/extract.conf >> "$ETL_METRICS"\n',
+          mode: 0o755,
+        },
         // Fails for the south.
         'modules/load.sh': {
           content: '#!/bin/sh\ncase "$ETL_PARAM_REGION" in south) echo "no south table" >&2; exit 4;; esac\n',
@@ -63,25 +69,30 @@ test('etl diff: the definitions that changed (a diff read from git), params, sta
   assert.deepEqual(
     diff.steps.map((s) => [s.index, s.role, s.a?.status, s.b?.status, s.given]),
     [
-      [1, 'step', 'succeeded', 'succeeded', []],
-      [2, 'step', 'succeeded', 'failed', ['argv', 'output']],
+      [1, 'step', 'succeeded', 'succeeded', ['config content']],
+      [2, 'step', 'succeeded', 'failed', ['argv', 'output', 'input content']],
     ],
   );
+  assert.deepEqual(diff.steps[0]!.metrics, { rows: { a: 3, b: 4, change_pct: 33.3 } });
+  assert.equal(diff.steps[0]!.output_differs, true);
+  assert.match(diff.steps[0]!.b!.config_sha256 ?? '', /^[0-9a-f]{64}$/);
   assert.equal(diff.steps[1]!.b!.exit_code, 4);
   assert.equal(typeof diff.steps[0]!.duration_change_pct, 'number');
-  assert.deepEqual(diff.first_difference, { index: 2, role: 'step', name: 'load', given: ['argv', 'output'] });
+  assert.deepEqual(diff.first_difference, { index: 1, role: 'step', name: 'extract', given: ['config content'] });
 
   const text = await runCli(['diff', 'daily@latest~1', 'daily@latest'], { cwd: dir });
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /definitions: 1 file differ/);
   assert.match(text.stdout, /\n {2}-rows=3\n {2}\+rows=4\n/);
   assert.match(text.stdout, /param region: north -> south/);
-  assert.match(text.stdout, /\n2 +load +succeeded -> failed +\S+ -> \S+ +[+-]?[\d.]+% +argv, output\n/);
+  assert.match(text.stdout, /\n2 +load +succeeded -> failed +\S+ -> \S+ +[+-]?[\d.]+% +argv, output, input content\n/);
+  assert.match(text.stdout, /\nstep 1 \(extract\) metrics: rows 3 -> 4 \(\+33\.3%\)\n/);
+  assert.match(text.stdout, /\nstep 1 \(extract\) output work\/raw\.csv: sha256 [0-9a-f]{12} -> [0-9a-f]{12}\n/);
   assert.match(
     text.stdout,
     /step 2 argv:\n {2}- \.\/modules\/load\.sh --input work\/raw\.csv --output work\/north\.csv\n {2}\+ \.\/modules\/load\.sh --input work\/raw\.csv --output work\/south\.csv/,
   );
-  assert.match(text.stdout, /first step given something different: 2 \(load\) \(argv, output\)\n$/);
+  assert.match(text.stdout, /first step given something different: 1 \(extract\) \(config content\)\n$/);
 
   // The same run twice: nothing differs.
   const same = JSON.parse(

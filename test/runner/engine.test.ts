@@ -28,6 +28,7 @@ function step(index: number, script: string, extra: Partial<PlannedStep> = {}): 
     retry_delay_ms: 0,
     env: {},
     expect: {},
+    skip_unchanged: false,
     ...extra,
   };
 }

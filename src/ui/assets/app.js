@@ -33,8 +33,10 @@ const source = STATIC
         if (before) runs = runs.slice(runs.findIndex((r) => r.id === before) + 1);
         return { runs: runs.slice(0, limit), next: runs.length > limit ? runs[limit - 1].id : null };
       },
+      metrics: (sequence) => getJson(`${reportRoot}data/sequences/${sequence}/metrics.json`),
       run: (id) => getJson(`${reportRoot}data/runs/${id}.json`),
       definitions: (id) => getJson(`${reportRoot}data/runs/${id}/definitions.json`),
+      lineage: (id) => getJson(`${reportRoot}data/runs/${id}/lineage.json`),
       log: (id, step) => `${reportRoot}data/runs/${id}/steps/${step}.log`,
     }
   : {
@@ -43,8 +45,10 @@ const source = STATIC
         getJson(
           `/api/runs?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== ''))}`,
         ),
+      metrics: (sequence) => getJson(`/api/sequences/${sequence}/metrics?limit=50`),
       run: (id) => getJson(`/api/runs/${id}`),
       definitions: (id) => getJson(`/api/runs/${id}/definitions`),
+      lineage: (id) => getJson(`/api/runs/${id}/lineage`),
       log: (id, step) => `/api/runs/${id}/steps/${step}/log`,
     };
 
@@ -230,8 +234,15 @@ function Run({ id }) {
     () => source.run(id),
     (change) => change.id === id,
   );
+  // Who wrote what the steps read: asked once the run is shown, again as it changes.
+  const lineage = useLoaded(
+    () => source.lineage(id),
+    (change) => change.id === id,
+  );
   if (!state.data) return html`<${Loading} state=${state} what=${`run ${id}`} />`;
   const { run, steps, links } = state.data;
+  const sources = new Map((lineage.data?.sources ?? []).map((s) => [`${s.role}-${s.index}`, s]));
+  const stopped = run.steps.find((s) => s.role === 'step' && s.status !== 'succeeded' && s.status !== 'skipped');
   const start = Date.parse(run.started_at);
   const end = run.finished_at ? Date.parse(run.finished_at) : Date.now();
   const span = Math.max(1, end - start);
@@ -240,7 +251,7 @@ function Run({ id }) {
   return html`
     <p><a href=${page(`sequences/${run.sequence}`)}>← ${run.sequence}</a></p>
     <h1>${run.sequence} <${Status} status=${run.status} /></h1>
-    <p class="muted">run <code>${run.id}</code> · started ${when(run.started_at)} · ${duration(run.duration_ms)} · ${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${ci?.workflow ? ` (workflow ${ci.workflow})` : ''}${run.selection?.from ? ` · from step ${run.selection.from}` : ''}${run.selection?.only ? ` · only step ${run.selection.only}` : ''}</p>
+    <p class="muted">run <code>${run.id}</code> · started ${when(run.started_at)} · ${duration(run.duration_ms)} · ${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${ci?.workflow ? ` (workflow ${ci.workflow})` : ''}${run.selection?.from ? ` · from step ${run.selection.from}` : ''}${run.selection?.only ? ` · only step ${run.selection.only}` : ''}${run.resumed_from ? html` · resumes <a href=${page(`runs/${run.resumed_from}`)}>run ${run.resumed_from}</a>` : ''}</p>
     <p class="links">
       ${links?.commit ? html`<a href=${links.commit} rel="noreferrer">commit ${run.definitions.commit?.slice(0, 10)}</a>` : ''}
       ${links?.actions_run ? html`<a href=${links.actions_run} rel="noreferrer">Actions run</a>` : ''}
@@ -248,7 +259,8 @@ function Run({ id }) {
     </p>
     ${run.error ? html`<p class="error" role="alert">${run.error}</p>` : ''}
     <p>${run.status === 'running' ? html`<${Action} label="Cancel" action="cancel" body=${{ run: run.id }} />` : ''}
-      ${run.status === 'failed' && run.failed_step ? html`<${Action} label=${`Re-run from step ${run.failed_step}`} action="run" body=${{ sequence: run.sequence, from: run.failed_step }} />` : ''}</p>
+      ${run.status === 'failed' && run.failed_step ? html`<${Action} label=${`Re-run from step ${run.failed_step}`} action="run" body=${{ sequence: run.sequence, from: run.failed_step }} />` : ''}
+      ${['failed', 'cancelled', 'abandoned'].includes(run.status) && stopped ? html`<${Action} label=${`Resume at step ${stopped.index}`} action="run" body=${{ sequence: run.sequence, resume: run.id }} />` : ''}</p>
     <div class="scroll"><table class="steps">
       <thead><tr><th>step</th><th>status</th><th class="hide-narrow">timeline</th><th>ending</th></tr></thead>
       <tbody>${run.steps.map((line) => {
@@ -260,9 +272,10 @@ function Run({ id }) {
             ? end - start
             : from;
         const last = step?.attempts.at(-1);
-        return html`<tr data-step=${`${line.role}-${line.index}`}>
+        return html`<tr data-step=${`${line.role}-${line.index}`} id=${`step-${line.role}-${line.index}`}>
           <td><strong>${line.role === 'on_failure' ? 'on failure ' : ''}${line.index}. ${line.name}</strong>
-            ${step ? html`<div class="argv"><code>${step.argv.join(' ')}</code></div>` : ''}</td>
+            ${step ? html`<div class="argv"><code>${step.argv.join(' ')}</code></div>` : ''}
+            <${StepFacts} line=${line} step=${step} sources=${sources.get(`${line.role}-${line.index}`)} here=${run.id} /></td>
           <td><${Status} status=${line.status} /></td>
           <td class="hide-narrow"><div class="gantt" title=${`${duration(step?.duration_ms)}`}><span class=${`bar s-${line.status}`} style=${{ left: `${(100 * from) / span}%`, width: `${Math.max(0.5, (100 * (to - from)) / span)}%` }}></span></div></td>
           <td>${last ? (last.signal ? `signal ${last.signal}` : last.exit_code !== null ? `exit ${last.exit_code}` : (last.error ?? '')) : ''}${line.attempts > 1 ? html` <span class="muted">(${line.attempts} attempts)</span>` : ''}
@@ -271,6 +284,34 @@ function Run({ id }) {
       })}</tbody>
     </table></div>
     <${Definitions} run=${run} />`;
+}
+
+/** A link to a step of a run: on this page, or on that run's. */
+const stepLink = (entry, here) =>
+  html`<a class="step-link" href=${`${entry.run_id === here ? '' : page(`runs/${entry.run_id}`)}#step-${entry.step.role}-${entry.step.index}`}>${entry.run_id === here ? '' : `${entry.sequence} `}step ${entry.step.index} (${entry.step.name})${entry.run_id === here ? '' : `, run ${entry.run_id}`}</a>`;
+
+/** What a step's record says beyond its ending: why it was skipped or run, its metrics, what it read and wrote. */
+function StepFacts({ line, step, sources, here }) {
+  const skipped = line.skipped_as ?? step?.skipped_as;
+  const artifacts = ['input', 'config', 'output'].filter((use) => step?.lineage?.[use]);
+  return html`
+    ${
+      skipped
+        ? html`<div class="fact">${skipped.reason === 'unchanged' ? 'unchanged since ' : 'done by '}<a href=${page(`runs/${skipped.run_id}`)}>run ${skipped.run_id}</a>${skipped.reason === 'resumed' ? ' (resumed)' : ''}</div>`
+        : ''
+    }
+    ${step?.ran_because ? html`<div class="fact muted">ran: ${step.ran_because}</div>` : ''}
+    ${step?.metrics ? html`<div class="fact metrics-line">${Object.entries(step.metrics).map(([k, v]) => html`<span class="metric"><span class="muted">${k}</span> ${String(v)}</span> `)}</div>` : ''}
+    ${(step?.expectations ?? []).filter((e) => !e.ok).map((e) => html`<div class="fact error">expect ${e.message}</div>`)}
+    ${
+      artifacts.length
+        ? html`<ul class="lineage">${artifacts.map((use) => {
+            const a = step.lineage[use];
+            const from = use === 'output' ? null : sources?.[use];
+            return html`<li><span class="muted">${use === 'output' ? 'wrote' : use === 'config' ? 'config' : 'read'}</span> <code>${a.path}</code> <span class="muted hash" title=${a.sha256 ?? a.kind}>${a.sha256 ? a.sha256.slice(0, 12) : a.kind}</span>${from ? html` · from ${stepLink(from, here)}` : ''}</li>`;
+          })}</ul>`
+        : ''
+    }`;
 }
 
 /** The runner's own lines in a log (attempts, the truncation marker): shown apart from the module's. */
@@ -367,14 +408,16 @@ const loadUPlot = () => {
 
 const PALETTE = ['#1c7ed6', '#2f9e44', '#f08c00', '#ae3ec9', '#0c8599', '#e8590c', '#5c7cfa', '#c2255c'];
 
-/** Each step's duration over the runs shown, oldest on the left. */
-function Durations({ runs, columns }) {
+/**
+ * A chart over time: `times` (ISO, oldest first) on x, one line per series ({label, values},
+ * null where a run has no value).
+ */
+function TimeChart({ caption, unit, times, series, format = (v) => String(v) }) {
   const box = useRef(null);
   useEffect(() => {
     let chart;
     let gone = false;
-    const ordered = runs.filter((r) => r.started_at).reverse();
-    if (ordered.length < 2 || columns.length === 0) return undefined;
+    if (times.length < 2 || series.length === 0) return undefined;
     loadUPlot().then((uPlot) => {
       if (gone || !box.current) return;
       const ink = getComputedStyle(document.body).color;
@@ -383,27 +426,23 @@ function Durations({ runs, columns }) {
         grid: { stroke: 'rgba(128,128,128,0.2)' },
         ticks: { stroke: 'rgba(128,128,128,0.3)' },
       };
-      const seconds = (run, column) => {
-        const step = run.steps.find((s) => s.role === 'step' && s.index === column.index);
-        return step?.duration_ms === null || step?.duration_ms === undefined ? null : step.duration_ms / 1000;
-      };
       chart = new uPlot(
         {
           width: box.current.clientWidth,
           height: 220,
           series: [
             {},
-            ...columns.map((c, i) => ({
-              label: `${c.index}. ${c.name}`,
+            ...series.map((s, i) => ({
+              label: s.label,
               stroke: PALETTE[i % PALETTE.length],
               width: 1.5,
               points: { show: true, size: 4 },
-              value: (_, v) => (v === null ? '' : `${v.toFixed(2)}s`),
+              value: (_, v) => (v === null ? '' : format(v)),
             })),
           ],
-          axes: [axis, { ...axis, label: 'seconds' }],
+          axes: [axis, { ...axis, label: unit }],
         },
-        [ordered.map((r) => Date.parse(r.started_at) / 1000), ...columns.map((c) => ordered.map((r) => seconds(r, c)))],
+        [times.map((t) => Date.parse(t) / 1000), ...series.map((s) => s.values)],
         box.current,
       );
     });
@@ -411,8 +450,67 @@ function Durations({ runs, columns }) {
       gone = true;
       chart?.destroy();
     };
-  }, [runs, columns.length]);
-  return html`<figure class="chart"><figcaption>Step durations, per run</figcaption><div ref=${box}></div></figure>`;
+  }, [times.join(), JSON.stringify(series)]);
+  return html`<figure class="chart"><figcaption>${caption}</figcaption><div ref=${box}></div></figure>`;
+}
+
+/** Each step's duration over the runs shown, oldest on the left. */
+function Durations({ runs, columns }) {
+  const ordered = runs.filter((r) => r.started_at).reverse();
+  const seconds = (run, column) => {
+    const step = run.steps.find((s) => s.role === 'step' && s.index === column.index);
+    return step?.duration_ms === null || step?.duration_ms === undefined ? null : step.duration_ms / 1000;
+  };
+  return html`<${TimeChart}
+    caption="Step durations, per run"
+    unit="seconds"
+    times=${ordered.map((r) => r.started_at)}
+    series=${columns.map((c) => ({ label: `${c.index}. ${c.name}`, values: ordered.map((r) => seconds(r, c)) }))}
+    format=${(v) => `${v.toFixed(2)}s`}
+  />`;
+}
+
+/** Numbers kept per chart at most: a module writing dozens of metrics would make an unreadable one. */
+const METRIC_CHARTS = 6;
+
+/**
+ * What the steps wrote to ETL_METRICS over the sequence's newest runs: a chart per numeric
+ * metric, a line per step that wrote it.
+ */
+function Metrics({ name }) {
+  const state = useLoaded(
+    () => source.metrics(name),
+    (change) => change.sequence === name,
+    [name],
+  );
+  if (state.error) return html`<p class="muted">Metrics: ${state.error}</p>`;
+  const points = state.data?.points ?? [];
+  if (points.length === 0) return '';
+  const times = [...new Set(points.map((p) => p.started_at))].sort();
+  const keys = [];
+  for (const p of points)
+    for (const [key, value] of Object.entries(p.metrics))
+      if (typeof value === 'number' && !keys.includes(key)) keys.push(key);
+  return html`<section class="metrics" aria-label="metrics">
+    ${keys.slice(0, METRIC_CHARTS).map((key) => {
+      const steps = [
+        ...new Map(
+          points
+            .filter((p) => typeof p.metrics[key] === 'number')
+            .map((p) => [`${p.step.role} ${p.step.index}`, p.step]),
+        ).values(),
+      ];
+      const series = steps.map((step) => ({
+        label: `${step.role === 'on_failure' ? 'on failure ' : ''}${step.index}. ${step.name}`,
+        values: times.map((t) => {
+          const p = points.find((q) => q.started_at === t && q.step.role === step.role && q.step.index === step.index);
+          return typeof p?.metrics[key] === 'number' ? p.metrics[key] : null;
+        }),
+      }));
+      return html`<${TimeChart} caption=${`Metric ${key}, per run`} unit=${key} times=${times} series=${series} />`;
+    })}
+    ${keys.length > METRIC_CHARTS ? html`<p class="muted">${keys.length - METRIC_CHARTS} more metrics: etl metrics ${name}</p>` : ''}
+  </section>`;
 }
 
 const STATUSES = ['succeeded', 'failed', 'running', 'cancelled', 'abandoned'];
@@ -467,6 +565,7 @@ function Sequence({ name }) {
     ${pages.error ? html`<p role="alert" class="error">${pages.error}</p>` : ''}
     ${pages.loaded && pages.runs.length === 0 ? html`<p class="muted">No runs.</p>` : ''}
     ${pages.runs.length > 1 ? html`<${Durations} runs=${pages.runs} columns=${columns} />` : ''}
+    <${Metrics} name=${name} />
     <div class="scroll"><table class="grid">
       <thead><tr><th>run</th><th>status</th><th class="hide-narrow">duration</th>${columns.map((c) => html`<th title=${c.name}><span>${c.index}. ${c.name}</span></th>`)}</tr></thead>
       <tbody>${pages.runs.map(

@@ -1,0 +1,107 @@
+import { relative, resolve } from 'node:path';
+import { EtlError, ExitCode } from '../errors.js';
+import { ledgerView } from '../ledger/ledger-branch.js';
+import { type LineageEntry, lineageOf, type UpstreamNode, upstreamOf } from '../ledger/lineage.js';
+import { describeArtifact, isExternal } from '../runner/lineage.js';
+import type { Command } from './command.js';
+import { parseLimit } from './options.js';
+import { formatTable, type Paint } from './output.js';
+
+export const command: Command = {
+  usage: `Usage: etl lineage PATH [--upstream] [--limit N] [--json]
+
+The runs whose steps wrote or read PATH (a file or folder, as named from here), newest
+first: the run, the step, whether it wrote, read or took it as config, the content's hash then,
+the definitions' commit, and whether the file has that content still. Steps record this for
+their local input, output and config (etl run --no-lineage leaves it out).
+
+Options:
+  --upstream     where PATH's content came from: the step that wrote it, what that step read,
+                 the steps (in that run or earlier ones) that wrote those, and so on
+  --limit N      list at most N uses (default 20)
+  --runs N       look at the newest N runs (default 10000)
+  --json         print the uses (or the upstream tree) as JSON
+  -C, --repo DIR
+`,
+  options: {
+    upstream: { type: 'boolean', default: false },
+    limit: { type: 'string', default: '20' },
+    runs: { type: 'string', default: '10000' },
+    json: { type: 'boolean', default: false },
+  },
+  async run(values, positionals, context) {
+    if (positionals.length !== 1) throw new EtlError('usage', `lineage takes one path, got ${positionals.length}`);
+    const target = resolve(context.cwd, positionals[0]!);
+    // Steps run in the repository's root: their paths are relative to it, or absolute.
+    const inside = relative(context.repo, target) || '.';
+    const shown = inside.startsWith('..') ? target : inside;
+    const view = await ledgerView(context.repo, { env: context.env });
+    const query = { limit: parseLimit(values.limit), runs: parseLimit(values.runs) };
+    const now = await describeArtifact(shown, shown, context.repo);
+    if (values.upstream) {
+      const tree = upstreamOf(view, context.repo, target, query);
+      if (values.json) context.stdout.write(`${JSON.stringify(tree, null, 2)}\n`);
+      else context.stdout.write(`${formatTree(tree, context.paint).join('\n')}\n`);
+      return tree.written_by ? ExitCode.ok : ExitCode.failed;
+    }
+    const uses = lineageOf(view, context.repo, target, query);
+    const matches = (e: LineageEntry) =>
+      e.artifact.sha256 === undefined || now?.sha256 === undefined ? null : e.artifact.sha256 === now.sha256;
+    if (values.json) {
+      context.stdout.write(
+        `${JSON.stringify(
+          uses.map((e) => ({ ...e, matches_now: matches(e) })),
+          null,
+          2,
+        )}\n`,
+      );
+      return uses.length > 0 ? ExitCode.ok : ExitCode.failed;
+    }
+    const state =
+      now?.kind === 'file' || now?.kind === 'folder'
+        ? `now ${now.kind === 'folder' ? `a folder of ${now.files} files` : `${now.size} bytes`}, sha256 ${now.sha256?.slice(0, 12)}`
+        : `now ${now?.kind ?? 'missing'}`;
+    if (uses.length === 0) {
+      context.stdout.write(`${shown} (${state}): no recorded step wrote or read it in the newest ${query.runs} runs\n`);
+      return ExitCode.failed;
+    }
+    context.stdout.write(`${shown} (${state})\n`);
+    context.stdout.write(
+      formatTable(
+        ['RUN', 'STARTED', 'STATUS', 'STEP', 'USE', 'SHA256', 'COMMIT', 'MATCHES NOW'],
+        uses.map((e) => [
+          e.run_id,
+          e.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+          e.run_status,
+          describeStep(e),
+          e.use === 'config' ? 'config' : e.use,
+          e.artifact.sha256?.slice(0, 12) ?? e.artifact.kind,
+          e.commit?.slice(0, 7) ?? 'uncommitted',
+          matches(e) === null ? '-' : matches(e) ? 'yes' : 'no',
+        ]),
+        context.paint,
+      ),
+    );
+    return ExitCode.ok;
+  },
+};
+
+const describeStep = (e: LineageEntry) =>
+  `${e.sequence} ${e.step.role === 'on_failure' ? 'on_failure ' : ''}${e.step.index} ${e.step.name}`;
+
+function formatTree(node: UpstreamNode, paint: Paint, prefix = '', last = true): string[] {
+  const branch = prefix === '' && node.use === 'target' ? '' : last ? '└─ ' : '├─ ';
+  const how = node.use === 'target' ? '' : `${node.use === 'config' ? 'config' : 'read'} `;
+  const hash = node.sha256 ? ` ${paint('dim', `sha256 ${node.sha256.slice(0, 12)}`)}` : '';
+  const origin = node.written_by
+    ? `written by ${describeStep(node.written_by)} in run ${node.written_by.run_id} (commit ${node.written_by.commit?.slice(0, 7) ?? 'uncommitted'})`
+    : isExternal(node.path)
+      ? 'outside this machine: recorded as given'
+      : 'no recorded step wrote this content: a source';
+  const lines = [`${prefix}${branch}${how}${node.path}${hash}: ${origin}`];
+  const childPrefix = prefix + (branch === '' ? '' : last ? '   ' : '│  ');
+  node.inputs.forEach((child, i) => {
+    lines.push(...formatTree(child, paint, childPrefix, i === node.inputs.length - 1));
+  });
+  return lines;
+}

@@ -1,0 +1,143 @@
+// From the ledger, for skip_unchanged and --resume: a step's last successful execution (its
+// fingerprint and the output it wrote), and where a failed run can be picked up.
+import { join } from 'node:path';
+import { EtlError } from '../errors.js';
+import { describeArtifact } from '../runner/lineage.js';
+import type { RunRecord, StepRecord } from '../runner/records.js';
+import type { DoneBefore } from '../runner/unchanged.js';
+import { findRun, type LedgerView, type RunRef, readRun, reapIfAbandoned, runsNewestFirst } from './history.js';
+import { readStep } from './step-log.js';
+
+/** Runs looked back at for a step's last execution (a skipped one points at the run that ran it). */
+const LOOK_BACK = 500;
+
+/**
+ * For a run about to go: each step's last successful execution in the sequence's earlier runs,
+ * as (index, name) -> its fingerprint and output. A step recorded as skipped stands for the run
+ * it points at, whose record is read instead.
+ */
+export function lastDoneSteps(
+  view: LedgerView,
+  sequence: string,
+  thisRun: string,
+): (index: number, name: string) => DoneBefore | undefined {
+  const runs: Array<{ ref: RunRef; run: RunRecord }> = [];
+  const walk = runsNewestFirst(view, { sequence });
+  const nth = (i: number) => {
+    while (runs.length <= i && runs.length < LOOK_BACK) {
+      const next = walk.next();
+      if (next.done) return undefined;
+      if (next.value.id === thisRun) continue;
+      const run = readRun(next.value.root, next.value);
+      if (run) runs.push({ ref: next.value, run });
+    }
+    return runs[i];
+  };
+  const done = (ref: RunRef, step: StepRecord | undefined): DoneBefore | undefined =>
+    step?.status === 'succeeded' && step.fingerprint
+      ? { run_id: ref.id, fingerprint: step.fingerprint, output: step.lineage?.output ?? null }
+      : undefined;
+  return (index, name) => {
+    for (let i = 0; ; i++) {
+      const entry = nth(i);
+      if (!entry) return undefined;
+      const step = stepOf(entry.ref, entry.run, index);
+      if (!step || step.name !== name) continue;
+      if (step.status === 'succeeded') {
+        const found = done(entry.ref, step);
+        if (found) return found;
+        continue;
+      }
+      if (step.skipped_as) {
+        const ran = refOf(view, step.skipped_as.run_id);
+        const record = ran && readRun(ran.root, ran);
+        const original = ran && record ? stepOf(ran, record, index) : undefined;
+        const found = ran && original?.name === name ? done(ran, original) : undefined;
+        if (found) return found;
+      }
+    }
+  };
+}
+
+function stepOf(ref: RunRef, run: RunRecord, index: number): StepRecord | undefined {
+  const summary = run.steps.find((s) => s.role === 'step' && s.index === index);
+  return summary && readStep(join(ref.root, ref.folder), summary.record);
+}
+
+function refOf(view: LedgerView, id: string): RunRef | undefined {
+  try {
+    return findRun(view, id);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ResumePoint {
+  run_id: string;
+  /** The step the new run starts at (1-based). */
+  from: number;
+  name: string;
+  /** Outputs of earlier steps that changed since (only with force: otherwise refused). */
+  changed: string[];
+}
+
+/**
+ * Where `etl run SEQUENCE --resume RUN` starts: RUN's failed (or cancelled, or abandoned)
+ * step, once the outputs its earlier steps wrote are checked to have the hashes RUN recorded.
+ * A changed or missing one refuses, naming it, unless `force`.
+ */
+export async function resumePoint(
+  view: LedgerView,
+  repo: string,
+  sequence: string,
+  spec: string,
+  force = false,
+): Promise<ResumePoint> {
+  const ref = findRun(view, spec);
+  const found = readRun(ref.root, ref);
+  if (!found) throw new EtlError('unreadable-run', `run ${ref.id}: its run.json cannot be read`);
+  const run = reapIfAbandoned(ref.root, found);
+  if (run.sequence !== sequence)
+    throw new EtlError('usage', `run ${run.id} is a run of "${run.sequence}", not of "${sequence}"`);
+  if (run.status === 'running')
+    throw new EtlError(
+      'usage',
+      `run ${run.id} is still running (pid ${run.pid} on ${run.host}): nothing to resume yet`,
+    );
+  if (run.status === 'succeeded')
+    throw new EtlError(
+      'usage',
+      `run ${run.id} succeeded: there is nothing to resume (etl run ${sequence} runs it again)`,
+    );
+  const steps = run.steps.filter((s) => s.role === 'step');
+  const stopped = steps.find((s) => s.status !== 'succeeded' && s.status !== 'skipped');
+  if (!stopped)
+    throw new EtlError(
+      'usage',
+      `run ${run.id} ${run.status}, yet none of its steps failed or stopped: nothing to resume`,
+    );
+  const changed: string[] = [];
+  for (const summary of steps) {
+    if (summary.index >= stopped.index) break;
+    let step = readStep(join(ref.root, ref.folder), summary.record);
+    // A step RUN itself skipped as done elsewhere: that run's record has what it wrote.
+    if (step?.skipped_as) {
+      const ran = refOf(view, step.skipped_as.run_id);
+      const record = ran && readRun(ran.root, ran);
+      step = (ran && record && stepOf(ran, record, summary.index)) || step;
+    }
+    const output = step?.lineage?.output;
+    if (!output?.sha256) continue;
+    const now = await describeArtifact(output.path, output.path, repo);
+    if (now?.sha256 === output.sha256) continue;
+    changed.push(
+      `${output.path}, written by step ${summary.index} (${summary.name}), ${now?.kind === 'missing' ? 'is missing' : `has changed (sha256 ${output.sha256.slice(0, 12)} then, ${now?.sha256?.slice(0, 12) ?? now?.kind} now)`}`,
+    );
+  }
+  if (changed.length > 0 && !force)
+    throw new EtlError(
+      'resume-changed',
+      `cannot resume run ${run.id} at step ${stopped.index} (${stopped.name}): ${changed.join('; ')}. Run the sequence whole, or --force to resume anyway`,
+    );
+  return { run_id: run.id, from: stopped.index, name: stopped.name, changed };
+}

@@ -1,0 +1,85 @@
+// What a step read and wrote: for its input, output and config, when they are local files or
+// folders, the size and a content hash (sha256 of a file, streamed; for a folder, a manifest
+// hash over its files' paths and hashes, bounded in files and bytes, and said when the bound
+// was hit). A value that is not a local path (a URL, s3://..., a database URI) is recorded as
+// given and never fetched.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Artifact } from './records.js';
+
+/** A folder's hash stops at this many files, or bytes: a manifest of a data lake is not the point. */
+export const FOLDER_MAX_FILES = 10_000;
+export const FOLDER_MAX_BYTES = 16 * 1024 ** 3;
+
+/** "s3://b/k", "https://...", "postgres://...", "sqlite:///x.db": not a path of this machine. */
+export function isExternal(value: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]+:/.test(value);
+}
+
+/** The artifact a step's value names, hashed as it is now; `shown` is the value as recorded. */
+export async function describeArtifact(
+  value: string | undefined,
+  shown: string | null,
+  cwd: string,
+): Promise<Artifact | null> {
+  if (value === undefined || shown === null) return null;
+  if (isExternal(value)) return { path: shown, kind: 'external' };
+  const full = isAbsolute(value) ? value : resolve(cwd, value);
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(full);
+  } catch {
+    return { path: shown, kind: 'missing' };
+  }
+  try {
+    if (info.isDirectory()) return { path: shown, kind: 'folder', ...(await hashFolder(full)) };
+    if (!info.isFile()) return { path: shown, kind: 'missing' };
+    return { path: shown, kind: 'file', size: info.size, sha256: await hashFile(full) };
+  } catch (error) {
+    // Unreadable (permissions), or changed while it was read: said, never the run's failure.
+    return { path: shown, kind: 'unreadable', error: (error as Error).message };
+  }
+}
+
+/** sha256 of a file, streamed in 1 MiB reads: a file of any size never sits in memory. */
+export function hashFile(path: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const hash = createHash('sha256');
+    createReadStream(path, { highWaterMark: 1024 * 1024 })
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', fail)
+      .on('end', () => done(hash.digest('hex')));
+  });
+}
+
+/** A folder's manifest hash: its regular files (symbolic links not followed), in path order. */
+async function hashFolder(root: string): Promise<Pick<Artifact, 'size' | 'sha256' | 'files' | 'bounded'>> {
+  const manifest = createHash('sha256');
+  let files = 0;
+  let size = 0;
+  let bounded: string | undefined;
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    const names = (await readdir(dir)).sort();
+    for (const name of names) {
+      if (bounded) return;
+      const path = join(dir, name);
+      const info = await lstat(path);
+      const relative = prefix ? `${prefix}/${name}` : name;
+      if (info.isDirectory()) await walk(path, relative);
+      else if (info.isFile()) {
+        if (files >= FOLDER_MAX_FILES) bounded = `stopped after ${FOLDER_MAX_FILES} files`;
+        else if (size + info.size > FOLDER_MAX_BYTES)
+          bounded = `stopped before ${relative}: past ${FOLDER_MAX_BYTES / 1024 ** 3} GiB`;
+        else {
+          manifest.update(`${await hashFile(path)}  ${relative}\n`);
+          files++;
+          size += info.size;
+        }
+      }
+    }
+  };
+  await walk(root, '');
+  return { size, sha256: manifest.digest('hex'), files, ...(bounded ? { bounded } : {}) };
+}

@@ -1,0 +1,88 @@
+// skip_unchanged: a step given the same as its last successful run (module files, argv with its
+// cmd and flags, non-secret env, config content, input hashes), whose output still has the hash
+// that run recorded, need not run again. What it was given is kept as one hash in its record
+// (its fingerprint); the last successful run's is found in the ledger (src/ledger/unchanged.ts).
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describeArtifact, hashFile } from './lineage.js';
+import type { PlannedStep } from './plan.js';
+import type { Artifact, StepLineage } from './records.js';
+
+/** A step's last successful execution, as its record has it. */
+export interface DoneBefore {
+  run_id: string;
+  fingerprint: string;
+  output: Artifact | null;
+}
+
+/** Hashes of module files, read once a run however many steps use them. */
+export type ModuleHashes = Map<string, Promise<string | null>>;
+
+/**
+ * What a step is given, as one sha256; undefined when its input is not a local file or folder
+ * whose content is known (a URL, a database, a missing file, a folder past its bound): such a
+ * step is never judged unchanged.
+ */
+export async function fingerprintOf(
+  planned: PlannedStep,
+  repo: string,
+  secrets: string[],
+  read: Pick<StepLineage, 'input' | 'config'>,
+  modules: ModuleHashes,
+): Promise<string | undefined> {
+  const input = read.input;
+  if (!input || (input.kind !== 'file' && input.kind !== 'folder') || input.bounded || !input.sha256) return undefined;
+  if (read.config && read.config.kind !== 'external' && !read.config.sha256) return undefined;
+  const files = await Promise.all(
+    planned.module_files.map(async (file) => {
+      let hash = modules.get(file);
+      if (!hash) {
+        hash = hashFile(join(repo, file)).catch(() => null);
+        modules.set(file, hash);
+      }
+      return [file, await hash] as const;
+    }),
+  );
+  const env = Object.entries(planned.env)
+    .filter(([name]) => !secrets.includes(name))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const given = {
+    module: planned.module,
+    module_files: files,
+    argv: planned.argv,
+    env,
+    input: input.sha256,
+    config: read.config?.sha256 ?? read.config?.path ?? null,
+  };
+  return createHash('sha256').update(JSON.stringify(given)).digest('hex');
+}
+
+export type Verdict = { unchanged: true; run_id: string } | { unchanged: false; why: string };
+
+/** Whether a step may be skipped: its fingerprint matches `before` and its output holds still. */
+export async function judgeUnchanged(
+  planned: PlannedStep,
+  fingerprint: string | undefined,
+  before: DoneBefore | undefined,
+): Promise<Verdict> {
+  if (fingerprint === undefined)
+    return { unchanged: false, why: 'its input is not a local file or folder whose content is known' };
+  if (!before) return { unchanged: false, why: 'no successful run of this step is recorded to compare with' };
+  if (before.fingerprint !== fingerprint)
+    return {
+      unchanged: false,
+      why: `it is given something different from run ${before.run_id} (module, argv, env, config or input)`,
+    };
+  if (planned.output !== undefined) {
+    const recorded = before.output;
+    if (!recorded?.sha256)
+      return { unchanged: false, why: `its output ${planned.output} is not a local file run ${before.run_id} hashed` };
+    const now = await describeArtifact(planned.output, recorded.path, planned.cwd);
+    if (now?.sha256 !== recorded.sha256)
+      return {
+        unchanged: false,
+        why: `its output ${recorded.path} is ${now?.kind === 'missing' ? 'missing' : 'not what'}${now?.kind === 'missing' ? '' : ` run ${before.run_id} wrote`}`,
+      };
+  }
+  return { unchanged: true, run_id: before.run_id };
+}

@@ -1,0 +1,177 @@
+// Lineage: each step's local input, config and output hashed into its record, and etl lineage
+// reading them back: who wrote or read a file, and (--upstream) where its content came from.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { LineageEntry, UpstreamNode } from '../../src/ledger/lineage.js';
+import { describeArtifact, FOLDER_MAX_FILES, hashFile } from '../../src/runner/lineage.js';
+import type { StepRecord } from '../../src/runner/records.js';
+import { initRepo } from '../helpers/git.js';
+import { pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+test('a file is hashed as sha256sum hashes it; a folder by a manifest of its files; URLs and databases as given', async (t) => {
+  const dir = tempRepo(t, {
+    'a.bin': Buffer.alloc(3 * 1024 * 1024 + 7, 'x'),
+    'tree/b.txt': 'b\n',
+    'tree/sub/c.txt': 'c\n',
+  });
+  const sum = execFileSync('sha256sum', [join(dir, 'a.bin')], { encoding: 'utf8' }).split(' ')[0];
+  assert.equal(await hashFile(join(dir, 'a.bin')), sum, 'read in several 1 MiB pieces, the same hash');
+  assert.deepEqual(await describeArtifact('a.bin', 'a.bin', dir), {
+    path: 'a.bin',
+    kind: 'file',
+    size: 3 * 1024 * 1024 + 7,
+    sha256: sum,
+  });
+  const folder = await describeArtifact('tree', 'tree', dir);
+  assert.deepEqual(folder, {
+    path: 'tree',
+    kind: 'folder',
+    size: 4,
+    files: 2,
+    sha256: sha(`${sha('b\n')}  b.txt\n${sha('c\n')}  sub/c.txt\n`),
+  });
+  // A symbolic link is not followed (it could lead anywhere); a changed file changes the hash.
+  symlinkSync('/etc', join(dir, 'tree/elsewhere'));
+  assert.equal((await describeArtifact('tree', 'tree', dir))?.sha256, folder?.sha256);
+  writeFileSync(join(dir, 'tree/sub/c.txt'), 'C\n');
+  assert.notEqual((await describeArtifact('tree', 'tree', dir))?.sha256, folder?.sha256);
+
+  for (const external of ['https://example.org/x.csv', 's3://bucket/key', 'postgres://u@h/db', 'sqlite:///x.db'])
+    assert.deepEqual(await describeArtifact(external, external, dir), { path: external, kind: 'external' });
+  assert.deepEqual(await describeArtifact('nope.csv', 'nope.csv', dir), { path: 'nope.csv', kind: 'missing' });
+  assert.equal(await describeArtifact(undefined, null, dir), null);
+});
+
+test("a folder's hash stops at its bound and says so", async (t) => {
+  const dir = tempRepo(t);
+  mkdirSync(join(dir, 'lake'));
+  for (let i = 0; i <= FOLDER_MAX_FILES; i++) writeFileSync(join(dir, 'lake', `f${String(i).padStart(5, '0')}`), '');
+  const described = await describeArtifact('lake', 'lake', dir);
+  assert.equal(described?.files, FOLDER_MAX_FILES);
+  assert.equal(described?.bounded, `stopped after ${FOLDER_MAX_FILES} files`);
+});
+
+/** A pipeline where `copy` writes its input (and its config's text) to its output. */
+function copyPipeline(t: Parameters<typeof pipelineRepo>[0]) {
+  const repo = pipelineRepo(t, {
+    modules: { copy: { cmd: './modules/copy.sh' } },
+    sequences: {
+      make: {
+        steps: [
+          { module_name: 'copy', name: 'raw', input: 'data/source.csv', output: 'work/raw.csv' },
+          { module_name: 'copy', name: 'clean', input: 'work/raw.csv', output: 'work/clean.csv', conf: 'conf/c.json' },
+          { module_name: 'copy', name: 'remote', input: 'https://example.invalid/never-fetched.csv', output: '' },
+        ],
+      },
+      use: {
+        steps: [{ module_name: 'copy', name: 'publish', input: 'work/clean.csv', output: 'out/published.csv' }],
+      },
+    },
+    files: {
+      'data/source.csv': 'a,b\n1,2\n',
+      'conf/c.json': '{"keep": "all"}\n',
+      'modules/copy.sh': {
+        content: `#!/bin/sh
+# --input PATH --output PATH [--config PATH]
+while [ $# -gt 0 ]; do case "$1" in --input) i="$2";; --output) o="$2";; --config) c="$2";; esac; shift 2; done
+case "$i" in http*) exit 0;; esac
+mkdir -p "$(dirname "$o")"
+{ cat "$i"; if [ -n "$c" ]; then cat "$c"; fi; } > "$o"
+`,
+        mode: 0o755,
+      },
+    },
+  });
+  // work/ and out/ are what runs make, not definitions.
+  writeFileSync(join(repo, '.gitignore'), 'work/\nout/\n');
+  return initRepo(repo);
+}
+
+test('a real run records what each step read and wrote; etl lineage lists them newest first, with whether they match now', async (t) => {
+  const repo = copyPipeline(t);
+  assert.equal((await runCli(['run', 'make'], { cwd: repo })).code, 0);
+  const shown = JSON.parse((await runCli(['show', 'make', '--json'], { cwd: repo })).stdout) as { steps: StepRecord[] };
+  const [raw, clean, remote] = shown.steps;
+  assert.deepEqual(raw!.lineage, {
+    input: { path: 'data/source.csv', kind: 'file', size: 8, sha256: sha('a,b\n1,2\n') },
+    config: null,
+    output: { path: 'work/raw.csv', kind: 'file', size: 8, sha256: sha('a,b\n1,2\n') },
+  });
+  assert.equal(clean!.lineage?.config?.sha256, sha('{"keep": "all"}\n'));
+  assert.equal(clean!.lineage?.output?.sha256, sha('a,b\n1,2\n{"keep": "all"}\n'));
+  assert.deepEqual(remote!.lineage, {
+    input: { path: 'https://example.invalid/never-fetched.csv', kind: 'external' },
+    config: null,
+    output: null,
+  });
+
+  assert.equal((await runCli(['run', 'use'], { cwd: repo })).code, 0);
+  writeFileSync(join(repo, 'work/clean.csv'), 'changed by hand\n');
+  const uses = JSON.parse((await runCli(['lineage', 'work/clean.csv', '--json'], { cwd: repo })).stdout) as Array<
+    LineageEntry & { matches_now: boolean }
+  >;
+  assert.deepEqual(
+    uses.map((u) => [u.sequence, u.step.name, u.use, u.matches_now]),
+    [
+      ['use', 'publish', 'read', false],
+      ['make', 'clean', 'wrote', false],
+    ],
+  );
+  assert.match(uses[0]!.commit ?? '', /^[0-9a-f]{40}$/);
+  // Named from a subfolder, the same file.
+  const text = await runCli(['lineage', '../work/clean.csv'], { cwd: join(repo, 'conf') });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^work\/clean\.csv \(now 16 bytes, sha256 [0-9a-f]{12}\)\nRUN +STARTED/);
+  assert.match(text.stdout, /make 2 clean +wrote +[0-9a-f]{12} +[0-9a-f]{7} +no\n/);
+  const none = await runCli(['lineage', 'data/other.csv'], { cwd: repo });
+  assert.equal(none.code, 1);
+  assert.match(none.stdout, /data\/other\.csv \(now missing\): no recorded step wrote or read it/);
+
+  // --no-lineage: nothing hashed, nothing recorded.
+  assert.equal((await runCli(['run', 'use', '--no-lineage'], { cwd: repo })).code, 0);
+  const bare = JSON.parse((await runCli(['show', 'use', '--json'], { cwd: repo })).stdout) as { steps: StepRecord[] };
+  assert.equal(bare.steps[0]!.lineage, undefined);
+});
+
+test('etl lineage --upstream follows inputs back through earlier steps and earlier runs of other sequences', async (t) => {
+  const repo = copyPipeline(t);
+  assert.equal((await runCli(['run', 'make'], { cwd: repo })).code, 0);
+  assert.equal((await runCli(['run', 'use'], { cwd: repo })).code, 0);
+  const result = await runCli(['lineage', 'out/published.csv', '--upstream', '--json'], { cwd: repo });
+  assert.equal(result.code, 0, result.stderr);
+  const tree = JSON.parse(result.stdout) as UpstreamNode;
+  const flat = (node: UpstreamNode, depth = 0): string[] => [
+    `${depth} ${node.use} ${node.path} ${node.written_by ? `${node.written_by.sequence}/${node.written_by.step.name}` : '-'}`,
+    ...node.inputs.flatMap((child) => flat(child, depth + 1)),
+  ];
+  assert.deepEqual(flat(tree), [
+    '0 target out/published.csv use/publish',
+    '1 read work/clean.csv make/clean',
+    '2 read work/raw.csv make/raw',
+    '3 read data/source.csv -',
+    '2 config conf/c.json -',
+  ]);
+  const text = await runCli(['lineage', 'out/published.csv', '--upstream'], { cwd: repo });
+  assert.match(
+    text.stdout,
+    /^out\/published\.csv sha256 [0-9a-f]{12}: written by use 1 publish in run \S+ \(commit [0-9a-f]{7}\)\n└─ read work\/clean\.csv/,
+  );
+  assert.match(
+    text.stdout,
+    /\n {3}│ {2}└─ read data\/source\.csv sha256 [0-9a-f]{12}: no recorded step wrote this content: a source\n/,
+  );
+
+  // Content no recorded step wrote is not pinned on the step that last wrote that path.
+  writeFileSync(join(repo, 'work/clean.csv'), 'by hand\n');
+  assert.equal((await runCli(['run', 'use'], { cwd: repo })).code, 0);
+  const after = JSON.parse(
+    (await runCli(['lineage', 'out/published.csv', '--upstream', '--json'], { cwd: repo })).stdout,
+  ) as UpstreamNode;
+  assert.deepEqual(flat(after), ['0 target out/published.csv use/publish', '1 read work/clean.csv -']);
+});
