@@ -4,8 +4,8 @@
 // was hit). A value that is not a local path (a URL, s3://..., a database URI) is recorded as
 // given and never fetched.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { createReadStream, readFileSync, type Stats, statSync } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Artifact } from './records.js';
 
@@ -27,20 +27,35 @@ export async function describeArtifact(
   if (value === undefined || shown === null) return null;
   if (isExternal(value)) return { path: shown, kind: 'external' };
   const full = isAbsolute(value) ? value : resolve(cwd, value);
-  let info: Awaited<ReturnType<typeof stat>>;
+  let info: Stats;
   try {
-    info = await stat(full);
+    // Synchronous where the work is small: a trip through the thread pool costs more than it.
+    info = statSync(full);
   } catch {
     return { path: shown, kind: 'missing' };
   }
   try {
     if (info.isDirectory()) return { path: shown, kind: 'folder', ...(await hashFolder(full)) };
     if (!info.isFile()) return { path: shown, kind: 'missing' };
-    return { path: shown, kind: 'file', size: info.size, sha256: await hashFile(full) };
+    return { path: shown, kind: 'file', size: info.size, sha256: await hashSized(full, info.size) };
   } catch (error) {
     // Unreadable (permissions), or changed while it was read: said, never the run's failure.
     return { path: shown, kind: 'unreadable', error: (error as Error).message };
   }
+}
+
+/** Files up to this size are read in one call: a stream costs more than the read for them. */
+const SMALL_FILE = 1024 * 1024;
+
+/** sha256 of a file: read at once when small, else streamed. */
+export async function hashAnyFile(path: string): Promise<string> {
+  return hashSized(path, statSync(path).size);
+}
+
+/** sha256 of a file whose size is known: read at once when small, else streamed. */
+async function hashSized(path: string, size: number): Promise<string> {
+  if (size > SMALL_FILE) return hashFile(path);
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 /** sha256 of a file, streamed in 1 MiB reads: a file of any size never sits in memory. */
@@ -73,7 +88,7 @@ async function hashFolder(root: string): Promise<Pick<Artifact, 'size' | 'sha256
         else if (size + info.size > FOLDER_MAX_BYTES)
           bounded = `stopped before ${relative}: past ${FOLDER_MAX_BYTES / 1024 ** 3} GiB`;
         else {
-          manifest.update(`${await hashFile(path)}  ${relative}\n`);
+          manifest.update(`${await hashSized(path, info.size)}  ${relative}\n`);
           files++;
           size += info.size;
         }

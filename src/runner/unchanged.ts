@@ -4,7 +4,7 @@
 // (its fingerprint); the last successful run's is found in the ledger (src/ledger/unchanged.ts).
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { describeArtifact, hashFile } from './lineage.js';
+import { describeArtifact, hashAnyFile } from './lineage.js';
 import type { PlannedStep } from './plan.js';
 import type { Artifact, StepLineage } from './records.js';
 
@@ -37,7 +37,7 @@ export async function fingerprintOf(
     planned.module_files.map(async (file) => {
       let hash = modules.get(file);
       if (!hash) {
-        hash = hashFile(join(repo, file)).catch(() => null);
+        hash = hashAnyFile(join(repo, file)).catch(() => null);
         modules.set(file, hash);
       }
       return [file, await hash] as const;

@@ -175,3 +175,40 @@ test('etl lineage --upstream follows inputs back through earlier steps and earli
   ) as UpstreamNode;
   assert.deepEqual(flat(after), ['0 target out/published.csv use/publish', '1 read work/clean.csv -']);
 });
+
+test("a step's output is hashed as it left it, even when the next step writes the same file", async (t) => {
+  const big = 'x'.repeat(64 * 1024 * 1024);
+  const repo = pipelineRepo(t, {
+    modules: { copy: { cmd: './modules/copy.sh' } },
+    sequences: {
+      twice: {
+        steps: [
+          // A big output takes a while to hash: the next step, were it started, would be rewriting it.
+          { module_name: 'copy', name: 'one', input: 'data/big.txt', output: 'work/out.txt' },
+          { module_name: 'copy', name: 'two', input: 'data/two.txt', output: 'work/out.txt' },
+        ],
+      },
+    },
+    files: {
+      'data/two.txt': 'two\n',
+      'data/big.txt': big,
+      'modules/copy.sh': {
+        content: `#!/bin/sh
+while [ $# -gt 0 ]; do case "$1" in --input) i="$2";; --output) o="$2";; esac; shift 2; done
+mkdir -p "$(dirname "$o")"
+cat "$i" > "$o"
+`,
+        mode: 0o755,
+      },
+    },
+  });
+  for (let round = 0; round < 3; round++) {
+    assert.equal((await runCli(['run', 'twice'], { cwd: repo })).code, 0);
+    const shown = JSON.parse((await runCli(['show', 'twice', '--json'], { cwd: repo })).stdout) as {
+      steps: StepRecord[];
+    };
+    // A file past 1 MiB is streamed: the same hash, of what step one left.
+    assert.equal(shown.steps[0]!.lineage?.output?.sha256, sha(big), 'not the next step\'s "two"');
+    assert.equal(shown.steps[1]!.lineage?.output?.sha256, sha('two\n'));
+  }
+});
