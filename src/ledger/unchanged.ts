@@ -49,10 +49,8 @@ export function lastDoneSteps(
         continue;
       }
       if (step.skipped_as) {
-        const ran = refOf(view, step.skipped_as.run_id);
-        const record = ran && readRun(ran.root, ran);
-        const original = ran && record ? stepOf(ran, record, index) : undefined;
-        const found = ran && original?.name === name ? done(ran, original) : undefined;
+        const original = stoodFor(view, step.skipped_as.run_id, index);
+        const found = original?.step.name === name ? done(original.ref, original.step) : undefined;
         if (found) return found;
       }
     }
@@ -64,12 +62,17 @@ function stepOf(ref: RunRef, run: RunRecord, index: number): StepRecord | undefi
   return summary && readStep(join(ref.root, ref.folder), summary.record);
 }
 
-function refOf(view: LedgerView, id: string): RunRef | undefined {
+/** The step a skipped one stands for: step `index` of run `id`, when the ledger holds it. */
+function stoodFor(view: LedgerView, id: string, index: number): { ref: RunRef; step: StepRecord } | undefined {
+  let ref: RunRef;
   try {
-    return findRun(view, id);
+    ref = findRun(view, id);
   } catch {
     return undefined;
   }
+  const run = readRun(ref.root, ref);
+  const step = run && stepOf(ref, run, index);
+  return step ? { ref, step } : undefined;
 }
 
 export interface ResumePoint {
@@ -121,11 +124,7 @@ export async function resumePoint(
     if (summary.index >= stopped.index) break;
     let step = readStep(join(ref.root, ref.folder), summary.record);
     // A step RUN itself skipped as done elsewhere: that run's record has what it wrote.
-    if (step?.skipped_as) {
-      const ran = refOf(view, step.skipped_as.run_id);
-      const record = ran && readRun(ran.root, ran);
-      step = (ran && record && stepOf(ran, record, summary.index)) || step;
-    }
+    if (step?.skipped_as) step = stoodFor(view, step.skipped_as.run_id, summary.index)?.step ?? step;
     const output = step?.lineage?.output;
     if (!output?.sha256) continue;
     const now = await describeArtifact(output.path, output.path, repo);

@@ -76,16 +76,6 @@ function copyPipeline(t: Parameters<typeof pipelineRepo>[0]) {
     files: {
       'data/source.csv': 'a,b\n1,2\n',
       'conf/c.json': '{"keep": "all"}\n',
-      'modules/copy.sh': {
-        content: `#!/bin/sh
-# --input PATH --output PATH [--config PATH]
-while [ $# -gt 0 ]; do case "$1" in --input) i="$2";; --output) o="$2";; --config) c="$2";; esac; shift 2; done
-case "$i" in http*) exit 0;; esac
-mkdir -p "$(dirname "$o")"
-{ cat "$i"; if [ -n "$c" ]; then cat "$c"; fi; } > "$o"
-`,
-        mode: 0o755,
-      },
     },
   });
   // work/ and out/ are what runs make, not definitions.
@@ -192,14 +182,6 @@ test("a step's output is hashed as it left it, even when the next step writes th
     files: {
       'data/two.txt': 'two\n',
       'data/big.txt': big,
-      'modules/copy.sh': {
-        content: `#!/bin/sh
-while [ $# -gt 0 ]; do case "$1" in --input) i="$2";; --output) o="$2";; esac; shift 2; done
-mkdir -p "$(dirname "$o")"
-cat "$i" > "$o"
-`,
-        mode: 0o755,
-      },
     },
   });
   for (let round = 0; round < 3; round++) {

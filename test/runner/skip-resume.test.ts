@@ -9,17 +9,8 @@ import type { RunRecord, StepRecord } from '../../src/runner/records.js';
 import { cloneOf, initRepo, pipelineWithRemote } from '../helpers/git.js';
 import { pipelineRepo, runCli, startCli, tempRepo, waitUntilGone } from '../helpers/repo.js';
 
-/** `copy` writes its input (and its config's text) to its output; `slow` waits while a file says so. */
+/** `slow` waits while a file says so (`copy`, test/fixtures/modules/copy.sh, copies its input). */
 const MODULES = {
-  'modules/copy.sh': {
-    content: `#!/bin/sh
-while [ $# -gt 0 ]; do case "$1" in --input) i="$2";; --output) o="$2";; --config) c="$2";; esac; shift 2; done
-case "$i" in http*) exit 0;; esac
-mkdir -p "$(dirname "$o")"
-{ cat "$i"; if [ -n "$c" ]; then cat "$c"; fi; echo "$EXTRA"; } > "$o"
-`,
-    mode: 0o755,
-  },
   'modules/slow.sh': {
     content: `#!/bin/sh
 while [ $# -gt 0 ]; do case "$1" in --input) i="$2";; --output) o="$2";; esac; shift 2; done
@@ -204,7 +195,7 @@ test('--resume after kill -9 of the runner: a new run picks up at the step that 
   assert.equal(now.run.resumed_from, killed);
   assert.deepEqual(now.run.selection, { from: 2, only: null });
   assert.deepEqual(statuses(now), [`skipped resumed ${killed}`, 'succeeded', 'succeeded']);
-  assert.equal(readFileSync(join(repo, 'work/3.csv'), 'utf8'), `${first}\n`);
+  assert.equal(readFileSync(join(repo, 'work/3.csv'), 'utf8'), first);
   const old = await show(repo, killed);
   assert.equal(old.run.status, 'abandoned');
   // The killed run's module was found running when its lock was taken over, and stopped.
@@ -234,7 +225,7 @@ test('--resume refuses an earlier output that changed (naming it), a run that su
   const forced = await runCli(['run', 'chain', '--resume', failed, '--force'], { cwd: repo });
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /--force: resuming although work\/1\.csv, written by step 1 \(first\), has changed/);
-  assert.equal(readFileSync(join(repo, 'work/3.csv'), 'utf8'), 'changed\n\n');
+  assert.equal(readFileSync(join(repo, 'work/3.csv'), 'utf8'), 'changed\n');
 
   const done = await runCli(['run', 'chain', '--resume', 'chain@latest'], { cwd: repo });
   assert.equal(done.code, 2);
@@ -244,6 +235,19 @@ test('--resume refuses an earlier output that changed (naming it), a run that su
   assert.match(other.stderr, new RegExp(`run ${failed} is a run of "chain", not of "other"`));
   const both = await runCli(['run', 'chain', '--resume', failed, '--from', '2'], { cwd: repo });
   assert.match(both.stderr, /--from, --only and --resume cannot be used together/);
+  // The definitions changed since: the step it stopped at is not there any more.
+  writeFileSync(join(repo, 'fail'), '');
+  assert.equal((await runCli(['run', 'chain'], { cwd: repo })).code, 1);
+  const file = join(repo, 'etl_sequences/chain.json');
+  const sequence = JSON.parse(readFileSync(file, 'utf8'));
+  sequence.steps[1].name = 'renamed';
+  writeFileSync(file, JSON.stringify(sequence));
+  const moved = await runCli(['run', 'chain', '--resume', 'chain@latest'], { cwd: repo });
+  assert.equal(moved.code, 2);
+  assert.match(
+    moved.stderr,
+    /stopped at step 2 \(second\), and chain now has "renamed" there: run it whole, or with --from/,
+  );
   const unknown = await runCli(['run', 'chain', '--resume', 'nope@latest'], { cwd: repo });
   assert.equal(unknown.code, 2);
   assert.doesNotMatch(unknown.stderr, /\n\s+at /);

@@ -32,6 +32,9 @@ test('etl report writes each page, the API answers and the logs of the newest N 
   const one = JSON.parse(readFileSync(join(site, `data/runs/${bad!.id}.json`), 'utf8'));
   assert.equal(one.run.status, 'failed');
   assert.ok(existsSync(join(site, `data/runs/${bad!.id}/definitions.json`)));
+  // The metrics chart's and the lineage links' answers, as the API gives them.
+  assert.deepEqual(JSON.parse(readFileSync(join(site, 'data/sequences/good/metrics.json'), 'utf8')), { points: [] });
+  assert.deepEqual(JSON.parse(readFileSync(join(site, `data/runs/${bad!.id}/lineage.json`), 'utf8')), { sources: [] });
   // The overview's strips and the board hold only runs the report has pages for.
   const sequences = JSON.parse(readFileSync(join(site, 'data/sequences.json'), 'utf8')).sequences;
   assert.deepEqual(

@@ -79,7 +79,8 @@ function Action({ label, action, body }) {
     const done = action === 'cancel' ? 'cancelling' : 'started';
     setSaid(response.ok ? done : ((await response.json()).error ?? String(response.status)));
   };
-  return html`<button type="button" class=${`action action-${action}`} onClick=${act}>${label}</button> <span class="muted">${said}</span>`;
+  const kind = body.resume ? 'resume' : action;
+  return html`<button type="button" class=${`action action-${kind}`} onClick=${act}>${label}</button> <span class="muted">${said}</span>`;
 }
 
 /**
