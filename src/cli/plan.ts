@@ -62,6 +62,8 @@ export function formatPlan(plan: Plan, paint: Paint, selected: (step: PlannedSte
       step.retries
         ? `${step.retries} retries${step.retry_delay_ms ? ` ${formatDuration(step.retry_delay_ms)} apart` : ''}`
         : '',
+      Object.keys(step.expect).length ? `expect ${Object.keys(step.expect).join(', ')}` : '',
+      step.skip_unchanged ? 'skipped when unchanged' : '',
     ].filter(Boolean);
     const env = Object.keys(step.env);
     const program = relative(plan.repo, step.command);

@@ -65,6 +65,13 @@ test('skip_unchanged: a step given the same as its last success, its output inta
     assert.equal(result.code, 0, result.stdout + result.stderr);
     return show(repo, 'make@latest');
   };
+  const plan = (await runCli(['plan', 'make'], { cwd: repo })).stdout;
+  assert.match(plan, /1\. raw \(module copy\)\n.*\n.*no timeout · skipped when unchanged/);
+  assert.match(
+    plan,
+    /4\. always \(module copy\)\n.*\n.*no timeout · env EXTRA\n/,
+    'the step said skip_unchanged: false',
+  );
   const first = await run();
   assert.deepEqual(statuses(first), ['succeeded', 'succeeded', 'succeeded', 'succeeded']);
   assert.match(first.steps[0]!.fingerprint ?? '', /^[0-9a-f]{64}$/);
