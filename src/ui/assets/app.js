@@ -413,7 +413,7 @@ const PALETTE = ['#1c7ed6', '#2f9e44', '#f08c00', '#ae3ec9', '#0c8599', '#e8590c
  * A chart over time: `times` (ISO, oldest first) on x, one line per series ({label, values},
  * null where a run has no value).
  */
-function TimeChart({ caption, unit, times, series, format = (v) => String(v) }) {
+function TimeChart({ caption, unit, times, series, format = (v) => String(v), height = 220 }) {
   const box = useRef(null);
   useEffect(() => {
     let chart;
@@ -430,7 +430,7 @@ function TimeChart({ caption, unit, times, series, format = (v) => String(v) }) 
       chart = new uPlot(
         {
           width: box.current.clientWidth,
-          height: 220,
+          height,
           series: [
             {},
             ...series.map((s, i) => ({
@@ -438,6 +438,8 @@ function TimeChart({ caption, unit, times, series, format = (v) => String(v) }) 
               stroke: PALETTE[i % PALETTE.length],
               width: 1.5,
               points: { show: true, size: 4 },
+              // A run that skipped the step (or failed before it) leaves a gap: the line goes over it.
+              spanGaps: true,
               value: (_, v) => (v === null ? '' : format(v)),
             })),
           ],
@@ -500,7 +502,7 @@ function Metrics({ name }) {
             .filter((p) => typeof p.metrics[key] === 'number')
             .map((p) => [`${p.step.role} ${p.step.index}`, p.step]),
         ).values(),
-      ];
+      ].sort((a, b) => (a.role === b.role ? a.index - b.index : a.role === 'step' ? -1 : 1));
       const series = steps.map((step) => ({
         label: `${step.role === 'on_failure' ? 'on failure ' : ''}${step.index}. ${step.name}`,
         values: times.map((t) => {
@@ -508,7 +510,7 @@ function Metrics({ name }) {
           return typeof p?.metrics[key] === 'number' ? p.metrics[key] : null;
         }),
       }));
-      return html`<${TimeChart} caption=${`Metric ${key}, per run`} unit=${key} times=${times} series=${series} />`;
+      return html`<${TimeChart} caption=${`Metric ${key}, per run`} unit=${key} times=${times} series=${series} height=${160} />`;
     })}
     ${keys.length > METRIC_CHARTS ? html`<p class="muted">${keys.length - METRIC_CHARTS} more metrics: etl metrics ${name}</p>` : ''}
   </section>`;
