@@ -36,7 +36,7 @@ Options:
     const inside = relative(context.repo, target) || '.';
     const shown = inside.startsWith('..') ? target : inside;
     const view = await ledgerView(context.repo, { env: context.env });
-    const query = { limit: parseLimit(values.limit), runs: parseLimit(values.runs) };
+    const query = { limit: parseLimit(values.limit), runs: parseLimit(values.runs, '--runs') };
     const now = await describeArtifact(shown, shown, context.repo);
     if (values.upstream) {
       const tree = upstreamOf(view, context.repo, target, query);

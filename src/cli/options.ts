@@ -2,11 +2,11 @@ import { parseDuration } from '../definitions/duration.js';
 import { EtlError } from '../errors.js';
 import { checkWebhookUrl } from '../notify/webhook.js';
 
-/** --limit N: a positive whole number, said the same way by every command that takes it. */
-export function parseLimit(value: unknown): number {
+/** --limit N (or another count): a positive whole number, said the same way by every command that takes it. */
+export function parseLimit(value: unknown, option = '--limit'): number {
   const limit = Number(value);
   if (!Number.isInteger(limit) || limit < 1) {
-    throw new EtlError('usage', `--limit must be a positive whole number, got "${String(value)}"`);
+    throw new EtlError('usage', `${option} must be a positive whole number, got "${String(value)}"`);
   }
   return limit;
 }

@@ -123,6 +123,14 @@ test('a real run records what each step read and wrote; etl lineage lists them n
   assert.equal(none.code, 1);
   assert.match(none.stdout, /data\/other\.csv \(now missing\): no recorded step wrote or read it/);
 
+  const usage = await runCli(['lineage'], { cwd: repo });
+  assert.deepEqual([usage.code, usage.stderr], [2, 'etl lineage: error: lineage takes one path, got 0 [usage]\n']);
+  const runs = await runCli(['lineage', 'work/clean.csv', '--runs', 'abc'], { cwd: repo });
+  assert.deepEqual(
+    [runs.code, runs.stderr],
+    [2, 'etl lineage: error: --runs must be a positive whole number, got "abc" [usage]\n'],
+  );
+
   // --no-lineage: nothing hashed, nothing recorded.
   assert.equal((await runCli(['run', 'use', '--no-lineage'], { cwd: repo })).code, 0);
   const bare = JSON.parse((await runCli(['show', 'use', '--json'], { cwd: repo })).stdout) as { steps: StepRecord[] };
