@@ -1,12 +1,11 @@
 // The pages of `etl ui` in a real browser: Debian's chromium, driven by playwright-core.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join } from 'node:path';
-import { type TestContext, test } from 'node:test';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
+import { staticServer } from '../helpers/static-server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -260,27 +259,6 @@ test('a running step\'s log is followed on its page as it grows, from the overvi
   assert.equal(await page.evaluate('window.kept'), 1, 'the same page, not reloaded');
   assert.equal((await run.done).code, 0);
 });
-
-/** A plain static server (as GitHub Pages is) for a folder, under a project's path. */
-async function staticServer(t: TestContext, dir: string, prefix: string): Promise<string> {
-  const types: Record<string, string> = {
-    '.html': 'text/html',
-    '.js': 'text/javascript',
-    '.css': 'text/css',
-    '.json': 'application/json',
-  };
-  const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
-    if (!path.startsWith(prefix) || path.includes('..')) return void response.writeHead(404).end();
-    let file = join(dir, path.slice(prefix.length));
-    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-    if (!existsSync(file)) return void response.writeHead(404).end();
-    response.writeHead(200, { 'Content-Type': types[extname(file)] ?? 'text/plain' }).end(readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => server.close());
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}${prefix}`;
-}
 
 test('etl report: the same pages from a static server under a sub-path, with no server, no live updates and no actions', {
   skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,

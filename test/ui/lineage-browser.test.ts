@@ -9,6 +9,7 @@ import { chromium } from 'playwright-core';
 import type { RunRecord } from '../../src/runner/records.js';
 import { initRepo } from '../helpers/git.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
+import { staticServer } from '../helpers/static-server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -115,5 +116,16 @@ echo "rows=$(wc -l < "$i")" >> "$ETL_METRICS"
     (await page.textContent('tr[data-step="step-1"] .fact')) ?? '',
     new RegExp(`done by run ${failed!.id} \\(resumed\\)`),
   );
+
+  // The static report: the same chart and links, from files.
+  assert.equal((await runCli(['report', '--out', 'site'], { cwd: repo })).code, 0);
+  const site = await staticServer(t, join(repo, 'site'), '/pipelines/');
+  await page.goto(`${site}sequences/make/`);
+  await page.waitForSelector('section.metrics figure.chart .uplot');
+  await page.goto(`${site}runs/${failed!.id}/`);
+  await page.waitForSelector('tr[data-step="step-2"] ul.lineage a.step-link');
+  assert.equal(await page.getAttribute('tr[data-step="step-2"] a.step-link', 'href'), '#step-step-1');
+  await page.goto(`${site}runs/${resumed.id}/`);
+  await page.waitForSelector(`a[href$="runs/${failed!.id}/"]`);
   assert.deepEqual(errors, []);
 });
