@@ -76,7 +76,7 @@ export const Step = z
       .boolean()
       .optional()
       .describe(
-        'Do not run this step when what it is given (module files, cmd, flags, env, config content, input hashes) equals its last successful run and its output still has the hash that run recorded: it is recorded skipped, pointing at that run. Steps whose input is not a local file or folder always run.',
+        'Do not run this step when what it is given (module files, cmd, flags, env, params, config content, input hashes) equals its last successful run and its output still has the hash that run recorded: it is recorded skipped, pointing at that run. Steps whose input is not a local file or folder always run.',
       ),
   })
   .meta({ id: 'Step' });

@@ -273,7 +273,7 @@ async function execStep(
   // What the step reads, as it is before it runs (not counted in its duration).
   const lineage = options.lineage === false ? undefined : await readLineage(planned, record);
   if (lineage) {
-    const fingerprint = await fingerprintOf(planned, plan.repo, plan.secrets, lineage, state.moduleHashes);
+    const fingerprint = await fingerprintOf(planned, plan, lineage, state.moduleHashes);
     if (fingerprint) record.fingerprint = fingerprint;
   }
   if (record.role === 'step' && !options.force && (planned.skip_unchanged || options.skipUnchanged)) {

@@ -161,7 +161,7 @@ export const StepRecord = z
       .string()
       .optional()
       .describe(
-        'sha256 over what the step was given: module files, argv, non-secret env, config and input hashes (skip_unchanged compares it)',
+        'sha256 over what the step was given: module files, argv, non-secret env, params, config and input hashes (skip_unchanged compares it)',
       ),
     skipped_as: SkippedAs.optional(),
     ran_because: z.string().optional().describe('With skip_unchanged: why the step was run rather than skipped'),

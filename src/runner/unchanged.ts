@@ -1,11 +1,11 @@
 // skip_unchanged: a step given the same as its last successful run (module files, argv with its
-// cmd and flags, non-secret env, config content, input hashes), whose output still has the hash
+// cmd and flags, non-secret env, params, config content, input hashes), whose output still has the hash
 // that run recorded, need not run again. What it was given is kept as one hash in its record
 // (its fingerprint); the last successful run's is found in the ledger (src/ledger/unchanged.ts).
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describeArtifact, hashAnyFile } from './lineage.js';
-import type { PlannedStep } from './plan.js';
+import type { Plan, PlannedStep } from './plan.js';
 import type { Artifact, StepLineage } from './records.js';
 
 /** A step's last successful execution, as its record has it. */
@@ -25,8 +25,7 @@ export type ModuleHashes = Map<string, Promise<string | null>>;
  */
 export async function fingerprintOf(
   planned: PlannedStep,
-  repo: string,
-  secrets: string[],
+  plan: Pick<Plan, 'repo' | 'secrets' | 'params'>,
   read: Pick<StepLineage, 'input' | 'config'>,
   modules: ModuleHashes,
 ): Promise<string | undefined> {
@@ -37,20 +36,22 @@ export async function fingerprintOf(
     planned.module_files.map(async (file) => {
       let hash = modules.get(file);
       if (!hash) {
-        hash = hashAnyFile(join(repo, file)).catch(() => null);
+        hash = hashAnyFile(join(plan.repo, file)).catch(() => null);
         modules.set(file, hash);
       }
       return [file, await hash] as const;
     }),
   );
   const env = Object.entries(planned.env)
-    .filter(([name]) => !secrets.includes(name))
+    .filter(([name]) => !plan.secrets.includes(name))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const given = {
     module: planned.module,
     module_files: files,
     argv: planned.argv,
     env,
+    // The modules get them as ETL_PARAM_*; the tick is left out (it differs every run).
+    params: Object.entries(plan.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     input: input.sha256,
     config: read.config?.sha256 ?? read.config?.path ?? null,
   };

@@ -38,6 +38,7 @@ function skipPipeline(t: Parameters<typeof pipelineRepo>[0], extra: Record<strin
     sequences: {
       make: {
         skip_unchanged: true,
+        params: { mode: { default: 'full' } },
         steps: [
           { module_name: 'copy', name: 'raw', input: 'data/source.csv', output: 'work/raw.csv' },
           { module_name: 'copy', name: 'clean', input: 'work/raw.csv', output: 'work/clean.csv', conf: 'conf/c.json' },
@@ -119,11 +120,15 @@ test('skip_unchanged: a step given the same as its last success, its output inta
   const modules = JSON.parse(readFileSync(join(repo, 'modules.json'), 'utf8'));
   modules.copy.env.EXTRA = 'two';
   writeFileSync(join(repo, 'modules.json'), JSON.stringify(modules));
-  assert.deepEqual(statuses(await run()).slice(0, 2), ['succeeded', 'succeeded']);
-  const last = (await run()).run.id;
-  assert.ok(last);
+  const two = await run();
+  assert.deepEqual(statuses(two).slice(0, 2), ['succeeded', 'succeeded']);
+  const unchanged = `skipped unchanged ${two.run.id}`;
+  assert.deepEqual(statuses(await run()).slice(0, 2), [unchanged, unchanged]);
 
-  // --force runs everything; --skip-unchanged skips where the sequence does not ask it.
+  // A param the modules get as ETL_PARAM_MODE, though no path names it: they run.
+  assert.deepEqual(statuses(await run('--param', 'mode=quick')).slice(0, 2), ['succeeded', 'succeeded']);
+
+  // --force runs everything.
   assert.deepEqual(statuses(await run('--force')).slice(0, 2), ['succeeded', 'succeeded']);
 });
 
