@@ -57,7 +57,7 @@ Options:
                  files, cmd, flags, env, config and input content) whose output is still as
                  that run wrote it, as skip_unchanged: true in the sequence does
   --force        run every step, whatever skip_unchanged says; resume even when an earlier
-                 output changed
+                 output changed, or a run another machine left running
   --dry-run      show what would run, record nothing
   --json         print the final run record on stdout (progress goes to stderr)
   --verbose      show the modules' output as it arrives (a failed step's log tail is always shown)

@@ -1,5 +1,6 @@
 // From the ledger, for skip_unchanged and --resume: a step's last successful execution (its
 // fingerprint and the output it wrote), and where a failed run can be picked up.
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { describeArtifact } from '../runner/lineage.js';
@@ -102,10 +103,12 @@ export async function resumePoint(
   const run = reapIfAbandoned(ref.root, found);
   if (run.sequence !== sequence)
     throw new EtlError('usage', `run ${run.id} is a run of "${run.sequence}", not of "${sequence}"`);
-  if (run.status === 'running')
+  // A run of this host still running has a live runner (reapIfAbandoned saw to that); one of
+  // another host may have died with its machine, which only a person can tell: --force.
+  if (run.status === 'running' && (run.host === hostname() || !force))
     throw new EtlError(
       'usage',
-      `run ${run.id} is still running (pid ${run.pid} on ${run.host}): nothing to resume yet`,
+      `run ${run.id} is still running (pid ${run.pid} on ${run.host}): nothing to resume yet${run.host === hostname() ? '' : ' (if that machine stopped without saying so, --force resumes it)'}`,
     );
   if (run.status === 'succeeded')
     throw new EtlError(

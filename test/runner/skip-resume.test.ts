@@ -247,6 +247,29 @@ test('--resume refuses an earlier output that changed (naming it), a run that su
   assert.match(other.stderr, new RegExp(`run ${failed} is a run of "chain", not of "other"`));
   const both = await runCli(['run', 'chain', '--resume', failed, '--from', '2'], { cwd: repo });
   assert.match(both.stderr, /--from, --only and --resume cannot be used together/);
+  // A run another machine left "running" (it died with it): refused, unless --force.
+  writeFileSync(join(repo, 'fail'), '');
+  assert.equal((await runCli(['run', 'chain'], { cwd: repo })).code, 1);
+  rmSync(join(repo, 'fail'));
+  const elsewhere = await show(repo, 'chain@latest');
+  const record = join(
+    repo,
+    'runs/chain',
+    elsewhere.run.started_at.slice(0, 10).replace(/-/g, '/'),
+    elsewhere.run.id,
+    'run.json',
+  );
+  writeFileSync(record, JSON.stringify({ ...elsewhere.run, status: 'running', host: 'ci-box-7', finished_at: null }));
+  const alive = await runCli(['run', 'chain', '--resume', elsewhere.run.id], { cwd: repo });
+  assert.equal(alive.code, 2);
+  assert.match(
+    alive.stderr,
+    /is still running \(pid \d+ on ci-box-7\): nothing to resume yet \(if that machine stopped without saying so, --force resumes it\)/,
+  );
+  const taken = await runCli(['run', 'chain', '--resume', elsewhere.run.id, '--force'], { cwd: repo });
+  assert.equal(taken.code, 0, taken.stderr);
+  assert.match(taken.stdout, new RegExp(`resuming run ${elsewhere.run.id} at step 2 \\(second\\)`));
+
   // The definitions changed since: the step it stopped at is not there any more.
   writeFileSync(join(repo, 'fail'), '');
   assert.equal((await runCli(['run', 'chain'], { cwd: repo })).code, 1);
