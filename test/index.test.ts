@@ -32,3 +32,18 @@ test('the library tells what is due and renders the workflows', async (t) => {
   const workflows = renderWorkflows(report.definitions, { etl: 'npx etl', branch: 'main' });
   assert.match(workflows['etl-schedule.yml']!, /cron: '17 6 \* \* \*'\n\s+timezone: Europe\/Madrid/);
 });
+
+test('the library answers what the ledger knows of lineage, metrics, resuming and diffs', async (t) => {
+  const { describeArtifact, lineageOf, metricsHistory, resumePoint, upstreamOf, diffRuns } = await import(
+    '../src/index.js'
+  );
+  const source = await describeArtifact('data/air_quality.csv', 'data/air_quality.csv', ROOT);
+  assert.equal(source?.kind, 'file');
+  assert.match(source?.sha256 ?? '', /^[0-9a-f]{64}$/);
+  const empty = tempRepo(t);
+  assert.deepEqual(lineageOf(empty, empty, `${empty}/x.csv`), []);
+  assert.equal(upstreamOf(empty, empty, `${empty}/x.csv`).written_by, null);
+  assert.deepEqual(metricsHistory(empty, 'daily'), []);
+  await assert.rejects(resumePoint(empty, empty, 'daily', 'daily@latest'), /no run/);
+  assert.equal(typeof diffRuns, 'function');
+});
