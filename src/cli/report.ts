@@ -1,6 +1,7 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { originWeb } from '../github/remote.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
+import { LedgerCache } from '../ledger/read-cache.js';
 import { cachedDefinitions } from '../ui/cached-definitions.js';
 import { writeReport } from '../ui/report.js';
 import type { Command } from './command.js';
@@ -38,6 +39,8 @@ Options:
         remote: await originWeb(context.repo, context.env),
         definitions: cachedDefinitions(context.repo, context.env),
         now: () => now,
+        // Each run's lineage reads the runs before it: read once for the whole report.
+        cache: new LedgerCache(),
       },
       values.out,
       { runs, now },

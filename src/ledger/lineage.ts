@@ -4,6 +4,7 @@
 import { join, relative, resolve } from 'node:path';
 import type { Artifact, Role, RunRecord, StepRecord } from '../runner/records.js';
 import { type LedgerView, readRun, runsNewestFirst } from './history.js';
+import type { LedgerCache } from './read-cache.js';
 import { readStep } from './step-log.js';
 
 export type Use = 'wrote' | 'read' | 'config';
@@ -21,12 +22,12 @@ export interface LineageEntry {
 }
 
 /** Every use of every recorded artifact, newest run first, its step order kept. */
-function* entries(view: LedgerView, runs: number, upTo?: string): Generator<LineageEntry> {
+function* entries(view: LedgerView, runs: number, upTo?: string, cache?: LedgerCache): Generator<LineageEntry> {
   let seen = 0;
   // upTo: that run and the ones before it ("~" sorts after every id character).
-  for (const ref of runsNewestFirst(view, { before: upTo === undefined ? undefined : `${upTo}~` })) {
+  for (const ref of runsNewestFirst(view, { before: upTo === undefined ? undefined : `${upTo}~`, cache })) {
     if (seen++ >= runs) return;
-    const run = readRun(ref.root, ref);
+    const run = readRun(ref.root, ref, cache);
     if (!run) continue;
     for (const summary of [...run.steps].reverse()) {
       const step = readStep(join(ref.root, ref.folder), summary.record);
@@ -173,10 +174,11 @@ export function sourcesOf(
   run: RunRecord,
   steps: StepRecord[],
   runs = 200,
+  cache?: LedgerCache,
 ): StepSources[] {
   const read = steps.filter((s) => s.lineage?.input?.sha256 || s.lineage?.config?.sha256);
   if (read.length === 0) return [];
-  const all = [...entries(view, runs, run.id)];
+  const all = [...entries(view, runs, run.id, cache)];
   return read.map((step) => {
     const here = position({ started_at: run.started_at, run_id: run.id, step });
     const source = (artifact: Artifact | null | undefined) =>

@@ -176,7 +176,10 @@ function runLineage(context: ApiContext, id: string): ApiResponse {
     const step = served(found.root, join(found.folder, line.record)) ? readStep(found.folder, line.record) : undefined;
     return step ? [step] : [];
   });
-  return { status: 200, json: { sources: sourcesOf(context.view, context.repo, found.run, steps) } };
+  return {
+    status: 200,
+    json: { sources: sourcesOf(context.view, context.repo, found.run, steps, 200, context.cache) },
+  };
 }
 
 /** A run by its whole id: its record and folder, when they lie inside the ledger (no link out of it). */
