@@ -16,7 +16,7 @@ the definitions' commit, and whether the file has that content still. Steps reco
 their local input, output and config (etl run --no-lineage leaves it out).
 
 Options:
-  --upstream     where PATH's content came from: the step that wrote it, what that step read,
+  --upstream     where PATH's content (as it is now) came from: the step that wrote it, what it read,
                  the steps (in that run or earlier ones) that wrote those, and so on
   --limit N      list at most N uses (default 20)
   --runs N       look at the newest N runs (default 10000)
@@ -39,7 +39,8 @@ Options:
     const query = { limit: parseLimit(values.limit), runs: parseLimit(values.runs, '--runs') };
     const now = await describeArtifact(shown, shown, context.repo);
     if (values.upstream) {
-      const tree = upstreamOf(view, context.repo, target, query);
+      // The content the file has now is the one traced (an edit by hand is a source of its own).
+      const tree = upstreamOf(view, context.repo, target, { ...query, sha256: now?.sha256 ?? null });
       if (values.json) context.stdout.write(`${JSON.stringify(tree, null, 2)}\n`);
       else context.stdout.write(`${formatTree(tree, context.paint).join('\n')}\n`);
       return tree.written_by ? ExitCode.ok : ExitCode.failed;

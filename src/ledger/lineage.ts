@@ -64,6 +64,8 @@ export interface LineageQuery {
   limit?: number;
   /** Runs looked at, newest first. */
   runs?: number;
+  /** --upstream: the content the file has now, when known; its writer must have written that. */
+  sha256?: string | null;
 }
 
 /** The runs that wrote or read `path` (absolute), newest first. */
@@ -153,7 +155,7 @@ export function upstreamOf(view: LedgerView, repo: string, path: string, query: 
       ),
     };
   };
-  return node(path, relative(repo, path) || '.', 'target', null, '\uffff', 0);
+  return node(path, relative(repo, path) || '.', 'target', query.sha256 ?? null, '\uffff', 0);
 }
 
 export interface StepSources {

@@ -165,6 +165,12 @@ test('etl lineage --upstream follows inputs back through earlier steps and earli
     /\n {3}│ {2}└─ read data\/source\.csv sha256 [0-9a-f]{12}: no recorded step wrote this content: a source\n/,
   );
 
+  // The published file edited by hand: its content now was written by no step.
+  writeFileSync(join(repo, 'out/published.csv'), 'edited\n');
+  const edited = await runCli(['lineage', 'out/published.csv', '--upstream', '--json'], { cwd: repo });
+  assert.equal(edited.code, 1);
+  assert.deepEqual(flat(JSON.parse(edited.stdout) as UpstreamNode), ['0 target out/published.csv -']);
+
   // Content no recorded step wrote is not pinned on the step that last wrote that path.
   writeFileSync(join(repo, 'work/clean.csv'), 'by hand\n');
   assert.equal((await runCli(['run', 'use'], { cwd: repo })).code, 0);
