@@ -172,6 +172,14 @@ export function lintSequence(
       const parsed = parseRule(rule);
       if ('error' in parsed) report('error', 'bad-expect', `${step.pointer}/expect/${metric}`, parsed.error);
     }
+    // The error handler runs because something failed: it is never skipped as unchanged.
+    if (step.skip_unchanged && step.pointer.startsWith('/on_failure'))
+      report(
+        'warning',
+        'skip-unchanged-on-failure',
+        `${step.pointer}/skip_unchanged`,
+        'skip_unchanged has no effect on an on_failure step: the error handler always runs',
+      );
     if (
       step.conf !== undefined &&
       !hasTemplate(step.conf) && // which file it is depends on the run
