@@ -54,7 +54,7 @@ Options:
                  them (refused, naming the file, if not); run.json says resumed_from RUN.
                  RUN is what etl show takes (an id, a prefix, SEQUENCE@latest)
   --skip-unchanged  skip each step given what its last successful run was given (module
-                 files, cmd, flags, env, config and input content) whose output is still as
+                 files, cmd, flags, env, params, config and input content) whose output is still as
                  that run wrote it, as skip_unchanged: true in the sequence does
   --force        run every step, whatever skip_unchanged says; resume even when an earlier
                  output changed, or a run another machine left running
