@@ -115,7 +115,7 @@ test('a real run records what each step read and wrote; etl lineage lists them n
   );
   assert.match(uses[0]!.commit ?? '', /^[0-9a-f]{40}$/);
   // Named from a subfolder, the same file.
-  const text = await runCli(['lineage', '../work/clean.csv'], { cwd: join(repo, 'conf') });
+  const text = await runCli(['lineage', join('..', 'work', 'clean.csv')], { cwd: join(repo, 'conf') });
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^work\/clean\.csv \(now 16 bytes, sha256 [0-9a-f]{12}\)\nRUN +STARTED/);
   assert.match(text.stdout, /make 2 clean +wrote +[0-9a-f]{12} +[0-9a-f]{7} +no\n/);
