@@ -11,7 +11,7 @@ import { checkExpectations, type LastMetrics } from './expect.js';
 import { describeArtifact, isExternal } from './lineage.js';
 import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
 import { runProcess } from './process.js';
-import { type DoneBefore, fingerprintOf, judgeUnchanged, type ModuleHashes } from './unchanged.js';
+import { type DoneBefore, fingerprintOf, judgeUnchanged } from './unchanged.js';
 import { type ModuleSpec, openSpawner, type Spawner } from './spawner.js';
 import type { DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import {
@@ -110,7 +110,6 @@ interface RunState {
   spawner: Spawner;
   /** The module started ahead for the next step's first attempt, handed back when it comes. */
   ahead?: { step: PlannedStep; module: ModuleSpec };
-  moduleHashes: ModuleHashes;
 }
 
 /** start_etl -> exec_module ... -> end_etl, or error_handler after a failure. */
@@ -128,16 +127,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const run = newRunRecord(plan, options, started, summaries);
   const spawner = options.spawner ?? (await openRunSpawner(plan, options.env, options.graceMs));
   try {
-    const state: RunState = {
-      plan,
-      options,
-      run,
-      now,
-      redactor,
-      moduleEnv: inheritedEnv(plan, options.env),
-      spawner,
-      moduleHashes: new Map(),
-    };
+    const state: RunState = { plan, options, run, now, redactor, moduleEnv: inheritedEnv(plan, options.env), spawner };
     await runSteps(state, context, started);
   } finally {
     if (!options.spawner) spawner.close();
@@ -272,10 +262,8 @@ async function execStep(
   const { plan, options, run, now, redactor } = state;
   // What the step reads, as it is before it runs (not counted in its duration).
   const lineage = options.lineage === false ? undefined : await readLineage(planned, record);
-  if (lineage) {
-    const fingerprint = await fingerprintOf(planned, plan, lineage, state.moduleHashes);
-    if (fingerprint) record.fingerprint = fingerprint;
-  }
+  const fingerprint = lineage && fingerprintOf(planned, plan, options.definitions, lineage);
+  if (fingerprint) record.fingerprint = fingerprint;
   if (record.role === 'step' && !options.force && (planned.skip_unchanged || options.skipUnchanged)) {
     const verdict = lineage
       ? await judgeUnchanged(planned, record.fingerprint, options.lastDone?.(planned.index, planned.name))

@@ -47,11 +47,6 @@ export async function describeArtifact(
 /** Files up to this size are read in one call: a stream costs more than the read for them. */
 const SMALL_FILE = 1024 * 1024;
 
-/** sha256 of a file: read at once when small, else streamed. */
-export async function hashAnyFile(path: string): Promise<string> {
-  return hashSized(path, statSync(path).size);
-}
-
 /** sha256 of a file whose size is known: read at once when small, else streamed. */
 async function hashSized(path: string, size: number): Promise<string> {
   if (size > SMALL_FILE) return hashFile(path);

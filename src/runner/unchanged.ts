@@ -3,10 +3,9 @@
 // that run recorded, need not run again. What it was given is kept as one hash in its record
 // (its fingerprint); the last successful run's is found in the ledger (src/ledger/unchanged.ts).
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { describeArtifact, hashAnyFile } from './lineage.js';
+import { describeArtifact } from './lineage.js';
 import type { Plan, PlannedStep } from './plan.js';
-import type { Artifact, StepLineage } from './records.js';
+import type { Artifact, DefinitionsPin, StepLineage } from './records.js';
 
 /** A step's last successful execution, as its record has it. */
 export interface DoneBefore {
@@ -15,48 +14,36 @@ export interface DoneBefore {
   output: Artifact | null;
 }
 
-/** Hashes of module files, read once a run however many steps use them. */
-export type ModuleHashes = Map<string, Promise<string | null>>;
-
 /**
  * What a step is given, as one sha256; undefined when its input is not a local file or folder
  * whose content is known (a URL, a database, a missing file, a folder past its bound): such a
  * step is never judged unchanged.
  */
-export async function fingerprintOf(
+export function fingerprintOf(
   planned: PlannedStep,
-  plan: Pick<Plan, 'repo' | 'secrets' | 'params'>,
+  plan: Pick<Plan, 'secrets' | 'params'>,
+  pin: DefinitionsPin,
   read: Pick<StepLineage, 'input' | 'config'>,
-  modules: ModuleHashes,
-): Promise<string | undefined> {
+): string | undefined {
   const input = read.input;
   if (!input || (input.kind !== 'file' && input.kind !== 'folder') || input.bounded || !input.sha256) return undefined;
   if (read.config && read.config.kind !== 'external' && !read.config.sha256) return undefined;
-  const files = await Promise.all(
-    planned.module_files.map(async (file) => {
-      let hash = modules.get(file);
-      if (!hash) {
-        hash = hashAnyFile(join(plan.repo, file)).catch(() => null);
-        modules.set(file, hash);
-      }
-      return [file, await hash] as const;
-    }),
-  );
-  const env = Object.entries(planned.env)
-    .filter(([name]) => !plan.secrets.includes(name))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const given = {
     module: planned.module,
-    module_files: files,
+    // The run's pin holds each module file's blob hash, of the content that ran.
+    module_files: planned.module_files.map((file) => [file, pin.files[file] ?? null]),
     argv: planned.argv,
-    env,
+    env: sortedEntries(planned.env).filter(([name]) => !plan.secrets.includes(name)),
     // The modules get them as ETL_PARAM_*; the tick is left out (it differs every run).
-    params: Object.entries(plan.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    params: sortedEntries(plan.params),
     input: input.sha256,
     config: read.config?.sha256 ?? read.config?.path ?? null,
   };
   return createHash('sha256').update(JSON.stringify(given)).digest('hex');
 }
+
+const sortedEntries = (values: Record<string, string>) =>
+  Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 export type Verdict = { unchanged: true; run_id: string } | { unchanged: false; why: string };
 

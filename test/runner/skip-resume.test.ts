@@ -128,6 +128,13 @@ test('skip_unchanged: a step given the same as its last success, its output inta
   // A param the modules get as ETL_PARAM_MODE, though no path names it: they run.
   assert.deepEqual(statuses(await run('--param', 'mode=quick')).slice(0, 2), ['succeeded', 'succeeded']);
 
+  // The module's file changed (a comment is enough): its steps run.
+  const full = await run(); // the default params again
+  const same = `skipped unchanged ${full.run.id}`;
+  assert.deepEqual(statuses(await run()).slice(0, 2), [same, same]);
+  writeFileSync(join(repo, 'modules/copy.sh'), `${readFileSync(join(repo, 'modules/copy.sh'), 'utf8')}# edited\n`);
+  assert.deepEqual(statuses(await run()).slice(0, 2), ['succeeded', 'succeeded']);
+
   // --force runs everything.
   assert.deepEqual(statuses(await run('--force')).slice(0, 2), ['succeeded', 'succeeded']);
 });
