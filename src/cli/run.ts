@@ -203,14 +203,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
   const prepared = await prepare(context, request);
   if (typeof prepared === 'number') return prepared;
   if (values.resume !== undefined) {
-    const point = await resumePoint(ledger, context.repo, prepared.plan.sequence, String(values.resume), force);
-    const step = prepared.plan.steps[point.from - 1];
-    // The definitions may have changed since RUN: the step it stopped at must still be there.
-    if (step?.name !== point.name)
-      throw new EtlError(
-        'usage',
-        `run ${point.run_id} stopped at step ${point.from} (${point.name}), and ${prepared.plan.sequence} ${step ? `now has "${step.name}" there` : `now has ${prepared.plan.steps.length} steps`}: run it whole, or with --from`,
-      );
+    const point = await resumePoint(ledger, context.repo, prepared.plan, String(values.resume), force);
     for (const change of point.changed) io.out.write(`--force: resuming although ${change}\n`);
     io.out.write(`resuming run ${point.run_id} at step ${point.from} (${point.name})\n`);
     prepared.from = point.from;

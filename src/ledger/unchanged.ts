@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { describeArtifact } from '../runner/lineage.js';
+import type { Plan } from '../runner/plan.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import type { DoneBefore } from '../runner/unchanged.js';
 import { findRun, type LedgerView, type RunRef, readRun, reapIfAbandoned, runsNewestFirst } from './history.js';
@@ -88,15 +89,17 @@ export interface ResumePoint {
 /**
  * Where `etl run SEQUENCE --resume RUN` starts: RUN's failed (or cancelled, or abandoned)
  * step, once the outputs its earlier steps wrote are checked to have the hashes RUN recorded.
- * A changed or missing one refuses, naming it, unless `force`.
+ * A changed or missing one refuses, naming it, unless `force`; so does a plan that no longer
+ * has that step there (the definitions changed since RUN).
  */
 export async function resumePoint(
   view: LedgerView,
   repo: string,
-  sequence: string,
+  plan: Pick<Plan, 'sequence' | 'steps'>,
   spec: string,
   force = false,
 ): Promise<ResumePoint> {
+  const { sequence } = plan;
   const ref = findRun(view, spec);
   const found = readRun(ref.root, ref);
   if (!found) throw new EtlError('unreadable-run', `run ${ref.id}: its run.json cannot be read`);
@@ -122,6 +125,12 @@ export async function resumePoint(
       'usage',
       `run ${run.id} ${run.status}, yet none of its steps failed or stopped: nothing to resume`,
     );
+  const now = plan.steps[stopped.index - 1];
+  if (now?.name !== stopped.name)
+    throw new EtlError(
+      'usage',
+      `run ${run.id} stopped at step ${stopped.index} (${stopped.name}), and ${sequence} ${now ? `now has "${now.name}" there` : `now has ${plan.steps.length} steps`}: run it whole, or with --from`,
+    );
   const changed: string[] = [];
   for (const summary of steps) {
     if (summary.index >= stopped.index) break;
@@ -130,10 +139,10 @@ export async function resumePoint(
     if (step?.skipped_as) step = stoodFor(view, step.skipped_as.run_id, summary.index)?.step ?? step;
     const output = step?.lineage?.output;
     if (!output?.sha256) continue;
-    const now = await describeArtifact(output.path, output.path, repo);
-    if (now?.sha256 === output.sha256) continue;
+    const current = await describeArtifact(output.path, output.path, repo);
+    if (current?.sha256 === output.sha256) continue;
     changed.push(
-      `${output.path}, written by step ${summary.index} (${summary.name}), ${now?.kind === 'missing' ? 'is missing' : `has changed (sha256 ${output.sha256.slice(0, 12)} then, ${now?.sha256?.slice(0, 12) ?? now?.kind} now)`}`,
+      `${output.path}, written by step ${summary.index} (${summary.name}), ${current?.kind === 'missing' ? 'is missing' : `has changed (sha256 ${output.sha256.slice(0, 12)} then, ${current?.sha256?.slice(0, 12) ?? current?.kind} now)`}`,
     );
   }
   if (changed.length > 0 && !force)
