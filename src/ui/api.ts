@@ -138,13 +138,20 @@ function time(value: string | null): Date | undefined | null {
 function oneRun(context: ApiContext, id: string): ApiResponse {
   const found = locate(context, id);
   if (!found) return notFound('run');
-  const { run, folder, root } = found;
+  return {
+    status: 200,
+    json: { run: found.run, steps: stepRecords(found), links: runLinks(found.run, context.remote) },
+  };
+}
+
+/** A run's step records, each read only when it lies inside the ledger. */
+function stepRecords({ run, folder, root }: { run: RunRecord; folder: string; root: string }): StepRecord[] {
   const steps: StepRecord[] = [];
   for (const line of run.steps) {
     const step = served(root, join(folder, line.record)) ? readStep(folder, line.record) : undefined;
     if (step) steps.push(step);
   }
-  return { status: 200, json: { run, steps, links: runLinks(run, context.remote) } };
+  return steps;
 }
 
 /**
@@ -172,14 +179,8 @@ function runDefinitions(context: ApiContext, id: string): ApiResponse {
 function runLineage(context: ApiContext, id: string): ApiResponse {
   const found = locate(context, id);
   if (!found) return notFound('run');
-  const steps = found.run.steps.flatMap((line) => {
-    const step = served(found.root, join(found.folder, line.record)) ? readStep(found.folder, line.record) : undefined;
-    return step ? [step] : [];
-  });
-  return {
-    status: 200,
-    json: { sources: sourcesOf(context.view, context.repo, found.run, steps, 200, context.cache) },
-  };
+  const sources = sourcesOf(context.view, context.repo, found.run, stepRecords(found), 200, context.cache);
+  return { status: 200, json: { sources } };
 }
 
 /** A run by its whole id: its record and folder, when they lie inside the ledger (no link out of it). */
