@@ -81,10 +81,12 @@ export function diffRuns(repo: string, a: LoadedRun, b: LoadedRun, env: Env = pr
   const steps = pairSteps(a, b).map(([index, role, sa, sb]) => {
     const given =
       sa && sb
-        ? GIVEN.filter(
-            (key) =>
-              !sameValue(sa[key], sb[key]) && (!key.endsWith('_sha256') || (sa[key] !== null && sb[key] !== null)),
-          ).map((key) => (key.endsWith('_sha256') ? `${key.replace('_sha256', '')} content` : key))
+        ? [
+            ...GIVEN.filter((key) => !sameValue(sa[key], sb[key])),
+            ...CONTENT.filter(([key]) => sa[key] !== null && sb[key] !== null && sa[key] !== sb[key]).map(
+              ([, name]) => name,
+            ),
+          ]
         : ['the step itself'];
     return {
       index,
@@ -119,8 +121,12 @@ export function diffRuns(repo: string, a: LoadedRun, b: LoadedRun, env: Env = pr
   };
 }
 
+const GIVEN = ['module', 'argv', 'input', 'output', 'config'] as const;
 // A hash compared only when both runs recorded one: a run without lineage is not "different".
-const GIVEN = ['module', 'argv', 'input', 'output', 'config', 'input_sha256', 'config_sha256'] as const;
+const CONTENT = [
+  ['input_sha256', 'input content'],
+  ['config_sha256', 'config content'],
+] as const;
 
 function changePct(a: unknown, b: unknown): number | null {
   return typeof a === 'number' && typeof b === 'number' && a !== 0 ? Math.round(((b - a) / a) * 1000) / 10 : null;

@@ -99,6 +99,18 @@ test('etl diff: the definitions that changed (a diff read from git), params, sta
     (await runCli(['diff', 'daily@latest', history[0]!.id.slice(0, 20), '--json'], { cwd: dir })).stdout,
   ) as RunDiff;
   assert.deepEqual([same.definitions, same.params, same.first_difference], [[], {}, null]);
+
+  // A run without lineage has no hashes: that is not a difference of content.
+  assert.equal((await runCli(['run', 'daily'], { cwd: dir })).code, 0);
+  assert.equal((await runCli(['run', 'daily', '--no-lineage'], { cwd: dir })).code, 0);
+  const bare = JSON.parse(
+    (await runCli(['diff', 'daily@latest~1', 'daily@latest', '--json'], { cwd: dir })).stdout,
+  ) as RunDiff;
+  assert.deepEqual(
+    bare.steps.map((s) => s.given),
+    [[], []],
+  );
+  assert.equal(bare.first_difference, null);
 });
 
 test('etl diff: two runs or a usage error; a run reference that names nothing is said', async (t) => {
