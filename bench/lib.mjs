@@ -9,6 +9,13 @@ const git = (cwd, ...args) => execFileSync('git', args, { cwd, encoding: 'utf8',
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
+/** How long `run` takes, in ms. */
+export const time = (run) => {
+  const start = process.hrtime.bigint();
+  run();
+  return ms(start);
+};
+
 /**
  * Runs a command to its end, sampling its peak resident memory (VmHWM, in KiB) as it goes:
  * the process's own, not that of the programs it starts.

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, ms, peakRss, printTable } from './lib.mjs';
+import { median, peakRss, printTable, time } from './lib.mjs';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '5' }, 'size-mib': { type: 'string', default: '1024' } },
@@ -25,11 +25,6 @@ const SIZE_MIB = Number(values['size-mib']);
 const bin = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const lineage = new URL('../dist/src/runner/lineage.js', import.meta.url).href;
 const work = mkdtempSync(join(tmpdir(), 'etl-bench-lineage-'));
-const time = (run) => {
-  const start = process.hrtime.bigint();
-  run();
-  return ms(start);
-};
 const rows = [];
 
 try {

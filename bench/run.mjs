@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, ms, peakRss, printTable } from './lib.mjs';
+import { median, ms, peakRss, printTable, time } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -30,11 +30,6 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds);
 const bin = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'etl-bench-run-'));
-const time = (run) => {
-  const start = process.hrtime.bigint();
-  run();
-  return ms(start);
-};
 const rows = [];
 
 function repo(name, modules, sequences) {
