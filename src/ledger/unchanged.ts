@@ -45,16 +45,9 @@ export function lastDoneSteps(
       if (!entry) return undefined;
       const step = stepOf(entry.ref, entry.run, index);
       if (!step || step.name !== name) continue;
-      if (step.status === 'succeeded') {
-        const found = done(entry.ref, step);
-        if (found) return found;
-        continue;
-      }
-      if (step.skipped_as) {
-        const original = stoodFor(view, step.skipped_as.run_id, index);
-        const found = original?.step.name === name ? done(original.ref, original.step) : undefined;
-        if (found) return found;
-      }
+      const ran = step.skipped_as ? stoodFor(view, step.skipped_as.run_id, index) : { ref: entry.ref, step };
+      const found = ran?.step.name === name ? done(ran.ref, ran.step) : undefined;
+      if (found) return found;
     }
   };
 }
