@@ -261,7 +261,7 @@ async function execStep(
 ): Promise<void> {
   const { plan, options, run, now, redactor } = state;
   // What the step reads, as it is before it runs (not counted in its duration).
-  const lineage = options.lineage === false ? undefined : await readLineage(planned, record);
+  const lineage = options.lineage === false ? undefined : await readLineage(planned, record, options.signal);
   const fingerprint = lineage && fingerprintOf(planned, plan, options.definitions, lineage);
   if (fingerprint) record.fingerprint = fingerprint;
   if (record.role === 'step' && !options.force && (planned.skip_unchanged || options.skipUnchanged)) {
@@ -348,7 +348,7 @@ async function execStep(
     }
   } finally {
     if (lineage) {
-      const output = await describeArtifact(planned.output, record.output, planned.cwd);
+      const output = await describeArtifact(planned.output, record.output, planned.cwd, options.signal);
       // A step given no input, output nor config has nothing to record.
       if (lineage.input || lineage.config || output) record.lineage = { ...lineage, output };
     }
@@ -375,9 +375,9 @@ function overwrites(next: PlannedStep, step: PlannedStep): boolean {
   );
 }
 
-async function readLineage(planned: PlannedStep, record: StepRecord) {
+async function readLineage(planned: PlannedStep, record: StepRecord, signal: AbortSignal | undefined) {
   return {
-    input: await describeArtifact(planned.input, record.input, planned.cwd),
-    config: await describeArtifact(planned.config, record.config, planned.cwd),
+    input: await describeArtifact(planned.input, record.input, planned.cwd, signal),
+    config: await describeArtifact(planned.config, record.config, planned.cwd, signal),
   };
 }

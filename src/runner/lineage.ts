@@ -18,11 +18,15 @@ export function isExternal(value: string): boolean {
   return /^[A-Za-z][A-Za-z0-9+.-]+:/.test(value);
 }
 
-/** The artifact a step's value names, hashed as it is now; `shown` is the value as recorded. */
+/**
+ * The artifact a step's value names, hashed as it is now; `shown` is the value as recorded.
+ * Aborting `signal` (the run stopped) stops a long hash at once: recorded as not hashed.
+ */
 export async function describeArtifact(
   value: string | undefined,
   shown: string | null,
   cwd: string,
+  signal?: AbortSignal,
 ): Promise<Artifact | null> {
   if (value === undefined || shown === null) return null;
   if (isExternal(value)) return { path: shown, kind: 'external' };
@@ -35,12 +39,13 @@ export async function describeArtifact(
     return { path: shown, kind: 'missing' };
   }
   try {
-    if (info.isDirectory()) return { path: shown, kind: 'folder', ...(await hashFolder(full)) };
+    if (info.isDirectory()) return { path: shown, kind: 'folder', ...(await hashFolder(full, signal)) };
     if (!info.isFile()) return { path: shown, kind: 'missing' };
-    return { path: shown, kind: 'file', size: info.size, sha256: await hashSized(full, info.size) };
+    return { path: shown, kind: 'file', size: info.size, sha256: await hashSized(full, info.size, signal) };
   } catch (error) {
-    // Unreadable (permissions), or changed while it was read: said, never the run's failure.
-    return { path: shown, kind: 'unreadable', error: (error as Error).message };
+    // Unreadable (permissions), changed while it was read, or the run stopped: said, never the run's failure.
+    const why = signal?.aborted ? 'not hashed: the run was stopped' : (error as Error).message;
+    return { path: shown, kind: 'unreadable', error: why };
   }
 }
 
@@ -48,16 +53,16 @@ export async function describeArtifact(
 const SMALL_FILE = 1024 * 1024;
 
 /** sha256 of a file whose size is known: read at once when small, else streamed. */
-async function hashSized(path: string, size: number): Promise<string> {
-  if (size > SMALL_FILE) return hashFile(path);
+async function hashSized(path: string, size: number, signal?: AbortSignal): Promise<string> {
+  if (size > SMALL_FILE) return hashFile(path, signal);
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 /** sha256 of a file, streamed in 1 MiB reads: a file of any size never sits in memory. */
-export function hashFile(path: string): Promise<string> {
+export function hashFile(path: string, signal?: AbortSignal): Promise<string> {
   return new Promise((done, fail) => {
     const hash = createHash('sha256');
-    createReadStream(path, { highWaterMark: 1024 * 1024 })
+    createReadStream(path, { highWaterMark: 1024 * 1024, signal })
       .on('data', (chunk) => hash.update(chunk))
       .on('error', fail)
       .on('end', () => done(hash.digest('hex')));
@@ -65,7 +70,10 @@ export function hashFile(path: string): Promise<string> {
 }
 
 /** A folder's manifest hash: its regular files (symbolic links not followed), in path order. */
-async function hashFolder(root: string): Promise<Pick<Artifact, 'size' | 'sha256' | 'files' | 'bounded'>> {
+async function hashFolder(
+  root: string,
+  signal?: AbortSignal,
+): Promise<Pick<Artifact, 'size' | 'sha256' | 'files' | 'bounded'>> {
   const manifest = createHash('sha256');
   let files = 0;
   let size = 0;
@@ -74,6 +82,7 @@ async function hashFolder(root: string): Promise<Pick<Artifact, 'size' | 'sha256
     const names = (await readdir(dir)).sort();
     for (const name of names) {
       if (bounded) return;
+      signal?.throwIfAborted();
       const path = join(dir, name);
       const info = await lstat(path);
       const relative = prefix ? `${prefix}/${name}` : name;
@@ -83,7 +92,7 @@ async function hashFolder(root: string): Promise<Pick<Artifact, 'size' | 'sha256
         else if (size + info.size > FOLDER_MAX_BYTES)
           bounded = `stopped before ${relative}: past ${FOLDER_MAX_BYTES / 1024 ** 3} GiB`;
         else {
-          manifest.update(`${await hashSized(path, info.size)}  ${relative}\n`);
+          manifest.update(`${await hashSized(path, info.size, signal)}  ${relative}\n`);
           files++;
           size += info.size;
         }

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { LineageEntry, UpstreamNode } from '../../src/ledger/lineage.js';
 import { describeArtifact, FOLDER_MAX_FILES, hashFile } from '../../src/runner/lineage.js';
 import type { StepRecord } from '../../src/runner/records.js';
 import { initRepo } from '../helpers/git.js';
-import { pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';
+import { pipelineRepo, runCli, startCli, tempRepo } from '../helpers/repo.js';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -207,4 +207,32 @@ test("a step's output is hashed as it left it, even when the next step writes th
     assert.equal(shown.steps[0]!.lineage?.output?.sha256, sha(big), 'not the next step\'s "two"');
     assert.equal(shown.steps[1]!.lineage?.output?.sha256, sha('two\n'));
   }
+});
+
+test('Ctrl-C while a big input is hashed stops the hash at once: the run is cancelled, the input said not hashed', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { copy: { cmd: './modules/copy.sh' } },
+    sequences: { big: [{ module_name: 'copy', input: 'data/big.bin', output: 'work/big.bin' }] },
+  });
+  // 8 GiB with no data written (sparse): some seconds to hash, no disk used.
+  mkdirSync(join(repo, 'data'), { recursive: true });
+  writeFileSync(join(repo, 'data/big.bin'), '');
+  truncateSync(join(repo, 'data/big.bin'), 8 * 1024 ** 3);
+  const run = startCli(['run', 'big'], { cwd: repo });
+  await run.line(/^etl run big /);
+  run.child.kill('SIGINT');
+  const ended = await run.done;
+  assert.equal(ended.code, 130, ended.stdout + ended.stderr);
+  const shown = JSON.parse((await runCli(['show', 'big', '--json'], { cwd: repo })).stdout) as {
+    run: { status: string };
+    steps: StepRecord[];
+  };
+  assert.equal(shown.run.status, 'cancelled');
+  assert.equal(shown.steps[0]!.status, 'cancelled');
+  assert.deepEqual(shown.steps[0]!.lineage?.input, {
+    path: 'data/big.bin',
+    kind: 'unreadable',
+    error: 'not hashed: the run was stopped',
+  });
+  assert.equal(existsSync(join(repo, 'work/big.bin')), false, 'the module never started');
 });
