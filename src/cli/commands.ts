@@ -22,7 +22,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   show: { summary: 'show one run with all its steps', load: async () => (await import('./show.js')).command },
   logs: { summary: "print (or follow) a run's logs", load: async () => (await import('./logs.js')).command },
   diff: {
-    summary: 'two runs side by side: definitions, params, steps, durations',
+    summary: 'two runs side by side: definitions, params, steps, durations, metrics, content',
     load: async () => (await import('./diff.js')).command,
   },
   metrics: {

@@ -8,7 +8,7 @@ import { parseLimit } from './options.js';
 import { formatTable, type Paint } from './output.js';
 
 export const command: Command = {
-  usage: `Usage: etl lineage PATH [--upstream] [--limit N] [--json]
+  usage: `Usage: etl lineage PATH [--upstream] [--limit N] [--runs N] [--json]
 
 The runs whose steps wrote or read PATH (a file or folder, as named from here), newest
 first: the run, the step, whether it wrote, read or took it as config, the content's hash then,
