@@ -61,7 +61,11 @@ test('--allow-run: a run and a cancel from the page with its token and origin; r
   const headers = { 'Content-Type': 'application/json', Origin: origin(url), 'X-Etl-Token': token };
   const refused = [
     { method: 'POST', headers: { ...headers, 'X-Etl-Token': '' } },
-    { method: 'POST', headers: { ...headers, 'X-Etl-Token': `${token.slice(0, -1)}x` } },
+    // The token with its last character changed (to one it is not).
+    {
+      method: 'POST',
+      headers: { ...headers, 'X-Etl-Token': `${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}` },
+    },
     { method: 'POST', headers: { ...headers, Origin: 'http://evil.example' } },
     { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Etl-Token': token } }, // no Origin
   ];
@@ -72,6 +76,15 @@ test('--allow-run: a run and a cancel from the page with its token and origin; r
     (await call(url, '/api/actions/run', { method: 'POST', headers, body: { sequence: '../x' } })).status,
     400,
   );
+  // Resume takes a whole run id, and not with a step to start from.
+  for (const body of [
+    { sequence: 'good', resume: '--force' },
+    { sequence: 'good', resume: '../runs' },
+    { sequence: 'good', resume: '20261201T000000000Z-0000000a', from: 2 },
+  ]) {
+    const answer = await call(url, '/api/actions/run', { method: 'POST', headers, body });
+    assert.equal(answer.status, 400, JSON.stringify(body));
+  }
   const runs = async (sequence: string) =>
     JSON.parse((await call(url, `/api/runs?sequence=${sequence}`, {})).body).runs as RunRecord[];
   assert.deepEqual(await runs('good'), [], 'nothing ran on a refused request');
