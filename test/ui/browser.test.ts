@@ -5,20 +5,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
+import { CHROMIUM, NO_BROWSER, until } from '../helpers/browser.js';
 import { staticServer } from '../helpers/static-server.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Resolves once the condition holds; fails after 15 s. */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  for (const deadline = Date.now() + 15_000; !(await condition()); ) {
-    if (Date.now() > deadline) throw new Error('the page did not change in 15 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 test("the overview lists the sequences, shows hostile text as text, follows a run without a reload; a failed run's page shows its stderr", {
-  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  skip: NO_BROWSER,
   timeout: 60_000,
 }, async (t) => {
   const repo = pipelineRepo(t, {
@@ -81,7 +72,7 @@ test("the overview lists the sequences, shows hostile text as text, follows a ru
 });
 
 test("a sequence's page pages through 2,000 runs to the oldest, and filters by status", {
-  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  skip: NO_BROWSER,
   timeout: 120_000,
 }, async (t) => {
   const repo = pipelineRepo(t, {
@@ -158,7 +149,7 @@ test("a sequence's page pages through 2,000 runs to the oldest, and filters by s
 });
 
 test("a truncated log says so, and the runner's marker of where output was dropped stands out", {
-  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  skip: NO_BROWSER,
   timeout: 60_000,
 }, async (t) => {
   const repo = pipelineRepo(t, {
@@ -188,7 +179,7 @@ test("a truncated log says so, and the runner's marker of where output was dropp
 });
 
 test('with --allow-run, "Run now" on the overview starts a run that appears without a reload', {
-  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  skip: NO_BROWSER,
   timeout: 60_000,
 }, async (t) => {
   const repo = pipelineRepo(t, {
@@ -216,7 +207,7 @@ test('with --allow-run, "Run now" on the overview starts a run that appears with
 });
 
 test('a running step\'s log is followed on its page as it grows, from the overview\'s "in progress", with no reload; keys alone reach it', {
-  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  skip: NO_BROWSER,
   timeout: 60_000,
 }, async (t) => {
   const repo = pipelineRepo(t, {
@@ -261,7 +252,7 @@ test('a running step\'s log is followed on its page as it grows, from the overvi
 });
 
 test('etl report: the same pages from a static server under a sub-path, with no server, no live updates and no actions', {
-  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  skip: NO_BROWSER,
   timeout: 60_000,
 }, async (t) => {
   const repo = pipelineRepo(t, {

@@ -2,26 +2,18 @@
 // runs; a run's page with each step's metrics, what it read and wrote (linked to the step
 // that wrote it), why it was skipped, and, with --allow-run, "Resume at step N".
 import assert from 'node:assert/strict';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import type { RunRecord } from '../../src/runner/records.js';
 import { initRepo } from '../helpers/git.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
+import { CHROMIUM, NO_BROWSER, until } from '../helpers/browser.js';
 import { staticServer } from '../helpers/static-server.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  for (const deadline = Date.now() + 15_000; !(await condition()); ) {
-    if (Date.now() > deadline) throw new Error('the page did not change in 15 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 test('metrics are charted on the sequence page; a run page shows metrics, lineage links, skips, and resumes a failed run', {
-  skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (.ci/run installs Debian's chromium)`,
+  skip: NO_BROWSER,
   timeout: 90_000,
 }, async (t) => {
   const repo = initRepo(
