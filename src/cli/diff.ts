@@ -78,11 +78,11 @@ Options:
         ([key, m]) =>
           `${key} ${m.a ?? '-'} -> ${m.b ?? '-'}${m.change_pct === null ? '' : ` (${m.change_pct > 0 ? '+' : ''}${m.change_pct}%)`}`,
       );
-      if (changes.length > 0)
-        lines.push(`step ${stepName({ ...s, name: (s.b ?? s.a)!.name })} metrics: ${changes.join(', ')}`);
+      const step = `step ${stepName({ ...s, name: (s.b ?? s.a)!.name })}`;
+      if (changes.length > 0) lines.push(`${step} metrics: ${changes.join(', ')}`);
       if (s.output_differs)
         lines.push(
-          `step ${stepName({ ...s, name: (s.b ?? s.a)!.name })} output ${s.b?.output ?? ''}: sha256 ${s.a?.output_sha256?.slice(0, 12)} -> ${s.b?.output_sha256?.slice(0, 12)}`,
+          `${step} output ${s.b?.output ?? ''}: sha256 ${s.a?.output_sha256?.slice(0, 12)} -> ${s.b?.output_sha256?.slice(0, 12)}`,
         );
     }
     for (const s of diff.steps.filter((step) => step.given.includes('argv')))
