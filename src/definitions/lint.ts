@@ -5,7 +5,7 @@ import { hasTemplate, templateProblems } from './template.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
-import { resolveCommand, scriptArguments } from './command.js';
+import { type ResolvedCommand, resolveCommand, scriptArguments } from './command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
 import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
@@ -57,7 +57,8 @@ export function lintModule(
       'key',
     );
   }
-  const resolved = resolveCommand(entry.def.cmd, repo, path);
+  // A module that failed its schema may have no usable cmd: the schema said so already.
+  const resolved: Partial<ResolvedCommand> = entry.def.cmd === '' ? {} : resolveCommand(entry.def.cmd, repo, path);
   if (resolved.problem) report('error', resolved.problem.code, `${at}/cmd`, resolved.problem.message);
   for (const word of resolved.words?.slice(1) ?? []) {
     if (SHELL_SYNTAX.test(word)) {

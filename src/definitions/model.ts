@@ -129,14 +129,15 @@ export function toSequenceDef(
 
 /**
  * The parts of a sequence that failed its schema which still make sense, for the checks
- * beyond the schema: steps with a module name, and the string values of their fields.
+ * beyond the schema: every value that has the right type is kept (steps need a module
+ * name), so a wrong `retries` does not hide a bad schedule, time zone or conf.
  */
 export function toSequenceDefLenient(name: string, file: string, source: ParsedSource, data: unknown): SequenceDef {
   const object = asObject(data);
   const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
   const strings = (value: unknown): Env =>
     Object.fromEntries(Object.entries(asObject(value)).filter((e): e is [string, string] => typeof e[1] === 'string'));
-  const steps = (list: unknown, base: string): StepDef[] => {
+  const steps = (list: unknown, base: string, skipUnchanged = false): StepDef[] => {
     const items = Array.isArray(list) ? list : list !== null && typeof list === 'object' ? [list] : [];
     return items.flatMap((item, i) => {
       const step = asObject(item);
@@ -152,24 +153,59 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
           input: text(step.input),
           output: text(step.output),
           conf: text(step.conf),
+          timeout: text(step.timeout),
           env: strings(step.env),
           expect: strings(step.expect),
-          skip_unchanged: false,
+          skip_unchanged: typeof step.skip_unchanged === 'boolean' ? step.skip_unchanged : skipUnchanged,
         },
       ];
     });
   };
   if (Array.isArray(data))
     return { name, file, source, env: {}, secrets: [], params: {}, steps: steps(data, ''), on_failure: [] };
+  // A default of the wrong type is the schema's error; it is still a default, so a
+  // scheduled sequence is not also told that the param has none.
+  const params = Object.fromEntries(
+    Object.entries(asObject(object.params)).map(([key, value]) => {
+      const given = asObject(value).default;
+      const fallback = given === undefined || given === null ? undefined : '';
+      return [
+        key,
+        { default: typeof given === 'string' ? given : fallback, description: text(asObject(value).description) },
+      ];
+    }),
+  );
   return {
     name,
     file,
     source,
+    description: text(object.description),
+    schedule: text(object.schedule),
+    timezone: text(object.timezone),
+    timeout: text(object.timeout),
+    on_failure_timeout: text(object.on_failure_timeout),
     env: strings(object.env),
-    secrets: [],
-    params: Object.fromEntries(Object.keys(asObject(object.params)).map((key) => [key, {}])),
-    steps: steps(object.steps, '/steps'),
+    secrets: Array.isArray(object.secrets) ? object.secrets.filter((s): s is string => typeof s === 'string') : [],
+    params,
+    steps: steps(object.steps, '/steps', object.skip_unchanged === true),
     on_failure: steps(object.on_failure, '/on_failure'),
+  };
+}
+
+/**
+ * The parts of a module that failed its schema which still make sense, for the checks
+ * beyond the schema (`cmd` is "" when it is not a usable string).
+ */
+export function toModuleDefLenient(data: unknown): ModuleDef {
+  const object = asObject(data);
+  const strings = (value: unknown): Env =>
+    Object.fromEntries(Object.entries(asObject(value)).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return {
+    cmd: typeof object.cmd === 'string' ? object.cmd : '',
+    env: strings(object.env),
+    depends: Array.isArray(object.depends)
+      ? object.depends.filter((d): d is string => typeof d === 'string' && d !== '')
+      : [],
   };
 }
 

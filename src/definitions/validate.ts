@@ -8,6 +8,7 @@ import {
   MODULES_FILE,
   SEQUENCE_EXTENSIONS,
   SEQUENCES_DIR,
+  toModuleDefLenient,
   toSequenceDef,
   toSequenceDefLenient,
   type Definitions,
@@ -120,9 +121,11 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
       if (!schemaIssues.some((i) => i.pointer.startsWith('/$flags')))
         definitions.flags = (data as { $flags?: Flags }).$flags;
       for (const [name, def] of Object.entries(data)) {
-        if (isModulesSetting(name) || brokenModules.has(name)) continue;
-        const entry: ModuleEntry = { name, def: def as ModuleDef };
-        definitions.modules.set(name, entry);
+        if (isModulesSetting(name)) continue;
+        // A module with a schema error is not loaded, but what can still be checked is.
+        const broken = brokenModules.has(name);
+        const entry: ModuleEntry = { name, def: broken ? toModuleDefLenient(def) : (def as ModuleDef) };
+        if (!broken) definitions.modules.set(name, entry);
         if (isUsed(name))
           issues.push(...lintModule(entry, modulesSource, repo, (options.env ?? process.env).PATH, exists));
       }

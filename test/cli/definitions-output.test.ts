@@ -43,6 +43,38 @@ test('a file with a schema error still gets its other problems reported, in the 
   assert.deepEqual(codes, ['missing-conf', 'unknown-module', 'wrong-type']);
 });
 
+test('a schema error hides none of the semantic errors of its file: schedule, time zone, params, module command', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: {
+      ok: { cmd: './modules/ok.sh' },
+      gone: { cmd: './modules/gone.sh', retries: '3', env: { BAD: 'a\u0000b' } },
+    },
+    sequences: {
+      mixed: {
+        schedule: '@daily',
+        timezone: 'Mars/Olympus_Mons',
+        params: { region: { description: 'no default, and a schedule' } },
+        steps: [{ module_name: 'ok', retries: '3', input: '${params.regio}' }, { module_name: 'gone' }],
+      },
+    },
+  });
+  const result = await runCli(['validate', '--format', 'json'], { cwd: repo });
+  assert.equal(result.code, 2);
+  const got = (JSON.parse(result.stdout) as Array<{ file: string; line: number; code: string }>).map(
+    (i) => `${i.file}:${i.line} ${i.code}`,
+  );
+  assert.deepEqual(got, [
+    'etl_sequences/mixed.json:2 invalid-cron',
+    'etl_sequences/mixed.json:3 unknown-timezone',
+    'etl_sequences/mixed.json:5 param-without-default',
+    'etl_sequences/mixed.json:12 wrong-type',
+    'etl_sequences/mixed.json:13 unknown-template',
+    'modules.json:6 missing-command',
+    'modules.json:7 wrong-type',
+    'modules.json:9 nul-character',
+  ]);
+});
+
 test('files in etl_sequences/ that are not read get a warning: wrong case, a near-miss extension, a subfolder', async (t) => {
   const repo = pipelineRepo(t, DEFS);
   mkdirSync(join(repo, 'etl_sequences/sub'));
