@@ -14,9 +14,11 @@ export function parseLimit(value: unknown, option = '--limit'): number {
 /** --webhook URL (repeatable) and --webhook-timeout D, as etl run and etl schedule take them. */
 export function parseWebhooks(values: Record<string, unknown>): { urls: string[]; timeoutMs: number } {
   const urls = (values.webhook as string[] | undefined) ?? [];
-  for (const url of urls) {
+  for (const [index, url] of urls.entries()) {
     const wrong = checkWebhookUrl(url);
-    if (wrong) throw new EtlError('usage', `--webhook: ${wrong}`);
+    // Which one, by its place: the URL itself is not printed (it often holds a token).
+    if (wrong)
+      throw new EtlError('usage', `--webhook${urls.length > 1 ? ` (the ${ordinal(index + 1)})` : ''}: ${wrong}`);
   }
   const timeoutMs = parseDuration(String(values['webhook-timeout']));
   if (timeoutMs === undefined)
@@ -25,6 +27,11 @@ export function parseWebhooks(values: Record<string, unknown>): { urls: string[]
       `--webhook-timeout takes a duration such as "10s", got "${String(values['webhook-timeout'])}"`,
     );
   return { urls, timeoutMs };
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
 }
 
 /** The options of parseWebhooks, for a command's parseArgs. */

@@ -99,19 +99,38 @@ export function notStartedPayload(sequence: string, tick: string, error: string,
 export interface DeliveryOptions {
   /** Per attempt. */
   timeoutMs?: number;
-  /** Attempts after the first, when the server is unreachable, times out, or answers 429 or 5xx. */
+  /** Attempts after the first, when the failure may pass: no answer, a dropped connection, 408, 429 or 5xx. */
   retries?: number;
   /** The first wait between attempts; it doubles each time. */
   backoffMs?: number;
+  /** Stops the delivery at once, retries and waits included (a daemon that is stopping). */
+  signal?: AbortSignal;
 }
 
 export interface Delivery {
   url: string;
   ok: boolean;
   attempts: number;
-  /** Why it failed in the end. */
+  /** Why it failed in the end: never the URL itself (its path or query often holds a token), at most its host. */
   error?: string;
 }
+
+/** Failures of the connection that may pass by themselves: worth another attempt. */
+const PASSING = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
 
 /** POSTs the payload to each URL (at the same time); never throws. */
 export async function deliverWebhooks(urls: string[], payload: WebhookPayload, options: DeliveryOptions = {}) {
@@ -123,42 +142,102 @@ async function deliver(url: string, payload: WebhookPayload, options: DeliveryOp
   let wait = options.backoffMs ?? 1000;
   let error = '';
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
+    if (options.signal?.aborted) return { url, ok: false, attempts: attempt - 1, error: 'stopped before an answer' };
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+    let passing: boolean;
     try {
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'User-Agent': 'etl-ledger' },
         body: JSON.stringify(payload),
-        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-        redirect: 'error',
+        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+        // A redirect is an answer, not followed: a POST is not re-sent to another address.
+        redirect: 'manual',
       });
       await response.body?.cancel();
       if (response.ok) return { url, ok: true, attempts: attempt };
-      error = `HTTP ${response.status}`;
-      // A refusal (bad URL, bad token) will not change by asking again.
-      if (response.status < 500 && response.status !== 429) return { url, ok: false, attempts: attempt, error };
+      error = `HTTP ${response.status}${redirectedTo(response)}`;
+      // A refusal (bad URL, bad token, a redirect) will not change by asking again.
+      passing = response.status >= 500 || response.status === 429 || response.status === 408;
     } catch (failure) {
+      if (options.signal?.aborted) return { url, ok: false, attempts: attempt, error: 'stopped before an answer' };
       const cause = (failure as { cause?: { code?: string; message?: string } }).cause;
-      error =
-        (failure as Error).name === 'TimeoutError'
-          ? 'timed out'
-          : (cause?.code ?? cause?.message ?? (failure as Error).message);
+      if (timeout.aborted) {
+        error = 'timed out';
+        passing = true;
+      } else if (cause?.code) {
+        error = cause.code;
+        passing = PASSING.has(cause.code);
+      } else {
+        // undici's own words: "other side closed", "bad port", or a request it cannot make at all.
+        error = withoutUrl(cause?.message ?? (failure as Error).message, url);
+        passing = /other side closed|socket/i.test(error);
+      }
     }
-    if (attempt <= retries) {
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      wait *= 2;
-    }
+    if (!passing) return { url, ok: false, attempts: attempt, error };
+    if (attempt <= retries && !(await pause(wait, options.signal)))
+      return { url, ok: false, attempts: attempt, error: `${error}, then stopped before another attempt` };
+    wait *= 2;
   }
   return { url, ok: false, attempts: retries + 1, error };
 }
 
-/** A webhook URL as given: http(s) only. */
-export function checkWebhookUrl(value: string): string | undefined {
+/** ": redirected to HOST" for a 3xx answer: the host only, as for the webhook itself. */
+function redirectedTo(response: Response): string {
+  const location = response.headers.get('location');
+  if (response.status < 300 || response.status >= 400 || !location) return '';
   try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:'
-      ? undefined
-      : `a webhook is an http(s) URL, got "${value}"`;
+    return ` (redirected to ${new URL(location, response.url).host}: give the webhook's final URL)`;
   } catch {
-    return `a webhook is an http(s) URL, got "${value}"`;
+    return ' (redirected)';
   }
+}
+
+/** The message with the URL (as given and as parsed) replaced by its host. */
+function withoutUrl(message: string, url: string): string {
+  let host = '';
+  let href = url;
+  try {
+    ({ host, href } = new URL(url));
+  } catch {
+    // not a URL: nothing but the given text to take out
+  }
+  return message.split(url).join(host).split(href).join(host);
+}
+
+/** Waits `ms`; false when `signal` stopped the wait. */
+function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const stopped = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stopped);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', stopped, { once: true });
+  });
+}
+
+/**
+ * A webhook URL as given: http(s) only, without a user name or password (fetch refuses to
+ * send those, and they would be printed with it). What is wrong is said with the URL's host
+ * only: its path, query and user part often hold a token.
+ */
+export function checkWebhookUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(value)
+      ? 'a webhook is an http(s) URL, got something that is not a URL'
+      : 'a webhook is an http(s) URL, got one without http:// or https:// in front';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return `a webhook is an http(s) URL, got a ${url.protocol} URL (to ${url.host || 'no host'})`;
+  if (url.username || url.password)
+    return `the webhook to ${url.host} has a user name or password in its URL (before an "@"): refused, as fetch will not send it; give the URL the service gives, with its token in the path or query`;
+  return undefined;
 }

@@ -4,8 +4,14 @@ import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import type { WebhookPayload } from '../../src/notify/webhook.js';
 
-/** A webhook receiver: answers each request with the next of `answers` (the last one repeats), or never with 'hang'. */
-export async function receiver(t: TestContext, answers: Array<number | 'hang'> = [200]) {
+/**
+ * A webhook receiver: answers each request with the next of `answers` (the last one repeats):
+ * a status, a redirect (`{ status: 302, location }`), or never with 'hang'.
+ */
+export async function receiver(
+  t: TestContext,
+  answers: Array<number | 'hang' | { status: number; location: string }> = [200],
+) {
   const received: Array<{ headers: IncomingMessage['headers']; body: WebhookPayload }> = [];
   const server = createServer((request, response) => {
     let body = '';
@@ -13,7 +19,8 @@ export async function receiver(t: TestContext, answers: Array<number | 'hang'> =
     request.on('end', () => {
       received.push({ headers: request.headers, body: JSON.parse(body) });
       const answer = answers[Math.min(received.length - 1, answers.length - 1)]!;
-      if (answer !== 'hang') response.writeHead(answer).end();
+      if (typeof answer === 'number') response.writeHead(answer).end();
+      else if (answer !== 'hang') response.writeHead(answer.status, { Location: answer.location }).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

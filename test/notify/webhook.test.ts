@@ -82,7 +82,7 @@ test('a webhook that refuses never fails the run: a warning names its host, not 
   assert.doesNotMatch(result.stderr, /T0KEN/);
   const wrong = await runCli(['run', 's', '--webhook', 'ftp://example.org/x'], { cwd: repo });
   assert.equal(wrong.code, 2);
-  assert.match(wrong.stderr, /--webhook: a webhook is an http\(s\) URL, got "ftp:\/\/example\.org\/x"/);
+  assert.match(wrong.stderr, /--webhook: a webhook is an http\(s\) URL, got a ftp: URL \(to example\.org\)/);
 });
 
 test('deliveries are retried with backoff on 5xx and 429, and given up on a server that hangs', async (t) => {
@@ -101,4 +101,54 @@ test('deliveries are retried with backoff on 5xx and 429, and given up on a serv
   await new Promise((resolve) => gone.close(resolve));
   const [unreachable] = await deliverWebhooks([closed], sample, { retries: 0 });
   assert.deepEqual(unreachable, { url: closed, ok: false, attempts: 1, error: 'ECONNREFUSED' });
+});
+
+test('a webhook URL with a user name or password is refused at start, by host; a redirect or a refusal is not retried', async (t) => {
+  const hook = await receiver(t);
+  const repo = pipelineRepo(t, {
+    modules: { fail: { cmd: './modules/fail.sh 4' } },
+    sequences: { s: { schedule: '* * * * *', steps: [{ module_name: 'fail' }] } },
+  });
+  const port = new URL(hook.url).port;
+  const withUser = `http://user:pw-s3cret@127.0.0.1:${port}/ok?token=abc`;
+  for (const args of [
+    ['run', 's', '--webhook', withUser],
+    ['schedule', '--webhook', hook.url, '--webhook', withUser],
+  ]) {
+    const refused = await runCli(args, { cwd: repo });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`the webhook to 127\\.0\\.0\\.1:${port} has a user name or password`));
+    assert.doesNotMatch(refused.stderr, /pw-s3cret|token=abc|user:pw|T0KEN/);
+    assert.equal(refused.stdout, '');
+  }
+  assert.match(
+    (await runCli(['run', 's', '--webhook', hook.url, '--webhook', withUser], { cwd: repo })).stderr,
+    /--webhook \(the 2nd\): /,
+  );
+  assert.equal(hook.received.length, 0, 'nothing was run or posted');
+  const bare = await runCli(['run', 's', '--webhook', 'hooks.example.org/T0KEN'], { cwd: repo });
+  assert.match(
+    bare.stderr,
+    /--webhook: a webhook is an http\(s\) URL, got one without http:\/\/ or https:\/\/ in front/,
+  );
+  assert.doesNotMatch(bare.stderr, /T0KEN/);
+
+  // A redirect is an answer: said with the host it points to, never followed or asked again.
+  const moved = await receiver(t, [{ status: 302, location: 'https://elsewhere.example/new?token=zzz' }]);
+  const redirected = await runCli(['run', 's', '--webhook', moved.url], { cwd: repo });
+  assert.equal(redirected.code, 1, 'the run failed, and only that');
+  assert.equal(moved.received.length, 1);
+  assert.match(
+    redirected.stderr,
+    /webhook 127\.0\.0\.1:\d+ not told after 1 attempts: HTTP 302 \(redirected to elsewhere\.example: give the webhook's final URL\)/,
+  );
+  assert.doesNotMatch(redirected.stderr, /T0KEN|token=zzz/);
+
+  // The library, given such a URL anyway: one attempt, and its answer names no credential.
+  const [given] = await deliverWebhooks([withUser], sample, { backoffMs: 10 });
+  assert.equal(given!.ok, false);
+  assert.equal(given!.attempts, 1);
+  assert.doesNotMatch(given!.error!, /pw-s3cret|token=abc/);
+  const [notFound] = await deliverWebhooks([(await receiver(t, [404])).url], sample, { backoffMs: 10 });
+  assert.deepEqual([notFound!.attempts, notFound!.error], [1, 'HTTP 404']);
 });
