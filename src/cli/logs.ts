@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { findRun, readRun, reapIfAbandoned, type RunRef } from '../ledger/history.js';
+import { insideRuns } from '../ledger/inside-runs.js';
 import { stepFiles } from '../ledger/layout.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
 import { stepTitle } from '../runner/labels.js';
@@ -34,7 +35,7 @@ Options:
     };
     let run = load();
     const pick = (steps: StepSummary[]) => (positionals[1] === undefined ? steps : [selectStep(run, positionals[1])]);
-    const state: PrintState = { offsets: new Map(), atLineStart: true };
+    const state: PrintState = { offsets: new Map(), refused: new Set(), atLineStart: true };
     const many = positionals[1] === undefined;
     for (;;) {
       for (const step of pick(run.steps)) printNew({ ...context, repo: root }, ref, run, step, state, many);
@@ -42,7 +43,7 @@ Options:
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       run = load();
     }
-    if (!many && state.offsets.size === 0) {
+    if (!many && state.offsets.size === 0 && state.refused.size === 0) {
       // One step asked for, and no log: say why rather than print nothing.
       const [step] = pick(run.steps);
       context.stderr.write(
@@ -73,6 +74,8 @@ function selectStep(run: RunRecord, spec: string): StepSummary {
 
 interface PrintState {
   offsets: Map<string, number>;
+  /** Logs not printed because they lead out of runs/ (said once, even with --follow). */
+  refused: Set<string>;
   /** Whether the last byte printed ended a line: a header must start on a line of its own. */
   atLineStart: boolean;
 }
@@ -94,6 +97,15 @@ function printNew(
     size = statSync(path).size;
   } catch {
     return; // not started (or skipped): no log
+  }
+  if (!insideRuns(context.repo, path)) {
+    // A committed link to a file elsewhere (/etc/passwd, .git/config): never printed.
+    if (!state.refused.has(path))
+      context.stderr.write(
+        `etl logs: the log of ${step.role === 'on_failure' ? 'on_failure ' : ''}step ${step.index} ${step.name} is a link out of runs/: not printed\n`,
+      );
+    state.refused.add(path);
+    return;
   }
   const from = offsets.get(path);
   if (from === undefined && header)

@@ -30,6 +30,9 @@ const SETUP = `      - uses: actions/checkout@v5
           node-version: 20
       - run: npm ci`;
 
+/** The report is published: the checkout leaves no token in .git/config for anything to copy. */
+const PAGES_SETUP = SETUP.replace(/^( +)fetch-depth: 0$/m, '$&\n$1persist-credentials: false');
+
 /** Both run workflows end with the same job: one matrix entry per sequence, one run each. */
 function runJob(etl: string, needs: string, output: string): string {
   return `  run:
@@ -285,7 +288,7 @@ ${ledger}jobs:
   build:
     runs-on: ubuntu-latest
     steps:
-${SETUP}
+${PAGES_SETUP}
       - name: etl report
         run: ${etl} report --out _site
       - uses: actions/upload-pages-artifact@v4

@@ -6,6 +6,7 @@ import type { RunRecord, StepSummary } from '../runner/records.js';
 import { SCHEMA_VERSION } from '../runner/schema-version.js';
 import { summaryLine } from '../runner/step-records.js';
 import { writeJsonAtomic } from './atomic.js';
+import { insideRuns } from './inside-runs.js';
 import { readStep } from './step-log.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { checkSequenceName, lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder, runIdTime } from './layout.js';
@@ -121,9 +122,11 @@ export function readRun(
   ref: Pick<RunRef, 'folder'> & { root?: string },
   cache?: LedgerCache,
 ): RunRecord | undefined {
-  const folder = join(ref.root ?? repo, ref.folder);
+  const root = ref.root ?? repo;
+  const folder = join(root, ref.folder);
   const path = join(folder, 'run.json');
-  return cache ? cache.record(path, () => readRunAt(folder, path)) : readRunAt(folder, path);
+  const read = () => (insideRuns(root, path) ? readRunAt(folder, path) : undefined);
+  return cache ? cache.record(path, read) : read();
 }
 
 function readRunAt(folder: string, path: string): RunRecord | undefined {

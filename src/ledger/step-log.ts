@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { StepRecord } from '../runner/records.js';
+import { insideRuns, ledgerRootOf, runFile } from './inside-runs.js';
 
 /** A step's record in a run folder, or undefined while it is not written (the step has not finished). */
 export function readStep(runFolder: string, recordPath: string): StepRecord | undefined {
+  const path = runFile(runFolder, recordPath);
+  if (path === undefined) return undefined;
   try {
-    return JSON.parse(readFileSync(join(runFolder, recordPath), 'utf8')) as StepRecord;
+    return JSON.parse(readFileSync(path, 'utf8')) as StepRecord;
   } catch {
     return undefined;
   }
@@ -13,9 +15,12 @@ export function readStep(runFolder: string, recordPath: string): StepRecord | un
 
 /**
  * The end of a log, for a person to see first: its last `lines` lines (trailing blank space
- * dropped), cut to the last `chars` characters; undefined when it cannot be read.
+ * dropped), cut to the last `chars` characters; undefined when it cannot be read (or lies
+ * outside runs/).
  */
 export function readLogTail(path: string, lines: number, chars = Infinity): string | undefined {
+  const root = ledgerRootOf(path);
+  if (root === undefined || !insideRuns(root, path)) return undefined;
   try {
     return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n').slice(-chars);
   } catch {

@@ -2,13 +2,13 @@
 // `etl history` reads it, lazily, so that no call reads every run of a large ledger. A URL
 // names runs by their full id and sequences by their name, both checked against their
 // patterns: nothing in a URL becomes a path before it has been.
-import { realpathSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isInside } from '../definitions/read-source.js';
 import type { Definitions } from '../definitions/model.js';
 import { type GitHubWeb, runLinks } from '../github/remote.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { findRun, type LedgerView, ledgerSequences, listHistory, readRun, reapIfAbandoned } from '../ledger/history.js';
+import { insideRuns } from '../ledger/inside-runs.js';
 import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
 import type { LedgerCache } from '../ledger/read-cache.js';
 import { pinDiff, pinnedFiles } from '../ledger/pinned.js';
@@ -144,11 +144,11 @@ function oneRun(context: ApiContext, id: string): ApiResponse {
   };
 }
 
-/** A run's step records, each read only when it lies inside the ledger. */
-function stepRecords({ run, folder, root }: { run: RunRecord; folder: string; root: string }): StepRecord[] {
+/** A run's step records (readStep reads none that lies outside runs/). */
+function stepRecords({ run, folder }: { run: RunRecord; folder: string }): StepRecord[] {
   const steps: StepRecord[] = [];
   for (const line of run.steps) {
-    const step = served(root, join(folder, line.record)) ? readStep(folder, line.record) : undefined;
+    const step = readStep(folder, line.record);
     if (step) steps.push(step);
   }
   return steps;
@@ -183,7 +183,7 @@ function runLineage(context: ApiContext, id: string): ApiResponse {
   return { status: 200, json: { sources } };
 }
 
-/** A run by its whole id: its record and folder, when they lie inside the ledger (no link out of it). */
+/** A run by its whole id: its record and folder, when they lie inside runs/ (no link out of it). */
 function locate(context: ApiContext, id: string): { run: RunRecord; folder: string; root: string } | undefined {
   let ref: ReturnType<typeof findRun>;
   try {
@@ -192,22 +192,10 @@ function locate(context: ApiContext, id: string): { run: RunRecord; folder: stri
     return undefined;
   }
   const folder = join(ref.root, ref.folder);
-  if (ref.id !== id || !served(ref.root, join(folder, 'run.json'))) return undefined;
-  const record = readRun(ref.root, ref);
+  if (ref.id !== id) return undefined;
+  const record = readRun(ref.root, ref); // none outside runs/
   if (!record) return undefined;
   return { run: reapIfAbandoned(ref.root, record), folder, root: ref.root };
-}
-
-/**
- * Whether a file may be served: it exists and its real path is inside the ledger root's (a
- * symbolic link committed under runs/ may point anywhere).
- */
-function served(root: string, path: string): boolean {
-  try {
-    return isInside(realpathSync.native(root), realpathSync.native(path));
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -230,7 +218,8 @@ function stepLog(context: ApiContext, id: string, step: string, from: string | n
   const path = join(found.folder, stepFiles(line, count).log);
   let size = 0;
   try {
-    if (served(found.root, path)) size = statSync(path).size;
+    // A log that is a link out of runs/ is served as empty.
+    if (insideRuns(found.root, path)) size = statSync(path).size;
   } catch {
     // not written yet
   }

@@ -144,9 +144,18 @@ test('etl workflows generate --pages adds etl-pages.yml: GitHub Pages from etl r
   const workflow = parseYaml(text) as {
     on: { workflow_run: { workflows: string[] } };
     permissions: Record<string, string>;
-    jobs: Record<string, { permissions?: Record<string, string>; steps: Array<{ uses?: string; run?: string }> }>;
+    jobs: Record<
+      string,
+      {
+        permissions?: Record<string, string>;
+        steps: Array<{ uses?: string; run?: string; with?: Record<string, unknown> }>;
+      }
+    >;
   };
   assert.deepEqual(workflow.on.workflow_run.workflows, ['etl-run', 'etl-schedule', 'etl-dispatch']);
+  // What is published must not be able to hold the checkout's token (a log linked to .git/config).
+  const checkout = workflow.jobs.build!.steps.find((s) => s.uses?.startsWith('actions/checkout@'));
+  assert.equal(checkout?.with?.['persist-credentials'], false);
   assert.deepEqual(workflow.permissions, { contents: 'read' });
   assert.equal(workflow.jobs.build!.permissions, undefined, 'building reads only');
   assert.deepEqual(workflow.jobs.deploy!.permissions, { pages: 'write', 'id-token': 'write' });
