@@ -63,9 +63,9 @@ test("the overview lists the sequences, shows hostile text as text, follows a ru
   assert.equal(await page.textContent('tr[data-step="step-1"] .status'), 'failed');
   assert.match((await page.textContent('tr[data-step="step-1"]')) ?? '', /exit 4/);
   assert.match((await page.textContent('tr[data-step="step-1"] .argv')) ?? '', /fail\.sh 4/);
-  await page.click('tr[data-step="step-1"] button');
-  await page.waitForSelector('tr[data-step="step-1"] pre.log');
-  assert.match((await page.textContent('tr[data-step="step-1"] pre.log')) ?? '', /something went wrong/);
+  // A failed step's log is open from the start.
+  await page.waitForSelector('[data-log="step-1"] pre.log');
+  assert.match((await page.textContent('[data-log="step-1"] pre.log')) ?? '', /something went wrong/);
   await page.reload();
   await page.waitForSelector('tr[data-step="step-1"]');
   assert.deepEqual(errors, [], 'no script error, no CSP violation');
@@ -307,10 +307,9 @@ test('etl report: the same pages from a static server under a sub-path, with no 
   await page.click('tr[data-sequence="bad"] .strip a');
   await page.waitForSelector('tr[data-step="step-1"]');
   assert.match(page.url(), /\/pipelines\/runs\/\d{8}T\d{9}Z-[0-9a-f]{8}\/$/);
-  await page.click('tr[data-step="step-1"] button.show-log');
-  await page.waitForSelector('tr[data-step="step-1"] pre.log');
+  await page.waitForSelector('[data-log="step-1"] pre.log');
   assert.match(
-    (await page.textContent('tr[data-step="step-1"] pre.log')) ?? '',
+    (await page.textContent('[data-log="step-1"] pre.log')) ?? '',
     /<script>window\.pwned = 4<\/script> "><img src=x onerror=/,
     "a module's output shown as text",
   );

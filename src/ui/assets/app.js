@@ -240,6 +240,8 @@ function Run({ id }) {
     () => source.lineage(id),
     (change) => change.id === id,
   );
+  // The logs shown, by step: a failed step's is open until closed.
+  const [logsShown, setLogsShown] = useState({});
   if (!state.data) return html`<${Loading} state=${state} what=${`run ${id}`} />`;
   const { run, steps, links } = state.data;
   const sources = new Map((lineage.data?.sources ?? []).map((s) => [`${s.role}-${s.index}`, s]));
@@ -273,15 +275,25 @@ function Run({ id }) {
             ? end - start
             : from;
         const last = step?.attempts.at(-1);
-        return html`<tr data-step=${`${line.role}-${line.index}`} id=${`step-${line.role}-${line.index}`}>
+        const key = `${line.role}-${line.index}`;
+        const hasLog = line.status !== 'pending' && line.status !== 'skipped';
+        const logShown = hasLog && (logsShown[key] ?? FAILED_STEP.includes(line.status));
+        const toggleLog = () => setLogsShown((shown) => ({ ...shown, [key]: !logShown }));
+        return html`<tr data-step=${key} id=${`step-${key}`}>
           <td><strong>${line.role === 'on_failure' ? 'on failure ' : ''}${line.index}. ${line.name}</strong>
             ${step ? html`<div class="argv"><code>${step.argv.join(' ')}</code></div>` : ''}
             <${StepFacts} line=${line} step=${step} sources=${sources.get(`${line.role}-${line.index}`)} here=${run.id} /></td>
           <td><${Status} status=${line.status} /></td>
           <td class="hide-narrow"><div class="gantt" title=${`${duration(step?.duration_ms)}`}><span class=${`bar s-${line.status}`} style=${{ left: `${(100 * from) / span}%`, width: `${Math.max(0.5, (100 * (to - from)) / span)}%` }}></span></div></td>
           <td>${last ? (last.signal ? `signal ${last.signal}` : last.exit_code !== null ? `exit ${last.exit_code}` : (last.error ?? '')) : ''}${line.attempts > 1 ? html` <span class="muted">(${line.attempts} attempts)</span>` : ''}
-            ${line.status !== 'pending' && line.status !== 'skipped' ? html`<${Log} run=${run.id} line=${line} step=${step} version=${state.version} />` : ''}</td>
-        </tr>`;
+            ${hasLog ? html` <button type="button" class="show-log" aria-expanded=${logShown} onClick=${toggleLog}>${logShown ? 'hide log' : 'log'}</button>` : ''}</td>
+        </tr>
+        ${
+          // The log gets a row of its own, as wide as the table: a cell of the table is too narrow to read it.
+          logShown
+            ? html`<tr class="log-row" data-log=${key}><td colspan="4"><${Log} key=${key} run=${run.id} line=${line} step=${step} version=${state.version} /></td></tr>`
+            : ''
+        }`;
       })}</tbody>
     </table></div>
     <${Definitions} run=${run} />`;
@@ -315,11 +327,14 @@ function StepFacts({ line, step, sources, here }) {
     }`;
 }
 
+/** A step that ended this way has its log open when its run's page opens. */
+const FAILED_STEP = ['failed', 'timed_out'];
+
 /** The runner's own lines in a log (attempts, the truncation marker): shown apart from the module's. */
 const RUNNER_LINE = /^\[etl-ledger: .*\]$/;
 
 /**
- * A step's kept log, on demand; while the step runs (its record is written when it ends), what
+ * A step's kept log, read when shown; while the step runs (its record is written when it ends), what
  * it adds is fetched (from the size already shown) each time the run changes. The log keeps stdout and stderr as one stream,
  * in the order printed; the runner's lines (attempts, a truncation) are marked.
  */
@@ -333,16 +348,18 @@ function Log({ run, line, step, version }) {
     const skipped = Number(response.headers.get('X-Log-Start') ?? 0);
     setLog((old) => (from === undefined || !old ? { text, size, skipped } : { ...old, text: old.text + text, size }));
   };
+  // Read whole when shown; then, as the run changes, what was added.
   useEffect(() => {
-    if (log !== null && !STATIC) load(log.size);
+    if (log === null) load();
+    else if (!STATIC) load(log.size);
   }, [version]);
-  if (log === null) return html`<button type="button" class="show-log" onClick=${() => load()}>log</button>`;
+  if (log === null) return html`<p class="muted">Loading the log…</p>`;
   // The runner's lines marked; a log without any is shown as one text.
   const lines = log.text.includes('[etl-ledger: ') ? log.text.split('\n') : [log.text];
-  return html`<details open class="log-view"><summary>log <a href=${url} download=${`${run}-${line.index}.log`}>raw</a></summary>
+  return html`<div class="log-view"><p class="log-head">log of ${line.role === 'on_failure' ? 'on failure ' : ''}step ${line.index} <a href=${url} download=${`${run}-${line.index}.log`}>raw</a></p>
     ${step?.log.truncated ? html`<p class="notice">The module printed ${step.log.bytes} bytes; the log keeps the first and last ${step.log.kept_bytes} (marked where output was dropped).</p>` : ''}
     ${log.skipped ? html`<p class="notice">The first ${log.skipped} bytes are not shown here: see the raw file.</p>` : ''}
-    <pre class="log">${log.text ? lines.map((text, i) => html`${RUNNER_LINE.test(text) ? html`<mark>${text}</mark>` : text}${i < lines.length - 1 ? '\n' : ''}`) : '(nothing printed)'}</pre></details>`;
+    <pre class="log">${log.text ? lines.map((text, i) => html`${RUNNER_LINE.test(text) ? html`<mark>${text}</mark>` : text}${i < lines.length - 1 ? '\n' : ''}`) : '(nothing printed)'}</pre></div>`;
 }
 
 /** The definitions a run ran (read from git by their pinned hashes) and what changed since the run before. */
