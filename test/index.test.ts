@@ -44,6 +44,9 @@ test('the library answers what the ledger knows of lineage, metrics, resuming an
   assert.deepEqual(lineageOf(empty, empty, `${empty}/x.csv`), []);
   assert.equal(upstreamOf(empty, empty, `${empty}/x.csv`).written_by, null);
   assert.deepEqual(metricsHistory(empty, 'daily'), []);
-  await assert.rejects(resumePoint(empty, empty, { sequence: 'daily', steps: [] }, 'daily@latest'), /no run/);
+  await assert.rejects(
+    resumePoint(empty, empty, { sequence: 'daily', steps: [], params: {}, tick: '' }, 'daily@latest'),
+    /no run/,
+  );
   assert.equal(typeof diffRuns, 'function');
 });

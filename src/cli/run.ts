@@ -23,7 +23,7 @@ import type { Command, CommandContext } from './command.js';
 import { loadValidated } from './load.js';
 import { parseParams, parseTick, parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
 import { formatPlan } from './plan.js';
-import { resumePoint } from '../ledger/unchanged.js';
+import { resumedValues, resumePoint } from '../ledger/unchanged.js';
 import { progressView } from './progress.js';
 import { type RunOutput, reportOutcome, runExitCode } from './run-report.js';
 import { listenForStop } from './stop-signals.js';
@@ -52,6 +52,7 @@ Options:
   --resume RUN   pick up RUN (failed, cancelled or abandoned) at the step where it stopped,
                  once the outputs its earlier steps wrote are checked to be as it recorded
                  them (refused, naming the file, if not); run.json says resumed_from RUN.
+                 It runs with RUN's params and tick (--param, --tick: only the same values).
                  RUN is what etl show takes (an id, a prefix, SEQUENCE@latest)
   --skip-unchanged  skip each step given what its last successful run was given (module
                  files, cmd, flags, env, params, config and input content) whose output is still as
@@ -182,6 +183,8 @@ interface RunRequest {
 interface Prepared {
   definitions: Definitions;
   plan: Plan;
+  /** The params and tick the plan was made with (a resumed run's own, with --resume). */
+  values: RunValues;
   from?: number;
   only?: number;
   resumedFrom?: string;
@@ -200,7 +203,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
     actions: inActions(context.env),
   };
   if (at) io.out.write(`definitions of commit ${at}, checked out in a temporary worktree\n`);
-  const prepared = await prepare(context, request);
+  const prepared = await prepare(context, request, ledger);
   if (typeof prepared === 'number') return prepared;
   if (values.resume !== undefined) {
     const point = await resumePoint(ledger, context.repo, prepared.plan, String(values.resume), force);
@@ -230,7 +233,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
         triggerFrom(context.env, localUser(), values.tick === undefined ? undefined : 'schedule'),
         values.tick,
       ),
-      values: request.runValues,
+      values: prepared.values,
       startAt,
       lineage: !values['no-lineage'],
       skipUnchanged: Boolean(values['skip-unchanged']),
@@ -266,10 +269,20 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
 async function prepare(
   context: CommandContext,
   { values, sequence, runValues }: RunRequest,
+  ledger: string,
 ): Promise<Prepared | number> {
   const report = await loadValidated(context, [sequence]);
   if (report.errors > 0) return ExitCode.invalid;
-  const plan = planRun(report.definitions, [...report.definitions.sequences.keys()][0]!, context.env, runValues);
+  const name = [...report.definitions.sequences.keys()][0]!;
+  // --resume: the resumed run's params and tick, or its later steps would use other paths.
+  const planValues =
+    values.resume === undefined
+      ? runValues
+      : resumedValues(ledger, name, String(values.resume), report.definitions.sequences.get(name)!.params, {
+          params: runValues.params,
+          tick: values.tick === undefined ? undefined : runValues.tick,
+        });
+  const plan = planRun(report.definitions, name, context.env, planValues);
   const warnings = secretWarnings(plan, context.env);
   for (const warning of warnings) context.stderr.write(warningLine(context.env, 'etl run', 'etl run', warning));
   // --strict: a warning (of validation or of the secrets) stops the run before it starts.
@@ -279,7 +292,7 @@ async function prepare(
   }
   const from = values.from === undefined ? undefined : findStep(plan, String(values.from));
   const only = values.only === undefined ? undefined : findStep(plan, String(values.only));
-  return { definitions: report.definitions, plan, from, only };
+  return { definitions: report.definitions, plan, values: planValues, from, only };
 }
 
 /** --dry-run: the plan as it would run (secrets masked), nothing run or recorded. */

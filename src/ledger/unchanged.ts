@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { describeArtifact } from '../runner/lineage.js';
-import type { Plan } from '../runner/plan.js';
+import type { Plan, RunValues } from '../runner/plan.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import type { DoneBefore } from '../runner/unchanged.js';
 import { findRun, type LedgerView, type RunRef, readRun, reapIfAbandoned, runsNewestFirst } from './history.js';
@@ -70,6 +70,60 @@ function stoodFor(view: LedgerView, id: string, index: number): { ref: RunRef; s
   return step ? { ref, step } : undefined;
 }
 
+/** The run `etl run SEQUENCE --resume RUN` names, read (and marked abandoned if its runner died). */
+function resumedRun(view: LedgerView, sequence: string, spec: string): { ref: RunRef; run: RunRecord } {
+  const ref = findRun(view, spec);
+  const found = readRun(ref.root, ref);
+  if (!found) throw new EtlError('unreadable-run', `run ${ref.id}: its run.json cannot be read`);
+  const run = reapIfAbandoned(ref.root, found);
+  if (run.sequence !== sequence)
+    throw new EtlError('usage', `run ${run.id} is a run of "${run.sequence}", not of "${sequence}"`);
+  return { ref, run };
+}
+
+/** The params and tick a run ran with; a record from before ticks were kept: its trigger's, else its start. */
+function valuesOf(run: RunRecord): { params: Record<string, string>; tick: Date } {
+  const tick =
+    run.tick ?? run.trigger.tick ?? new Date(Math.floor(Date.parse(run.started_at) / 1000) * 1000).toISOString();
+  return { params: run.params ?? {}, tick: new Date(tick) };
+}
+
+/**
+ * The params and tick a resume of RUN plans with: RUN's own, so that its later steps read and
+ * write where its earlier ones did (\${params.region}, \${tick:%Y-%m-%d} in their paths).
+ * Asking for others (--param, --tick) is refused; so is a param RUN had that the sequence no
+ * longer declares (`declared`: the sequence's params now).
+ */
+export function resumedValues(
+  view: LedgerView,
+  sequence: string,
+  spec: string,
+  declared: Record<string, unknown>,
+  asked: RunValues = {},
+): Required<RunValues> {
+  const { run } = resumedRun(view, sequence, spec);
+  const { params, tick } = valuesOf(run);
+  const why = 'a resume runs with the params and tick of the run it picks up';
+  for (const [key, value] of Object.entries(asked.params ?? {}))
+    if (key in params && params[key] !== value)
+      throw new EtlError(
+        'usage',
+        `run ${run.id} ran with param ${key}=${params[key]}, not ${key}=${value}: ${why} (leave out --param ${key}, or run the sequence whole)`,
+      );
+  if (asked.tick && asked.tick.getTime() !== tick.getTime())
+    throw new EtlError(
+      'usage',
+      `run ${run.id} ran for tick ${tick.toISOString()}, not ${asked.tick.toISOString()}: ${why} (leave out --tick, or run the sequence whole)`,
+    );
+  for (const key of Object.keys(params))
+    if (!(key in declared))
+      throw new EtlError(
+        'usage',
+        `run ${run.id} ran with param ${key}=${params[key]}, which "${sequence}" no longer declares: run it whole, or with --from`,
+      );
+  return { params: { ...params, ...asked.params }, tick };
+}
+
 export interface ResumePoint {
   run_id: string;
   /** The step the new run starts at (1-based). */
@@ -88,17 +142,21 @@ export interface ResumePoint {
 export async function resumePoint(
   view: LedgerView,
   repo: string,
-  plan: Pick<Plan, 'sequence' | 'steps'>,
+  plan: Pick<Plan, 'sequence' | 'steps' | 'params' | 'tick'>,
   spec: string,
   force = false,
 ): Promise<ResumePoint> {
   const { sequence } = plan;
-  const ref = findRun(view, spec);
-  const found = readRun(ref.root, ref);
-  if (!found) throw new EtlError('unreadable-run', `run ${ref.id}: its run.json cannot be read`);
-  const run = reapIfAbandoned(ref.root, found);
-  if (run.sequence !== sequence)
-    throw new EtlError('usage', `run ${run.id} is a run of "${run.sequence}", not of "${sequence}"`);
+  const { ref, run } = resumedRun(view, sequence, spec);
+  // A plan for other params or another tick reads and writes other paths than RUN's earlier
+  // steps did: what they left would be checked, and then not used.
+  const values = valuesOf(run);
+  const differ = Object.entries(values.params).find(([key, value]) => plan.params[key] !== value);
+  if (differ || Date.parse(plan.tick) !== values.tick.getTime())
+    throw new EtlError(
+      'usage',
+      `run ${run.id} ran with ${differ ? `param ${differ[0]}=${differ[1]}` : `tick ${values.tick.toISOString()}`}, and the plan to resume it has ${differ ? `${differ[0]}=${plan.params[differ[0]] ?? '(not set)'}` : `tick ${plan.tick}`}: a resume runs with the run's own params and tick`,
+    );
   // A run of this host still running has a live runner (reapIfAbandoned saw to that); one of
   // another host may have died with its machine, which only a person can tell: --force.
   if (run.status === 'running' && (run.host === hostname() || !force))

@@ -294,3 +294,67 @@ test('--resume refuses an earlier output that changed (naming it), a run that su
   assert.equal(unknown.code, 2);
   assert.doesNotMatch(unknown.stderr, /\n\s+at /);
 });
+
+test("--resume runs with the resumed run's params and tick (its later steps use its paths); asking for others is refused", async (t) => {
+  const dir = '${params.region}/${tick:%Y-%m-%d}';
+  const repo = initRepo(
+    pipelineRepo(t, {
+      modules: { copy: { cmd: './modules/copy.sh' }, slow: { cmd: './modules/slow.sh' } },
+      sequences: {
+        daily: {
+          params: { region: { default: 'north' } },
+          steps: [
+            { module_name: 'copy', name: 'first', input: 'data/${params.region}.csv', output: `work/rs/${dir}/a.csv` },
+            { module_name: 'slow', name: 'second', input: `work/rs/${dir}/a.csv`, output: `work/rs/${dir}/b.csv` },
+            { module_name: 'copy', name: 'third', input: `work/rs/${dir}/b.csv`, output: `work/rs/${dir}/c.csv` },
+          ],
+        },
+      },
+      files: {
+        'data/north.csv': 'north\n',
+        'data/south.csv': 'south\n',
+        '.gitignore': 'work/\nfail\nslow.pid\n',
+        ...MODULES,
+      },
+    }),
+  );
+  writeFileSync(join(repo, 'fail'), '');
+  const args = ['--param', 'region=south', '--tick', '2026-01-15T06:00:00Z'];
+  assert.equal((await runCli(['run', 'daily', ...args], { cwd: repo })).code, 1);
+  rmSync(join(repo, 'fail'));
+  const failed = (await show(repo, 'daily@latest')).run.id;
+
+  for (const [other, refusal] of [
+    [['--param', 'region=north'], `run ${failed} ran with param region=south, not region=north`],
+    [
+      ['--tick', '2026-12-05T00:00:00Z'],
+      `run ${failed} ran for tick 2026-01-15T06:00:00.000Z, not 2026-12-05T00:00:00.000Z`,
+    ],
+  ] as const) {
+    const refused = await runCli(['run', 'daily', '--resume', failed, ...other], { cwd: repo });
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, new RegExp(refusal.replace(/[.]/g, '\\.')));
+    assert.match(refused.stderr, /a resume runs with the params and tick of the run it picks up/);
+    assert.equal((await show(repo, 'daily@latest')).run.id, failed, 'nothing was run or recorded');
+  }
+
+  // As the web view's "Resume at step N" asks: the run id alone.
+  const resumed = await runCli(['run', 'daily', '--resume', failed], { cwd: repo });
+  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  const now = await show(repo, 'daily@latest');
+  assert.deepEqual(now.run.params, { region: 'south' });
+  assert.equal(now.run.tick, '2026-01-15T06:00:00.000Z');
+  assert.deepEqual(
+    now.steps.map((s) => s.output),
+    ['work/rs/south/2026-01-15/a.csv', 'work/rs/south/2026-01-15/b.csv', 'work/rs/south/2026-01-15/c.csv'],
+  );
+  assert.equal(readFileSync(join(repo, 'work/rs/south/2026-01-15/c.csv'), 'utf8'), 'south\n');
+  assert.equal(existsSync(join(repo, 'work/rs/north')), false, 'nothing read or written for the default region');
+
+  // The same values given again are no conflict.
+  writeFileSync(join(repo, 'fail'), '');
+  assert.equal((await runCli(['run', 'daily', ...args], { cwd: repo })).code, 1);
+  rmSync(join(repo, 'fail'));
+  const again = await runCli(['run', 'daily', '--resume', 'daily@latest', ...args], { cwd: repo });
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+});
