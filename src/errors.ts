@@ -74,6 +74,7 @@ export const ERROR_EXITS = {
   'missing-command': 'invalid',
   'not-executable': 'invalid',
   'crlf-shebang': 'invalid',
+  'missing-conf': 'invalid',
   'github-token-missing': 'invalid',
   'github-repository': 'invalid',
   'resume-changed': 'invalid',

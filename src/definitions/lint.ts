@@ -1,7 +1,7 @@
 // Checks the schemas cannot express: names that must exist, commands that must run, paths
 // that look mistyped, schedules GitHub would reject.
 import { parseRule } from '../runner/expect.js';
-import { hasTemplate, templateProblems } from './template.js';
+import { hasTemplate, MODULE_ENV_SCOPE, PARAM_VALUE_SCOPE, type TemplateScope, templateProblems } from './template.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
@@ -78,7 +78,7 @@ export function lintModule(
   }
   const cmdProblem = argumentProblem(entry.def.cmd, 'cmd ');
   if (cmdProblem) report('error', cmdProblem.code, `${at}/cmd`, cmdProblem.message);
-  checkEnv(entry.def.env ?? {}, `${at}/env`, report);
+  checkEnv(entry.def.env ?? {}, `${at}/env`, report, MODULE_ENV_SCOPE);
   entry.def.depends?.forEach((pattern, i) => {
     const problem = dependsProblem(pattern);
     if (problem) report('error', 'invalid-depends', `${at}/depends/${i}`, `depends entry "${pattern}" ${problem}`);
@@ -105,11 +105,13 @@ function argumentProblem(value: string, prefix = ''): { code: string; message: s
   return undefined;
 }
 
-/** Reports every value of an env map that cannot be given to a program. */
-function checkEnv(env: Record<string, string>, pointer: string, report: Report): void {
+/** Reports every value of an env map that cannot be given to a program, or whose templates are wrong. */
+function checkEnv(env: Record<string, string>, pointer: string, report: Report, scope: TemplateScope): void {
   for (const [name, value] of Object.entries(env)) {
+    const at = `${pointer}/${pointerSegment(name)}`;
     const problem = argumentProblem(value, `env ${name} `);
-    if (problem) report('error', problem.code, `${pointer}/${pointerSegment(name)}`, problem.message);
+    if (problem) report('error', problem.code, at, problem.message);
+    for (const message of templateProblems(value, scope)) report('error', 'unknown-template', at, message);
   }
 }
 
@@ -135,6 +137,24 @@ export function lintSequence(
     );
 
   const params = Object.keys(sequence.params);
+  const paramVariables = new Map<string, string>();
+  for (const [name, param] of Object.entries(sequence.params)) {
+    // Modules get each param as ETL_PARAM_<NAME in upper case>: two names may not meet there.
+    const variable = `ETL_PARAM_${name.toUpperCase()}`;
+    const other = paramVariables.get(variable);
+    if (other !== undefined)
+      report(
+        'error',
+        'duplicate-param',
+        `/params/${pointerSegment(name)}`,
+        `params "${other}" and "${name}" would both be given to modules as ${variable}: rename one`,
+        'key',
+      );
+    else paramVariables.set(variable, name);
+    if (param.default !== undefined)
+      for (const message of templateProblems(param.default, PARAM_VALUE_SCOPE))
+        report('error', 'unknown-template', `/params/${pointerSegment(name)}/default`, message);
+  }
   // A scheduled run has nobody to give a parameter: each needs a default.
   if (sequence.schedule !== undefined)
     for (const [name, param] of Object.entries(sequence.params))
@@ -142,7 +162,7 @@ export function lintSequence(
         report(
           'error',
           'param-without-default',
-          `/params/${name}`,
+          `/params/${pointerSegment(name)}`,
           `param "${name}" has no default, and the sequence has a schedule: its scheduled runs could not give it one`,
         );
   for (const step of allSteps(sequence)) {
@@ -195,9 +215,9 @@ export function lintSequence(
         `conf file "${step.conf}" does not exist in the repository`,
       );
     }
-    checkEnv(step.env, `${step.pointer}/env`, report);
+    checkEnv(step.env, `${step.pointer}/env`, report, { params });
   }
-  if (!Array.isArray(sequence.source.data)) checkEnv(sequence.env, '/env', report);
+  if (!Array.isArray(sequence.source.data)) checkEnv(sequence.env, '/env', report, { params });
 
   // An input one typo away from an earlier output is almost always that output mistyped.
   const outputs: StepDef[] = [];

@@ -14,9 +14,11 @@ export const Duration = z
   .regex(new RegExp(DURATION_PATTERN))
   .meta({ id: 'Duration', description: 'A duration such as "90s", "30m", "2h" or "1h30m".' });
 
-export const Env = z
-  .record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.string())
-  .meta({ id: 'Env', description: 'Environment variables given to the module (names to string values).' });
+export const Env = z.record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.string()).meta({
+  id: 'Env',
+  description:
+    'Environment variables given to the module (names to string values). ${params.NAME} (not in modules.json), ${tick} and ${tick:FORMAT} are expanded, $$ is a "$"; no other $ template is allowed.',
+});
 
 /** A path of some kind: a file, a folder or a URL such as sqlite:////tmp/x.db. */
 const MaybePath = notGiven(z.string());
@@ -85,7 +87,9 @@ export const StepList = z.array(Step).meta({ id: 'StepList' });
 
 export const Param = z
   .strictObject({
-    default: notGiven(z.string()).describe('The value when a run does not give one; a scheduled sequence needs one.'),
+    default: notGiven(z.string()).describe(
+      'The value when a run does not give one (it may use ${tick} and ${tick:FORMAT}); a scheduled sequence needs one.',
+    ),
     description: notGiven(z.string()),
   })
   .meta({ id: 'Param' });
@@ -116,7 +120,7 @@ export const SequenceObject = z
       .record(z.string().regex(new RegExp(PARAM_NAME_PATTERN)), Param)
       .optional()
       .describe(
-        'Run parameters: used as ${params.NAME} in input, output and conf, given to modules as ETL_PARAM_<NAME>, set with etl run --param NAME=VALUE.',
+        'Run parameters: used as ${params.NAME} in input, output, conf and env, given to modules as ETL_PARAM_<NAME>, set with etl run --param NAME=VALUE.',
       ),
     steps: StepList,
   })

@@ -1,40 +1,136 @@
-// The one template syntax of definitions: in a step's input, output and conf,
-// `${params.NAME}` is a run parameter (the sequence's `params`), `${tick}` the tick the run is
-// for (ISO 8601, UTC) and `${tick:FORMAT}` that tick in the sequence's time zone, formatted
-// with %Y %m %d %H %M %S %j (day of the year) %u (weekday, Monday 1) and %% (a "%").
-// A daily job reads `data/${tick:%Y-%m-%d}.csv` and a backfill of last week reads each day's.
+// The one template syntax of definitions. In a step's input, output and conf, and in every
+// env value (a module's, a sequence's, a step's):
+//   ${params.NAME}    a run parameter (the sequence's `params`; not in modules.json, whose
+//                     modules serve sequences with different params)
+//   ${tick}           the tick the run is for (ISO 8601, UTC)
+//   ${tick:FORMAT}    that tick in the sequence's time zone, formatted with %Y %m %d %H %M %S
+//                     %j (day of the year) %u (weekday, Monday 1) and %% (a "%")
+//   $$                a literal "$"
+// A param's default (and a value given with --param) may use the tick. Anything else after a
+// "$" that reads as a variable ($HOME, ${HOME}, ${ETL_RUN_ID}) is an error: nothing is taken
+// from the environment, and a template is never passed through as it is written. A "$"
+// followed by anything else ("^a$", "$1") is a plain "$".
+import { EtlError } from '../errors.js';
 import { didYouMean } from './suggest.js';
 
 /** A parameter's name: an identifier (it becomes ETL_PARAM_<NAME> for the modules). */
 export const PARAM_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 
-const PLACE = /\$\{([^}]*)\}/g;
-const FORMAT = /%(.)/g;
 const DIRECTIVES = new Set(['Y', 'm', 'd', 'H', 'M', 'S', 'j', 'u', '%']);
+const USE = 'use ${params.NAME}, ${tick} or ${tick:%Y-%m-%d}, and $$ for a literal "$"';
 
-export const hasTemplate = (text: string) => text.includes('${');
+/** Whether the value has anything a run replaces (a template, or a "$$"). */
+export const hasTemplate = (text: string) => text.includes('$');
+
+type Piece =
+  | { kind: 'text'; text: string }
+  | { kind: 'place'; whole: string; expression: string }
+  | { kind: 'bad'; problem: string };
+
+/** Splits a value into its plain text, its templates and its mistakes. */
+function scan(text: string): Piece[] {
+  const pieces: Piece[] = [];
+  let plain = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const next = text[i + 1];
+    if (c !== '$' || next === undefined) {
+      plain += c;
+    } else if (next === '$') {
+      plain += '$';
+      i++;
+    } else if (next === '{') {
+      const close = text.indexOf('}', i + 2);
+      if (close === -1) {
+        pieces.push({ kind: 'bad', problem: `"\${" without its closing "}" in "${text}"` });
+        plain += text.slice(i);
+        break;
+      }
+      if (plain) pieces.push({ kind: 'text', text: plain });
+      plain = '';
+      pieces.push({ kind: 'place', whole: text.slice(i, close + 1), expression: text.slice(i + 2, close).trim() });
+      i = close;
+    } else if (/[A-Za-z_]/.test(next)) {
+      const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 1))![0];
+      pieces.push({ kind: 'bad', problem: variableProblem(`$${name}`, name) });
+      plain += `$${name}`;
+      i += name.length;
+    } else {
+      plain += c;
+    }
+  }
+  if (plain) pieces.push({ kind: 'text', text: plain });
+  return pieces;
+}
+
+function variableProblem(whole: string, name: string): string {
+  return `${whole} is not expanded: nothing is read from the environment here (a module reads ${name.startsWith('ETL_') ? `${name}, which it is given,` : name} from its own environment); ${USE}`;
+}
+
+/** Where a value sits, for what its templates may use. */
+export interface TemplateScope {
+  /** The params a template may name. */
+  params: readonly string[];
+  /** Why ${params.NAME} cannot be used here, when it cannot (modules.json, a param's default). */
+  noParams?: string;
+}
+
+/** A param's value: the tick, no other param. */
+export const PARAM_VALUE_SCOPE: TemplateScope = {
+  params: [],
+  noParams: "a param's value may use the tick, not another param",
+};
+
+/** modules.json's env: its modules serve sequences with different params. */
+export const MODULE_ENV_SCOPE: TemplateScope = {
+  params: [],
+  noParams:
+    "a module's env in modules.json may use the tick, not a sequence's params: set it in the sequence's or the step's env",
+};
 
 /** What is wrong with the templates of a value, one message each (none: it is fine). */
-export function templateProblems(text: string, params: readonly string[]): string[] {
+export function templateProblems(text: string, scope: TemplateScope | readonly string[]): string[] {
+  const { params, noParams }: TemplateScope = Array.isArray(scope)
+    ? { params: scope as readonly string[] }
+    : (scope as TemplateScope);
   const problems: string[] = [];
-  const open = text.split('${').length - 1;
-  const places = [...text.matchAll(PLACE)];
-  if (places.length < open) problems.push(`"\${" without its closing "}" in "${text}"`);
-  for (const [whole, inner] of places) {
-    const expression = inner!.trim();
+  for (const piece of scan(text)) {
+    if (piece.kind === 'bad') {
+      problems.push(piece.problem);
+      continue;
+    }
+    if (piece.kind !== 'place') continue;
+    const { whole, expression } = piece;
     const param = /^params\.(.*)$/.exec(expression);
     if (param) {
-      if (!params.includes(param[1]!))
+      if (noParams) problems.push(`${whole} cannot be used here: ${noParams}`);
+      else if (!params.includes(param[1]!))
         problems.push(
           `unknown param "${param[1]}" in ${whole}${didYouMean(param[1]!, params)}; ${params.length ? `the sequence declares ${params.join(', ')}` : 'the sequence declares no "params"'}`,
         );
     } else if (expression.startsWith('tick:')) {
-      for (const [, directive] of expression.slice(5).matchAll(FORMAT))
-        if (!DIRECTIVES.has(directive!))
-          problems.push(`unknown format "%${directive}" in ${whole}: use %Y %m %d %H %M %S %j %u or %%`);
+      problems.push(...formatProblems(expression.slice(5), whole));
     } else if (expression !== 'tick') {
-      problems.push(`unknown template ${whole}: use \${params.NAME}, \${tick} or \${tick:%Y-%m-%d}`);
+      problems.push(
+        /^[A-Za-z_][A-Za-z0-9_]*$/.test(expression)
+          ? variableProblem(whole, expression)
+          : `unknown template ${whole}: ${USE}`,
+      );
     }
+  }
+  return problems;
+}
+
+function formatProblems(format: string, whole: string): string[] {
+  if (format === '') return [`${whole} has no format: use \${tick}, or a format such as \${tick:%Y-%m-%d}`];
+  const problems: string[] = [];
+  for (let i = 0; i < format.length; i++) {
+    if (format[i] !== '%') continue;
+    const directive = format[i + 1];
+    if (directive === undefined) problems.push(`a lone "%" ends ${whole}: write %% for a "%"`);
+    else if (!DIRECTIVES.has(directive))
+      problems.push(`unknown format "%${directive}" in ${whole}: use %Y %m %d %H %M %S %j %u or %%`);
+    i++;
   }
   return problems;
 }
@@ -46,16 +142,23 @@ export interface TemplateValues {
   timezone: string;
 }
 
-/** The value with its templates replaced (they were checked when the definitions were validated). */
-export function resolveTemplate(text: string, values: TemplateValues): string {
+/**
+ * The value with its templates replaced. Definitions are validated before they are planned,
+ * so a mistake here is a value given on the command line: it is refused, never passed on.
+ */
+export function resolveTemplate(text: string, values: TemplateValues, scope?: TemplateScope): string {
   if (!hasTemplate(text)) return text;
-  return text.replace(PLACE, (whole, inner: string) => {
-    const expression = inner.trim();
-    if (expression === 'tick') return values.tick.toISOString();
-    if (expression.startsWith('tick:')) return formatTick(values.tick, values.timezone, expression.slice(5));
-    const param = /^params\.(.*)$/.exec(expression);
-    return param ? (values.params[param[1]!] ?? whole) : whole;
-  });
+  const problems = templateProblems(text, scope ?? { params: Object.keys(values.params) });
+  if (problems.length) throw new EtlError('usage', problems.join('; '));
+  return scan(text)
+    .map((piece) => {
+      if (piece.kind !== 'place') return piece.kind === 'text' ? piece.text : '';
+      const { expression } = piece;
+      if (expression === 'tick') return values.tick.toISOString();
+      if (expression.startsWith('tick:')) return formatTick(values.tick, values.timezone, expression.slice(5));
+      return values.params[expression.slice('params.'.length)]!;
+    })
+    .join('');
 }
 
 function formatTick(tick: Date, timeZone: string, format: string): string {
@@ -86,5 +189,5 @@ function formatTick(tick: Date, timeZone: string, format: string): string {
     u: String(weekday),
     '%': '%',
   };
-  return format.replace(FORMAT, (whole, directive: string) => values[directive] ?? whole);
+  return format.replace(/%(.)/g, (whole, directive: string) => values[directive] ?? whole);
 }

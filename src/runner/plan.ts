@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { repoFilesOf, resolveCommand } from '../definitions/command.js';
 import { parseDuration } from '../definitions/duration.js';
 import { didYouMean } from '../definitions/suggest.js';
-import { resolveTemplate } from '../definitions/template.js';
+import { isRepoPath } from '../definitions/depends.js';
+import { PARAM_VALUE_SCOPE, resolveTemplate } from '../definitions/template.js';
 import type { Definitions, StepDef } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
 import { MIN_SECRET_LENGTH, Redactor } from './logs.js';
@@ -59,7 +62,7 @@ export interface RunValues {
   tick?: Date;
 }
 
-/** What a run of `name` would execute, step by step. Pure: reads nothing, starts nothing. */
+/** What a run of `name` would execute, step by step. Starts nothing; reads only whether its programs and conf files are there. */
 export function planRun(
   definitions: Definitions,
   name: string,
@@ -68,10 +71,19 @@ export function planRun(
 ): Plan {
   const sequence = definitions.sequences.get(name);
   if (!sequence) throw new EtlError('unknown-sequence', `sequence "${name}" is not among the valid definitions`);
-  const params = resolveParams(name, sequence.params, values.params ?? {});
   const tick = values.tick ?? new Date(Math.floor(Date.now() / 1000) * 1000);
-  const template = { params, tick, timezone: sequence.timezone ?? 'UTC' };
+  const timezone = sequence.timezone ?? 'UTC';
+  // A param's value (its default, or what the run gives) may use the tick, not other params.
+  const params = Object.fromEntries(
+    Object.entries(resolveParams(name, sequence.params, values.params ?? {})).map(([key, value]) => [
+      key,
+      resolveTemplate(value, { params: {}, tick, timezone }, PARAM_VALUE_SCOPE),
+    ]),
+  );
+  const template = { params, tick, timezone };
   const fill = (value: string | undefined) => (value === undefined ? undefined : resolveTemplate(value, template));
+  const fillEnv = (env: Record<string, string>) =>
+    Object.fromEntries(Object.entries(env).map(([key, value]) => [key, resolveTemplate(value, template)]));
   // A module's command is looked up once, however many steps use it (stat calls add up over
   // a long sequence).
   const commands = new Map<string, { resolved: ReturnType<typeof resolveCommand>; files: string[] }>();
@@ -93,6 +105,18 @@ export function planRun(
     const flags = { ...DEFAULT_FLAGS, ...definitions.flags, ...module.flags };
     const argv = [...resolved.words];
     const [input, output, config] = [fill(step.input), fill(step.output), fill(step.conf)];
+    // Which file a templated conf is depends on the run: it is checked here, before any step runs.
+    if (
+      config !== undefined &&
+      config !== step.conf &&
+      isRepoPath(config) &&
+      !existsSync(resolve(definitions.repo, config))
+    )
+      throw new EtlError(
+        'missing-conf',
+        `step ${step.index} (${step.name}) of "${name}": conf "${step.conf}" is "${config}" for this run, which does not exist in the repository`,
+        { file: sequence.file, ...sequence.source.locate(`${step.pointer}/conf`) },
+      );
     if (input !== undefined) argv.push(flags.input, input);
     if (output !== undefined) argv.push(flags.output, output);
     if (config !== undefined) argv.push(flags.config, config);
@@ -111,7 +135,7 @@ export function planRun(
       timeout_ms: timeout ? parseDuration(timeout) : undefined,
       retries: step.retries ?? module.retries ?? 0,
       retry_delay_ms: module.retry_delay ? (parseDuration(module.retry_delay) ?? 0) : 0,
-      env: { ...module.env, ...sequence.env, ...step.env },
+      env: fillEnv({ ...module.env, ...sequence.env, ...step.env }),
       expect: step.expect,
       skip_unchanged: step.skip_unchanged,
     };

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveTemplate, templateProblems } from '../../src/definitions/template.js';
+import { PARAM_VALUE_SCOPE, resolveTemplate, templateProblems } from '../../src/definitions/template.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 import type { RunRecord } from '../../src/runner/records.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 test("templates resolve params and the tick, formatted in the sequence's zone across a DST change", () => {
@@ -27,8 +27,8 @@ test('template mistakes are named, with a suggestion', () => {
   assert.deepEqual(templateProblems('${tick:%Y-%q}', []), [
     'unknown format "%q" in ${tick:%Y-%q}: use %Y %m %d %H %M %S %j %u or %%',
   ]);
-  assert.deepEqual(templateProblems('${date}', []), [
-    'unknown template ${date}: use ${params.NAME}, ${tick} or ${tick:%Y-%m-%d}',
+  assert.deepEqual(templateProblems('${date()}', []), [
+    'unknown template ${date()}: use ${params.NAME}, ${tick} or ${tick:%Y-%m-%d}, and $$ for a literal "$"',
   ]);
   assert.deepEqual(templateProblems('data/${tick', []), ['"${" without its closing "}" in "data/${tick"']);
   assert.deepEqual(templateProblems('data/${params.x}', []), [
@@ -85,4 +85,98 @@ test('params: located errors, defaults and --param, resolved values in argv, env
     unknown.stderr,
     /sequence "daily" has no param "regoin" \(did you mean "region"\?\); its params are region, kind/,
   );
+});
+
+test('no "$" template is passed through: variables and half-made formats are refused, $$ is a "$"', () => {
+  const values = { params: { region: 'south' }, tick: new Date('2026-03-29T04:00:00Z'), timezone: 'UTC' };
+  for (const [text, problem] of [
+    ['${HOME}/x', /^\$\{HOME\} is not expanded: nothing is read from the environment here/],
+    ['$HOME/x', /^\$HOME is not expanded/],
+    ['run-$ETL_RUN_ID', /^\$ETL_RUN_ID is not expanded: .*ETL_RUN_ID, which it is given,/],
+    ['${tick:%}', /^a lone "%" ends \$\{tick:%\}: write %% for a "%"$/],
+    ['${tick:%Y%}', /^a lone "%" ends/],
+    ['${tick:}', /^\$\{tick:\} has no format/],
+  ] as const) {
+    const problems = templateProblems(text, ['region']);
+    assert.equal(problems.length, 1, `${text}: ${problems.join('; ')}`);
+    assert.match(problems[0]!, problem);
+    assert.throws(
+      () => resolveTemplate(text, values),
+      (error: Error) => problem.test(error.message),
+    );
+  }
+  assert.deepEqual(templateProblems('${params.region}', PARAM_VALUE_SCOPE), [
+    "${params.region} cannot be used here: a param's value may use the tick, not another param",
+  ]);
+  // "$$" is a "$"; a "$" that starts no variable is one too.
+  assert.deepEqual(templateProblems('cost $$HOME ^a$ $1 ${tick:%%}', []), []);
+  assert.equal(resolveTemplate('cost $$HOME ^a$ $1 ${tick:%%}', values), 'cost $HOME ^a$ $1 %');
+});
+
+test('env values, param defaults and conf: templates expanded or refused at their line, and a missing conf stops the run before any step', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: {
+      dump: { cmd: 'node modules/env-dump.mjs', env: { TEST_MODULE: 'year ${tick:%Y}', TEST_LITERAL: '$$HOME' } },
+      wrong: { cmd: './modules/ok.sh', env: { TEST_PARAM: '${params.region}', TEST_HOME: '$HOME' } },
+      touch: { cmd: './modules/copy.sh' },
+    },
+    sequences: {
+      good: {
+        params: { region: { default: 'north' }, day: { default: '${tick:%Y-%m-%d}' } },
+        env: { TEST_SEQUENCE: '${params.region}-${params.day}' },
+        steps: [{ module_name: 'dump', output: 'dump.json', env: { TEST_STEP: '${tick}' } }],
+      },
+      bad: {
+        params: { region: { default: '${params.REGION}' }, REGION: { default: 'x' } },
+        env: { TEST_RUN: '${ETL_RUN_ID}', TEST_PERCENT: '${tick:%}' },
+        steps: [{ module_name: 'wrong', env: { TEST_HOME: '${HOME}' } }],
+      },
+      conf: {
+        params: { region: { default: 'north' } },
+        steps: [
+          { module_name: 'dump', output: 'first.json' },
+          { module_name: 'dump', output: 'second.json', conf: 'conf/${params.region}.json' },
+        ],
+      },
+    },
+  });
+  const checked = await runCli(['validate', '--format', 'json'], { cwd: repo });
+  assert.equal(checked.code, 2);
+  const got = (JSON.parse(checked.stdout) as Array<{ file: string; line: number; code: string; message: string }>).map(
+    (i) => `${i.file}:${i.line} ${i.code} ${i.message.slice(0, 30)}`,
+  );
+  assert.deepEqual(got, [
+    'etl_sequences/bad.json:4 unknown-template ${params.REGION} cannot be use',
+    'etl_sequences/bad.json:6 duplicate-param params "region" and "REGION" w',
+    'etl_sequences/bad.json:11 unknown-template ${ETL_RUN_ID} is not expanded:',
+    'etl_sequences/bad.json:12 unknown-template a lone "%" ends ${tick:%}: wri',
+    'etl_sequences/bad.json:18 unknown-template ${HOME} is not expanded: nothi',
+    'modules.json:12 unknown-template ${params.region} cannot be use',
+    'modules.json:13 unknown-template $HOME is not expanded: nothing',
+  ]);
+
+  const ran = await runCli(['run', 'good', '--tick', '2026-11-30T05:00:00Z'], { cwd: repo });
+  assert.equal(ran.code, 0, ran.stderr);
+  const { env } = JSON.parse(readFileSync(join(repo, 'dump.json'), 'utf8'));
+  assert.equal(env.TEST_MODULE, 'year 2026');
+  assert.equal(env.TEST_LITERAL, '$HOME');
+  assert.equal(env.TEST_SEQUENCE, 'north-2026-11-30');
+  assert.equal(env.TEST_STEP, '2026-11-30T05:00:00.000Z');
+  assert.equal(env.ETL_PARAM_DAY, '2026-11-30');
+  const given = await runCli(['run', 'good', '--param', 'day=$TODAY'], { cwd: repo });
+  assert.equal(given.code, 2);
+  assert.match(given.stderr, /\$TODAY is not expanded/);
+
+  // The conf that ${params.region} names is missing: refused at its line before step 1 runs.
+  const missing = await runCli(['run', 'conf'], { cwd: repo });
+  assert.equal(missing.code, 2);
+  assert.match(
+    missing.stderr,
+    /etl_sequences\/conf\.json:\d+:\d+: error: step 2 \(dump\) of "conf": conf "conf\/\$\{params\.region\}\.json" is "conf\/north\.json" for this run, which does not exist in the repository \[missing-conf\]/,
+  );
+  assert.equal(existsSync(join(repo, 'first.json')), false);
+  assert.equal(existsSync(join(repo, 'runs/conf')), false);
+  const other = await runCli(['run', 'conf', '--param', 'region=south', '--dry-run'], { cwd: repo });
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /is "conf\/south\.json" for this run/);
 });
