@@ -124,7 +124,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   // A step's full record is made when its turn comes: a long run holds one at a time.
   const count = plan.steps.length;
   const summaries = plan.steps.map((s) => summarise(newStepRecord(s, 'step', count, context), count, options.files));
-  const run = newRunRecord(plan, options, started, summaries);
+  const run = newRunRecord(plan, options, started, summaries, redactor);
   const spawner = options.spawner ?? (await openRunSpawner(plan, options.env, options.graceMs));
   try {
     const state: RunState = { plan, options, run, now, redactor, moduleEnv: inheritedEnv(plan, options.env), spawner };

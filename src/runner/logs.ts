@@ -39,6 +39,11 @@ export class Redactor {
     for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join('***');
     return out;
   }
+
+  /** Each value redacted (a run's params, a step's env), names kept. */
+  redactValues(values: Record<string, string>): Record<string, string> {
+    return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, this.redact(value)]));
+  }
 }
 
 export interface LogSummary {

@@ -250,7 +250,7 @@ export function inheritedEnv(plan: Plan, env: Record<string, string | undefined>
   return inherited;
 }
 
-/** A plan as it may be shown: secret values in argv, paths and env replaced by ***, as a run records them. */
+/** A plan as it may be shown: secret values in params, argv, paths and env replaced by ***, as a run records them. */
 export function maskPlan(plan: Plan, env: Record<string, string | undefined>): Plan {
   const redactor = new Redactor(secretValues(plan, env));
   const mask = (step: PlannedStep): PlannedStep => ({
@@ -259,7 +259,12 @@ export function maskPlan(plan: Plan, env: Record<string, string | undefined>): P
     input: step.input === undefined ? undefined : redactor.redact(step.input),
     output: step.output === undefined ? undefined : redactor.redact(step.output),
     config: step.config === undefined ? undefined : redactor.redact(step.config),
-    env: Object.fromEntries(Object.entries(step.env).map(([k, v]) => [k, redactor.redact(v)])),
+    env: redactor.redactValues(step.env),
   });
-  return { ...plan, steps: plan.steps.map(mask), on_failure: plan.on_failure.map(mask) };
+  return {
+    ...plan,
+    params: redactor.redactValues(plan.params),
+    steps: plan.steps.map(mask),
+    on_failure: plan.on_failure.map(mask),
+  };
 }

@@ -66,8 +66,14 @@ export interface RunFacts {
   runnerVersion: string;
 }
 
-/** run.json as a run starts: running, every step pending. */
-export function newRunRecord(plan: Plan, facts: RunFacts, started: Date, steps: StepSummary[]): RunRecord {
+/** run.json as a run starts: running, every step pending; its params masked as argv is (a param may hold a secret). */
+export function newRunRecord(
+  plan: Plan,
+  facts: RunFacts,
+  started: Date,
+  steps: StepSummary[],
+  redactor: Redactor,
+): RunRecord {
   const selected = facts.from !== undefined || facts.only !== undefined;
   return {
     schema_version: SCHEMA_VERSION,
@@ -78,7 +84,7 @@ export function newRunRecord(plan: Plan, facts: RunFacts, started: Date, steps: 
     definitions: facts.definitions,
     selection: selected ? { from: facts.from ?? null, only: facts.only ?? null } : null,
     ...(facts.resumedFrom ? { resumed_from: facts.resumedFrom } : {}),
-    ...(Object.keys(plan.params).length ? { params: plan.params } : {}),
+    ...(Object.keys(plan.params).length ? { params: redactor.redactValues(plan.params) } : {}),
     tick: plan.tick,
     host: facts.host,
     pid: facts.pid,

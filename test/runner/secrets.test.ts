@@ -1,7 +1,10 @@
 // Secrets as a run, a plan and a dry run see them.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
+import { findRunFolders, readRunFolder } from '../helpers/runs.js';
 
 const DEFS = {
   modules: { ok: { cmd: './modules/ok.sh' } },
@@ -44,4 +47,47 @@ test('plan, plan --json and run --dry-run mask a secret inside argv, as run reco
     assert.doesNotMatch(result.stdout + result.stderr, /hunter22/, args.join(' '));
     assert.match(result.stdout, /postgres:\/\/etl:\*\*\*@db\/x/, args.join(' '));
   }
+});
+
+test('a secret inside a --param value is masked in run.json and everywhere it is shown, as in argv', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: {
+      s: {
+        secrets: ['SECRET_TOKEN'],
+        params: { dst: {} },
+        steps: [{ module_name: 'ok', output: '${params.dst}' }],
+      },
+    },
+  });
+  const env = { SECRET_TOKEN: 'hunter22' };
+  for (const dst of ['work/hunter22.csv', 'other/hunter22.csv']) {
+    const run = await runCli(['run', 's', '--param', `dst=${dst}`], { cwd: repo, env });
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stdout + run.stderr, /hunter22/);
+  }
+  const [older, newer] = findRunFolders(repo).map(readRunFolder);
+  assert.deepEqual(older!.run.params, { dst: 'work/***.csv' });
+  assert.deepEqual(newer!.run.params, { dst: 'other/***.csv' });
+  assert.equal(newer!.steps[0]!.output, 'other/***.csv', 'as the step record has it');
+  for (const args of [
+    ['diff', older!.run.id, newer!.run.id],
+    ['diff', older!.run.id, newer!.run.id, '--json'],
+    ['show', newer!.run.id, '--json'],
+    ['history', '--json'],
+    ['run', 's', '--param', 'dst=work/hunter22.csv', '--dry-run', '--json'],
+  ]) {
+    const shown = await runCli(args, { cwd: repo, env });
+    assert.equal(shown.code, 0, `${args.join(' ')}: ${shown.stderr}`);
+    assert.doesNotMatch(shown.stdout + shown.stderr, /hunter22/, args.join(' '));
+  }
+  assert.match((await runCli(['diff', older!.run.id, newer!.run.id], { cwd: repo })).stdout, /work\/\*\*\*\.csv/);
+  assert.equal((await runCli(['report', '--out', 'site'], { cwd: repo })).code, 0);
+  assert.doesNotMatch(
+    readdirSync(join(repo, 'site'), { recursive: true, encoding: 'utf8' })
+      .filter((p) => p.endsWith('.json'))
+      .map((p) => readFileSync(join(repo, 'site', p), 'utf8'))
+      .join('\n'),
+    /hunter22/,
+  );
 });
