@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { describeArtifact } from '../runner/lineage.js';
+import { MASK, matchesMasked } from '../runner/logs.js';
 import type { Plan, RunValues } from '../runner/plan.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import type { DoneBefore } from '../runner/unchanged.js';
@@ -105,10 +106,17 @@ export function resumedValues(
   const { params, tick } = valuesOf(run);
   const why = 'a resume runs with the params and tick of the run it picks up';
   for (const [key, value] of Object.entries(asked.params ?? {}))
-    if (key in params && params[key] !== value)
+    if (key in params && !matchesMasked(params[key]!, value))
       throw new EtlError(
         'usage',
         `run ${run.id} ran with param ${key}=${params[key]}, not ${key}=${value}: ${why} (leave out --param ${key}, or run the sequence whole)`,
+      );
+  // A value recorded with a secret masked cannot be planned with: it is given again.
+  for (const [key, value] of Object.entries(params))
+    if (value.includes(MASK) && asked.params?.[key] === undefined)
+      throw new EtlError(
+        'usage',
+        `run ${run.id} ran with param ${key}=${value}, recorded with a secret masked: give it again with --param ${key}=VALUE`,
       );
   if (asked.tick && asked.tick.getTime() !== tick.getTime())
     throw new EtlError(
@@ -151,7 +159,9 @@ export async function resumePoint(
   // A plan for other params or another tick reads and writes other paths than RUN's earlier
   // steps did: what they left would be checked, and then not used.
   const values = valuesOf(run);
-  const differ = Object.entries(values.params).find(([key, value]) => plan.params[key] !== value);
+  const differ = Object.entries(values.params).find(
+    ([key, value]) => plan.params[key] === undefined || !matchesMasked(value, plan.params[key]),
+  );
   if (differ || Date.parse(plan.tick) !== values.tick.getTime())
     throw new EtlError(
       'usage',

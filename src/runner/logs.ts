@@ -8,6 +8,9 @@ const PARTIAL_LINE_LIMIT = 8 * 1024;
 /** Values shorter than this are not masked: they would blank out ordinary text ("a", "1"). */
 export const MIN_SECRET_LENGTH = 3;
 
+/** What a masked secret is recorded as. */
+export const MASK = '***';
+
 /** Replaces every secret value with *** in text, longest first (a secret may contain another). */
 export class Redactor {
   private readonly secrets: string[];
@@ -36,7 +39,7 @@ export class Redactor {
 
   redact(text: string): string {
     let out = text;
-    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join('***');
+    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join(MASK);
     return out;
   }
 
@@ -44,6 +47,17 @@ export class Redactor {
   redactValues(values: Record<string, string>): Record<string, string> {
     return Object.fromEntries(Object.entries(values).map(([name, value]) => [name, this.redact(value)]));
   }
+}
+
+/**
+ * Whether a value as recorded (secrets masked) is what `given` was, as far as can be told:
+ * the same text, or the same around each *** (which stood for a secret of some length).
+ */
+export function matchesMasked(recorded: string, given: string): boolean {
+  if (recorded === given) return true;
+  if (!recorded.includes(MASK)) return false;
+  const parts = recorded.split(MASK).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('[^]+')}$`).test(given);
 }
 
 export interface LogSummary {

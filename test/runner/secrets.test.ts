@@ -91,3 +91,38 @@ test('a secret inside a --param value is masked in run.json and everywhere it is
     /hunter22/,
   );
 });
+
+test('a run whose param was recorded with a secret masked resumes once the value is given again', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
+    sequences: {
+      s: {
+        secrets: ['SECRET_TOKEN'],
+        params: { dst: {} },
+        steps: [
+          { module_name: 'ok', output: '${params.dst}' },
+          { module_name: 'fail', input: '${params.dst}' },
+        ],
+      },
+    },
+  });
+  const env = { SECRET_TOKEN: 'hunter22' };
+  assert.equal((await runCli(['run', 's', '--param', 'dst=work/hunter22.csv'], { cwd: repo, env })).code, 1);
+  const [failed] = findRunFolders(repo).map(readRunFolder);
+  const bare = await runCli(['run', 's', '--resume', failed!.run.id], { cwd: repo, env });
+  assert.equal(bare.code, 2);
+  assert.match(
+    bare.stderr,
+    /param dst=work\/\*\*\*\.csv, recorded with a secret masked: give it again with --param dst=VALUE/,
+  );
+  const other = await runCli(['run', 's', '--resume', failed!.run.id, '--param', 'dst=else/x.csv'], { cwd: repo, env });
+  assert.equal(other.code, 2);
+  const again = await runCli(['run', 's', '--resume', failed!.run.id, '--param', 'dst=work/hunter22.csv'], {
+    cwd: repo,
+    env,
+  });
+  assert.equal(again.code, 1, again.stderr); // resumed at step 2, which fails again
+  const resumed = findRunFolders(repo).map(readRunFolder).at(-1)!;
+  assert.equal(resumed.run.resumed_from, failed!.run.id);
+  assert.deepEqual(resumed.run.params, { dst: 'work/***.csv' });
+});
