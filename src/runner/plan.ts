@@ -73,12 +73,10 @@ export function planRun(
   if (!sequence) throw new EtlError('unknown-sequence', `sequence "${name}" is not among the valid definitions`);
   const tick = values.tick ?? new Date(Math.floor(Date.now() / 1000) * 1000);
   const timezone = sequence.timezone ?? 'UTC';
-  // A param's value (its default, or what the run gives) may use the tick, not other params.
-  const params = Object.fromEntries(
-    Object.entries(resolveParams(name, sequence.params, values.params ?? {})).map(([key, value]) => [
-      key,
-      resolveTemplate(value, { params: {}, tick, timezone }, PARAM_VALUE_SCOPE),
-    ]),
+  // A param's default may use the tick (not other params); a value the run gives is a value,
+  // taken as it is (a resumed run's params were resolved when it ran).
+  const params = resolveParams(name, sequence.params, values.params ?? {}, (text) =>
+    resolveTemplate(text, { params: {}, tick, timezone }, PARAM_VALUE_SCOPE),
   );
   const template = { params, tick, timezone };
   const fill = (value: string | undefined) => (value === undefined ? undefined : resolveTemplate(value, template));
@@ -159,6 +157,7 @@ function resolveParams(
   sequence: string,
   declared: Record<string, { default?: string }>,
   given: Record<string, string>,
+  fillDefault: (text: string) => string,
 ): Record<string, string> {
   const names = Object.keys(declared);
   for (const key of Object.keys(given))
@@ -169,7 +168,7 @@ function resolveParams(
       );
   const params: Record<string, string> = {};
   for (const [key, param] of Object.entries(declared)) {
-    const value = given[key] ?? param.default;
+    const value = given[key] ?? (param.default === undefined ? undefined : fillDefault(param.default));
     if (value === undefined)
       throw new EtlError(
         'usage',
