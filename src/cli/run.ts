@@ -55,8 +55,9 @@ Options:
                  It runs with RUN's params and tick (--param, --tick: only the same values).
                  RUN is what etl show takes (an id, a prefix, SEQUENCE@latest)
   --skip-unchanged  skip each step given what its last successful run was given (module
-                 files, cmd, flags, env, params, config and input content) whose output is still as
-                 that run wrote it, as skip_unchanged: true in the sequence does
+                 files and depends, cmd, flags, env, params, config and input content)
+                 whose output is still as that run wrote it, as skip_unchanged: true in
+                 the sequence does
   --force        run every step, whatever skip_unchanged says; resume even when an earlier
                  output changed, or a run another machine left running
   --dry-run      show what would run, record nothing

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { repoFilesOf, resolveCommand } from '../definitions/command.js';
+import { expandGlobs } from '../definitions/depends.js';
 import { parseDuration } from '../definitions/duration.js';
 import { didYouMean } from '../definitions/suggest.js';
 import { isRepoPath } from '../definitions/depends.js';
@@ -19,7 +20,11 @@ export interface PlannedStep {
   module: string;
   /** The program started: an absolute path. */
   command: string;
-  /** Files of the repository the step runs (its program, its scripts), relative to it. */
+  /**
+   * Files of the repository the step's module runs (its program, its scripts) and what its
+   * `depends` globs match, relative to it: each run pins them, and the step's fingerprint
+   * holds their hashes.
+   */
   module_files: string[];
   /** The exact argv: the cmd's words, then the interface flags for the values given. */
   argv: string[];
@@ -93,7 +98,14 @@ export function planRun(
     let command = commands.get(entry.name);
     if (!command) {
       const resolved = resolveCommand(module.cmd, definitions.repo, env.PATH);
-      const files = resolved.problem ? [] : repoFilesOf(resolved.words, resolved.executable, definitions.repo);
+      const files = resolved.problem
+        ? []
+        : [
+            ...new Set([
+              ...repoFilesOf(resolved.words, resolved.executable, definitions.repo),
+              ...expandGlobs(definitions.repo, module.depends ?? []),
+            ]),
+          ];
       command = { resolved, files };
       commands.set(entry.name, command);
     }

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
-import { cloneOf, initRepo, pipelineWithRemote } from '../helpers/git.js';
+import { cloneOf, git, initRepo, pipelineWithRemote } from '../helpers/git.js';
 import { pipelineRepo, runCli, startCli, tempRepo, waitUntilGone } from '../helpers/repo.js';
 
 /** `slow` waits while a file says so (`copy`, test/fixtures/modules/copy.sh, copies its input). */
@@ -137,6 +137,64 @@ test('skip_unchanged: a step given the same as its last success, its output inta
 
   // --force runs everything.
   assert.deepEqual(statuses(await run('--force')).slice(0, 2), ['succeeded', 'succeeded']);
+});
+
+test("skip_unchanged: a file the module's depends globs match is part of its steps' fingerprint, committed or not", async (t) => {
+  const repo = initRepo(
+    pipelineRepo(t, {
+      modules: { tag: { cmd: './modules/tag.sh', depends: ['modules/lib/**'] } },
+      sequences: {
+        tagged: { skip_unchanged: true, steps: [{ module_name: 'tag', input: 'data/in.csv', output: 'work/out.csv' }] },
+      },
+      files: {
+        'data/in.csv': 'a\n',
+        '.gitignore': 'work/\n',
+        'modules/tag.sh': {
+          content: `#!/bin/sh
+# Copies --input to --output, then what modules/lib/helper.sh says.
+while [ $# -gt 0 ]; do case "$1" in --input) i="$2";; --output) o="$2";; esac; shift 2; done
+. modules/lib/helper.sh
+mkdir -p "$(dirname "$o")"
+{ cat "$i"; helper; } > "$o"
+`,
+          mode: 0o755,
+        },
+        'modules/lib/helper.sh': 'helper() { echo one; }\n',
+      },
+    }),
+  );
+  const run = async () => {
+    const result = await runCli(['run', 'tagged'], { cwd: repo });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    return show(repo, 'tagged@latest');
+  };
+  const first = await run();
+  assert.deepEqual(statuses(await run()), [`skipped unchanged ${first.run.id}`]);
+
+  // An edit not committed: what runs is what is on disk.
+  writeFileSync(join(repo, 'modules/lib/helper.sh'), 'helper() { echo two; }\n');
+  const edited = await run();
+  assert.deepEqual(statuses(edited), ['succeeded']);
+  assert.match(edited.steps[0]!.ran_because ?? '', new RegExp(`given something different from run ${first.run.id}`));
+  assert.equal(readFileSync(join(repo, 'work/out.csv'), 'utf8'), 'a\ntwo\n');
+  assert.deepEqual(statuses(await run()), [`skipped unchanged ${edited.run.id}`]);
+
+  // The same content committed: nothing changed for the step.
+  git(repo, 'add', 'modules/lib/helper.sh');
+  git(repo, 'commit', '--quiet', '-m', 'helper says two');
+  assert.deepEqual(statuses(await run()), [`skipped unchanged ${edited.run.id}`]);
+
+  // A committed edit, and a new file the glob matches, each make it run.
+  writeFileSync(join(repo, 'modules/lib/helper.sh'), 'helper() { echo three; }\n');
+  git(repo, 'commit', '--quiet', '-am', 'helper says three');
+  assert.deepEqual(statuses(await run()), ['succeeded']);
+  assert.equal(readFileSync(join(repo, 'work/out.csv'), 'utf8'), 'a\nthree\n');
+  writeFileSync(join(repo, 'modules/lib/more.sh'), '# more\n');
+  assert.deepEqual(statuses(await run()), ['succeeded']);
+  assert.deepEqual(
+    statuses(await run()).map((s) => s.split(' ')[0]),
+    ['skipped'],
+  );
 });
 
 test('--skip-unchanged on a fresh clone: judged from the ledger pushed by another clone', async (t) => {
