@@ -9,6 +9,8 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const copies: Array<[string, string]> = [
   ['src/runner/spawner.py', 'dist/src/runner/spawner.py'],
   ['src/ui/assets', 'dist/src/ui/assets'],
+  // The pages write durations with the CLI's own function, compiled from the one source.
+  ['dist/src/definitions/duration.js', 'dist/src/ui/assets/duration.js'],
   // htm with Preact and its hooks in one ES module (13 KB, 5 KB gzipped).
   ['node_modules/htm/preact/standalone.module.js', 'dist/src/ui/assets/vendor/htm-preact.js'],
   // uPlot for the charts (22 KB gzipped), loaded by a page only when it draws one.

@@ -1,3 +1,5 @@
+// Durations as definitions give them and as everything prints them. No import and nothing of
+// Node: the web pages load this file too, compiled, so that they write durations as the CLI does.
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** Parses "90s", "30m", "1h30m" into milliseconds; undefined for anything else. */

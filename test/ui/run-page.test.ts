@@ -1,9 +1,13 @@
 // A run's page in a real browser (issue 21): where a step's log opens, how its words wrap,
 // what it says of each step's time.
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { launchBrowser, NO_BROWSER, pageErrors, startUi } from '../helpers/browser.js';
-import { pipelineRepo, runCli } from '../helpers/repo.js';
+import type { RunRecord } from '../../src/runner/records.js';
+import { launchBrowser, NO_BROWSER, pageErrors, startUi, until } from '../helpers/browser.js';
+import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
+import { findRunFolders } from '../helpers/runs.js';
 
 /** A run of `extract` (succeeds, with a long argv) then `load` (fails, printing to stderr). */
 async function failedRun(t: import('node:test').TestContext): Promise<{ repo: string; id: string }> {
@@ -57,4 +61,104 @@ test("a failed step's log is open when its run's page opens, as wide as the page
     assert.deepEqual(errors, []);
     await page.close();
   }
+});
+
+/** The words of an element's text that the browser broke across two lines (run in the page: no DOM types here). */
+// biome-ignore lint/suspicious/noExplicitAny: a DOM element, in the page
+const brokenWords = (element: any): string[] => {
+  const broken: string[] = [];
+  const texts = element.ownerDocument.createTreeWalker(element, 4 /* text nodes */);
+  for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+    let at = 0;
+    for (const word of String(node.textContent).split(' ')) {
+      const range = element.ownerDocument.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + word.length);
+      const tops = new Set([...range.getClientRects()].map((r: { top: number }) => Math.round(r.top)));
+      if (tops.size > 1) broken.push(word);
+      at += word.length + 1;
+    }
+  }
+  return broken;
+};
+
+test('the pages put spaces between their words, leave out an empty duration, and break argv and paths only between words', {
+  skip: NO_BROWSER,
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { wait: { cmd: './modules/wait.sh' }, extract: { cmd: './modules/ok.sh' } },
+    sequences: {
+      slow: [
+        { module_name: 'wait', conf: 'conf/transform.json', input: 'data/air_quality_measurements.csv' },
+        { module_name: 'extract' },
+      ],
+    },
+    files: {
+      'conf/transform.json': '{}',
+      'data/air_quality_measurements.csv': 'a\n',
+      'modules/wait.sh': { content: '#!/bin/sh\nwhile [ ! -f go ]; do sleep 0.05; done\n', mode: 0o755 },
+    },
+  });
+  const { url } = await startUi(t, repo);
+  const browser = await launchBrowser(t);
+  const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+  const errors = pageErrors(page);
+  await page.goto(url);
+  await page.waitForSelector('tr[data-sequence="slow"]');
+  const run = startCli(['run', 'slow'], { cwd: repo });
+  t.after(() => run.child.kill('SIGKILL'));
+  const progress = page.locator('section[aria-label="in progress"] li');
+  await progress.waitFor();
+  assert.match((await progress.textContent()) ?? '', /\S · 0 of 2 steps done$/);
+
+  await page.goto(`${url}board`);
+  const card = page.locator('.card.s-running');
+  await card.waitFor();
+  assert.doesNotMatch((await card.textContent()) ?? '', /·\s*·|·\s*$/, 'a running run has no duration yet');
+  await card.click();
+  await page.waitForSelector('tr[data-step="step-1"]');
+  assert.doesNotMatch((await page.locator('.run-facts').textContent()) ?? '', /·\s*·/);
+
+  // Stopped as Ctrl-C stops it: the step ends by a signal, the word "log" after it.
+  run.child.kill('SIGTERM');
+  assert.equal((await run.done).code, 143);
+  await until(async () => (await page.textContent('h1 .status')) === 'cancelled');
+  assert.match((await page.locator('tr[data-step="step-1"] td').last().textContent()) ?? '', /^signal SIGTERM log$/);
+
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await phone.goto(page.url());
+  await phone.waitForSelector('tr[data-step="step-1"] .argv code');
+  await phone.waitForSelector('tr[data-step="step-1"] ul.lineage code');
+  assert.match((await phone.textContent('tr[data-step="step-1"] .argv')) ?? '', /--config conf\/transform\.json/);
+  assert.deepEqual(await phone.locator('tr[data-step="step-1"] .argv code').evaluate(brokenWords), []);
+  assert.deepEqual(await phone.locator('tr[data-step="step-1"] ul.lineage code').first().evaluate(brokenWords), []);
+  assert.deepEqual(errors, []);
+});
+
+test('a duration is written as the CLI writes it: 1568 ms is 1.6s on every page, as in etl history', {
+  skip: NO_BROWSER,
+  timeout: 60_000,
+}, async (t) => {
+  const { repo, id } = await failedRun(t);
+  // The run took 1568 ms, its second step 1568 ms too (the records say so).
+  const folder = findRunFolders(repo)[0]!;
+  const run = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as RunRecord;
+  run.duration_ms = 1568;
+  run.steps[1]!.duration_ms = 1568;
+  writeFileSync(join(folder, 'run.json'), JSON.stringify(run));
+  const history = await runCli(['history', 'daily'], { cwd: repo });
+  assert.match(history.stdout, / 1\.6s /, history.stdout);
+
+  const { url } = await startUi(t, repo);
+  const page = await (await launchBrowser(t)).newPage({ viewport: { width: 1100, height: 700 } });
+  await page.goto(`${url}sequences/daily`);
+  await page.waitForSelector(`tr[data-run="${id}"]`);
+  assert.equal((await page.locator(`tr[data-run="${id}"] td`).nth(2).textContent()) ?? '', '1.6s');
+  await page.goto(`${url}board`);
+  await page.waitForSelector('.card');
+  assert.match((await page.locator('.card').textContent()) ?? '', / · 1\.6s · step 2$/);
+  await page.goto(`${url}runs/${id}`);
+  await page.waitForSelector('.run-facts');
+  assert.match((await page.locator('.run-facts').textContent()) ?? '', / · 1\.6s · /);
 });

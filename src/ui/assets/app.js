@@ -2,6 +2,7 @@
 // Served by `etl ui`, they read the JSON API (/api/) and follow the server's events; in a
 // static report they read the same answers written as files, and say they are a snapshot.
 // Everything shown is rendered as text (htm/Preact never parse data as HTML).
+import { formatDuration } from './duration.js';
 import { html, render, useEffect, useRef, useState } from './vendor/htm-preact.js';
 
 const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content;
@@ -131,12 +132,14 @@ const when = (iso) => {
   return html`<time datetime=${iso} title=${`${at.toISOString().replace('T', ' ').slice(0, 19)} UTC`}>${at.toLocaleString()}</time>`;
 };
 
-const duration = (ms) => {
-  if (ms === null || ms === undefined) return '';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = Math.round(ms / 1000);
-  return s < 120 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-};
+/** As the CLI writes it (etl show, etl history): the same function, built from one source. */
+const duration = (ms) => (ms === null || ms === undefined ? '' : formatDuration(ms));
+
+/** The parts that have something to say, with " · " between them (an empty one leaves no "· ·"). */
+const joined = (parts) =>
+  parts
+    .filter((part) => part !== '' && part !== null && part !== undefined)
+    .flatMap((part, i) => (i ? [' · ', part] : [part]));
 
 const Status = ({ status }) => html`<span class=${`status s-${status}`}>${status.replace('_', ' ')}</span>`;
 
@@ -181,10 +184,8 @@ function Overview() {
     ${
       running.length
         ? html`<section aria-label="in progress"><h2>In progress</h2><ul class="running">${running.map(
-            (
-              r,
-            ) => html`<li><a href=${page(`runs/${r.id}`)}>${r.sequence}</a> <${Status} status="running" /> since ${when(r.started_at)}
-              <span class="muted">${r.steps.filter((s) => s.status === 'succeeded').length} of ${r.steps.filter((s) => s.role === 'step').length} steps done</span></li>`,
+            (r) =>
+              html`<li><a href=${page(`runs/${r.id}`)}>${r.sequence}</a> <${Status} status="running" /> since ${when(r.started_at)}${' · '}<span class="muted">${r.steps.filter((s) => s.status === 'succeeded').length} of ${r.steps.filter((s) => s.role === 'step').length} steps done</span></li>`,
           )}</ul></section>`
         : ''
     }
@@ -222,7 +223,7 @@ function Board() {
         ${runs.map(
           (r) => html`<a class=${`card s-${r.status}`} href=${page(`runs/${r.id}`)}>
               <strong>${r.sequence}</strong> <${Status} status=${r.status} />
-              <div class="muted">${when(r.started_at)} · ${duration(r.duration_ms)}${r.failed_step ? ` · step ${r.failed_step}` : ''}</div>
+              <div class="muted">${joined([when(r.started_at), duration(r.duration_ms), r.failed_step && `step ${r.failed_step}`])}</div>
             </a>`,
         )}
       </section>`;
@@ -254,7 +255,15 @@ function Run({ id }) {
   return html`
     <p><a href=${page(`sequences/${run.sequence}`)}>← ${run.sequence}</a></p>
     <h1>${run.sequence} <${Status} status=${run.status} /></h1>
-    <p class="muted">run <code>${run.id}</code> · started ${when(run.started_at)} · ${duration(run.duration_ms)} · ${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${ci?.workflow ? ` (workflow ${ci.workflow})` : ''}${run.selection?.from ? ` · from step ${run.selection.from}` : ''}${run.selection?.only ? ` · only step ${run.selection.only}` : ''}${run.resumed_from ? html` · resumes <a href=${page(`runs/${run.resumed_from}`)}>run ${run.resumed_from}</a>` : ''}</p>
+    <p class="muted run-facts">${joined([
+      html`run <code>${run.id}</code>`,
+      html`started ${when(run.started_at)}`,
+      duration(run.duration_ms),
+      `${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${ci?.workflow ? ` (workflow ${ci.workflow})` : ''}`,
+      run.selection?.from && `from step ${run.selection.from}`,
+      run.selection?.only && `only step ${run.selection.only}`,
+      run.resumed_from && html`resumes <a href=${page(`runs/${run.resumed_from}`)}>run ${run.resumed_from}</a>`,
+    ])}</p>
     <p class="links">
       ${links?.commit ? html`<a href=${links.commit} rel="noreferrer">commit ${run.definitions.commit?.slice(0, 10)}</a>` : ''}
       ${links?.actions_run ? html`<a href=${links.actions_run} rel="noreferrer">Actions run</a>` : ''}
@@ -281,7 +290,7 @@ function Run({ id }) {
         const toggleLog = () => setLogsShown((shown) => ({ ...shown, [key]: !logShown }));
         return html`<tr data-step=${key} id=${`step-${key}`}>
           <td><strong>${line.role === 'on_failure' ? 'on failure ' : ''}${line.index}. ${line.name}</strong>
-            ${step ? html`<div class="argv"><code>${step.argv.join(' ')}</code></div>` : ''}
+            ${step ? html`<div class="argv"><code>${step.argv.map((arg, i) => html`${i ? ' ' : ''}<span class="arg">${arg}</span>`)}</code></div>` : ''}
             <${StepFacts} line=${line} step=${step} sources=${sources.get(`${line.role}-${line.index}`)} here=${run.id} /></td>
           <td><${Status} status=${line.status} /></td>
           <td class="hide-narrow"><div class="gantt" title=${`${duration(step?.duration_ms)}`}><span class=${`bar s-${line.status}`} style=${{ left: `${(100 * from) / span}%`, width: `${Math.max(0.5, (100 * (to - from)) / span)}%` }}></span></div></td>
