@@ -55,9 +55,11 @@ export async function reportOutcome(
       `etl run: the run is recorded in ${shown}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`,
     );
   }
+  // The record before the telling: a reader of --json (etl schedule) knows the run ended
+  // without waiting for a webhook or GitHub that is slow to answer.
+  if (io.json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
   if (notify.github) await notifyGitHub(context, ledger, outcome);
   if (notify.webhooks.urls.length > 0) await notifyWebhooks(context, ledger, outcome, notify.webhooks);
-  if (io.json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
 }
 
 /** The exit of `etl run`: the run's status first, then whether it was recorded in git. */

@@ -13,6 +13,7 @@ import {
   type Clock,
   type DaemonEvent,
   Scheduler,
+  systemClock,
 } from '../schedule/daemon.js';
 import { latestFullRunStart } from '../schedule/due.js';
 import {
@@ -110,6 +111,9 @@ Options:
     // A tick whose run did not start leaves no record for etl run to post about: the daemon
     // posts it, once per distinct error of a sequence (not at every tick until it is fixed).
     const toldNotStarted = new Map<string, string>();
+    // Its own deliveries hold the stop no longer than the runs' grace: then they are dropped.
+    const deliveries = new Set<Promise<unknown>>();
+    const stopDeliveries = new AbortController();
     const tellNotStarted = (event: Extract<DaemonEvent, { event: 'end' }>) => {
       if (event.run_id || event.status !== 'failed' || !event.error) {
         toldNotStarted.delete(event.sequence);
@@ -118,12 +122,17 @@ Options:
       if (webhooks.length === 0 || toldNotStarted.get(event.sequence) === event.error) return;
       toldNotStarted.set(event.sequence, event.error);
       const payload = notStartedPayload(event.sequence, event.tick, event.error, new Date());
-      void deliverWebhooks(webhooks, payload, { timeoutMs: webhookTimeout }).then((deliveries) => {
-        for (const delivery of deliveries.filter((d) => !d.ok))
+      const delivering = deliverWebhooks(webhooks, payload, {
+        timeoutMs: webhookTimeout,
+        signal: stopDeliveries.signal,
+      }).then((answers) => {
+        deliveries.delete(delivering);
+        for (const delivery of answers.filter((d) => !d.ok))
           context.stderr.write(
             `etl schedule: webhook ${new URL(delivery.url).host} not told after ${delivery.attempts} attempts: ${delivery.error}\n`,
           );
       });
+      deliveries.add(delivering);
     };
     const log = (event: DaemonEvent) => {
       const now = new Date();
@@ -162,8 +171,9 @@ Options:
       }
     };
     const view = await ledgerView(context.repo, { env: context.env });
+    const clock = testClock(context.env.ETL_TEST_CLOCK) ?? systemClock;
     const scheduler = new Scheduler({
-      clock: testClock(context.env.ETL_TEST_CLOCK),
+      clock,
       maxParallel,
       catchUp: catchUp as CatchUp,
       log,
@@ -211,13 +221,29 @@ Options:
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
         if (stopping) {
-          if (signal === 'SIGINT') scheduler.cancelAll();
+          if (signal === 'SIGINT') {
+            scheduler.cancelAll();
+            stopDeliveries.abort();
+          }
           return;
         }
         stopping = true;
         for (const watcher of watchers) watcher.close();
         clearTimeout(reloadTimer);
-        scheduler.stop(graceMs).then(resolve, resolve);
+        // The daemon's own webhook posts get the same grace as the runs, at the same time.
+        let graceTimer: unknown;
+        const graceOver = new Promise<void>((over) => {
+          graceTimer = clock.setTimeout(over, graceMs);
+        });
+        const told = Promise.race([Promise.all([...deliveries]), graceOver]).then(() => {
+          clock.clearTimeout(graceTimer);
+          stopDeliveries.abort();
+          return Promise.all([...deliveries]);
+        });
+        Promise.all([scheduler.stop(graceMs), told]).then(
+          () => resolve(),
+          () => resolve(),
+        );
       };
       const hup = () => soon();
       process.on('SIGINT', stop);

@@ -37,6 +37,11 @@ export function acceleratedClock(start: number, speed: number): Clock {
 /** A run started for a tick: how it ended, and a way to stop it (the runner records `cancelled`). */
 export interface Launched {
   done: Promise<{ status: string; runId?: string; error?: string }>;
+  /**
+   * When all that the run started has ended: after `done`, telling webhooks or GitHub about
+   * the run may go on. That holds neither the sequence nor a slot, only a stop, within its grace.
+   */
+  ended?: Promise<unknown>;
   cancel(): void;
 }
 
@@ -107,10 +112,16 @@ export class Scheduler {
   private readonly sequences = new Map<string, Scheduled>();
   private readonly running = new Map<string, { done: Promise<unknown>; cancel(): void; tick: string }>();
   private readonly queue: Array<{ name: string; tick: number }> = [];
+  /** Runs that are done but whose process still tells about them (a slow webhook). */
+  private readonly lingering = new Set<{ cancel(): void }>();
+  /** Called when a run or a lingering process ends: stop() waits for none to be left. */
+  private waiters: Array<() => void> = [];
   /** Per sequence, the tick whose early start was decided (started or not): asked once a tick. */
   private readonly early = new Map<string, { tick: number; started: boolean }>();
   private timer: unknown;
   private stopping = false;
+  /** Past the grace (or a second Ctrl-C): whatever is still going, or starts lingering, is stopped. */
+  private cancelling = false;
 
   constructor(private readonly options: DaemonOptions) {
     this.clock = options.clock ?? systemClock;
@@ -206,20 +217,32 @@ export class Scheduler {
     const now = this.clock.now();
     for (const run of this.running.values()) if (Date.parse(run.tick) > now) run.cancel();
     this.options.log({ event: 'stop', running: this.running.size, grace_ms: graceMs });
-    const all = Promise.all([...this.running.values()].map((run) => run.done));
+    const quiet = this.quiet();
     let timer: unknown;
     const late = new Promise<void>((resolve) => {
       timer = this.clock.setTimeout(resolve, graceMs);
     });
-    await Promise.race([all, late]);
+    await Promise.race([quiet, late]);
     this.clock.clearTimeout(timer);
     this.cancelAll();
-    await all;
+    await quiet;
   }
 
-  /** Cancels every running run at once (a second Ctrl-C). */
+  /** Cancels every running run at once, and stops telling about those done (a second Ctrl-C, or the grace is over). */
   cancelAll(): void {
+    this.cancelling = true;
     for (const run of this.running.values()) run.cancel();
+    for (const process of this.lingering) process.cancel();
+  }
+
+  /** Resolves once no run is going and no process of a done run is left. */
+  private async quiet(): Promise<void> {
+    while (this.running.size > 0 || this.lingering.size > 0)
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  private changedRuns(): void {
+    for (const waiter of this.waiters.splice(0)) waiter();
   }
 
   get status(): Record<string, SequenceStatus> {
@@ -345,6 +368,17 @@ export class Scheduler {
     });
     void done.then((result) => {
       this.running.delete(name);
+      // Its process may still be telling about it: that holds no slot and not the sequence.
+      if (launched?.ended) {
+        const lingering = { cancel: () => launched?.cancel() };
+        this.lingering.add(lingering);
+        if (this.cancelling) lingering.cancel();
+        void launched.ended.then(() => {
+          this.lingering.delete(lingering);
+          this.changedRuns();
+        });
+      }
+      this.changedRuns();
       const current = this.sequences.get(name);
       if ('skipped' in result) {
         this.skip(name, tickAt, result.skipped);

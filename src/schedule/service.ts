@@ -116,7 +116,11 @@ export interface LaunchOptions {
   onOutput?(sequence: string, text: string): void;
 }
 
-/** Runs `etl run SEQUENCE --tick TICK --json` in a process of its own. */
+/**
+ * Runs `etl run SEQUENCE --tick TICK --json` in a process of its own. The run is done when
+ * its record is printed: the process may live on to tell webhooks or GitHub about it
+ * (`ended`), which holds neither its sequence nor a slot.
+ */
 export function launchRun(options: LaunchOptions, sequence: string, tick: Date, early = false): Launched {
   const args = [
     CLI,
@@ -139,38 +143,57 @@ export function launchRun(options: LaunchOptions, sequence: string, tick: Date, 
   });
   let stdout = '';
   let stderr = '';
+  let cancelled = false;
+  let finish!: (result: { status: string; runId?: string; error?: string }) => void;
+  const done = new Promise<{ status: string; runId?: string; error?: string }>((resolve) => {
+    finish = resolve;
+  });
+  const fromRecord = (record: { id?: string; status?: string; error?: string | null }) => {
+    if (record.status)
+      finish({ status: record.status, runId: record.id, ...(record.error ? { error: record.error } : {}) });
+    return Boolean(record.status);
+  };
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     if (stdout.length < 4 * 1024 * 1024) stdout += chunk;
+    // The record is printed with an indent of 2: its last line, and only that, is a lone "}".
+    if (stdout.endsWith('\n}\n')) fromRecord(parseRecord(stdout));
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4096);
     options.onOutput?.(sequence, chunk);
   });
-  const done = new Promise<{ status: string; runId?: string; error?: string }>((resolve) => {
-    child.on('error', (error) => resolve({ status: 'failed', error: `cannot start etl run: ${error.message}` }));
+  const ended = new Promise<void>((resolve) => {
+    child.on('error', (error) => {
+      finish({ status: 'failed', error: `cannot start etl run: ${error.message}` });
+      resolve();
+    });
     child.on('close', (code, signal) => {
-      let record: { id?: string; status?: string; error?: string | null } = {};
-      try {
-        record = JSON.parse(stdout);
-      } catch {
-        // no record: the run did not start (invalid definitions, locked, killed)
-      }
+      resolve();
+      // no record: the run did not start (invalid definitions, locked, killed)
+      if (fromRecord(parseRecord(stdout))) return;
       // What stopped it: the last error etl run printed (warnings may come after it), else its last line.
       const lines = stderr.trim().split('\n');
       const lastLine = lines.findLast((line) => / error: /.test(line)) ?? lines.at(-1) ?? '';
-      if (record.status)
-        return resolve({ status: record.status, runId: record.id, ...(record.error ? { error: record.error } : {}) });
-      if (code === 3) return resolve({ status: 'skipped', error: lastLine || 'already running' });
-      if (cancelled) return resolve({ status: 'cancelled', error: 'cancelled before the run was recorded' });
-      resolve({ status: 'failed', error: lastLine || `etl run ended with ${signal ?? `exit code ${code}`}` });
+      if (code === 3) return finish({ status: 'skipped', error: lastLine || 'already running' });
+      if (cancelled) return finish({ status: 'cancelled', error: 'cancelled before the run was recorded' });
+      finish({ status: 'failed', error: lastLine || `etl run ended with ${signal ?? `exit code ${code}`}` });
     });
   });
-  let cancelled = false;
   return {
     done,
+    ended,
     cancel: () => {
       cancelled = true;
-      child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     },
   };
+}
+
+function parseRecord(text: string): { id?: string; status?: string; error?: string | null } {
+  try {
+    const record = JSON.parse(text) as unknown;
+    return record && typeof record === 'object' ? record : {};
+  } catch {
+    return {};
+  }
 }

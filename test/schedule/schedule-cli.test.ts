@@ -233,3 +233,62 @@ test('etl run --start-at gets ready, then starts at that time; stopped while it 
   assert.match(ended.stderr, /stopped before its start time; nothing ran/);
   assert.deepEqual(JSON.parse((await runCli(['history', 'slow', '--json'], { cwd: repo })).stdout), []);
 });
+
+test('a webhook that never answers holds no sequence, no slot, and not the stop past its grace', {
+  timeout: 180_000,
+}, async (t) => {
+  const hook = await receiver(t, ['hang']);
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
+    sequences: {
+      failing: { schedule: '* * * * *', steps: [{ module_name: 'fail' }] },
+      tick: { schedule: '* * * * *', steps: [{ module_name: 'ok' }] },
+    },
+  });
+  // A minute every 3 s; each failed run's POST waits a minute for an answer that never comes.
+  const daemon = startCli(
+    [
+      'schedule',
+      '--max-parallel',
+      '1',
+      '--grace',
+      '5s',
+      '--log-format',
+      'json',
+      '--webhook',
+      hook.url,
+      '--webhook-timeout',
+      '60s',
+    ],
+    { cwd: repo, env: { ...process.env, ETL_TEST_CLOCK: '2026-12-01T10:00:50Z,20' } },
+  );
+  t.after(() => daemon.child.kill('SIGKILL'));
+  const outcomes = async (sequence: string) =>
+    ((await status(repo)).json.sequences?.[sequence]?.ticks ?? []).map((x) => x.outcome);
+  // Three failed runs of one sequence, each posted to the webhook that hangs (three posts in
+  // flight at once), and the other sequence's runs in the one slot meanwhile: neither waited
+  // for a delivery (each of which takes minutes).
+  await until(
+    async () => (await outcomes('failing')).filter((o) => o === 'failed').length >= 3,
+    'three failed runs of failing',
+  );
+  await until(async () => (await outcomes('tick')).filter((o) => o === 'succeeded').length >= 2, 'two runs of tick');
+  await until(async () => hook.received.filter((r) => r.body.event === 'failed').length >= 3, 'three posts');
+
+  // The daemon's own post (a tick whose run could not start) hangs too.
+  writeFileSync(
+    join(repo, 'etl_sequences/tick.json'),
+    JSON.stringify({ schedule: '* * * * *', timezone: 'Mars/Olympus', steps: [{ module_name: 'ok' }] }),
+  );
+  await until(async () => hook.received.some((r) => r.body.event === 'not_started'), 'the not_started post');
+
+  // 5 s of grace on a clock 20 times fast: a quarter of a second, then every delivery is dropped.
+  const stopped = Date.now();
+  daemon.child.kill('SIGTERM');
+  const ended = await daemon.done;
+  const took = Date.now() - stopped;
+  assert.equal(ended.code, 0, ended.stderr);
+  assert.ok(took < 15_000, `the stop took ${took} ms`);
+  assert.match(ended.stderr, /webhook 127\.0\.0\.1:\d+ not told after 1 attempts: stopped before an answer/);
+  assert.doesNotMatch(ended.stderr, /T0KEN/);
+});
