@@ -5,6 +5,7 @@
 import { readdirSync, type Dirent } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { allSteps, MODULES_FILE, type Definitions } from './model.js';
+import { escapeGlob, fixedPrefix, globMatcher, globProblem, isNegated } from './glob.js';
 
 /** A repository-relative path (not absolute, not a URL, not ~): a file to pin. */
 export function isRepoPath(value: string): boolean {
@@ -17,49 +18,45 @@ export function repoConfFile(conf: unknown): string | undefined {
   return conf.replace(/^(\.\/)+/, '');
 }
 
-/** Why a `depends` pattern cannot be used, or undefined when it can. */
-export function dependsProblem(pattern: string): string | undefined {
-  if (!isRepoPath(pattern)) return 'must be a path inside the repository, relative to its root';
-  if (pattern.split('/').includes('..')) return 'must not leave the repository ("..")';
-  return undefined;
+/**
+ * A conf file as a path filter: its path with glob characters made plain, and each template
+ * (the file depends on the run: `conf/${params.region}.json`) as a wildcard.
+ */
+export function confGlob(conf: string): string {
+  return conf
+    .split(/(\$\{[^}]*\})/)
+    .map((part, i) => (i % 2 === 0 ? escapeGlob(part.replace(/\$\$/g, '$')) : part.includes('/') ? '**' : '*'))
+    .join('');
 }
 
-/** A glob as a regular expression: `**` any path, `*` any name part, `?` one character. */
-export function globToRegExp(pattern: string): RegExp {
-  let source = '';
-  const text = pattern.replace(/^\.\//, '');
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '*' && text[i + 1] === '*') {
-      // "dir/**" matches everything below dir; "**/x" matches x at any depth.
-      const slash = text[i + 2] === '/';
-      source += slash ? '(?:.*/)?' : '.*';
-      i += slash ? 2 : 1;
-    } else if (c === '*') source += '[^/]*';
-    else if (c === '?') source += '[^/]';
-    else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`);
+/** Why a `depends` pattern cannot be used, or undefined when it can. */
+export function dependsProblem(pattern: string): string | undefined {
+  const path = isNegated(pattern) ? pattern.slice(1) : pattern;
+  if (!isRepoPath(path)) return 'must be a path inside the repository, relative to its root';
+  if (path.split('/').includes('..')) return 'must not leave the repository ("..")';
+  const glob = globProblem(pattern);
+  return glob && `${glob}; patterns are GitHub's path filters (* ** ? + [] !)`;
 }
 
 /** Folders never searched for dependencies: git's own, the ledger, installed packages. */
 const SKIPPED = new Set(['.git', 'runs', 'node_modules']);
 
-/** The files of the repository that match the patterns, repository-relative, sorted. */
+/**
+ * The files of the repository that a list of patterns matches (in order, "!" taking back
+ * what came before, as GitHub reads them), repository-relative, sorted.
+ */
 export function expandGlobs(repo: string, patterns: string[]): string[] {
-  if (patterns.length === 0) return [];
-  const tests = patterns.map(globToRegExp);
-  const found: string[] = [];
-  for (const pattern of patterns) {
-    // Start below the pattern's fixed prefix: "modules/lib/**" never walks the whole tree.
-    const fixed = pattern.replace(/^\.\//, '').split('/');
-    const stop = fixed.findIndex((part) => /[*?]/.test(part));
-    const base = (stop === -1 ? fixed.slice(0, -1) : fixed.slice(0, stop)).join('/');
+  const usable = patterns.filter((p) => !dependsProblem(p));
+  if (usable.length === 0) return [];
+  const matches = globMatcher(usable);
+  const found = new Set<string>();
+  // Start below each pattern's fixed prefix: "modules/lib/**" never walks the whole tree.
+  const bases = [...new Set(usable.filter((p) => !isNegated(p)).map(fixedPrefix))];
+  for (const base of bases.filter((b) => !bases.some((o) => o !== b && (o === '' || b.startsWith(`${o}/`)))))
     walk(repo, base, (file) => {
-      if (tests.some((t) => t.test(file))) found.push(file);
+      if (matches(file)) found.add(file);
     });
-  }
-  return [...new Set(found)].sort();
+  return [...found].sort();
 }
 
 function walk(repo: string, dir: string, visit: (file: string) => void): void {

@@ -43,7 +43,7 @@ export const ModuleDef = z
       .array(z.string().min(1))
       .optional()
       .describe(
-        'Repository files the module depends on besides its command, as globs (*, **, ?), e.g. ["modules/lib/**"]: pinned by each run and watched by etl changed.',
+        'Repository files the module depends on besides its command, as GitHub path filter patterns (* ** ? + [] and ! to take back), e.g. ["modules/lib/**", "!modules/lib/**/*_test.py"]: pinned by each run and watched by etl changed.',
       ),
   })
   .meta({ id: 'Module' });

@@ -4,7 +4,8 @@
 // elsewhere stay), and writes whole files that do not.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { confFiles, dependsPatterns } from '../definitions/depends.js';
+import { confFiles, confGlob, dependsPatterns } from '../definitions/depends.js';
+import { isNegated } from '../definitions/glob.js';
 import type { Definitions } from '../definitions/model.js';
 
 export const WORKFLOWS_DIR = '.github/workflows';
@@ -120,9 +121,17 @@ export function generatedRegions(
     ? `        type: choice\n        options:\n${sequences.map((s) => `          - ${s.name}\n`).join('')}`
     : '        type: string\n';
   // The files runs depend on: what a run pins is what a push must be able to trigger on.
+  // `depends` patterns are GitHub's own dialect; a "!" one is left out, because in one list
+  // for every module it would also take back other modules' files: the filter may start the
+  // workflow for a file no sequence needs, and `etl changed` then runs none.
   const watched = [
     ...new Set(
-      sequences.flatMap((seq) => [...confFiles(definitions, seq.name), ...dependsPatterns(definitions, seq.name)]),
+      sequences.flatMap((seq) => [
+        ...confFiles(definitions, seq.name).map(confGlob),
+        ...dependsPatterns(definitions, seq.name)
+          .filter((p) => !isNegated(p))
+          .map((p) => p.replace(/^(\.\/)+/, '')),
+      ]),
     ),
   ]
     .filter((path) => !/^(etl_sequences|modules)\//.test(path) && path !== 'modules.json')

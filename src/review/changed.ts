@@ -2,7 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { scriptArguments } from '../definitions/command.js';
 import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
-import { dependsProblem, globToRegExp, repoConfFile } from '../definitions/depends.js';
+import { confGlob, dependsProblem, repoConfFile } from '../definitions/depends.js';
+import { globMatcher } from '../definitions/glob.js';
 import { asObject, modulesUsed, stepsOf } from '../definitions/raw.js';
 import { splitWords } from '../definitions/words.js';
 import { EtlError } from '../errors.js';
@@ -108,13 +109,18 @@ export async function changedSequences(
         if (!isDeepStrictEqual(now, before)) reasons.push(`module "${module}" changed in ${MODULES_FILE}`);
         for (const path of moduleFiles(now)) if (changedFiles.has(path)) reasons.push(`module file ${path} changed`);
         const depends = asObject(now).depends;
-        const patterns = Array.isArray(depends)
-          ? depends.filter((d): d is string => typeof d === 'string' && !dependsProblem(d)).map(globToRegExp)
-          : [];
+        // The patterns as GitHub's path filter reads them: in order, "!" taking back.
+        const matches = globMatcher(
+          Array.isArray(depends) ? depends.filter((d): d is string => typeof d === 'string' && !dependsProblem(d)) : [],
+        );
         for (const path of changedFiles)
-          if (patterns.some((p) => p.test(path))) reasons.push(`${path} changed (module "${module}" depends on it)`);
+          if (matches(path)) reasons.push(`${path} changed (module "${module}" depends on it)`);
       }
-      for (const conf of stepConfs(data)) if (changedFiles.has(conf)) reasons.push(`conf file ${conf} changed`);
+      for (const conf of stepConfs(data)) {
+        // A conf with a template names a file that depends on the run: any it may be.
+        const matches = globMatcher([confGlob(conf)]);
+        for (const path of changedFiles) if (matches(path)) reasons.push(`conf file ${path} changed`);
+      }
       if (!isDeepStrictEqual(asObject(modulesHead).$flags, asObject(modulesBase).$flags))
         reasons.push(`the interface flags ($flags) changed in ${MODULES_FILE}`);
       if (modulesHead === INVALID && changedFiles.has(MODULES_FILE))
