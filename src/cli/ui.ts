@@ -49,6 +49,7 @@ Options:
         port,
         now: () => new Date(),
         definitions: cachedDefinitions(context.repo, context.env),
+        env: context.env,
         actions: token ? { token, repo: context.repo, view, env: context.env } : undefined,
       });
     } catch (error) {

@@ -12,16 +12,7 @@ import { objectId } from '../git/objects.js';
 export async function pinDefinitions(repo: string, files: string[], env: Env = process.env): Promise<DefinitionsPin> {
   const hashes: Record<string, string | null> = {};
   for (const file of [...new Set(files)].sort()) {
-    try {
-      // A symbolic link is pinned as git stores it: the link's target, not what it points at.
-      const path = join(repo, file);
-      hashes[file] = objectId(
-        'blob',
-        lstatSync(path).isSymbolicLink() ? Buffer.from(readlinkSync(path)) : readFileSync(path),
-      );
-    } catch {
-      hashes[file] = null;
-    }
+    hashes[file] = blobOnDisk(repo, file);
   }
   // One git process for HEAD and each file's blob in it: a file is dirty when what runs is
   // not what HEAD holds (changed, new, or deleted). A name with a line break cannot be asked
@@ -39,4 +30,15 @@ export async function pinDefinitions(repo: string, files: string[], env: Env = p
     asked.length < paths.length ||
     asked.some((path, i) => committed[i] !== (hashes[path] ?? `HEAD:${path} missing`));
   return { commit, dirty, files: hashes };
+}
+
+/** The git blob hash of a file as it is on disk (null when missing): what a run of it pins. */
+export function blobOnDisk(repo: string, file: string): string | null {
+  try {
+    // A symbolic link is pinned as git stores it: the link's target, not what it points at.
+    const path = join(repo, file);
+    return objectId('blob', lstatSync(path).isSymbolicLink() ? Buffer.from(readlinkSync(path)) : readFileSync(path));
+  } catch {
+    return null;
+  }
 }

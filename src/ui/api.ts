@@ -11,10 +11,12 @@ import { findRun, type LedgerView, ledgerSequences, listHistory, readRun, reapIf
 import { insideRuns } from '../ledger/inside-runs.js';
 import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
 import type { LedgerCache } from '../ledger/read-cache.js';
+import { blobOnDisk } from '../ledger/pin.js';
 import { pinDiff, pinnedFiles } from '../ledger/pinned.js';
 import { sourcesOf } from '../ledger/lineage.js';
 import { metricsHistory } from '../ledger/metrics.js';
 import { readStep } from '../ledger/step-log.js';
+import { maskPlan, type Plan, planRun } from '../runner/plan.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import { RUN_STATUSES } from '../runner/statuses.js';
 import { listSequences } from '../schedule/overview.js';
@@ -31,6 +33,8 @@ export interface ApiContext {
   now(): Date;
   /** Folders and finished records kept between requests (a server's). */
   cache?: LedgerCache;
+  /** The environment runs get (a running step's argv is planned with it, secrets masked). */
+  env?: Record<string, string | undefined>;
 }
 
 export interface ApiResponse {
@@ -134,14 +138,50 @@ function time(value: string | null): Date | undefined | null {
   return Number.isNaN(at.getTime()) ? null : at;
 }
 
-/** One run, with every step's own record (attempts, argv, exit codes, log summary). */
-function oneRun(context: ApiContext, id: string): ApiResponse {
+/**
+ * One run, with every step's own record (attempts, argv, exit codes, log summary), and
+ * `running_argv`: the argv of each step running now, by "role-index".
+ */
+async function oneRun(context: ApiContext, id: string): Promise<ApiResponse> {
   const found = locate(context, id);
   if (!found) return notFound('run');
   return {
     status: 200,
-    json: { run: found.run, steps: stepRecords(found), links: runLinks(found.run, context.remote) },
+    json: {
+      run: found.run,
+      steps: stepRecords(found),
+      links: runLinks(found.run, context.remote),
+      running_argv: await runningArgv(context, found.run),
+    },
   };
+}
+
+/**
+ * A step's record (and the argv in it) is written when the step ends: while it runs, its argv
+ * is planned again from the definitions, as the run planned it (its params and tick, secrets
+ * masked), when those on disk are still the ones the run pinned. Otherwise none is given.
+ */
+async function runningArgv(context: ApiContext, run: RunRecord): Promise<Record<string, string[]>> {
+  const running = run.steps.filter((line) => line.status === 'running');
+  if (run.status !== 'running' || running.length === 0) return {};
+  const pinned = Object.entries(run.definitions.files);
+  if (pinned.some(([file, blob]) => blobOnDisk(context.repo, file) !== blob)) return {};
+  const definitions = await context.definitions();
+  if (!definitions) return {};
+  const env = context.env ?? {};
+  let plan: Plan;
+  try {
+    const values = { params: run.params, tick: run.tick === undefined ? undefined : new Date(run.tick) };
+    plan = maskPlan(planRun(definitions, run.sequence, env, values), env);
+  } catch {
+    return {};
+  }
+  const argv: Record<string, string[]> = {};
+  for (const line of running) {
+    const step = (line.role === 'step' ? plan.steps : plan.on_failure).find((s) => s.index === line.index);
+    if (step && step.module === line.module) argv[`${line.role}-${line.index}`] = step.argv;
+  }
+  return argv;
 }
 
 /** A run's step records (readStep reads none that lies outside runs/). */

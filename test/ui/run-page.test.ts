@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { formatDuration } from '../../src/definitions/duration.js';
 import type { RunRecord } from '../../src/runner/records.js';
 import { launchBrowser, NO_BROWSER, pageErrors, startUi, until } from '../helpers/browser.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
-import { findRunFolders } from '../helpers/runs.js';
+import { findRunFolders, readRunFolder } from '../helpers/runs.js';
 
 /** A run of `extract` (succeeds, with a long argv) then `load` (fails, printing to stderr). */
 async function failedRun(t: import('node:test').TestContext): Promise<{ repo: string; id: string }> {
@@ -161,4 +162,41 @@ test('a duration is written as the CLI writes it: 1568 ms is 1.6s on every page,
   await page.goto(`${url}runs/${id}`);
   await page.waitForSelector('.run-facts');
   assert.match((await page.locator('.run-facts').textContent()) ?? '', / · 1\.6s · /);
+});
+
+test("a run's page gives each step's duration as a number, on a phone too, and a running step's argv", {
+  skip: NO_BROWSER,
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { wait: { cmd: './modules/wait.sh' }, extract: { cmd: './modules/ok.sh' } },
+    sequences: { slow: [{ module_name: 'extract' }, { module_name: 'wait', input: 'data/measurements.csv' }] },
+    files: {
+      'data/measurements.csv': 'a\n',
+      'modules/wait.sh': { content: '#!/bin/sh\nwhile [ ! -f go ]; do sleep 0.05; done\n', mode: 0o755 },
+    },
+  });
+  const { url } = await startUi(t, repo);
+  const page = await (await launchBrowser(t)).newPage({ viewport: { width: 390, height: 844 } });
+  const errors = pageErrors(page);
+  await page.goto(url);
+  const run = startCli(['run', 'slow'], { cwd: repo });
+  t.after(() => run.child.kill('SIGKILL'));
+  await page.click('section[aria-label="in progress"] a');
+  await until(async () => (await page.textContent('tr[data-step="step-2"] .status')) === 'running');
+  await page.waitForSelector('tr[data-step="step-2"] .argv');
+  assert.equal(
+    await page.textContent('tr[data-step="step-2"] .argv'),
+    './modules/wait.sh --input data/measurements.csv',
+  );
+  writeFileSync(join(repo, 'go'), '');
+  assert.equal((await run.done).code, 0);
+  await until(async () => (await page.textContent('h1 .status')) === 'succeeded');
+  const { steps } = readRunFolder(findRunFolders(repo)[0]!);
+  for (const step of steps) {
+    const took = page.locator(`tr[data-step="step-${step.index}"] .took`);
+    assert.equal(await took.textContent(), formatDuration(step.duration_ms!));
+    assert.ok(await took.isVisible());
+  }
+  assert.deepEqual(errors, []);
 });

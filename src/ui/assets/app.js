@@ -288,11 +288,14 @@ function Run({ id }) {
         const hasLog = line.status !== 'pending' && line.status !== 'skipped';
         const logShown = hasLog && (logsShown[key] ?? FAILED_STEP.includes(line.status));
         const toggleLog = () => setLogsShown((shown) => ({ ...shown, [key]: !logShown }));
+        // A running step has no record yet: the server plans its argv again.
+        const argv = step?.argv ?? state.data.running_argv?.[key];
+        const took = duration(step?.duration_ms ?? line.duration_ms);
         return html`<tr data-step=${key} id=${`step-${key}`}>
           <td><strong>${line.role === 'on_failure' ? 'on failure ' : ''}${line.index}. ${line.name}</strong>
-            ${step ? html`<div class="argv"><code>${step.argv.map((arg, i) => html`${i ? ' ' : ''}<span class="arg">${arg}</span>`)}</code></div>` : ''}
+            ${argv ? html`<div class="argv"><code>${argv.map((arg, i) => html`${i ? ' ' : ''}<span class="arg">${arg}</span>`)}</code></div>` : ''}
             <${StepFacts} line=${line} step=${step} sources=${sources.get(`${line.role}-${line.index}`)} here=${run.id} /></td>
-          <td><${Status} status=${line.status} /></td>
+          <td><${Status} status=${line.status} />${took ? html` <span class="took">${took}</span>` : ''}</td>
           <td class="hide-narrow"><div class="gantt" title=${`${duration(step?.duration_ms)}`}><span class=${`bar s-${line.status}`} style=${{ left: `${(100 * from) / span}%`, width: `${Math.max(0.5, (100 * (to - from)) / span)}%` }}></span></div></td>
           <td>${last ? (last.signal ? `signal ${last.signal}` : last.exit_code !== null ? `exit ${last.exit_code}` : (last.error ?? '')) : ''}${line.attempts > 1 ? html` <span class="muted">(${line.attempts} attempts)</span>` : ''}
             ${hasLog ? html` <button type="button" class="show-log" aria-expanded=${logShown} onClick=${toggleLog}>${logShown ? 'hide log' : 'log'}</button>` : ''}</td>
