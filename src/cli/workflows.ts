@@ -30,7 +30,7 @@ Options:
         `the workflows command is "etl workflows generate" or "etl workflows check", got "${positionals.join(' ')}"`,
       );
     }
-    const report = await loadValidated(context);
+    const report = await loadValidated(context, [], { githubSchedules: true });
     if (report.errors > 0) return ExitCode.invalid;
     const states = syncWorkflows(context.repo, report.definitions, {
       ...(await workflowOptions(context, values.pages === true)),

@@ -124,6 +124,7 @@ export function lintSequence(
   modules: Map<string, ModuleEntry> | undefined,
   repo: string,
   exists: FileExists = existsSync,
+  options: { githubSchedules?: boolean } = {},
 ): Issue[] {
   const issues: Issue[] = [];
   const report = reporter(issues, sequence.file, sequence.source);
@@ -241,11 +242,11 @@ export function lintSequence(
     }
   }
 
-  lintSchedule(sequence, report);
+  lintSchedule(sequence, report, options.githubSchedules !== false);
   return issues;
 }
 
-function lintSchedule(sequence: SequenceDef, report: Report): void {
+function lintSchedule(sequence: SequenceDef, report: Report, githubSchedules: boolean): void {
   if (sequence.schedule !== undefined) {
     const parsed = parseCron(sequence.schedule);
     if (parsed.error !== undefined) {
@@ -257,12 +258,13 @@ function lintSchedule(sequence: SequenceDef, report: Report): void {
         '/schedule',
         `schedule "${sequence.schedule}" never fires: no month of it has such a day of the month`,
       );
-    } else if (runsMoreOftenThanEvery5Minutes(parsed.cron)) {
+    } else if (githubSchedules && runsMoreOftenThanEvery5Minutes(parsed.cron)) {
+      // Only GitHub has this limit: etl schedule on a server of your own fires every minute.
       report(
         'warning',
         'cron-too-frequent',
         '/schedule',
-        `schedule "${sequence.schedule}" fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes`,
+        `schedule "${sequence.schedule}" fires more often than every 5 minutes; GitHub Actions runs schedules at most every 5 minutes (if they run elsewhere, say "$github": {"schedules": false} in modules.json)`,
       );
     }
   }

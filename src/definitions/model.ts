@@ -1,4 +1,4 @@
-import type { Env, Flags, ModuleDef, SequenceObject, Step } from './schema.js';
+import type { Env, Flags, GitHubSettings, ModuleDef, SequenceObject, Step } from './schema.js';
 import { asObject } from './raw.js';
 import type { ParsedSource } from './source.js';
 
@@ -51,6 +51,8 @@ export interface Definitions {
   repo: string;
   /** modules.json's "$flags": the interface flags of every module, unless it says otherwise. */
   flags?: Flags;
+  /** modules.json's "$github": whether the schedules run on GitHub Actions (unless false). */
+  github?: GitHubSettings;
   modules: Map<string, ModuleEntry>;
   sequences: Map<string, SequenceDef>;
 }

@@ -51,6 +51,17 @@ export const ModuleDef = z
 export const ModulesFile = z
   .object({
     $schema: z.string().optional(),
+    $github: z
+      .strictObject({
+        schedules: z
+          .boolean()
+          .optional()
+          .describe(
+            'false: the schedules run elsewhere (etl schedule on your own server), not on GitHub Actions: the generated etl-schedule.yml has no cron triggers, and no warning says that GitHub would not run a schedule as written.',
+          ),
+      })
+      .optional()
+      .describe('How the repository uses GitHub Actions, e.g. {"schedules": false}.'),
     $flags: Flags.optional().describe(
       'The interface flags of every module of the repository (a module\'s own "flags" win), e.g. {"config": "--conf"} for the seed\'s modules.',
     ),
@@ -134,6 +145,7 @@ export type Duration = z.infer<typeof Duration>;
 export type Env = z.infer<typeof Env>;
 export type ModuleDef = z.infer<typeof ModuleDef>;
 export type Flags = z.infer<typeof Flags>;
+export type GitHubSettings = NonNullable<ModulesFile['$github']>;
 export type ModulesFile = z.infer<typeof ModulesFile>;
 export type Step = z.infer<typeof Step>;
 export type Param = z.infer<typeof Param>;

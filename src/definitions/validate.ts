@@ -18,7 +18,7 @@ import type { ParsedSource } from './source.js';
 import { NAME_PATTERN } from './patterns.js';
 import { asObject, modulesUsed } from './raw.js';
 import { readDefinitionFile } from './read-source.js';
-import type { Flags, ModuleDef, SequenceObject, Step } from './schema.js';
+import type { Flags, GitHubSettings, ModuleDef, SequenceObject, Step } from './schema.js';
 import { didYouMean } from './suggest.js';
 
 export interface ValidateOptions {
@@ -27,6 +27,12 @@ export interface ValidateOptions {
   sequences?: string[];
   /** Count warnings as errors. */
   strict?: boolean;
+  /**
+   * Check the schedules as GitHub Actions runs them (cron-too-frequent), unless modules.json
+   * says they run elsewhere. On by default (etl validate, workflows); the commands that only
+   * use the definitions (run, list, plan...) turn it off: the warning is not theirs to give.
+   */
+  githubSchedules?: boolean;
   /** For resolving bare commands on PATH; defaults to process.env. */
   env?: Record<string, string | undefined>;
 }
@@ -120,6 +126,8 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
     if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
       if (!schemaIssues.some((i) => i.pointer.startsWith('/$flags')))
         definitions.flags = (data as { $flags?: Flags }).$flags;
+      if (!schemaIssues.some((i) => i.pointer.startsWith('/$github')))
+        definitions.github = (data as { $github?: GitHubSettings }).$github;
       for (const [name, def] of Object.entries(data)) {
         if (isModulesSetting(name)) continue;
         // A module with a schema error is not loaded, but what can still be checked is.
@@ -137,12 +145,14 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   const known = modulesSource?.data === undefined ? undefined : new Map(definitions.modules);
   for (const name of Object.keys(asObject(modulesSource?.data)))
     if (!isModulesSetting(name) && !known?.has(name)) known?.set(name, { name, def: { cmd: '' } });
-  for (const sequence of definitions.sequences.values()) issues.push(...lintSequence(sequence, known, repo, exists));
+  const lint = { githubSchedules: options.githubSchedules !== false && definitions.github?.schedules !== false };
+  for (const sequence of definitions.sequences.values())
+    issues.push(...lintSequence(sequence, known, repo, exists, lint));
   // A file that failed its schema is still checked for what can be (an unknown module, a
   // missing conf): every problem in one pass, not the next one after the first is fixed.
   for (const { name, file, source, data } of partlyValid) {
     issues.push(
-      ...lintSequence(toSequenceDefLenient(name, file, source, data), known, repo, exists).filter(
+      ...lintSequence(toSequenceDefLenient(name, file, source, data), known, repo, exists, lint).filter(
         (i) => i.code !== 'empty-sequence',
       ),
     );

@@ -114,9 +114,12 @@ export function generatedRegions(
     const key = `${s.schedule}|${s.timezone ?? ''}`;
     schedules.set(key, { cron: s.schedule, timezone: s.timezone });
   }
-  const triggers = schedules.size
-    ? `  schedule:\n${[...schedules.values()].map((c) => `    - cron: '${c.cron}'\n${c.timezone && c.timezone !== 'UTC' ? `      timezone: ${c.timezone}\n` : ''}`).join('')}`
-    : '  # no sequence has a schedule yet\n';
+  const triggers =
+    definitions.github?.schedules === false
+      ? '  # no cron triggers: the schedules run elsewhere ("$github": {"schedules": false} in modules.json)\n'
+      : schedules.size
+        ? `  schedule:\n${[...schedules.values()].map((c) => `    - cron: '${c.cron}'\n${c.timezone && c.timezone !== 'UTC' ? `      timezone: ${c.timezone}\n` : ''}`).join('')}`
+        : '  # no sequence has a schedule yet\n';
   const choice = sequences.length
     ? `        type: choice\n        options:\n${sequences.map((s) => `          - ${s.name}\n`).join('')}`
     : '        type: string\n';

@@ -1,7 +1,7 @@
 // What validate, list, plan and run --dry-run say: counts that add up, every problem in one
 // pass, files that are not read, steps that will not run.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { git, initRepo } from '../helpers/git.js';
@@ -147,4 +147,45 @@ test('pr-plan lists the on_failure steps and the sequences a change deletes', as
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /On failure:\n\n1\. `\.\/modules\/ok\.sh`/);
   assert.match(result.stdout, /#### Deleted: `broken`/);
+});
+
+test('cron-too-frequent is said where GitHub schedules are made, not by every command; "$github": {"schedules": false} silences it', async (t) => {
+  const repo = initRepo(
+    pipelineRepo(t, {
+      modules: { ok: { cmd: './modules/ok.sh' } },
+      sequences: { often: { schedule: '* * * * *', steps: [{ module_name: 'ok' }] } },
+    }),
+  );
+  const warning = /cron-too-frequent/;
+  for (const args of [['list'], ['plan', 'often'], ['run', 'often'], ['due', '--now', '2026-12-01T10:00:00Z']]) {
+    const result = await runCli(args, { cwd: repo });
+    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+    assert.doesNotMatch(result.stdout + result.stderr, warning, args.join(' '));
+  }
+  const validate = await runCli(['validate'], { cwd: repo });
+  assert.equal(validate.code, 0);
+  assert.match(validate.stdout, warning);
+  const annotations = await runCli(['validate', '--format', 'github'], { cwd: repo });
+  assert.match(annotations.stdout, /^::warning file=etl_sequences\/often\.json,line=2.*cron-too-frequent/m);
+  const generate = await runCli(['workflows', 'generate'], { cwd: repo });
+  assert.equal(generate.code, 0, generate.stderr);
+  assert.match(generate.stderr, warning);
+  assert.match(readFileSync(join(repo, '.github/workflows/etl-schedule.yml'), 'utf8'), /- cron: '\* \* \* \* \*'/);
+  assert.match((await runCli(['workflows', 'check'], { cwd: repo })).stderr, warning);
+
+  // A repository whose schedules run on its own server says so once.
+  const modules = JSON.parse(readFileSync(join(repo, 'modules.json'), 'utf8'));
+  writeFileSync(join(repo, 'modules.json'), JSON.stringify({ $github: { schedules: false }, ...modules }));
+  const quiet = await runCli(['validate', '--strict'], { cwd: repo });
+  assert.equal(quiet.code, 0, quiet.stdout);
+  assert.doesNotMatch(quiet.stdout, warning);
+  const regenerated = await runCli(['workflows', 'generate'], { cwd: repo });
+  assert.doesNotMatch(regenerated.stderr, warning);
+  const schedule = readFileSync(join(repo, '.github/workflows/etl-schedule.yml'), 'utf8');
+  assert.doesNotMatch(schedule, /- cron:/);
+  assert.match(schedule, /no cron triggers: the schedules run elsewhere/);
+  writeFileSync(join(repo, 'modules.json'), JSON.stringify({ $github: { schedule: false }, ...modules }));
+  const typo = await runCli(['validate'], { cwd: repo });
+  assert.equal(typo.code, 2);
+  assert.match(typo.stdout, /unknown-key/);
 });
