@@ -294,7 +294,7 @@ test('etl report: the same pages from a static server under a sub-path, with no 
 
   await page.click('a[href$="board/"]');
   await page.waitForSelector('[data-column="failed"] .card');
-  assert.equal(await page.locator('[data-column="finished"] .card').count(), 2);
+  assert.equal(await page.locator('[data-column="succeeded"] .card').count(), 2);
 
   await page.goto(`${url}sequences/good/`);
   await page.waitForSelector('tr[data-run]');

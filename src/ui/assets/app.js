@@ -141,6 +141,17 @@ const joined = (parts) =>
     .filter((part) => part !== '' && part !== null && part !== undefined)
     .flatMap((part, i) => (i ? [' · ', part] : [part]));
 
+/**
+ * A run's states as the overview counts them and the board sorts them, in the same words: an
+ * abandoned run (its runner died) failed; a cancelled one was stopped, and is neither.
+ */
+const RUN_STATES = [
+  ['running', ['running']],
+  ['failed', ['failed', 'abandoned']],
+  ['cancelled', ['cancelled']],
+  ['succeeded', ['succeeded']],
+];
+
 const Status = ({ status }) => html`<span class=${`status s-${status}`}>${status.replace('_', ' ')}</span>`;
 
 const Loading = ({ state, what }) =>
@@ -172,14 +183,15 @@ function Overview() {
   const { sequences, today } = state.data;
   // One run of a sequence at a time: a running run is its last.
   const running = sequences.filter((s) => s.last?.status === 'running').map((s) => s.last);
-  const count = (status) => today.runs.filter((r) => r.status === status).length;
+  const count = (statuses) => today.runs.filter((r) => statuses.includes(r.status)).length;
   const more = today.next ? '+' : '';
   return html`
     <h1>Sequences</h1>
     <ul class="counts" aria-label="runs today (UTC)">
       <li><b data-count="running">${running.length}</b> running</li>
-      <li><b data-count="failed">${count('failed')}${more}</b> failed today</li>
-      <li><b data-count="succeeded">${count('succeeded')}${more}</b> succeeded today</li>
+      ${RUN_STATES.filter(([state]) => state !== 'running').map(
+        ([state, statuses]) => html`<li><b data-count=${state}>${count(statuses)}${more}</b> ${state} today</li>`,
+      )}
     </ul>
     ${
       running.length
@@ -203,19 +215,15 @@ function Overview() {
     </table>`;
 }
 
-/** The seed's monitoring page: the newest runs in three columns, started, failed and finished. */
+/** The seed's monitoring page: the newest runs in a column per state, as the overview counts them. */
 function Board() {
   const state = useLoaded(() => source.runs({ limit: 200 }));
   if (!state.data) return html`<${Loading} state=${state} what="the ledger" />`;
-  const columns = [
-    ['started', ['running']],
-    ['failed', ['failed', 'abandoned', 'cancelled']],
-    ['finished', ['succeeded']],
-  ];
+  const shown = state.data.runs.length;
   return html`
     <h1>Board</h1>
-    <p class="muted">The newest ${state.data.runs.length} runs of every sequence, by state.</p>
-    <div class="board">${columns.map(([title, statuses]) => {
+    <p class="muted board-caption">${shown === 1 ? 'The newest run' : `The ${shown} newest runs`}, all sequences together, by state.</p>
+    <div class="board">${RUN_STATES.map(([title, statuses]) => {
       const runs = state.data.runs.filter((r) => statuses.includes(r.status));
       return html`<section class="column" data-column=${title} aria-label=${title}>
         <h2>${title} <span class="muted">${runs.length}</span></h2>
