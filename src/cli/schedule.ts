@@ -5,7 +5,7 @@ import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
 import { deliverWebhooks, notStartedPayload } from '../notify/webhook.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
-import { type ClaimOptions, claimTick } from '../schedule/claims.js';
+import { CLAIMS_KEPT, type ClaimOptions, claimTick } from '../schedule/claims.js';
 import {
   acceleratedClock,
   type CatchUp,
@@ -182,7 +182,16 @@ Options:
       lead: EARLY_START_MS,
       // With --push the ledger is shared: each tick is claimed on the remote first, one claim at a time.
       ...(values.push
-        ? { claim: claimer({ repo: context.repo, env: context.env, remote, host: lock.info.host, pid: lock.info.pid }) }
+        ? {
+            claim: claimer({
+              repo: context.repo,
+              env: context.env,
+              remote,
+              host: lock.info.host,
+              pid: lock.info.pid,
+              now: () => clock.now(),
+            }),
+          }
         : {}),
       lastRunStart: (sequence) => latestFullRunStart(view, sequence),
       changed: (sequences) => {
@@ -263,16 +272,32 @@ function claimer(options: ClaimOptions): (sequence: string, tick: Date) => Promi
   return (sequence, tick) => {
     const answer = previous.then(async (): Promise<ClaimAnswer> => {
       const result = await claimTick(options, sequence, tick);
-      return result.won
-        ? result
-        : {
-            won: false,
-            reason: `claimed by ${result.by.host} (pid ${result.by.pid}) at ${result.by.claimed_at}${result.by.tick === tick.toISOString() ? '' : ` for its tick ${result.by.tick}`}`,
-          };
+      const now = options.now?.() ?? Date.now();
+      // Said, so that the machine whose clock runs ahead is found and set right.
+      const notes = result.ignored.map(
+        (claim) =>
+          `ignored the claim of ${claim.host} (pid ${claim.pid}) for the tick ${claim.tick}, made at ${claim.claimed_at} by its clock: ${aheadBy(Math.max(Date.parse(claim.tick), Date.parse(claim.claimed_at)) - now)} ahead of this machine's clock; is that machine's clock right?`,
+      );
+      if (result.won) return { won: true, notes };
+      const { by } = result;
+      return {
+        won: false,
+        notes,
+        reason: result.older
+          ? `older than the ${CLAIMS_KEPT} newest claims kept on the remote (the oldest is for ${by.tick}): it may have run, so it is not run`
+          : `claimed by ${by.host} (pid ${by.pid}) at ${by.claimed_at}`,
+      };
     });
     previous = answer.catch(() => undefined);
     return answer;
   };
+}
+
+/** "1 h 5 min", "3 min", "40 s": how far a clock runs ahead. */
+function aheadBy(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 1) return `${Math.round(ms / 1000)} s`;
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
 }
 
 /** ETL_TEST_CLOCK="START,SPEED": the daemon's time starts at START and runs SPEED times faster (tests). */
@@ -297,6 +322,8 @@ function describe(event: DaemonEvent): string {
       return `skip   ${event.sequence} ${event.tick}: ${event.reason}`;
     case 'reload':
       return `reload ${event.sequences} scheduled sequences${event.errors.length ? `; kept the old schedule of ${event.errors.length}: ${event.errors.join('; ')}` : ''}`;
+    case 'warning':
+      return `warn   ${event.sequence} ${event.tick}: ${event.message}`;
     case 'stop':
       return `stop   ${event.running} runs still going, ${event.grace_ms} ms to end`;
   }

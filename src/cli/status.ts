@@ -44,6 +44,7 @@ Options:
         );
       if (s.error)
         context.stdout.write(`  ${paint('red', 'error')}    ${s.error} (the schedule before this edit is kept)\n`);
+      if (s.warning) context.stdout.write(`  ${paint('yellow', 'warning')}  ${s.warning}\n`);
       const skipped = s.ticks.filter((t) => t.outcome.startsWith('skipped'));
       for (const t of skipped.slice(-5)) {
         const reason = t.outcome.replace(/^skipped: /, '');

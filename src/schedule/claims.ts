@@ -1,5 +1,5 @@
 // Ticks claimed on the remote, so that daemons on several machines (clones of one remote, each
-// with --push) run each tick once. The claims are one small JSON file, the latest tick claimed
+// with --push) run each tick once. The claims are one small JSON file, the newest ticks claimed
 // per sequence, committed on the ref refs/etl/claims of the remote. Claiming is git's own
 // compare-and-swap: the claim commit's parent is the one the claims were read from, and the
 // remote takes only a fast-forward, so of two daemons that read the same claims one push goes
@@ -12,6 +12,14 @@ import { sleep } from '../timers.js';
 
 export const CLAIMS_REF = 'refs/etl/claims';
 const CLAIMS_FILE = 'claims.json';
+/** Claims kept per sequence, newest tick first: a tick older than all of them counts as taken. */
+export const CLAIMS_KEPT = 100;
+/**
+ * A claim for a tick (or made at a time) further ahead of this machine's clock than this was
+ * made by a clock that runs ahead: it is said, and not counted (it would take a tick that has
+ * not come yet). Daemons claim a tick at most a few seconds before it.
+ */
+export const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
 /** Rejections that mean another daemon claimed in between: read again and retry. */
 const RACED = /stale info|cannot lock ref|incorrect old value|failed to update ref|fetch first|non-fast-forward/;
 
@@ -22,7 +30,14 @@ export interface Claim {
   claimed_at: string;
 }
 
-export type ClaimResult = { won: true } | { won: false; by: Claim };
+export type ClaimResult = (
+  | { won: true }
+  /** `older`: the tick is older than every claim kept, so it may have run: not run again. */
+  | { won: false; by: Claim; older?: boolean }
+) & {
+  /** Claims of the sequence made by a clock far ahead of this one: not counted, dropped from the claims. */
+  ignored: Claim[];
+};
 
 export interface ClaimOptions {
   repo: string;
@@ -32,25 +47,37 @@ export interface ClaimOptions {
   pid: number;
   /** Tries when other daemons keep claiming in between. */
   attempts?: number;
+  /** This daemon's clock (the time of its claims, and what is far ahead of it). */
+  now?: () => number;
 }
 
 /**
- * Claims `tick` of `sequence` on the remote: won when no daemon claimed this tick or a later
- * one of that sequence, else who did. A remote that cannot be reached is an error (the tick is
- * not run: running it might run it twice).
+ * Claims `tick` of `sequence` on the remote: won when no daemon claimed this very tick, else
+ * who did. A tick nobody claimed is won even when a later one was (a catch-up, a daemon whose
+ * clock runs ahead). A tick older than every claim kept is not: it may have run. A remote that
+ * cannot be reached is an error (the tick is not run: running it might run it twice).
  */
 export async function claimTick(options: ClaimOptions, sequence: string, tick: Date): Promise<ClaimResult> {
   const attempts = options.attempts ?? 20;
+  const now = options.now ?? Date.now;
   for (let attempt = 1; ; attempt++) {
     const { commit, claims } = await readClaims(options);
-    const held = claims[sequence];
-    if (held && Date.parse(held.tick) >= tick.getTime()) return { won: false, by: held };
-    claims[sequence] = {
+    const ahead = now() + MAX_CLOCK_AHEAD_MS;
+    const outOfStep = (claim: Claim) => Date.parse(claim.tick) > ahead || Date.parse(claim.claimed_at) > ahead;
+    const ignored = (claims[sequence] ?? []).filter(outOfStep);
+    const kept = (claims[sequence] ?? []).filter((claim) => !outOfStep(claim)).sort(newestFirst);
+    const same = kept.find((claim) => Date.parse(claim.tick) === tick.getTime());
+    if (same) return { won: false, by: same, ignored };
+    const oldest = kept.at(-1);
+    if (oldest && kept.length >= CLAIMS_KEPT && Date.parse(oldest.tick) > tick.getTime())
+      return { won: false, by: oldest, older: true, ignored };
+    const mine: Claim = {
       tick: tick.toISOString(),
       host: options.host,
       pid: options.pid,
-      claimed_at: new Date().toISOString(),
+      claimed_at: new Date(now()).toISOString(),
     };
+    claims[sequence] = [mine, ...kept].sort(newestFirst).slice(0, CLAIMS_KEPT);
     const next = await writeClaims(
       options,
       claims,
@@ -58,7 +85,7 @@ export async function claimTick(options: ClaimOptions, sequence: string, tick: D
       `claim ${sequence} ${tick.toISOString()} (${options.host}, pid ${options.pid})`,
     );
     const pushed = await git(options, ['push', '--porcelain', options.remote, `${next}:${CLAIMS_REF}`]);
-    if (pushed.code === 0) return { won: true };
+    if (pushed.code === 0) return { won: true, ignored };
     if (!RACED.test(pushed.output))
       throw new EtlError('claim-failed', `cannot claim the tick on ${options.remote}: ${firstLines(pushed.output)}`);
     if (attempt >= attempts)
@@ -70,8 +97,11 @@ export async function claimTick(options: ClaimOptions, sequence: string, tick: D
   }
 }
 
-/** The remote's claims: the commit they were read from ('' when the remote has none) and the claims. */
-export async function readClaims(options: ClaimOptions): Promise<{ commit: string; claims: Record<string, Claim> }> {
+/**
+ * The remote's claims: the commit they were read from ('' when the remote has none) and the
+ * claims of each sequence (a single claim, as written before several were kept, is a list of one).
+ */
+export async function readClaims(options: ClaimOptions): Promise<{ commit: string; claims: Record<string, Claim[]> }> {
   const local = `refs/etl/remotes/${options.remote}/claims`;
   const fetched = await git(options, [
     'fetch',
@@ -89,18 +119,37 @@ export async function readClaims(options: ClaimOptions): Promise<{ commit: strin
   const file = await git(options, ['cat-file', 'blob', `${commit}:${CLAIMS_FILE}`]);
   try {
     const claims = JSON.parse(file.stdout) as unknown;
-    if (claims && typeof claims === 'object' && !Array.isArray(claims))
-      return { commit, claims: claims as Record<string, Claim> };
+    if (claims && typeof claims === 'object' && !Array.isArray(claims)) {
+      const bySequence: Record<string, Claim[]> = {};
+      for (const [sequence, held] of Object.entries(claims))
+        bySequence[sequence] = (Array.isArray(held) ? held : [held]).filter(isClaim);
+      return { commit, claims: bySequence };
+    }
   } catch {
     // not ours, or damaged: claiming starts over (the fast-forward still guards the swap)
   }
   return { commit, claims: {} };
 }
 
+function isClaim(value: unknown): value is Claim {
+  const claim = value as Claim;
+  return (
+    typeof claim === 'object' &&
+    claim !== null &&
+    typeof claim.tick === 'string' &&
+    !Number.isNaN(Date.parse(claim.tick)) &&
+    typeof claim.claimed_at === 'string' &&
+    typeof claim.host === 'string' &&
+    typeof claim.pid === 'number'
+  );
+}
+
+const newestFirst = (a: Claim, b: Claim) => Date.parse(b.tick) - Date.parse(a.tick);
+
 /** A commit holding the claims, on top of the one they were read from. */
 async function writeClaims(
   options: ClaimOptions,
-  claims: Record<string, Claim>,
+  claims: Record<string, Claim[]>,
   parent: string,
   message: string,
 ): Promise<string> {

@@ -59,6 +59,8 @@ export type DaemonEvent =
   | { event: 'start'; sequence: string; tick: string; early?: boolean }
   | { event: 'end'; sequence: string; tick: string; status: string; run_id?: string; error?: string }
   | { event: 'skip'; sequence: string; tick: string; reason: string }
+  /** Something to set right that did not stop the tick (another daemon's clock runs ahead). */
+  | { event: 'warning'; sequence: string; tick: string; message: string }
   | { event: 'reload'; sequences: number; errors: string[] }
   | { event: 'stop'; running: number; grace_ms: number };
 
@@ -70,11 +72,13 @@ export interface SequenceStatus {
   last: { tick: string; status: string; run_id?: string; error?: string; finished_at: string } | null;
   /** Why the sequence's definition is not used now (an edit that does not validate): its old schedule is. */
   error: string | null;
+  /** The latest warning about its ticks (a claim from a clock running ahead), if any. */
+  warning?: string | null;
   ticks: Array<{ tick: string; outcome: string }>;
 }
 
-/** Whether this daemon may run a tick: another machine's daemon may have taken it. */
-export type ClaimAnswer = { won: true } | { won: false; reason: string };
+/** Whether this daemon may run a tick: another machine's daemon may have taken it. `notes`: warnings to log. */
+export type ClaimAnswer = ({ won: true } | { won: false; reason: string }) & { notes?: string[] };
 
 export interface DaemonOptions {
   clock?: Clock;
@@ -344,6 +348,7 @@ export class Scheduler {
         const claim = await this.options
           .claim(name, new Date(tickAt))
           .catch((error: unknown): ClaimAnswer => ({ won: false, reason: errorText(error) }));
+        for (const message of claim.notes ?? []) this.warn(name, tick, message);
         if (!claim.won) return { skipped: claim.reason };
         if (cancelled) return { skipped: 'the scheduler is stopping' };
       }
@@ -406,6 +411,12 @@ export class Scheduler {
       this.drain();
       this.options.changed?.(this.status);
     });
+  }
+
+  private warn(name: string, tick: string, message: string): void {
+    const entry = this.sequences.get(name);
+    if (entry) entry.status.warning = message;
+    this.options.log({ event: 'warning', sequence: name, tick, message });
   }
 
   private skip(name: string, tick: number, reason: string): void {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RunRecord } from '../../src/runner/records.js';
+import { claimTick } from '../../src/schedule/claims.js';
 import { cloneOf, git, pipelineWithRemote, runFolders } from '../helpers/git.js';
 import { runCli, startCli } from '../helpers/repo.js';
 
@@ -123,4 +124,44 @@ test('two daemons on one remote run each tick once; with one killed, the other r
     started,
     taken.filter((c) => c.pid === pidB).map((c) => c.tick),
   );
+});
+
+test('a claim made by a clock an hour ahead does not hold back a daemon: its ticks run, and the claim is said', {
+  timeout: 120_000,
+}, async (t) => {
+  const { repo, remote } = pipelineWithRemote(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { tick: { schedule: '* * * * *', steps: [{ module_name: 'ok' }] } },
+  });
+  // Another machine, its clock an hour ahead of the daemon's, claimed its tick of 11:01.
+  const fast = {
+    repo: cloneOf(t, remote),
+    remote: 'origin',
+    env: process.env,
+    host: 'fast-clock',
+    pid: 4242,
+    now: () => Date.parse('2026-12-01T11:00:55Z'),
+  };
+  assert.equal((await claimTick(fast, 'tick', new Date('2026-12-01T11:01:00Z'))).won, true);
+  const daemon = startCli(['schedule', '--push', '--grace', '5m', '--log-format', 'json'], {
+    cwd: repo,
+    env: { ...process.env, ...CLOCK },
+  });
+  t.after(() => daemon.child.kill('SIGKILL'));
+  const ran = JSON.parse(await daemon.line(/"event":"end"/)) as { tick: string; status: string };
+  assert.deepEqual([ran.tick, ran.status], ['2026-12-01T10:01:00.000Z', 'succeeded']);
+  const warned = JSON.parse(await daemon.line(/"event":"warning"/)) as { message: string };
+  assert.match(
+    warned.message,
+    /^ignored the claim of fast-clock \(pid 4242\) for the tick 2026-12-01T11:01:00\.000Z, made at 2026-12-01T11:00:55\.000Z by its clock: 1 h ahead of this machine's clock/,
+  );
+  assert.match((await runCli(['status'], { cwd: repo })).stdout, /warning +ignored the claim of fast-clock/);
+  daemon.child.kill('SIGTERM');
+  const ended = await daemon.done;
+  assert.equal(ended.code, 0, ended.stderr);
+  assert.ok(
+    events(ended.stdout).every((e) => e.event !== 'skip'),
+    ended.stdout,
+  );
+  assert.ok(claims(remote).some((c) => c.tick === '2026-12-01T10:01:00.000Z' && c.pid === daemon.child.pid));
 });
