@@ -1,6 +1,6 @@
 import { relative, resolve } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
-import { initRepository } from '../scaffold/init.js';
+import { type InitResult, initRepository } from '../scaffold/init.js';
 import type { Command } from './command.js';
 
 export const command: Command = {
@@ -32,9 +32,32 @@ Options:
         list('created', result.created) +
         list('changed', result.changed) +
         list('kept as they were', result.kept) +
-        `\nNext: etl validate${shown === '.' ? '' : ` --repo ${shown}`}, then edit modules.json and etl_sequences/.\n`,
+        nextSteps(result, shown),
     );
     for (const warning of result.warnings) context.stderr.write(`etl init: warning: ${warning}\n`);
     return ExitCode.ok;
   },
 };
+
+/**
+ * What to type next, in the order that works: etl-ledger is run from the repository's own
+ * node_modules (`npx etl`), installed first if it is not there yet; `etl` alone is on PATH
+ * only for those who installed it globally.
+ */
+function nextSteps(result: InitResult, shown: string): string {
+  const steps = [
+    ...(shown === '.' ? [] : [`cd ${/^[\w./-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, "'\\''")}'`}`]),
+    ...(result.installed
+      ? []
+      : [
+          result.packageNamesEtl
+            ? 'npm install        # installs etl-ledger from package.json, and writes package-lock.json for npm ci'
+            : 'npm install --save-dev git+https://github.com/OWNER/etl-ledger.git   # OWNER: wherever etl-ledger lives',
+        ]),
+    'npx etl validate',
+    result.created.includes('etl_sequences/hello.json')
+      ? 'npx etl run hello   # the example; then edit modules.json and etl_sequences/'
+      : 'npx etl list',
+  ];
+  return `\nNext:\n${steps.map((s) => `  ${s}\n`).join('')}`;
+}

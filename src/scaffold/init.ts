@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { EtlError } from '../errors.js';
 import { SEQUENCES_DIR } from '../definitions/model.js';
 import { validate } from '../definitions/validate.js';
 import { syncWorkflows } from '../github/workflows.js';
 import { defaultBranch } from '../git/git.js';
-import { GITIGNORE_LINES, TEMPLATE_FILES } from './template.js';
+import { GITIGNORE_LINES, templateFiles } from './template.js';
 
 export interface InitResult {
   dir: string;
@@ -18,6 +18,10 @@ export interface InitResult {
   gitInitialised: boolean;
   /** Things the user has to do by hand. */
   warnings: string[];
+  /** etl-ledger is in the repository's node_modules: `npx etl` works there now. */
+  installed: boolean;
+  /** package.json names etl-ledger: `npm install` installs it. */
+  packageNamesEtl: boolean;
 }
 
 export interface InitOptions {
@@ -34,10 +38,19 @@ export async function initRepository(target: string, options: InitOptions = {}):
   const dir = resolve(target);
   if (existsSync(dir) && !statIsFolder(dir)) throw new EtlError('init-not-a-folder', `${dir} is a file, not a folder`);
   mkdirSync(dir, { recursive: true });
-  const result: InitResult = { dir, created: [], changed: [], kept: [], gitInitialised: false, warnings: [] };
+  const result: InitResult = {
+    dir,
+    created: [],
+    changed: [],
+    kept: [],
+    gitInitialised: false,
+    warnings: [],
+    installed: existsSync(join(dir, 'node_modules/etl-ledger/package.json')),
+    packageNamesEtl: false,
+  };
   // The example sequence needs the example module: with a modules.json of one's own, neither.
   const ownModules = existsSync(join(dir, 'modules.json'));
-  for (const file of TEMPLATE_FILES) {
+  for (const file of templateFiles(schemasFolder(dir))) {
     const path = join(dir, file.path);
     if (existsSync(path) || (ownModules && file.example)) {
       if (existsSync(path)) result.kept.push(file.path);
@@ -50,7 +63,7 @@ export async function initRepository(target: string, options: InitOptions = {}):
   }
   mkdirSync(join(dir, SEQUENCES_DIR), { recursive: true });
   mergeLines(dir, '.gitignore', GITIGNORE_LINES, result);
-  mergePackageJson(dir, options.packageSpec ?? packageSpec(), result);
+  result.packageNamesEtl = mergePackageJson(dir, options.packageSpec ?? packageSpec(), result);
   result.gitInitialised = initGit(dir);
   // The workflows come from the definitions, as `etl workflows generate` makes them: a
   // workflow of one's own keeps everything outside its generated regions.
@@ -65,6 +78,19 @@ export async function initRepository(target: string, options: InitOptions = {}):
     else result.kept.push(state.file);
   }
   return result;
+}
+
+/**
+ * Where `"$schema"` finds etl-ledger's schemas, relative to `dir`: an etl-ledger already
+ * installed here or in a folder above, else where `npm install` of the package.json that
+ * init writes will put it (editors find the file once it has run).
+ */
+function schemasFolder(dir: string): string {
+  for (let folder = dir; ; folder = dirname(folder)) {
+    const schemas = join(folder, 'node_modules/etl-ledger/schemas');
+    if (existsSync(join(schemas, 'modules.schema.json'))) return relative(dir, schemas).split(sep).join('/');
+    if (dirname(folder) === folder) return 'node_modules/etl-ledger/schemas';
+  }
 }
 
 function statIsFolder(path: string): boolean {
@@ -91,8 +117,8 @@ interface PackageJson {
   dependencies?: Record<string, string>;
 }
 
-/** The workflows run `npm ci` and `npx etl`: package.json must install etl-ledger. */
-function mergePackageJson(dir: string, spec: string | undefined, result: InitResult): void {
+/** The workflows run `npm ci` and `npx etl`: package.json must install etl-ledger. True when it does. */
+function mergePackageJson(dir: string, spec: string | undefined, result: InitResult): boolean {
   const path = join(dir, 'package.json');
   let pkg: PackageJson;
   const exists = existsSync(path);
@@ -103,10 +129,12 @@ function mergePackageJson(dir: string, spec: string | undefined, result: InitRes
       result.warnings.push(
         `package.json could not be read (${(error as Error).message}): add etl-ledger to its devDependencies yourself`,
       );
-      return;
+      return false;
     }
-    if (pkg.dependencies?.['etl-ledger'] || pkg.devDependencies?.['etl-ledger'])
-      return void result.kept.push('package.json');
+    if (pkg.dependencies?.['etl-ledger'] || pkg.devDependencies?.['etl-ledger']) {
+      result.kept.push('package.json');
+      return true;
+    }
   } else {
     pkg = {
       name: basename(dir)
@@ -119,13 +147,14 @@ function mergePackageJson(dir: string, spec: string | undefined, result: InitRes
     result.warnings.push(
       'add etl-ledger to package.json\'s devDependencies ("npm install --save-dev git+https://github.com/OWNER/etl-ledger.git"): the workflows install it with npm ci',
     );
-    if (!exists) return;
-    return void result.kept.push('package.json');
+    if (exists) result.kept.push('package.json');
+    return false;
   }
   pkg.devDependencies = { ...pkg.devDependencies, 'etl-ledger': spec };
   writeFileSync(path, `${JSON.stringify(pkg, null, 2)}\n`);
   (exists ? result.changed : result.created).push('package.json');
   result.warnings.push('run "npm install" to write package-lock.json: the workflows run npm ci, which needs it');
+  return true;
 }
 
 /**

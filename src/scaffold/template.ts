@@ -11,7 +11,9 @@ export interface TemplateFile {
 /** What .gitignore must hold (merged into an existing one line by line). */
 export const GITIGNORE_LINES = [
   'node_modules/',
+  "# what the example and the README's sequences write: outputs, and files between steps",
   'out/',
+  'work/',
   "# a run lock is this machine's business, never history",
   'runs/**/.lock',
   'runs/**/.lock.*',
@@ -21,11 +23,15 @@ export const GITIGNORE_LINES = [
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
-export const TEMPLATE_FILES: TemplateFile[] = [
+/**
+ * The files, with `"$schema"` pointing into `schemas`: the folder of etl-ledger's schemas,
+ * relative to the repository root (where `npm install` puts it, or where it already is).
+ */
+export const templateFiles = (schemas: string): TemplateFile[] => [
   {
     path: 'modules.json',
     content: json({
-      $schema: './node_modules/etl-ledger/schemas/modules.schema.json',
+      $schema: `./${schemas}/modules.schema.json`,
       hello: {
         cmd: './modules/hello.sh',
         description: 'Writes a greeting to --output: replace it with a real module.',
@@ -37,7 +43,7 @@ export const TEMPLATE_FILES: TemplateFile[] = [
     path: 'etl_sequences/hello.json',
     example: true,
     content: json({
-      $schema: '../node_modules/etl-ledger/schemas/sequence.schema.json',
+      $schema: `../${schemas}/sequence.schema.json`,
       description: 'An example sequence: one step that writes a file.',
       steps: [{ module_name: 'hello', output: 'out/hello.txt' }],
     }),

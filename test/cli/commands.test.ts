@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { COMMANDS as ALL_COMMANDS } from '../../src/cli/commands.js';
 import { painter } from '../../src/cli/output.js';
@@ -186,6 +186,51 @@ test('etl init scaffolds a repository that validates and plans at once', async (
   assert.equal((await runCli(['plan', 'hello'], { cwd: repo })).code, 0);
   const sequence = JSON.parse(readFileSync(join(repo, 'etl_sequences/hello.json'), 'utf8')) as { $schema: string };
   assert.match(sequence.$schema, /schemas\/sequence\.schema\.json$/);
+});
+
+test('etl init: "$schema" finds the schemas where npm install puts them (or where they are), work/ is ignored, and Next says what works', async (t) => {
+  const dir = tempRepo(t);
+  const fresh = await runCli(['init', 'pipelines', '--package', 'git+https://example.com/office/etl-ledger.git'], {
+    cwd: dir,
+  });
+  assert.equal(fresh.code, 0, fresh.stderr);
+  const repo = join(dir, 'pipelines');
+  assert.equal(
+    JSON.parse(readFileSync(join(repo, 'modules.json'), 'utf8')).$schema,
+    './node_modules/etl-ledger/schemas/modules.schema.json',
+  );
+  // Nothing is installed yet: etl is not on PATH, and npx etl needs the install first.
+  assert.match(
+    fresh.stdout,
+    /\nNext:\n {2}cd pipelines\n {2}npm install {2,}# installs etl-ledger from package\.json.*\n {2}npx etl validate\n {2}npx etl run hello /,
+  );
+  assert.doesNotMatch(fresh.stdout, /^Next: etl /m);
+  const ignored = execFileSync('git', ['check-ignore', 'work/raw.csv', 'out/x.sqlite'], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
+  assert.deepEqual(ignored.trim().split('\n'), ['work/raw.csv', 'out/x.sqlite']);
+
+  // etl-ledger installed in a folder above (as npm puts it): "$schema" points at its schemas.
+  const schemas = join(dir, 'node_modules/etl-ledger/schemas');
+  mkdirSync(schemas, { recursive: true });
+  for (const file of readdirSync(join(ROOT, 'schemas'))) copyFileSync(join(ROOT, 'schemas', file), join(schemas, file));
+  const nested = await runCli(['init', 'inner'], { cwd: dir });
+  assert.equal(nested.code, 0, nested.stderr);
+  for (const file of ['modules.json', 'etl_sequences/hello.json']) {
+    const path = join(dir, 'inner', file);
+    const reference = JSON.parse(readFileSync(path, 'utf8')).$schema as string;
+    assert.ok(existsSync(resolve(dirname(path), reference)), `${file}: ${reference}`);
+  }
+  assert.match(
+    nested.stdout,
+    /npm install --save-dev git\+https:\/\/github\.com\/OWNER\/etl-ledger\.git|npm install {2,}#/,
+  );
+
+  // Installed in the repository itself: nothing to install, npx etl works at once.
+  const installed = tempRepo(t, { 'node_modules/etl-ledger/package.json': '{"name": "etl-ledger"}' });
+  const ready = await runCli(['init'], { cwd: installed });
+  assert.match(ready.stdout, /\nNext:\n {2}npx etl validate\n/);
 });
 
 test('etl init in a repository on another branch: etl-run.yml listens to that branch', async (t) => {
