@@ -12,6 +12,7 @@ import { NAME_PATTERN } from '../definitions/patterns.js';
 import { checkSequenceName, lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder, runIdTime } from './layout.js';
 import { isAlive, readLock } from '../lock-file.js';
 import type { LockInfo } from './lock.js';
+import { endOrphans } from './orphans.js';
 import type { LedgerCache } from './read-cache.js';
 
 export interface RunRef {
@@ -182,13 +183,19 @@ export function reapUnstarted(repo: string, folder: string): RunRecord | undefin
 
 /**
  * Rewrites a running run's record as abandoned; returns it, or undefined if it was not
- * running. A folder whose run.json was never written gets one, so that the run shows.
+ * running. A folder whose run.json was never written gets one, so that the run shows. Its error
+ * names the processes its spawner ended as the runner died, and `killed`: those the caller killed.
  */
-export function markAbandoned(repo: string, folder: string, reason: string): RunRecord | undefined {
+export function markAbandoned(
+  repo: string,
+  folder: string,
+  reason: string,
+  killed: number[] = [],
+): RunRecord | undefined {
   const run = readRun(repo, { folder }) ?? (existsSync(join(repo, folder)) ? unstartedRecord(folder) : undefined);
   if (run?.status !== 'running') return undefined;
   run.status = 'abandoned';
-  run.error = reason;
+  run.error = reason + endOrphans(repo, folder, killed);
   run.steps = run.steps.map(
     (s): StepSummary =>
       s.status === 'running' ? { ...s, status: 'cancelled' } : s.status === 'pending' ? { ...s, status: 'skipped' } : s,

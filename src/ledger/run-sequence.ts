@@ -111,14 +111,12 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   let spawner: Promise<Spawner> | undefined;
   try {
     if (lock.replaced) {
-      const killed = lock.replaced.killed
-        ? `; processes it had started were still running and were killed (pid ${lock.replaced.killed.join(', ')})`
-        : '';
       const { markAbandoned } = await import('./history.js');
       const abandoned = markAbandoned(
         ledger,
         lock.replaced.folder,
-        `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}${killed}`,
+        `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}`,
+        lock.replaced.killed,
       );
       // A crashed run's folder is committed by the next run, before its own.
       if (abandoned && inGit) void queueCommit(lock.replaced.folder, abandoned);
@@ -128,7 +126,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
       ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files),
     ];
     // Python starts while git answers for the pin.
-    spawner = openRunSpawner(plan, env, options.graceMs);
+    spawner = openRunSpawner(plan, env, options.graceMs, join(ledger, folder));
     spawner.catch(() => {}); // its failure is reported where the run awaits it
     const pinned = await pinDefinitions(definitions.repo, files, env);
     scratch = join(tmpdir(), `etl-${sequence}-${runId}`);

@@ -12,7 +12,7 @@ import { describeArtifact, isExternal } from './lineage.js';
 import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
 import { runProcess } from './process.js';
 import { type DoneBefore, fingerprintOf, judgeUnchanged } from './unchanged.js';
-import { type ModuleSpec, openSpawner, type Spawner } from './spawner.js';
+import { MODULES_ENDED_NOTE, type ModuleSpec, openSpawner, type Spawner } from './spawner.js';
 import type { DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import {
   attemptStatus,
@@ -125,7 +125,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const count = plan.steps.length;
   const summaries = plan.steps.map((s) => summarise(newStepRecord(s, 'step', count, context), count, options.files));
   const run = newRunRecord(plan, options, started, summaries, redactor);
-  const spawner = options.spawner ?? (await openRunSpawner(plan, options.env, options.graceMs));
+  const spawner = options.spawner ?? (await openRunSpawner(plan, options.env, options.graceMs, options.folder));
   try {
     const state: RunState = { plan, options, run, now, redactor, moduleEnv: inheritedEnv(plan, options.env), spawner };
     await runSteps(state, context, started);
@@ -135,13 +135,18 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   return run;
 }
 
-/** The spawner for a run of this plan (the ledger opens it early, while git answers for the pin). */
+/**
+ * The spawner for a run of this plan (the ledger opens it early, while git answers for the
+ * pin). If the runner dies, it ends the modules still running and names them in the run's folder.
+ */
 export function openRunSpawner(
   plan: Plan,
   env: Record<string, string | undefined>,
   graceMs = DEFAULT_GRACE_MS,
+  folder?: string,
 ): Promise<Spawner> {
-  return openSpawner(env, graceMs, plan.steps.length + plan.on_failure.length);
+  const note = folder === undefined ? undefined : join(folder, MODULES_ENDED_NOTE);
+  return openSpawner(env, graceMs, plan.steps.length + plan.on_failure.length, note);
 }
 
 async function runSteps(state: RunState, context: RecordContext, started: Date): Promise<void> {

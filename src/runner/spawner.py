@@ -58,6 +58,7 @@ signal.set_wakeup_fd(wake_write)
 signal.signal(signal.SIGCHLD, lambda *_: None)
 
 grace = float(sys.argv[1]) / 1000 if len(sys.argv) > 1 else 5.0
+note = sys.argv[2] if len(sys.argv) > 2 else ""  # where to name the modules ended as the runner died
 selector = selectors.DefaultSelector()
 modules = {}  # id -> {"process", "open": pipes not closed, "exited"}
 pending_next = None
@@ -213,8 +214,15 @@ def reap():
 
 def shutdown():
     """The runner is gone: end its modules (TERM, then KILL after the grace) and exit."""
-    live = [m["process"] for m in modules.values() if not m["exited"]]
+    live = [m["process"] for m in modules.values() if not m["exited"] and m["process"].poll() is None]
     outgoing.clear()
+    if live and note:
+        # Said before they are ended: whoever marks the run abandoned reads it.
+        try:
+            with open(note, "w") as file:
+                file.write("".join(f"{process.pid}\n" for process in live))
+        except OSError:
+            pass
     for process in live:
         try:
             os.killpg(process.pid, signal.SIGTERM)

@@ -3,12 +3,13 @@
 // for every module (about 1.4 ms a step here), Python's subprocess uses vfork, and the
 // helper starts the next step as soon as the one before exits 0, while the runner writes
 // its records. Where python3 is missing, fails, or ETL_SPAWNER=node, Node's spawn is used:
-// the same behaviour, slower.
+// the same behaviour, slower, with a watchdog shell that ends the modules if the runner dies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EtlError } from '../errors.js';
+import { startWatchdog, type Watchdog } from './watchdog.js';
 
 /** A module to start: the program, its argv (argv[0] is what it sees as its name), where, with what. */
 export interface ModuleSpec {
@@ -40,26 +41,50 @@ export interface Spawner {
   startNext(spec: ModuleSpec): void;
   /** Forgets the module to start next; ends it if it has already started. */
   cancelNext(): void;
-  /** Whether a module outlives the runner's death (false: the helper ends it). */
-  readonly guardsModules: boolean;
+  /** Who starts the modules: Node itself (with a watchdog), or the Python helper. */
+  readonly kind: 'node' | 'python';
   close(): void;
 }
 
-/** Node's own spawn: a process group of its own per module (detached: setsid). */
-export function nodeSpawner(): Spawner {
+/**
+ * What ends a run's modules if the runner dies (SIGTERM to each group, SIGKILL after the
+ * grace): the helper itself, or Node's watchdog. Before it ends them it writes their pids to
+ * `note` (MODULES_ENDED_NOTE in the run's folder), for the record of the abandoned run.
+ */
+export interface Guard {
+  graceMs: number;
+  note?: string;
+}
+
+/** The note a run's guard leaves in its folder, one pid a line, when it ends modules the dead runner left. */
+export const MODULES_ENDED_NOTE = '.modules-ended.tmp';
+
+/**
+ * Node's own spawn: a process group of its own per module (detached: setsid). With a guard,
+ * a watchdog ends the modules still running when the runner dies.
+ */
+export function nodeSpawner(guard?: Guard): Spawner {
+  const watchdog: Watchdog | undefined = guard && startWatchdog(guard.graceMs, guard.note);
   return {
-    start: (spec) =>
-      spawn(spec.command, spec.argv.slice(1), {
+    start: (spec) => {
+      const child = spawn(spec.command, spec.argv.slice(1), {
         argv0: spec.argv[0],
         cwd: spec.cwd,
         env: spec.sharedEnv ? { ...spec.sharedEnv, ...spec.env } : spec.env,
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true, // its own process group: kill(-pid) reaches everything it started
-      }) as ModuleChild,
+      });
+      const { pid } = child;
+      if (watchdog && pid !== undefined) {
+        watchdog.watch(pid);
+        child.once('exit', () => watchdog.forget(pid));
+      }
+      return child as ModuleChild;
+    },
     startNext: () => {},
     cancelNext: () => {},
-    guardsModules: false,
-    close: () => {},
+    kind: 'node',
+    close: () => watchdog?.close(),
   };
 }
 
@@ -68,23 +93,26 @@ export const HELPER_MIN_STEPS = 4;
 
 /**
  * Which spawner a run uses: ETL_SPAWNER=node|python, else the helper when the run has
- * HELPER_MIN_STEPS steps or more and its Python (helperPython) starts.
+ * HELPER_MIN_STEPS steps or more and its Python (helperPython) starts. Either way, modules
+ * still running when the runner dies are ended, and `note` names them.
  */
 export async function openSpawner(
   env: Record<string, string | undefined>,
   graceMs: number,
   steps = HELPER_MIN_STEPS,
+  note?: string,
 ): Promise<Spawner> {
   const wanted = env.ETL_SPAWNER || 'auto';
   if (!['auto', 'node', 'python'].includes(wanted))
     throw new EtlError('usage', `ETL_SPAWNER is "${wanted}": it may be node or python (or unset, to choose by itself)`);
-  if (wanted === 'node' || (wanted === 'auto' && steps < HELPER_MIN_STEPS)) return nodeSpawner();
+  const guard = { graceMs, note };
+  if (wanted === 'node' || (wanted === 'auto' && steps < HELPER_MIN_STEPS)) return nodeSpawner(guard);
   const python = helperPython(env);
-  const helper = await HelperSpawner.open(graceMs, python).catch(() => undefined);
+  const helper = await HelperSpawner.open(graceMs, python, note).catch(() => undefined);
   if (helper) return helper;
   if (wanted === 'python')
     throw new EtlError('usage', `ETL_SPAWNER=python, but ${python} (Python 3.9 or later) cannot be started`);
-  return nodeSpawner();
+  return nodeSpawner(guard);
 }
 
 /**
@@ -137,7 +165,7 @@ interface Pending {
 }
 
 export class HelperSpawner implements Spawner {
-  readonly guardsModules = true;
+  readonly kind = 'python';
   private nextId = 1;
   private readonly modules = new Map<number, Pending>();
   private ahead: Pending | undefined;
@@ -159,10 +187,12 @@ export class HelperSpawner implements Spawner {
     });
   }
 
-  static open(graceMs: number, python = 'python3'): Promise<HelperSpawner> {
+  static open(graceMs: number, python = 'python3', note = ''): Promise<HelperSpawner> {
     return new Promise((resolve, reject) => {
-      const helper = spawn(python, ['-I', '-S', SCRIPT, String(graceMs)], {
+      const helper = spawn(python, ['-I', '-S', SCRIPT, String(graceMs), note], {
         stdio: ['pipe', 'pipe', 'inherit'],
+        // A session of its own: a signal to the runner's whole process group does not reach it.
+        detached: true,
       });
       helper.on('error', reject);
       helper.once('exit', () => reject(new Error('the spawner exited')));

@@ -97,11 +97,15 @@ export interface RunningCli {
 }
 
 /** Starts the real `etl` bin and lets the test wait for its output and its end. */
-export function startCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): RunningCli {
+export function startCli(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; detached?: boolean },
+): RunningCli {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached, // a process group of its own
   });
   let stdout = '';
   let stderr = '';

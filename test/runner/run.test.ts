@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RunRecord } from '../../src/runner/records.js';
@@ -234,52 +234,55 @@ for (const [signal, code] of [
   });
 }
 
-// Node's spawn leaves a module running when the runner is killed: whoever takes the lock over
-// ends it. The Python spawner ends it itself (its stdin closes), TERM then KILL.
-for (const spawner of ['node', 'python'] as const) {
-  test(`kill -9 of the runner mid-step (${spawner} spawner): the module is ended, the next run marks the run abandoned, and no record is torn`, async (t) => {
-    const env = { ETL_SPAWNER: spawner };
+// Whoever starts the modules ends them when the runner dies, whatever killed it and however
+// many steps the run has: Node's spawn through a watchdog shell, the Python helper itself
+// (its stdin closes). Both name what they ended for the abandoned run's record.
+const deaths: Array<[string, NodeJS.ProcessEnv, number]> = [
+  ['1 step, modules started by Node', {}, 1],
+  ['2 steps, ETL_SPAWNER=node', { ETL_SPAWNER: 'node' }, 2],
+  ['2 steps, ETL_SPAWNER=python', { ETL_SPAWNER: 'python' }, 2],
+  ['5 steps, no Python: Node', { ETL_PYTHON: '/nonexistent/python3' }, 5],
+];
+for (const [name, env, count] of deaths) {
+  test(`kill -9 of the runner mid-step (${name}): the module is ended at once, the next run marks the run abandoned naming it, and no record is torn`, async (t) => {
+    const steps = [
+      ...Array.from({ length: count - 1 }, () => ({ module_name: 'ok' })),
+      { module_name: 'forever', output: 'pids.json' },
+    ];
     const repo = pipelineRepo(t, {
       modules: { forever: { cmd: './modules/forever.mjs' }, ok: { cmd: './modules/ok.sh' } },
-      sequences: { s: [{ module_name: 'ok' }, { module_name: 'forever', output: 'pids.json' }] },
+      sequences: { s: steps },
     });
     const first = startCli(['run', 's', '--verbose', '--kill-grace', '300ms'], { cwd: repo, env });
     await first.line(/forever\.mjs started/);
-    first.child.kill('SIGKILL');
-    await first.done;
     const pids = JSON.parse(readFileSync(join(repo, 'pids.json'), 'utf8'));
     t.after(() => {
       for (const pid of [pids.child, pids.grandchild]) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
     });
+    first.child.kill('SIGKILL');
+    await first.done;
+    // Nothing else runs meanwhile: the runner's own guard ends the module.
+    assert.ok(await waitUntilGone([pids.child, pids.grandchild]), 'the module was ended when its runner died');
     const crashed = readRunFolder(findRunFolders(repo)[0]!);
     assert.equal(crashed.run.status, 'running');
     assert.equal(existsSync(join(repo, 'runs/s/.lock')), true, 'the dead runner left its lock');
-
-    // The next run replaces the sequence with one that finishes.
     const lock = JSON.parse(readFileSync(join(repo, 'runs/s/.lock'), 'utf8'));
     assert.equal(lock.run_id, crashed.run.id, 'the lock names the run whose processes a successor ends');
-    if (spawner === 'node')
-      assert.ok(isRunning(pids.child) && isRunning(pids.grandchild), 'the module outlived its runner');
-    else
-      assert.ok(
-        await waitUntilGone([pids.child, pids.grandchild]),
-        'the spawner ended the module when its runner died',
-      );
-    const second = await runCli(['run', 's', '--only', '1'], { cwd: repo, env });
+
+    // The next run is of a sequence that finishes.
+    writeFileSync(join(repo, 'etl_sequences/s.json'), JSON.stringify([{ module_name: 'ok' }]));
+    const second = await runCli(['run', 's'], { cwd: repo, env });
     assert.equal(second.code, 0, second.stderr);
-    // Whoever takes over the stale lock ends the dead runner's module first: one run at a time.
-    assert.equal(isRunning(pids.child) || isRunning(pids.grandchild), false, 'the orphaned module group was killed');
     const [old, fresh] = findRunFolders(repo).map(readRunFolder);
     assert.equal(old!.run.status, 'abandoned');
     assert.match(
       old!.run.error!,
-      spawner === 'node'
-        ? /stopped without finishing the run.*processes it had started were still running and were killed \(pid \d+(, \d+)*\)/
-        : /stopped without finishing the run; its lock was taken over by run \S+$/,
+      /stopped without finishing the run; its lock was taken over by run \S+; processes it had started were still running and were killed \(pid (\d+, )*\d+\)$/,
     );
+    assert.ok(old!.run.error!.includes(String(pids.child)), `the module's pid is named: ${old!.run.error}`);
     assert.deepEqual(
       old!.run.steps.map((s) => s.status),
-      ['succeeded', 'cancelled'],
+      [...Array(count - 1).fill('succeeded'), 'cancelled'],
     );
     assert.equal(fresh!.run.status, 'succeeded');
     assertValidRecords(old!.run, old!.steps);
@@ -297,6 +300,23 @@ for (const spawner of ['node', 'python'] as const) {
     assert.equal(existsSync(join(repo, 'runs/s/.lock')), false);
   });
 }
+
+test('kill -9 of the runner and its whole process group: the module is still ended', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { forever: { cmd: './modules/forever.mjs' } },
+    sequences: { s: [{ module_name: 'forever', output: 'pids.json' }] },
+  });
+  // A process group of its own, so that the test can kill all of it (as a service manager may).
+  const first = startCli(['run', 's', '--verbose', '--kill-grace', '300ms'], { cwd: repo, detached: true });
+  await first.line(/forever\.mjs started/);
+  const pids = JSON.parse(readFileSync(join(repo, 'pids.json'), 'utf8'));
+  t.after(() => {
+    for (const pid of [pids.child, pids.grandchild]) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+  });
+  process.kill(-first.child.pid!, 'SIGKILL');
+  await first.done;
+  assert.ok(await waitUntilGone([pids.child, pids.grandchild]), 'the module was ended when its runner died');
+});
 
 test('two concurrent runs of one sequence: exactly one runs, the other exits 3', async (t) => {
   const repo = pipelineRepo(t, {

@@ -188,27 +188,27 @@ test('python spawner: the next step starts on a success, never after a failure, 
 test('without a Python for the helper the run falls back to Node spawn; ETL_SPAWNER chooses', async () => {
   const missing = { ETL_PYTHON: '/nonexistent/python3' };
   const fallback = await openSpawner(missing, 1000);
-  assert.equal(fallback.guardsModules, false, "Node's spawn");
+  assert.equal(fallback.kind, 'node', "Node's spawn");
   await assert.rejects(openSpawner({ ...missing, ETL_SPAWNER: 'python' }, 1000), /\/nonexistent\/python3/);
   // Not a Python 3.9 or later: the helper exits 3 at once.
   const old = join(scratch({ after: () => {} }), 'python3');
   writeFileSync(old, '#!/bin/sh\nexit 3\n');
   chmodSync(old, 0o755);
-  assert.equal((await openSpawner({ ETL_PYTHON: old }, 1000)).guardsModules, false, 'an old Python: Node');
+  assert.equal((await openSpawner({ ETL_PYTHON: old }, 1000)).kind, 'node', 'an old Python: Node');
   const saved = process.env.PATH;
   try {
     // The helper's Python is not looked up on the modules' PATH where the system has one.
     process.env.PATH = '/nonexistent';
     const system = await openSpawner({}, 1000);
-    assert.equal(system.guardsModules, existsSync('/usr/bin/python3'));
+    assert.equal(system.kind, existsSync('/usr/bin/python3') ? 'python' : 'node');
     system.close();
   } finally {
     process.env.PATH = saved;
   }
   const helper = await openSpawner({}, 1000);
-  assert.equal(helper.guardsModules, true, 'the helper where python3 is');
+  assert.equal(helper.kind, 'python', 'the helper where python3 is');
   helper.close();
-  assert.equal((await openSpawner({ ETL_SPAWNER: 'node' }, 1000)).guardsModules, false);
+  assert.equal((await openSpawner({ ETL_SPAWNER: 'node' }, 1000)).kind, 'node');
   assert.ok(isRunning(process.pid));
 });
 

@@ -1,0 +1,28 @@
+// A dead runner's modules: ended by its spawner as it died (which left a note in the run's
+// folder), or found still running by whoever marks the run abandoned and killed then. Either
+// way the abandoned run's error says which processes were ended.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MODULES_ENDED_NOTE } from '../runner/spawner.js';
+
+/** What a dead runner's abandoned record says of the processes ended (by its spawner, or `killedBefore`), or ''. */
+export function endOrphans(repo: string, folder: string, killedBefore: number[] = []): string {
+  const ended = new Set([...endedBySpawner(join(repo, folder)), ...killedBefore]);
+  if (ended.size === 0) return '';
+  const pids = [...ended].sort((a, b) => a - b).join(', ');
+  return `; processes it had started were still running and were killed (pid ${pids})`;
+}
+
+/** The pids the run's spawner ended as its runner died (its note, one a line). */
+function endedBySpawner(folder: string): number[] {
+  let text: string;
+  try {
+    text = readFileSync(join(folder, MODULES_ENDED_NOTE), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
+}
