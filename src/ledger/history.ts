@@ -183,8 +183,10 @@ export function reapUnstarted(repo: string, folder: string): RunRecord | undefin
 
 /**
  * Rewrites a running run's record as abandoned; returns it, or undefined if it was not
- * running. A folder whose run.json was never written gets one, so that the run shows. Its error
- * names the processes its spawner ended as the runner died, and `killed`: those the caller killed.
+ * running. A folder whose run.json was never written gets one, so that the run shows. What
+ * its modules left running is killed first (on this host), and the error names the processes
+ * ended: by its spawner as the runner died, by the caller (`killed`), or now. Whoever reaps
+ * the run, the next run or a reader, leaves nothing of it running and writes the same note.
  */
 export function markAbandoned(
   repo: string,
@@ -195,7 +197,7 @@ export function markAbandoned(
   const run = readRun(repo, { folder }) ?? (existsSync(join(repo, folder)) ? unstartedRecord(folder) : undefined);
   if (run?.status !== 'running') return undefined;
   run.status = 'abandoned';
-  run.error = reason + endOrphans(repo, folder, killed);
+  run.error = reason + endOrphans(repo, folder, run, killed);
   run.steps = run.steps.map(
     (s): StepSummary =>
       s.status === 'running' ? { ...s, status: 'cancelled' } : s.status === 'pending' ? { ...s, status: 'skipped' } : s,

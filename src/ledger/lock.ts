@@ -79,7 +79,7 @@ export function processesOfRun(runId: string): number[] {
 }
 
 /** Kills (SIGKILL) what is left of a run, and waits for it to go. Returns the pids killed. */
-function killProcessesOfRun(runId: string): number[] {
+export function killProcessesOfRun(runId: string): number[] {
   const pids = processesOfRun(runId);
   for (const pid of pids) {
     try {

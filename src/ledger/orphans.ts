@@ -2,12 +2,19 @@
 // folder), or found still running by whoever marks the run abandoned and killed then. Either
 // way the abandoned run's error says which processes were ended.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MODULES_ENDED_NOTE } from '../runner/spawner.js';
+import type { RunRecord } from '../runner/records.js';
+import { killProcessesOfRun } from './lock.js';
 
-/** What a dead runner's abandoned record says of the processes ended (by its spawner, or `killedBefore`), or ''. */
-export function endOrphans(repo: string, folder: string, killedBefore: number[] = []): string {
-  const ended = new Set([...endedBySpawner(join(repo, folder)), ...killedBefore]);
+/**
+ * Kills what is left of a dead runner's run on this host and returns what its abandoned
+ * record says of the processes ended (by its spawner, by `killedBefore`, or now), or ''.
+ */
+export function endOrphans(repo: string, folder: string, run: RunRecord, killedBefore: number[] = []): string {
+  const killedNow = run.host === hostname() ? killProcessesOfRun(run.id) : [];
+  const ended = new Set([...endedBySpawner(join(repo, folder)), ...killedBefore, ...killedNow]);
   if (ended.size === 0) return '';
   const pids = [...ended].sort((a, b) => a - b).join(', ');
   return `; processes it had started were still running and were killed (pid ${pids})`;

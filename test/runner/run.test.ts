@@ -318,6 +318,61 @@ test('kill -9 of the runner and its whole process group: the module is still end
   assert.ok(await waitUntilGone([pids.child, pids.grandchild]), 'the module was ended when its runner died');
 });
 
+// The guard may die with the runner (killed by hand, an OOM kill): the first to find the run
+// abandoned ends what is left, a reader like `etl history` as well as the next run.
+for (const spawner of ['node', 'python'] as const) {
+  test(`runner and its ${spawner} guard killed: etl history ends the module and the abandoned run's error names it`, async (t) => {
+    const repo = pipelineRepo(t, {
+      modules: { forever: { cmd: './modules/forever.mjs' } },
+      sequences: { s: [{ module_name: 'forever', output: 'pids.json' }] },
+    });
+    const first = startCli(['run', 's', '--verbose'], { cwd: repo, env: { ETL_SPAWNER: spawner } });
+    await first.line(/forever\.mjs started/);
+    const pids = JSON.parse(readFileSync(join(repo, 'pids.json'), 'utf8'));
+    t.after(() => {
+      for (const pid of [pids.child, pids.grandchild]) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    });
+    // Stopped first, so that the runner does not see its guard die and end the run itself.
+    first.child.kill('SIGSTOP');
+    const guards = childrenOf(first.child.pid!).filter((pid) => pid !== pids.child);
+    assert.equal(guards.length, 1, 'the runner has one guard beside its module');
+    process.kill(guards[0]!, 'SIGKILL');
+    await waitUntilGone(guards);
+    first.child.kill('SIGKILL');
+    await first.done;
+    assert.ok(
+      isRunning(pids.child) && isRunning(pids.grandchild),
+      'with its guard gone, the module outlived the runner',
+    );
+
+    const history = await runCli(['history'], { cwd: repo });
+    assert.equal(history.code, 0, history.stderr);
+    assert.match(history.stdout, /abandoned/);
+    assert.ok(await waitUntilGone([pids.child, pids.grandchild], 3000), 'etl history ended the orphaned module');
+    const { run } = onlyRun(repo);
+    assert.equal(run.status, 'abandoned');
+    assert.match(
+      run.error!,
+      /stopped without finishing the run; processes it had started were still running and were killed \(pid (\d+, )*\d+\)$/,
+    );
+    assert.ok(run.error!.includes(String(pids.child)), run.error!);
+  });
+}
+
+/** The processes whose parent is `pid` (Linux: /proc/PID/stat, field 4). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
 test('two concurrent runs of one sequence: exactly one runs, the other exits 3', async (t) => {
   const repo = pipelineRepo(t, {
     modules: { forever: { cmd: './modules/forever.mjs' } },
