@@ -1,6 +1,8 @@
 // How long an attempt may run: its step's own timeout, or less when a deadline (the
-// sequence's, or the error handler's) comes first. Pure: the clock is an argument.
+// sequence's, or the error handler's) comes first (pure: the clock is an argument); and a
+// signal that stops hashing a step's files when its time runs out, as a stop does.
 import { formatDuration } from '../definitions/duration.js';
+import { after } from '../timers.js';
 import type { Plan } from './plan.js';
 
 export interface Deadline {
@@ -46,4 +48,47 @@ export function attemptBound(
   if (remaining <= 0) return { expired: true };
   const byDeadline = stepTimeoutMs === undefined || remaining < stepTimeoutMs;
   return { expired: false, timeoutMs: byDeadline ? remaining : stepTimeoutMs, byDeadline };
+}
+
+/** A step's own timeout as a deadline from `fromMs`, or the run's deadline when that comes first. */
+export function stepDeadline(
+  deadline: Deadline | undefined,
+  stepTimeoutMs: number | undefined,
+  fromMs: number,
+): Deadline | undefined {
+  if (stepTimeoutMs === undefined) return deadline;
+  const own = { at: fromMs + stepTimeoutMs, what: `the step's timeout (${formatDuration(stepTimeoutMs)})` };
+  return deadline && deadline.at <= own.at ? deadline : own;
+}
+
+/** The reason a signal of boundedSignal() gives when its deadline, not a stop, aborted it. */
+export class RanOut extends Error {
+  constructor(readonly deadline: Deadline) {
+    super(`${deadline.what} ran out`);
+    this.name = 'RanOut';
+  }
+}
+
+/**
+ * A signal that aborts when `stop` does, or when `deadline` comes (its reason then a RanOut):
+ * what hashes a step's files stops at either. dispose() ends its timer.
+ */
+export function boundedSignal(
+  deadline: Deadline | undefined,
+  stop: AbortSignal | undefined,
+  nowMs: number,
+): { signal: AbortSignal | undefined; dispose(): void } {
+  if (deadline === undefined) return { signal: stop, dispose: () => {} };
+  const controller = new AbortController();
+  const onStop = () => controller.abort(stop?.reason);
+  if (stop?.aborted) onStop();
+  else stop?.addEventListener('abort', onStop, { once: true });
+  const cancel = after(deadline.at - nowMs, () => controller.abort(new RanOut(deadline)));
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      cancel();
+      stop?.removeEventListener('abort', onStop);
+    },
+  };
 }

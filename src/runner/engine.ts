@@ -4,7 +4,15 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { sleep } from '../timers.js';
-import { attemptBound, type Deadline, handlerDeadline, sequenceDeadline } from './deadline.js';
+import {
+  attemptBound,
+  boundedSignal,
+  type Deadline,
+  handlerDeadline,
+  RanOut,
+  sequenceDeadline,
+  stepDeadline,
+} from './deadline.js';
 import { LogWriter, Redactor } from './logs.js';
 import { inheritedEnv, isSelected, type Plan, type PlannedStep, secretValues } from './plan.js';
 import { checkExpectations, type LastMetrics } from './expect.js';
@@ -265,21 +273,35 @@ async function execStep(
   ahead?: PlannedStep,
 ): Promise<void> {
   const { plan, options, run, now, redactor } = state;
-  // What the step reads, as it is before it runs (not counted in its duration).
-  const lineage = options.lineage === false ? undefined : await readLineage(planned, record, options.signal);
-  const fingerprint = lineage && fingerprintOf(planned, plan, options.definitions, lineage);
-  if (fingerprint) record.fingerprint = fingerprint;
-  if (record.role === 'step' && !options.force && (planned.skip_unchanged || options.skipUnchanged)) {
-    const verdict = lineage
-      ? await judgeUnchanged(planned, record.fingerprint, options.lastDone?.(planned.index, planned.name))
-      : { unchanged: false as const, why: 'lineage is off (--no-lineage): nothing to compare' };
-    if (verdict.unchanged) {
-      record.skipped_as = { reason: 'unchanged', run_id: verdict.run_id };
-      await skipStep(state, record);
-      return;
+  // The step's timeout counts from here: hashing what it reads (not counted in its duration)
+  // is bounded by it and by the run's deadline, as a stop bounds it.
+  const began = now().getTime();
+  const before = boundedSignal(stepDeadline(deadline, planned.timeout_ms, began), options.signal, began);
+  let lineage: Awaited<ReturnType<typeof readLineage>> | undefined;
+  try {
+    lineage = options.lineage === false ? undefined : await readLineage(planned, record, before.signal);
+    const fingerprint = lineage && fingerprintOf(planned, plan, options.definitions, lineage);
+    if (fingerprint) record.fingerprint = fingerprint;
+    if (record.role === 'step' && !options.force && (planned.skip_unchanged || options.skipUnchanged)) {
+      const verdict = lineage
+        ? await judgeUnchanged(
+            planned,
+            record.fingerprint,
+            options.lastDone?.(planned.index, planned.name),
+            before.signal,
+          )
+        : { unchanged: false as const, why: 'lineage is off (--no-lineage): nothing to compare' };
+      if (verdict.unchanged) {
+        record.skipped_as = { reason: 'unchanged', run_id: verdict.run_id };
+        await skipStep(state, record);
+        return;
+      }
+      record.ran_because = verdict.why;
     }
-    record.ran_because = verdict.why;
+  } finally {
+    before.dispose();
   }
+  const ranOutBefore = before.signal?.reason instanceof RanOut ? before.signal.reason : undefined;
   record.status = 'running';
   record.started_at = now().toISOString();
   updateSummary(state, record);
@@ -300,10 +322,23 @@ async function execStep(
         record.status = 'cancelled';
         break;
       }
-      const bound = attemptBound(deadline, planned.timeout_ms, now().getTime());
-      if (bound.expired) {
+      // The first attempt has what is left of the step's timeout after its input was hashed.
+      const stepTimeout =
+        n === 1 && planned.timeout_ms !== undefined
+          ? planned.timeout_ms - (now().getTime() - began)
+          : planned.timeout_ms;
+      const bound = attemptBound(deadline, stepTimeout, now().getTime());
+      const spentHashing = n === 1 && (ranOutBefore !== undefined || (stepTimeout !== undefined && stepTimeout <= 0));
+      if (bound.expired || spentHashing) {
         record.status = 'timed_out';
-        ranOut();
+        const spent =
+          ranOutBefore?.deadline ?? (bound.expired ? deadline : stepDeadline(undefined, planned.timeout_ms, began));
+        if (spent === deadline) ranOut();
+        if (spentHashing) {
+          const why = `${spent?.what} ran out while its input was hashed`;
+          log.note(`[etl-ledger: ${why}: the module was not started]`);
+          if (record.role === 'step') run.error ??= `step ${planned.index} (${planned.name}) timed out: ${why}`;
+        }
         break;
       }
       if (n > 1) log.note(`[etl-ledger: attempt ${n} of ${attempts}]`);
@@ -321,7 +356,8 @@ async function execStep(
       });
       if (ahead) startAhead(state, ahead);
       const result = await running;
-      endAttempt(attempt, result, now(), bound.timeoutMs, redactor);
+      // "timed out after 10s": the step's timeout, though hashing its input took some of it.
+      endAttempt(attempt, result, now(), bound.byDeadline ? bound.timeoutMs : planned.timeout_ms, redactor);
       if (attempt.error !== null) log.note(`[etl-ledger: ${attempt.error}]`);
       if (result.outputAbandoned !== null) log.note(`[etl-ledger: ${result.outputAbandoned}]`);
       // The last attempt's metrics are the step's (an attempt that wrote none leaves none).
@@ -353,7 +389,12 @@ async function execStep(
     }
   } finally {
     if (lineage) {
-      const output = await describeArtifact(planned.output, record.output, planned.cwd, options.signal);
+      // Hashing the output is part of the last attempt's time (the first's began with the input).
+      const last = record.attempts.length > 1 ? Date.parse(record.attempts.at(-1)!.started_at) : began;
+      const after = boundedSignal(stepDeadline(deadline, planned.timeout_ms, last), options.signal, now().getTime());
+      const output = await describeArtifact(planned.output, record.output, planned.cwd, after.signal).finally(
+        after.dispose,
+      );
       // A step given no input, output nor config has nothing to record.
       if (lineage.input || lineage.config || output) record.lineage = { ...lineage, output };
     }

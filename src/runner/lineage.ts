@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, type Stats, statSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import { RanOut } from './deadline.js';
 import type { Artifact } from './records.js';
 
 /** A folder's hash stops at this many files, or bytes: a manifest of a data lake is not the point. */
@@ -20,7 +21,7 @@ export function isExternal(value: string): boolean {
 
 /**
  * The artifact a step's value names, hashed as it is now; `shown` is the value as recorded.
- * Aborting `signal` (the run stopped) stops a long hash at once: recorded as not hashed.
+ * Aborting `signal` (the run stopped, or its time ran out) stops a long hash at once: recorded as not hashed.
  */
 export async function describeArtifact(
   value: string | undefined,
@@ -43,8 +44,11 @@ export async function describeArtifact(
     if (!info.isFile()) return { path: shown, kind: 'missing' };
     return { path: shown, kind: 'file', size: info.size, sha256: await hashSized(full, info.size, signal) };
   } catch (error) {
-    // Unreadable (permissions), changed while it was read, or the run stopped: said, never the run's failure.
-    const why = signal?.aborted ? 'not hashed: the run was stopped' : (error as Error).message;
+    // Unreadable (permissions), changed while it was read, the run stopped or its time ran
+    // out: said, never the run's failure.
+    const why = signal?.aborted
+      ? `not hashed: ${signal.reason instanceof RanOut ? signal.reason.message : 'the run was stopped'}`
+      : (error as Error).message;
     return { path: shown, kind: 'unreadable', error: why };
   }
 }

@@ -52,6 +52,7 @@ export async function judgeUnchanged(
   planned: PlannedStep,
   fingerprint: string | undefined,
   before: DoneBefore | undefined,
+  signal?: AbortSignal,
 ): Promise<Verdict> {
   if (fingerprint === undefined)
     return { unchanged: false, why: 'its input is not a local file or folder whose content is known' };
@@ -65,7 +66,7 @@ export async function judgeUnchanged(
     const recorded = before.output;
     if (!recorded?.sha256)
       return { unchanged: false, why: `its output ${planned.output} is not a local file run ${before.run_id} hashed` };
-    const now = await describeArtifact(planned.output, recorded.path, planned.cwd);
+    const now = await describeArtifact(planned.output, recorded.path, planned.cwd, signal);
     if (now?.sha256 !== recorded.sha256)
       return {
         unchanged: false,

@@ -236,3 +236,69 @@ test('Ctrl-C while a big input is hashed stops the hash at once: the run is canc
   });
   assert.equal(existsSync(join(repo, 'work/big.bin')), false, 'the module never started');
 });
+
+test("a step's or the sequence's timeout stops the hash of a big input or output near it, as a stop does; the record says why", async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: {
+      copy: { cmd: './modules/copy.sh' },
+      big: { cmd: './modules/big.sh' },
+    },
+    sequences: {
+      // The sequence's deadline comes while the input is hashed: the module is never started.
+      reads: { timeout: '2s', steps: [{ module_name: 'copy', input: 'data/big.bin', output: 'work/copy.bin' }] },
+      readsSlowly: { steps: [{ module_name: 'copy', input: 'data/big.bin', output: 'work/copy.bin', timeout: '1s' }] },
+      // The module writes a big output at once: hashing it is bounded by the step's timeout.
+      writes: { steps: [{ module_name: 'big', input: 'data/small.csv', output: 'work/big.bin', timeout: '1s' }] },
+    },
+    files: {
+      'data/small.csv': 'a\n',
+      'modules/big.sh': {
+        content: `#!/bin/sh
+while [ $# -gt 0 ]; do case "$1" in --output) o="$2";; esac; shift 2; done
+mkdir -p "$(dirname "$o")" && : > "$o" && truncate -s 16G "$o"
+`,
+        mode: 0o755,
+      },
+    },
+  });
+  // 16 GiB with no data written (sparse): far longer to hash than the timeouts, no disk used.
+  writeFileSync(join(repo, 'data/big.bin'), '');
+  truncateSync(join(repo, 'data/big.bin'), 16 * 1024 ** 3);
+  const shown = async (sequence: string) =>
+    JSON.parse((await runCli(['show', sequence, '--json'], { cwd: repo })).stdout) as {
+      run: { status: string; duration_ms: number; error: string };
+      steps: StepRecord[];
+    };
+
+  const reads = await runCli(['run', 'reads'], { cwd: repo });
+  assert.equal(reads.code, 1, reads.stdout + reads.stderr);
+  const read = await shown('reads');
+  assert.equal(read.steps[0]!.status, 'timed_out');
+  assert.deepEqual(read.steps[0]!.lineage?.input, {
+    path: 'data/big.bin',
+    kind: 'unreadable',
+    error: 'not hashed: the sequence timeout (2s) ran out',
+  });
+  assert.equal(read.run.error, 'the sequence timeout (2s) ran out');
+  assert.equal(existsSync(join(repo, 'work/copy.bin')), false, 'the module never started');
+  // Near its deadline: hashing it whole takes far longer.
+  assert.ok(read.run.duration_ms < 12_000, `the run took ${read.run.duration_ms} ms`);
+
+  // The step's own timeout counts from when its input is hashed.
+  assert.equal((await runCli(['run', 'readsSlowly'], { cwd: repo })).code, 1);
+  const slowly = await shown('readsSlowly');
+  assert.equal(slowly.steps[0]!.lineage?.input?.error, "not hashed: the step's timeout (1s) ran out");
+  assert.equal(slowly.run.error, "step 1 (copy) timed out: the step's timeout (1s) ran out while its input was hashed");
+  assert.equal(existsSync(join(repo, 'work/copy.bin')), false, 'the module never started');
+
+  const writes = await runCli(['run', 'writes'], { cwd: repo });
+  assert.equal(writes.code, 0, writes.stdout + writes.stderr);
+  const wrote = await shown('writes');
+  assert.equal(wrote.steps[0]!.status, 'succeeded', 'the module did its work in time');
+  assert.deepEqual(wrote.steps[0]!.lineage?.output, {
+    path: 'work/big.bin',
+    kind: 'unreadable',
+    error: "not hashed: the step's timeout (1s) ran out",
+  });
+  assert.ok(wrote.run.duration_ms < 11_000, `the run took ${wrote.run.duration_ms} ms`);
+});
