@@ -444,6 +444,18 @@ const loadUPlot = () => {
   return uPlotLoaded;
 };
 
+/**
+ * A y axis as wide as its widest label, its ticks and their gap: with uPlot's fixed 50 px, a
+ * label like 1,234,567 ran over the axis title beside it.
+ */
+const labelsWidth = (chart, values, index) => {
+  const axis = chart.axes[index];
+  if (!values) return 50;
+  chart.ctx.font = axis.font[0];
+  const widest = Math.max(0, ...values.map((v) => chart.ctx.measureText(String(v ?? '')).width)) / devicePixelRatio;
+  return Math.ceil(widest) + axis.ticks.size + axis.gap + 4;
+};
+
 const PALETTE = ['#1c7ed6', '#2f9e44', '#f08c00', '#ae3ec9', '#0c8599', '#e8590c', '#5c7cfa', '#c2255c'];
 
 /**
@@ -455,10 +467,12 @@ function TimeChart({ caption, unit, times, series, format = (v) => String(v), he
   useEffect(() => {
     let chart;
     let gone = false;
-    if (times.length < 2 || series.length === 0) return undefined;
+    if (times.length === 0 || series.length === 0) return undefined;
     loadUPlot().then((uPlot) => {
       if (gone || !box.current) return;
       const ink = getComputedStyle(document.body).color;
+      const seconds = times.map((t) => Date.parse(t) / 1000);
+      const lone = new Set(seconds).size === 1 ? seconds[0] : null;
       const axis = {
         stroke: ink,
         grid: { stroke: 'rgba(128,128,128,0.2)' },
@@ -468,6 +482,11 @@ function TimeChart({ caption, unit, times, series, format = (v) => String(v), he
         {
           width: box.current.clientWidth,
           height,
+          // One run (or runs at one time): its point in the middle, an hour either side (uPlot
+          // would put it at the edge of a day).
+          scales: {
+            x: { time: true, range: (_, min, max) => (lone === null ? [min, max] : [lone - 3600, lone + 3600]) },
+          },
           series: [
             {},
             ...series.map((s, i) => ({
@@ -480,11 +499,17 @@ function TimeChart({ caption, unit, times, series, format = (v) => String(v), he
               value: (_, v) => (v === null ? '' : format(v)),
             })),
           ],
-          axes: [axis, { ...axis, label: unit }],
+          axes: [
+            // Ticks far enough apart for the widest time label ("12:59:59pm") and a gap.
+            { ...axis, space: 90 },
+            { ...axis, label: unit, size: labelsWidth },
+          ],
         },
-        [times.map((t) => Date.parse(t) / 1000), ...series.map((s) => s.values)],
+        [seconds, ...series.map((s) => s.values)],
         box.current,
       );
+      // The chart, for the browser tests (and a curious console) to measure what it drew.
+      box.current.uplot = chart;
     });
     return () => {
       gone = true;
@@ -527,10 +552,15 @@ function Metrics({ name }) {
   const points = state.data?.points ?? [];
   if (points.length === 0) return '';
   const times = [...new Set(points.map((p) => p.started_at))].sort();
-  const keys = [];
+  // The charts in the order of the steps (the first that wrote a key), then of the keys.
+  const firstWriter = new Map();
+  const rank = (step) => (step.role === 'step' ? 0 : 1_000_000) + step.index;
   for (const p of points)
     for (const [key, value] of Object.entries(p.metrics))
-      if (typeof value === 'number' && !keys.includes(key)) keys.push(key);
+      if (typeof value === 'number') firstWriter.set(key, Math.min(firstWriter.get(key) ?? Infinity, rank(p.step)));
+  const keys = [...firstWriter.keys()].sort(
+    (a, b) => firstWriter.get(a) - firstWriter.get(b) || (a < b ? -1 : a > b ? 1 : 0),
+  );
   return html`<section class="metrics" aria-label="metrics">
     ${keys.slice(0, METRIC_CHARTS).map((key) => {
       const steps = [
@@ -604,7 +634,7 @@ function Sequence({ name }) {
     </form>
     ${pages.error ? html`<p role="alert" class="error">${pages.error}</p>` : ''}
     ${pages.loaded && pages.runs.length === 0 ? html`<p class="muted">No runs.</p>` : ''}
-    ${pages.runs.length > 1 ? html`<${Durations} runs=${pages.runs} columns=${columns} />` : ''}
+    ${pages.runs.length > 0 ? html`<${Durations} runs=${pages.runs} columns=${columns} />` : ''}
     <${Metrics} name=${name} />
     <div class="scroll"><table class="grid">
       <thead><tr><th>run</th><th>status</th><th class="hide-narrow">duration</th>${columns.map((c) => html`<th title=${c.name}><span>${c.index}. ${c.name}</span></th>`)}</tr></thead>
