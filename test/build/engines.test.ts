@@ -1,6 +1,9 @@
 // `npm ci` on the oldest Node we support must not warn EBADENGINE: every installed package
-// has to accept that Node, or package.json's engines would be a lie.
+// has to accept that Node, or package.json's engines would be a lie. And a project that
+// installs etl-ledger as a dependency gets its production tree without our package.json's
+// `overrides` (npm applies them in the root package only): that tree must fit too.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -55,4 +58,45 @@ test('every installed package accepts the oldest Node that package.json promises
         `${path.replace(/^node_modules\//, '')}@${info.version} needs Node ${(info.engines as { node: string }).node}`,
     );
   assert.deepEqual(refused, []);
+});
+
+interface LsNode {
+  version?: string;
+  overridden?: boolean;
+  invalid?: string;
+  missing?: boolean;
+  dependencies?: Record<string, LsNode>;
+}
+
+test('the production tree, as a project that depends on etl-ledger installs it, accepts Node 20, 22 and 24', () => {
+  let out: string;
+  try {
+    out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--json'], { cwd: ROOT, encoding: 'utf8' });
+  } catch (error) {
+    out = (error as { stdout: string }).stdout; // npm ls exits 1 on a problem, and still prints the tree
+  }
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { engines?: { node?: string }; version?: string }>;
+  };
+  const engines = new Map<string, string | undefined>();
+  for (const [path, info] of Object.entries(lock.packages))
+    if (path) engines.set(`${path.slice(path.lastIndexOf('node_modules/') + 13)}@${info.version}`, info.engines?.node);
+
+  const problems: string[] = [];
+  let count = 0;
+  const visit = (name: string, node: LsNode, via: string) => {
+    count++;
+    const id = `${name}@${node.version}`;
+    // Only the root package's overrides apply: a consumer would install what the range says.
+    if (node.overridden) problems.push(`${id} (via ${via}) is there by an override, which a consumer does not get`);
+    if (node.invalid || node.missing) problems.push(`${id} (via ${via}): ${node.invalid ?? 'missing'}`);
+    const range = engines.get(id);
+    for (const major of [20, 22, 24])
+      if (range && !acceptsMajor(range, major)) problems.push(`${id} (via ${via}) needs Node ${range}, not ${major}`);
+    for (const [child, sub] of Object.entries(node.dependencies ?? {})) visit(child, sub, `${via} > ${name}`);
+  };
+  const tree = JSON.parse(out) as LsNode;
+  for (const [name, node] of Object.entries(tree.dependencies ?? {})) visit(name, node, 'etl-ledger');
+  assert.ok(count > 20, `the production tree has only ${count} packages: is npm ls reading it?`);
+  assert.deepEqual(problems, []);
 });
