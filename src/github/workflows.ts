@@ -23,13 +23,23 @@ export interface WorkflowOptions {
 
 export const PAGES_WORKFLOW = 'etl-pages.yml';
 
+/**
+ * The jobs run on the current Node LTS, whichever it is when they run (etl-ledger supports
+ * Node 20 and later; Node 20 itself reached its end of life in April 2026).
+ */
+export const NODE_VERSION = "'lts/*'";
+
 const SETUP = `      - uses: actions/checkout@v5
         with:
           fetch-depth: 0
       - uses: actions/setup-node@v5
         with:
-          node-version: 20
+          node-version: ${NODE_VERSION}
       - run: npm ci`;
+
+/** The Node setup as versions before NODE_VERSION wrote it (Node 20, at its end of life). */
+const OLD_NODE_SETUP =
+  /^( {6}- uses: actions\/setup-node@v5\n {8}with:\n {10}node-version: )20\n( {6}- run: npm ci\n)/gm;
 
 /** The report is published: the checkout leaves no token in .git/config for anything to copy. */
 const PAGES_SETUP = SETUP.replace(/^( +)fetch-depth: 0$/m, '$&\n$1persist-credentials: false');
@@ -353,7 +363,8 @@ function migrate(text: string, regions: Record<string, string>): string {
   if (regions.dispatch && !migrated.includes('# etl-ledger:begin dispatch ')) {
     migrated = migrated.replace(UNMARKED_DISPATCH, regions.dispatch);
   }
-  return migrated;
+  // The setup earlier versions wrote, exactly: Node 20 is past its end of life.
+  return migrated.replace(OLD_NODE_SETUP, `$1${NODE_VERSION}\n$2`);
 }
 
 export interface WorkflowFileState {

@@ -127,6 +127,39 @@ test('etl workflows check fails when the definitions moved on; generate rewrites
   assert.deepEqual(errors, []);
 });
 
+test('workflows run on the current Node LTS; files written with Node 20 (at its end of life) are stale and generate moves them on', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { a: { schedule: '17 3 * * *', steps: [{ module_name: 'ok' }] } },
+  });
+  assert.equal((await runCli(['workflows', 'generate', '--pages'], { cwd: repo })).code, 0);
+  const files = readdirSync(join(repo, '.github/workflows'));
+  for (const file of files) {
+    const text = readFileSync(join(repo, '.github/workflows', file), 'utf8');
+    const versions = [...text.matchAll(/node-version: (.*)/g)].map((m) => m[1]);
+    assert.ok(versions.length > 0, file);
+    assert.deepEqual(new Set(versions), new Set(["'lts/*'"]), file);
+    assert.deepEqual((await parse(file, text)).errors, [], file);
+  }
+  // As an earlier etl-ledger wrote them, plus a job of the team's own that pins its Node.
+  for (const file of files) {
+    const path = join(repo, '.github/workflows', file);
+    writeFileSync(path, readFileSync(path, 'utf8').replaceAll("node-version: 'lts/*'", 'node-version: 20'));
+  }
+  const runPath = join(repo, '.github/workflows/etl-run.yml');
+  const own =
+    '  own:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: 20\n';
+  writeFileSync(runPath, `${readFileSync(runPath, 'utf8')}${own}`);
+  const stale = await runCli(['workflows', 'check'], { cwd: repo });
+  assert.equal(stale.code, 1);
+  for (const file of files) assert.match(stale.stdout, new RegExp(`${file.replace('.', '\\.')}: stale`));
+  assert.equal((await runCli(['workflows', 'generate'], { cwd: repo })).code, 0);
+  assert.equal((await runCli(['workflows', 'check'], { cwd: repo })).code, 0);
+  const run = readFileSync(runPath, 'utf8');
+  assert.ok(run.endsWith(own), "a setup of the team's own is theirs");
+  assert.equal(run.split("node-version: 'lts/*'").length - 1, 2);
+});
+
 test('etl workflows generate --pages adds etl-pages.yml: GitHub Pages from etl report, with only the permissions it needs', async (t) => {
   const repo = pipelineRepo(t, {
     modules: { ok: { cmd: './modules/ok.sh' } },
