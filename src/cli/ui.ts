@@ -50,7 +50,15 @@ Options:
         now: () => new Date(),
         definitions: cachedDefinitions(context.repo, context.env),
         env: context.env,
-        actions: token ? { token, repo: context.repo, view, env: context.env } : undefined,
+        actions: token
+          ? {
+              token,
+              repo: context.repo,
+              view,
+              env: context.env,
+              log: (line) => context.stdout.write(`etl ui: ${new Date().toISOString()} ${line}\n`),
+            }
+          : undefined,
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

@@ -1,14 +1,15 @@
 // What `etl ui --allow-run` lets a page do: run a sequence (from a step), cancel a running run.
 // Each starts what the CLI does, in a child process. Guarded three ways: POST only, an Origin
 // that is this server's own, and the random token printed when the server started.
-import { spawn } from 'node:child_process';
-import { timingSafeEqual } from 'node:crypto';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NAME_PATTERN } from '../definitions/patterns.js';
-import { findRun, type LedgerView, readRun } from '../ledger/history.js';
+import { findRun, type LedgerView, listHistory, readRun } from '../ledger/history.js';
 import { lockFile, RUN_ID_PATTERN } from '../ledger/layout.js';
 import type { LockInfo } from '../ledger/lock.js';
 import { isAlive, readLock } from '../lock-file.js';
@@ -21,13 +22,51 @@ export interface Actions {
   repo: string;
   view: LedgerView;
   env: NodeJS.ProcessEnv;
+  /** Told of every action asked for, done or refused, in a line: who, what, and the run. */
+  log?(line: string): void;
 }
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const MAX_BODY = 4096;
 
-/** Answers POST /api/actions/NAME, after its checks. */
+/** Answers POST /api/actions/NAME, after its checks, and logs what was asked and how it went. */
 export async function handleAction(actions: Actions, name: string, request: IncomingMessage): Promise<ApiResponse> {
+  const asked: { body?: Record<string, unknown> } = {};
+  const answer = await answerAction(actions, name, request, asked);
+  const json = (answer.json ?? {}) as Record<string, unknown>;
+  const what = asked.body ? describe(name, asked.body) : name;
+  const outcome =
+    answer.status >= 400
+      ? `refused (${answer.status}: ${String(json.error)})`
+      : json.run
+        ? `run ${String(json.run)}`
+        : json.cancelling
+          ? 'cancelling'
+          : 'started, no run recorded yet';
+  actions.log?.(`${request.socket.remoteAddress ?? 'unknown address'} asked to ${what}: ${outcome}`);
+  return answer;
+}
+
+/** An action in words: "run daily from step 2 with day=2026-01-01", "cancel run ID". */
+function describe(name: string, body: Record<string, unknown>): string {
+  if (name === 'cancel') return `cancel run ${String(body.run)}`;
+  const params = body.params && typeof body.params === 'object' ? Object.entries(body.params) : [];
+  return [
+    `run ${String(body.sequence)}`,
+    body.from !== undefined ? `from step ${String(body.from)}` : '',
+    body.resume !== undefined ? `resuming run ${String(body.resume)}` : '',
+    params.length ? `with ${params.map(([k, v]) => `${k}=${String(v)}`).join(' ')}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+async function answerAction(
+  actions: Actions,
+  name: string,
+  request: IncomingMessage,
+  asked: { body?: Record<string, unknown> },
+): Promise<ApiResponse> {
   const refuse = (status: number, error: string): ApiResponse => ({ status, json: { error } });
   if (name !== 'run' && name !== 'cancel') return refuse(404, 'no such action');
   if (request.method !== 'POST') return refuse(405, 'actions are POST');
@@ -43,10 +82,15 @@ export async function handleAction(actions: Actions, name: string, request: Inco
   } catch {
     return refuse(400, 'the body is a JSON object');
   }
+  if (body === null || typeof body !== 'object') return refuse(400, 'the body is a JSON object');
+  asked.body = body;
   return name === 'run' ? run(actions, body) : cancel(actions, body);
 }
 
-function run(actions: Actions, body: Record<string, unknown>): ApiResponse {
+/** How long a started `etl run` has to record its run before the answer goes without it. */
+const RUN_START_MS = 30_000;
+
+async function run(actions: Actions, body: Record<string, unknown>): Promise<ApiResponse> {
   const sequence = body.sequence;
   if (typeof sequence !== 'string' || !new RegExp(NAME_PATTERN).test(sequence))
     return { status: 400, json: { error: 'sequence is a sequence name' } };
@@ -57,6 +101,14 @@ function run(actions: Actions, body: Record<string, unknown>): ApiResponse {
   if (resume !== undefined && !(typeof resume === 'string' && RUN_ID_PATTERN.test(resume)))
     return { status: 400, json: { error: 'resume is a run id' } };
   if (from !== undefined && resume !== undefined) return { status: 400, json: { error: 'from or resume, not both' } };
+  const params = body.params ?? {};
+  if (
+    typeof params !== 'object' ||
+    params === null ||
+    Array.isArray(params) ||
+    Object.entries(params).some(([key, value]) => !PARAM_NAME.test(key) || typeof value !== 'string')
+  )
+    return { status: 400, json: { error: 'params is an object of names (letters, digits, _) and text values' } };
   const args = [
     CLI,
     '--repo',
@@ -65,10 +117,58 @@ function run(actions: Actions, body: Record<string, unknown>): ApiResponse {
     sequence,
     ...(from ? ['--from', String(from)] : []),
     ...(resume ? ['--resume', resume] : []),
+    ...Object.entries(params).flatMap(([key, value]) => ['--param', `${key}=${value as string}`]),
   ];
-  // Its own process, as from a terminal: it outlives the page, and the server.
-  spawn(process.execPath, args, { cwd: actions.repo, env: actions.env, stdio: 'ignore', detached: true }).unref();
-  return { status: 202, json: { started: sequence, from: from ?? null, resume: resume ?? null } };
+  // Its own process, as from a terminal: it outlives the page, and the server. What it says
+  // on stderr goes to a file: the answer quotes it when no run starts.
+  const said = join(tmpdir(), `etl-ui-run-${randomBytes(6).toString('hex')}.txt`);
+  const stderr = openSync(said, 'w');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, args, {
+      cwd: actions.repo,
+      env: actions.env,
+      stdio: ['ignore', 'ignore', stderr],
+      detached: true,
+    });
+  } finally {
+    closeSync(stderr);
+  }
+  child.unref();
+  try {
+    const id = await recordedRun(actions.view, sequence, child);
+    if (id === undefined) {
+      const error = readFileSync(said, 'utf8').trim().split('\n').slice(-5).join('\n');
+      return { status: 409, json: { error: error || `etl run ended (exit code ${child.exitCode}) without a run` } };
+    }
+    return { status: 202, json: { started: sequence, from: from ?? null, resume: resume ?? null, run: id } };
+  } finally {
+    rmSync(said, { force: true }); // the runner keeps writing to it, unseen, if it goes on
+  }
+}
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The id of the run the child records (its run.json names its pid): null if none shows up in
+ * time while it goes on, undefined if it ended without one (refused: invalid, locked).
+ */
+async function recordedRun(
+  view: LedgerView,
+  sequence: string,
+  child: ChildProcess,
+): Promise<string | null | undefined> {
+  const host = hostname();
+  const find = () =>
+    listHistory(view, { sequence, limit: 5 }).find((run) => run.pid === child.pid && run.host === host)?.id;
+  for (const deadline = Date.now() + RUN_START_MS; Date.now() < deadline; ) {
+    const ended = child.exitCode !== null || child.signalCode !== null;
+    const id = find();
+    if (id) return id;
+    if (ended) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
 }
 
 function cancel(actions: Actions, body: Record<string, unknown>): ApiResponse {

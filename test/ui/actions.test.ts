@@ -81,6 +81,10 @@ test('--allow-run: a run and a cancel from the page with its token and origin; r
     { sequence: 'good', resume: '--force' },
     { sequence: 'good', resume: '../runs' },
     { sequence: 'good', resume: '20261201T000000000Z-0000000a', from: 2 },
+    // Params are names and text: nothing else reaches the command line.
+    { sequence: 'good', params: { '--force x': 'y' } },
+    { sequence: 'good', params: { day: 3 } },
+    { sequence: 'good', params: ['day=1'] },
   ]) {
     const answer = await call(url, '/api/actions/run', { method: 'POST', headers, body });
     assert.equal(answer.status, 400, JSON.stringify(body));

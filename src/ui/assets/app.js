@@ -63,25 +63,56 @@ if (given) {
 const token = sessionStorage.getItem('etl-token');
 const config = STATIC ? Promise.resolve({ allow_run: false }) : getJson('/api/config');
 
-/** An action button: shown only when the server allows runs; says how it went. */
-function Action({ label, action, body }) {
+/** Whether this page may act: the server allows runs and the tab holds its token. */
+function useAllowed() {
   const [allowed, setAllowed] = useState(false);
-  const [said, setSaid] = useState('');
   useEffect(() => {
     config.then((c) => setAllowed(c.allow_run && Boolean(token)));
   }, []);
+  return allowed;
+}
+
+/**
+ * An action button: shown only when the server allows runs; `help` says what it does. Once
+ * asked, it says how it went, with a link to the run it started.
+ */
+function Action({ label, action, body, help, params }) {
+  const allowed = useAllowed();
+  const [said, setSaid] = useState('');
   if (!allowed) return '';
   const act = async () => {
+    setSaid('starting…');
     const response = await fetch(`/api/actions/${action}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-Etl-Token': token },
-      body: JSON.stringify(body),
+      body: JSON.stringify(params ? { ...body, params } : body),
     });
-    const done = action === 'cancel' ? 'cancelling' : 'started';
-    setSaid(response.ok ? done : ((await response.json()).error ?? String(response.status)));
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) setSaid(html`<span class="error">${answer.error ?? String(response.status)}</span>`);
+    else if (answer.run)
+      setSaid(html`started <a class="new-run" href=${page(`runs/${answer.run}`)}>run ${answer.run}</a>`);
+    else setSaid(action === 'cancel' ? 'cancelling' : 'started');
   };
-  const kind = body.resume ? 'resume' : action;
-  return html`<button type="button" class=${`action action-${kind}`} onClick=${act}>${label}</button> <span class="muted">${said}</span>`;
+  const kind = body.resume ? 'resume' : body.from ? 'rerun' : action;
+  return html`<span class="action-line"><button type="button" class=${`action action-${kind}`} onClick=${act}>${label}</button>${help ? html` <span class="action-help muted">${help}</span>` : ''} <span class="said" role="status">${said}</span></span>`;
+}
+
+/** "Run now", with the params of the run to give (NAME=VALUE, a line each) if wanted. */
+function RunNow({ sequence }) {
+  const allowed = useAllowed();
+  const [text, setText] = useState('');
+  if (!allowed) return '';
+  const params = Object.fromEntries(
+    text
+      .split('\n')
+      .map((line) => /^\s*([^=\s]+)\s*=(.*)$/.exec(line))
+      .filter(Boolean)
+      .map((match) => [match[1], match[2].trim()]),
+  );
+  return html`<div class="run-now"><${Action} label="Run now" action="run" body=${{ sequence }} params=${Object.keys(params).length ? params : undefined} />
+    <details class="run-params"><summary>params</summary>
+      <textarea name="params" rows="2" placeholder="name=value, a line each" aria-label=${`params of the run of ${sequence}`} value=${text} onInput=${(event) => setText(event.target.value)}></textarea>
+    </details></div>`;
 }
 
 /**
@@ -205,10 +236,10 @@ function Overview() {
       <thead><tr><th>sequence</th><th class="hide-narrow">schedule</th><th>last run</th><th class="hide-narrow">success</th><th>recent</th></tr></thead>
       <tbody>${sequences.map(
         (s) => html`<tr data-sequence=${s.name}>
-          <td><a class="name" href=${page(`sequences/${s.name}`)}>${s.name}</a>${s.description ? html`<div class="description">${s.description}</div>` : ''}</td>
+          <td><a class="name" href=${page(`sequences/${s.name}`)}>${s.name}</a>${s.description ? html`<div class="description">${s.description}</div>` : ''}<${RunNow} sequence=${s.name} /></td>
           <td class="hide-narrow">${s.schedule ? html`<code>${s.schedule}</code> <span class="muted">${s.timezone}</span><div class="muted">next ${when(s.next_run)}</div>` : html`<span class="muted">manual</span>`}</td>
           <td>${s.last ? html`<${Status} status=${s.last.status} /> ${when(s.last.started_at)} <span class="muted">${duration(s.last.duration_ms)}</span>` : html`<span class="muted">never run</span>`}</td>
-          <td class="hide-narrow">${s.success_rate === null ? '' : `${Math.round(s.success_rate * 100)}%`} <${Action} label="Run now" action="run" body=${{ sequence: s.name }} /></td>
+          <td class="hide-narrow">${s.success_rate === null ? '' : `${Math.round(s.success_rate * 100)}%`}</td>
           <td><${Strip} runs=${s.recent} /></td>
         </tr>`,
       )}</tbody>
@@ -278,9 +309,9 @@ function Run({ id }) {
       ${links?.pull_request ? html`<a href=${links.pull_request} rel="noreferrer">pull request</a>` : ''}
     </p>
     ${run.error ? html`<p class="error" role="alert">${run.error}</p>` : ''}
-    <p>${run.status === 'running' ? html`<${Action} label="Cancel" action="cancel" body=${{ run: run.id }} />` : ''}
-      ${run.status === 'failed' && run.failed_step ? html`<${Action} label=${`Re-run from step ${run.failed_step}`} action="run" body=${{ sequence: run.sequence, from: run.failed_step }} />` : ''}
-      ${['failed', 'cancelled', 'abandoned'].includes(run.status) && stopped ? html`<${Action} label=${`Resume at step ${stopped.index}`} action="run" body=${{ sequence: run.sequence, resume: run.id }} />` : ''}</p>
+    <div class="actions">${run.status === 'running' ? html`<${Action} label="Cancel" action="cancel" body=${{ run: run.id }} help="stops the run as Ctrl-C would" />` : ''}
+      ${run.status === 'failed' && run.failed_step ? html`<${Action} label=${`Re-run from step ${run.failed_step}`} action="run" body=${{ sequence: run.sequence, from: run.failed_step }} help=${`a new run of the definitions as they are now, from step ${run.failed_step} on: the steps before it are not run`} />` : ''}
+      ${['failed', 'cancelled', 'abandoned'].includes(run.status) && stopped ? html`<${Action} label=${`Resume at step ${stopped.index}`} action="run" body=${{ sequence: run.sequence, resume: run.id }} help=${`a new run that takes this one up where it stopped: the steps before step ${stopped.index} count as done by this run (their outputs checked first), step ${stopped.index} on run again`} />` : ''}</div>
     <div class="scroll"><table class="steps">
       <thead><tr><th>step</th><th>status</th><th class="hide-narrow">timeline</th><th>ending</th></tr></thead>
       <tbody>${run.steps.map((line) => {
