@@ -175,6 +175,14 @@ export function lintSequence(
         `unknown module "${step.module_name}"${didYouMean(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
       );
     }
+    // A step's name is a name (ETL_STEP_NAME, the ledger's file names): never a template.
+    if (step.name !== step.module_name && step.name.includes('${'))
+      report(
+        'error',
+        'unknown-template',
+        `${step.pointer}/name`,
+        `a step's name is not expanded, and "${step.name}" would reach the module as ETL_STEP_NAME as written: templates work in input, output, conf and env`,
+      );
     for (const field of PATH_FIELDS) {
       const value = step[field];
       const problem = value === undefined ? undefined : argumentProblem(value, `${field} `);

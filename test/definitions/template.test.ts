@@ -129,7 +129,7 @@ test('env values, param defaults and conf: templates expanded or refused at thei
       bad: {
         params: { region: { default: '${params.REGION}' }, REGION: { default: 'x' } },
         env: { TEST_RUN: '${ETL_RUN_ID}', TEST_PERCENT: '${tick:%}' },
-        steps: [{ module_name: 'wrong', env: { TEST_HOME: '${HOME}' } }],
+        steps: [{ module_name: 'wrong', name: 'load ${params.region}', env: { TEST_HOME: '${HOME}' } }],
       },
       conf: {
         params: { region: { default: 'north' } },
@@ -150,7 +150,8 @@ test('env values, param defaults and conf: templates expanded or refused at thei
     'etl_sequences/bad.json:6 duplicate-param params "region" and "REGION" w',
     'etl_sequences/bad.json:11 unknown-template ${ETL_RUN_ID} is not expanded:',
     'etl_sequences/bad.json:12 unknown-template a lone "%" ends ${tick:%}: wri',
-    'etl_sequences/bad.json:18 unknown-template ${HOME} is not expanded: nothi',
+    "etl_sequences/bad.json:17 unknown-template a step's name is not expanded,",
+    'etl_sequences/bad.json:19 unknown-template ${HOME} is not expanded: nothi',
     'modules.json:12 unknown-template ${params.region} cannot be use',
     'modules.json:13 unknown-template $HOME is not expanded: nothing',
   ]);
