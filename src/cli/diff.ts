@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { findRun, readRun, reapIfAbandoned } from '../ledger/history.js';
+import { findRun, requireRun } from '../ledger/history.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { readStep } from '../ledger/step-log.js';
 import { diffRuns, type LoadedRun, type RunSide, type StepDiff } from '../review/run-diff.js';
@@ -104,9 +104,7 @@ Options:
 
 function load(view: Awaited<ReturnType<typeof ledgerView>>, spec: string): LoadedRun {
   const ref = findRun(view, spec);
-  const record = readRun(ref.root, ref);
-  if (!record) throw new EtlError('unreadable-run', `run ${ref.id} has no readable run.json in ${ref.folder}`);
-  const run = reapIfAbandoned(ref.root, record);
+  const run = requireRun(ref);
   return { run, steps: run.steps.map((s) => readStep(join(ref.root, ref.folder), s.record)) };
 }
 

@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
-import { findRun, readRun, reapIfAbandoned, type RunRef } from '../ledger/history.js';
+import { findRun, requireRun, type RunRef } from '../ledger/history.js';
 import { insideRuns } from '../ledger/inside-runs.js';
 import { stepFiles } from '../ledger/layout.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
@@ -28,11 +28,7 @@ Options:
       throw new EtlError('usage', `logs takes a run and optionally a step, got ${positionals.length} arguments`);
     const ref = findRun(await ledgerView(context.repo, { env: context.env }), positionals[0]!);
     const root = ref.root;
-    const load = () => {
-      const run = readRun(root, ref);
-      if (!run) throw new EtlError('unreadable-run', `run ${ref.id} has no readable run.json in ${ref.folder}`);
-      return reapIfAbandoned(root, run);
-    };
+    const load = () => requireRun(ref);
     let run = load();
     const pick = (steps: StepSummary[]) => (positionals[1] === undefined ? steps : [selectStep(run, positionals[1])]);
     const state: PrintState = { offsets: new Map(), refused: new Set(), atLineStart: true };

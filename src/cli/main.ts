@@ -9,6 +9,7 @@ import { EtlError, exitCodeFor, ExitCode } from '../errors.js';
 import { didYouMean } from '../definitions/suggest.js';
 import type { CommandContext } from './command.js';
 import { COMMANDS } from './commands.js';
+import { onUnusableRecord } from '../ledger/record-file.js';
 import { internalErrorReport } from './internal-error.js';
 import { painter } from './output.js';
 import { readVersion } from './version.js';
@@ -190,6 +191,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     paint: painter(stdout, env),
     paintErr: painter(stderr, env),
   };
+  // A record of the ledger that cannot be used is skipped by every reader: said once, here.
+  onUnusableRecord(({ path, reason }) => stderr.write(`etl ${name}: warning: ${path} ${reason}: skipped\n`));
   try {
     return await command.run(values as Record<string, unknown>, positionals, context);
   } catch (error) {

@@ -170,42 +170,49 @@ Options:
         // a status that cannot be written costs etl status its answer, not the runs
       }
     };
-    const view = await ledgerView(context.repo, { env: context.env });
     const clock = testClock(context.env.ETL_TEST_CLOCK) ?? systemClock;
-    const scheduler = new Scheduler({
-      clock,
-      maxParallel,
-      catchUp: catchUp as CatchUp,
-      log,
-      launch: (sequence, tick, early) =>
-        launchRun({ repo: context.repo, env: context.env, runArgs }, sequence, tick, early),
-      lead: EARLY_START_MS,
-      // With --push the ledger is shared: each tick is claimed on the remote first, one claim at a time.
-      ...(values.push
-        ? {
-            claim: claimer({
-              repo: context.repo,
-              env: context.env,
-              remote,
-              host: lock.info.host,
-              pid: lock.info.pid,
-              now: () => clock.now(),
-            }),
-          }
-        : {}),
-      lastRunStart: (sequence) => latestFullRunStart(view, sequence),
-      changed: (sequences) => {
-        status.sequences = sequences;
-        save();
-      },
-    });
-
+    let scheduler: Scheduler | undefined;
     const reload = async () => {
       const { definitions, invalid } = await loadForSchedule(context.repo, context.env);
-      scheduler.load(definitions, invalid);
+      scheduler!.load(definitions, invalid);
     };
-    await reload();
-    scheduler.catchUp();
+    // Nothing half-starts: a start-up that throws stops what it armed and gives the lock back.
+    try {
+      const view = await ledgerView(context.repo, { env: context.env });
+      scheduler = new Scheduler({
+        clock,
+        maxParallel,
+        catchUp: catchUp as CatchUp,
+        log,
+        launch: (sequence, tick, early) =>
+          launchRun({ repo: context.repo, env: context.env, runArgs }, sequence, tick, early),
+        lead: EARLY_START_MS,
+        // With --push the ledger is shared: each tick is claimed on the remote first, one claim at a time.
+        ...(values.push
+          ? {
+              claim: claimer({
+                repo: context.repo,
+                env: context.env,
+                remote,
+                host: lock.info.host,
+                pid: lock.info.pid,
+                now: () => clock.now(),
+              }),
+            }
+          : {}),
+        lastRunStart: (sequence) => latestFullRunStart(view, sequence),
+        changed: (sequences) => {
+          status.sequences = sequences;
+          save();
+        },
+      });
+      await reload();
+      scheduler.catchUp();
+    } catch (error) {
+      await scheduler?.stop(0);
+      lock.release();
+      throw error;
+    }
     context.stdout.write(
       format === 'json'
         ? ''

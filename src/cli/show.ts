@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
-import { findRun, readRun, reapIfAbandoned } from '../ledger/history.js';
+import { findRun, requireRun } from '../ledger/history.js';
 import { readStep } from '../ledger/step-log.js';
 import type { Command } from './command.js';
 import { lineageNote, skippedNote } from './output.js';
@@ -25,9 +25,7 @@ Options:
     if (positionals.length !== 1) throw new EtlError('usage', `show takes one run, got ${positionals.length}`);
     const ref = findRun(await ledgerView(context.repo, { env: context.env }), positionals[0]!);
     const root = ref.root;
-    const record = readRun(root, ref);
-    if (!record) throw new EtlError('unreadable-run', `run ${ref.id} has no readable run.json in ${ref.folder}`);
-    const run = reapIfAbandoned(root, record);
+    const run = requireRun(ref);
     const steps = run.steps.map((s) => readStep(join(root, ref.folder), s.record));
     if (values.json) {
       context.stdout.write(`${JSON.stringify({ run, steps: steps.filter(Boolean) }, null, 2)}\n`);

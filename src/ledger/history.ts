@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
@@ -6,7 +6,7 @@ import type { RunRecord, StepSummary } from '../runner/records.js';
 import { SCHEMA_VERSION } from '../runner/schema-version.js';
 import { summaryLine } from '../runner/step-records.js';
 import { writeJsonAtomic } from './atomic.js';
-import { insideRuns } from './inside-runs.js';
+import { type OnProblem, readRecord } from './record-file.js';
 import { readStep } from './step-log.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { checkSequenceName, lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder, runIdTime } from './layout.js';
@@ -122,34 +122,40 @@ export function readRun(
   repo: string,
   ref: Pick<RunRef, 'folder'> & { root?: string },
   cache?: LedgerCache,
+  onProblem?: OnProblem,
 ): RunRecord | undefined {
   const root = ref.root ?? repo;
   const folder = join(root, ref.folder);
   const path = join(folder, 'run.json');
-  const read = () => (insideRuns(root, path) ? readRunAt(folder, path) : undefined);
+  const read = () => readRunAt(root, folder, path, onProblem);
   return cache ? cache.record(path, read) : read();
 }
 
-function readRunAt(folder: string, path: string): RunRecord | undefined {
-  let run: RunRecord;
-  try {
-    run = JSON.parse(readFileSync(path, 'utf8')) as RunRecord;
-  } catch {
-    return undefined; // a run that crashed before its first record: nothing to show
-  }
-  if (run.status !== 'running' || !Array.isArray(run.steps)) return run;
+function readRunAt(root: string, folder: string, path: string, onProblem?: OnProblem): RunRecord | undefined {
+  // Undefined for a run that crashed before its first record (nothing to show), and for a
+  // record that cannot be used (record-file.ts says why, once).
+  const run = readRecord('run', root, path, onProblem);
+  if (run?.status !== 'running') return run;
   run.steps = run.steps.map((line) => {
     if (line.status !== 'pending' && line.status !== 'running') return line;
     // An empty or torn record (a power loss before its flush) counts as not written.
     const step = readStep(folder, line.record);
-    return step && typeof step.status === 'string' && Array.isArray(step.attempts)
-      ? summaryLine(step, line.record)
-      : line;
+    return step ? summaryLine(step, line.record) : line;
   });
   // A step's record is written when it ends: the first one not ended is the one running.
   const current = run.steps.findIndex((line) => line.status === 'pending' || line.status === 'running');
   if (current !== -1) run.steps[current] = { ...run.steps[current]!, status: 'running' };
   return run;
+}
+
+/** The run a command was asked for: its record (reaped if abandoned), or an error saying why there is none. */
+export function requireRun(ref: RunRef): RunRecord {
+  let why = 'is missing: the run stopped before it wrote one';
+  const record = readRun(ref.root, ref, undefined, (reason) => {
+    why = reason;
+  });
+  if (!record) throw new EtlError('unreadable-run', `run ${ref.id} cannot be read: ${ref.folder}/run.json ${why}`);
+  return reapIfAbandoned(ref.root, record);
 }
 
 /**
@@ -194,7 +200,9 @@ export function markAbandoned(
   reason: string,
   killed: number[] = [],
 ): RunRecord | undefined {
-  const run = readRun(repo, { folder }) ?? (existsSync(join(repo, folder)) ? unstartedRecord(folder) : undefined);
+  // A run.json that is there but cannot be used is left as it is: only a missing one is made.
+  const unstarted = existsSync(join(repo, folder)) && !existsSync(join(repo, folder, 'run.json'));
+  const run = readRun(repo, { folder }) ?? (unstarted ? unstartedRecord(folder) : undefined);
   if (run?.status !== 'running') return undefined;
   run.status = 'abandoned';
   run.error = reason + endOrphans(repo, folder, run, killed);

@@ -44,10 +44,3 @@ export function ledgerRootOf(path: string): string | undefined {
   }
   return undefined;
 }
-
-/** `relative` inside a run folder, when it may be read (see insideRuns); undefined otherwise. */
-export function runFile(runFolder: string, relative: string): string | undefined {
-  const path = join(runFolder, relative);
-  const root = ledgerRootOf(path);
-  return root !== undefined && insideRuns(root, path) ? path : undefined;
-}

@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import type { StepRecord } from '../runner/records.js';
-import { insideRuns, ledgerRootOf, runFile } from './inside-runs.js';
+import { join } from 'node:path';
+import { insideRuns, ledgerRootOf } from './inside-runs.js';
+import { readRecord } from './record-file.js';
 
-/** A step's record in a run folder, or undefined while it is not written (the step has not finished). */
+/**
+ * A step's record in a run folder, or undefined while it is not written (the step has not
+ * finished) or when it cannot be used (record-file.ts says why).
+ */
 export function readStep(runFolder: string, recordPath: string): StepRecord | undefined {
-  const path = runFile(runFolder, recordPath);
-  if (path === undefined) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as StepRecord;
-  } catch {
-    return undefined;
-  }
+  const path = join(runFolder, recordPath);
+  const root = ledgerRootOf(path);
+  return root === undefined ? undefined : readRecord('step', root, path);
 }
 
 /**

@@ -73,16 +73,62 @@ test('run.json is not rewritten after every step: readRun takes each step from i
     attempts: 0,
     record: `steps/${String(i + 1).padStart(3, '0')}-a.json`,
   }));
-  const live = { id: 'r', status: 'running', steps } as unknown as RunRecord;
+  // Records of the shape the runner writes: readRun uses no other.
+  const live: RunRecord = {
+    schema_version: 1,
+    id: '20261201T000000000Z-0000abcd',
+    sequence: 'x',
+    status: 'running',
+    trigger: { kind: 'manual', actor: null, ci: null },
+    definitions: { commit: null, dirty: null, files: {} },
+    selection: null,
+    host: 'h',
+    pid: 1,
+    runner_version: '0',
+    started_at: '2026-12-01T00:00:00.000Z',
+    finished_at: null,
+    duration_ms: null,
+    failed_step: null,
+    error: null,
+    steps,
+  };
+  const stepRecord = (index: number, status: StepRecord['status'], attempts: StepRecord['attempts']): StepRecord => ({
+    schema_version: 1,
+    run_id: live.id,
+    index,
+    role: 'step',
+    name: 'a',
+    module: 'a',
+    argv: [],
+    input: null,
+    output: null,
+    config: null,
+    status,
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    attempts,
+    log: { path: null, bytes: 0, kept_bytes: 0, truncated: false },
+  });
+  const attempt = {
+    attempt: 1,
+    started_at: '2026-12-01T00:00:00.000Z',
+    finished_at: '2026-12-01T00:00:00.000Z',
+    duration_ms: 0,
+    exit_code: 0,
+    signal: null,
+    timed_out: false,
+    error: null,
+  };
   // A slow machine takes more than the default second over these steps: the interval is set
   // past the test's length, so what is asserted is that no step rewrites run.json.
   const recorder = openRecorder(folder, undefined, 60_000);
   await recorder.runStarted(live);
   for (let i = 0; i < count - 1; i++) {
-    const step = { role: 'step', index: i + 1, status: 'running', attempts: [] } as unknown as StepRecord;
+    const step = stepRecord(i + 1, 'running', []);
     live.steps[i] = { ...live.steps[i]!, status: 'running' };
     await recorder.stepStarted(live, step);
-    const ended = { ...step, status: 'succeeded', attempts: [{ exit_code: 0 }] } as StepRecord;
+    const ended = stepRecord(i + 1, 'succeeded', [attempt]);
     live.steps[i] = { ...live.steps[i]!, status: 'succeeded', exit_code: 0, attempts: 1 };
     await recorder.stepFinished(live, ended);
   }
