@@ -108,6 +108,14 @@ Options:
       }
       throw error;
     }
+    // Signals are heard from here on: one that comes while the daemon starts (a SIGTERM right
+    // after its first line) is kept, and stops it as soon as it has started.
+    let heard: NodeJS.Signals | undefined;
+    const early = (signal: NodeJS.Signals) => {
+      if (signal !== 'SIGHUP') heard ??= signal;
+    };
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    for (const signal of signals) process.on(signal, early);
     // A tick whose run did not start leaves no record for etl run to post about: the daemon
     // posts it, once per distinct error of a sequence (not at every tick until it is fixed).
     const toldNotStarted = new Map<string, string>();
@@ -210,6 +218,7 @@ Options:
       scheduler.catchUp();
     } catch (error) {
       await scheduler?.stop(0);
+      for (const signal of signals) process.off(signal, early);
       lock.release();
       throw error;
     }
@@ -265,6 +274,8 @@ Options:
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       process.on('SIGHUP', hup);
+      for (const signal of signals) process.off(signal, early);
+      if (heard) stop(heard);
     });
     status.stopped_at = new Date().toISOString();
     save();
