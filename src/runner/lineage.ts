@@ -5,7 +5,7 @@
 // given and never fetched.
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, type Stats, statSync } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RanOut } from './deadline.js';
 import type { Artifact } from './records.js';
@@ -73,7 +73,13 @@ export function hashFile(path: string, signal?: AbortSignal): Promise<string> {
   });
 }
 
-/** A folder's manifest hash: its regular files (symbolic links not followed), in path order. */
+/**
+ * A folder's manifest hash: its files in path order, a line "<sha256>  <path>" each. A symbolic
+ * link is followed and its target is in its line ("<sha256>  <path> -> <target>"), so editing
+ * what it points at, or pointing it elsewhere, changes the hash; a link to nothing is
+ * "missing  <path> -> <target>". A link that leads back into a folder being walked leaves the
+ * content unknown (`bounded`: its step always runs).
+ */
 async function hashFolder(
   root: string,
   signal?: AbortSignal,
@@ -82,27 +88,45 @@ async function hashFolder(
   let files = 0;
   let size = 0;
   let bounded: string | undefined;
-  const walk = async (dir: string, prefix: string): Promise<void> => {
+  // `within`: the real paths of the folders being walked, for links that loop.
+  const walk = async (dir: string, prefix: string, within: Set<string>): Promise<void> => {
     const names = (await readdir(dir)).sort();
     for (const name of names) {
       if (bounded) return;
       signal?.throwIfAborted();
       const path = join(dir, name);
-      const info = await lstat(path);
       const relative = prefix ? `${prefix}/${name}` : name;
-      if (info.isDirectory()) await walk(path, relative);
-      else if (info.isFile()) {
+      let info = await lstat(path);
+      let line = relative;
+      if (info.isSymbolicLink()) {
+        line = `${relative} -> ${await readlink(path)}`;
+        try {
+          info = await stat(path);
+        } catch {
+          manifest.update(`missing  ${line}\n`);
+          continue;
+        }
+      }
+      if (info.isDirectory()) {
+        const real = await realpath(path);
+        if (within.has(real)) {
+          bounded = `a symbolic link loops: ${line}`;
+          return;
+        }
+        if (line !== relative) manifest.update(`folder  ${line}\n`);
+        await walk(path, relative, new Set([...within, real]));
+      } else if (info.isFile()) {
         if (files >= FOLDER_MAX_FILES) bounded = `stopped after ${FOLDER_MAX_FILES} files`;
         else if (size + info.size > FOLDER_MAX_BYTES)
           bounded = `stopped before ${relative}: past ${FOLDER_MAX_BYTES / 1024 ** 3} GiB`;
         else {
-          manifest.update(`${await hashSized(path, info.size, signal)}  ${relative}\n`);
+          manifest.update(`${await hashSized(path, info.size, signal)}  ${line}\n`);
           files++;
           size += info.size;
         }
       }
     }
   };
-  await walk(root, '');
+  await walk(root, '', new Set([await realpath(root)]));
   return { size, sha256: manifest.digest('hex'), files, ...(bounded ? { bounded } : {}) };
 }

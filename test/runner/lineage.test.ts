@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { LineageEntry, UpstreamNode } from '../../src/ledger/lineage.js';
@@ -36,9 +36,13 @@ test('a file is hashed as sha256sum hashes it; a folder by a manifest of its fil
     files: 2,
     sha256: sha(`${sha('b\n')}  b.txt\n${sha('c\n')}  sub/c.txt\n`),
   });
-  // A symbolic link is not followed (it could lead anywhere); a changed file changes the hash.
-  symlinkSync('/etc', join(dir, 'tree/elsewhere'));
-  assert.equal((await describeArtifact('tree', 'tree', dir))?.sha256, folder?.sha256);
+  // A symbolic link is followed, its target in its line; a changed file changes the hash.
+  writeFileSync(join(dir, 'outside.txt'), 'o\n');
+  symlinkSync('../outside.txt', join(dir, 'tree/elsewhere'));
+  assert.equal(
+    (await describeArtifact('tree', 'tree', dir))?.sha256,
+    sha(`${sha('b\n')}  b.txt\n${sha('o\n')}  elsewhere -> ../outside.txt\n${sha('c\n')}  sub/c.txt\n`),
+  );
   writeFileSync(join(dir, 'tree/sub/c.txt'), 'C\n');
   assert.notEqual((await describeArtifact('tree', 'tree', dir))?.sha256, folder?.sha256);
 
@@ -301,4 +305,68 @@ mkdir -p "$(dirname "$o")" && : > "$o" && truncate -s 16G "$o"
     error: "not hashed: the step's timeout (1s) ran out",
   });
   assert.ok(wrote.run.duration_ms < 11_000, `the run took ${wrote.run.duration_ms} ms`);
+});
+
+test("a folder's symbolic links are followed, with their targets, into its hash; skip_unchanged sees a linked file change or a link repointed", async (t) => {
+  const repo = initRepo(
+    pipelineRepo(t, {
+      modules: { join: { cmd: './modules/join.sh' } },
+      sequences: {
+        lake: { skip_unchanged: true, steps: [{ module_name: 'join', input: 'lake', output: 'work/all.csv' }] },
+      },
+      files: {
+        '.gitignore': 'work/\nlake/\nshared/\n',
+        'modules/join.sh': {
+          content: `#!/bin/sh
+while [ $# -gt 0 ]; do case "$1" in --input) i="$2";; --output) o="$2";; esac; shift 2; done
+mkdir -p "$(dirname "$o")" && cat "$i"/*.csv "$i"/sub/*.csv > "$o"
+`,
+          mode: 0o755,
+        },
+        'lake/own.csv': 'own\n',
+        'shared/a.csv': 'a\n',
+        'shared/b.csv': 'b\n',
+        'shared/dir/x.csv': 'x\n',
+      },
+    }),
+  );
+  symlinkSync('../shared/a.csv', join(repo, 'lake/linked.csv'));
+  symlinkSync('../shared/dir', join(repo, 'lake/sub'));
+  const hash = async () => (await describeArtifact('lake', 'lake', repo))!;
+  const first = await hash();
+  assert.equal(first.files, 3, 'own.csv, linked.csv and sub/x.csv');
+  const run = async () => {
+    const result = await runCli(['run', 'lake'], { cwd: repo });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const shown = JSON.parse((await runCli(['show', 'lake', '--json'], { cwd: repo })).stdout) as {
+      steps: StepRecord[];
+    };
+    return shown.steps[0]!;
+  };
+  assert.equal((await run()).status, 'succeeded');
+  assert.equal((await run()).skipped_as?.reason, 'unchanged');
+
+  // The file a link points at changed: a new hash, and the step runs.
+  writeFileSync(join(repo, 'shared/a.csv'), 'a2\n');
+  assert.notEqual((await hash()).sha256, first.sha256);
+  assert.equal((await run()).status, 'succeeded');
+  assert.equal((await run()).skipped_as?.reason, 'unchanged');
+  // A file inside a linked folder changed.
+  writeFileSync(join(repo, 'shared/dir/x.csv'), 'x2\n');
+  assert.equal((await run()).status, 'succeeded');
+  // The link repointed at another file (of the same content, even): the step runs.
+  writeFileSync(join(repo, 'shared/b.csv'), 'a2\n');
+  rmSync(join(repo, 'lake/linked.csv'));
+  symlinkSync('../shared/b.csv', join(repo, 'lake/linked.csv'));
+  assert.equal((await run()).status, 'succeeded');
+  assert.equal((await run()).skipped_as?.reason, 'unchanged');
+
+  // A link to nothing is in the manifest; one that loops leaves the content unknown.
+  const before = (await hash()).sha256;
+  symlinkSync('../nowhere.csv', join(repo, 'lake/dangling.csv'));
+  assert.notEqual((await hash()).sha256, before);
+  rmSync(join(repo, 'lake/dangling.csv'));
+  symlinkSync('../../lake', join(repo, 'shared/dir/loop'));
+  assert.equal((await hash()).bounded, 'a symbolic link loops: sub/loop -> ../../lake');
+  assert.match((await run()).ran_because ?? '', /its input is not a local file or folder whose content is known/);
 });
