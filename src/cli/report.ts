@@ -11,9 +11,11 @@ export const command: Command = {
 
 Writes the pages of "etl ui" as a static site in DIR (HTML, the API's answers as JSON files,
 the assets), for GitHub Pages or any static server: every sequence, its newest runs (--runs
-per sequence), each run with its step logs and its definitions read from git. No server is
-needed: live updates and actions are absent, and the pages say so. DIR is replaced whole; a
-folder that is not an earlier report is refused.
+per sequence), each run with its step logs and its definitions read from git. No etl server
+is needed, but a web server is: a browser does not let pages opened from disk (file://) read
+their data (they say so, and how to serve them: python3 -m http.server -d DIR). Live updates
+and actions are absent, and the pages say so. DIR is replaced whole; a folder that is not an
+earlier report is refused.
 
 Options:
   --out DIR      the folder to write (required)
@@ -46,7 +48,8 @@ Options:
       { runs, now },
     );
     context.stdout.write(
-      `etl report: ${summary.sequences} sequences, ${summary.runs} runs, ${summary.pages} pages written to ${values.out}\n`,
+      `etl report: ${summary.sequences} sequences, ${summary.runs} runs, ${summary.pages} pages written to ${values.out}\n` +
+        `etl report: serve the folder to read it (a browser refuses its data from file://), e.g. python3 -m http.server -d ${values.out}\n`,
     );
     return ExitCode.ok;
   },

@@ -156,6 +156,12 @@ function pageHtml(template: string, root: string, page: string, now: Date): stri
 <meta name="etl-report-root" content="${attribute(root)}">
 <meta name="etl-report-page" content="${attribute(page)}">
 <meta name="etl-report-time" content="${now.toISOString()}">`,
+    )
+    .replace(
+      '</head>',
+      // A plain script (the browser runs it from file://, where it refuses the module): says how to serve the report.
+      `<script src="${root}assets/opened-from-disk.js" defer></script>
+</head>`,
     );
 }
 

@@ -17,7 +17,11 @@ test('etl report writes each page, the API answers and the logs of the newest N 
   assert.equal((await runCli(['run', 'bad'], { cwd: repo })).code, 1);
   const made = await runCli(['report', '--out', 'public/site', '--runs', '2'], { cwd: repo });
   assert.equal(made.code, 0, made.stderr);
-  assert.equal(made.stdout, 'etl report: 2 sequences, 3 runs, 7 pages written to public/site\n');
+  assert.equal(
+    made.stdout,
+    'etl report: 2 sequences, 3 runs, 7 pages written to public/site\n' +
+      'etl report: serve the folder to read it (a browser refuses its data from file://), e.g. python3 -m http.server -d public/site\n',
+  );
   const site = join(repo, 'public/site');
   const good = JSON.parse(readFileSync(join(site, 'data/sequences/good.json'), 'utf8')).runs as RunRecord[];
   assert.equal(good.length, 2);
