@@ -12,6 +12,7 @@ export { runSequence, type RunOutcome, type RunSequenceOptions } from './ledger/
 export { findRun, listHistory, readRun, type HistoryOptions, type RunRef } from './ledger/history.js';
 export { commitMessage, commitRunFolder } from './ledger/commit.js';
 export { pushLedger, type PushOptions, type PushResult } from './git/push.js';
+export { describeKeptAside, type KeptAside } from './git/kept-aside.js';
 export { syncLedger, type SyncResult } from './ledger/sync.js';
 export { changedSequences, type ChangedOptions, type ChangedSequence } from './review/changed.js';
 export { logFromGit, type LoggedRun } from './ledger/git-log.js';

@@ -1,4 +1,5 @@
 import { EtlError, ExitCode } from '../errors.js';
+import { describeKeptAside } from '../git/kept-aside.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { syncLedger } from '../ledger/sync.js';
 import type { Command } from './command.js';
@@ -54,6 +55,7 @@ Options:
           ? `pushed to ${result.pushed.remote} ${result.pushed.branch}\n`
           : `nothing to push: ${result.pushed.remote} ${result.pushed.branch} has every ledger commit\n`,
       );
+    if (result.pushed?.keptAside) stdout.write(`${describeKeptAside(result.pushed.keptAside)}\n`);
     if (result.unpushed?.count)
       stdout.write(
         `${result.unpushed.count} ledger commit${result.unpushed.count === 1 ? ' is' : 's are'} not on ${result.unpushed.upstream} yet: push with "etl ledger sync --push"\n`,

@@ -2,6 +2,7 @@
 import { join, relative } from 'node:path';
 import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
 import { appendSummary, runSummary, warningLine, writeOutputs } from '../github/actions.js';
+import { describeKeptAside } from '../git/kept-aside.js';
 import { triggerFrom } from '../github/env.js';
 import { originWeb, runLinks } from '../github/remote.js';
 import { listHistory } from '../ledger/history.js';
@@ -45,11 +46,12 @@ export async function reportOutcome(
   if (scratch) out.write(`scratch folder kept for inspection: ${scratch}\n`);
   // After a rebase onto the remote the commit that was pushed is not the one first made.
   const { push } = outcome;
-  if (push)
+  if (push) {
     out.write(
       `committed ${push.head.slice(0, 12)}, pushed to ${push.remote} ${push.branch}${push.attempts > 1 ? ` (after ${push.attempts} attempts)` : ''}\n`,
     );
-  else if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
+    if (push.keptAside) out.write(`${describeKeptAside(push.keptAside)}\n`);
+  } else if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
   if (outcome.ledgerError) {
     context.stderr.write(
       `etl run: the run is recorded in ${shown}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`,

@@ -4,7 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
-import { gitEnv, gitOperation, gitMessage, isGitError, identityArgs, openGit, pushBranch, type Env } from './git.js';
+import {
+  checkedOutBranch,
+  gitEnv,
+  gitOperation,
+  gitMessage,
+  isGitError,
+  identityArgs,
+  openGit,
+  pushBranch,
+  type Env,
+} from './git.js';
+import type { KeptAside } from './kept-aside.js';
 import { withGitLock, type GitWorkOptions } from './lock.js';
 import { sleep } from '../timers.js';
 
@@ -30,6 +41,11 @@ export interface PushResult {
   head: string;
   /** False when the remote already had every commit: nothing was sent. */
   pushed: boolean;
+  /**
+   * Set when local changes overlapped what the remote changed: the commits were delivered on
+   * top of the remote's tip, and HEAD, the index and the working tree were left as they were.
+   */
+  keptAside?: KeptAside;
 }
 
 /**
@@ -52,12 +68,18 @@ async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: 
   const branch = await pushBranch(git, options.branch);
   const attempts = options.attempts ?? 50;
   const later = `the runs are committed locally; deliver them later with "etl ledger sync --push${remote === 'origin' ? '' : ` --remote ${remote}`}${options.branch ? ` --branch ${branch}` : ''}"`;
+  // What is pushed: HEAD, or the commits built on the remote's tip beside it (see rebaseOnto).
+  let source: Placed = { moved: true };
   for (let attempt = 1; ; attempt++) {
     try {
       // HEAD:refs/heads/B works from a branch and from a detached HEAD alike.
-      const report = await git.raw(['push', '--porcelain', remote, `HEAD:refs/heads/${branch}`]);
+      const from = source.moved ? 'HEAD' : source.tip;
+      const report = await git.raw(['push', '--porcelain', remote, `${from}:refs/heads/${branch}`]);
       const pushed = !/^=\t/m.test(report); // "=" flags a ref that was already up to date
-      return { remote, branch, attempts: attempt, head: (await git.raw(['rev-parse', 'HEAD'])).trim(), pushed };
+      const head = (await git.raw(['rev-parse', from])).trim();
+      const result: PushResult = { remote, branch, attempts: attempt, head, pushed };
+      if (!source.moved) result.keptAside = await keptAside(git, source.files, head, `${remote}/${branch}`);
+      return result;
     } catch (error) {
       if (!isGitError(error) || !MOVED.test(error.message)) {
         throw new EtlError(
@@ -80,18 +102,29 @@ async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: 
       // one would make a runner that lost a few times lose to every newcomer.
       await sleep(50 + Math.random() * (150 + 100 * Math.min(attempt, 10)));
       await git.raw(['fetch', '--quiet', remote, `refs/heads/${branch}`]);
-      await rebaseOnto(repo, git, env, (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim(), `${remote}/${branch}`);
+      source = await rebaseOnto(
+        repo,
+        git,
+        env,
+        (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim(),
+        `${remote}/${branch}`,
+      );
     }
   }
 }
+
+/** Where the local commits went: HEAD moved onto the remote, or commits built beside it. */
+type Placed = { moved: true } | { moved: false; tip: string; files: string[] };
 
 /**
  * Puts the local commits that the remote lacks on top of `onto`. With a clean working tree
  * this is `git rebase`; with local changes it replays the commits without touching the
  * working tree or the index beyond what the new commits change (git rebase would refuse, and
- * --autostash would unstage what the user staged).
+ * --autostash would unstage what the user staged). When those changes are to files the
+ * remote changed too, HEAD cannot move without touching them: it stays, and the replayed
+ * commits are returned to be pushed as they are (run records never conflict with anything).
  */
-async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, name: string): Promise<void> {
+async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, name: string): Promise<Placed> {
   const dirty = (await git.raw(['status', '--porcelain', '--untracked-files=no'])).trim() !== '';
   const conflict = (error: unknown) =>
     new EtlError(
@@ -103,11 +136,11 @@ async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, 
   if (!dirty) {
     try {
       await git.raw([...(await identityArgs(git, env)), 'rebase', '--quiet', onto]);
-    } catch (error) {
+      return { moved: true };
+    } catch {
+      // An untracked file where the remote added one, say: replayed below, beside HEAD if need be.
       await git.raw(['rebase', '--abort']).catch(() => undefined);
-      throw conflict(error);
     }
-    return;
   }
   const head = (await git.raw(['rev-parse', 'HEAD'])).trim();
   const commits = (await git.raw(['rev-list', '--reverse', `${onto}..HEAD`])).split('\n').filter(Boolean);
@@ -119,6 +152,8 @@ async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, 
     } catch (error) {
       throw conflict(error);
     }
+    // Already there (delivered before from beside HEAD): dropped, as git rebase drops it.
+    if (tree === (await git.raw(['rev-parse', `${tip}^{tree}`])).trim()) continue;
     const [name, email, date, ...message] = (
       await git.raw(['log', '-1', '--format=%an%n%ae%n%ad%n%B', '--date=raw', commit])
     ).split('\n');
@@ -140,10 +175,32 @@ async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, 
     // Move the index and working tree from HEAD to the new tip, keeping local changes
     // to other files; refuses (and changes nothing) if they touch the same files.
     await git.raw(['read-tree', '-m', '-u', head, tip]);
-  } catch (error) {
-    throw conflict(error);
+  } catch {
+    return { moved: false, tip, files: await overlapping(git, head, tip) };
   }
   await git.raw(['update-ref', '-m', `etl-ledger: ledger commits on top of ${name}`, 'HEAD', tip, head]);
+  return { moved: true };
+}
+
+/** The files with local changes (staged or not) that also differ between `head` and `tip`. */
+async function overlapping(git: SimpleGit, head: string, tip: string): Promise<string[]> {
+  const names = async (args: string[]) => (await git.raw(args)).split('\n').filter(Boolean);
+  const changed = new Set(await names(['diff', '--name-only', head, tip]));
+  const local = [
+    ...(await names(['diff', '--name-only', 'HEAD'])),
+    ...(await names(['diff', '--cached', '--name-only'])),
+    ...(await names(['ls-files', '--others', '--exclude-standard'])),
+  ];
+  return [...new Set(local.filter((file) => changed.has(file)))].sort();
+}
+
+/** How HEAD relates to the commit just pushed beside it. */
+async function keptAside(git: SimpleGit, files: string[], pushed: string, remote: string): Promise<KeptAside> {
+  const [ahead, behind] = (await git.raw(['rev-list', '--left-right', '--count', `HEAD...${pushed}`]))
+    .trim()
+    .split(/\s+/)
+    .map(Number) as [number, number];
+  return { files, local: await checkedOutBranch(git), remote, ahead, behind };
 }
 
 /**
