@@ -25,7 +25,7 @@ import {
   writeStatus,
 } from '../schedule/service.js';
 import type { Command } from './command.js';
-import { appendTick, tickEntry } from '../schedule/tick-log.js';
+import { appendTick, statusWithReason, tickEntry } from '../schedule/tick-log.js';
 import { GIT_RUN_OPTIONS, gitRunArgs, parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
 
 const CATCH_UP: readonly string[] = ['none', 'last', 'all'];
@@ -335,14 +335,37 @@ function describe(event: DaemonEvent): string {
     case 'start':
       return `start  ${event.sequence} for ${event.tick}${event.early ? ' (waits for its tick)' : ''}`;
     case 'end':
-      return `end    ${event.sequence} for ${event.tick}: ${event.status}${event.run_id ? ` (run ${event.run_id})` : ''}${event.error ? `: ${event.error}` : ''}`;
+      return `end    ${event.sequence} for ${event.tick}: ${event.run_id ? `${event.status} (run ${event.run_id})${event.error && event.error !== event.status ? `: ${event.error}` : ''}` : statusWithReason(event.status, event.error)}`;
     case 'skip':
       return `skip   ${event.sequence} ${event.tick}: ${event.reason}`;
     case 'reload':
-      return `reload ${event.sequences} scheduled sequences${event.errors.length ? `; kept the old schedule of ${event.errors.length}: ${event.errors.join('; ')}` : ''}`;
+      return `reload ${count(event.sequences, 'scheduled sequence')}${reloadErrors(event)}`;
     case 'warning':
       return `warn   ${event.sequence} ${event.tick}: ${event.message}`;
     case 'stop':
-      return `stop   ${event.running} runs still going, ${event.grace_ms} ms to end`;
+      return `stop   ${count(event.running, 'run')} still going, ${event.grace_ms} ms to end`;
   }
+}
+
+/** "1 run", "2 runs", "0 runs". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** What a reload could not take: edits whose old schedule is kept, and sequences never scheduled. */
+function reloadErrors(event: Extract<DaemonEvent, { event: 'reload' }>): string {
+  const { kept, not_scheduled: fresh } = event;
+  return [
+    kept.length ? `; kept the old schedule of ${count(kept.length, 'sequence')}: ${unique(kept)}` : '',
+    fresh.length
+      ? `; ${count(fresh.length, 'sequence')} not scheduled, as ${fresh.length === 1 ? 'it does' : 'they do'} not validate: ${unique(fresh)}`
+      : '',
+  ].join('');
+}
+
+/** The errors, each once (one mistake in modules.json leaves out every sequence using it). */
+function unique(errors: string[]): string {
+  const times = new Map<string, number>();
+  for (const error of errors) times.set(error, (times.get(error) ?? 0) + 1);
+  return [...times].map(([error, n]) => (n > 1 ? `${error} (${n} sequences)` : error)).join('; ');
 }

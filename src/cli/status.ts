@@ -1,5 +1,6 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { readStatus } from '../schedule/service.js';
+import { statusWithReason } from '../schedule/tick-log.js';
 import type { Command } from './command.js';
 
 export const command: Command = {
@@ -37,10 +38,13 @@ Options:
     for (const [name, s] of Object.entries(status?.sequences ?? {})) {
       context.stdout.write(`\n${paint('bold', name)}  ${s.schedule} (${s.timezone})\n`);
       if (alive) context.stdout.write(`  next     ${s.next ?? 'never'}\n`);
-      if (s.running) context.stdout.write(`  running  for the tick of ${s.running.tick}\n`);
+      if (s.running)
+        context.stdout.write(
+          `  running  for the tick of ${s.running.tick}${s.running.run_id ? ` (run ${s.running.run_id})` : ''}\n`,
+        );
       if (s.last)
         context.stdout.write(
-          `  last     ${s.last.status} for the tick of ${s.last.tick}${s.last.run_id ? ` (run ${s.last.run_id})` : ''}${s.last.error ? `: ${s.last.error}` : ''}\n`,
+          `  last     for the tick of ${s.last.tick}${s.last.run_id ? ` (run ${s.last.run_id})` : ''}: ${statusWithReason(s.last.status, s.last.error)}\n`,
         );
       if (s.error)
         context.stdout.write(`  ${paint('red', 'error')}    ${s.error} (the schedule before this edit is kept)\n`);

@@ -42,6 +42,8 @@ export interface Launched {
    * the run may go on. That holds neither the sequence nor a slot, only a stop, within its grace.
    */
   ended?: Promise<unknown>;
+  /** The run's id, as soon as the run has one (undefined if it never gets one). */
+  runId?: Promise<string | undefined>;
   cancel(): void;
 }
 
@@ -51,6 +53,8 @@ export type CatchUp = 'none' | 'last' | 'all';
 export const MAX_CATCH_UP = 10;
 /** The timer is armed at most this far ahead: a machine that slept is noticed within it. */
 const MAX_SLEEP_MS = 60_000;
+/** Ticks that came while stopping recorded per sequence, at most (a long grace, a frequent schedule). */
+const MAX_STOPPING_TICKS = 100;
 /** Ticks kept per sequence in the status (skipped and run). */
 const TICKS_KEPT = 20;
 
@@ -61,14 +65,21 @@ export type DaemonEvent =
   | { event: 'skip'; sequence: string; tick: string; reason: string }
   /** Something to set right that did not stop the tick (another daemon's clock runs ahead). */
   | { event: 'warning'; sequence: string; tick: string; message: string }
-  | { event: 'reload'; sequences: number; errors: string[] }
+  | {
+      event: 'reload';
+      sequences: number;
+      /** Every sequence file that does not validate: those whose old schedule is kept, then the others. */
+      errors: string[];
+      kept: string[];
+      not_scheduled: string[];
+    }
   | { event: 'stop'; running: number; grace_ms: number };
 
 export interface SequenceStatus {
   schedule: string;
   timezone: string;
   next: string | null;
-  running: { tick: string } | null;
+  running: { tick: string; run_id?: string } | null;
   last: { tick: string; status: string; run_id?: string; error?: string; finished_at: string } | null;
   /** Why the sequence's definition is not used now (an edit that does not validate): its old schedule is. */
   error: string | null;
@@ -121,7 +132,7 @@ export class Scheduler {
   /** Called when a run or a lingering process ends: stop() waits for none to be left. */
   private waiters: Array<() => void> = [];
   /** Per sequence, the tick whose early start was decided (started or not): asked once a tick. */
-  private readonly early = new Map<string, { tick: number; started: boolean }>();
+  private readonly early = new Map<string, { tick: number; started: boolean; tickLogged?: boolean }>();
   private timer: unknown;
   private stopping = false;
   /** Past the grace (or a second Ctrl-C): whatever is still going, or starts lingering, is stopped. */
@@ -173,10 +184,15 @@ export class Scheduler {
         entry.status.error = error;
       }
     }
+    // A sequence that does not validate has an old schedule kept only if it was scheduled before.
+    const kept = [...invalid].filter(([name]) => this.sequences.has(name)).map(([, error]) => error);
+    const notScheduled = [...invalid].filter(([name]) => !this.sequences.has(name)).map(([, error]) => error);
     this.options.log({
       event: 'reload',
       sequences: this.sequences.size,
-      errors: [...invalid.values()],
+      errors: [...kept, ...notScheduled],
+      kept,
+      not_scheduled: notScheduled,
     });
     this.arm();
   }
@@ -230,6 +246,33 @@ export class Scheduler {
     this.clock.clearTimeout(timer);
     this.cancelAll();
     await quiet;
+    this.recordTicksWhileStopping();
+  }
+
+  /**
+   * The ticks that came while it stopped (the timer no longer fires them): each is recorded
+   * as not run, and why, rather than nowhere. A tick whose run was started early has its own end.
+   */
+  private recordTicksWhileStopping(): void {
+    const now = this.clock.now();
+    for (const entry of this.sequences.values()) {
+      const early = this.early.get(entry.name);
+      const ticks: number[] = [];
+      for (let at = entry.next; at !== undefined && at <= now; ) {
+        if (!(early?.started && early.tick === at)) ticks.push(at);
+        if (ticks.length > MAX_STOPPING_TICKS) break;
+        at = nextTick(entry.cron, new Date(at), entry.timezone)?.getTime();
+      }
+      entry.next = undefined;
+      for (const [i, tick] of ticks.slice(0, MAX_STOPPING_TICKS).entries())
+        this.skip(
+          entry.name,
+          tick,
+          i === MAX_STOPPING_TICKS - 1 && ticks.length > MAX_STOPPING_TICKS
+            ? `came while the scheduler was stopping (within its grace): not run; later ones too, not listed`
+            : 'came while the scheduler was stopping (within its grace): not run',
+        );
+    }
   }
 
   /** Cancels every running run at once, and stops telling about those done (a second Ctrl-C, or the grace is over). */
@@ -282,9 +325,11 @@ export class Scheduler {
       if (entry.next! < tick)
         this.skip(entry.name, entry.next!, 'missed: the machine slept or the clock jumped; the latest tick runs');
       entry.next = nextTick(entry.cron, new Date(now), entry.timezone)?.getTime();
-      this.options.log({ event: 'tick', sequence: entry.name, tick: new Date(tick).toISOString() });
       const early = this.early.get(entry.name);
       this.early.delete(entry.name);
+      // An early run that ended before this timer fired (a late timer) logged its tick already.
+      if (!(early?.tickLogged && early.tick === tick))
+        this.options.log({ event: 'tick', sequence: entry.name, tick: new Date(tick).toISOString() });
       // Its run was started early and waits for this very tick.
       if (early?.started && early.tick === tick) continue;
       // One run of a sequence at a time: a tick that comes while one runs or waits is skipped.
@@ -359,6 +404,13 @@ export class Scheduler {
       }
       const entry = this.sequences.get(name);
       if (entry) entry.status.running = { tick };
+      // The run's id, once the run has it: etl status names it.
+      void launched.runId?.then((runId) => {
+        const current = this.sequences.get(name)?.status;
+        if (!runId || current?.running?.tick !== tick || !this.running.has(name)) return;
+        current.running = { tick, run_id: runId };
+        this.options.changed?.(this.status);
+      });
       this.options.log({ event: 'start', sequence: name, tick, ...(early ? { early } : {}) });
       this.options.changed?.(this.status);
       return launched.done.catch((error: unknown) => ({ status: 'failed', error: errorText(error) }));
@@ -373,6 +425,12 @@ export class Scheduler {
     });
     void done.then((result) => {
       this.running.delete(name);
+      // A run started early may end before the timer fires at its tick: its tick line comes first.
+      const waited = this.early.get(name);
+      if (early && waited?.tick === tickAt && !waited.tickLogged && !('skipped' in result)) {
+        waited.tickLogged = true;
+        this.options.log({ event: 'tick', sequence: name, tick });
+      }
       // Its process may still be telling about it: that holds no slot and not the sequence.
       if (launched?.ended) {
         const lingering = { cancel: () => launched?.cancel() };

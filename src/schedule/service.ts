@@ -158,8 +158,19 @@ export function launchRun(options: LaunchOptions, sequence: string, tick: Date, 
     // The record is printed with an indent of 2: its last line, and only that, is a lone "}".
     if (stdout.endsWith('\n}\n')) fromRecord(parseRecord(stdout));
   });
+  // The run's id, from the first line etl run prints once the run has one ("etl run SEQUENCE ID").
+  let head = '';
+  let told: (runId: string | undefined) => void;
+  const runId = new Promise<string | undefined>((resolve) => {
+    told = resolve;
+  });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4096);
+    if (head.length < 64 * 1024) {
+      head += chunk;
+      const id = RUN_LINE.exec(head.replace(ANSI, ''))?.[1];
+      if (id) told(id);
+    }
     options.onOutput?.(sequence, chunk);
   });
   const ended = new Promise<void>((resolve) => {
@@ -169,6 +180,7 @@ export function launchRun(options: LaunchOptions, sequence: string, tick: Date, 
     });
     child.on('close', (code, signal) => {
       resolve();
+      told(parseRecord(stdout).id);
       // no record: the run did not start (invalid definitions, locked, killed)
       if (fromRecord(parseRecord(stdout))) return;
       // What stopped it: the last error etl run printed (warnings may come after it), else its last line.
@@ -182,12 +194,17 @@ export function launchRun(options: LaunchOptions, sequence: string, tick: Date, 
   return {
     done,
     ended,
+    runId,
     cancel: () => {
       cancelled = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     },
   };
 }
+
+const RUN_LINE = /^etl run \S+ (\d{8}T\d{9}Z-[0-9a-f]{8})$/m;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape sequences of colours
+const ANSI = /\x1b\[[0-9;]*m/g;
 
 function parseRecord(text: string): { id?: string; status?: string; error?: string | null } {
   try {

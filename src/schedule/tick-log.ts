@@ -26,6 +26,15 @@ const CUT_AT_BYTES = 2 * KEPT * 200;
 
 const ticksDir = (repo: string) => join(scheduleStateDir(repo), 'ticks');
 
+/**
+ * A tick's run status with why, said once: "failed: …", "cancelled before the run was recorded"
+ * (not "cancelled: cancelled …": a cancelled run's error repeats its status).
+ */
+export function statusWithReason(status: string, error?: string): string {
+  if (!error || error === status) return status;
+  return error.startsWith(`${status} `) ? error : `${status}: ${error}`;
+}
+
 /** The entry a daemon event leaves, if any (ends and skips). */
 export function tickEntry(event: DaemonEvent, at: Date): TickEntry | undefined {
   if (event.event === 'end')

@@ -99,6 +99,7 @@ function harness(
       if (options.instant) finish();
       return {
         done,
+        runId: Promise.resolve(`run-of-${sequence}`),
         cancel: () => {
           launch.cancelled = true;
           finish('cancelled');
@@ -376,4 +377,37 @@ test('with a lead, idle sequences start their run early (it waits for its tick),
   await clock.advanceTo('2026-12-01T10:09:57Z');
   await stopped;
   assert.equal(launches[4]!.cancelled, true);
+});
+
+test('ticks that come within the grace are recorded as not run, and why; a running tick names its run; an early run that ends before its timer fires has its tick line first', async () => {
+  const { clock, launches, events, scheduler } = harness('2026-12-01T10:00:30Z');
+  scheduler.load(definitions({ s: { schedule: '* * * * *' } }));
+  await clock.advanceTo('2026-12-01T10:01:00Z');
+  assert.deepEqual(scheduler.status.s!.running, { tick: '2026-12-01T10:01:00.000Z', run_id: 'run-of-s' });
+  const stopped = scheduler.stop(5 * 60_000);
+  await clock.advanceTo('2026-12-01T10:03:30Z');
+  launches[0]!.finish();
+  await stopped;
+  const stopping = 'came while the scheduler was stopping (within its grace): not run';
+  assert.deepEqual(
+    events.filter((e) => e.event === 'skip'),
+    [
+      { event: 'skip', sequence: 's', tick: '2026-12-01T10:02:00.000Z', reason: stopping },
+      { event: 'skip', sequence: 's', tick: '2026-12-01T10:03:00.000Z', reason: stopping },
+    ],
+  );
+  assert.deepEqual(
+    scheduler.status.s!.ticks.map((t) => t.outcome),
+    ['succeeded', `skipped: ${stopping}`, `skipped: ${stopping}`],
+  );
+
+  // A run started early that is over before the daemon's timer fires at its tick.
+  const early = harness('2026-12-01T09:59:00Z', { lead: 5000, instant: true });
+  early.scheduler.load(definitions({ a: { schedule: '0 10 * * *' } }));
+  await early.clock.advanceTo('2026-12-01T10:00:00Z');
+  assert.deepEqual(
+    early.events.filter((e) => e.event !== 'reload').map((e) => e.event),
+    ['start', 'tick', 'end'],
+  );
+  assert.equal(early.launches.length, 1);
 });

@@ -111,6 +111,15 @@ test('a real daemon runs each tick, skips a tick its sequence is still running f
     /^etl: tick did not start for its tick \S+: etl_sequences\/tick\.json:1:\d+: .*Mars\/Olympus/,
   );
 
+  // etl status names the run going on.
+  await until(
+    async () =>
+      /running +for the tick of \S+ \(run \d{8}T\d{9}Z-[0-9a-f]{8}\)\n/.test(
+        (await runCli(['status'], { cwd: repo })).stdout,
+      ),
+    'etl status to name the run going on',
+  );
+
   // SIGTERM: no new runs; slow's run (1.5 s) ends within the grace and is not cancelled.
   await until(async () => Boolean((await status(repo)).json.sequences.slow!.running), 'slow to be running');
   daemon.child.kill('SIGTERM');
@@ -125,10 +134,14 @@ test('a real daemon runs each tick, skips a tick its sequence is still running f
   assert.deepEqual(
     lines
       .slice(stop + 1)
+      .filter((l) => l.event !== 'skip')
       .map((l) => [l.event, l.sequence, l.status])
       .filter(([, s]) => s === 'slow'),
     [['end', 'slow', 'succeeded']],
   );
+  // The ticks that came meanwhile are recorded as not run, and why.
+  for (const skip of lines.slice(stop + 1).filter((l) => l.event === 'skip'))
+    assert.equal(skip.reason, 'came while the scheduler was stopping (within its grace): not run');
   assert.equal(lines.slice(stop + 1).filter((l) => l.event === 'start').length, 0);
   const after = await status(repo);
   assert.equal(after.code, 1);
@@ -193,16 +206,37 @@ test('past the grace, running runs are cancelled (recorded so); a second SIGINT 
   const ended = await daemon.done;
   assert.equal(ended.code, 0, ended.stderr);
   assert.match(ended.stdout, /end +slow for \S+: cancelled/);
+  assert.doesNotMatch(ended.stdout, /cancelled: cancelled/);
+  assert.match(ended.stdout, /end +slow for \S+: cancelled \(run \S+\)\n/);
+  assert.match(ended.stdout, / stop +(1 run|2 runs) still going, 30000 ms to end\n/);
+  // Each end comes after its tick's line.
+  const lines = ended.stdout.split('\n');
+  for (const [i, line] of lines.entries()) {
+    const end = / end +(\S+) for (\S+):/.exec(line);
+    if (end)
+      assert.ok(
+        lines.slice(0, i).some((l) => l.includes(` tick   ${end[1]} ${end[2]}`)),
+        `the tick line of "${line}" comes before it:\n${ended.stdout}`,
+      );
+  }
   const [run] = JSON.parse((await runCli(['history', 'slow', '--json'], { cwd: repo })).stdout) as RunRecord[];
   assert.equal(run!.status, 'cancelled');
 
+  // A sequence that does not validate at start has no old schedule to keep: said so.
+  writeFileSync(join(repo, 'etl_sequences/broken.json'), '{"schedule": "* * * * *", "steps": [{"module_name": 7}]}');
   // With a long grace, a second Ctrl-C does not wait for it.
   const patient = startCli(['schedule', '--grace', '10h'], { cwd: repo, env: { ...process.env, ...FAST } });
   t.after(() => patient.child.kill('SIGKILL'));
+  const first = await patient.line(/ reload /);
+  assert.match(
+    first,
+    /reload 2 scheduled sequences; 1 sequence not scheduled, as it does not validate: etl_sequences\/broken\.json:1:\d+: /,
+  );
+  assert.doesNotMatch(first, /kept the old schedule/);
   await patient.line(/start +slow/);
   await until(running(repo), 'the run of slow to be recorded as running');
   patient.child.kill('SIGINT');
-  await patient.line(/stop +\d+ runs still going/);
+  await patient.line(/stop +\d+ runs? still going/);
   patient.child.kill('SIGINT');
   const quick = await patient.done;
   assert.equal(quick.code, 0);
