@@ -333,3 +333,32 @@ test('a webhook that never answers holds no sequence, no slot, and not the stop 
   assert.match(ended.stderr, /webhook 127\.0\.0\.1:\d+ not told after 1 attempts: stopped before an answer/);
   assert.doesNotMatch(ended.stderr, /T0KEN/);
 });
+
+test('a not_started post that fails is warned about by the webhook host only, never its path or query (its token)', {
+  timeout: 120_000,
+}, async (t) => {
+  const hook = await receiver(t, [400]);
+  const url = `${hook.url}?token=s3cr3t-query`;
+  const repo = repoWith('0')(t);
+  const daemon = startCli(['schedule', '--log-format', 'json', '--webhook', url], {
+    cwd: repo,
+    env: { ...process.env, ...FAST },
+  });
+  t.after(() => daemon.child.kill('SIGKILL'));
+  let stderr = '';
+  daemon.child.stderr?.on('data', (text: Buffer | string) => (stderr += String(text)));
+  await daemon.line(/"event":"reload"/);
+  // An edit that does not validate: its ticks' runs do not start, and the daemon posts that.
+  writeFileSync(
+    join(repo, 'etl_sequences/tick.json'),
+    JSON.stringify({ schedule: '* * * * *', timezone: 'Mars/Olympus', steps: [{ module_name: 'ok' }] }),
+  );
+  await until(async () => /not told/.test(stderr), 'the warning about the refused post', 60_000);
+  assert.equal(hook.received[0]!.body.event, 'not_started');
+  assert.match(stderr, /etl schedule: webhook 127\.0\.0\.1:\d+ not told after 1 attempts: HTTP 400\n/);
+  assert.doesNotMatch(stderr, /T0KEN|s3cr3t-query|\/hooks/);
+  daemon.child.kill('SIGTERM');
+  const ended = await daemon.done;
+  assert.equal(ended.code, 0, ended.stderr);
+  assert.doesNotMatch(ended.stdout + ended.stderr, /T0KEN|s3cr3t-query/);
+});
