@@ -4,6 +4,7 @@ import { EtlError, ExitCode } from '../errors.js';
 import { findRun, requireRun } from '../ledger/history.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { readStep } from '../ledger/step-log.js';
+import { standIn } from '../ledger/unchanged.js';
 import { diffRuns, type LoadedRun, type RunSide, type StepDiff } from '../review/run-diff.js';
 import type { Command, CommandContext } from './command.js';
 import { formatTable } from './output.js';
@@ -80,6 +81,7 @@ Options:
       );
       const step = `step ${stepName({ ...s, name: (s.b ?? s.a)!.name })}`;
       if (changes.length > 0) lines.push(`${step} metrics: ${changes.join(', ')}`);
+      if (s.module_files.length > 0) lines.push(`${step} module code: ${s.module_files.join(', ')}`);
       if (s.output_differs)
         lines.push(
           `${step} output ${s.b?.output ?? ''}: sha256 ${s.a?.output_sha256?.slice(0, 12)} -> ${s.b?.output_sha256?.slice(0, 12)}`,
@@ -105,7 +107,9 @@ Options:
 function load(view: Awaited<ReturnType<typeof ledgerView>>, spec: string): LoadedRun {
   const ref = findRun(view, spec);
   const run = requireRun(ref);
-  return { run, steps: run.steps.map((s) => readStep(join(ref.root, ref.folder), s.record)) };
+  const steps = run.steps.map((s) => readStep(join(ref.root, ref.folder), s.record));
+  // A step skipped as unchanged (or as done by a resumed run) stands for the run it points at.
+  return { run, steps, stand_ins: steps.map((step) => (step?.skipped_as ? standIn(view, step) : undefined)) };
 }
 
 function describe(side: RunSide): string {

@@ -132,6 +132,20 @@ export function resumedValues(
   return { params: { ...params, ...asked.params }, tick };
 }
 
+/**
+ * The record of the step a skipped one stands for (`skipped_as`: unchanged, or resumed), through
+ * a chain of such skips; undefined when the ledger no longer holds it.
+ */
+export function standIn(view: LedgerView, step: StepRecord): StepRecord | undefined {
+  let current = step;
+  for (let hops = 0; current.skipped_as && hops < 20; hops++) {
+    const next = stoodFor(view, current.skipped_as.run_id, current.index)?.step;
+    if (next?.name !== step.name) return undefined;
+    current = next;
+  }
+  return current.skipped_as ? undefined : current;
+}
+
 export interface ResumePoint {
   run_id: string;
   /** The step the new run starts at (1-based). */

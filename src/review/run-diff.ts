@@ -34,6 +34,11 @@ export interface StepSide {
   config_sha256: string | null;
   output_sha256: string | null;
   metrics: Record<string, MetricValue> | null;
+  /** The module's files that ran: path -> blob hash (null: not recorded). */
+  module_files: Record<string, string | null> | null;
+  fingerprint: string | null;
+  /** Skipped as unchanged (or as done by a resumed run): the run whose record stands for it here. */
+  stands_for: string | null;
 }
 
 export interface MetricChange {
@@ -49,8 +54,14 @@ export interface StepDiff {
   /** null: the run has no such step. */
   a: StepSide | null;
   b: StepSide | null;
-  /** What the step was given that differs: module, argv, input, output, config, and the content of input and config. */
+  /**
+   * What the step was given that differs: module, argv, input, output, config, module code (its
+   * files' content), the content of input and config, params; "env" when only its fingerprint
+   * tells them apart.
+   */
   given: string[];
+  /** The module's files whose content differs (with "module code"). */
+  module_files: string[];
   /** Whether the output's content differs (both hashed). */
   output_differs: boolean;
   /** The metrics whose value differs. */
@@ -75,31 +86,30 @@ export interface RunDiff {
 export interface LoadedRun {
   run: RunRecord;
   steps: Array<StepRecord | undefined>;
+  /** For a step skipped as unchanged or resumed: the record of the step it stands for. */
+  stand_ins?: Array<StepRecord | undefined>;
 }
 
 export function diffRuns(repo: string, a: LoadedRun, b: LoadedRun, env: Env = process.env): RunDiff {
+  const paramsDiffer = !sameValue(sortedParams(a.run), sortedParams(b.run));
   const steps = pairSteps(a, b).map(([index, role, sa, sb]) => {
-    const given =
-      sa && sb
-        ? [
-            ...GIVEN.filter((key) => !sameValue(sa[key], sb[key])),
-            ...CONTENT.filter(([key]) => sa[key] !== null && sb[key] !== null && sa[key] !== sb[key]).map(
-              ([, name]) => name,
-            ),
-          ]
-        : ['the step itself'];
+    const files = sa && sb ? moduleFilesChanged(sa, sb) : [];
+    const given = sa && sb ? givenDifferently(sa, sb, files, paramsDiffer) : ['the step itself'];
     return {
       index,
       role,
       a: sa,
       b: sb,
       given,
+      module_files: files ?? [],
       output_differs: Boolean(sa?.output_sha256 && sb?.output_sha256 && sa.output_sha256 !== sb.output_sha256),
       metrics: metricChanges(sa?.metrics ?? {}, sb?.metrics ?? {}),
       duration_change_pct: changePct(sa?.duration_ms, sb?.duration_ms),
     };
   });
-  const first = steps.find((s) => s.given.length > 0 && (s.a?.status !== 'skipped' || s.b?.status !== 'skipped'));
+  // A step skipped in both runs (--from, a failure before it) was given nothing, unless a skip stands for a run.
+  const tookPart = (side: StepSide | null) => side !== null && (side.status !== 'skipped' || side.stands_for !== null);
+  const first = steps.find((s) => s.given.length > 0 && (tookPart(s.a) || tookPart(s.b)));
   const names = [...new Set([...Object.keys(a.run.params ?? {}), ...Object.keys(b.run.params ?? {})])].sort();
   return {
     a: side(a.run),
@@ -127,6 +137,31 @@ const CONTENT = [
   ['input_sha256', 'input content'],
   ['config_sha256', 'config content'],
 ] as const;
+
+/** What a step was given differently in two runs, named; `files`: its module files that changed (undefined: not recorded). */
+function givenDifferently(a: StepSide, b: StepSide, files: string[] | undefined, paramsDiffer: boolean): string[] {
+  const given = [
+    ...GIVEN.filter((key) => !sameValue(a[key], b[key])),
+    ...(files?.length ? ['module code'] : []),
+    ...CONTENT.filter(([key]) => a[key] !== null && b[key] !== null && a[key] !== b[key]).map(([, name]) => name),
+    // Every module gets the params (ETL_PARAM_*), whether or not a path names them.
+    ...(paramsDiffer ? ['params'] : []),
+  ];
+  // The fingerprint holds what is not compared above: the step's env (and module files, when
+  // a record predates keeping them).
+  if (given.length === 0 && a.fingerprint && b.fingerprint && a.fingerprint !== b.fingerprint)
+    given.push(files === undefined ? 'module code or env' : 'env');
+  return given;
+}
+
+/** The module files whose content differs, or undefined when a run did not record them. */
+function moduleFilesChanged(a: StepSide, b: StepSide): string[] | undefined {
+  if (!a.module_files || !b.module_files) return undefined;
+  const paths = [...new Set([...Object.keys(a.module_files), ...Object.keys(b.module_files)])].sort();
+  return paths.filter((path) => (a.module_files![path] ?? null) !== (b.module_files![path] ?? null));
+}
+
+const sortedParams = (run: RunRecord) => Object.entries(run.params ?? {}).sort(([x], [y]) => (x < y ? -1 : 1));
 
 function changePct(a: unknown, b: unknown): number | null {
   return typeof a === 'number' && typeof b === 'number' && a !== 0 ? Math.round(((b - a) / a) * 1000) / 10 : null;
@@ -163,7 +198,10 @@ function pairSteps(a: LoadedRun, b: LoadedRun): Array<[number, Role, StepSide | 
   const sides = (loaded: LoadedRun) =>
     new Map(
       loaded.run.steps.map((summary, i) => {
-        const record = loaded.steps[i];
+        // A skip that stands for another run compares as that run's step.
+        const own = loaded.steps[i];
+        const standIn = loaded.stand_ins?.[i];
+        const record = standIn ?? own;
         const value: StepSide = {
           name: summary.name,
           module: summary.module,
@@ -178,6 +216,9 @@ function pairSteps(a: LoadedRun, b: LoadedRun): Array<[number, Role, StepSide | 
           config_sha256: record?.lineage?.config?.sha256 ?? null,
           output_sha256: record?.lineage?.output?.sha256 ?? null,
           metrics: record?.metrics ?? null,
+          module_files: record?.module_files ?? null,
+          fingerprint: record?.fingerprint ?? null,
+          stands_for: standIn ? (own?.skipped_as?.run_id ?? null) : null,
         };
         return [`${summary.role} ${summary.index}`, value] as const;
       }),

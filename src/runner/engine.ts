@@ -275,6 +275,10 @@ async function execStep(
   const { plan, options, run, now, redactor } = state;
   // The step's timeout counts from here: hashing what it reads (not counted in its duration)
   // is bounded by it and by the run's deadline, as a stop bounds it.
+  // Which module files ran, by hash: etl diff names a step whose module code changed.
+  record.module_files = Object.fromEntries(
+    planned.module_files.map((file) => [file, options.definitions.files[file] ?? null]),
+  );
   const began = now().getTime();
   const before = boundedSignal(stepDeadline(deadline, planned.timeout_ms, began), options.signal, began);
   let lineage: Awaited<ReturnType<typeof readLineage>> | undefined;

@@ -157,6 +157,12 @@ export const StepRecord = z
       .record(z.string(), z.union([z.number(), z.string()]))
       .optional()
       .describe('What the module wrote to ETL_METRICS (its last attempt): key -> number or text'),
+    module_files: z
+      .record(z.string(), Nullable(z.string()))
+      .optional()
+      .describe(
+        "The repository files the step's module ran (its program, its scripts, what its depends match): path -> git blob hash, from the run's pin",
+      ),
     fingerprint: z
       .string()
       .optional()
