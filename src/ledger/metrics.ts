@@ -6,6 +6,7 @@ import type { MetricValue } from '../runner/metrics.js';
 import type { Role, RunRecord } from '../runner/records.js';
 import { type LedgerView, readRun, reapIfAbandoned, runsNewestFirst } from './history.js';
 import { readStep } from './step-log.js';
+import { standIn } from './unchanged.js';
 
 export interface MetricPoint {
   run_id: string;
@@ -53,7 +54,8 @@ export function metricsHistory(view: LedgerView, sequence: string, query: Metric
 
 /**
  * For a run about to go: what each step wrote in the sequence's last successful run (found
- * once, when a rule first asks), for the expect rule "within N% of last".
+ * once, when a rule first asks), for the expect rule "within N% of last"; with why there is
+ * nothing, when that run has no metrics of the step. Undefined: no successful run at all.
  */
 export function lastSuccessfulMetrics(
   root: string,
@@ -74,8 +76,18 @@ export function lastSuccessfulMetrics(
       }
     }
     if (!found) return undefined;
+    const run_id = found.run.id;
     const summary = found.run.steps.find((s) => s.role === role && s.index === index);
-    const metrics = summary && readStep(join(root, found.folder), summary.record)?.metrics;
-    return metrics ? { run_id: found.run.id, metrics } : undefined;
+    let step = summary && readStep(join(root, found.folder), summary.record);
+    // Skipped as unchanged (or resumed), it stands for the run that did the work: its metrics.
+    if (step?.skipped_as) step = standIn(root, step) ?? step;
+    if (step?.metrics) return { run_id: step.run_id, metrics: step.metrics };
+    const what = role === 'on_failure' ? `on_failure step ${index}` : `step ${index}`;
+    const missing = !step
+      ? `has no ${what}`
+      : step.status !== 'succeeded'
+        ? `did not run ${what} (${step.status})`
+        : `wrote no metrics at ${what}`;
+    return { run_id, metrics: {}, missing };
   };
 }

@@ -44,6 +44,8 @@ export interface Expectation {
 export interface LastMetrics {
   run_id: string;
   metrics: Record<string, MetricValue>;
+  /** Why that run has no metrics of the step ("did not run step 2"), when it has none. */
+  missing?: string;
 }
 
 const holds = (op: Comparison, a: number, b: number): boolean =>
@@ -94,7 +96,7 @@ export function checkExpectations(
     if (typeof before !== 'number')
       return result(
         true,
-        `got ${value}; ${last ? `the last successful run (${last.run_id}) wrote no number for it` : 'no successful run before to compare with'}`,
+        `got ${value}; ${last ? `the last successful run (${last.run_id}) ${last.missing ?? (before === undefined ? `wrote no ${metric}` : `had "${before}", not a number`)}: nothing to compare with` : 'no successful run before to compare with'}`,
       );
     const change =
       before === 0 ? (value === 0 ? 0 : Number.POSITIVE_INFINITY) : ((value - before) / Math.abs(before)) * 100;

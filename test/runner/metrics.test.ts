@@ -136,6 +136,74 @@ test('expect rules: parsed, checked against the metrics, the share of another, a
     checkExpectations({ rows: 'within 20% of last' }, { rows: 5 }, undefined).map((c) => [c.ok, c.message]),
     [[true, 'rows within 20% of last: got 5; no successful run before to compare with']],
   );
+  // A successful run before that has no such number: it is named.
+  assert.deepEqual(
+    checkExpectations(
+      { rows: 'within 20% of last', kept: 'within 20% of last' },
+      { rows: 5, kept: 4 },
+      { run_id: 'R1', metrics: { kept: 'many' } },
+    ).map((c) => [c.ok, c.message]),
+    [
+      [true, 'rows within 20% of last: got 5; the last successful run (R1) wrote no rows: nothing to compare with'],
+      [
+        true,
+        'kept within 20% of last: got 4; the last successful run (R1) had "many", not a number: nothing to compare with',
+      ],
+    ],
+  );
+});
+
+test('"within N% of last" after a successful run whose step wrote no metrics names that run, and follows a skip to the run it stands for', async (t) => {
+  const step = { module_name: 'extract', input: 'data/in.csv', output: 'work/out.csv' };
+  const repo = pipelineRepo(t, {
+    modules: { extract: { cmd: './modules/extract.sh' } },
+    sequences: { daily: { skip_unchanged: true, steps: [step] } },
+    files: {
+      'data/in.csv': 'a\n',
+      'modules/extract.sh': {
+        content: `#!/bin/sh
+while [ $# -gt 0 ]; do case "$1" in --input) i="$2";; --output) o="$2";; esac; shift 2; done
+mkdir -p work && cp "$i" "$o"
+if [ -n "$ROWS" ]; then echo "rows=$ROWS" >> "$ETL_METRICS"; fi
+`,
+        mode: 0o755,
+      },
+    },
+  });
+  const run = async (rows?: string) => {
+    const result = await runCli(['run', 'daily', '--json'], { cwd: repo, env: rows ? { ROWS: rows } : {} });
+    const record = JSON.parse(result.stdout) as RunRecord;
+    const shown = JSON.parse((await runCli(['show', record.id, '--json'], { cwd: repo })).stdout) as {
+      steps: StepRecord[];
+    };
+    return { record, step: shown.steps[0]! };
+  };
+  // A run before the rule existed, its module writing no metrics: successful, nothing to compare.
+  const silent = await run();
+  assert.equal(silent.record.status, 'succeeded');
+  writeFileSync(
+    join(repo, 'etl_sequences/daily.json'),
+    JSON.stringify({ skip_unchanged: true, steps: [{ ...step, expect: { rows: 'within 20% of last' } }] }),
+  );
+  writeFileSync(join(repo, 'data/in.csv'), 'b\n');
+  const first = await run('100');
+  assert.equal(first.record.status, 'succeeded');
+  assert.deepEqual(
+    first.step.expectations?.map((e) => e.message),
+    [
+      `rows within 20% of last: got 100; the last successful run (${silent.record.id}) wrote no metrics at step 1: nothing to compare with`,
+    ],
+  );
+  // Skipped as unchanged: the next run compares with the run the skip stands for.
+  const skipped = await run('100');
+  assert.equal(skipped.step.skipped_as?.run_id, first.record.id);
+  writeFileSync(join(repo, 'data/in.csv'), 'c\n');
+  const doubled = await run('200');
+  assert.equal(doubled.record.status, 'failed');
+  assert.deepEqual(
+    doubled.step.expectations?.map((e) => e.message),
+    [`rows within 20% of last: got 200, the last successful run (${first.record.id}) had 100 (+100%)`],
+  );
 });
 
 test('an expect rule that does not hold fails its step, names the rule, the value and the reference; a bad rule is a located error', async (t) => {
