@@ -2,7 +2,8 @@
 import type { Definitions } from '../definitions/model.js';
 import { joinWords } from '../definitions/words.js';
 import type { Env } from '../git/git.js';
-import { maskPlan, type PlannedStep, planRun } from '../runner/plan.js';
+import { EtlError } from '../errors.js';
+import { maskPlan, type Plan, type PlannedStep, planRun } from '../runner/plan.js';
 import { changedSequences, deletedSequences } from './changed.js';
 
 /**
@@ -26,7 +27,15 @@ export async function changePlanMarkdown(
       markdown += 'This sequence has validation errors: see the annotations.\n\n';
       continue;
     }
-    const plan = maskPlan(planRun(definitions, c.name, env), env);
+    let plan: Plan;
+    try {
+      plan = maskPlan(planRun(definitions, c.name, env), env);
+    } catch (error) {
+      // A templated conf that is missing for a run now: the plan says so, and goes on.
+      if (!(error instanceof EtlError && error.code === 'missing-conf')) throw error;
+      markdown += `A run now would stop before its first step: ${error.message}\n\n`;
+      continue;
+    }
     markdown += `${plan.steps.map(line).join('\n')}\n\n`;
     if (plan.on_failure.length) markdown += `On failure:\n\n${plan.on_failure.map(line).join('\n')}\n\n`;
   }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PARAM_VALUE_SCOPE, resolveTemplate, templateProblems } from '../../src/definitions/template.js';
-import { pipelineRepo, runCli } from '../helpers/repo.js';
+import { git, initRepo } from '../helpers/git.js';
+import { pipelineRepo, runCli, writeFiles } from '../helpers/repo.js';
 import type { RunRecord } from '../../src/runner/records.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -181,4 +182,44 @@ test('env values, param defaults and conf: templates expanded or refused at thei
   const other = await runCli(['run', 'conf', '--param', 'region=south', '--dry-run'], { cwd: repo });
   assert.equal(other.code, 2);
   assert.match(other.stderr, /is "conf\/south\.json" for this run/);
+});
+
+test('a backfill goes on past a tick whose templated conf is missing: each tick checks its own', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: {
+      daily: { schedule: '0 6 * * *', steps: [{ module_name: 'ok', conf: 'conf/${tick:%Y-%m-%d}.json' }] },
+    },
+    files: { 'conf/2026-10-21.json': '{}\n' },
+  });
+  const result = await runCli(['backfill', 'daily', '--from', '2026-10-20', '--to', '2026-10-21'], { cwd: repo });
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  assert.match(
+    result.stdout,
+    /^2026-10-20T06:00:00\.000Z .*"conf\/2026-10-20\.json" for this run, which does not exist/m,
+  );
+  assert.match(result.stdout, /^2026-10-21T06:00:00\.000Z {2}succeeded/m);
+});
+
+test('pr-plan says that a run now would stop on its templated conf, and plans the other sequences', async (t) => {
+  const repo = initRepo(
+    pipelineRepo(t, {
+      modules: { ok: { cmd: './modules/ok.sh' } },
+      sequences: { other: [{ module_name: 'ok' }] },
+    }),
+  );
+  const base = git(repo, 'rev-parse', 'HEAD');
+  writeFiles(repo, {
+    'etl_sequences/daily.json': JSON.stringify({ steps: [{ module_name: 'ok', conf: 'conf/${tick:%Y}.json' }] }),
+    'etl_sequences/other.json': JSON.stringify([{ module_name: 'ok', output: 'x' }]),
+  });
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '--quiet', '-m', 'daily');
+  const result = await runCli(['pr-plan', '--base', base], { cwd: repo });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /`daily`[\s\S]*A run now would stop before its first step: .*does not exist in the repository/,
+  );
+  assert.match(result.stdout, /`other`[\s\S]*ok\.sh --output x/);
 });
