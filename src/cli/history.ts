@@ -1,7 +1,4 @@
 import { describeSummaryEnding, failedStep } from '../runner/labels.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
 import { formatDuration, parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
@@ -9,7 +6,7 @@ import { listHistory } from '../ledger/history.js';
 import type { RunRecord } from '../runner/records.js';
 import { RUN_STATUSES } from '../runner/statuses.js';
 import { readTicks, type TickEntry } from '../schedule/tick-log.js';
-import { parseLimit } from './options.js';
+import { checkKnownSequence, parseLimit } from './options.js';
 import type { Command } from './command.js';
 import { formatTable, type Paint } from './output.js';
 
@@ -47,6 +44,8 @@ Options:
     if (status !== undefined && !STATUSES.includes(status))
       throw new EtlError('usage', `--status must be one of ${STATUSES.join(', ')}, got "${status}"`);
     const limit = parseLimit(values.limit);
+    const view = await ledgerView(context.repo, { env: context.env });
+    if (positionals[0] !== undefined) checkKnownSequence(context.repo, view, positionals[0]);
     if (values.ticks) {
       if (status !== undefined || values.since !== undefined)
         throw new EtlError('usage', '--ticks lists every tick: --status and --since go with runs');
@@ -60,7 +59,7 @@ Options:
       return ExitCode.ok;
     }
     const since = values.since === undefined ? undefined : parseSince(String(values.since), new Date());
-    const runs = listHistory(await ledgerView(context.repo, { env: context.env }), {
+    const runs = listHistory(view, {
       sequence: positionals[0],
       status,
       since,
@@ -69,9 +68,7 @@ Options:
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
     } else if (runs.length === 0) {
-      context.stdout.write(
-        `${noRunsMessage(context.repo, { sequence: positionals[0], status, since, now: new Date() })}\n`,
-      );
+      context.stdout.write(`${noRunsMessage({ sequence: positionals[0], status, since, now: new Date() })}\n`);
     } else {
       context.stdout.write(historyTable(runs, context.paint));
     }
@@ -136,15 +133,9 @@ export function parseSince(text: string, now: Date): Date {
   return date;
 }
 
-/** Why nothing was listed: an empty ledger, a filter that left nothing, or no such sequence. */
-function noRunsMessage(repo: string, filters: { sequence?: string; status?: string; since?: Date; now: Date }): string {
+/** Why nothing was listed: an empty ledger, or a filter that left nothing. */
+function noRunsMessage(filters: { sequence?: string; status?: string; since?: Date; now: Date }): string {
   const { sequence, status, since, now } = filters;
-  if (
-    sequence !== undefined &&
-    !SEQUENCE_EXTENSIONS.some((ext) => existsSync(join(repo, SEQUENCES_DIR, `${sequence}${ext}`)))
-  ) {
-    return `no sequence "${sequence}" in ${SEQUENCES_DIR}/, and no runs of it in the ledger`;
-  }
   const filtered = [
     sequence && `of sequence "${sequence}"`,
     status && `with status ${status}`,

@@ -2,7 +2,7 @@ import { EtlError, ExitCode } from '../errors.js';
 import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
 import { logFromGit } from '../ledger/git-log.js';
 import { checkSequenceName } from '../ledger/layout.js';
-import { parseLimit } from './options.js';
+import { checkKnownSequence, parseLimit } from './options.js';
 import type { Command } from './command.js';
 import { formatTable } from './output.js';
 
@@ -30,6 +30,9 @@ Options:
       env: context.env,
       revs: branch ? [branch, 'HEAD'] : ['HEAD'],
     });
+    // No commit of it either: a sequence that neither is defined nor ever ran is refused.
+    if (positionals[0] !== undefined && runs.length === 0)
+      checkKnownSequence(context.repo, context.repo, positionals[0]);
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       return ExitCode.ok;

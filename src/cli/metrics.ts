@@ -1,10 +1,9 @@
 import { formatMetrics } from '../runner/metrics.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
-import { checkSequenceName } from '../ledger/layout.js';
 import { metricsHistory } from '../ledger/metrics.js';
 import type { Command } from './command.js';
-import { parseLimit } from './options.js';
+import { checkKnownSequence, parseLimit } from './options.js';
 import { formatTable } from './output.js';
 
 export const command: Command = {
@@ -29,8 +28,9 @@ Options:
   async run(values, positionals, context) {
     if (positionals.length !== 1)
       throw new EtlError('usage', `metrics takes one sequence name, got ${positionals.length}`);
-    const sequence = checkSequenceName(positionals[0]!);
-    const points = metricsHistory(await ledgerView(context.repo, { env: context.env }), sequence, {
+    const view = await ledgerView(context.repo, { env: context.env });
+    const sequence = checkKnownSequence(context.repo, view, positionals[0]!);
+    const points = metricsHistory(view, sequence, {
       step: values.step as string | undefined,
       key: values.key as string | undefined,
       limit: parseLimit(values.limit),

@@ -1,5 +1,11 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
+import { SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
+import { didYouMean } from '../definitions/suggest.js';
 import { EtlError } from '../errors.js';
+import { type LedgerView, ledgerSequences } from '../ledger/history.js';
+import { checkSequenceName, RUNS_DIR } from '../ledger/layout.js';
 import { checkWebhookUrl } from '../notify/webhook.js';
 
 /** --limit N (or another count): a positive whole number, said the same way by every command that takes it. */
@@ -76,4 +82,26 @@ export function parseParams(given: unknown): Record<string, string> {
     params[match[1]!] = match[2]!;
   }
   return params;
+}
+
+/** Whether etl_sequences/ has a file for the sequence (valid or not). */
+export function isDefined(repo: string, sequence: string): boolean {
+  return SEQUENCE_EXTENSIONS.some((ext) => existsSync(join(repo, SEQUENCES_DIR, `${sequence}${ext}`)));
+}
+
+/**
+ * A sequence a read command is asked about: defined, or with runs in the ledger. One that
+ * is neither is a typo more often than not: a usage error (exit 2), with the names nearest it.
+ */
+export function checkKnownSequence(repo: string, view: LedgerView, sequence: string): string {
+  checkSequenceName(sequence);
+  const roots = typeof view === 'string' ? [view] : view;
+  if (isDefined(repo, sequence) || roots.some((root) => existsSync(join(root, RUNS_DIR, sequence)))) return sequence;
+  const folder = join(repo, SEQUENCES_DIR);
+  const defined = (existsSync(folder) ? readdirSync(folder) : []).map((file) => file.replace(/\.(json|ya?ml)$/, ''));
+  const known = [...defined, ...roots.flatMap((root) => ledgerSequences(root))];
+  throw new EtlError(
+    'unknown-sequence',
+    `no sequence "${sequence}" in ${SEQUENCES_DIR}/, and no runs of it in the ledger${didYouMean(sequence, known)}`,
+  );
 }

@@ -1,7 +1,7 @@
 // Inputs that once gave stack traces: each gets a clear, located error and exit 2, and a bad
 // file never hides the other sequences.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';
@@ -119,4 +119,43 @@ test('arguments and environment too large together (E2BIG) fail the step with th
   const { run, steps } = onlyRun(repo);
   assert.equal(run.status, 'failed');
   assert.match(steps[0]!.attempts[0]!.error!, /cannot start .*E2BIG/);
+});
+
+test('a sequence that is neither defined nor ever ran is a usage error for every read command; one that is, is not', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { daily: [{ module_name: 'ok' }], never: [{ module_name: 'ok' }] },
+  });
+  assert.equal((await runCli(['run', 'daily'], { cwd: repo })).code, 0);
+  for (const args of [
+    ['history', 'nosuch'],
+    ['history', 'nosuch', '--ticks'],
+    ['metrics', 'nosuch'],
+    ['log', 'nosuch'],
+    ['show', 'nosuch'],
+    ['logs', 'nosuch'],
+  ]) {
+    const result = await runCli(args, { cwd: repo });
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}`);
+    assert.match(result.stderr, /"nosuch"/, args.join(' '));
+    noTrace(result.stderr);
+  }
+  const typo = await runCli(['metrics', 'dayly'], { cwd: repo });
+  assert.match(
+    typo.stderr,
+    /no sequence "dayly" in etl_sequences\/, and no runs of it in the ledger \(did you mean "daily"\?\)/,
+  );
+  // Defined and never run, or run and no longer defined: an empty answer, not an error.
+  for (const args of [
+    ['history', 'never'],
+    ['metrics', 'never'],
+    ['history', 'never', '--ticks'],
+  ])
+    assert.equal((await runCli(args, { cwd: repo })).code, 0, args.join(' '));
+  rmSync(join(repo, 'etl_sequences/daily.json'));
+  for (const args of [
+    ['history', 'daily'],
+    ['metrics', 'daily'],
+  ])
+    assert.equal((await runCli(args, { cwd: repo })).code, 0, args.join(' '));
 });

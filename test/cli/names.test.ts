@@ -47,10 +47,9 @@ test('show and logs take an id, a prefix, the hash at its end, the printed recor
 test('history says what it filtered: a sequence that does not exist, a date in the future', async (t) => {
   const repo = pipelineRepo(t, OK);
   assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 0);
-  assert.match(
-    (await runCli(['history', 'nosuchseq'], { cwd: repo })).stdout,
-    /no sequence "nosuchseq" in etl_sequences\/, and no runs of it in the ledger/,
-  );
+  const unknown = await runCli(['history', 'nosuchseq'], { cwd: repo });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /no sequence "nosuchseq" in etl_sequences\/, and no runs of it in the ledger/);
   assert.match(
     (await runCli(['history', '--since', '2999-01-01'], { cwd: repo })).stdout,
     /no runs since 2999-01-01T00:00:00\.000Z \(in the future\)/,
