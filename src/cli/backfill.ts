@@ -94,7 +94,11 @@ Options:
           continue;
         }
         if (stopped) break;
-        const launched = launchRun({ repo: context.repo, env: context.env, runArgs }, sequence.name, tick);
+        const launched = launchRun(
+          { repo: context.repo, env: context.env, runArgs, trigger: 'backfill' },
+          sequence.name,
+          tick,
+        );
         cancel = launched.cancel;
         const result = await launched.done;
         cancel = undefined;

@@ -85,34 +85,37 @@ const STATUS_COLOURS: Record<string, Parameters<Paint>[0]> = {
 };
 
 export function historyTable(runs: RunRecord[], paint: Paint): string {
+  // The tick a run was for (etl schedule, backfill, run --tick), when any listed run has one.
+  const ticked = runs.some((run) => run.trigger.tick);
   const rows = runs.map((run) => {
     const failed = failedStep(run);
     return [
       run.id,
       run.sequence,
       run.status,
-      run.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      shortTime(run.started_at),
+      ...(ticked ? [run.trigger.tick ? shortTime(run.trigger.tick) : '-'] : []),
       run.duration_ms === null ? '-' : formatDuration(run.duration_ms),
       failed ? `${failed.index} ${failed.name} (${describeSummaryEnding(failed)})` : '',
     ];
   });
   return formatTable(
-    ['RUN', 'SEQUENCE', 'STATUS', 'STARTED', 'DURATION', 'FAILED STEP'],
+    ['RUN', 'SEQUENCE', 'STATUS', 'STARTED', ...(ticked ? ['TICK'] : []), 'DURATION', 'FAILED STEP'],
     rows,
     paint,
     (cell, column) => (column === 2 ? STATUS_COLOURS[cell] : undefined),
   );
 }
 
+/** An ISO time as the tables print it: 2026-12-01 10:00:00Z. */
+function shortTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
 function ticksTable(ticks: TickEntry[], paint: Paint): string {
   return formatTable(
     ['TICK', 'SEQUENCE', 'OUTCOME', 'RUN OR REASON'],
-    ticks.map((t) => [
-      t.tick.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-      t.sequence,
-      t.outcome,
-      t.run_id ?? t.reason ?? '',
-    ]),
+    ticks.map((t) => [shortTime(t.tick), t.sequence, t.outcome, t.run_id ?? t.reason ?? '']),
     paint,
     (cell, column) =>
       column === 2 ? (STATUS_COLOURS[cell] ?? (cell === 'skipped' ? 'yellow' : undefined)) : undefined,

@@ -31,7 +31,7 @@ Options:
     const load = () => requireRun(ref);
     let run = load();
     const pick = (steps: StepSummary[]) => (positionals[1] === undefined ? steps : [selectStep(run, positionals[1])]);
-    const state: PrintState = { offsets: new Map(), refused: new Set(), atLineStart: true };
+    const state: PrintState = { offsets: new Map(), refused: new Set(), atLineStart: true, printed: 0 };
     const many = positionals[1] === undefined;
     for (;;) {
       for (const step of pick(run.steps)) printNew({ ...context, repo: root }, ref, run, step, state, many);
@@ -45,6 +45,11 @@ Options:
       context.stderr.write(
         `(step ${step!.index} ${step!.name} ${step!.status === 'skipped' || step!.status === 'pending' ? `was ${step!.status === 'pending' ? 'not started' : 'skipped'}: it did not run` : `${step!.status}, and printed nothing`})\n`,
       );
+    }
+    if (many && state.printed === 0 && state.refused.size === 0) {
+      // Every step's log, and not a byte in any: say so, and how each step went, rather than print nothing.
+      const steps = run.steps.map((s) => `${stepTitle(s)} ${s.status}`).join(', ');
+      context.stderr.write(`(no step of run ${run.id} printed anything${steps ? `: ${steps}` : ''})\n`);
     }
     if (values.follow) {
       // A follower is told how it ended, as `etl run` would have said.
@@ -74,6 +79,8 @@ interface PrintState {
   refused: Set<string>;
   /** Whether the last byte printed ended a line: a header must start on a line of its own. */
   atLineStart: boolean;
+  /** Bytes of log printed (headers aside). */
+  printed: number;
 }
 
 /** Prints what a step's log gained since last time, with a header before its first bytes. */
@@ -118,6 +125,7 @@ function printNew(
         if (read === 0) break;
         context.stdout.write(Buffer.from(buffer.subarray(0, read))); // a copy: write() may keep it past the next read
         state.atLineStart = buffer[read - 1] === 0x0a;
+        state.printed += read;
         at += read;
       }
     } finally {

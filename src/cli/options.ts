@@ -1,8 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
-import { SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
+import { SEQUENCES_DIR } from '../definitions/model.js';
 import { didYouMean } from '../definitions/suggest.js';
+import { isDefinedSequence } from '../definitions/validate.js';
 import { EtlError } from '../errors.js';
 import { type LedgerView, ledgerSequences } from '../ledger/history.js';
 import { checkSequenceName, RUNS_DIR } from '../ledger/layout.js';
@@ -84,11 +85,6 @@ export function parseParams(given: unknown): Record<string, string> {
   return params;
 }
 
-/** Whether etl_sequences/ has a file for the sequence (valid or not). */
-export function isDefined(repo: string, sequence: string): boolean {
-  return SEQUENCE_EXTENSIONS.some((ext) => existsSync(join(repo, SEQUENCES_DIR, `${sequence}${ext}`)));
-}
-
 /**
  * A sequence a read command is asked about: defined, or with runs in the ledger. One that
  * is neither is a typo more often than not: a usage error (exit 2), with the names nearest it.
@@ -96,7 +92,8 @@ export function isDefined(repo: string, sequence: string): boolean {
 export function checkKnownSequence(repo: string, view: LedgerView, sequence: string): string {
   checkSequenceName(sequence);
   const roots = typeof view === 'string' ? [view] : view;
-  if (isDefined(repo, sequence) || roots.some((root) => existsSync(join(root, RUNS_DIR, sequence)))) return sequence;
+  if (isDefinedSequence(repo, sequence) || roots.some((root) => existsSync(join(root, RUNS_DIR, sequence))))
+    return sequence;
   const folder = join(repo, SEQUENCES_DIR);
   const defined = (existsSync(folder) ? readdirSync(folder) : []).map((file) => file.replace(/\.(json|ya?ml)$/, ''));
   const known = [...defined, ...roots.flatMap((root) => ledgerSequences(root))];

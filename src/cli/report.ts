@@ -2,6 +2,7 @@ import { EtlError, ExitCode } from '../errors.js';
 import { originWeb } from '../github/remote.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { LedgerCache } from '../ledger/read-cache.js';
+import { MAX_RUNS_PER_SEQUENCE } from '../ui/api.js';
 import { cachedDefinitions } from '../ui/cached-definitions.js';
 import { writeReport } from '../ui/report.js';
 import type { Command } from './command.js';
@@ -19,7 +20,7 @@ earlier report is refused.
 
 Options:
   --out DIR      the folder to write (required)
-  --runs N       runs per sequence (default 50)
+  --runs N       runs per sequence, 1 to 10000 (default 50)
   -C, --repo DIR
 `,
   options: {
@@ -31,8 +32,11 @@ Options:
       throw new EtlError('usage', `report takes no arguments, got "${positionals.join(' ')}"`);
     if (typeof values.out !== 'string' || values.out === '') throw new EtlError('usage', 'report needs --out DIR');
     const runs = Number(values.runs);
-    if (!Number.isInteger(runs) || runs < 1 || runs > 10_000)
-      throw new EtlError('usage', `--runs must be a number of runs (1 to 10000), got "${String(values.runs)}"`);
+    if (!Number.isInteger(runs) || runs < 1 || runs > MAX_RUNS_PER_SEQUENCE)
+      throw new EtlError(
+        'usage',
+        `--runs must be a number of runs (1 to ${MAX_RUNS_PER_SEQUENCE}), got "${String(values.runs)}"`,
+      );
     const now = new Date();
     const summary = await writeReport(
       {

@@ -7,7 +7,7 @@ import { actionsView, inActions, maskCommands, warningLine } from '../github/act
 import { triggerFrom } from '../github/env.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
-import type { Trigger } from '../runner/records.js';
+import { LOCAL_TRIGGER_KINDS, type Trigger } from '../runner/records.js';
 import type { RunObserver } from '../runner/engine.js';
 import {
   findStep,
@@ -42,7 +42,9 @@ Options:
   --param K=V    a value for the sequence's param K (repeatable): \${params.K} in input,
                  output and conf, ETL_PARAM_K for the modules; recorded in run.json
   --tick TIME    the schedule tick this run is for (ISO 8601), as etl schedule passes it:
-                 recorded in run.json, trigger kind "schedule"
+                 recorded in run.json (trigger.tick); by hand, the trigger is still manual
+  --trigger KIND what started the run, recorded as its trigger kind: manual (the default),
+                 or schedule, backfill, ui, which etl schedule, etl backfill and etl ui pass
   --no-lineage   do not hash the steps' local input, config and output (etl lineage
                  then knows nothing of this run)
   --start-at TIME  get ready (validate, plan), then wait until TIME (at most a minute away)
@@ -98,6 +100,7 @@ module's process group at once; the run is recorded either way.
     'skip-unchanged': { type: 'boolean', default: false },
     force: { type: 'boolean', default: false },
     tick: { type: 'string' },
+    trigger: { type: 'string' },
     'start-at': { type: 'string' },
     'no-lineage': { type: 'boolean', default: false },
     param: { type: 'string', multiple: true },
@@ -146,6 +149,7 @@ module's process group at once; the run is recorded either way.
       values,
       sequence: positionals[0]!,
       runValues: { params: parseParams(values.param), tick: tick ?? new Date(Math.floor(Date.now() / 1000) * 1000) },
+      triggerKind: parseTriggerKind(values.trigger),
       logLimit,
       graceMs,
       webhooks: parseWebhooks(values),
@@ -179,6 +183,8 @@ interface RunRequest {
   graceMs?: number;
   webhooks: { urls: string[]; timeoutMs: number };
   runValues: RunValues;
+  /** --trigger: what started the run (undefined: a person, or the GitHub event in Actions). */
+  triggerKind?: string;
 }
 
 interface Prepared {
@@ -230,10 +236,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
       env: context.env,
       signal: stop.signal,
       hurry: stop.hurry,
-      trigger: withTick(
-        triggerFrom(context.env, localUser(), values.tick === undefined ? undefined : 'schedule'),
-        values.tick,
-      ),
+      trigger: withTick(triggerFrom(context.env, localUser(), request.triggerKind), values.tick),
       values: prepared.values,
       startAt,
       lineage: !values['no-lineage'],
@@ -349,6 +352,14 @@ function localUser(): string | null {
   } catch {
     return null;
   }
+}
+
+/** --trigger: one of the kinds a run started here can have. */
+function parseTriggerKind(kind: unknown): string | undefined {
+  if (kind === undefined) return undefined;
+  if (!(LOCAL_TRIGGER_KINDS as readonly unknown[]).includes(kind))
+    throw new EtlError('usage', `--trigger must be one of ${LOCAL_TRIGGER_KINDS.join(', ')}, got "${String(kind)}"`);
+  return String(kind);
 }
 
 function withTick(trigger: Trigger, tick: unknown): Trigger {

@@ -193,7 +193,7 @@ Options:
         catchUp: catchUp as CatchUp,
         log,
         launch: (sequence, tick, early) =>
-          launchRun({ repo: context.repo, env: context.env, runArgs }, sequence, tick, early),
+          launchRun({ repo: context.repo, env: context.env, runArgs, trigger: 'schedule' }, sequence, tick, early),
         lead: EARLY_START_MS,
         // With --push the ledger is shared: each tick is claimed on the remote first, one claim at a time.
         ...(values.push

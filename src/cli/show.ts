@@ -6,6 +6,7 @@ import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { findRun, requireRun } from '../ledger/history.js';
 import { readStep } from '../ledger/step-log.js';
+import type { RunRecord } from '../runner/records.js';
 import type { Command } from './command.js';
 import { lineageNote, skippedNote } from './output.js';
 
@@ -36,6 +37,10 @@ Options:
       `${paint('bold', `run ${run.id}`)}  ${run.sequence}  ${run.status}${run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`}`,
       `started  ${run.started_at}${run.finished_at ? `, finished ${run.finished_at}` : ''} on ${run.host} (pid ${run.pid}, etl-ledger ${run.runner_version})`,
       `trigger  ${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${run.trigger.ci?.url ? ` (${run.trigger.ci.url})` : ''}`,
+      ...tickLine(run),
+      ...Object.entries(run.params ?? {}).map(
+        ([name, value], i) => `${i === 0 ? 'params   ' : '         '}${name}=${value}`,
+      ),
       `commit   ${run.definitions.commit ?? '(not in git)'}${run.definitions.dirty ? ' with uncommitted changes to the definitions' : ''}`,
       ...Object.entries(run.definitions.files).map(
         ([file, hash]) => `         ${paint('dim', `${hash ?? '(missing)'}`)} ${file}`,
@@ -74,3 +79,11 @@ Options:
     return ExitCode.ok;
   },
 };
+
+/** The tick the run was for; without one, what \${tick} stood for and why. */
+function tickLine(run: RunRecord): string[] {
+  if (run.trigger.tick) return [`tick     ${run.trigger.tick}`];
+  if (!run.tick) return []; // a record from before ticks were kept
+  const why = run.resumed_from ? `the tick of run ${run.resumed_from}, which it resumes` : 'no tick given: its start';
+  return [`tick     ${run.tick} (${why})`];
+}

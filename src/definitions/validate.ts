@@ -1,5 +1,5 @@
-import { readdirSync, statSync } from 'node:fs';
-import { basename, extname, relative, resolve, sep } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { EtlError, type Issue } from '../errors.js';
 import { checkSchema } from './check-schema.js';
 import { cachedExists, lintModule, lintSequence } from './lint.js';
@@ -166,6 +166,11 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   const errors = issues.filter((i) => i.severity === 'error').length;
   const warnings = issues.length - errors;
   return { issues, errors, warnings, ok: errors === 0 && !(options.strict && warnings > 0), definitions };
+}
+
+/** Whether etl_sequences/ has a file for the sequence (valid or not). */
+export function isDefinedSequence(repo: string, sequence: string): boolean {
+  return SEQUENCE_EXTENSIONS.some((ext) => existsSync(join(repo, SEQUENCES_DIR, `${sequence}${ext}`)));
 }
 
 function discoverSequenceFiles(repo: string, issues: Issue[]): SequenceFileEntry[] {

@@ -66,15 +66,22 @@ export const CiContext = z
   })
   .meta({ id: 'CiContext' });
 
+/** What starts a run outside GitHub Actions (etl run --trigger; in Actions, the event does). */
+export const LOCAL_TRIGGER_KINDS = ['manual', 'schedule', 'backfill', 'ui'] as const;
+
 export const Trigger = z
   .strictObject({
-    kind: z.string().describe('manual, schedule, push, dispatch, ...'),
+    kind: z
+      .string()
+      .describe(
+        'What started the run. Here: manual (etl run by hand, --tick or not), schedule (etl schedule), backfill (etl backfill), ui (etl ui: Run now, Re-run, Resume). In GitHub Actions, the event: schedule, push, dispatch, pull_request, or its own name',
+      ),
     actor: Nullable(z.string()),
     ci: Nullable(CiContext),
     tick: z
       .string()
       .optional()
-      .describe('The schedule tick the run is for (ISO 8601, UTC): etl run --tick, etl schedule'),
+      .describe('The schedule tick the run is for (ISO 8601, UTC): etl schedule, etl backfill, etl run --tick'),
   })
   .meta({ id: 'Trigger' });
 

@@ -112,12 +112,14 @@ export interface LaunchOptions {
   env: NodeJS.ProcessEnv;
   /** Flags given to every run: --commit, --push, --remote R, --branch B. */
   runArgs: string[];
+  /** What starts the runs, recorded as their trigger kind. */
+  trigger: 'schedule' | 'backfill';
   /** Where a run's own output goes (the daemon's log shows only its start and end). */
   onOutput?(sequence: string, text: string): void;
 }
 
 /**
- * Runs `etl run SEQUENCE --tick TICK --json` in a process of its own. The run is done when
+ * Runs `etl run SEQUENCE --tick TICK --trigger KIND --json` in a process of its own. The run is done when
  * its record is printed: the process may live on to tell webhooks or GitHub about it
  * (`ended`), which holds neither its sequence nor a slot.
  */
@@ -130,6 +132,8 @@ export function launchRun(options: LaunchOptions, sequence: string, tick: Date, 
     sequence,
     '--tick',
     tick.toISOString(),
+    '--trigger',
+    options.trigger,
     ...(early ? ['--start-at', tick.toISOString()] : []),
     '--json',
     ...options.runArgs,

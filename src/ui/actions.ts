@@ -8,7 +8,9 @@ import type { IncomingMessage } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SEQUENCES_DIR } from '../definitions/model.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
+import { isDefinedSequence } from '../definitions/validate.js';
 import { findRun, type LedgerView, listHistory, readRun } from '../ledger/history.js';
 import { lockFile, RUN_ID_PATTERN } from '../ledger/layout.js';
 import type { LockInfo } from '../ledger/lock.js';
@@ -101,6 +103,8 @@ async function run(actions: Actions, body: Record<string, unknown>): Promise<Api
   if (resume !== undefined && !(typeof resume === 'string' && RUN_ID_PATTERN.test(resume)))
     return { status: 400, json: { error: 'resume is a run id' } };
   if (from !== undefined && resume !== undefined) return { status: 400, json: { error: 'from or resume, not both' } };
+  if (!isDefinedSequence(actions.repo, sequence))
+    return { status: 404, json: { error: `no sequence "${sequence}" in ${SEQUENCES_DIR}/` } };
   const params = body.params ?? {};
   if (
     typeof params !== 'object' ||
@@ -115,6 +119,8 @@ async function run(actions: Actions, body: Record<string, unknown>): Promise<Api
     actions.repo,
     'run',
     sequence,
+    '--trigger',
+    'ui',
     ...(from ? ['--from', String(from)] : []),
     ...(resume ? ['--resume', resume] : []),
     ...Object.entries(params).flatMap(([key, value]) => ['--param', `${key}=${value as string}`]),

@@ -50,7 +50,10 @@ const STATUSES: readonly string[] = RUN_STATUSES;
 const NAME = new RegExp(NAME_PATTERN);
 /** Recent runs shown per sequence on the overview (its strip, its success rate). */
 export const RECENT_RUNS = 20;
-const MAX_PAGE = 500;
+/** The most runs one answer of /api/runs holds (older ones: the next page). */
+export const MAX_PAGE = 500;
+/** The most runs a sequence's metrics are read from: as many as a report holds (etl report --runs). */
+export const MAX_RUNS_PER_SEQUENCE = 10_000;
 /** A log is served whole up to this size; a bigger one from its end (the kept log is capped anyway). */
 const MAX_LOG_BYTES = 8 * 1024 * 1024;
 
@@ -127,7 +130,8 @@ function runs(context: ApiContext, query: URLSearchParams): ApiResponse {
 function metrics(context: ApiContext, sequence: string, query: URLSearchParams): ApiResponse {
   if (!NAME.test(sequence)) return notFound('sequence');
   const limit = Number(query.get('limit') ?? 50);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) return badRequest(`limit is 1 to ${MAX_PAGE}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RUNS_PER_SEQUENCE)
+    return badRequest(`limit is 1 to ${MAX_RUNS_PER_SEQUENCE}`);
   return { status: 200, json: { points: metricsHistory(context.view, sequence, { limit }) } };
 }
 

@@ -18,7 +18,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { EtlError } from '../errors.js';
 import type { RunRecord } from '../runner/records.js';
-import { type ApiContext, type ApiResponse, handleApi } from './api.js';
+import { type ApiContext, type ApiResponse, handleApi, MAX_PAGE } from './api.js';
 import { PAGE_POLICY } from './server.js';
 
 /** Left in a report's folder: a folder holding it may be replaced by the next report. */
@@ -76,6 +76,24 @@ export async function writeReport(context: ApiContext, out: string, options: Rep
   }
 }
 
+/** A sequence's newest `count` runs, a page of the API at a time (its pages are smaller). */
+async function newestRuns(
+  ask: (path: string, query: Record<string, string>) => Promise<ApiResponse>,
+  sequence: string,
+  count: number,
+): Promise<RunRecord[]> {
+  const runs: RunRecord[] = [];
+  let before: string | null = null;
+  do {
+    const query: Record<string, string> = { sequence, limit: String(Math.min(count - runs.length, MAX_PAGE)) };
+    if (before) query.before = before;
+    const page = (await ask('/runs', query)).json as { runs: RunRecord[]; next: string | null };
+    runs.push(...page.runs);
+    before = page.next;
+  } while (before && runs.length < count);
+  return runs;
+}
+
 async function build(context: ApiContext, dir: string, options: ReportOptions): Promise<ReportSummary> {
   const ask = async (path: string, query: Record<string, string> = {}): Promise<ApiResponse> => {
     const answer = await handleApi(context, 'GET', path, new URLSearchParams(query));
@@ -94,9 +112,7 @@ async function build(context: ApiContext, dir: string, options: ReportOptions): 
     sequences: Array<{ name: string; recent: Array<{ id: string }> }>;
   };
   for (const sequence of sequences) {
-    const { runs } = (await ask('/runs', { sequence: sequence.name, limit: String(options.runs) })).json as {
-      runs: RunRecord[];
-    };
+    const runs = await newestRuns(ask, sequence.name, options.runs);
     write(`data/sequences/${sequence.name}.json`, { runs, next: null });
     write(
       `data/sequences/${sequence.name}/metrics.json`,

@@ -36,6 +36,23 @@ test("logs of a skipped step says it did not run; logs -f ends with the run's fi
   assert.match(follow.stdout, /==> run \S+ failed: step 1 \(fail\) failed: exited with code 1 <==\n$/);
 });
 
+test('etl logs of a run none of whose steps printed anything says so, with how each step went', async (t) => {
+  const repo = pipelineRepo(t, {
+    ...DEFS,
+    sequences: { ...DEFS.sequences, silent: [{ module_name: 'quiet' }, { module_name: 'quiet', name: 'again' }] },
+  });
+  assert.equal((await runCli(['run', 'silent'], { cwd: repo })).code, 0);
+  const logs = await runCli(['logs', 'silent@latest'], { cwd: repo });
+  assert.equal(logs.code, 0);
+  assert.equal(logs.stdout, '');
+  assert.match(logs.stderr, /^\(no step of run \S+ printed anything: 1\. quiet succeeded, 2\. again succeeded\)\n$/);
+  // A run whose steps printed: their logs, and no such note.
+  assert.equal((await runCli(['run', 'good'], { cwd: repo })).code, 0);
+  const printed = await runCli(['logs', 'good@latest'], { cwd: repo });
+  assert.notEqual(printed.stdout, '');
+  assert.equal(printed.stderr, '');
+});
+
 test('etl ledger alone, validate --json, and a cancelled run without "cancelled: cancelled"', async (t) => {
   const repo = pipelineRepo(t, DEFS);
   const ledger = await runCli(['ledger'], { cwd: repo });

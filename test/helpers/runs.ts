@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
+import { SCHEMA_VERSION } from '../../src/runner/schema-version.js';
 import { fixture } from './repo.js';
 
 export const validators = createRequire(import.meta.url)(
@@ -38,3 +39,58 @@ export function assertValidRecords(run: RunRecord, steps: StepRecord[]) {
 
 export const log = (folder: string, step: StepRecord) =>
   step.log.path === null ? '' : readFileSync(join(folder, step.log.path), 'utf8');
+
+/**
+ * Writes `count` one-step run records of `sequence` (hourly from 2025-01-01; every tenth
+ * failed), as the runner would lay them out, without their step records or logs; returns their
+ * ids, oldest first. Typed as the runner writes them: a field the schema comes to require fails
+ * the build here, not as records every reader skips.
+ */
+export function writeRunRecords(
+  repo: string,
+  sequence: string,
+  count: number,
+  change: (run: RunRecord, i: number) => RunRecord = (run) => run,
+): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = new Date(Date.UTC(2025, 0, 1) + i * 3_600_000);
+    const id = `${at.toISOString().replace(/[-:.]/g, '')}-${i.toString(16).padStart(8, '0')}`;
+    ids.push(id);
+    const folder = join(repo, 'runs', sequence, id.slice(0, 4), id.slice(4, 6), id.slice(6, 8), id);
+    mkdirSync(folder, { recursive: true });
+    const status = i % 10 === 0 ? 'failed' : 'succeeded';
+    const run: RunRecord = {
+      schema_version: SCHEMA_VERSION,
+      id,
+      sequence,
+      status,
+      trigger: { kind: 'schedule', actor: null, ci: null },
+      definitions: { commit: null, dirty: null, files: {} },
+      selection: null,
+      host: 'test',
+      pid: 1,
+      runner_version: '0.0.0',
+      started_at: at.toISOString(),
+      finished_at: at.toISOString(),
+      duration_ms: 5,
+      failed_step: status === 'failed' ? 1 : null,
+      error: status === 'failed' ? 'step 1 (ok) failed: exited with code 1' : null,
+      steps: [
+        {
+          index: 1,
+          role: 'step',
+          name: 'ok',
+          module: 'ok',
+          status,
+          duration_ms: 5,
+          exit_code: status === 'failed' ? 1 : 0,
+          attempts: 1,
+          record: 'steps/01-ok.json',
+        },
+      ],
+    };
+    writeFileSync(join(folder, 'run.json'), JSON.stringify(change(run, i)));
+  }
+  return ids;
+}

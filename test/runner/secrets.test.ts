@@ -33,6 +33,21 @@ test('a secret shorter than 3 characters warns that it is not masked', async (t)
   assert.match(result.stderr, /secret DB_PASSWORD is shorter than 3 characters: it is not masked/);
 });
 
+test('a secret of exactly 3 characters is masked in argv and the log, without a warning', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { tell: { cmd: 'sh -c \'echo "pw=$DB_PASSWORD"\' tell' } },
+    sequences: { s: { secrets: ['DB_PASSWORD'], steps: [{ module_name: 'tell', input: 'db/x7q' }] } },
+  });
+  const result = await runCli(['run', 's'], { cwd: repo, env: { DB_PASSWORD: 'x7q' } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.doesNotMatch(result.stderr, /shorter than/);
+  const [folder] = findRunFolders(repo);
+  const { steps } = readRunFolder(folder!);
+  assert.deepEqual(steps[0]!.argv.slice(-2), ['--input', 'db/***']);
+  const log = readFileSync(join(folder!, 'logs', readdirSync(join(folder!, 'logs'))[0]!), 'utf8');
+  assert.equal(log, 'pw=***\n');
+});
+
 test('plan, plan --json and run --dry-run mask a secret inside argv, as run records it', async (t) => {
   const repo = pipelineRepo(t, DEFS);
   const env = { DB_PASSWORD: 'hunter22' };

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { RunRecord } from '../../src/runner/records.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 
 test('etl backfill runs each tick of a month that changes clocks, in order, and a second backfill skips what succeeded', {
@@ -81,4 +82,55 @@ test('etl backfill runs each tick of a month that changes clocks, in order, and 
     assert.equal(wrong.code, 2, args.join(' '));
     assert.match(wrong.stderr, message);
   }
+});
+
+test('each run says what started it: backfill, or a person (with --tick kept as its tick); etl show and etl history give the tick and params', {
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: {
+      daily: { schedule: '0 6 * * *', params: { region: { default: 'north' } }, steps: [{ module_name: 'ok' }] },
+    },
+  });
+  // Outside GitHub Actions, whatever runs these tests.
+  const env = { GITHUB_ACTIONS: '' };
+  const filled = await runCli(['backfill', 'daily', '--from', '2026-10-20', '--to', '2026-10-21'], { cwd: repo, env });
+  assert.equal(filled.code, 0, filled.stderr);
+  const byHand = await runCli(['run', 'daily', '--tick', '2026-10-22T06:00:00Z', '--param', 'region=south', '--json'], {
+    cwd: repo,
+    env,
+  });
+  assert.equal(byHand.code, 0, byHand.stderr);
+  const plain = await runCli(['run', 'daily', '--json'], { cwd: repo, env });
+  assert.equal(plain.code, 0, plain.stderr);
+  const runs = JSON.parse((await runCli(['history', 'daily', '--json'], { cwd: repo, env })).stdout) as RunRecord[];
+  assert.deepEqual(
+    runs.map((r) => [r.trigger.kind, r.trigger.tick ?? null]),
+    [
+      ['manual', null],
+      ['manual', '2026-10-22T06:00:00.000Z'],
+      ['backfill', '2026-10-21T06:00:00.000Z'],
+      ['backfill', '2026-10-20T06:00:00.000Z'],
+    ],
+  );
+
+  const shown = await runCli(['show', JSON.parse(byHand.stdout).id], { cwd: repo, env });
+  assert.match(shown.stdout, /^trigger {2}manual( by \S+)?$/m);
+  assert.match(shown.stdout, /^tick {5}2026-10-22T06:00:00\.000Z$/m);
+  assert.match(shown.stdout, /^params {3}region=south$/m);
+  const untimed = await runCli(['show', JSON.parse(plain.stdout).id], { cwd: repo, env });
+  assert.match(untimed.stdout, /^tick {5}\S+ \(no tick given: its start\)$/m);
+  assert.match(untimed.stdout, /^params {3}region=north$/m);
+
+  // The table has a TICK column when a listed run was for a tick; "-" for one that was not.
+  const table = (await runCli(['history', 'daily'], { cwd: repo, env })).stdout.trim().split('\n');
+  assert.match(table[0]!, /^RUN +SEQUENCE +STATUS +STARTED +TICK +DURATION/);
+  assert.match(table[1]!, / - /);
+  assert.match(table[2]!, / 2026-10-22 06:00:00Z /);
+  assert.match(table[4]!, / 2026-10-20 06:00:00Z /);
+
+  const wrong = await runCli(['run', 'daily', '--trigger', 'cron'], { cwd: repo, env });
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /--trigger must be one of manual, schedule, backfill, ui, got "cron"/);
 });

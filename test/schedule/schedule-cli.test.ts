@@ -180,8 +180,10 @@ test('a real daemon runs each tick, skips a tick its sequence is still running f
   const table = await runCli(['history', '--ticks', '--limit', '3'], { cwd: repo });
   assert.match(table.stdout, /^TICK +SEQUENCE +OUTCOME +RUN OR REASON\n/);
   assert.equal(table.stdout.trim().split('\n').length, 4);
+  // A sequence that is neither defined nor ever ran is a typo: a usage error, as without --ticks.
   const none = await runCli(['history', 'other', '--ticks'], { cwd: repo });
-  assert.match(none.stdout, /no ticks of sequence "other"/);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /no sequence "other" in etl_sequences\//);
   const mixed = await runCli(['history', '--ticks', '--status', 'failed'], { cwd: repo });
   assert.equal(mixed.code, 2);
 });

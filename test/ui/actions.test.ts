@@ -98,6 +98,11 @@ test('--allow-run: a run and a cancel from the page with its token and origin; r
     202,
   );
   await until(async () => ((await runs('good'))[0]?.status === 'succeeded' ? true : undefined));
+  assert.equal((await runs('good'))[0]!.trigger.kind, 'ui', 'recorded as started from the UI');
+  // A sequence that is not defined: not found, and no run is started.
+  const nosuch = await call(url, '/api/actions/run', { method: 'POST', headers, body: { sequence: 'nosuch' } });
+  assert.equal(nosuch.status, 404, nosuch.body);
+  assert.match(JSON.parse(nosuch.body).error, /no sequence "nosuch" in etl_sequences\//);
 
   assert.equal(
     (await call(url, '/api/actions/run', { method: 'POST', headers, body: { sequence: 'long' } })).status,

@@ -1,12 +1,13 @@
 // The pages of `etl ui` in a real browser: Debian's chromium, driven by playwright-core.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
 import { CHROMIUM, NO_BROWSER, until } from '../helpers/browser.js';
 import { staticServer } from '../helpers/static-server.js';
+import { writeRunRecords } from '../helpers/runs.js';
 
 test("the overview lists the sequences, shows hostile text as text, follows a run without a reload; a failed run's page shows its stderr", {
   skip: NO_BROWSER,
@@ -79,41 +80,10 @@ test("a sequence's page pages through 2,000 runs to the oldest, and filters by s
     modules: { ok: { cmd: './modules/ok.sh' } },
     sequences: { many: [{ module_name: 'ok' }] },
   });
-  const ids: string[] = [];
-  for (let i = 0; i < 2000; i++) {
-    const at = new Date(Date.UTC(2025, 0, 1) + i * 3_600_000);
-    const id = `${at.toISOString().replace(/[-:.]/g, '')}-${i.toString(16).padStart(8, '0')}`;
-    ids.push(id);
-    const folder = join(repo, 'runs/many', id.slice(0, 4), id.slice(4, 6), id.slice(6, 8), id);
-    mkdirSync(folder, { recursive: true });
-    const status = i % 10 === 0 ? 'failed' : 'succeeded';
-    const step = {
-      index: 1,
-      role: 'step',
-      name: 'ok',
-      module: 'ok',
-      status,
-      duration_ms: 5,
-      exit_code: status === 'failed' ? 1 : 0,
-      attempts: 1,
-      record: 'steps/01-ok.json',
-    };
-    writeFileSync(
-      join(folder, 'run.json'),
-      JSON.stringify({
-        id,
-        sequence: 'many',
-        status,
-        started_at: at.toISOString(),
-        finished_at: at.toISOString(),
-        duration_ms: 5,
-        trigger: { kind: 'schedule', actor: null, ci: null },
-        definitions: { commit: null, dirty: null, files: {} },
-        error: null,
-        steps: [step],
-      }),
-    );
-  }
+  // The newest run was for a tick (etl schedule's), the one before it was not.
+  const ids = writeRunRecords(repo, 'many', 2000, (run, i) =>
+    i === 1999 ? { ...run, trigger: { ...run.trigger, tick: '2025-03-25T06:00:00.000Z' } } : run,
+  );
   const server = startCli(['ui', '--port', '0'], { cwd: repo });
   t.after(() => server.child.kill('SIGTERM'));
   const url = /(http:\/\/\S+)/.exec(await server.line(/^etl ui: serving/))![1]!;
@@ -132,6 +102,14 @@ test("a sequence's page pages through 2,000 runs to the oldest, and filters by s
   assert.equal(await rows.count(), 2000);
   assert.equal(await rows.last().getAttribute('data-run'), ids[0], 'the oldest run, last');
   assert.equal(await rows.first().getAttribute('data-run'), ids.at(-1), 'the newest, first');
+  // A run for a tick says which; one without a tick says nothing of it.
+  assert.equal(
+    await rows.first().locator('.tick time').getAttribute('datetime'),
+    '2025-03-25T06:00:00.000Z',
+    "the newest run's tick",
+  );
+  assert.match((await rows.first().locator('.tick').textContent()) ?? '', /^for the tick of /);
+  assert.equal(await rows.nth(1).locator('.tick').count(), 0);
   await page.selectOption('select', 'failed');
   await until(
     async () =>

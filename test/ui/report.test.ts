@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RunRecord } from '../../src/runner/records.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
+import { writeRunRecords } from '../helpers/runs.js';
 
 const DEFINITIONS = {
   modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
@@ -51,6 +52,30 @@ test('etl report writes each page, the API answers and the logs of the newest N 
   assert.equal(JSON.parse(readFileSync(join(site, 'data/runs.json'), 'utf8')).runs.length, 3);
   assert.ok(existsSync(join(site, 'assets/vendor/uPlot.iife.min.js')));
   assert.deepEqual(readdirSync(join(repo, 'public')), ['site'], 'nothing left beside it');
+});
+
+test('etl report --runs takes what its help says (1 to 10000): 501 runs of a sequence, read a page of the API at a time', {
+  timeout: 120_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, DEFINITIONS);
+  const ids = writeRunRecords(repo, 'good', 502);
+  const made = await runCli(['report', '--out', 'site', '--runs', '501'], { cwd: repo });
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(made.stdout, /^etl report: 2 sequences, 501 runs, /);
+  const good = JSON.parse(readFileSync(join(repo, 'site/data/sequences/good.json'), 'utf8')).runs as RunRecord[];
+  assert.deepEqual(
+    good.map((r) => r.id),
+    ids.slice(1).reverse(),
+    'the newest 501, newest first, none twice',
+  );
+  for (const runs of ['0', '10001', '1.5']) {
+    const wrong = await runCli(['report', '--out', 'site2', '--runs', runs], { cwd: repo });
+    assert.equal(wrong.code, 2);
+    assert.match(
+      wrong.stderr,
+      new RegExp(`--runs must be a number of runs \\(1 to 10000\\), got "${runs.replace('.', '\\.')}"`),
+    );
+  }
 });
 
 test('etl report refuses a file, a folder that is not a report, and a place it cannot write, leaving each as it was', {

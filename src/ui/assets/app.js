@@ -301,6 +301,9 @@ function Run({ id }) {
       `${run.trigger.kind}${run.trigger.actor ? ` by ${run.trigger.actor}` : ''}${ci?.workflow ? ` (workflow ${ci.workflow})` : ''}`,
       run.selection?.from && `from step ${run.selection.from}`,
       run.selection?.only && `only step ${run.selection.only}`,
+      run.trigger.tick && html`<span class="tick">for the tick of ${when(run.trigger.tick)}</span>`,
+      Object.keys(run.params ?? {}).length > 0 &&
+        html`<span class="params">params ${Object.entries(run.params).map(([name, value]) => html`<code>${name}=${value}</code> `)}</span>`,
       run.resumed_from && html`resumes <a href=${page(`runs/${run.resumed_from}`)}>run ${run.resumed_from}</a>`,
     ])}</p>
     <p class="links">
@@ -671,7 +674,7 @@ function Sequence({ name }) {
       <thead><tr><th>run</th><th>status</th><th class="hide-narrow">duration</th>${columns.map((c) => html`<th title=${c.name}><span>${c.index}. ${c.name}</span></th>`)}</tr></thead>
       <tbody>${pages.runs.map(
         (run) => html`<tr data-run=${run.id}>
-          <td><a href=${page(`runs/${run.id}`)}>${when(run.started_at)}</a></td>
+          <td><a href=${page(`runs/${run.id}`)}>${when(run.started_at)}</a>${run.trigger.tick ? html` <span class="muted tick">for the tick of ${when(run.trigger.tick)}</span>` : ''}</td>
           <td><${Status} status=${run.status} /></td>
           <td class="hide-narrow">${duration(run.duration_ms)}</td>
           ${columns.map((c) => {
