@@ -20,6 +20,7 @@ import { maskPlan, type Plan, planRun } from '../runner/plan.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import { RUN_STATUSES } from '../runner/statuses.js';
 import { listSequences } from '../schedule/overview.js';
+import { readStatus } from '../schedule/service.js';
 
 export interface ApiContext {
   /** The pipeline repository: git objects (the pinned definitions) are read from it. */
@@ -64,8 +65,9 @@ const badRequest = (message: string): ApiResponse => ({ status: 400, json: { err
 export async function handleApi(context: ApiContext, method: string, path: string, query: URLSearchParams) {
   const parts = path.split('/').filter(Boolean);
   // Not a read of the API: there is nothing to write here (actions live elsewhere, if allowed).
-  if (!['sequences', 'runs'].includes(parts[0] ?? '')) return notFound('page');
+  if (!['sequences', 'runs', 'schedule'].includes(parts[0] ?? '')) return notFound('page');
   if (method !== 'GET' && method !== 'HEAD') return { status: 405, json: { error: 'only GET' } } as ApiResponse;
+  if (parts.length === 1 && parts[0] === 'schedule') return schedule(context);
   if (parts.length === 1 && parts[0] === 'sequences') return sequences(context);
   if (parts.length === 1 && parts[0] === 'runs') return runs(context, query);
   if (parts.length === 3 && parts[0] === 'sequences' && parts[2] === 'metrics')
@@ -133,6 +135,23 @@ function metrics(context: ApiContext, sequence: string, query: URLSearchParams):
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RUNS_PER_SEQUENCE)
     return badRequest(`limit is 1 to ${MAX_RUNS_PER_SEQUENCE}`);
   return { status: 200, json: { points: metricsHistory(context.view, sequence, { limit }) } };
+}
+
+/**
+ * The scheduler of this repository, as `etl status` reads it: whether its daemon is running
+ * (its lock's process alive), and the status file it keeps: per sequence the next tick, the
+ * run going on, the last tick's outcome (with why it could not start), the ticks skipped.
+ */
+function schedule(context: ApiContext): ApiResponse {
+  const { status, alive, lock } = readStatus(context.repo);
+  return {
+    status: 200,
+    json: {
+      alive,
+      daemon: lock ? { pid: lock.pid, host: lock.host, started_at: lock.started_at } : null,
+      status: status ?? null,
+    },
+  };
 }
 
 /** undefined when absent, null when unreadable. */

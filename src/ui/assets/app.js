@@ -22,6 +22,8 @@ const getJson = async (url) => {
 const source = STATIC
   ? {
       sequences: () => getJson(`${reportRoot}data/sequences.json`),
+      // A snapshot says nothing of a scheduler: it may be running now, or not.
+      schedule: async () => null,
       async runs({ sequence, status, since, until, before, limit = 50 }) {
         const all = (await getJson(`${reportRoot}data/${sequence ? `sequences/${sequence}` : 'runs'}.json`)).runs;
         const at = (iso) => Date.parse(iso);
@@ -42,6 +44,7 @@ const source = STATIC
     }
   : {
       sequences: () => getJson('/api/sequences'),
+      schedule: () => getJson('/api/schedule'),
       runs: (query) =>
         getJson(
           `/api/runs?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== ''))}`,
@@ -204,14 +207,15 @@ function Overview() {
   const state = useLoaded(async () => {
     const midnight = new Date();
     midnight.setUTCHours(0, 0, 0, 0);
-    const [{ sequences }, today] = await Promise.all([
+    const [{ sequences }, today, scheduler] = await Promise.all([
       source.sequences(),
       source.runs({ since: midnight.toISOString(), limit: 500 }),
+      source.schedule().catch(() => null),
     ]);
-    return { sequences, today };
+    return { sequences, today, scheduler };
   });
   if (!state.data) return html`<${Loading} state=${state} what="the ledger" />`;
-  const { sequences, today } = state.data;
+  const { sequences, today, scheduler } = state.data;
   // One run of a sequence at a time: a running run is its last.
   const running = sequences.filter((s) => s.last?.status === 'running').map((s) => s.last);
   const count = (statuses) => today.runs.filter((r) => statuses.includes(r.status)).length;
@@ -232,6 +236,7 @@ function Overview() {
           )}</ul></section>`
         : ''
     }
+    ${scheduler ? html`<${Scheduler} scheduler=${scheduler} />` : ''}
     <table>
       <thead><tr><th>sequence</th><th class="hide-narrow">schedule</th><th>last run</th><th class="hide-narrow">success</th><th>recent</th></tr></thead>
       <tbody>${sequences.map(
@@ -244,6 +249,42 @@ function Overview() {
         </tr>`,
       )}</tbody>
     </table>`;
+}
+
+/**
+ * Whether `etl schedule` runs for this repository, and what its status file says of each
+ * sequence: the next tick, the one running, the last tick that could not start (and why),
+ * the ticks skipped (and why), an edit that does not validate (the old schedule is kept).
+ */
+function Scheduler({ scheduler }) {
+  const { alive, daemon, status } = scheduler;
+  const headline = alive
+    ? html`<b class="daemon-running">running</b>, pid ${daemon.pid} on ${daemon.host}, since ${when(daemon.started_at)}`
+    : status
+      ? html`<b class="daemon-stopped">not running</b> (last: pid ${status.pid} on ${status.host}, ${status.stopped_at ? html`stopped ${when(status.stopped_at)}` : html`gone since ${when(status.updated_at)}`})`
+      : html`<b class="daemon-stopped">not running</b>: no daemon has run for this repository (<code>etl schedule</code> starts one)`;
+  const entries = Object.entries(status?.sequences ?? {});
+  return html`<section class="scheduler" aria-label="scheduler">
+    <h2>Scheduler</h2>
+    <p>etl schedule: ${headline}</p>
+    ${
+      entries.length
+        ? html`<ul class="scheduler-sequences">${entries.map(([name, s]) => {
+            const skipped = s.ticks.filter((t) => t.outcome.startsWith('skipped')).slice(-5);
+            const notStarted = s.last && !s.last.run_id && s.last.error ? s.last : null;
+            return html`<li data-scheduled=${name}><strong>${name}</strong> <code>${s.schedule}</code> <span class="muted">${s.timezone}</span>
+              <ul>
+                ${alive ? html`<li class="next-tick">next tick ${s.next ? when(s.next) : 'none'}</li>` : ''}
+                ${s.running ? html`<li>running the tick of ${when(s.running.tick)}</li>` : ''}
+                ${s.last?.run_id ? html`<li>last tick ${when(s.last.tick)}: <a href=${page(`runs/${s.last.run_id}`)}>${s.last.status}</a></li>` : ''}
+                ${notStarted ? html`<li class="not-started error">the tick of ${when(notStarted.tick)} could not start: ${notStarted.error}</li>` : ''}
+                ${s.error ? html`<li class="error">${s.error} (the schedule before this edit is kept)</li>` : ''}
+                ${skipped.map((t) => html`<li class="skipped-tick">skipped the tick of ${when(t.tick)}: ${t.outcome.replace(/^skipped: /, '')}</li>`)}
+              </ul></li>`;
+          })}</ul>`
+        : ''
+    }
+  </section>`;
 }
 
 /** The seed's monitoring page: the newest runs in a column per state, as the overview counts them. */
