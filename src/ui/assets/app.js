@@ -262,7 +262,7 @@ function Scheduler({ scheduler }) {
     ? html`<b class="daemon-running">running</b>, pid ${daemon.pid} on ${daemon.host}, since ${when(daemon.started_at)}`
     : status
       ? html`<b class="daemon-stopped">not running</b> (last: pid ${status.pid} on ${status.host}, ${status.stopped_at ? html`stopped ${when(status.stopped_at)}` : html`gone since ${when(status.updated_at)}`})`
-      : html`<b class="daemon-stopped">not running</b>: no daemon has run for this repository (<code>etl schedule</code> starts one)`;
+      : html`<b class="daemon-stopped">not running</b>: no daemon has run for this repository (<code>etl schedule</code> starts one; schedules that run on GitHub Actions need none)`;
   const entries = Object.entries(status?.sequences ?? {});
   return html`<section class="scheduler" aria-label="scheduler">
     <h2>Scheduler</h2>
