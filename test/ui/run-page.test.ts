@@ -119,7 +119,8 @@ test('the pages put spaces between their words, leave out an empty duration, and
   assert.doesNotMatch((await card.textContent()) ?? '', /·\s*·|·\s*$/, 'a running run has no duration yet');
   await card.click();
   await page.waitForSelector('tr[data-step="step-1"]');
-  assert.doesNotMatch((await page.locator('.run-facts').textContent()) ?? '', /·\s*·/);
+  // Nothing empty between the dots, nor after the last (a run without params or tick).
+  assert.doesNotMatch((await page.locator('.run-facts').textContent()) ?? '', /·\s*·|·\s*$/);
 
   // Stopped as Ctrl-C stops it: the step ends by a signal, the word "log" after it.
   run.child.kill('SIGTERM');
@@ -198,5 +199,32 @@ test("a run's page gives each step's duration as a number, on a phone too, and a
     assert.equal(await took.textContent(), formatDuration(step.duration_ms!));
     assert.ok(await took.isVisible());
   }
+  assert.deepEqual(errors, []);
+});
+
+test("a run's page says what started it, the tick it was for and its params", {
+  skip: NO_BROWSER,
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { daily: { params: { region: { default: 'north' } }, steps: [{ module_name: 'ok' }] } },
+  });
+  const ran = await runCli(['run', 'daily', '--tick', '2026-10-22T06:00:00Z', '--param', 'region=south', '--json'], {
+    cwd: repo,
+    env: { GITHUB_ACTIONS: '' },
+  });
+  assert.equal(ran.code, 0, ran.stderr);
+  const { id } = JSON.parse(ran.stdout) as RunRecord;
+  const { url } = await startUi(t, repo);
+  const page = await (await launchBrowser(t)).newPage({ viewport: { width: 1100, height: 700 } });
+  const errors = pageErrors(page);
+  await page.goto(`${url}runs/${id}`);
+  await page.waitForSelector('.run-facts .tick');
+  const facts = (await page.locator('.run-facts').textContent()) ?? '';
+  assert.match(facts, / · manual( by \S+)? · for the tick of .+ · params region=south\s*$/);
+  assert.equal(await page.getAttribute('.run-facts .tick time', 'datetime'), '2026-10-22T06:00:00.000Z');
+  await page.goto(`${url}sequences/daily`);
+  await page.waitForSelector(`tr[data-run="${id}"] .tick`);
   assert.deepEqual(errors, []);
 });

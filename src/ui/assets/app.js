@@ -172,7 +172,7 @@ const duration = (ms) => (ms === null || ms === undefined ? '' : formatDuration(
 /** The parts that have something to say, with " · " between them (an empty one leaves no "· ·"). */
 const joined = (parts) =>
   parts
-    .filter((part) => part !== '' && part !== null && part !== undefined)
+    .filter((part) => part !== '' && part !== null && part !== undefined && part !== false)
     .flatMap((part, i) => (i ? [' · ', part] : [part]));
 
 /**
