@@ -13,7 +13,12 @@ import { receiver } from '../helpers/webhook-receiver.js';
 
 const FAST = { ETL_TEST_CLOCK: '2026-12-01T10:00:30Z,60' };
 
+/** slow's module sleeps `slow` seconds; "until released": until the test creates the file `release`. */
 function repoWith(slow: string) {
+  const script =
+    slow === 'until released'
+      ? '#!/bin/sh\nwhile [ ! -f release ]; do sleep 0.05; done\n'
+      : `#!/bin/sh\nsleep ${slow}\n`;
   return (t: Parameters<typeof pipelineRepo>[0]) =>
     pipelineRepo(t, {
       modules: { ok: { cmd: './modules/ok.sh' }, slow: { cmd: './modules/slow.sh' } },
@@ -21,7 +26,7 @@ function repoWith(slow: string) {
         tick: { schedule: '* * * * *', steps: [{ module_name: 'ok' }] },
         slow: { schedule: '* * * * *', timezone: 'Europe/Madrid', steps: [{ module_name: 'slow' }] },
       },
-      files: { 'modules/slow.sh': { content: `#!/bin/sh\nsleep ${slow}\n`, mode: 0o755 } },
+      files: { 'modules/slow.sh': { content: script, mode: 0o755 } },
     });
 }
 
@@ -50,7 +55,8 @@ async function until(condition: () => Promise<boolean>, what: string, ms = 20_00
 test('a real daemon runs each tick, skips a tick its sequence is still running for, keeps an invalid edit out, and stops within its grace', {
   timeout: 90_000,
 }, async (t) => {
-  const repo = repoWith('1.5')(t);
+  // slow runs until the test releases it: its ticks meanwhile are skipped, and it is surely running at the stop.
+  const repo = repoWith('until released')(t);
   const hook = await receiver(t);
   const daemon = startCli(['schedule', '--grace', '5m', '--log-format', 'json', '--webhook', hook.url], {
     cwd: repo,
@@ -120,9 +126,11 @@ test('a real daemon runs each tick, skips a tick its sequence is still running f
     'etl status to name the run going on',
   );
 
-  // SIGTERM: no new runs; slow's run (1.5 s) ends within the grace and is not cancelled.
+  // SIGTERM: no new runs; slow's run, released after the stop, ends within the grace and is not cancelled.
   await until(async () => Boolean((await status(repo)).json.sequences.slow!.running), 'slow to be running');
   daemon.child.kill('SIGTERM');
+  await daemon.line(/"event":"stop"/);
+  writeFileSync(join(repo, 'release'), '');
   const ended = await daemon.done;
   assert.equal(ended.code, 0, ended.stderr);
   const lines = ended.stdout
