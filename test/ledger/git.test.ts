@@ -9,6 +9,7 @@ import { gitMessage } from '../../src/git/git.js';
 import type { RunRecord } from '../../src/runner/records.js';
 import { cloneOf, git, initRepo, pipelineWithRemote, runFolders } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
+import { stressTest } from '../helpers/stress.js';
 
 const OK = {
   modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
@@ -110,39 +111,42 @@ test('--push works from a shallow clone (depth 1) after the remote moved on', as
   assert.equal(git(remote, 'rev-list', '--merges', 'main'), '');
 });
 
-/** ETL_STRESS=1 (npm run stress) runs the full 8 × 20; npm test runs 3 × 5. */
-const [RUNNERS, RUNS] = process.env.ETL_STRESS ? [8, 20] : [3, 5];
+const [RUNNERS, RUNS] = [8, 20];
 
-test(`${RUNNERS} runners doing ${RUNS} runs each against one remote: every run arrives, history stays linear, nothing is forced`, {
-  timeout: 600_000,
-}, async (t) => {
-  const { remote } = pipelineWithRemote(t, {
-    modules: { ok: { cmd: './modules/ok.sh' } },
-    sequences: { s: [{ module_name: 'ok' }] },
-  });
-  const clones = Array.from({ length: RUNNERS }, () => cloneOf(t, remote));
-  const runner = async (clone: string) => {
-    for (let i = 0; i < RUNS; i++) {
-      const result = await runCli(['run', 's', '--push'], { cwd: clone });
-      assert.equal(result.code, 0, `${clone}: ${result.stdout}${result.stderr}`);
-    }
-  };
-  await Promise.all(clones.map(runner));
-  const total = RUNNERS * RUNS;
-  const folders = runFolders(remote, 'main');
-  assert.equal(folders.length, total);
-  assert.equal(new Set(folders).size, total);
-  assert.equal(git(remote, 'rev-list', '--merges', 'main'), '', 'no merge commits');
-  assert.equal(
-    git(remote, 'rev-list', '--count', 'main'),
-    String(total + 1),
-    'one commit per run, on top of the definitions',
-  );
-  assert.equal(
-    git(remote, 'log', '--format=%(trailers:key=Etl-Run-Id,valueonly)', 'main').split('\n').filter(Boolean).length,
-    total,
-  );
-});
+stressTest(
+  `${RUNNERS} runners doing ${RUNS} runs each against one remote: every run arrives, history stays linear, nothing is forced`,
+  {
+    timeout: 600_000,
+  },
+  async (t) => {
+    const { remote } = pipelineWithRemote(t, {
+      modules: { ok: { cmd: './modules/ok.sh' } },
+      sequences: { s: [{ module_name: 'ok' }] },
+    });
+    const clones = Array.from({ length: RUNNERS }, () => cloneOf(t, remote));
+    const runner = async (clone: string) => {
+      for (let i = 0; i < RUNS; i++) {
+        const result = await runCli(['run', 's', '--push'], { cwd: clone });
+        assert.equal(result.code, 0, `${clone}: ${result.stdout}${result.stderr}`);
+      }
+    };
+    await Promise.all(clones.map(runner));
+    const total = RUNNERS * RUNS;
+    const folders = runFolders(remote, 'main');
+    assert.equal(folders.length, total);
+    assert.equal(new Set(folders).size, total);
+    assert.equal(git(remote, 'rev-list', '--merges', 'main'), '', 'no merge commits');
+    assert.equal(
+      git(remote, 'rev-list', '--count', 'main'),
+      String(total + 1),
+      'one commit per run, on top of the definitions',
+    );
+    assert.equal(
+      git(remote, 'log', '--format=%(trailers:key=Etl-Run-Id,valueonly)', 'main').split('\n').filter(Boolean).length,
+      total,
+    );
+  },
+);
 
 test('a push refused by a pre-receive hook keeps the records; etl ledger sync delivers them later', async (t) => {
   const { repo, remote } = pipelineWithRemote(t, OK);

@@ -7,6 +7,7 @@ import type { RunRecord } from '../../src/runner/records.js';
 import { claimTick } from '../../src/schedule/claims.js';
 import { cloneOf, git, pipelineWithRemote, runFolders } from '../helpers/git.js';
 import { runCli, startCli } from '../helpers/repo.js';
+import { stressTest } from '../helpers/stress.js';
 
 const CLOCK = { ETL_TEST_CLOCK: '2026-12-01T10:00:40Z,10' };
 
@@ -43,88 +44,92 @@ const events = (stdout: string) =>
     .filter(Boolean)
     .map((line) => JSON.parse(line) as { event: string; tick?: string; reason?: string; status?: string });
 
-test('two daemons on one remote run each tick once; with one killed, the other runs every tick', {
-  timeout: 180_000,
-}, async (t) => {
-  const { repo: first, remote } = pipelineWithRemote(t, {
-    modules: { ok: { cmd: './modules/ok.sh' } },
-    sequences: { tick: { schedule: '* * * * *', steps: [{ module_name: 'ok' }] } },
-  });
-  const second = cloneOf(t, remote);
-  const args = ['schedule', '--push', '--grace', '5m', '--log-format', 'json'];
-  const a = startCli(args, { cwd: first, env: { ...process.env, ...CLOCK } });
-  const b = startCli(args, { cwd: second, env: { ...process.env, ...CLOCK } });
-  t.after(() => {
-    a.child.kill('SIGKILL');
-    b.child.kill('SIGKILL');
-  });
+stressTest(
+  'two daemons on one remote run each tick once; with one killed, the other runs every tick',
+  {
+    timeout: 180_000,
+  },
+  async (t) => {
+    const { repo: first, remote } = pipelineWithRemote(t, {
+      modules: { ok: { cmd: './modules/ok.sh' } },
+      sequences: { tick: { schedule: '* * * * *', steps: [{ module_name: 'ok' }] } },
+    });
+    const second = cloneOf(t, remote);
+    const args = ['schedule', '--push', '--grace', '5m', '--log-format', 'json'];
+    const a = startCli(args, { cwd: first, env: { ...process.env, ...CLOCK } });
+    const b = startCli(args, { cwd: second, env: { ...process.env, ...CLOCK } });
+    t.after(() => {
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGKILL');
+    });
 
-  // Both up: three ticks claimed. Whichever daemon's clock is ahead takes them (the other is
-  // told each time that it was taken): that one is killed, the other must then run them all.
-  await until(() => claims(remote).length >= 3, 'three claimed ticks');
-  const byA = claims(remote).filter((c) => c.pid === a.child.pid).length;
-  const [gone, survivor, survivorDir] = byA * 2 >= claims(remote).length ? [a, b, second] : [b, a, first];
-  const [pidA, pidB] = [gone.child.pid!, survivor.child.pid!];
-  gone.child.kill('SIGKILL');
-  const killed = claims(remote).length;
-  await until(
-    () => claims(remote).filter((c) => c.pid === pidB).length >= 3 && claims(remote).length >= killed + 3,
-    'three ticks claimed by the survivor',
-  );
-  const told = await runCli(['status'], { cwd: survivorDir });
-  assert.match(told.stdout, /each tick claimed on origin first/);
-  assert.match(told.stdout, new RegExp(`elsewhere \\S+: claimed by \\S+ \\(pid ${pidA}\\)`));
-  assert.match(
-    (await runCli(['history', 'tick', '--ticks'], { cwd: survivorDir })).stdout,
-    new RegExp(`skipped +claimed by \\S+ \\(pid ${pidA}\\)`),
-  );
-  survivor.child.kill('SIGTERM');
-  const ended = await survivor.done;
-  assert.equal(ended.code, 0, ended.stderr);
-
-  const taken = claims(remote);
-  // Each tick claimed once, and no minute missing from the first to the last.
-  assert.equal(new Set(taken.map((c) => c.tick)).size, taken.length, 'one claim a tick');
-  for (let i = 1; i < taken.length; i++)
-    assert.equal(
-      Date.parse(taken[i]!.tick) - Date.parse(taken[i - 1]!.tick),
-      60_000,
-      `no tick missed after ${taken[i - 1]!.tick}`,
+    // Both up: three ticks claimed. Whichever daemon's clock is ahead takes them (the other is
+    // told each time that it was taken): that one is killed, the other must then run them all.
+    await until(() => claims(remote).length >= 3, 'three claimed ticks');
+    const byA = claims(remote).filter((c) => c.pid === a.child.pid).length;
+    const [gone, survivor, survivorDir] = byA * 2 >= claims(remote).length ? [a, b, second] : [b, a, first];
+    const [pidA, pidB] = [gone.child.pid!, survivor.child.pid!];
+    gone.child.kill('SIGKILL');
+    const killed = claims(remote).length;
+    await until(
+      () => claims(remote).filter((c) => c.pid === pidB).length >= 3 && claims(remote).length >= killed + 3,
+      'three ticks claimed by the survivor',
     );
-  // Once the first daemon is gone, every claim is the survivor's.
-  const lastOfA = taken.map((c) => c.pid).lastIndexOf(pidA);
-  assert.ok(taken.slice(lastOfA + 1).every((c) => c.pid === pidB));
-  assert.ok(taken.slice(lastOfA + 1).length >= 3);
+    const told = await runCli(['status'], { cwd: survivorDir });
+    assert.match(told.stdout, /each tick claimed on origin first/);
+    assert.match(told.stdout, new RegExp(`elsewhere \\S+: claimed by \\S+ \\(pid ${pidA}\\)`));
+    assert.match(
+      (await runCli(['history', 'tick', '--ticks'], { cwd: survivorDir })).stdout,
+      new RegExp(`skipped +claimed by \\S+ \\(pid ${pidA}\\)`),
+    );
+    survivor.child.kill('SIGTERM');
+    const ended = await survivor.done;
+    assert.equal(ended.code, 0, ended.stderr);
 
-  // The runs: each tick at most once; every claimed tick but the killed daemon's last has one
-  // (its run goes on in a process of its own, so wait for its push).
-  const expected = taken.filter((_, i) => i !== lastOfA).map((c) => c.tick);
-  await until(
-    () => expected.every((tick) => recordedTicks(remote).includes(tick)),
-    'the runs of every claimed tick',
-    30_000,
-  );
-  const ticks = recordedTicks(remote);
-  assert.equal(new Set(ticks).size, ticks.length, 'one run a tick');
-  assert.ok(
-    ticks.every((tick) => taken.some((c) => c.tick === tick)),
-    'no run without a claim',
-  );
+    const taken = claims(remote);
+    // Each tick claimed once, and no minute missing from the first to the last.
+    assert.equal(new Set(taken.map((c) => c.tick)).size, taken.length, 'one claim a tick');
+    for (let i = 1; i < taken.length; i++)
+      assert.equal(
+        Date.parse(taken[i]!.tick) - Date.parse(taken[i - 1]!.tick),
+        60_000,
+        `no tick missed after ${taken[i - 1]!.tick}`,
+      );
+    // Once the first daemon is gone, every claim is the survivor's.
+    const lastOfA = taken.map((c) => c.pid).lastIndexOf(pidA);
+    assert.ok(taken.slice(lastOfA + 1).every((c) => c.pid === pidB));
+    assert.ok(taken.slice(lastOfA + 1).length >= 3);
 
-  // The survivor's log: the ticks taken by the other daemon are skips naming it; its own are runs.
-  const log = events(ended.stdout);
-  const skipped = log.filter((e) => e.event === 'skip' && /claimed by/.test(e.reason ?? ''));
-  assert.ok(skipped.length >= 1, 'the survivor saw ticks taken by the other daemon');
-  for (const skip of skipped) {
-    assert.match(skip.reason!, new RegExp(`pid ${pidA}\\b`));
-    assert.equal(taken.find((c) => c.tick === skip.tick)?.pid, pidA);
-  }
-  const started = log.filter((e) => e.event === 'start').map((e) => e.tick);
-  assert.deepEqual(
-    started,
-    taken.filter((c) => c.pid === pidB).map((c) => c.tick),
-  );
-});
+    // The runs: each tick at most once; every claimed tick but the killed daemon's last has one
+    // (its run goes on in a process of its own, so wait for its push).
+    const expected = taken.filter((_, i) => i !== lastOfA).map((c) => c.tick);
+    await until(
+      () => expected.every((tick) => recordedTicks(remote).includes(tick)),
+      'the runs of every claimed tick',
+      30_000,
+    );
+    const ticks = recordedTicks(remote);
+    assert.equal(new Set(ticks).size, ticks.length, 'one run a tick');
+    assert.ok(
+      ticks.every((tick) => taken.some((c) => c.tick === tick)),
+      'no run without a claim',
+    );
+
+    // The survivor's log: the ticks taken by the other daemon are skips naming it; its own are runs.
+    const log = events(ended.stdout);
+    const skipped = log.filter((e) => e.event === 'skip' && /claimed by/.test(e.reason ?? ''));
+    assert.ok(skipped.length >= 1, 'the survivor saw ticks taken by the other daemon');
+    for (const skip of skipped) {
+      assert.match(skip.reason!, new RegExp(`pid ${pidA}\\b`));
+      assert.equal(taken.find((c) => c.tick === skip.tick)?.pid, pidA);
+    }
+    const started = log.filter((e) => e.event === 'start').map((e) => e.tick);
+    assert.deepEqual(
+      started,
+      taken.filter((c) => c.pid === pidB).map((c) => c.tick),
+    );
+  },
+);
 
 test('a claim made by a clock an hour ahead does not hold back a daemon: its ticks run, and the claim is said', {
   timeout: 120_000,
