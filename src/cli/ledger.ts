@@ -2,10 +2,13 @@ import { EtlError, ExitCode } from '../errors.js';
 import { describeKeptAside } from '../git/kept-aside.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { syncLedger } from '../ledger/sync.js';
-import type { Command } from './command.js';
+import { checkSequenceName } from '../ledger/layout.js';
+import { reapAbandoned } from '../ledger/reap.js';
+import type { Command, CommandContext } from './command.js';
 
 export const command: Command = {
   usage: `Usage: etl ledger sync [--scan] [--push [--remote R] [--branch B]]
+       etl ledger reap [SEQUENCE]
 
 Commits every run folder under runs/ whose records are on disk but not in git (a push that
 failed, a machine that lost its network, a runner that crashed), one commit per run, and
@@ -15,6 +18,11 @@ rebased and retried). Runs still in progress are left to their own runner.
 Every run notes its folder in the git directory until a commit records it, and sync reads
 those notes; it looks at every file under runs/ only the first time in a working tree, or
 with --scan (for run folders copied in by hand, or edited after they were committed).
+
+reap records as abandoned each run of this machine whose runner is gone (killed, or its
+machine restarted), ending what its modules left running: sync does it too, as do a run's
+start and each tick of etl schedule. Reading commands (history, show, ui...) show such a
+run as abandoned but never write to the ledger.
 
 Options:
   --scan         look at every file under runs/, not only the runs noted as unrecorded
@@ -30,12 +38,17 @@ Options:
     branch: { type: 'string' },
   },
   async run(values, positionals, context) {
+    if (positionals[0] === 'reap' && positionals.length <= 2) {
+      if (values.scan || values.push || values.remote !== undefined || values.branch !== undefined)
+        throw new EtlError('usage', '--scan, --push, --remote and --branch go with "etl ledger sync"');
+      return reap(positionals[1], context);
+    }
     if (positionals[0] !== 'sync' || positionals.length !== 1) {
       throw new EtlError(
         'usage',
         positionals.length === 0
-          ? 'etl ledger needs a subcommand: "etl ledger sync"'
-          : `the ledger command is "etl ledger sync", got "etl ledger ${positionals.join(' ')}"`,
+          ? 'etl ledger needs a subcommand: "etl ledger sync" or "etl ledger reap"'
+          : `the ledger commands are "etl ledger sync" and "etl ledger reap [SEQUENCE]", got "etl ledger ${positionals.join(' ')}"`,
       );
     }
     const result = await syncLedger(await ledgerRoot(context.repo, { env: context.env }), {
@@ -63,3 +76,13 @@ Options:
     return ExitCode.ok;
   },
 };
+
+/** etl ledger reap [SEQUENCE]: what it recorded as abandoned, a line each. */
+async function reap(sequence: string | undefined, context: CommandContext): Promise<number> {
+  const ledger = await ledgerRoot(context.repo, { env: context.env });
+  const reaped = reapAbandoned(ledger, sequence === undefined ? undefined : [checkSequenceName(sequence)]);
+  for (const { folder, run } of reaped) context.stdout.write(`abandoned ${folder}: ${run.error}\n`);
+  if (reaped.length === 0)
+    context.stdout.write(`no run${sequence ? ` of ${sequence}` : ''} left behind by a runner that is gone\n`);
+  return ExitCode.ok;
+}

@@ -4,7 +4,8 @@ import { parseDuration } from '../definitions/duration.js';
 import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
 import { deliverWebhooks, notStartedPayload } from '../notify/webhook.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
+import { ledgerRoot, ledgerView } from '../ledger/ledger-branch.js';
+import { reapAbandoned } from '../ledger/reap.js';
 import { CLAIMS_KEPT, type ClaimOptions, claimTick } from '../schedule/claims.js';
 import {
   acceleratedClock,
@@ -187,13 +188,26 @@ Options:
     // Nothing half-starts: a start-up that throws stops what it armed and gives the lock back.
     try {
       const view = await ledgerView(context.repo, { env: context.env });
+      const ledger = await ledgerRoot(context.repo, { env: context.env });
       scheduler = new Scheduler({
         clock,
         maxParallel,
         catchUp: catchUp as CatchUp,
         log,
-        launch: (sequence, tick, early) =>
-          launchRun({ repo: context.repo, env: context.env, runArgs, trigger: 'schedule' }, sequence, tick, early),
+        launch: (sequence, tick, early) => {
+          // A tick is one of the moments a run left behind by a dead runner is recorded so.
+          try {
+            reapAbandoned(ledger, [sequence]);
+          } catch {
+            // a ledger that cannot be written now fails the run itself, which says why
+          }
+          return launchRun(
+            { repo: context.repo, env: context.env, runArgs, trigger: 'schedule' },
+            sequence,
+            tick,
+            early,
+          );
+        },
         lead: EARLY_START_MS,
         // With --push the ledger is shared: each tick is claimed on the remote first, one claim at a time.
         ...(values.push

@@ -148,32 +148,60 @@ function readRunAt(root: string, folder: string, path: string, onProblem?: OnPro
   return run;
 }
 
-/** The run a command was asked for: its record (reaped if abandoned), or an error saying why there is none. */
+/** The run a command was asked for: its record (abandoned if its runner is gone), or an error saying why there is none. */
 export function requireRun(ref: RunRef): RunRecord {
   let why = 'is missing: the run stopped before it wrote one';
   const record = readRun(ref.root, ref, undefined, (reason) => {
     why = reason;
   });
   if (!record) throw new EtlError('unreadable-run', `run ${ref.id} cannot be read: ${ref.folder}/run.json ${why}`);
-  return reapIfAbandoned(ref.root, record);
+  return abandonedIfRunnerGone(ref.root, record);
 }
 
 /**
- * A run still marked `running` whose runner is gone (no lock of its own, or a lock whose
- * process no longer exists on this host) was abandoned: say so in its record. Runs started
- * on another host are left alone: from here we cannot tell.
+ * Why a run still marked `running` was abandoned: its runner is gone (no lock of its own, or
+ * a lock whose process no longer exists on this host). Undefined while it may be running;
+ * runs started on another host are left alone: from here we cannot tell.
  */
-export function reapIfAbandoned(repo: string, run: RunRecord): RunRecord {
-  if (run.status !== 'running' || run.host !== hostname()) return run;
+function abandonedBecause(repo: string, run: RunRecord): string | undefined {
+  if (run.status !== 'running' || run.host !== hostname()) return undefined;
   const lock = readLock<LockInfo>(join(repo, lockFile(run.sequence)));
-  if (lock && lock.run_id === run.id && isAlive(lock)) return run;
-  return (
-    markAbandoned(
-      repo,
-      runFolder(run.sequence, run.id),
-      `the runner (pid ${run.pid} on ${run.host}) stopped without finishing the run`,
-    ) ?? run
-  );
+  if (lock && lock.run_id === run.id && isAlive(lock)) return undefined;
+  return `the runner (pid ${run.pid} on ${run.host}) stopped without finishing the run`;
+}
+
+/**
+ * A run as a reader shows it: one whose runner is gone is abandoned, as the next reap will
+ * record it (a run's start, etl ledger sync or reap, a daemon's tick). Nothing is written:
+ * a read never changes the ledger, and works on a read-only checkout.
+ */
+export function abandonedIfRunnerGone(repo: string, run: RunRecord): RunRecord {
+  const reason = abandonedBecause(repo, run);
+  return reason === undefined ? run : abandonedRecord(run, reason);
+}
+
+/** Records a run whose runner is gone as abandoned (see markAbandoned); the record as it now is. */
+export function reapIfAbandoned(repo: string, run: RunRecord): RunRecord {
+  const reason = abandonedBecause(repo, run);
+  if (reason === undefined) return run;
+  return markAbandoned(repo, runFolder(run.sequence, run.id), reason) ?? run;
+}
+
+/** A running run's record as abandoned: its running step cancelled, the ones after it skipped. */
+function abandonedRecord(run: RunRecord, error: string): RunRecord {
+  return {
+    ...run,
+    status: 'abandoned',
+    error,
+    steps: run.steps.map(
+      (s): StepSummary =>
+        s.status === 'running'
+          ? { ...s, status: 'cancelled' }
+          : s.status === 'pending'
+            ? { ...s, status: 'skipped' }
+            : s,
+    ),
+  };
 }
 
 /**
@@ -204,15 +232,10 @@ export function markAbandoned(
   const unstarted = existsSync(join(repo, folder)) && !existsSync(join(repo, folder, 'run.json'));
   const run = readRun(repo, { folder }) ?? (unstarted ? unstartedRecord(folder) : undefined);
   if (run?.status !== 'running') return undefined;
-  run.status = 'abandoned';
-  run.error = reason + endOrphans(repo, folder, run, killed);
-  run.steps = run.steps.map(
-    (s): StepSummary =>
-      s.status === 'running' ? { ...s, status: 'cancelled' } : s.status === 'pending' ? { ...s, status: 'skipped' } : s,
-  );
-  writeJsonAtomic(join(repo, folder, 'run.json'), run);
+  const abandoned = abandonedRecord(run, reason + endOrphans(repo, folder, run, killed));
+  writeJsonAtomic(join(repo, folder, 'run.json'), abandoned);
   removeTemporaryFiles(join(repo, folder));
-  return run;
+  return abandoned;
 }
 
 /** What is known of a run whose runner wrote no run.json: its folder's name. */
@@ -353,7 +376,7 @@ export function listHistory(repo: LedgerView, options: HistoryOptions = {}): Run
   })) {
     const record = readRun(ref.root, ref, options.cache);
     if (!record) continue;
-    const run = reapIfAbandoned(ref.root, record);
+    const run = abandonedIfRunnerGone(ref.root, record);
     if (options.status !== undefined && run.status !== options.status) continue;
     found.push(run);
     if (found.length >= limit) break;

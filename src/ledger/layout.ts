@@ -59,3 +59,9 @@ export const stepFiles: StepFiles = (step, count) => {
   const stem = `${step.role === 'on_failure' ? 'on_failure-' : ''}${number}-${step.module}`;
   return { record: `steps/${stem}.json`, log: `logs/${stem}.log` };
 };
+
+/** Whether a repository-relative path is a run's folder: runs/<sequence>/<YYYY>/<MM>/<DD>/<run-id>. */
+export function isRunFolder(path: string): boolean {
+  const parts = path.split('/');
+  return parts.length === 6 && parts[0] === RUNS_DIR && !parts.includes('..') && RUN_ID_PATTERN.test(parts[5]!);
+}

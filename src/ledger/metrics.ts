@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { LastMetrics } from '../runner/expect.js';
 import type { MetricValue } from '../runner/metrics.js';
 import type { Role, RunRecord } from '../runner/records.js';
-import { type LedgerView, readRun, reapIfAbandoned, runsNewestFirst } from './history.js';
+import { type LedgerView, readRun, abandonedIfRunnerGone, runsNewestFirst } from './history.js';
 import { readStep } from './step-log.js';
 import { standIn } from './unchanged.js';
 
@@ -33,7 +33,7 @@ export function metricsHistory(view: LedgerView, sequence: string, query: Metric
     const record = readRun(ref.root, ref);
     if (!record) continue;
     runs++;
-    const run = reapIfAbandoned(ref.root, record);
+    const run = abandonedIfRunnerGone(ref.root, record);
     for (const summary of run.steps) {
       if (query.step !== undefined && query.step !== summary.name && query.step !== String(summary.index)) continue;
       const metrics = readStep(join(ref.root, ref.folder), summary.record)?.metrics;

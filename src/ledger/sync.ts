@@ -4,7 +4,7 @@ import type { SimpleGit } from 'simple-git';
 import { commitRunFolder, TRAILERS } from './commit.js';
 import { checkedOutBranch, gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
 import { readRun, reapIfAbandoned, reapUnstarted, removeTemporaryFiles } from './history.js';
-import { RUN_ID_PATTERN, RUNS_DIR } from './layout.js';
+import { isRunFolder, RUNS_DIR } from './layout.js';
 import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
 import { forgetUnrecorded, ledgerScanned, listUnrecorded, markLedgerScanned, noteUnrecorded } from './unrecorded.js';
 
@@ -83,12 +83,6 @@ async function foldersNotInGit(git: SimpleGit): Promise<Set<string>> {
     if (parts.length >= 7 && isRunFolder(parts.slice(0, 6).join('/'))) folders.add(parts.slice(0, 6).join('/'));
   }
   return folders;
-}
-
-/** runs/<sequence>/<YYYY>/<MM>/<DD>/<run-id> */
-function isRunFolder(path: string): boolean {
-  const parts = path.split('/');
-  return parts.length === 6 && parts[0] === RUNS_DIR && !parts.includes('..') && RUN_ID_PATTERN.test(parts[5]!);
 }
 
 /** Ledger commits on HEAD that its upstream (else origin's branch of the same name) lacks. */

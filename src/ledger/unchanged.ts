@@ -8,7 +8,7 @@ import { MASK, matchesMasked } from '../runner/logs.js';
 import type { Plan, RunValues } from '../runner/plan.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import type { DoneBefore } from '../runner/unchanged.js';
-import { findRun, type LedgerView, type RunRef, readRun, reapIfAbandoned, runsNewestFirst } from './history.js';
+import { abandonedIfRunnerGone, findRun, type LedgerView, type RunRef, readRun, runsNewestFirst } from './history.js';
 import { readStep } from './step-log.js';
 
 /** Runs looked back at for a step's last execution (a skipped one points at the run that ran it). */
@@ -71,12 +71,12 @@ function stoodFor(view: LedgerView, id: string, index: number): { ref: RunRef; s
   return step ? { ref, step } : undefined;
 }
 
-/** The run `etl run SEQUENCE --resume RUN` names, read (and marked abandoned if its runner died). */
+/** The run `etl run SEQUENCE --resume RUN` names, read (abandoned if its runner died: the run's start records it so). */
 function resumedRun(view: LedgerView, sequence: string, spec: string): { ref: RunRef; run: RunRecord } {
   const ref = findRun(view, spec);
   const found = readRun(ref.root, ref);
   if (!found) throw new EtlError('unreadable-run', `run ${ref.id}: its run.json cannot be read`);
-  const run = reapIfAbandoned(ref.root, found);
+  const run = abandonedIfRunnerGone(ref.root, found);
   if (run.sequence !== sequence)
     throw new EtlError('usage', `run ${run.id} is a run of "${run.sequence}", not of "${sequence}"`);
   return { ref, run };
@@ -181,7 +181,7 @@ export async function resumePoint(
       'usage',
       `run ${run.id} ran with ${differ ? `param ${differ[0]}=${differ[1]}` : `tick ${values.tick.toISOString()}`}, and the plan to resume it has ${differ ? `${differ[0]}=${plan.params[differ[0]] ?? '(not set)'}` : `tick ${plan.tick}`}: a resume runs with the run's own params and tick`,
     );
-  // A run of this host still running has a live runner (reapIfAbandoned saw to that); one of
+  // A run of this host still running has a live runner (abandonedIfRunnerGone saw to that); one of
   // another host may have died with its machine, which only a person can tell: --force.
   if (run.status === 'running' && (run.host === hostname() || !force))
     throw new EtlError(

@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import type { Definitions } from '../definitions/model.js';
 import { type GitHubWeb, runLinks } from '../github/remote.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
-import { findRun, type LedgerView, ledgerSequences, listHistory, readRun, reapIfAbandoned } from '../ledger/history.js';
+import {
+  findRun,
+  type LedgerView,
+  ledgerSequences,
+  listHistory,
+  readRun,
+  abandonedIfRunnerGone,
+} from '../ledger/history.js';
 import { insideRuns } from '../ledger/inside-runs.js';
 import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
 import type { LedgerCache } from '../ledger/read-cache.js';
@@ -258,7 +265,7 @@ function locate(context: ApiContext, id: string): { run: RunRecord; folder: stri
   if (ref.id !== id) return undefined;
   const record = readRun(ref.root, ref); // none outside runs/
   if (!record) return undefined;
-  return { run: reapIfAbandoned(ref.root, record), folder, root: ref.root };
+  return { run: abandonedIfRunnerGone(ref.root, record), folder, root: ref.root };
 }
 
 /**

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { findRun, listHistory } from '../../src/ledger/history.js';
 import { lockFile, newRunId, runFolder } from '../../src/ledger/layout.js';
+import { reapAbandoned } from '../../src/ledger/reap.js';
 import type { RunRecord, RunStatus } from '../../src/runner/records.js';
 import { pipelineRepo, runCli, startCli, tempRepo } from '../helpers/repo.js';
 
@@ -94,7 +95,7 @@ test('a run is found by a unique id prefix, SEQUENCE@latest and SEQUENCE@last-fa
   assert.throws(() => findRun(repo, '../../etc'), /is not a run id/);
 });
 
-test('history marks a running run of this host whose runner is gone as abandoned', (t) => {
+test('history shows a running run of this host whose runner is gone as abandoned, without writing; a reap records it', (t) => {
   const repo = tempRepo(t);
   const dead = fakeRun(repo, 'daily', day(1), 'running', { host: hostname(), pid: 2 ** 22 + 12345 });
   const remote = fakeRun(repo, 'daily', day(2), 'running', { host: 'another-machine' });
@@ -103,9 +104,17 @@ test('history marks a running run of this host whose runner is gone as abandoned
     runs.map((r) => r.status),
     ['running', 'abandoned'],
   );
-  const saved = JSON.parse(readFileSync(join(repo, runFolder('daily', dead.id), 'run.json'), 'utf8')) as RunRecord;
-  assert.equal(saved.status, 'abandoned');
+  const saved = () =>
+    JSON.parse(readFileSync(join(repo, runFolder('daily', dead.id), 'run.json'), 'utf8')) as RunRecord;
+  assert.equal(saved().status, 'running', 'a read writes nothing');
   assert.equal(findRun(repo, remote.id).id, remote.id);
+  assert.deepEqual(
+    reapAbandoned(repo).map((r) => r.folder),
+    [runFolder('daily', dead.id)],
+  );
+  assert.equal(saved().status, 'abandoned');
+  assert.match(saved().error!, /^the runner \(pid \d+ on .+\) stopped without finishing the run/);
+  assert.deepEqual(reapAbandoned(repo), [], 'reaped once');
 });
 
 test('etl history, show and logs read a real run', async (t) => {

@@ -318,10 +318,11 @@ test('kill -9 of the runner and its whole process group: the module is still end
   assert.ok(await waitUntilGone([pids.child, pids.grandchild]), 'the module was ended when its runner died');
 });
 
-// The guard may die with the runner (killed by hand, an OOM kill): the first to find the run
-// abandoned ends what is left, a reader like `etl history` as well as the next run.
+// The guard may die with the runner (killed by hand, an OOM kill): what first records the run
+// abandoned ends what is left (etl ledger reap or sync, a daemon's tick, the next run); a
+// reader like `etl history` shows it abandoned and writes nothing.
 for (const spawner of ['node', 'python'] as const) {
-  test(`runner and its ${spawner} guard killed: etl history ends the module and the abandoned run's error names it`, async (t) => {
+  test(`runner and its ${spawner} guard killed: etl ledger reap ends the module and the abandoned run's error names it`, async (t) => {
     const repo = pipelineRepo(t, {
       modules: { forever: { cmd: './modules/forever.mjs' } },
       sequences: { s: [{ module_name: 'forever', output: 'pids.json' }] },
@@ -348,7 +349,10 @@ for (const spawner of ['node', 'python'] as const) {
     const history = await runCli(['history'], { cwd: repo });
     assert.equal(history.code, 0, history.stderr);
     assert.match(history.stdout, /abandoned/);
-    assert.ok(await waitUntilGone([pids.child, pids.grandchild], 3000), 'etl history ended the orphaned module');
+    assert.equal(onlyRun(repo).run.status, 'running', 'a read writes nothing');
+    const reaped = await runCli(['ledger', 'reap'], { cwd: repo });
+    assert.equal(reaped.code, 0, reaped.stderr);
+    assert.ok(await waitUntilGone([pids.child, pids.grandchild], 3000), 'etl ledger reap ended the orphaned module');
     const { run } = onlyRun(repo);
     assert.equal(run.status, 'abandoned');
     assert.match(
