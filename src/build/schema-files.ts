@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import { ModulesFile, SequenceFile } from '../definitions/schema.js';
 import { RunRecord, StepRecord } from '../runner/records.js';
+import { ApiAnswer } from '../ui/api-types.js';
 
 export interface SchemaFile {
   file: string;
@@ -20,4 +21,6 @@ export const schemaFiles: SchemaFile[] = [
   },
   { file: 'run.schema.json', schema: RunRecord, validators: { runRecord: '' } },
   { file: 'step.schema.json', schema: StepRecord, validators: { stepRecord: '' } },
+  // What `etl ui` answers: the pages' types; no validator (the server writes these, it does not read them).
+  { file: 'api.schema.json', schema: ApiAnswer, validators: {} },
 ];

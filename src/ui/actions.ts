@@ -16,6 +16,7 @@ import { lockFile, RUN_ID_PATTERN } from '../ledger/layout.js';
 import type { LockInfo } from '../ledger/lock.js';
 import { isAlive, readLock } from '../lock-file.js';
 import type { ApiResponse } from './api.js';
+import type { CancellingAnswer, RunStartedAnswer } from './api-types.js';
 
 export interface Actions {
   /** The secret a request must carry (X-Etl-Token). */
@@ -147,7 +148,15 @@ async function run(actions: Actions, body: Record<string, unknown>): Promise<Api
       const error = readFileSync(said, 'utf8').trim().split('\n').slice(-5).join('\n');
       return { status: 409, json: { error: error || `etl run ended (exit code ${child.exitCode}) without a run` } };
     }
-    return { status: 202, json: { started: sequence, from: from ?? null, resume: resume ?? null, run: id } };
+    return {
+      status: 202,
+      json: {
+        started: sequence,
+        from: (from as number | undefined) ?? null,
+        resume: resume ?? null,
+        run: id,
+      } satisfies RunStartedAnswer,
+    };
   } finally {
     rmSync(said, { force: true }); // the runner keeps writing to it, unseen, if it goes on
   }
@@ -194,7 +203,7 @@ function cancel(actions: Actions, body: Record<string, unknown>): ApiResponse {
   if (record?.status !== 'running' || !lock || lock.run_id !== id || lock.host !== hostname() || !isAlive(lock))
     return { status: 409, json: { error: 'the run is not running here' } };
   process.kill(lock.pid, 'SIGTERM');
-  return { status: 202, json: { cancelling: id } };
+  return { status: 202, json: { cancelling: id } satisfies CancellingAnswer };
 }
 
 function readBody(request: IncomingMessage): Promise<string> {

@@ -25,6 +25,15 @@ import { metricsHistory } from '../ledger/metrics.js';
 import { readStep } from '../ledger/step-log.js';
 import { maskPlan, type Plan, planRun } from '../runner/plan.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
+import type {
+  DefinitionsAnswer,
+  LineageAnswer,
+  MetricsAnswer,
+  RunAnswer,
+  RunsAnswer,
+  ScheduleAnswer,
+  SequencesAnswer,
+} from './api-types.js';
 import { RUN_STATUSES } from '../runner/statuses.js';
 import { listSequences } from '../schedule/overview.js';
 import { readStatus } from '../schedule/service.js';
@@ -102,13 +111,13 @@ async function sequences(context: ApiContext): Promise<ApiResponse> {
     const recent = listHistory(context.view, { sequence: name, limit: RECENT_RUNS, cache: context.cache });
     const finished = recent.filter((r) => r.status !== 'running');
     return {
-      ...(defined.find((s) => s.name === name) ?? { name, defined: false }),
+      ...(defined.find((s) => s.name === name) ?? { name, defined: false as const }),
       last: recent[0] ?? null,
       recent: recent.map((r) => ({ id: r.id, status: r.status, duration_ms: r.duration_ms, started_at: r.started_at })),
       success_rate: finished.length ? finished.filter((r) => r.status === 'succeeded').length / finished.length : null,
     };
   });
-  return { status: 200, json: { sequences: list, now: context.now().toISOString() } };
+  return { status: 200, json: { sequences: list, now: context.now().toISOString() } satisfies SequencesAnswer };
 }
 
 /** Runs newest first, a page at a time: `before` is the cursor (the last id of the page before). */
@@ -131,7 +140,7 @@ function runs(context: ApiContext, query: URLSearchParams): ApiResponse {
   const shown = page.slice(0, limit);
   return {
     status: 200,
-    json: { runs: shown, next: more ? shown.at(-1)!.id : null },
+    json: { runs: shown, next: more ? shown.at(-1)!.id : null } satisfies RunsAnswer,
   };
 }
 
@@ -141,7 +150,7 @@ function metrics(context: ApiContext, sequence: string, query: URLSearchParams):
   const limit = Number(query.get('limit') ?? 50);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RUNS_PER_SEQUENCE)
     return badRequest(`limit is 1 to ${MAX_RUNS_PER_SEQUENCE}`);
-  return { status: 200, json: { points: metricsHistory(context.view, sequence, { limit }) } };
+  return { status: 200, json: { points: metricsHistory(context.view, sequence, { limit }) } satisfies MetricsAnswer };
 }
 
 /**
@@ -157,7 +166,7 @@ function schedule(context: ApiContext): ApiResponse {
       alive,
       daemon: lock ? { pid: lock.pid, host: lock.host, started_at: lock.started_at } : null,
       status: status ?? null,
-    },
+    } satisfies ScheduleAnswer,
   };
 }
 
@@ -182,7 +191,7 @@ async function oneRun(context: ApiContext, id: string): Promise<ApiResponse> {
       steps: stepRecords(found),
       links: runLinks(found.run, context.remote),
       running_argv: await runningArgv(context, found.run),
-    },
+    } satisfies RunAnswer,
   };
 }
 
@@ -241,7 +250,7 @@ function runDefinitions(context: ApiContext, id: string): ApiResponse {
       files: pinnedFiles(context.repo, run.definitions),
       previous: previous ? { id: previous.id, commit: previous.definitions.commit } : null,
       changes: previous ? pinDiff(context.repo, previous.definitions, run.definitions) : [],
-    },
+    } satisfies DefinitionsAnswer,
   };
 }
 
@@ -250,7 +259,7 @@ function runLineage(context: ApiContext, id: string): ApiResponse {
   const found = locate(context, id);
   if (!found) return notFound('run');
   const sources = sourcesOf(context.view, context.repo, found.run, stepRecords(found), 200, context.cache);
-  return { status: 200, json: { sources } };
+  return { status: 200, json: { sources } satisfies LineageAnswer };
 }
 
 /** A run by its whole id: its record and folder, when they lie inside runs/ (no link out of it). */

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { networkInterfaces } from 'node:os';
 import { type Actions, handleAction } from './actions.js';
 import { type ApiContext, type ApiResponse, handleApi } from './api.js';
+import type { ConfigAnswer } from './api-types.js';
 import { LedgerCache } from '../ledger/read-cache.js';
 import { LedgerWatch, type RunChange } from './watch.js';
 
@@ -65,7 +66,8 @@ async function respond(
   }
   const url = new URL(request.url ?? '/', 'http://server');
   if (url.pathname === '/api/events' && request.method === 'GET') return events.subscribe(request, response);
-  if (url.pathname === '/api/config') return send(response, 200, { allow_run: context.actions !== undefined });
+  if (url.pathname === '/api/config')
+    return send(response, 200, { allow_run: context.actions !== undefined } satisfies ConfigAnswer);
   if (context.actions && url.pathname.startsWith('/api/actions/')) {
     const answer = await handleAction(context.actions, url.pathname.slice('/api/actions/'.length), request);
     return send(response, answer.status, answer.json);
