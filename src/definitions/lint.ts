@@ -1,12 +1,12 @@
 // Checks the schemas cannot express: names that must exist, commands that must run, paths
 // that look mistyped, schedules GitHub would reject.
-import { parseRule } from '../runner/expect.js';
 import { hasTemplate, MODULE_ENV_SCOPE, PARAM_VALUE_SCOPE, type TemplateScope, templateProblems } from './template.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
 import { type ResolvedCommand, resolveCommand, scriptArguments } from './command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
+import { parseRule } from './expect-rule.js';
 import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
 import { NAME_PATTERN } from './patterns.js';

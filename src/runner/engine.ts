@@ -15,7 +15,7 @@ import {
 } from './deadline.js';
 import { LogWriter, Redactor } from './logs.js';
 import { inheritedEnv, isSelected, type Plan, type PlannedStep, secretValues } from './plan.js';
-import { checkExpectations, type LastMetrics } from './expect.js';
+import { checkExpectations, comparesWithLast, type LastMetrics } from './expect.js';
 import { describeArtifact, isExternal } from './lineage.js';
 import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
 import { runProcess } from './process.js';
@@ -382,9 +382,7 @@ async function execStep(
       const checked = checkExpectations(
         planned.expect,
         record.metrics ?? {},
-        Object.values(planned.expect).some((rule) => /last\s*$/.test(rule))
-          ? options.lastMetrics?.(record.role, planned.index)
-          : undefined,
+        comparesWithLast(planned.expect) ? options.lastMetrics?.(record.role, planned.index) : undefined,
       );
       record.expectations = checked;
       for (const check of checked)

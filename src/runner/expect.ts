@@ -1,36 +1,8 @@
 // Expectations on a step's metrics (`"expect": {"rows": ">= 1"}`): checked when the step's
 // module has exited 0; one that does not hold fails the step, naming the rule, the value and
-// what it was compared with. Three forms:
-//   ">= 1"  "< 5"  "== 0"  "!= 0"            the value against a number
-//   "< 5% of rows_read"                       against a share of another metric of the step
-//   "within 20% of last"                      against the step's value in the last successful run
+// what it was compared with. The rules' forms are read in definitions/expect-rule.ts.
+import { type Comparison, parseRule } from '../definitions/expect-rule.js';
 import type { MetricValue } from './metrics.js';
-
-export type Comparison = '>=' | '<=' | '==' | '!=' | '>' | '<';
-
-export type Rule =
-  | { kind: 'compare'; op: Comparison; number: number }
-  | { kind: 'share'; op: Comparison; percent: number; of: string }
-  | { kind: 'within'; percent: number };
-
-const NUM = '([+-]?(?:\\d+\\.?\\d*|\\.\\d+))';
-const COMPARE = new RegExp(`^(>=|<=|==|!=|>|<)\\s*${NUM}$`);
-const SHARE = new RegExp(`^(>=|<=|==|!=|>|<)\\s*${NUM}\\s*%\\s+of\\s+([A-Za-z_][A-Za-z0-9_.-]*)$`);
-const WITHIN = new RegExp(`^within\\s+${NUM}\\s*%\\s+of\\s+last$`);
-
-/** The rule a text says, or why it says none (for a located error). */
-export function parseRule(text: string): Rule | { error: string } {
-  const rule = text.trim();
-  let match = COMPARE.exec(rule);
-  if (match) return { kind: 'compare', op: match[1] as Comparison, number: Number(match[2]) };
-  match = SHARE.exec(rule);
-  if (match) return { kind: 'share', op: match[1] as Comparison, percent: Number(match[2]), of: match[3]! };
-  match = WITHIN.exec(rule);
-  if (match) return { kind: 'within', percent: Number(match[1]) };
-  return {
-    error: `"${text}" is not an expectation: expected a comparison such as ">= 1", "< 5% of rows_read" or "within 20% of last"`,
-  };
-}
 
 export interface Expectation {
   metric: string;
@@ -38,6 +10,17 @@ export interface Expectation {
   ok: boolean;
   /** What was found: "rows >= 1: got 0". */
   message: string;
+}
+
+/**
+ * Whether a step's rules compare with the last successful run ("within 20% of last"): only
+ * then is the ledger asked for that run's metrics.
+ */
+export function comparesWithLast(rules: Record<string, string>): boolean {
+  return Object.values(rules).some((text) => {
+    const rule = parseRule(text);
+    return !('error' in rule) && rule.kind === 'within';
+  });
 }
 
 /** What the last successful run's step wrote, for "within N% of last". */
