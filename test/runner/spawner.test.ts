@@ -154,12 +154,15 @@ test('python spawner: the next step starts on a success, never after a failure, 
     new Promise<number | null>((resolve) => child.on('exit', (code: number | null) => resolve(code)));
   const started = () => readFileSync(marker, { encoding: 'utf8', flag: 'a+' }).trim().split('\n').filter(Boolean);
 
-  // A failure: the next step must not start.
+  // A failure: the next step must not start. The helper starts "next" in the turn that sees
+  // the module's exit and its output's end, before it sends their frames: a next.sh would be
+  // in /proc by the time both are heard.
   const failing = spawner.start(step(1));
+  const closed = new Promise((resolve) => failing.once('close', resolve));
   spawner.startNext(next);
   assert.equal(await finish(failing), 1);
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.deepEqual(started(), [], 'nothing started after a failure');
+  await closed;
+  assert.deepEqual(processesOf(next.command), [], 'nothing started after a failure');
   spawner.cancelNext();
 
   // A success: it starts at once, and start() of the same spec takes it.
@@ -252,3 +255,17 @@ test('a mistaken ETL_SPAWNER, or python asked for where there is none: exit 2, o
   const fallback = await runCli(['run', 's'], { cwd: repo, env: { PATH: bin, ETL_PYTHON: join(bin, 'python3') } });
   assert.equal(fallback.code, 0, fallback.stderr);
 });
+
+/** The processes whose command line holds `path` (Linux: /proc/PID/cmdline). */
+function processesOf(path: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
