@@ -15,7 +15,7 @@ import {
   type DaemonEvent,
   Scheduler,
   systemClock,
-} from '../schedule/daemon.js';
+} from '../schedule/scheduler.js';
 import { latestFullRunStart } from '../schedule/due.js';
 import {
   acquireDaemonLock,

@@ -14,7 +14,7 @@ import { EtlError } from '../errors.js';
 import { writeJsonAtomic } from '../ledger/atomic.js';
 import { gitDirOf } from '../ledger/unrecorded.js';
 import { isAlive, type LockOwner, readLock, releaseIfMine, tryLock } from '../lock-file.js';
-import type { Launched, SequenceStatus } from './daemon.js';
+import type { Launched, SequenceStatus } from './scheduler.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 

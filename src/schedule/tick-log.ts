@@ -4,7 +4,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../ledger/atomic.js';
-import type { DaemonEvent } from './daemon.js';
+import type { DaemonEvent } from './scheduler.js';
 import { scheduleStateDir } from './service.js';
 
 export interface TickEntry {

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RunRecord } from '../../src/runner/records.js';
-import type { SequenceStatus } from '../../src/schedule/daemon.js';
+import type { SequenceStatus } from '../../src/schedule/scheduler.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
 import { receiver } from '../helpers/webhook-receiver.js';
 

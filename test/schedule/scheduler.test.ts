@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCron } from '../../src/definitions/cron.js';
 import type { Definitions, SequenceDef } from '../../src/definitions/model.js';
-import { type Clock, type DaemonEvent, type Launched, MAX_CATCH_UP, Scheduler } from '../../src/schedule/daemon.js';
+import { type Clock, type DaemonEvent, type Launched, MAX_CATCH_UP, Scheduler } from '../../src/schedule/scheduler.js';
 import { nextTick } from '../../src/schedule/next-tick.js';
 
 class TestClock implements Clock {

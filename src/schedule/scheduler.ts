@@ -1,6 +1,6 @@
 // The scheduler of `etl schedule`: fires every scheduled sequence at the ticks nextTick gives
 // (the one cron semantics of the product: `etl list` shows them, `etl due` judges them), runs
-// each through `launch` (a child process in the CLI), never two runs of one sequence at once
+// each through `launch` (a child process in the daemon), never two runs of one sequence at once
 // (a tick that comes while its sequence runs is skipped, and said so), at most `maxParallel`
 // runs at a time (the others wait in the order of their ticks). Time comes from `clock`, so
 // tests drive it without waiting. It knows nothing of processes, files or signals.
@@ -91,7 +91,7 @@ export interface SequenceStatus {
 /** Whether this daemon may run a tick: another machine's daemon may have taken it. `notes`: warnings to log. */
 export type ClaimAnswer = ({ won: true } | { won: false; reason: string }) & { notes?: string[] };
 
-export interface DaemonOptions {
+export interface SchedulerOptions {
   clock?: Clock;
   /**
    * Starts a tick's run. `early`: started up to `lead` ms before its tick, the run waits for
@@ -107,7 +107,7 @@ export interface DaemonOptions {
   maxParallel?: number;
   catchUp?: CatchUp;
   log(event: DaemonEvent): void;
-  /** Called after each change of state: the CLI writes the status file. */
+  /** Called after each change of state: the daemon writes the status file. */
   changed?(status: Record<string, SequenceStatus>): void;
 }
 
@@ -138,7 +138,7 @@ export class Scheduler {
   /** Past the grace (or a second Ctrl-C): whatever is still going, or starts lingering, is stopped. */
   private cancelling = false;
 
-  constructor(private readonly options: DaemonOptions) {
+  constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? systemClock;
     this.maxParallel = Math.max(1, options.maxParallel ?? 2);
   }
