@@ -1,0 +1,273 @@
+// The daemon of `etl schedule`: the Scheduler wired to the world. It holds the repository's
+// daemon lock, runs each tick as `etl run` in a process of its own, claims ticks on the remote
+// (with --push, one claim at a time), logs every event (text or JSON) and keeps the tick log
+// and the status file `etl status` reads, posts to webhooks about ticks whose run did not
+// start, records as abandoned the runs a dead runner left (at each tick of their sequence),
+// and reads the definitions again when their files change. Its caller wires signals
+// to stop(), cancelRuns() and reload().
+import { type FSWatcher, watch } from 'node:fs';
+import { join } from 'node:path';
+import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
+import { EtlError } from '../errors.js';
+import { ledgerRoot, ledgerView } from '../ledger/ledger-branch.js';
+import { reapAbandoned } from '../ledger/reap.js';
+import { deliverWebhooks, notStartedPayload } from '../notify/webhook.js';
+import { claimer } from './claimer.js';
+import { type LogFormat, logLine } from './daemon-log.js';
+import { latestFullRunStart } from './due.js';
+import { acceleratedClock, type CatchUp, type Clock, type DaemonEvent, Scheduler, systemClock } from './scheduler.js';
+import {
+  acquireDaemonLock,
+  type DaemonStatus,
+  launchRun,
+  loadForSchedule,
+  scheduleStateDir,
+  writeStatus,
+} from './service.js';
+import { appendTick, tickEntry } from './tick-log.js';
+
+/**
+ * A tick's run is started this long before it and waits for it: starting Node, reading the
+ * definitions and claiming the tick (some 0.3 to 1.2 s) happen before the tick, not after.
+ */
+const EARLY_START_MS = 5_000;
+
+export interface DaemonOptions {
+  repo: string;
+  env: NodeJS.ProcessEnv;
+  maxParallel: number;
+  catchUp: CatchUp;
+  /** How long running runs (and the daemon's own webhook posts) have to end when stopping. */
+  graceMs: number;
+  logFormat: LogFormat;
+  /** Flags given to every tick's `etl run`: --commit, --push, --remote, --branch, --webhook, --notify. */
+  runArgs: string[];
+  /** With --push: the remote each tick is claimed on first, so daemons sharing it run each tick once. */
+  claimsOn?: string;
+  /** Told about ticks whose run did not start (etl run tells about the others). */
+  webhooks: string[];
+  webhookTimeoutMs: number;
+  /** Where the log goes, one line an event. */
+  stdout: { write(text: string): unknown };
+  /** Where the daemon's own troubles go (a webhook it could not tell). */
+  stderr: { write(text: string): unknown };
+}
+
+export class Daemon {
+  private readonly clock: Clock;
+  private readonly lock: ReturnType<typeof acquireDaemonLock>;
+  private readonly status: DaemonStatus;
+  private scheduler?: Scheduler;
+  private started = false;
+  private stopAsked = false;
+  private stopped?: () => void;
+  private watchers: FSWatcher[] = [];
+  private reloadTimer: NodeJS.Timeout | undefined;
+  /**
+   * A tick whose run did not start leaves no record for etl run to post about: the daemon
+   * posts it, once per distinct error of a sequence (not at every tick until it is fixed).
+   */
+  private readonly toldNotStarted = new Map<string, string>();
+  /** Its own deliveries hold the stop no longer than the runs' grace: then they are dropped. */
+  private readonly deliveries = new Set<Promise<unknown>>();
+  private readonly stopDeliveries = new AbortController();
+
+  /** Takes the repository's daemon lock: an EtlError `locked` says who holds it. */
+  constructor(private readonly options: DaemonOptions) {
+    this.clock = testClock(options.env.ETL_TEST_CLOCK) ?? systemClock;
+    this.lock = acquireDaemonLock(options.repo);
+    const { info } = this.lock;
+    this.status = {
+      pid: process.pid,
+      host: info.host,
+      started_at: info.started_at,
+      updated_at: info.started_at,
+      options: {
+        max_parallel: options.maxParallel,
+        catch_up: options.catchUp,
+        commit: options.runArgs.includes('--commit'),
+        push: options.claimsOn !== undefined,
+        claims_on: options.claimsOn ?? null,
+      },
+      sequences: {},
+    };
+  }
+
+  /** Whether stop() was asked (before the start is over, it stops the daemon once started). */
+  get stopping(): boolean {
+    return this.stopAsked;
+  }
+
+  /**
+   * Starts scheduling and resolves once the daemon has stopped and given its lock back. Nothing
+   * half-starts: a start-up that throws stops what it armed and gives the lock back.
+   */
+  async run(): Promise<void> {
+    const { repo, env } = this.options;
+    let scheduler: Scheduler | undefined;
+    try {
+      const view = await ledgerView(repo, { env });
+      const ledger = await ledgerRoot(repo, { env });
+      scheduler = this.scheduler = this.newScheduler(ledger, (sequence) => latestFullRunStart(view, sequence));
+      await this.load();
+      scheduler.catchUp();
+    } catch (error) {
+      await scheduler?.stop(0);
+      this.lock.release();
+      throw error;
+    }
+    if (this.options.logFormat === 'text')
+      this.options.stdout.write(
+        `${new Date().toISOString()} etl schedule: ${Object.keys(scheduler.status).length} scheduled sequences, at most ${this.options.maxParallel} runs at a time; state in ${scheduleStateDir(repo)}\n`,
+      );
+    this.watchDefinitions();
+    const stopped = new Promise<void>((resolve) => {
+      this.stopped = resolve;
+    });
+    this.started = true;
+    if (this.stopAsked) this.beginStop();
+    await stopped;
+    this.status.stopped_at = new Date().toISOString();
+    this.save();
+    this.lock.release();
+  }
+
+  /** No new runs; running ones get the grace to end, then are cancelled. */
+  stop(): void {
+    if (this.stopAsked) return;
+    this.stopAsked = true;
+    if (this.started) this.beginStop();
+  }
+
+  /** While stopping: cancels the runs and drops the daemon's own webhook posts at once. */
+  cancelRuns(): void {
+    if (!this.started || !this.stopAsked) return;
+    this.scheduler?.cancelAll();
+    this.stopDeliveries.abort();
+  }
+
+  /** Reads the definitions again soon (a burst of file changes makes one reload). */
+  reload(): void {
+    if (!this.started || this.stopAsked) return;
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => void this.load().catch(() => {}), 300);
+  }
+
+  private newScheduler(ledger: string, lastRunStart: (sequence: string) => number | undefined): Scheduler {
+    const { repo, env, runArgs, claimsOn } = this.options;
+    const { host, pid } = this.lock.info;
+    return new Scheduler({
+      clock: this.clock,
+      maxParallel: this.options.maxParallel,
+      catchUp: this.options.catchUp,
+      log: (event) => this.log(event),
+      launch: (sequence, tick, early) => {
+        // A tick is one of the moments a run left behind by a dead runner is recorded so.
+        try {
+          reapAbandoned(ledger, [sequence]);
+        } catch {
+          // a ledger that cannot be written now fails the run itself, which says why
+        }
+        return launchRun({ repo, env, runArgs, trigger: 'schedule' }, sequence, tick, early);
+      },
+      lead: EARLY_START_MS,
+      // With --push the ledger is shared: each tick is claimed on the remote first, one claim at a time.
+      ...(claimsOn !== undefined
+        ? { claim: claimer({ repo, env, remote: claimsOn, host, pid, now: () => this.clock.now() }) }
+        : {}),
+      lastRunStart,
+      changed: (sequences) => {
+        this.status.sequences = sequences;
+        this.save();
+      },
+    });
+  }
+
+  private async load(): Promise<void> {
+    const { definitions, invalid } = await loadForSchedule(this.options.repo, this.options.env);
+    this.scheduler?.load(definitions, invalid);
+  }
+
+  private log(event: DaemonEvent): void {
+    const now = new Date();
+    this.options.stdout.write(logLine(event, this.options.logFormat, now));
+    if (event.event === 'end') this.tellNotStarted(event);
+    const entry = tickEntry(event, now);
+    try {
+      if (entry) appendTick(this.options.repo, entry);
+    } catch {
+      // a tick log that cannot be written costs etl history --ticks a line, not the runs
+    }
+  }
+
+  private save(): void {
+    this.status.updated_at = new Date().toISOString();
+    try {
+      writeStatus(this.options.repo, this.status);
+    } catch {
+      // a status that cannot be written costs etl status its answer, not the runs
+    }
+  }
+
+  private tellNotStarted(event: Extract<DaemonEvent, { event: 'end' }>): void {
+    const { webhooks, webhookTimeoutMs } = this.options;
+    if (event.run_id || event.status !== 'failed' || !event.error) {
+      this.toldNotStarted.delete(event.sequence);
+      return;
+    }
+    if (webhooks.length === 0 || this.toldNotStarted.get(event.sequence) === event.error) return;
+    this.toldNotStarted.set(event.sequence, event.error);
+    const payload = notStartedPayload(event.sequence, event.tick, event.error, new Date());
+    const delivering = deliverWebhooks(webhooks, payload, {
+      timeoutMs: webhookTimeoutMs,
+      signal: this.stopDeliveries.signal,
+    }).then((answers) => {
+      this.deliveries.delete(delivering);
+      for (const delivery of answers.filter((d) => !d.ok))
+        this.options.stderr.write(
+          `etl schedule: webhook ${new URL(delivery.url).host} not told after ${delivery.attempts} attempts: ${delivery.error}\n`,
+        );
+    });
+    this.deliveries.add(delivering);
+  }
+
+  /** Definitions read again when their files change (and on reload()). */
+  private watchDefinitions(): void {
+    const { repo } = this.options;
+    this.watchers = [join(repo, SEQUENCES_DIR), join(repo, MODULES_FILE)].flatMap((path) => {
+      try {
+        return [watch(path, () => this.reload())];
+      } catch {
+        return []; // not there (yet): reload() still reads them
+      }
+    });
+  }
+
+  private beginStop(): void {
+    for (const watcher of this.watchers) watcher.close();
+    clearTimeout(this.reloadTimer);
+    // The daemon's own webhook posts get the same grace as the runs, at the same time.
+    const { graceMs } = this.options;
+    let graceTimer: unknown;
+    const graceOver = new Promise<void>((over) => {
+      graceTimer = this.clock.setTimeout(over, graceMs);
+    });
+    const told = Promise.race([Promise.all([...this.deliveries]), graceOver]).then(() => {
+      this.clock.clearTimeout(graceTimer);
+      this.stopDeliveries.abort();
+      return Promise.all([...this.deliveries]);
+    });
+    const stopped = () => this.stopped?.();
+    Promise.all([this.scheduler?.stop(graceMs), told]).then(stopped, stopped);
+  }
+}
+
+/** ETL_TEST_CLOCK="START,SPEED": the daemon's time starts at START and runs SPEED times faster (tests). */
+function testClock(value: string | undefined): Clock | undefined {
+  if (!value) return undefined;
+  const [start, speed] = value.split(',');
+  const at = Date.parse(start ?? '');
+  if (Number.isNaN(at) || !(Number(speed) > 0))
+    throw new EtlError('usage', `ETL_TEST_CLOCK is "START,SPEED" (2026-12-01T10:00:30Z,60), got "${value}"`);
+  return acceleratedClock(at, Number(speed));
+}
