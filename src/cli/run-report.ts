@@ -1,12 +1,10 @@
-// What `etl run` prints and tells once a run has ended.
+// What `etl run` prints once a run has ended, and the telling (notify/run-outcome.ts) it reports.
 import { join, relative } from 'node:path';
-import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
+import { ExitCode, exitCodeFor } from '../errors.js';
 import { appendSummary, runSummary, warningLine, writeOutputs } from '../github/actions.js';
 import { describeKeptAside } from '../git/kept-aside.js';
-import { triggerFrom } from '../github/env.js';
-import { originWeb, runLinks } from '../github/remote.js';
-import { listHistory } from '../ledger/history.js';
 import type { RunOutcome } from '../ledger/run-sequence.js';
+import { type RunNotifyOptions, tellRunOutcome } from '../notify/run-outcome.js';
 import { readLogTail, readStep } from '../ledger/step-log.js';
 import { failedStep } from '../runner/labels.js';
 import type { RunRecord } from '../runner/records.js';
@@ -29,7 +27,7 @@ export async function reportOutcome(
   io: RunOutput,
   ledger: string,
   outcome: RunOutcome,
-  notify: { github: boolean; webhooks: { urls: string[]; timeoutMs: number; secrets: string[] } },
+  notify: Pick<RunNotifyOptions, 'github' | 'webhooks'>,
 ): Promise<void> {
   const { run, folder, scratch } = outcome;
   const { out } = io;
@@ -60,8 +58,14 @@ export async function reportOutcome(
   // The record before the telling: a reader of --json (etl schedule) knows the run ended
   // without waiting for a webhook or GitHub that is slow to answer.
   if (io.json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-  if (notify.github) await notifyGitHub(context, ledger, outcome);
-  if (notify.webhooks.urls.length > 0) await notifyWebhooks(context, ledger, outcome, notify.webhooks);
+  await tellRunOutcome(
+    outcome,
+    { repo: context.repo, env: context.env, ledger, ...notify },
+    {
+      told: (line) => context.stderr.write(`${line}\n`),
+      warn: (option, message) => context.stderr.write(warningLine(context.env, 'etl run', option, message)),
+    },
+  );
 }
 
 /** The exit of `etl run`: the run's status first, then whether it was recorded in git. */
@@ -83,71 +87,4 @@ function failureLogs(folder: string, shown: string, run: RunRecord, lines = 20):
   if (tail === undefined) return '';
   if (!tail) return `(step ${failed.index} printed nothing)\n`;
   return `--- last ${tail.split('\n').length} lines of ${failed.name}'s log (${join(shown, record.log.path)}) ---\n${tail}\n---\n`;
-}
-
-/** POSTs the outcome to the --webhook URLs when there is something to tell; a failed delivery is a warning. */
-async function notifyWebhooks(
-  context: CommandContext,
-  ledger: string,
-  { run, folder }: RunOutcome,
-  webhooks: { urls: string[]; timeoutMs: number; secrets: string[] },
-): Promise<void> {
-  const { webhookPayload, deliverWebhooks } = await import('../notify/webhook.js');
-  const previous = listHistory(ledger, { sequence: run.sequence, before: run.id, limit: 10 }).find(
-    (r) => r.status !== 'running',
-  );
-  const links = runLinks(run, await originWeb(context.repo, context.env));
-  const payload = webhookPayload(run, {
-    folder: join(ledger, folder),
-    previous,
-    secrets: webhooks.secrets,
-    links: { ...links },
-  });
-  if (!payload) return;
-  for (const delivery of await deliverWebhooks(webhooks.urls, payload, { timeoutMs: webhooks.timeoutMs })) {
-    // The host only: a webhook's path often holds its token.
-    const host = new URL(delivery.url).host;
-    if (delivery.ok)
-      context.stderr.write(`told webhook ${host} (${payload.event})
-`);
-    else
-      context.stderr.write(
-        warningLine(
-          context.env,
-          'etl run',
-          'etl run --webhook',
-          `webhook ${host} not told after ${delivery.attempts} attempts: ${delivery.error}`,
-        ),
-      );
-  }
-}
-
-/** Tells GitHub about the outcome; a failure to do so is a warning, not the run's failure. */
-async function notifyGitHub(
-  context: CommandContext,
-  ledger: string,
-  { run, folder, commit }: RunOutcome,
-): Promise<void> {
-  try {
-    // Loaded only here: the REST client costs some 30 ms of every start.
-    const [{ openGitHub }, { notifyRunOutcome }] = await Promise.all([
-      import('../github/client.js'),
-      import('../github/notify.js'),
-    ]);
-    const github = await openGitHub(context.repo, context.env);
-    const result = await notifyRunOutcome(github, run, {
-      ledger,
-      folder,
-      commit,
-      runUrl: triggerFrom(context.env, null).ci?.url,
-      serverUrl: context.env.GITHUB_SERVER_URL,
-    });
-    if (result.action !== 'none')
-      context.stderr.write(`${result.action} issue #${result.issue} about ${run.sequence}\n`);
-  } catch (error) {
-    if (!(error instanceof EtlError)) throw error;
-    context.stderr.write(
-      warningLine(context.env, 'etl run', 'etl run --notify', `could not notify GitHub: ${error.message}`),
-    );
-  }
 }

@@ -11,7 +11,7 @@ import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
 import { ledgerRoot, ledgerView } from '../ledger/ledger-branch.js';
 import { reapAbandoned } from '../ledger/reap.js';
-import { deliverWebhooks, notStartedPayload } from '../notify/webhook.js';
+import { NotStartedNotices } from '../notify/run-outcome.js';
 import { claimer } from './claimer.js';
 import { type LogFormat, logLine } from './daemon-log.js';
 import { latestFullRunStart } from './due.js';
@@ -44,7 +44,7 @@ export interface DaemonOptions {
   runArgs: string[];
   /** With --push: the remote each tick is claimed on first, so daemons sharing it run each tick once. */
   claimsOn?: string;
-  /** Told about ticks whose run did not start (etl run tells about the others). */
+  /** Told about ticks whose run did not start (etl run, given --webhook in runArgs, tells about the others). */
   webhooks: string[];
   webhookTimeoutMs: number;
   /** Where the log goes, one line an event. */
@@ -63,14 +63,8 @@ export class Daemon {
   private stopped?: () => void;
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
-  /**
-   * A tick whose run did not start leaves no record for etl run to post about: the daemon
-   * posts it, once per distinct error of a sequence (not at every tick until it is fixed).
-   */
-  private readonly toldNotStarted = new Map<string, string>();
-  /** Its own deliveries hold the stop no longer than the runs' grace: then they are dropped. */
-  private readonly deliveries = new Set<Promise<unknown>>();
-  private readonly stopDeliveries = new AbortController();
+  /** Webhook posts about ticks whose run did not start (etl run tells about the others). */
+  private readonly notStarted: NotStartedNotices;
 
   /** Takes the repository's daemon lock: an EtlError `locked` says who holds it. */
   constructor(private readonly options: DaemonOptions) {
@@ -91,6 +85,10 @@ export class Daemon {
       },
       sequences: {},
     };
+    this.notStarted = new NotStartedNotices(
+      { urls: options.webhooks, timeoutMs: options.webhookTimeoutMs },
+      (message) => options.stderr.write(`etl schedule: ${message}\n`),
+    );
   }
 
   /** Whether stop() was asked (before the start is over, it stops the daemon once started). */
@@ -143,7 +141,7 @@ export class Daemon {
   cancelRuns(): void {
     if (!this.started || !this.stopAsked) return;
     this.scheduler?.cancelAll();
-    this.stopDeliveries.abort();
+    void this.notStarted.drop();
   }
 
   /** Reads the definitions again soon (a burst of file changes makes one reload). */
@@ -191,7 +189,7 @@ export class Daemon {
   private log(event: DaemonEvent): void {
     const now = new Date();
     this.options.stdout.write(logLine(event, this.options.logFormat, now));
-    if (event.event === 'end') this.tellNotStarted(event);
+    if (event.event === 'end') this.notStarted.tickEnded(event);
     const entry = tickEntry(event, now);
     try {
       if (entry) appendTick(this.options.repo, entry);
@@ -207,28 +205,6 @@ export class Daemon {
     } catch {
       // a status that cannot be written costs etl status its answer, not the runs
     }
-  }
-
-  private tellNotStarted(event: Extract<DaemonEvent, { event: 'end' }>): void {
-    const { webhooks, webhookTimeoutMs } = this.options;
-    if (event.run_id || event.status !== 'failed' || !event.error) {
-      this.toldNotStarted.delete(event.sequence);
-      return;
-    }
-    if (webhooks.length === 0 || this.toldNotStarted.get(event.sequence) === event.error) return;
-    this.toldNotStarted.set(event.sequence, event.error);
-    const payload = notStartedPayload(event.sequence, event.tick, event.error, new Date());
-    const delivering = deliverWebhooks(webhooks, payload, {
-      timeoutMs: webhookTimeoutMs,
-      signal: this.stopDeliveries.signal,
-    }).then((answers) => {
-      this.deliveries.delete(delivering);
-      for (const delivery of answers.filter((d) => !d.ok))
-        this.options.stderr.write(
-          `etl schedule: webhook ${new URL(delivery.url).host} not told after ${delivery.attempts} attempts: ${delivery.error}\n`,
-        );
-    });
-    this.deliveries.add(delivering);
   }
 
   /** Definitions read again when their files change (and on reload()). */
@@ -252,10 +228,9 @@ export class Daemon {
     const graceOver = new Promise<void>((over) => {
       graceTimer = this.clock.setTimeout(over, graceMs);
     });
-    const told = Promise.race([Promise.all([...this.deliveries]), graceOver]).then(() => {
+    const told = Promise.race([this.notStarted.underWay(), graceOver]).then(() => {
       this.clock.clearTimeout(graceTimer);
-      this.stopDeliveries.abort();
-      return Promise.all([...this.deliveries]);
+      return this.notStarted.drop();
     });
     const stopped = () => this.stopped?.();
     Promise.all([this.scheduler?.stop(graceMs), told]).then(stopped, stopped);
