@@ -6,7 +6,7 @@ import { join, relative, sep } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
-import { gitMessage, gitOperation, identityArgs, openGit, withIndexLock, type Env } from './git.js';
+import { gitMessage, gitOperation, identityArgs, isInsideWorkTree, openGit, withIndexLock, type Env } from './git.js';
 import { withGitLock, type GitWorkOptions } from './lock.js';
 import { formatTree, objectId, parseTree, readObjects, writeObjects, type TreeEntry } from './objects.js';
 
@@ -39,7 +39,7 @@ export async function commitFolder(repo: string, folder: string, options: Folder
   return gitOperation(`recording ${options.what} in git`, async () => {
     const env = options.env ?? process.env;
     const git = openGit(repo, env);
-    if ((await git.raw(['rev-parse', '--is-inside-work-tree']).catch(() => '')).trim() !== 'true') {
+    if (!(await isInsideWorkTree(git, repo))) {
       throw new EtlError(
         'not-a-repository',
         `${repo} is not in a git repository: recording ${options.what} in git needs one ("git init")`,
@@ -74,11 +74,11 @@ async function commitUnderLock(
   // Other etl processes wait for the git lock; what can still move HEAD meanwhile is a
   // person's commit or another tool. Retry with jittered back-off until a deadline.
   const deadline = Date.now() + (options.casWaitMs ?? 60_000);
+  const identity = await identityArgs(git, env);
   for (let attempt = 1; ; attempt++) {
     const head = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => '')).trim();
     const root = spliceIntoHead(repo, head, folder, folderTree, env);
     if (root === undefined) return undefined; // HEAD already has exactly this folder
-    const identity = await identityArgs(git, env);
     const commit = (
       await git.raw([...identity, 'commit-tree', root, ...(head ? ['-p', head] : []), '-m', options.message])
     ).trim();

@@ -161,8 +161,16 @@ export async function withIndexLock<T>(
 
 /** `-c user.name=… -c user.email=…` when git has no identity of its own. */
 export async function identityArgs(git: SimpleGit, env: Env): Promise<string[]> {
-  const name = (await git.raw(['config', '--get', 'user.name'])).trim();
-  const email = (await git.raw(['config', '--get', 'user.email'])).trim();
+  // Both keys with one git process (--get-regexp exits 1, printing nothing, when neither is set).
+  const config = await git.raw(['config', '--get-regexp', '^user\\.(name|email)$']).catch(() => '');
+  let name = '';
+  let email = '';
+  for (const line of config.split('\n')) {
+    const space = line.indexOf(' ');
+    const [key, value] = space === -1 ? [line, ''] : [line.slice(0, space), line.slice(space + 1)];
+    if (key === 'user.name') name = value.trim(); // the last one set wins, as with --get
+    if (key === 'user.email') email = value.trim();
+  }
   if ((name || env.GIT_AUTHOR_NAME) && (email || env.GIT_AUTHOR_EMAIL)) return [];
   const identity = env.GITHUB_ACTIONS === 'true' ? ACTIONS_IDENTITY : DEFAULT_IDENTITY;
   return ['-c', `user.name=${name || identity.name}`, '-c', `user.email=${email || identity.email}`];
@@ -203,14 +211,41 @@ export async function resolveCommit(git: SimpleGit, rev: string): Promise<string
   return (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]).catch(() => '')).trim();
 }
 
+interface RepositoryDirs {
+  /** False in a bare repository or inside a .git directory. */
+  workTree: boolean;
+  /** The git directory all worktrees of the repository share. */
+  commonDir: string;
+}
+
+const repositoryDirsKnown = new Map<string, RepositoryDirs>();
+
 /**
- * The branch that pushes and dispatches go to: the remote's default branch (origin/HEAD),
- * else the branch checked out (a new repository has one before its first commit), else main.
+ * Asked of git once per process and repository: where a repository keeps its git directory
+ * does not change while etl runs, and the pre-run check, the commit and the push of one run
+ * each asked again (one git process each, under the git lock for the last two).
  */
+async function repositoryDirs(git: SimpleGit, repo: string): Promise<RepositoryDirs> {
+  const key = resolve(repo);
+  let known = repositoryDirsKnown.get(key);
+  if (known === undefined) {
+    const [inside = '', common = ''] = (await git.raw(['rev-parse', '--is-inside-work-tree', '--git-common-dir']))
+      .trim()
+      .split('\n');
+    known = { workTree: inside === 'true', commonDir: isAbsolute(common) ? common : resolve(repo, common) };
+    repositoryDirsKnown.set(key, known); // only an answer: "not a repository" may change with a "git init"
+  }
+  return known;
+}
+
+/** Whether `repo` is inside a git work tree (false outside any repository, or in a bare one). */
+export async function isInsideWorkTree(git: SimpleGit, repo: string): Promise<boolean> {
+  return (await repositoryDirs(git, repo).catch(() => undefined))?.workTree === true;
+}
+
 /** The git directory all worktrees of a repository share (where etl keeps its own git state). */
 export async function gitCommonDir(git: SimpleGit, repo: string): Promise<string> {
-  const common = (await git.raw(['rev-parse', '--git-common-dir'])).trim();
-  return isAbsolute(common) ? common : resolve(repo, common);
+  return (await repositoryDirs(git, repo)).commonDir;
 }
 
 /** The branch checked out, or '' on a detached HEAD. */
@@ -225,6 +260,10 @@ export async function pushBranch(git: SimpleGit, given?: string): Promise<string
   return name;
 }
 
+/**
+ * The branch that pushes and dispatches go to: the remote's default branch (origin/HEAD),
+ * else the branch checked out (a new repository has one before its first commit), else main.
+ */
 export async function defaultBranch(repo: string, env: Env = process.env): Promise<string> {
   const git = openGit(repo, env);
   const remoteHead = (

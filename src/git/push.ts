@@ -31,6 +31,8 @@ export interface PushOptions extends GitWorkOptions {
   attempts?: number;
   /** Told before each retry, for a progress line. */
   onRetry?: (attempt: number, reason: string) => void;
+  /** Waits out a back-off (default: sleep); tests see when one is taken. */
+  pause?: (ms: number) => Promise<unknown>;
 }
 
 export interface PushResult {
@@ -50,67 +52,103 @@ export interface PushResult {
 
 /**
  * Pushes HEAD to the remote branch, never forcing. When the push is rejected because the
- * remote moved on, fetches it, rebases the local commits on top and tries again, with
- * jittered back-off. Ledger commits only add files of their own run, so the rebase does not
- * conflict; if it ever does, it is undone and the error says so (the records stay on disk
- * and in the local commits).
+ * remote moved on, fetches it, rebases the local commits on top and tries again: at once the
+ * first time (the clone was behind), after a jittered back-off when it lost a race to another
+ * runner. Ledger commits only add files of their own run, so the rebase does not conflict; if
+ * it ever does, it is undone and the error says so (the records stay on disk and in the
+ * local commits).
  */
 export async function pushLedger(repo: string, options: PushOptions = {}): Promise<PushResult> {
   const env = options.env ?? process.env;
   const git = openGit(repo, env);
-  return gitOperation('pushing the ledger', () =>
-    withGitLock(git, repo, 'pushing the ledger', () => pushWithRetries(repo, git, env, options), options),
-  );
+  return gitOperation('pushing the ledger', () => pushWithRetries(repo, git, env, options));
 }
 
 async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: PushOptions): Promise<PushResult> {
   const remote = options.remote ?? 'origin';
   const branch = await pushBranch(git, options.branch);
   const attempts = options.attempts ?? 50;
+  const pause = options.pause ?? sleep;
   const later = `the runs are committed locally; deliver them later with "etl ledger sync --push${remote === 'origin' ? '' : ` --remote ${remote}`}${options.branch ? ` --branch ${branch}` : ''}"`;
-  // What is pushed: HEAD, or the commits built on the remote's tip beside it (see rebaseOnto).
-  let source: Placed = { moved: true };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // HEAD:refs/heads/B works from a branch and from a detached HEAD alike.
-      const from = source.moved ? 'HEAD' : source.tip;
-      const report = await git.raw(['push', '--porcelain', remote, `${from}:refs/heads/${branch}`]);
-      const pushed = !/^=\t/m.test(report); // "=" flags a ref that was already up to date
-      const head = (await git.raw(['rev-parse', from])).trim();
-      const result: PushResult = { remote, branch, attempts: attempt, head, pushed };
-      if (!source.moved) result.keptAside = await keptAside(git, source.files, head, `${remote}/${branch}`);
-      return result;
-    } catch (error) {
-      if (!isGitError(error) || !MOVED.test(error.message)) {
-        throw new EtlError(
-          'push-failed',
-          `git push to ${remote} ${branch} failed: ${gitMessage(error)}; ${later}`,
-          undefined,
-          { cause: error },
-        );
-      }
-      if (attempt >= attempts) {
-        throw new EtlError(
-          'push-failed',
-          `git push to ${remote} ${branch} was still rejected after ${attempts} attempts (other runners keep pushing); ${later}`,
-          undefined,
-          { cause: error },
-        );
-      }
-      options.onRetry?.(attempt, MOVED.exec(error.message)?.[0] ?? 'rejected');
-      // A short, random, slowly growing pause spreads racing runners out; a long exponential
-      // one would make a runner that lost a few times lose to every newcomer.
-      await sleep(50 + Math.random() * (150 + 100 * Math.min(attempt, 10)));
-      await git.raw(['fetch', '--quiet', remote, `refs/heads/${branch}`]);
-      source = await rebaseOnto(
-        repo,
-        git,
-        env,
-        (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim(),
-        `${remote}/${branch}`,
-      );
-    }
+  let identity: Promise<string[]> | undefined; // asked once, and only if a rebase needs it
+  const target: Target = { remote, branch, identity: () => (identity ??= identityArgs(git, env)) };
+  for (let attempt = 1; ; ) {
+    // The lock is held for one round (catch up, push) and never during a pause: other runs in
+    // this clone commit meanwhile, and the next push delivers their commits too.
+    const result = await withGitLock(
+      git,
+      repo,
+      'pushing the ledger',
+      async () => {
+        // After a back-off the remote has surely moved on: catch up before pushing.
+        let source: Placed = attempt === 1 ? { moved: true } : await catchUp(repo, git, env, target);
+        for (;;) {
+          try {
+            return await pushOnce(git, target, source, attempt);
+          } catch (error) {
+            if (!isGitError(error) || !MOVED.test(error.message)) {
+              throw new EtlError(
+                'push-failed',
+                `git push to ${remote} ${branch} failed: ${gitMessage(error)}; ${later}`,
+                undefined,
+                { cause: error },
+              );
+            }
+            if (attempt >= attempts) {
+              throw new EtlError(
+                'push-failed',
+                `git push to ${remote} ${branch} was still rejected after ${attempts} attempts (other runners keep pushing); ${later}`,
+                undefined,
+                { cause: error },
+              );
+            }
+            options.onRetry?.(attempt, MOVED.exec(error.message)?.[0] ?? 'rejected');
+            attempt++;
+            // A first refusal is the common case of a clone that is behind, not a lost race:
+            // catching up at once is what a pause would end with anyway.
+            if (attempt > 2) return undefined;
+            source = await catchUp(repo, git, env, target);
+          }
+        }
+      },
+      options,
+    );
+    if (result) return result;
+    // Lost a race: a short, random, slowly growing pause spreads racing runners out; a long
+    // exponential one would make a runner that lost a few times lose to every newcomer.
+    await pause(50 + Math.random() * (150 + 100 * Math.min(attempt - 2, 10)));
   }
+}
+
+interface Target {
+  remote: string;
+  branch: string;
+  identity: () => Promise<string[]>;
+}
+
+/** One push of HEAD (or of the commits built beside it); throws git's refusal. */
+async function pushOnce(git: SimpleGit, target: Target, source: Placed, attempt: number): Promise<PushResult> {
+  // HEAD:refs/heads/B works from a branch and from a detached HEAD alike.
+  const from = source.moved ? 'HEAD' : source.tip;
+  const report = await git.raw(['push', '--porcelain', target.remote, `${from}:refs/heads/${target.branch}`]);
+  const pushed = !/^=\t/m.test(report); // "=" flags a ref that was already up to date
+  const head = (await git.raw(['rev-parse', from])).trim();
+  const result: PushResult = { remote: target.remote, branch: target.branch, attempts: attempt, head, pushed };
+  if (!source.moved) result.keptAside = await keptAside(git, source.files, head, `${target.remote}/${target.branch}`);
+  return result;
+}
+
+/**
+ * Fetches the remote branch and puts the local commits on top. Between the fetch and the
+ * push that follows, another runner's push makes this one lose: only the rebase is done in
+ * between (whether the tree is clean is asked before the fetch).
+ */
+async function catchUp(repo: string, git: SimpleGit, env: Env, target: Target): Promise<Placed> {
+  const dirty = (await git.raw(['status', '--porcelain', '--untracked-files=no'])).trim() !== '';
+  const identity = await target.identity();
+  await git.raw(['fetch', '--quiet', target.remote, `refs/heads/${target.branch}`]);
+  const onto = (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim();
+  return rebaseOnto(repo, git, env, { onto, name: `${target.remote}/${target.branch}`, dirty, identity });
 }
 
 /** Where the local commits went: HEAD moved onto the remote, or commits built beside it. */
@@ -124,8 +162,12 @@ type Placed = { moved: true } | { moved: false; tip: string; files: string[] };
  * remote changed too, HEAD cannot move without touching them: it stays, and the replayed
  * commits are returned to be pushed as they are (run records never conflict with anything).
  */
-async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, name: string): Promise<Placed> {
-  const dirty = (await git.raw(['status', '--porcelain', '--untracked-files=no'])).trim() !== '';
+async function rebaseOnto(
+  repo: string,
+  git: SimpleGit,
+  env: Env,
+  { onto, name, dirty, identity }: { onto: string; name: string; dirty: boolean; identity: string[] },
+): Promise<Placed> {
   const conflict = (error: unknown) =>
     new EtlError(
       'rebase-conflict',
@@ -135,7 +177,7 @@ async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, 
     );
   if (!dirty) {
     try {
-      await git.raw([...(await identityArgs(git, env)), 'rebase', '--quiet', onto]);
+      await git.raw([...identity, 'rebase', '--quiet', onto]);
       return { moved: true };
     } catch {
       // An untracked file where the remote added one, say: replayed below, beside HEAD if need be.
@@ -160,15 +202,7 @@ async function rebaseOnto(repo: string, git: SimpleGit, env: Env, onto: string, 
     // The replayed commit keeps its author and date, as a rebase would.
     const asAuthor = openGit(repo, env, { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_AUTHOR_DATE: date });
     tip = (
-      await asAuthor.raw([
-        ...(await identityArgs(git, env)),
-        'commit-tree',
-        tree,
-        '-p',
-        tip,
-        '-m',
-        message.join('\n').trimEnd(),
-      ])
+      await asAuthor.raw([...identity, 'commit-tree', tree, '-p', tip, '-m', message.join('\n').trimEnd()])
     ).trim();
   }
   try {

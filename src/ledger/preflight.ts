@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { isInside } from '../definitions/read-source.js';
 import { EtlError } from '../errors.js';
 import { RUNS_DIR } from './layout.js';
-import { gitOperation, openGit, pushBranch, type Env } from '../git/git.js';
+import { gitOperation, isInsideWorkTree, openGit, pushBranch, type Env } from '../git/git.js';
 
 export interface LedgerTarget {
   commit: boolean;
@@ -19,7 +19,7 @@ export async function checkLedgerTarget(ledger: string, target: LedgerTarget, en
   if (!target.commit && !target.push) return;
   await gitOperation('checking the ledger repository', async () => {
     const git = openGit(ledger, env);
-    if ((await git.raw(['rev-parse', '--is-inside-work-tree']).catch(() => '')).trim() !== 'true') {
+    if (!(await isInsideWorkTree(git, ledger))) {
       throw new EtlError(
         'not-a-repository',
         `${ledger} is not in a git repository: --commit and --push record runs in git ("git init" first)`,
