@@ -72,6 +72,7 @@ async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: 
   const later = `the runs are committed locally; deliver them later with "etl ledger sync --push${remote === 'origin' ? '' : ` --remote ${remote}`}${options.branch ? ` --branch ${branch}` : ''}"`;
   let identity: Promise<string[]> | undefined; // asked once, and only if a rebase needs it
   const target: Target = { remote, branch, identity: () => (identity ??= identityArgs(git, env)) };
+  let round = 0; // how long the last round, from the fetch to the refusal, took
   for (let attempt = 1; ; ) {
     // The lock is held for one round (catch up, push) and never during a pause: other runs in
     // this clone commit meanwhile, and the next push delivers their commits too.
@@ -81,6 +82,7 @@ async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: 
       'pushing the ledger',
       async () => {
         // After a back-off the remote has surely moved on: catch up before pushing.
+        let started = Date.now();
         let source: Placed = attempt === 1 ? { moved: true } : await catchUp(repo, git, env, target);
         for (;;) {
           try {
@@ -106,7 +108,11 @@ async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: 
             attempt++;
             // A first refusal is the common case of a clone that is behind, not a lost race:
             // catching up at once is what a pause would end with anyway.
-            if (attempt > 2) return undefined;
+            if (attempt > 2) {
+              round = Date.now() - started;
+              return undefined;
+            }
+            started = Date.now();
             source = await catchUp(repo, git, env, target);
           }
         }
@@ -116,7 +122,7 @@ async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: 
     if (result) return result;
     // Lost a race: a short, random, slowly growing pause spreads racing runners out; a long
     // exponential one would make a runner that lost a few times lose to every newcomer.
-    await pause(50 + Math.random() * (150 + 100 * Math.min(attempt - 2, 10)));
+    await pause(20 + Math.random() * round * Math.min(2 ** (attempt - 3), 8));
   }
 }
 
