@@ -6,11 +6,16 @@
 //      `git diff --name-only` on the same commits for scale;
 //   3. with 100,000 runs committed (one commit each, as the runner makes them) vs 1,000:
 //      `etl log --limit 20` under 0.5 s and `etl ledger sync` with nothing to do under 1 s,
-//      each at most 2 times its cost at 1,000 runs; `etl run --commit`'s peak RSS no higher.
+//      each at most 2 times its cost at 1,000 runs; `etl run --commit`'s peak RSS no higher;
+//   4. delivery under contention: 8 clones of one bare remote, each running 20 one-step
+//      sequences in series with `etl run SEQ --commit --push`, the 8 at once. All 160 runs must
+//      arrive, one commit each, history linear; target: the 160 in at most 60 s. The baseline
+//      is the same 8 × 20 runs with `--commit` only (the runs and their commits, nothing
+//      delivered), so the ratio is what pushing against each other costs on this machine.
 //
-//   node bench/ledger.mjs [--rounds N] [--skip-100k]
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//   node bench/ledger.mjs [--rounds N] [--skip-100k] [--only push]
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,8 +23,13 @@ import { commitRunFolder } from '../dist/src/ledger/commit.js';
 import { committedLedger, median, ms, peakRss, printTable, runOf } from './lib.mjs';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '7' }, 'skip-100k': { type: 'boolean', default: false } },
+  options: {
+    rounds: { type: 'string', default: '7' },
+    'skip-100k': { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
 });
+if (values.only !== undefined && values.only !== 'push') throw new Error(`--only takes "push", got "${values.only}"`);
 const ROUNDS = Number(values.rounds);
 const work = mkdtempSync(join(tmpdir(), 'etl-bench-ledger-'));
 const git = (cwd, ...args) => execFileSync('git', args, { cwd, encoding: 'utf8', maxBuffer: 1 << 28 }).trim();
@@ -50,7 +60,21 @@ function ledgerRepo(count) {
   return repo;
 }
 
+const bin = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
+
 try {
+  if (values.only !== 'push') await historyAndChanges();
+  await pushRace();
+  printTable(
+    `etl-ledger ledger benchmark: ${ROUNDS} rounds, medians; node ${process.version}, ${git(work, '--version')}`,
+    rows,
+  );
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+/** Rows 1 to 3. */
+async function historyAndChanges() {
   const times = {};
   for (const count of [100, 10_000]) {
     const repo = ledgerRepo(count);
@@ -106,7 +130,6 @@ try {
   const base = git(repo, 'rev-parse', 'HEAD');
   writeFileSync(join(repo, 'modules/m7.py'), 'print("seven")\n');
   git(repo, 'commit', '--quiet', '-am', 'edit m7');
-  const bin = new URL('../dist/src/cli/main.js', import.meta.url).pathname;
   const changedSamples = [];
   const diffSamples = [];
   let count = 0;
@@ -130,13 +153,6 @@ try {
   ]);
 
   if (!values['skip-100k']) await largeLedger(bin);
-
-  printTable(
-    `etl-ledger ledger benchmark: ${ROUNDS} rounds, medians; node ${process.version}, ${git(work, '--version')}`,
-    rows,
-  );
-} finally {
-  rmSync(work, { recursive: true, force: true });
 }
 
 /** Row 3: reading and syncing a ledger of 100,000 committed runs, against one of 1,000. */
@@ -193,5 +209,76 @@ async function largeLedger(bin) {
     `${rssRatio.toFixed(2)}x`,
     '≤ 1,000 runs (+5% noise)',
     rssRatio <= 1.05,
+  ]);
+}
+
+/** Row 4: 8 clones × 20 runs each, all pushing to one bare remote at once, against the same runs committed only. */
+async function pushRace() {
+  const [CLONES, RUNS] = [8, 20];
+  const root = join(work, 'race');
+  const remote = join(root, 'remote.git');
+  const source = join(root, 'source');
+  mkdirSync(join(source, 'etl_sequences'), { recursive: true });
+  mkdirSync(join(source, 'modules'), { recursive: true });
+  writeFileSync(join(source, 'modules/ok.sh'), '#!/bin/sh\nexit 0\n');
+  chmodSync(join(source, 'modules/ok.sh'), 0o755);
+  writeFileSync(join(source, 'modules.json'), JSON.stringify({ ok: { cmd: './modules/ok.sh' } }));
+  for (let s = 1; s <= RUNS; s++)
+    writeFileSync(join(source, `etl_sequences/s${s}.json`), JSON.stringify([{ module_name: 'ok' }]));
+  git(root, 'init', '--quiet', '--bare', '--initial-branch=main', remote);
+  git(remote, 'config', 'receive.denyNonFastForwards', 'true');
+  git(source, 'init', '--quiet', '--initial-branch=main');
+  git(source, 'add', '-A');
+  git(source, '-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '--quiet', '-m', 'definitions');
+  git(source, 'push', '--quiet', remote, 'main');
+  const clones = (name) =>
+    Array.from({ length: CLONES }, (_, c) => {
+      const dir = join(root, `${name}-${c}`);
+      git(root, 'clone', '--quiet', `file://${remote}`, dir);
+      git(dir, 'config', 'user.name', `runner ${c}`);
+      git(dir, 'config', 'user.email', `runner${c}@example.com`);
+      git(dir, 'config', 'gc.auto', '0');
+      return dir;
+    });
+  const etl = (cwd, args) =>
+    new Promise((resolve, reject) =>
+      execFile(process.execPath, [bin, ...args], { cwd }, (error, stdout, stderr) =>
+        error ? reject(new Error(`etl ${args.join(' ')} in ${cwd}: ${stdout}${stderr}`)) : resolve(stdout),
+      ),
+    );
+  /** Every clone runs s1..s20 in series, all clones at once; returns the wall time and each run's output. */
+  const race = async (dirs, flags) => {
+    const start = process.hrtime.bigint();
+    // Every clone finishes before a failure is reported: its files are removed after.
+    const settled = await Promise.allSettled(
+      dirs.map(async (dir) => {
+        const out = [];
+        for (let s = 1; s <= RUNS; s++) out.push(await etl(dir, ['run', `s${s}`, ...flags]));
+        return out;
+      }),
+    );
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return { ms: ms(start), outputs: settled.flatMap((r) => r.value) };
+  };
+
+  const committed = await race(clones('commit'), ['--commit']);
+  const pushed = await race(clones('push'), ['--commit', '--push']);
+  const total = CLONES * RUNS;
+  const folders = git(remote, 'ls-tree', '-r', '--name-only', 'main', '--', 'runs').split('\n');
+  const arrived = new Set(folders.filter((p) => p.endsWith('/run.json'))).size;
+  const linear = git(remote, 'rev-list', '--merges', 'main') === '';
+  const commits = Number(git(remote, 'rev-list', '--count', 'main'));
+  if (arrived !== total || !linear || commits !== total + 1)
+    throw new Error(`${arrived} of ${total} runs arrived, ${commits} commits, ${linear ? 'linear' : 'merges'}`);
+  // "pushed to origin main (after N attempts)": how often runners lost the race.
+  const attempts = pushed.outputs.map((out) => Number(/after (\d+) attempts/.exec(out)?.[1] ?? 1));
+  rows.push([
+    `${CLONES} clones × ${RUNS} runs, --commit --push to one remote (all ${total} arrive, linear; pushes per run: median ${median(attempts)}, max ${Math.max(...attempts)})`,
+    `${(pushed.ms / 1000).toFixed(1)} s`,
+    `--commit only: ${(committed.ms / 1000).toFixed(1)} s`,
+    `${(pushed.ms / committed.ms).toFixed(2)}x`,
+    '≤ 60 s',
+    pushed.ms <= 60_000,
   ]);
 }
