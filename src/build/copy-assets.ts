@@ -1,6 +1,7 @@
 // The files a build carries beside the compiled code: the module spawner (Python) and the
 // web UI's assets, with the libraries the pages use copied from node_modules, so that
-// nothing is fetched when the UI runs (it works offline, with no CDN).
+// nothing is fetched when the UI runs (it works offline, with no CDN). The pages' own
+// script, assets/app.js, is bundled from src/ui/pages/ by bundle-pages.ts.
 import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,8 +10,6 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const copies: Array<[string, string]> = [
   ['src/runner/spawner.py', 'dist/src/runner/spawner.py'],
   ['src/ui/assets', 'dist/src/ui/assets'],
-  // The pages write durations with the CLI's own function, compiled from the one source.
-  ['dist/src/definitions/duration.js', 'dist/src/ui/assets/duration.js'],
   // htm with Preact and its hooks in one ES module (13 KB, 5 KB gzipped).
   ['node_modules/htm/preact/standalone.module.js', 'dist/src/ui/assets/vendor/htm-preact.js'],
   // uPlot for the charts (22 KB gzipped), loaded by a page only when it draws one.

@@ -93,7 +93,6 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/assets/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
-  '/assets/duration.js': { file: 'duration.js', type: 'text/javascript; charset=utf-8' },
   '/assets/vendor/htm-preact.js': { file: 'vendor/htm-preact.js', type: 'text/javascript; charset=utf-8' },
   '/assets/vendor/uPlot.iife.min.js': { file: 'vendor/uPlot.iife.min.js', type: 'text/javascript; charset=utf-8' },
   '/assets/vendor/uPlot.min.css': { file: 'vendor/uPlot.min.css', type: 'text/css; charset=utf-8' },
