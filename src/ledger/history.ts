@@ -12,7 +12,7 @@ import { NAME_PATTERN } from '../definitions/patterns.js';
 import { checkSequenceName, lockFile, RUN_ID_PATTERN, RUNS_DIR, runFolder, runIdTime } from './layout.js';
 import { isAlive, readLock } from '../lock-file.js';
 import type { LockInfo } from './lock.js';
-import { endOrphans } from './orphans.js';
+import { describeOrphans, endOrphans } from './orphans.js';
 import type { LedgerCache } from './read-cache.js';
 
 export interface RunRef {
@@ -177,7 +177,9 @@ function abandonedBecause(repo: string, run: RunRecord): string | undefined {
  */
 export function abandonedIfRunnerGone(repo: string, run: RunRecord): RunRecord {
   const reason = abandonedBecause(repo, run);
-  return reason === undefined ? run : abandonedRecord(run, reason);
+  if (reason === undefined) return run;
+  // What the spawner ended is said as the reap will record it; what still runs, as it is.
+  return abandonedRecord(run, reason + describeOrphans(repo, runFolder(run.sequence, run.id), run));
 }
 
 /** Records a run whose runner is gone as abandoned (see markAbandoned); the record as it now is. */

@@ -268,6 +268,12 @@ for (const [name, env, count] of deaths) {
     assert.equal(existsSync(join(repo, 'runs/s/.lock')), true, 'the dead runner left its lock');
     const lock = JSON.parse(readFileSync(join(repo, 'runs/s/.lock'), 'utf8'));
     assert.equal(lock.run_id, crashed.run.id, 'the lock names the run whose processes a successor ends');
+    // A reader shows it abandoned with the processes its spawner ended, as the next run records it.
+    const shown = JSON.parse((await runCli(['show', crashed.run.id, '--json'], { cwd: repo, env })).stdout);
+    assert.match(
+      shown.run.error,
+      /stopped without finishing the run; processes it had started were still running and were killed \(pid /,
+    );
 
     // The next run is of a sequence that finishes.
     writeFileSync(join(repo, 'etl_sequences/s.json'), JSON.stringify([{ module_name: 'ok' }]));
@@ -350,6 +356,9 @@ for (const spawner of ['node', 'python'] as const) {
     assert.equal(history.code, 0, history.stderr);
     assert.match(history.stdout, /abandoned/);
     assert.equal(onlyRun(repo).run.status, 'running', 'a read writes nothing');
+    const shown = JSON.parse((await runCli(['show', 's@latest', '--json'], { cwd: repo })).stdout);
+    assert.match(shown.run.error, new RegExp(`processes it had started are still running \\(pid [^)]*${pids.child}`));
+    assert.ok(isRunning(pids.child), 'a read kills nothing');
     const reaped = await runCli(['ledger', 'reap'], { cwd: repo });
     assert.equal(reaped.code, 0, reaped.stderr);
     assert.ok(await waitUntilGone([pids.child, pids.grandchild], 3000), 'etl ledger reap ended the orphaned module');
