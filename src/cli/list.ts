@@ -1,3 +1,4 @@
+import { formatWallTime } from '../definitions/time-zone.js';
 import { ExitCode } from '../errors.js';
 import { listSequences } from '../schedule/overview.js';
 import type { Command } from './command.js';
@@ -29,7 +30,7 @@ Options:
         s.name,
         String(s.steps),
         s.schedule ? `${s.schedule}${s.timezone === 'UTC' ? '' : ` (${s.timezone})`}` : '-',
-        s.next_run ? formatIn(s.next_run, s.timezone) : '-',
+        s.next_run ? formatWallTime(s.timezone, new Date(s.next_run)) : '-',
         s.description ?? '',
       ]);
       stdout.write(formatTable(['SEQUENCE', 'STEPS', 'SCHEDULE', 'NEXT RUN', 'DESCRIPTION'], rows, paint));
@@ -37,21 +38,3 @@ Options:
     return report.errors > 0 ? ExitCode.invalid : ExitCode.ok;
   },
 };
-
-/** "2026-11-26 03:17" in the sequence's own zone, as a person reads a schedule. */
-function formatIn(iso: string, timeZone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-    })
-      .formatToParts(new Date(iso))
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
-}

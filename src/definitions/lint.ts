@@ -12,6 +12,7 @@ import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDe
 import { NAME_PATTERN } from './patterns.js';
 import { type ParsedSource, pointerSegment } from './source.js';
 import { didYouMean, editDistance } from './suggest.js';
+import { isKnownTimeZone } from './time-zone.js';
 
 type Report = (severity: Severity, code: string, pointer: string, message: string, part?: 'key' | 'value') => void;
 
@@ -299,24 +300,4 @@ function isNearMiss(input: string, output: string): boolean {
   const b = normalise(output);
   const distance = editDistance(a, b);
   return distance > 0 && distance <= Math.max(1, Math.min(2, Math.floor(b.length / 8)));
-}
-
-let knownTimeZones: Map<string, boolean> | undefined;
-
-/** True when the zone is one this Node knows (IANA names such as "Europe/Madrid"). */
-export function isKnownTimeZone(timeZone: string): boolean {
-  // The canonical list costs ~1 ms; the first DateTimeFormat ~12 ms (it loads the time zone
-  // data), so it is asked only about names the list lacks, such as aliases like "US/Eastern".
-  knownTimeZones ??= new Map(Intl.supportedValuesOf('timeZone').map((zone) => [zone, true]));
-  let known = knownTimeZones.get(timeZone);
-  if (known === undefined) {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone });
-      known = true;
-    } catch {
-      known = false;
-    }
-    knownTimeZones.set(timeZone, known);
-  }
-  return known;
 }

@@ -11,6 +11,7 @@
 // from the environment, and a template is never passed through as it is written. A "$"
 // followed by anything else ("^a$", "$1") is a plain "$".
 import { EtlError } from '../errors.js';
+import { wallTimeIn } from './time-zone.js';
 import { didYouMean } from './suggest.js';
 
 /** A parameter's name: an identifier (it becomes ETL_PARAM_<NAME> for the modules). */
@@ -161,30 +162,20 @@ export function resolveTemplate(text: string, values: TemplateValues, scope?: Te
     .join('');
 }
 
+const two = (n: number) => String(n).padStart(2, '0');
+
 function formatTick(tick: Date, timeZone: string, format: string): string {
-  const parts: Record<string, string> = {};
-  const wall = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
-  for (const { type, value } of wall.formatToParts(tick)) parts[type] = value;
-  const [year, month, day] = [Number(parts.year), Number(parts.month), Number(parts.day)];
+  const { year, month, day, hour, minute, second } = wallTimeIn(timeZone, tick);
   const date = Date.UTC(year, month - 1, day);
   const dayOfYear = Math.round((date - Date.UTC(year, 0, 1)) / 86_400_000) + 1;
   const weekday = new Date(date).getUTCDay() || 7;
   const values: Record<string, string> = {
     Y: String(year).padStart(4, '0'),
-    m: parts.month!,
-    d: parts.day!,
-    H: parts.hour!,
-    M: parts.minute!,
-    S: parts.second!,
+    m: two(month),
+    d: two(day),
+    H: two(hour),
+    M: two(minute),
+    S: two(second),
     j: String(dayOfYear).padStart(3, '0'),
     u: String(weekday),
     '%': '%',

@@ -2,6 +2,7 @@
 // already holds a successful run for (so that a backfill run twice does the work once).
 import { parseCron } from '../definitions/cron.js';
 import type { SequenceDef } from '../definitions/model.js';
+import { startOfDayIn } from '../definitions/time-zone.js';
 import { EtlError } from '../errors.js';
 import { type LedgerView, readRun, runsNewestFirst } from '../ledger/history.js';
 import { nextTick } from './next-tick.js';
@@ -52,25 +53,9 @@ export function parseDay(value: string, timeZone: string, end: boolean): Date | 
     return /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(at.getTime()) ? at : undefined;
   }
   const [year, month, date] = [Number(day[1]), Number(day[2]), Number(day[3])];
-  const midnightUtc = Date.UTC(year, month - 1, date + (end ? 1 : 0));
-  if (Number.isNaN(midnightUtc) || new Date(Date.UTC(year, month - 1, date)).getUTCDate() !== date) return undefined;
-  // Midnight in the zone: the UTC midnight moved by the zone's offset then (found by asking Intl).
-  const offset = zoneOffset(timeZone, midnightUtc);
-  return new Date(midnightUtc - offset - (end ? 1 : 0));
-}
-
-function zoneOffset(timeZone: string, instant: number): number {
-  const parts: Record<string, number> = {};
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  });
-  for (const { type, value } of format.formatToParts(instant)) parts[type] = Number(value);
-  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - instant;
+  if (new Date(Date.UTC(year, month - 1, date)).getUTCDate() !== date) return undefined;
+  // The end of a day is the start of the next, less a millisecond.
+  const first = new Date(Date.UTC(year, month - 1, date + (end ? 1 : 0)));
+  const start = startOfDayIn(timeZone, first.getUTCFullYear(), first.getUTCMonth() + 1, first.getUTCDate());
+  return new Date(start - (end ? 1 : 0));
 }

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RunRecord } from '../../src/runner/records.js';
+import { parseDay } from '../../src/schedule/backfill.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 
 test('etl backfill runs each tick of a month that changes clocks, in order, and a second backfill skips what succeeded', {
@@ -133,4 +134,12 @@ test('each run says what started it: backfill, or a person (with --tick kept as 
   const wrong = await runCli(['run', 'daily', '--trigger', 'cron'], { cwd: repo, env });
   assert.equal(wrong.code, 2);
   assert.match(wrong.stderr, /--trigger must be one of manual, schedule, backfill, ui, got "cron"/);
+});
+
+test('a backfill day is that day in the sequence zone, even when its clocks change between its midnight and UTC midnight', () => {
+  // Lord Howe Island moves from +10:30 to +11 at 02:00 on 4 October 2026: that day began at +10:30.
+  assert.equal(parseDay('2026-10-04', 'Australia/Lord_Howe', false)?.toISOString(), '2026-10-03T13:30:00.000Z');
+  assert.equal(parseDay('2026-10-03', 'Australia/Lord_Howe', true)?.toISOString(), '2026-10-03T13:29:59.999Z');
+  assert.equal(parseDay('2026-10-20', 'Europe/Madrid', false)?.toISOString(), '2026-10-19T22:00:00.000Z');
+  assert.equal(parseDay('2026-02-30', 'Europe/Madrid', false), undefined);
 });
