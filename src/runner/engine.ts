@@ -3,39 +3,24 @@
 // change of state to an observer, which decides what to write where.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { sleep } from '../timers.js';
-import {
-  attemptBound,
-  boundedSignal,
-  type Deadline,
-  handlerDeadline,
-  RanOut,
-  sequenceDeadline,
-  stepDeadline,
-} from './deadline.js';
-import { LogWriter, Redactor } from './logs.js';
+import { handlerDeadline, sequenceDeadline } from './deadline.js';
+import { DEFAULT_GRACE_MS, execStep, type RunState, skipStep } from './exec-step.js';
+import type { LastMetrics } from './expect.js';
+import { isExternal } from './lineage.js';
+import { Redactor } from './logs.js';
 import { inheritedEnv, isSelected, type Plan, type PlannedStep, secretValues } from './plan.js';
-import { checkExpectations, comparesWithLast, type LastMetrics } from './expect.js';
-import { describeArtifact, isExternal } from './lineage.js';
-import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
-import { runProcess } from './process.js';
-import { type DoneBefore, fingerprintOf, judgeUnchanged } from './unchanged.js';
-import { MODULES_ENDED_NOTE, type ModuleSpec, openSpawner, type Spawner } from './spawner.js';
 import type { DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
+import { MODULES_ENDED_NOTE, openSpawner, type Spawner } from './spawner.js';
 import {
-  attemptStatus,
   describeFailure,
-  endAttempt,
   handlerEnv,
-  newAttempt,
   newRunRecord,
   newStepRecord,
   type RecordContext,
   type StepFiles,
   summarise,
-  summaryIndex,
-  wrapperEnv,
 } from './step-records.js';
+import type { DoneBefore } from './unchanged.js';
 
 /**
  * Told of every change of a run's state. A hook may return a promise: the run waits for it
@@ -103,21 +88,6 @@ export interface ExecuteOptions {
    * default). Off when something must happen between steps (a progress commit).
    */
   startAhead?: boolean;
-}
-
-const DEFAULT_GRACE_MS = 5_000;
-
-/** What every step of one run shares. */
-interface RunState {
-  plan: Plan;
-  options: ExecuteOptions;
-  run: RunRecord;
-  now: () => Date;
-  redactor: Redactor;
-  moduleEnv: Record<string, string | undefined>;
-  spawner: Spawner;
-  /** The module started ahead for the next step's first attempt, handed back when it comes. */
-  ahead?: { step: PlannedStep; module: ModuleSpec };
 }
 
 /** start_etl -> exec_module ... -> end_etl, or error_handler after a failure. */
@@ -220,196 +190,6 @@ async function runSteps(state: RunState, context: RecordContext, started: Date):
   await options.observer.runFinished(run);
 }
 
-/** The module an attempt of a step starts: its program, argv, and the module wrapper's environment. */
-function moduleSpec(
-  state: RunState,
-  planned: PlannedStep,
-  role: Role,
-  attempt: number,
-  extraEnv: Record<string, string>,
-): ModuleSpec {
-  const { plan, options, moduleEnv, ahead } = state;
-  const plain = attempt === 1 && Object.keys(extraEnv).length === 0;
-  if (plain && ahead?.step === planned) return ahead.module;
-  const metrics = metricsFile(options.scratch, role, planned.index, attempt);
-  return {
-    command: planned.command,
-    argv: planned.argv,
-    cwd: planned.cwd,
-    sharedEnv: moduleEnv,
-    env: { ...planned.env, ...wrapperEnv(plan, planned, attempt, { ...options, metrics }), ...extraEnv },
-  };
-}
-
-/** Lets the spawner start the next step's module as soon as this one exits 0. */
-function startAhead(state: RunState, next: PlannedStep): void {
-  const module = moduleSpec(state, next, 'step', 1, {});
-  state.ahead = { step: next, module };
-  state.spawner.startNext(module);
-}
-
-/** Puts a step's current state into run.json's list. */
-function updateSummary({ run, plan, options }: RunState, record: StepRecord): void {
-  const count = record.role === 'step' ? plan.steps.length : plan.on_failure.length;
-  const summary = summarise(record, count, options.files);
-  const at = summaryIndex(run, record);
-  if (at === -1) run.steps.push(summary);
-  else run.steps[at] = summary;
-}
-
-async function skipStep(state: RunState, record: StepRecord): Promise<void> {
-  record.status = 'skipped';
-  updateSummary(state, record);
-  await state.options.observer.stepFinished(state.run, record);
-}
-
-/** exec_module: one step, with its retries, its log, and its deadline. */
-async function execStep(
-  state: RunState,
-  planned: PlannedStep,
-  record: StepRecord,
-  extraEnv: Record<string, string>,
-  deadline: Deadline | undefined,
-  ahead?: PlannedStep,
-): Promise<void> {
-  const { plan, options, run, now, redactor } = state;
-  // The step's timeout counts from here: hashing what it reads (not counted in its duration)
-  // is bounded by it and by the run's deadline, as a stop bounds it.
-  // Which module files ran, by hash: etl diff names a step whose module code changed.
-  record.module_files = Object.fromEntries(
-    planned.module_files.map((file) => [file, options.definitions.files[file] ?? null]),
-  );
-  const began = now().getTime();
-  const before = boundedSignal(stepDeadline(deadline, planned.timeout_ms, began), options.signal, began);
-  let lineage: Awaited<ReturnType<typeof readLineage>> | undefined;
-  try {
-    lineage = options.lineage === false ? undefined : await readLineage(planned, record, before.signal);
-    const fingerprint = lineage && fingerprintOf(planned, plan, options.definitions, lineage);
-    if (fingerprint) record.fingerprint = fingerprint;
-    if (record.role === 'step' && !options.force && (planned.skip_unchanged || options.skipUnchanged)) {
-      const verdict = lineage
-        ? await judgeUnchanged(
-            planned,
-            record.fingerprint,
-            options.lastDone?.(planned.index, planned.name),
-            before.signal,
-          )
-        : { unchanged: false as const, why: 'lineage is off (--no-lineage): nothing to compare' };
-      if (verdict.unchanged) {
-        record.skipped_as = { reason: 'unchanged', run_id: verdict.run_id };
-        await skipStep(state, record);
-        return;
-      }
-      record.ran_because = verdict.why;
-    }
-  } finally {
-    before.dispose();
-  }
-  const ranOutBefore = before.signal?.reason instanceof RanOut ? before.signal.reason : undefined;
-  record.status = 'running';
-  record.started_at = now().toISOString();
-  updateSummary(state, record);
-  await options.observer.stepStarted(run, record);
-  const count = record.role === 'step' ? plan.steps.length : plan.on_failure.length;
-  const logPath = options.files(record, count).log;
-  const log = new LogWriter(join(options.folder, logPath), redactor, options.logLimit, (text) =>
-    options.observer.output?.(record, text),
-  );
-  // The run's error names the sequence's deadline; the handler's bound is the handler's business.
-  const ranOut = () => {
-    if (record.role === 'step' && deadline) run.error ??= `${deadline.what} ran out`;
-  };
-  const attempts = planned.retries + 1;
-  try {
-    for (let n = 1; n <= attempts; n++) {
-      if (options.signal?.aborted) {
-        record.status = 'cancelled';
-        break;
-      }
-      // The first attempt has what is left of the step's timeout after its input was hashed.
-      const stepTimeout =
-        n === 1 && planned.timeout_ms !== undefined
-          ? planned.timeout_ms - (now().getTime() - began)
-          : planned.timeout_ms;
-      const bound = attemptBound(deadline, stepTimeout, now().getTime());
-      const spentHashing = n === 1 && (ranOutBefore !== undefined || (stepTimeout !== undefined && stepTimeout <= 0));
-      if (bound.expired || spentHashing) {
-        record.status = 'timed_out';
-        const spent =
-          ranOutBefore?.deadline ?? (bound.expired ? deadline : stepDeadline(undefined, planned.timeout_ms, began));
-        if (spent === deadline) ranOut();
-        if (spentHashing) {
-          const why = `${spent?.what} ran out while its input was hashed`;
-          log.note(`[etl-ledger: ${why}: the module was not started]`);
-          if (record.role === 'step') run.error ??= `step ${planned.index} (${planned.name}) timed out: ${why}`;
-        }
-        break;
-      }
-      if (n > 1) log.note(`[etl-ledger: attempt ${n} of ${attempts}]`);
-      const attempt = newAttempt(n, now());
-      record.attempts.push(attempt);
-      const running = runProcess({
-        module: moduleSpec(state, planned, record.role, n, extraEnv),
-        spawner: state.spawner,
-        timeoutMs: bound.timeoutMs,
-        signal: options.signal,
-        hurry: options.hurry,
-        graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
-        onOutput: (chunk, from) => log.write(chunk, from),
-        onStarted: (pid) => options.observer.moduleStarted?.(record, pid),
-      });
-      if (ahead) startAhead(state, ahead);
-      const result = await running;
-      // "timed out after 10s": the step's timeout, though hashing its input took some of it.
-      endAttempt(attempt, result, now(), bound.byDeadline ? bound.timeoutMs : planned.timeout_ms, redactor);
-      if (attempt.error !== null) log.note(`[etl-ledger: ${attempt.error}]`);
-      if (result.outputAbandoned !== null) log.note(`[etl-ledger: ${result.outputAbandoned}]`);
-      // The last attempt's metrics are the step's (an attempt that wrote none leaves none).
-      const written = readMetrics(metricsFile(options.scratch, record.role, planned.index, n));
-      for (const problem of written?.problems ?? []) log.note(`[etl-ledger: ${problem}]`);
-      if (written && Object.keys(written.metrics).length > 0) record.metrics = redactMetrics(written.metrics, redactor);
-      else delete record.metrics;
-      if (result.timedOut && bound.byDeadline) ranOut();
-      record.status = attemptStatus(result);
-      const last = n === attempts || result.cancelled || (result.timedOut && bound.byDeadline);
-      if (record.status === 'succeeded' || last) break;
-      if (planned.retry_delay_ms > 0 && !(await sleep(planned.retry_delay_ms, options.signal))) {
-        record.status = 'cancelled';
-        break;
-      }
-    }
-    if (record.status === 'succeeded' && Object.keys(planned.expect).length > 0) {
-      const checked = checkExpectations(
-        planned.expect,
-        record.metrics ?? {},
-        comparesWithLast(planned.expect) ? options.lastMetrics?.(record.role, planned.index) : undefined,
-      );
-      record.expectations = checked;
-      for (const check of checked)
-        log.note(`[etl-ledger: expect ${check.message}${check.ok ? '' : ' -- NOT MET: the step fails'}]`);
-      if (checked.some((check) => !check.ok)) record.status = 'failed';
-    }
-  } finally {
-    if (lineage) {
-      // Hashing the output is part of the last attempt's time (the first's began with the input).
-      const last = record.attempts.length > 1 ? Date.parse(record.attempts.at(-1)!.started_at) : began;
-      const after = boundedSignal(stepDeadline(deadline, planned.timeout_ms, last), options.signal, now().getTime());
-      const output = await describeArtifact(planned.output, record.output, planned.cwd, after.signal).finally(
-        after.dispose,
-      );
-      // A step given no input, output nor config has nothing to record.
-      if (lineage.input || lineage.config || output) record.lineage = { ...lineage, output };
-    }
-    const { path, ...summary } = log.close();
-    record.log = { ...summary, path: path === null ? null : logPath };
-    const finished = now();
-    record.finished_at = finished.toISOString();
-    record.duration_ms = finished.getTime() - Date.parse(record.started_at);
-    updateSummary(state, record);
-    await options.observer.stepFinished(run, record);
-  }
-}
-
 /**
  * Whether `next` writes a local file that `step` reads or writes, or that it reads itself:
  * lineage hashes `step`'s output after it exits and `next`'s input and config as it starts,
@@ -421,11 +201,4 @@ function overwrites(next: PlannedStep, step: PlannedStep): boolean {
   return [step.input, step.output, step.config, next.input, next.config].some(
     (value) => value !== undefined && !isExternal(value) && resolve(step.cwd, value) === written,
   );
-}
-
-async function readLineage(planned: PlannedStep, record: StepRecord, signal: AbortSignal | undefined) {
-  return {
-    input: await describeArtifact(planned.input, record.input, planned.cwd, signal),
-    config: await describeArtifact(planned.config, record.config, planned.cwd, signal),
-  };
 }
