@@ -8,7 +8,7 @@ import { RUN_STATUSES } from '../runner/statuses.js';
 import { readTicks, type TickEntry } from '../schedule/tick-log.js';
 import { checkKnownSequence, parseLimit } from './options.js';
 import type { Command } from './command.js';
-import { formatTable, type Paint } from './output.js';
+import { formatTable, type Paint, tableTime } from './output.js';
 
 const STATUSES: readonly string[] = RUN_STATUSES;
 
@@ -93,8 +93,8 @@ export function historyTable(runs: RunRecord[], paint: Paint): string {
       run.id,
       run.sequence,
       run.status,
-      shortTime(run.started_at),
-      ...(ticked ? [run.trigger.tick ? shortTime(run.trigger.tick) : '-'] : []),
+      tableTime(run.started_at),
+      ...(ticked ? [run.trigger.tick ? tableTime(run.trigger.tick) : '-'] : []),
       run.duration_ms === null ? '-' : formatDuration(run.duration_ms),
       failed ? `${failed.index} ${failed.name} (${describeSummaryEnding(failed)})` : '',
     ];
@@ -107,15 +107,10 @@ export function historyTable(runs: RunRecord[], paint: Paint): string {
   );
 }
 
-/** An ISO time as the tables print it: 2026-12-01 10:00:00Z. */
-function shortTime(iso: string): string {
-  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-}
-
 function ticksTable(ticks: TickEntry[], paint: Paint): string {
   return formatTable(
     ['TICK', 'SEQUENCE', 'OUTCOME', 'RUN OR REASON'],
-    ticks.map((t) => [shortTime(t.tick), t.sequence, t.outcome, t.run_id ?? t.reason ?? '']),
+    ticks.map((t) => [tableTime(t.tick), t.sequence, t.outcome, t.run_id ?? t.reason ?? '']),
     paint,
     (cell, column) =>
       column === 2 ? (STATUS_COLOURS[cell] ?? (cell === 'skipped' ? 'yellow' : undefined)) : undefined,

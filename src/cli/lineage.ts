@@ -5,7 +5,7 @@ import { type LineageEntry, lineageOf, type UpstreamNode, upstreamOf } from '../
 import { describeArtifact, isExternal } from '../runner/lineage.js';
 import type { Command } from './command.js';
 import { parseLimit } from './options.js';
-import { formatTable, type Paint } from './output.js';
+import { formatTable, type Paint, tableTime } from './output.js';
 
 export const command: Command = {
   usage: `Usage: etl lineage PATH [--upstream] [--limit N] [--runs N] [--json]
@@ -72,7 +72,7 @@ Options:
         ['RUN', 'STARTED', 'STATUS', 'STEP', 'USE', 'SHA256', 'COMMIT', 'MATCHES NOW'],
         uses.map((e) => [
           e.run_id,
-          e.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+          tableTime(e.started_at),
           e.run_status,
           describeStep(e),
           e.use === 'config' ? 'config' : e.use,

@@ -4,7 +4,7 @@ import { logFromGit } from '../ledger/git-log.js';
 import { checkSequenceName } from '../ledger/layout.js';
 import { checkKnownSequence, parseLimit } from './options.js';
 import type { Command } from './command.js';
-import { formatTable } from './output.js';
+import { formatTable, tableTime } from './output.js';
 
 export const command: Command = {
   usage: `Usage: etl log [SEQUENCE] [--limit N] [--json]
@@ -45,7 +45,7 @@ Options:
       r.id,
       r.sequence,
       r.status,
-      r.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      tableTime(r.started_at),
       r.duration ?? '-',
       r.failed_step ?? '',
       r.commit.slice(0, 10),

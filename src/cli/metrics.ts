@@ -4,7 +4,7 @@ import { ledgerView } from '../ledger/ledger-branch.js';
 import { metricsHistory } from '../ledger/metrics.js';
 import type { Command } from './command.js';
 import { checkKnownSequence, parseLimit } from './options.js';
-import { formatTable } from './output.js';
+import { formatTable, tableTime } from './output.js';
 
 export const command: Command = {
   usage: `Usage: etl metrics SEQUENCE [--step STEP] [--key KEY] [--limit N] [--json]
@@ -46,7 +46,7 @@ Options:
           ['RUN', 'STARTED', 'STATUS', 'STEP', 'METRICS'],
           points.map((p) => [
             p.run_id,
-            p.started_at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+            tableTime(p.started_at),
             p.status,
             `${p.step.role === 'on_failure' ? 'on_failure ' : ''}${p.step.index} ${p.step.name}`,
             formatMetrics(p.metrics),

@@ -78,6 +78,11 @@ export function plural(count: number, word: string): string {
  * Rows under a bold header, columns padded to their widest cell; `style` may colour a cell
  * (padding is applied first, so colour codes do not disturb the alignment).
  */
+/** An ISO time as the tables print it: 2026-12-01 10:00:00Z. */
+export function tableTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
 export function formatTable(
   header: string[],
   rows: string[][],
