@@ -24,10 +24,12 @@ export interface Reaped {
 /**
  * Records as abandoned every run of this host whose runner is gone, of `sequences` (all when
  * not given): the run a dead runner's sequence lock names, the runs noted as not yet
- * committed, and those among each sequence's newest 100 still marked running. What their
- * modules left running is ended first. Runs of other hosts are left alone.
+ * committed, and those among each sequence's `newest` runs (100) still marked running. What
+ * their modules left running is ended first. Runs of other hosts are left alone. A daemon's
+ * tick looks at no newest runs (0): the lock and the notes find every run its runners left,
+ * and reading runs for each sequence due at a tick would delay their start.
  */
-export function reapAbandoned(ledger: string, sequences?: string[]): Reaped[] {
+export function reapAbandoned(ledger: string, sequences?: string[], newest = NEWEST_LOOKED_AT): Reaped[] {
   const names = sequences ?? ledgerSequences(ledger);
   const folders = new Set<string>();
   for (const sequence of names) {
@@ -36,8 +38,8 @@ export function reapAbandoned(ledger: string, sequences?: string[]): Reaped[] {
   }
   for (const { folder } of listUnrecorded(ledger)) if (names.includes(folder.split('/')[1] ?? '')) folders.add(folder);
   // One run of a sequence at a time: a run left running is among its sequence's newest.
-  for (const sequence of names)
-    for (const ref of take(runsNewestFirst(ledger, { sequence }), NEWEST_LOOKED_AT))
+  for (const sequence of newest > 0 ? names : [])
+    for (const ref of take(runsNewestFirst(ledger, { sequence }), newest))
       if (readRun(ledger, ref)?.status === 'running') folders.add(ref.folder);
   const reaped: Reaped[] = [];
   for (const folder of [...folders].sort()) {

@@ -162,7 +162,7 @@ export class Daemon {
       launch: (sequence, tick, early) => {
         // A tick is one of the moments a run left behind by a dead runner is recorded so.
         try {
-          reapAbandoned(ledger, [sequence]);
+          reapAbandoned(ledger, [sequence], 0);
         } catch {
           // a ledger that cannot be written now fails the run itself, which says why
         }
