@@ -81,195 +81,200 @@ function parse(
   text: string,
   positions: Map<string, NodePosition> | undefined,
 ): { data: unknown; problems: ParseProblem[] } {
-  const problems: ParseProblem[] = [];
-  let pos = 0;
-  let line = 1;
-  let lineStart = 0;
+  const parser = new JsonParser(text, positions);
+  let data: unknown;
+  try {
+    data = parser.parseDocument();
+  } catch (error) {
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    // A syntax error makes everything else about the file moot.
+    const problem = { code: 'syntax-error' as const, message: `invalid JSON: ${error.message}` };
+    return { data: undefined, problems: [{ ...problem, ...offsetToPosition(text, error.offset) }] };
+  }
+  return { data, problems: parser.problems };
+}
 
-  const here = (offset = pos) => ({ line, column: offset - lineStart + 1 });
-  const describe = (offset: number) =>
-    offset >= text.length ? 'the end of the file' : `${JSON.stringify(text[offset])}`;
-  const fail = (expected: string, offset = pos): never => {
-    throw new JsonSyntaxError(`expected ${expected}, found ${describe(offset)}`, offset);
-  };
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
-  const skipWhitespace = () => {
+type Position = { line: number; column: number };
+
+/** One pass over a JSON text, which knows where it is (line and column) at every point. */
+class JsonParser {
+  readonly problems: ParseProblem[] = [];
+  private pos = 0;
+  private line = 1;
+  private lineStart = 0;
+  /** A definition nests a few levels; thousands would overflow the stack of a recursive parser. */
+  private depth = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly positions: Map<string, NodePosition> | undefined,
+  ) {}
+
+  parseDocument(): unknown {
+    const data = this.parseValue('');
+    this.skipWhitespace();
+    if (this.pos < this.text.length) this.fail('the end of the file after the top-level value');
+    return data;
+  }
+
+  private here(offset = this.pos): Position {
+    return { line: this.line, column: offset - this.lineStart + 1 };
+  }
+
+  private fail(expected: string, offset = this.pos): never {
+    const found = offset >= this.text.length ? 'the end of the file' : JSON.stringify(this.text[offset]);
+    throw new JsonSyntaxError(`expected ${expected}, found ${found}`, offset);
+  }
+
+  private skipWhitespace(): void {
+    const { text } = this;
     for (;;) {
-      const c = text.charCodeAt(pos);
+      const c = text.charCodeAt(this.pos);
       if (c === 0x0a) {
-        pos++;
-        line++;
-        lineStart = pos;
+        this.pos++;
+        this.line++;
+        this.lineStart = this.pos;
       } else if (c === 0x20 || c === 0x09 || c === 0x0d) {
-        pos++;
-      } else if (c === 0x2f && (text[pos + 1] === '/' || text[pos + 1] === '*')) {
-        throw new JsonSyntaxError('comments are not allowed in JSON', pos);
+        this.pos++;
+      } else if (c === 0x2f && (text[this.pos + 1] === '/' || text[this.pos + 1] === '*')) {
+        throw new JsonSyntaxError('comments are not allowed in JSON', this.pos);
       } else {
         return;
       }
     }
-  };
+  }
 
-  const parseString = (): string => {
-    const start = pos;
-    pos++; // opening quote
+  private parseString(): string {
+    const { text } = this;
+    const start = this.pos;
+    this.pos++; // opening quote
     let out = '';
-    let chunk = pos;
+    let chunk = this.pos;
     for (;;) {
-      const c = text.charCodeAt(pos);
+      const c = text.charCodeAt(this.pos);
       if (Number.isNaN(c)) throw new JsonSyntaxError('unterminated string', start);
       if (c === 0x22) {
-        out += text.slice(chunk, pos);
-        pos++;
+        out += text.slice(chunk, this.pos);
+        this.pos++;
         return out;
       }
-      if (c < 0x20) throw new JsonSyntaxError('unterminated string (control character or line break inside it)', pos);
+      if (c < 0x20)
+        throw new JsonSyntaxError('unterminated string (control character or line break inside it)', this.pos);
       if (c === 0x5c) {
-        out += text.slice(chunk, pos);
-        const e = text[pos + 1];
-        const simple: Record<string, string> = {
-          '"': '"',
-          '\\': '\\',
-          '/': '/',
-          b: '\b',
-          f: '\f',
-          n: '\n',
-          r: '\r',
-          t: '\t',
-        };
-        if (e !== undefined && e in simple) {
-          out += simple[e];
-          pos += 2;
-        } else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(pos + 2, pos + 6))) {
-          out += String.fromCharCode(parseInt(text.slice(pos + 2, pos + 6), 16));
-          pos += 6;
-        } else {
-          throw new JsonSyntaxError(`invalid escape sequence "\\${e ?? ''}" in string`, pos);
-        }
-        chunk = pos;
+        out += text.slice(chunk, this.pos) + this.parseEscape();
+        chunk = this.pos;
         continue;
       }
-      pos++;
+      this.pos++;
     }
-  };
-
-  // A definition nests a few levels; thousands would overflow the stack of a recursive parser.
-  let depth = 0;
-  const parseValue = (pointer: string, key?: { line: number; column: number }): unknown => {
-    if (++depth > MAX_NESTING) throw new JsonSyntaxError(`nesting deeper than ${MAX_NESTING} levels`, pos);
-    try {
-      return parseValueAt(pointer, key);
-    } finally {
-      depth--;
-    }
-  };
-
-  const parseValueAt = (pointer: string, key?: { line: number; column: number }): unknown => {
-    skipWhitespace();
-    positions?.set(pointer, key ? { key, value: here() } : { value: here() });
-    const c = text[pos];
-    if (c === '{') {
-      pos++;
-      const object: Record<string, unknown> = {};
-      skipWhitespace();
-      if (text[pos] === '}') {
-        pos++;
-        return object;
-      }
-      for (;;) {
-        skipWhitespace();
-        if (text[pos] !== '"')
-          fail(
-            text[pos] === '}'
-              ? 'another key after the comma (trailing commas are not allowed)'
-              : 'a key in double quotes',
-          );
-        const keyPosition = positions ? here() : undefined;
-        const keyOffset = pos;
-        const name = parseString();
-        skipWhitespace();
-        if (text[pos] !== ':') fail(`":" after the key "${name}"`);
-        pos++;
-        if (Object.hasOwn(object, name)) {
-          problems.push({
-            code: 'duplicate-key',
-            message: `duplicate key "${name}" (JSON keeps only the last one)`,
-            line,
-            column: keyOffset - lineStart + 1,
-          });
-        }
-        const value = parseValue(positions ? `${pointer}/${pointerSegment(name)}` : '', keyPosition);
-        // defineProperty: a key named "__proto__" stays a plain key, as in JSON.parse.
-        Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true });
-        skipWhitespace();
-        if (text[pos] === ',') {
-          pos++;
-          continue;
-        }
-        if (text[pos] === '}') {
-          pos++;
-          return object;
-        }
-        fail('"," or "}"');
-      }
-    }
-    if (c === '[') {
-      pos++;
-      const array: unknown[] = [];
-      skipWhitespace();
-      if (text[pos] === ']') {
-        pos++;
-        return array;
-      }
-      for (;;) {
-        skipWhitespace();
-        if (text[pos] === ']') fail('a value after the comma (trailing commas are not allowed)');
-        array.push(parseValue(positions ? `${pointer}/${array.length}` : ''));
-        skipWhitespace();
-        if (text[pos] === ',') {
-          pos++;
-          continue;
-        }
-        if (text[pos] === ']') {
-          pos++;
-          return array;
-        }
-        fail('"," or "]"');
-      }
-    }
-    if (c === '"') return parseString();
-    LITERAL.lastIndex = pos;
-    const literal = LITERAL.exec(text);
-    if (literal) {
-      pos += literal[0].length;
-      return literal[0] === 'true'
-        ? true
-        : literal[0] === 'false'
-          ? false
-          : literal[0] === 'null'
-            ? null
-            : Number(literal[0]);
-    }
-    if (c === "'") return fail('a string in double quotes (JSON does not allow single quotes)');
-    return fail('a value (an object, array, string, number, true, false or null)');
-  };
-
-  let data: unknown;
-  try {
-    data = parseValue('');
-    skipWhitespace();
-    if (pos < text.length) fail('the end of the file after the top-level value');
-  } catch (error) {
-    if (!(error instanceof JsonSyntaxError)) throw error;
-    data = undefined;
-    problems.length = 0; // a syntax error makes everything else about the file moot
-    problems.push({
-      code: 'syntax-error',
-      message: `invalid JSON: ${error.message}`,
-      ...offsetToPosition(text, error.offset),
-    });
   }
-  return { data, problems };
+
+  /** The character a backslash escape stands for; moves past it. */
+  private parseEscape(): string {
+    const { text, pos } = this;
+    const e = text[pos + 1];
+    if (e !== undefined && e in ESCAPES) {
+      this.pos += 2;
+      return ESCAPES[e]!;
+    }
+    if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(pos + 2, pos + 6))) {
+      this.pos += 6;
+      return String.fromCharCode(parseInt(text.slice(pos + 2, pos + 6), 16));
+    }
+    throw new JsonSyntaxError(`invalid escape sequence "\\${e ?? ''}" in string`, pos);
+  }
+
+  private parseValue(pointer: string, key?: Position): unknown {
+    if (++this.depth > MAX_NESTING) throw new JsonSyntaxError(`nesting deeper than ${MAX_NESTING} levels`, this.pos);
+    try {
+      this.skipWhitespace();
+      this.positions?.set(pointer, key ? { key, value: this.here() } : { value: this.here() });
+      const c = this.text[this.pos];
+      if (c === '{') return this.parseObject(pointer);
+      if (c === '[') return this.parseArray(pointer);
+      if (c === '"') return this.parseString();
+      return this.parseLiteral(c);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parseObject(pointer: string): Record<string, unknown> {
+    const { text } = this;
+    this.pos++;
+    const object: Record<string, unknown> = {};
+    this.skipWhitespace();
+    if (text[this.pos] === '}') {
+      this.pos++;
+      return object;
+    }
+    for (;;) {
+      this.skipWhitespace();
+      if (text[this.pos] !== '"')
+        this.fail(
+          text[this.pos] === '}'
+            ? 'another key after the comma (trailing commas are not allowed)'
+            : 'a key in double quotes',
+        );
+      const keyAt = this.here();
+      const name = this.parseString();
+      this.skipWhitespace();
+      if (text[this.pos] !== ':') this.fail(`":" after the key "${name}"`);
+      this.pos++;
+      if (Object.hasOwn(object, name)) {
+        this.problems.push({
+          code: 'duplicate-key',
+          message: `duplicate key "${name}" (JSON keeps only the last one)`,
+          ...keyAt,
+        });
+      }
+      const value = this.parseValue(this.positions ? `${pointer}/${pointerSegment(name)}` : '', keyAt);
+      // defineProperty: a key named "__proto__" stays a plain key, as in JSON.parse.
+      Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true });
+      if (this.endOfList('}')) return object;
+    }
+  }
+
+  private parseArray(pointer: string): unknown[] {
+    this.pos++;
+    const array: unknown[] = [];
+    this.skipWhitespace();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
+      return array;
+    }
+    for (;;) {
+      this.skipWhitespace();
+      if (this.text[this.pos] === ']') this.fail('a value after the comma (trailing commas are not allowed)');
+      array.push(this.parseValue(this.positions ? `${pointer}/${array.length}` : ''));
+      if (this.endOfList(']')) return array;
+    }
+  }
+
+  /** After an object's member or an array's item: true at its closing bracket, false after a comma. */
+  private endOfList(closing: '}' | ']'): boolean {
+    this.skipWhitespace();
+    const c = this.text[this.pos];
+    if (c === ',' || c === closing) {
+      this.pos++;
+      return c === closing;
+    }
+    return this.fail(`"," or "${closing}"`);
+  }
+
+  private parseLiteral(c: string | undefined): unknown {
+    LITERAL.lastIndex = this.pos;
+    const literal = LITERAL.exec(this.text);
+    if (literal) {
+      this.pos += literal[0].length;
+      const words: Record<string, unknown> = { true: true, false: false, null: null };
+      return literal[0] in words ? words[literal[0]] : Number(literal[0]);
+    }
+    if (c === "'") return this.fail('a string in double quotes (JSON does not allow single quotes)');
+    return this.fail('a value (an object, array, string, number, true, false or null)');
+  }
 }
 
 export function offsetToPosition(text: string, offset: number): { line: number; column: number } {

@@ -137,8 +137,16 @@ export function lintSequence(
       sequence.source.data && !Array.isArray(sequence.source.data) ? '/steps' : '',
       'the sequence has no steps: a run would do nothing',
     );
-
+  lintParams(sequence, report);
   const params = Object.keys(sequence.params);
+  for (const step of allSteps(sequence)) lintStep(step, { modules, repo, exists, params, report });
+  if (!Array.isArray(sequence.source.data)) checkEnv(sequence.env, '/env', report, { params });
+  lintNearMissPaths(sequence, report);
+  lintSchedule(sequence, report, options.githubSchedules !== false);
+  return issues;
+}
+
+function lintParams(sequence: SequenceDef, report: Report): void {
   const paramVariables = new Map<string, string>();
   for (const [name, param] of Object.entries(sequence.params)) {
     // Modules get each param as ETL_PARAM_<NAME in upper case>: two names may not meet there.
@@ -167,69 +175,83 @@ export function lintSequence(
           `/params/${pointerSegment(name)}`,
           `param "${name}" has no default, and the sequence has a schedule: its scheduled runs could not give it one`,
         );
-  for (const step of allSteps(sequence)) {
-    if (modules && !modules.has(step.module_name)) {
-      report(
-        'error',
-        'unknown-module',
-        `${step.pointer}/module_name`,
-        `unknown module "${step.module_name}"${didYouMean(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
-      );
-    }
-    // A step's name is a name (ETL_STEP_NAME, the ledger's file names): never a template.
-    if (step.name !== step.module_name && step.name.includes('${'))
-      report(
-        'error',
-        'unknown-template',
-        `${step.pointer}/name`,
-        `a step's name is not expanded, and "${step.name}" would reach the module as ETL_STEP_NAME as written: templates work in input, output, conf and env`,
-      );
-    for (const field of PATH_FIELDS) {
-      const value = step[field];
-      const problem = value === undefined ? undefined : argumentProblem(value, `${field} `);
-      if (problem) report('error', problem.code, `${step.pointer}/${field}`, problem.message);
-      for (const message of value === undefined ? [] : templateProblems(value, params))
-        report('error', 'unknown-template', `${step.pointer}/${field}`, message);
-      if (value !== undefined && NONE_LITERALS.has(value.trim())) {
-        report(
-          'warning',
-          'none-literal',
-          `${step.pointer}/${field}`,
-          `${field} is the string "${value}", which is passed to the module as a path; leave it out, or use "" or null for "not given"`,
-        );
-      }
-    }
-    for (const [metric, rule] of Object.entries(step.expect)) {
-      const parsed = parseRule(rule);
-      if ('error' in parsed) report('error', 'bad-expect', `${step.pointer}/expect/${metric}`, parsed.error);
-    }
-    // The error handler runs because something failed: it is never skipped as unchanged.
-    if (step.skip_unchanged && step.pointer.startsWith('/on_failure'))
-      report(
-        'warning',
-        'skip-unchanged-on-failure',
-        `${step.pointer}/skip_unchanged`,
-        'skip_unchanged has no effect on an on_failure step: the error handler always runs',
-      );
-    if (
-      step.conf !== undefined &&
-      !hasTemplate(step.conf) && // which file it is depends on the run
-      isRepoPath(step.conf) &&
-      !NONE_LITERALS.has(step.conf) &&
-      !exists(resolve(repo, step.conf))
-    ) {
-      report(
-        'error',
-        'missing-conf',
-        `${step.pointer}/conf`,
-        `conf file "${step.conf}" does not exist in the repository`,
-      );
-    }
-    checkEnv(step.env, `${step.pointer}/env`, report, { params });
-  }
-  if (!Array.isArray(sequence.source.data)) checkEnv(sequence.env, '/env', report, { params });
+}
 
-  // An input one typo away from an earlier output is almost always that output mistyped.
+interface StepLint {
+  modules: Map<string, ModuleEntry> | undefined;
+  repo: string;
+  exists: FileExists;
+  /** The sequence's param names, the templates a step may use. */
+  params: string[];
+  report: Report;
+}
+
+function lintStep(step: StepDef, { modules, repo, exists, params, report }: StepLint): void {
+  if (modules && !modules.has(step.module_name)) {
+    report(
+      'error',
+      'unknown-module',
+      `${step.pointer}/module_name`,
+      `unknown module "${step.module_name}"${didYouMean(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
+    );
+  }
+  // A step's name is a name (ETL_STEP_NAME, the ledger's file names): never a template.
+  if (step.name !== step.module_name && step.name.includes('${'))
+    report(
+      'error',
+      'unknown-template',
+      `${step.pointer}/name`,
+      `a step's name is not expanded, and "${step.name}" would reach the module as ETL_STEP_NAME as written: templates work in input, output, conf and env`,
+    );
+  for (const field of PATH_FIELDS) lintPathField(step, field, params, report);
+  for (const [metric, rule] of Object.entries(step.expect)) {
+    const parsed = parseRule(rule);
+    if ('error' in parsed) report('error', 'bad-expect', `${step.pointer}/expect/${metric}`, parsed.error);
+  }
+  // The error handler runs because something failed: it is never skipped as unchanged.
+  if (step.skip_unchanged && step.pointer.startsWith('/on_failure'))
+    report(
+      'warning',
+      'skip-unchanged-on-failure',
+      `${step.pointer}/skip_unchanged`,
+      'skip_unchanged has no effect on an on_failure step: the error handler always runs',
+    );
+  if (
+    step.conf !== undefined &&
+    !hasTemplate(step.conf) && // which file it is depends on the run
+    isRepoPath(step.conf) &&
+    !NONE_LITERALS.has(step.conf) &&
+    !exists(resolve(repo, step.conf))
+  ) {
+    report(
+      'error',
+      'missing-conf',
+      `${step.pointer}/conf`,
+      `conf file "${step.conf}" does not exist in the repository`,
+    );
+  }
+  checkEnv(step.env, `${step.pointer}/env`, report, { params });
+}
+
+function lintPathField(step: StepDef, field: (typeof PATH_FIELDS)[number], params: string[], report: Report): void {
+  const value = step[field];
+  if (value === undefined) return;
+  const problem = argumentProblem(value, `${field} `);
+  if (problem) report('error', problem.code, `${step.pointer}/${field}`, problem.message);
+  for (const message of templateProblems(value, params))
+    report('error', 'unknown-template', `${step.pointer}/${field}`, message);
+  if (NONE_LITERALS.has(value.trim())) {
+    report(
+      'warning',
+      'none-literal',
+      `${step.pointer}/${field}`,
+      `${field} is the string "${value}", which is passed to the module as a path; leave it out, or use "" or null for "not given"`,
+    );
+  }
+}
+
+/** An input one typo away from an earlier output is almost always that output mistyped. */
+function lintNearMissPaths(sequence: SequenceDef, report: Report): void {
   const outputs: StepDef[] = [];
   const written = new Set<string>();
   for (const step of sequence.steps) {
@@ -250,9 +272,6 @@ export function lintSequence(
       written.add(normalise(step.output));
     }
   }
-
-  lintSchedule(sequence, report, options.githubSchedules !== false);
-  return issues;
 }
 
 function lintSchedule(sequence: SequenceDef, report: Report, githubSchedules: boolean): void {
@@ -290,8 +309,6 @@ function lintSchedule(sequence: SequenceDef, report: Report, githubSchedules: bo
     }
   }
 }
-
-/** A relative path without a URL scheme: a file the repository should contain. */
 
 const normalise = (p: string) => p.replace(/\/+$/, '');
 

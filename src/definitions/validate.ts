@@ -66,79 +66,13 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
 
   const files = discoverSequenceFiles(repo, issues);
   const selected = options.sequences?.length ? selectSequences(repo, files, options.sequences) : files;
-
-  const usedModules = new Set<string>();
-  const partlyValid: Array<{ name: string; file: string; source: ParsedSource; data: unknown }> = [];
-  for (const { name, file } of selected) {
-    const { source, issues: readIssues } = await readDefinitionFile(repo, file);
-    issues.push(...readIssues);
-    if (!source || source.data === undefined) continue;
-    const data = source.data;
-    const schemaIssues = Array.isArray(data)
-      ? checkSchema('stepList', data, source, file)
-      : data !== null && typeof data === 'object'
-        ? checkSchema('sequenceObject', data, source, file)
-        : [
-            {
-              file,
-              ...source.locate(''),
-              severity: 'error' as const,
-              code: 'wrong-type',
-              message: `a sequence is an array of steps or an object with "steps", got ${data === null ? 'an empty file' : typeof data}`,
-              pointer: '',
-            },
-          ];
-    issues.push(...schemaIssues.map(({ pointer: _, ...issue }) => issue));
-    for (const module of modulesUsed(data)) usedModules.add(module);
-    if (readIssues.length === 0 && schemaIssues.length === 0) {
-      definitions.sequences.set(name, toSequenceDef(name, file, source, data as Step[] | SequenceObject));
-    } else if (readIssues.length === 0) {
-      partlyValid.push({ name, file, source, data });
-    }
-  }
-
-  const modulesRead = await readDefinitionFile(repo, MODULES_FILE);
-  const modulesSource = modulesRead.source;
+  const { usedModules, partlyValid } = await readSequences(repo, selected, issues, definitions);
   const onlyUsed = Boolean(options.sequences?.length);
-  const isUsed = (name: string) => !onlyUsed || usedModules.has(name);
-  if (modulesRead.issues.some((i) => i.code === 'unreadable-file')) {
-    issues.push({
-      file: MODULES_FILE,
-      line: 1,
-      column: 1,
-      severity: 'error',
-      code: 'missing-modules-file',
-      message: `${MODULES_FILE} is missing: it maps each module_name to the command that runs it`,
-    });
-  } else {
-    issues.push(...modulesRead.issues);
-  }
-  if (modulesSource && modulesSource.data !== undefined) {
-    const data = modulesSource.data;
-    const schemaIssues = checkSchema('modulesFile', data, modulesSource, MODULES_FILE);
-    // Problems inside an unused module's entry belong to the sequences that use it.
-    const brokenModules = new Set<string>();
-    for (const { pointer, ...issue } of schemaIssues) {
-      const name = pointer === '' ? undefined : pointer.split('/')[1]!.replace(/~1/g, '/').replace(/~0/g, '~');
-      if (name !== undefined) brokenModules.add(name);
-      if (name === undefined || isUsed(name)) issues.push(issue);
-    }
-    if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
-      if (!schemaIssues.some((i) => i.pointer.startsWith('/$flags')))
-        definitions.flags = (data as { $flags?: Flags }).$flags;
-      if (!schemaIssues.some((i) => i.pointer.startsWith('/$github')))
-        definitions.github = (data as { $github?: GitHubSettings }).$github;
-      for (const [name, def] of Object.entries(data)) {
-        if (isModulesSetting(name)) continue;
-        // A module with a schema error is not loaded, but what can still be checked is.
-        const broken = brokenModules.has(name);
-        const entry: ModuleEntry = { name, def: broken ? toModuleDefLenient(def) : (def as ModuleDef) };
-        if (!broken) definitions.modules.set(name, entry);
-        if (isUsed(name))
-          issues.push(...lintModule(entry, modulesSource, repo, (options.env ?? process.env).PATH, exists));
-      }
-    }
-  }
+  const modulesSource = await readModules(definitions, issues, {
+    isUsed: (name) => !onlyUsed || usedModules.has(name),
+    path: (options.env ?? process.env).PATH,
+    exists,
+  });
 
   // A module with schema errors is still "known": do not also call it unknown. Without a
   // readable modules.json, no module is known and saying so for every step is noise.
@@ -166,6 +100,108 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   const errors = issues.filter((i) => i.severity === 'error').length;
   const warnings = issues.length - errors;
   return { issues, errors, warnings, ok: errors === 0 && !(options.strict && warnings > 0), definitions };
+}
+
+interface ReadSequence {
+  name: string;
+  file: string;
+  source: ParsedSource;
+  data: unknown;
+}
+
+/**
+ * Reads and schema-checks the selected sequence files: the valid ones go into definitions,
+ * the readable ones with schema errors come back to be checked for what still can be.
+ */
+async function readSequences(
+  repo: string,
+  selected: SequenceFileEntry[],
+  issues: Issue[],
+  definitions: Definitions,
+): Promise<{ usedModules: Set<string>; partlyValid: ReadSequence[] }> {
+  const usedModules = new Set<string>();
+  const partlyValid: ReadSequence[] = [];
+  for (const { name, file } of selected) {
+    const { source, issues: readIssues } = await readDefinitionFile(repo, file);
+    issues.push(...readIssues);
+    if (!source || source.data === undefined) continue;
+    const data = source.data;
+    const schemaIssues = sequenceSchemaIssues(data, source, file);
+    issues.push(...schemaIssues.map(({ pointer: _, ...issue }) => issue));
+    for (const module of modulesUsed(data)) usedModules.add(module);
+    if (readIssues.length === 0 && schemaIssues.length === 0) {
+      definitions.sequences.set(name, toSequenceDef(name, file, source, data as Step[] | SequenceObject));
+    } else if (readIssues.length === 0) {
+      partlyValid.push({ name, file, source, data });
+    }
+  }
+  return { usedModules, partlyValid };
+}
+
+/** A sequence file is an array of steps or an object with "steps". */
+function sequenceSchemaIssues(data: unknown, source: ParsedSource, file: string): Array<Issue & { pointer: string }> {
+  if (Array.isArray(data)) return checkSchema('stepList', data, source, file);
+  if (data !== null && typeof data === 'object') return checkSchema('sequenceObject', data, source, file);
+  return [
+    {
+      file,
+      ...source.locate(''),
+      severity: 'error' as const,
+      code: 'wrong-type',
+      message: `a sequence is an array of steps or an object with "steps", got ${data === null ? 'an empty file' : typeof data}`,
+      pointer: '',
+    },
+  ];
+}
+
+/**
+ * Reads modules.json into definitions (its settings and its valid modules) and checks the
+ * modules in use; returns what was read, for telling a known module from an unknown one.
+ */
+async function readModules(
+  definitions: Definitions,
+  issues: Issue[],
+  use: { isUsed: (name: string) => boolean; path: string | undefined; exists: (path: string) => boolean },
+): Promise<ParsedSource | undefined> {
+  const { repo } = definitions;
+  const modulesRead = await readDefinitionFile(repo, MODULES_FILE);
+  const modulesSource = modulesRead.source;
+  if (modulesRead.issues.some((i) => i.code === 'unreadable-file')) {
+    issues.push({
+      file: MODULES_FILE,
+      line: 1,
+      column: 1,
+      severity: 'error',
+      code: 'missing-modules-file',
+      message: `${MODULES_FILE} is missing: it maps each module_name to the command that runs it`,
+    });
+  } else {
+    issues.push(...modulesRead.issues);
+  }
+  if (!modulesSource || modulesSource.data === undefined) return modulesSource;
+  const data = modulesSource.data;
+  const schemaIssues = checkSchema('modulesFile', data, modulesSource, MODULES_FILE);
+  // Problems inside an unused module's entry belong to the sequences that use it.
+  const brokenModules = new Set<string>();
+  for (const { pointer, ...issue } of schemaIssues) {
+    const name = pointer === '' ? undefined : pointer.split('/')[1]!.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (name !== undefined) brokenModules.add(name);
+    if (name === undefined || use.isUsed(name)) issues.push(issue);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return modulesSource;
+  if (!schemaIssues.some((i) => i.pointer.startsWith('/$flags')))
+    definitions.flags = (data as { $flags?: Flags }).$flags;
+  if (!schemaIssues.some((i) => i.pointer.startsWith('/$github')))
+    definitions.github = (data as { $github?: GitHubSettings }).$github;
+  for (const [name, def] of Object.entries(data)) {
+    if (isModulesSetting(name)) continue;
+    // A module with a schema error is not loaded, but what can still be checked is.
+    const broken = brokenModules.has(name);
+    const entry: ModuleEntry = { name, def: broken ? toModuleDefLenient(def) : (def as ModuleDef) };
+    if (!broken) definitions.modules.set(name, entry);
+    if (use.isUsed(name)) issues.push(...lintModule(entry, modulesSource, repo, use.path, use.exists));
+  }
+  return modulesSource;
 }
 
 /** Whether etl_sequences/ has a file for the sequence (valid or not). */

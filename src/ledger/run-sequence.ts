@@ -6,11 +6,11 @@ import type { Definitions } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
 import { executePlan, openRunSpawner, type RunObserver } from '../runner/engine.js';
-import { planRun, type RunValues } from '../runner/plan.js';
+import { type Plan, planRun, type RunValues } from '../runner/plan.js';
 import type { Spawner } from '../runner/spawner.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
 import { newRunId, RUN_ID_PATTERN, runFolder, runIdTime, stepFiles } from './layout.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, type ReplacedLock } from './lock.js';
 import { lastSuccessfulMetrics } from './metrics.js';
 import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
@@ -76,7 +76,6 @@ export interface RunOutcome {
 export async function runSequence(options: RunSequenceOptions): Promise<RunOutcome> {
   const { definitions, sequence } = options;
   const env = options.env ?? process.env;
-  const now = options.now ?? (() => new Date());
   const plan = planRun(definitions, sequence, env, options.values);
   const ledger = options.ledger ?? definitions.repo;
   // "commit" means four things here: the --commit settings (options.commit), whether the run
@@ -87,9 +86,8 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   await checkLedgerTarget(ledger, { commit: inGit, push: options.push }, env);
   if (options.startAt && !(await sleep(options.startAt.getTime() - Date.now(), options.signal)))
     throw new EtlError('not-started', 'stopped before its start time; nothing ran');
-  const startedAt = now();
+  const startedAt = (options.now ?? (() => new Date()))();
   const runId = newRunId(startedAt);
-  const folder = runFolder(sequence, runId);
   const git = new GitQueue();
   // Committing, pushing and taking over a dead run's lock load their code when they happen:
   // a plain run starts some 10 ms sooner.
@@ -101,83 +99,57 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
         onWait: options.commit?.onWait,
       }),
     );
+  const context: RunContext = {
+    options,
+    plan,
+    ledger,
+    env,
+    runId,
+    folder: runFolder(sequence, runId),
+    startedAt,
+    inGit,
+    queueCommit,
+  };
+  const { run, scratch } = await runLocked(context);
+  // end_etl: the scratch folder goes with a success; after a failure it is evidence.
+  if (run.status === 'succeeded') rmSync(scratch, { recursive: true, force: true });
+  const outcome: RunOutcome = {
+    run,
+    folder: context.folder,
+    scratch: run.status === 'succeeded' ? undefined : scratch,
+  };
+  if (inGit) await recordInGit(outcome, context, git);
+  return outcome;
+}
 
+/** What the parts of one runSequence share. */
+interface RunContext {
+  options: RunSequenceOptions;
+  plan: Plan;
+  ledger: string;
+  env: Record<string, string | undefined>;
+  runId: string;
+  /** The run's folder, relative to the ledger. */
+  folder: string;
+  startedAt: Date;
+  inGit: boolean;
+  queueCommit(path: string, run: RunRecord): Promise<string | undefined>;
+}
+
+/** Takes the sequence's lock, runs the plan and releases the lock, whatever happens. */
+async function runLocked(context: RunContext): Promise<{ run: RunRecord; scratch: string }> {
+  const { options, ledger, runId, folder, startedAt } = context;
   const lock = ledgerWrite(
-    () => acquireLock(ledger, sequence, { run_id: runId, started_at: startedAt.toISOString(), folder }),
+    () => acquireLock(ledger, options.sequence, { run_id: runId, started_at: startedAt.toISOString(), folder }),
     ledger,
   );
-  let run: RunRecord;
-  let scratch: string;
   let spawner: Promise<Spawner> | undefined;
   try {
-    if (lock.replaced) {
-      const { markAbandoned } = await import('./history.js');
-      const abandoned = markAbandoned(
-        ledger,
-        lock.replaced.folder,
-        `the runner (pid ${lock.replaced.pid} on ${lock.replaced.host}) stopped without finishing the run; its lock was taken over by run ${runId}`,
-        lock.replaced.killed,
-      );
-      // A crashed run's folder is committed by the next run, before its own.
-      if (abandoned && inGit) void queueCommit(lock.replaced.folder, abandoned);
-    }
-    const files = [
-      ...definitionFiles(definitions, sequence),
-      ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files),
-    ];
+    if (lock.replaced) await takeOver(lock.replaced, context);
     // Python starts while git answers for the pin.
-    spawner = openRunSpawner(plan, env, options.graceMs, join(ledger, folder));
+    spawner = openRunSpawner(context.plan, context.env, options.graceMs, join(ledger, folder));
     spawner.catch(() => {}); // its failure is reported where the run awaits it
-    const pinned = await pinDefinitions(definitions.repo, files, env);
-    scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
-    removeOldScratch(sequence, startedAt);
-    // Progress commits are made before the run goes on, so each holds what its message says.
-    const progress: Partial<RunObserver> = options.commit?.progress
-      ? {
-          runStarted: async (started) => void (await queueCommit(folder, started)),
-          stepFinished: async (current, step) => {
-            if (step.status !== 'skipped') await queueCommit(folder, current);
-          },
-        }
-      : {};
-    // Before the run's folder is made: a spawner that cannot start leaves nothing behind.
-    const modules = await spawner;
-    // Until a commit records it, the folder is on the list `etl ledger sync` reads.
-    noteUnrecorded(ledger, runId, folder);
-    run = await ledgerWriteAsync(
-      () =>
-        executePlan(plan, {
-          runId,
-          folder: join(ledger, folder),
-          scratch,
-          trigger: options.trigger ?? { kind: 'manual', actor: null, ci: null },
-          definitions: pinned,
-          env,
-          lastMetrics: lastSuccessfulMetrics(ledger, sequence, runId),
-          lineage: options.lineage,
-          observer: ledgerWrite(() => openRecorder(join(ledger, folder), chain(options.observer, progress)), ledger),
-          signal: options.signal,
-          hurry: options.hurry,
-          from: options.from,
-          only: options.only,
-          resumedFrom: options.resumedFrom,
-          skipUnchanged: options.skipUnchanged,
-          force: options.force,
-          lastDone: lastDoneSteps(ledger, sequence, runId),
-          logLimit: options.logLimit,
-          graceMs: options.graceMs,
-          host: hostname(),
-          pid: process.pid,
-          runnerVersion: options.runnerVersion ?? 'unknown',
-          now,
-          startedAt,
-          files: stepFiles,
-          spawner: modules,
-          // A progress commit is made between steps: the next one must not start before it.
-          startAhead: !options.commit?.progress,
-        }),
-      ledger,
-    );
+    return await executeRun(context, spawner);
   } finally {
     // This run's spawner, whether the run went through or stopped before it (the pin failed).
     void spawner?.then(
@@ -186,12 +158,95 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
     );
     lock.release();
   }
-  // end_etl: the scratch folder goes with a success; after a failure it is evidence.
-  if (run.status === 'succeeded') rmSync(scratch, { recursive: true, force: true });
-  const outcome: RunOutcome = { run, folder, scratch: run.status === 'succeeded' ? undefined : scratch };
-  if (!inGit) return outcome;
+}
+
+/** A dead runner's lock taken over: its run is marked abandoned, and committed before this one's. */
+async function takeOver(replaced: ReplacedLock, context: RunContext): Promise<void> {
+  const { markAbandoned } = await import('./history.js');
+  const abandoned = markAbandoned(
+    context.ledger,
+    replaced.folder,
+    `the runner (pid ${replaced.pid} on ${replaced.host}) stopped without finishing the run; its lock was taken over by run ${context.runId}`,
+    replaced.killed,
+  );
+  if (abandoned && context.inGit) void context.queueCommit(replaced.folder, abandoned);
+}
+
+/** Pins the definitions and runs the plan, every change recorded in the run's folder. */
+async function executeRun(
+  context: RunContext,
+  spawner: Promise<Spawner>,
+): Promise<{ run: RunRecord; scratch: string }> {
+  const { options, plan, ledger, env, runId, folder, startedAt } = context;
+  const { definitions, sequence } = options;
+  const files = [
+    ...definitionFiles(definitions, sequence),
+    ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files),
+  ];
+  const pinned = await pinDefinitions(definitions.repo, files, env);
+  const scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
+  removeOldScratch(sequence, startedAt);
+  // Before the run's folder is made: a spawner that cannot start leaves nothing behind.
+  const modules = await spawner;
+  // Until a commit records it, the folder is on the list `etl ledger sync` reads.
+  noteUnrecorded(ledger, runId, folder);
+  const observer = ledgerWrite(
+    () => openRecorder(join(ledger, folder), chain(options.observer, progressCommits(context))),
+    ledger,
+  );
+  const run = await ledgerWriteAsync(
+    () =>
+      executePlan(plan, {
+        runId,
+        folder: join(ledger, folder),
+        scratch,
+        trigger: options.trigger ?? { kind: 'manual', actor: null, ci: null },
+        definitions: pinned,
+        env,
+        lastMetrics: lastSuccessfulMetrics(ledger, sequence, runId),
+        lineage: options.lineage,
+        observer,
+        signal: options.signal,
+        hurry: options.hurry,
+        from: options.from,
+        only: options.only,
+        resumedFrom: options.resumedFrom,
+        skipUnchanged: options.skipUnchanged,
+        force: options.force,
+        lastDone: lastDoneSteps(ledger, sequence, runId),
+        logLimit: options.logLimit,
+        graceMs: options.graceMs,
+        host: hostname(),
+        pid: process.pid,
+        runnerVersion: options.runnerVersion ?? 'unknown',
+        now: options.now ?? (() => new Date()),
+        startedAt,
+        files: stepFiles,
+        spawner: modules,
+        // A progress commit is made between steps: the next one must not start before it.
+        startAhead: !options.commit?.progress,
+      }),
+    ledger,
+  );
+  return { run, scratch };
+}
+
+/** With --commit's progress: a commit at the start and after each step, made before the run goes on, so each holds what its message says. */
+function progressCommits({ options, folder, queueCommit }: RunContext): Partial<RunObserver> {
+  if (!options.commit?.progress) return {};
+  return {
+    runStarted: async (started) => void (await queueCommit(folder, started)),
+    stepFinished: async (current, step) => {
+      if (step.status !== 'skipped') await queueCommit(folder, current);
+    },
+  };
+}
+
+/** The run's commit (after any queued before it) and its push; a failure is the outcome's ledgerError. */
+async function recordInGit(outcome: RunOutcome, context: RunContext, git: GitQueue): Promise<void> {
+  const { options, ledger, env } = context;
   try {
-    const runCommit = await queueCommit(folder, run);
+    const runCommit = await context.queueCommit(outcome.folder, outcome.run);
     await git.idle();
     outcome.commit = runCommit;
     if (options.push)
@@ -200,7 +255,6 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
     if (!(error instanceof EtlError)) throw error;
     outcome.ledgerError = error;
   }
-  return outcome;
 }
 
 /** A failed run's scratch folder is kept for a person to look into: for a week, not forever. */

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { repoFilesOf, resolveCommand } from '../definitions/command.js';
+import { type ResolvedCommand, repoFilesOf, resolveCommand } from '../definitions/command.js';
 import { expandGlobs } from '../definitions/depends.js';
 import { parseDuration } from '../definitions/duration.js';
 import { didYouMean } from '../definitions/suggest.js';
 import { isRepoPath } from '../definitions/depends.js';
-import { PARAM_VALUE_SCOPE, resolveTemplate } from '../definitions/template.js';
-import type { Definitions, StepDef } from '../definitions/model.js';
+import { PARAM_VALUE_SCOPE, resolveTemplate, type TemplateValues } from '../definitions/template.js';
+import type { Definitions, SequenceDef, StepDef } from '../definitions/model.js';
+import type { ModuleDef } from '../definitions/schema.js';
 import { EtlError } from '../errors.js';
 import { MIN_SECRET_LENGTH, Redactor } from './logs.js';
 
@@ -83,72 +84,13 @@ export function planRun(
   const params = resolveParams(name, sequence.params, values.params ?? {}, (text) =>
     resolveTemplate(text, { params: {}, tick, timezone }, PARAM_VALUE_SCOPE),
   );
-  const template = { params, tick, timezone };
-  const fill = (value: string | undefined) => (value === undefined ? undefined : resolveTemplate(value, template));
-  const fillEnv = (env: Record<string, string>) =>
-    Object.fromEntries(Object.entries(env).map(([key, value]) => [key, resolveTemplate(value, template)]));
-  // A module's command is looked up once, however many steps use it (stat calls add up over
-  // a long sequence).
-  const commands = new Map<string, { resolved: ReturnType<typeof resolveCommand>; files: string[] }>();
-  const planStep = (step: StepDef): PlannedStep => {
-    const entry = definitions.modules.get(step.module_name);
-    if (!entry)
-      throw new EtlError('unknown-module', `step ${step.index} of "${name}" uses unknown module "${step.module_name}"`);
-    const module = entry.def;
-    let command = commands.get(entry.name);
-    if (!command) {
-      const resolved = resolveCommand(module.cmd, definitions.repo, env.PATH);
-      const files = resolved.problem
-        ? []
-        : [
-            ...new Set([
-              ...repoFilesOf(resolved.words, resolved.executable, definitions.repo),
-              ...expandGlobs(definitions.repo, module.depends ?? []),
-            ]),
-          ];
-      command = { resolved, files };
-      commands.set(entry.name, command);
-    }
-    const { resolved } = command;
-    if (resolved.problem)
-      throw new EtlError(resolved.problem.code, `module "${entry.name}": ${resolved.problem.message}`);
-    const flags = { ...DEFAULT_FLAGS, ...definitions.flags, ...module.flags };
-    const argv = [...resolved.words];
-    const [input, output, config] = [fill(step.input), fill(step.output), fill(step.conf)];
-    // Which file a templated conf is depends on the run: it is checked here, before any step runs.
-    if (
-      config !== undefined &&
-      config !== step.conf &&
-      isRepoPath(config) &&
-      !existsSync(resolve(definitions.repo, config))
-    )
-      throw new EtlError(
-        'missing-conf',
-        `step ${step.index} (${step.name}) of "${name}": conf "${step.conf}" is "${config}" for this run, which does not exist in the repository`,
-        { file: sequence.file, ...sequence.source.locate(`${step.pointer}/conf`) },
-      );
-    if (input !== undefined) argv.push(flags.input, input);
-    if (output !== undefined) argv.push(flags.output, output);
-    if (config !== undefined) argv.push(flags.config, config);
-    const timeout = step.timeout ?? module.timeout ?? undefined;
-    return {
-      index: step.index,
-      name: step.name,
-      module: entry.name,
-      command: resolved.executable,
-      module_files: command.files,
-      argv,
-      cwd: definitions.repo,
-      input,
-      output,
-      config,
-      timeout_ms: timeout ? parseDuration(timeout) : undefined,
-      retries: step.retries ?? module.retries ?? 0,
-      retry_delay_ms: module.retry_delay ? (parseDuration(module.retry_delay) ?? 0) : 0,
-      env: fillEnv({ ...module.env, ...sequence.env, ...step.env }),
-      expect: step.expect,
-      skip_unchanged: step.skip_unchanged,
-    };
+  const planning: StepPlanning = {
+    definitions,
+    name,
+    sequence,
+    path: env.PATH,
+    template: { params, tick, timezone },
+    commands: new Map(),
   };
   return {
     sequence: name,
@@ -159,9 +101,106 @@ export function planRun(
     secrets: sequence.secrets,
     params,
     tick: tick.toISOString(),
-    steps: sequence.steps.map(planStep),
-    on_failure: sequence.on_failure.map(planStep),
+    steps: sequence.steps.map((step) => planStep(step, planning)),
+    on_failure: sequence.on_failure.map((step) => planStep(step, planning)),
   };
+}
+
+/** What planning each step of one run shares. */
+interface StepPlanning {
+  definitions: Definitions;
+  name: string;
+  sequence: SequenceDef;
+  /** PATH, where a bare command word is looked up. */
+  path: string | undefined;
+  template: TemplateValues;
+  /**
+   * A module's command is looked up once, however many steps use it (stat calls add up over
+   * a long sequence).
+   */
+  commands: Map<string, ModuleCommand>;
+}
+
+interface ModuleCommand {
+  resolved: ResolvedCommand;
+  /** The repository files it runs and its depends, as PlannedStep.module_files. */
+  files: string[];
+}
+
+function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
+  const { definitions, name, sequence, template } = planning;
+  const entry = definitions.modules.get(step.module_name);
+  if (!entry)
+    throw new EtlError('unknown-module', `step ${step.index} of "${name}" uses unknown module "${step.module_name}"`);
+  const module = entry.def;
+  const command = moduleCommand(entry.name, module, planning);
+  const { resolved } = command;
+  if (resolved.problem)
+    throw new EtlError(resolved.problem.code, `module "${entry.name}": ${resolved.problem.message}`);
+  const flags = { ...DEFAULT_FLAGS, ...definitions.flags, ...module.flags };
+  const argv = [...resolved.words];
+  const { input, output, config } = stepPaths(step, planning);
+  if (input !== undefined) argv.push(flags.input, input);
+  if (output !== undefined) argv.push(flags.output, output);
+  if (config !== undefined) argv.push(flags.config, config);
+  const timeout = step.timeout ?? module.timeout ?? undefined;
+  const env = { ...module.env, ...sequence.env, ...step.env };
+  return {
+    index: step.index,
+    name: step.name,
+    module: entry.name,
+    command: resolved.executable,
+    module_files: command.files,
+    argv,
+    cwd: definitions.repo,
+    input,
+    output,
+    config,
+    timeout_ms: timeout ? parseDuration(timeout) : undefined,
+    retries: step.retries ?? module.retries ?? 0,
+    retry_delay_ms: module.retry_delay ? (parseDuration(module.retry_delay) ?? 0) : 0,
+    env: Object.fromEntries(Object.entries(env).map(([key, value]) => [key, resolveTemplate(value, template)])),
+    expect: step.expect,
+    skip_unchanged: step.skip_unchanged,
+  };
+}
+
+function moduleCommand(moduleName: string, module: ModuleDef, planning: StepPlanning): ModuleCommand {
+  const known = planning.commands.get(moduleName);
+  if (known) return known;
+  const { repo } = planning.definitions;
+  const resolved = resolveCommand(module.cmd, repo, planning.path);
+  const files = resolved.problem
+    ? []
+    : [
+        ...new Set([
+          ...repoFilesOf(resolved.words, resolved.executable, repo),
+          ...expandGlobs(repo, module.depends ?? []),
+        ]),
+      ];
+  const command = { resolved, files };
+  planning.commands.set(moduleName, command);
+  return command;
+}
+
+/** The step's input, output and conf for this run, its templates filled. */
+function stepPaths(step: StepDef, planning: StepPlanning): { input?: string; output?: string; config?: string } {
+  const { definitions, name, sequence, template } = planning;
+  const fill = (value: string | undefined) => (value === undefined ? undefined : resolveTemplate(value, template));
+  const config = fill(step.conf);
+  // Which file a templated conf is depends on the run: it is checked here, before any step runs.
+  if (
+    config !== undefined &&
+    config !== step.conf &&
+    isRepoPath(config) &&
+    !existsSync(resolve(definitions.repo, config))
+  )
+    throw new EtlError(
+      'missing-conf',
+      `step ${step.index} (${step.name}) of "${name}": conf "${step.conf}" is "${config}" for this run, which does not exist in the repository`,
+      { file: sequence.file, ...sequence.source.locate(`${step.pointer}/conf`) },
+    );
+  return { input: fill(step.input), output: fill(step.output), config };
 }
 
 /** The sequence's params with what the run gives: an unknown name, or a missing value, is a usage error. */

@@ -43,16 +43,6 @@ export interface ProcessResult {
  */
 export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
   return new Promise((resolve) => {
-    let timedOut = false;
-    let cancelled = false;
-    let outputAbandoned: string | null = null;
-    let exit: { code: number | null; signal: string | null } | undefined;
-    let closed = false;
-    let settled = false;
-    let stopping = false;
-    const cancels: Array<() => void> = [];
-    const startedAt = Date.now();
-
     let child: ModuleChild;
     try {
       child = (options.spawner ?? nodeSpawner()).start(options.module);
@@ -68,102 +58,144 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
         error: why,
       });
     }
+    new WatchedProcess(child, options, resolve).watch();
+  });
+}
 
-    // A signal asked for before the process exists (the helper tells its pid a moment later).
-    let early: NodeJS.Signals | undefined;
-    const killGroup = (signal: NodeJS.Signals) => {
-      if (child.pid === undefined) {
-        if (early !== 'SIGKILL') early = signal;
-        return;
-      }
-      signalGroup(child.pid, signal);
-    };
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      killGroup('SIGTERM');
-      cancels.push(after(options.graceMs, () => killGroup('SIGKILL')));
-    };
-    const finish = (result: Omit<ProcessResult, 'timedOut' | 'cancelled' | 'outputAbandoned'>) => {
-      if (settled) return;
-      settled = true;
-      for (const cancel of cancels) cancel();
-      options.signal?.removeEventListener('abort', onAbort);
-      options.hurry?.removeEventListener('abort', onHurry);
-      resolve({ ...result, timedOut, cancelled, outputAbandoned });
-    };
-    const done = () => {
-      if (exit && closed) finish({ exitCode: exit.code, signal: exit.signal, error: null });
-    };
-    /** The module is gone but its pipes are held elsewhere: stop reading them and finish. */
-    const abandonOutput = (why: string) => {
-      if (closed || settled) return;
-      killGroup('SIGKILL'); // whatever is left in its own group
-      outputAbandoned = why;
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      closed = true;
-      done();
-    };
-    const onAbort = () => {
-      if (exit) return abandonOutput(CANCELLED_WHILE_HELD);
-      cancelled = true;
-      stop();
-    };
-    const onHurry = () => {
-      if (exit) return abandonOutput(CANCELLED_WHILE_HELD);
-      killGroup('SIGKILL');
-    };
+/** One started module and what is known of its end: the state runProcess's events share. */
+class WatchedProcess {
+  private timedOut = false;
+  private cancelled = false;
+  private outputAbandoned: string | null = null;
+  private exit: { code: number | null; signal: string | null } | undefined;
+  private closed = false;
+  private settled = false;
+  private stopping = false;
+  /** A signal asked for before the process exists (the helper tells its pid a moment later). */
+  private early: NodeJS.Signals | undefined;
+  private readonly cancels: Array<() => void> = [];
+  private readonly startedAt = Date.now();
 
+  constructor(
+    private readonly child: ModuleChild,
+    private readonly options: ProcessOptions,
+    private readonly resolve: (result: ProcessResult) => void,
+  ) {}
+
+  watch(): void {
+    const { child, options } = this;
     child.stdout!.on('data', (chunk: Buffer) => options.onOutput(chunk, 'out'));
     child.stderr!.on('data', (chunk: Buffer) => options.onOutput(chunk, 'err'));
     child.on('error', (error: NodeJS.ErrnoException) => {
       // spawn failed (ENOENT, EACCES): there is no process to wait for.
-      if (child.pid === undefined) finish({ exitCode: null, signal: null, error: cannotStart(options.module, error) });
+      if (child.pid === undefined)
+        this.finish({ exitCode: null, signal: null, error: cannotStart(options.module, error) });
     });
-    child.on('exit', (code, signal) => {
-      exit = { code, signal };
-      if (!closed) {
-        // Something it started still holds stdout or stderr. Wait a grace for its last words,
-        // then stop waiting: the group gets SIGKILL, an escaped process (setsid) is left alone.
-        const graceLeft = options.graceMs;
-        const deadlineLeft = options.timeoutMs === undefined ? Infinity : options.timeoutMs - (Date.now() - startedAt);
-        const wait = Math.max(0, Math.min(graceLeft, deadlineLeft));
-        cancels.push(
-          after(wait, () =>
-            abandonOutput(
-              `the module exited, but a process it started kept its output open; stopped waiting ${wait === graceLeft ? `${graceLeft} ms after the module's exit` : 'at the step deadline'}`,
-            ),
-          ),
-        );
-      }
-      done();
-    });
+    child.on('exit', (code, signal) => this.exited(code, signal));
     child.on('close', () => {
-      closed = true;
-      done();
+      this.closed = true;
+      this.done();
     });
     const started = () => {
       options.onStarted?.(child.pid!);
-      if (early) killGroup(early);
+      if (this.early) this.killGroup(this.early);
     };
     if (child.pid !== undefined) started();
     else child.once('spawn', started);
 
     if (options.timeoutMs !== undefined) {
-      cancels.push(
+      this.cancels.push(
         after(options.timeoutMs, () => {
-          if (exit) return;
-          timedOut = true;
-          stop();
+          if (this.exit) return;
+          this.timedOut = true;
+          this.stop();
         }),
       );
     }
-    if (options.signal?.aborted) onAbort();
-    else options.signal?.addEventListener('abort', onAbort);
-    if (options.hurry?.aborted) onHurry();
-    else options.hurry?.addEventListener('abort', onHurry);
-  });
+    if (options.signal?.aborted) this.onAbort();
+    else options.signal?.addEventListener('abort', this.onAbort);
+    if (options.hurry?.aborted) this.onHurry();
+    else options.hurry?.addEventListener('abort', this.onHurry);
+  }
+
+  private killGroup(signal: NodeJS.Signals): void {
+    if (this.child.pid === undefined) {
+      if (this.early !== 'SIGKILL') this.early = signal;
+      return;
+    }
+    signalGroup(this.child.pid, signal);
+  }
+
+  /** SIGTERM to the group, SIGKILL after the grace. */
+  private stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.killGroup('SIGTERM');
+    this.cancels.push(after(this.options.graceMs, () => this.killGroup('SIGKILL')));
+  }
+
+  private finish(result: Omit<ProcessResult, 'timedOut' | 'cancelled' | 'outputAbandoned'>): void {
+    if (this.settled) return;
+    this.settled = true;
+    for (const cancel of this.cancels) cancel();
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.options.hurry?.removeEventListener('abort', this.onHurry);
+    this.resolve({
+      ...result,
+      timedOut: this.timedOut,
+      cancelled: this.cancelled,
+      outputAbandoned: this.outputAbandoned,
+    });
+  }
+
+  private done(): void {
+    if (this.exit && this.closed) this.finish({ exitCode: this.exit.code, signal: this.exit.signal, error: null });
+  }
+
+  private exited(code: number | null, signal: string | null): void {
+    this.exit = { code, signal };
+    if (!this.closed) {
+      // Something it started still holds stdout or stderr. Wait a grace for its last words,
+      // then stop waiting: the group gets SIGKILL, an escaped process (setsid) is left alone.
+      const graceLeft = this.options.graceMs;
+      const { timeoutMs } = this.options;
+      const deadlineLeft = timeoutMs === undefined ? Infinity : timeoutMs - (Date.now() - this.startedAt);
+      const wait = Math.max(0, Math.min(graceLeft, deadlineLeft));
+      const when = wait === graceLeft ? `${graceLeft} ms after the module's exit` : 'at the step deadline';
+      this.cancels.push(
+        after(wait, () =>
+          this.abandonOutput(
+            `the module exited, but a process it started kept its output open; stopped waiting ${when}`,
+          ),
+        ),
+      );
+    }
+    this.done();
+  }
+
+  /** The module is gone but its pipes are held elsewhere: stop reading them and finish. */
+  private abandonOutput(why: string): void {
+    if (this.closed || this.settled) return;
+    this.killGroup('SIGKILL'); // whatever is left in its own group
+    this.outputAbandoned = why;
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+    this.closed = true;
+    this.done();
+  }
+
+  private readonly onAbort = (): void => {
+    if (this.exit) this.abandonOutput(CANCELLED_WHILE_HELD);
+    else {
+      this.cancelled = true;
+      this.stop();
+    }
+  };
+
+  private readonly onHurry = (): void => {
+    if (this.exit) this.abandonOutput(CANCELLED_WHILE_HELD);
+    else this.killGroup('SIGKILL');
+  };
 }
 
 const CANCELLED_WHILE_HELD = 'the run was cancelled while a process started by the module still held its output';
