@@ -29,6 +29,13 @@ test('duplicate keys are reported at the second key', () => {
   ]);
 });
 
+test('a duplicate key with a line break before its colon is located at the key', () => {
+  const source = parseJsonSource('{\n  "a": 1,\n  "a"\n    : 2\n}');
+  assert.deepEqual(source.problems, [
+    { code: 'duplicate-key', message: 'duplicate key "a" (JSON keeps only the last one)', line: 3, column: 3 },
+  ]);
+});
+
 test('"__proto__" stays an ordinary key', () => {
   const data = parseJsonSource('{"__proto__": {"polluted": true}}').data as Record<string, unknown>;
   assert.deepEqual(Object.keys(data), ['__proto__']);
