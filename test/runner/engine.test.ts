@@ -10,7 +10,7 @@ import { Redactor } from '../../src/runner/logs.js';
 import type { Plan, PlannedStep } from '../../src/runner/plan.js';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
 import { newStepRecord, wrapperEnv } from '../../src/runner/step-records.js';
-import { fixture } from '../helpers/repo.js';
+import { fixture, waitUntilGone } from '../helpers/repo.js';
 
 const MODULES = fixture('modules');
 
@@ -113,9 +113,10 @@ test('cancelling during retry_delay ends the wait at once: the step is cancelled
 }, async (t) => {
   const controller = new AbortController();
   const observer = recorder();
-  observer.output = () => {
-    // The attempt printed: it is about to exit 1 and the runner to wait an hour before retrying.
-    setTimeout(() => controller.abort(), 300);
+  observer.moduleStarted = (_step, pid) => {
+    // Once the attempt's process is gone, the runner waits an hour before retrying: cancel then
+    // (a cancel that comes before the runner saw the exit ends the same way).
+    void waitUntilGone([pid]).then(() => controller.abort());
   };
   const failing = step(1, 'fail.sh', { retries: 3, retry_delay_ms: 3_600_000 });
   const run = await executePlan(plan([failing]), options(t, observer, { signal: controller.signal }));
