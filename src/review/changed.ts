@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { scriptArguments } from '../definitions/command.js';
+import { scriptArguments } from '../definitions/module-command.js';
 import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { confGlob, dependsProblem, repoConfFile } from '../definitions/depends.js';

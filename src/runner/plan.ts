@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { repoFilesOf, resolveCommand } from '../definitions/command.js';
+import { repoFilesOf, resolveCommand } from '../definitions/module-command.js';
 import { expandGlobs } from '../definitions/depends.js';
 import { parseDuration } from '../definitions/duration.js';
 import { didYouMean } from '../definitions/suggest.js';
