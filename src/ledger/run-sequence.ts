@@ -1,7 +1,7 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { definitionFiles } from '../definitions/depends.js';
+import { filesToPin, validSequenceFiles } from '../definitions/sequence-files.js';
 import type { Definitions } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
@@ -121,10 +121,8 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
       // A crashed run's folder is committed by the next run, before its own.
       if (abandoned && inGit) void queueCommit(lock.replaced.folder, abandoned);
     }
-    const files = [
-      ...definitionFiles(definitions, sequence),
-      ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files),
-    ];
+    // The steps' module_files are among these: the plan reads them from the same resolver.
+    const files = filesToPin(definitions.repo, validSequenceFiles(definitions, sequence));
     // Python starts while git answers for the pin.
     spawner = openRunSpawner(plan, env, options.graceMs, join(ledger, folder));
     spawner.catch(() => {}); // its failure is reported where the run awaits it

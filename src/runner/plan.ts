@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { repoFilesOf, resolveCommand } from '../definitions/module-command.js';
-import { expandGlobs } from '../definitions/depends.js';
-import { parseDuration } from '../definitions/duration.js';
-import { didYouMean } from '../definitions/suggest.js';
 import { isRepoPath } from '../definitions/depends.js';
+import { parseDuration } from '../definitions/duration.js';
+import { resolveCommand } from '../definitions/module-command.js';
+import { filesToPin, moduleFiles } from '../definitions/sequence-files.js';
+import { didYouMean } from '../definitions/suggest.js';
 import { PARAM_VALUE_SCOPE, resolveTemplate } from '../definitions/template.js';
 import type { Definitions, StepDef } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
@@ -98,14 +98,7 @@ export function planRun(
     let command = commands.get(entry.name);
     if (!command) {
       const resolved = resolveCommand(module.cmd, definitions.repo, env.PATH);
-      const files = resolved.problem
-        ? []
-        : [
-            ...new Set([
-              ...repoFilesOf(resolved.words, resolved.executable, definitions.repo),
-              ...expandGlobs(definitions.repo, module.depends ?? []),
-            ]),
-          ];
+      const files = resolved.problem ? [] : filesToPin(definitions.repo, moduleFiles(entry.name, module));
       command = { resolved, files };
       commands.set(entry.name, command);
     }
