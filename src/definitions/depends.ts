@@ -1,10 +1,8 @@
-// The files a sequence's runs depend on, beyond its own file and modules.json: the programs
-// and scripts its modules run, the conf files its steps name, and what a module declares in
-// `depends` (globs). Each run pins them, `etl changed` watches them, and the generated
-// workflows' path filters list them.
+// Conf files and `depends` globs as the files a run depends on: which values name files of
+// the repository, a conf as a path filter, whether a pattern can be used, and the files a
+// list of patterns matches. sequence-files.ts says which of them a sequence depends on.
 import { readdirSync, type Dirent } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { allSteps, MODULES_FILE, type Definitions } from './model.js';
 import { escapeGlob, fixedPrefix, globMatcher, globProblem, isNegated } from './glob.js';
 
 /** A repository-relative path (not absolute, not a URL, not ~): a file to pin. */
@@ -71,30 +69,4 @@ function walk(repo: string, dir: string, visit: (file: string) => void): void {
     if (entry.isDirectory() && !SKIPPED.has(entry.name)) walk(repo, path, visit);
     else if (entry.isFile()) visit(path);
   }
-}
-
-/** The conf files a sequence's steps name inside the repository. */
-export function confFiles(definitions: Definitions, sequence: string): string[] {
-  const def = definitions.sequences.get(sequence);
-  if (!def) return [];
-  return allSteps(def).flatMap((step) => repoConfFile(step.conf) ?? []);
-}
-
-/** The `depends` patterns of the modules a sequence uses. */
-export function dependsPatterns(definitions: Definitions, sequence: string): string[] {
-  const def = definitions.sequences.get(sequence);
-  if (!def) return [];
-  return [...new Set(allSteps(def).flatMap((step) => definitions.modules.get(step.module_name)?.def.depends ?? []))];
-}
-
-/** Every definition file a run of the sequence depends on, besides its modules' programs. */
-export function definitionFiles(definitions: Definitions, sequence: string): string[] {
-  const def = definitions.sequences.get(sequence);
-  if (!def) return [];
-  return [
-    def.file,
-    MODULES_FILE,
-    ...confFiles(definitions, sequence),
-    ...expandGlobs(definitions.repo, dependsPatterns(definitions, sequence)),
-  ];
 }

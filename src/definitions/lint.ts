@@ -4,7 +4,7 @@ import { hasTemplate, MODULE_ENV_SCOPE, PARAM_VALUE_SCOPE, type TemplateScope, t
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
-import { type ResolvedCommand, resolveCommand, scriptArguments } from './command.js';
+import { type ResolvedCommand, resolveCommand, scriptArguments } from './module-command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
 import { parseRule } from './expect-rule.js';
 import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';

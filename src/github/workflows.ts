@@ -4,9 +4,10 @@
 // elsewhere stay), and writes whole files that do not.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { confFiles, confGlob, dependsPatterns } from '../definitions/depends.js';
-import { isNegated } from '../definitions/glob.js';
+import { confGlob } from '../definitions/depends.js';
+import { escapeGlob, isNegated } from '../definitions/glob.js';
 import type { Definitions } from '../definitions/model.js';
+import { type SequenceFile, validSequenceFiles } from '../definitions/sequence-files.js';
 
 export const WORKFLOWS_DIR = '.github/workflows';
 
@@ -134,18 +135,8 @@ export function generatedRegions(
     ? `        type: choice\n        options:\n${sequences.map((s) => `          - ${s.name}\n`).join('')}`
     : '        type: string\n';
   // The files runs depend on: what a run pins is what a push must be able to trigger on.
-  // `depends` patterns are GitHub's own dialect; a "!" one is left out, because in one list
-  // for every module it would also take back other modules' files: the filter may start the
-  // workflow for a file no sequence needs, and `etl changed` then runs none.
   const watched = [
-    ...new Set(
-      sequences.flatMap((seq) => [
-        ...confFiles(definitions, seq.name).map(confGlob),
-        ...dependsPatterns(definitions, seq.name)
-          .filter((p) => !isNegated(p))
-          .map((p) => p.replace(/^(\.\/)+/, '')),
-      ]),
-    ),
+    ...new Set(sequences.flatMap((seq) => validSequenceFiles(definitions, seq.name).flatMap(pathFilter))),
   ]
     .filter((path) => !/^(etl_sequences|modules)\//.test(path) && path !== 'modules.json')
     .sort();
@@ -174,6 +165,28 @@ export function generatedRegions(
     paths: region('paths', paths, '      '),
     ledger: region('ledger', ledger, ''),
   };
+}
+
+/**
+ * A file a sequence depends on as entries of the push workflow's `paths`; none for the
+ * definitions, which the fixed entries (etl_sequences/**, modules.json) cover.
+ */
+function pathFilter(file: SequenceFile): string[] {
+  switch (file.kind) {
+    case 'conf':
+      return [confGlob(file.path)];
+    case 'module-command':
+    case 'module-argument':
+      return [escapeGlob(file.path)];
+    case 'depends-glob':
+      // GitHub's own dialect. A "!" pattern is left out: in one list for every module it would
+      // also take back other modules' files (the filter may start the workflow for a file no
+      // sequence needs, and `etl changed` then runs none).
+      return isNegated(file.path) ? [] : [file.path.replace(/^(\.\/)+/, '')];
+    case 'sequence-file':
+    case 'modules-file':
+      return [];
+  }
 }
 
 /** Every workflow file, as `etl init` writes it. */

@@ -1,7 +1,7 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { definitionFiles } from '../definitions/depends.js';
+import { filesToPin, validSequenceFiles } from '../definitions/sequence-files.js';
 import type { Definitions } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
@@ -179,10 +179,8 @@ async function executeRun(
 ): Promise<{ run: RunRecord; scratch: string }> {
   const { options, plan, ledger, env, runId, folder, startedAt } = context;
   const { definitions, sequence } = options;
-  const files = [
-    ...definitionFiles(definitions, sequence),
-    ...[...plan.steps, ...plan.on_failure].flatMap((s) => s.module_files),
-  ];
+  // The steps' module_files are among these: the plan reads them from the same resolver.
+  const files = filesToPin(definitions.repo, validSequenceFiles(definitions, sequence));
   const pinned = await pinDefinitions(definitions.repo, files, env);
   const scratch = join(tmpdir(), `etl-${sequence}-${runId}`);
   removeOldScratch(sequence, startedAt);

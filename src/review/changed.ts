@@ -1,11 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
-import { scriptArguments } from '../definitions/command.js';
+import type { SimpleGit } from 'simple-git';
+import { confGlob, dependsProblem } from '../definitions/depends.js';
+import { globMatcher } from '../definitions/glob.js';
 import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
-import { confGlob, dependsProblem, repoConfFile } from '../definitions/depends.js';
-import { globMatcher } from '../definitions/glob.js';
 import { asObject, modulesUsed, stepsOf } from '../definitions/raw.js';
-import { splitWords } from '../definitions/words.js';
+import { type SequenceFile, sequenceFiles } from '../definitions/sequence-files.js';
 import { EtlError } from '../errors.js';
 import { gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
 import { readObjects } from '../git/objects.js';
@@ -31,10 +31,10 @@ export interface ChangedOptions {
 
 /**
  * The sequences whose runs would differ between two commits: the sequence file changed, an
- * entry of modules.json that it uses changed, or a file of the repository that one of its
- * modules runs changed. Reads the definitions from git, not from the working tree. A base
- * of all zeros (the first push of a branch) means everything; see missingBase for one the
- * clone does not have.
+ * entry of modules.json that it uses changed, or a file of the repository it depends on
+ * changed (sequence-files.ts says which). Reads the definitions from git, not from the
+ * working tree. A base of all zeros (the first push of a branch) means everything; see
+ * missingBase for one the clone does not have.
  */
 export async function changedSequences(
   repo: string,
@@ -44,91 +44,146 @@ export async function changedSequences(
   const { head = 'HEAD', missingBase = 'error', env = process.env } = options;
   return gitOperation('finding the changed sequences', async () => {
     const git = openGit(repo, env);
-    const headSha = await resolveCommit(git, head);
-    if (!headSha) throw new EtlError('unknown-commit', `--head "${head}" is not a commit of this repository`);
-    const firstPush = NO_COMMIT.test(base);
-    const baseSha = firstPush ? '' : await resolveCommit(git, base);
-    // A shallow clone may lack the base (then every sequence counts as changed).
-    if (
-      !baseSha &&
-      !firstPush &&
-      missingBase === 'error' &&
-      (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true'
-    ) {
-      throw new EtlError('unknown-commit', `--base "${base}" is not a commit of this repository`);
-    }
-
-    const changedFiles = baseSha
-      ? new Set(
-          (await git.raw(['diff', '--name-only', '-z', '--no-renames', baseSha, headSha])).split('\0').filter(Boolean),
-        )
-      : undefined;
-    const listing = await git.raw(['ls-tree', '-z', '--name-only', `${headSha}:${SEQUENCES_DIR}`]).catch(() => '');
-    const sequenceFiles = listing
-      .split('\0')
-      .filter((name) => (SEQUENCE_EXTENSIONS as readonly string[]).some((ext) => name.endsWith(ext)))
-      .map((name) => `${SEQUENCES_DIR}/${name}`);
-
-    if (sequenceFiles.some((f) => /\.ya?ml$/.test(f)))
-      yamlParse ??= (await import('yaml')).parse as (text: string) => unknown;
-    const objects = readObjects(
-      repo,
-      [
-        ...sequenceFiles.map((f) => `${headSha}:${f}`),
-        `${headSha}:${MODULES_FILE}`,
-        ...(baseSha ? [`${baseSha}:${MODULES_FILE}`] : []),
-      ],
-      env,
-    );
-    const text = (spec: string) => objects.get(spec)?.content.toString('utf8');
-    const modulesHead = parseDefinition(text(`${headSha}:${MODULES_FILE}`), MODULES_FILE);
-    const modulesBase = baseSha ? parseDefinition(text(`${baseSha}:${MODULES_FILE}`), MODULES_FILE) : undefined;
-
+    const range = await commitRange(git, base, head, missingBase);
+    const changedFiles = range.baseSha ? await filesChanged(git, range.baseSha, range.headSha) : undefined;
+    const sequencePaths = await sequencePathsAt(git, range.headSha);
+    const definitions = await readDefinitions(repo, range, sequencePaths, env);
     const changed: ChangedSequence[] = [];
-    for (const file of sequenceFiles) {
+    for (const file of sequencePaths) {
       const name = file.slice(SEQUENCES_DIR.length + 1).replace(/\.(json|ya?ml)$/, '');
       if (!new RegExp(NAME_PATTERN).test(name)) continue;
-      if (!changedFiles) {
-        changed.push({
-          name,
-          file,
-          reasons: [
-            firstPush
+      const reasons = changedFiles
+        ? changeReasons(file, definitions, changedFiles)
+        : [
+            range.baseSha === undefined
               ? 'no base commit: first push of the branch'
               : `base ${base.slice(0, 12)} not in this clone (a force push or a shallow clone)`,
-          ],
-        });
-        continue;
-      }
-      const reasons: string[] = [];
-      if (changedFiles.has(file)) reasons.push('sequence file changed');
-      const data = parseDefinition(text(`${headSha}:${file}`), file);
-      for (const module of modulesUsed(data)) {
-        const now = asObject(modulesHead)[module];
-        const before = asObject(modulesBase)[module];
-        if (!isDeepStrictEqual(now, before)) reasons.push(`module "${module}" changed in ${MODULES_FILE}`);
-        for (const path of moduleFiles(now)) if (changedFiles.has(path)) reasons.push(`module file ${path} changed`);
-        const depends = asObject(now).depends;
-        // The patterns as GitHub's path filter reads them: in order, "!" taking back.
-        const matches = globMatcher(
-          Array.isArray(depends) ? depends.filter((d): d is string => typeof d === 'string' && !dependsProblem(d)) : [],
-        );
-        for (const path of changedFiles)
-          if (matches(path)) reasons.push(`${path} changed (module "${module}" depends on it)`);
-      }
-      for (const conf of stepConfs(data)) {
-        // A conf with a template names a file that depends on the run: any it may be.
-        const matches = globMatcher([confGlob(conf)]);
-        for (const path of changedFiles) if (matches(path)) reasons.push(`conf file ${path} changed`);
-      }
-      if (!isDeepStrictEqual(asObject(modulesHead).$flags, asObject(modulesBase).$flags))
-        reasons.push(`the interface flags ($flags) changed in ${MODULES_FILE}`);
-      if (modulesHead === INVALID && changedFiles.has(MODULES_FILE))
-        reasons.push(`${MODULES_FILE} changed and cannot be read`);
-      if (reasons.length) changed.push({ name, file, reasons: [...new Set(reasons)] });
+          ];
+      if (reasons.length) changed.push({ name, file, reasons });
     }
     return changed;
   });
+}
+
+interface CommitRange {
+  headSha: string;
+  /** Undefined for an all-zero base (a first push), '' for a base this clone does not have. */
+  baseSha?: string;
+}
+
+/** The commits compared; a base that is not a commit is an error unless it may have been dropped. */
+async function commitRange(
+  git: SimpleGit,
+  base: string,
+  head: string,
+  missingBase: ChangedOptions['missingBase'],
+): Promise<CommitRange> {
+  const headSha = await resolveCommit(git, head);
+  if (!headSha) throw new EtlError('unknown-commit', `--head "${head}" is not a commit of this repository`);
+  if (NO_COMMIT.test(base)) return { headSha };
+  const baseSha = await resolveCommit(git, base);
+  // A shallow clone may lack the base (then every sequence counts as changed).
+  if (
+    !baseSha &&
+    missingBase === 'error' &&
+    (await git.raw(['rev-parse', '--is-shallow-repository'])).trim() !== 'true'
+  ) {
+    throw new EtlError('unknown-commit', `--base "${base}" is not a commit of this repository`);
+  }
+  return { headSha, baseSha };
+}
+
+async function filesChanged(git: SimpleGit, baseSha: string, headSha: string): Promise<Set<string>> {
+  const names = await git.raw(['diff', '--name-only', '-z', '--no-renames', baseSha, headSha]);
+  return new Set(names.split('\0').filter(Boolean));
+}
+
+/** The sequence files at a commit, repository-relative. */
+async function sequencePathsAt(git: SimpleGit, sha: string): Promise<string[]> {
+  const listing = await git.raw(['ls-tree', '-z', '--name-only', `${sha}:${SEQUENCES_DIR}`]).catch(() => '');
+  return listing
+    .split('\0')
+    .filter((name) => (SEQUENCE_EXTENSIONS as readonly string[]).some((ext) => name.endsWith(ext)))
+    .map((name) => `${SEQUENCES_DIR}/${name}`);
+}
+
+/** The definitions as read at the two commits: parsed, never validated (INVALID when unreadable). */
+interface DefinitionsAt {
+  sequenceAtHead(file: string): unknown;
+  modulesAtHead: unknown;
+  modulesAtBase: unknown;
+}
+
+async function readDefinitions(
+  repo: string,
+  range: CommitRange,
+  sequencePaths: string[],
+  env: Env,
+): Promise<DefinitionsAt> {
+  const { headSha, baseSha } = range;
+  if (sequencePaths.some((f) => /\.ya?ml$/.test(f)))
+    yamlParse ??= (await import('yaml')).parse as (text: string) => unknown;
+  const objects = readObjects(
+    repo,
+    [
+      ...sequencePaths.map((f) => `${headSha}:${f}`),
+      `${headSha}:${MODULES_FILE}`,
+      ...(baseSha ? [`${baseSha}:${MODULES_FILE}`] : []),
+    ],
+    env,
+  );
+  const text = (spec: string) => objects.get(spec)?.content.toString('utf8');
+  return {
+    sequenceAtHead: (file) => parseDefinition(text(`${headSha}:${file}`), file),
+    modulesAtHead: parseDefinition(text(`${headSha}:${MODULES_FILE}`), MODULES_FILE),
+    modulesAtBase: baseSha ? parseDefinition(text(`${baseSha}:${MODULES_FILE}`), MODULES_FILE) : undefined,
+  };
+}
+
+/** Why a sequence's runs would differ: what it depends on that changed, in the order it names them. */
+function changeReasons(file: string, definitions: DefinitionsAt, changedFiles: Set<string>): string[] {
+  const { modulesAtHead, modulesAtBase } = definitions;
+  const data = definitions.sequenceAtHead(file);
+  const files = sequenceFiles({ file, steps: stepsOf(data) }, (module) => asObject(modulesAtHead)[module]);
+  const reasons: string[] = [];
+  for (const entry of files)
+    if (entry.kind === 'sequence-file' && changedFiles.has(entry.path)) reasons.push('sequence file changed');
+  for (const module of modulesUsed(data)) {
+    const now = asObject(modulesAtHead)[module];
+    if (!isDeepStrictEqual(now, asObject(modulesAtBase)[module]))
+      reasons.push(`module "${module}" changed in ${MODULES_FILE}`);
+    reasons.push(
+      ...moduleFileReasons(
+        files.filter((entry) => entry.module === module),
+        module,
+        changedFiles,
+      ),
+    );
+  }
+  for (const conf of files.filter((entry) => entry.kind === 'conf')) {
+    // A conf with a template names a file that depends on the run: any it may be.
+    const matches = globMatcher([confGlob(conf.path)]);
+    for (const path of changedFiles) if (matches(path)) reasons.push(`conf file ${path} changed`);
+  }
+  if (!isDeepStrictEqual(asObject(modulesAtHead).$flags, asObject(modulesAtBase).$flags))
+    reasons.push(`the interface flags ($flags) changed in ${MODULES_FILE}`);
+  if (modulesAtHead === INVALID && changedFiles.has(MODULES_FILE))
+    reasons.push(`${MODULES_FILE} changed and cannot be read`);
+  return [...new Set(reasons)];
+}
+
+/** The changes among one module's files: what its cmd runs, then what its `depends` globs match. */
+function moduleFileReasons(files: SequenceFile[], module: string, changedFiles: Set<string>): string[] {
+  const reasons: string[] = [];
+  for (const { kind, path } of files)
+    if ((kind === 'module-command' || kind === 'module-argument') && changedFiles.has(path))
+      reasons.push(`module file ${path} changed`);
+  // The patterns as GitHub's path filter reads them: in order, "!" taking back.
+  const patterns = files.filter((f) => f.kind === 'depends-glob' && !dependsProblem(f.path)).map((f) => f.path);
+  const matches = globMatcher(patterns);
+  for (const path of changedFiles)
+    if (matches(path)) reasons.push(`${path} changed (module "${module}" depends on it)`);
+  return reasons;
 }
 
 const INVALID = Symbol('invalid');
@@ -147,25 +202,6 @@ function parseDefinition(text: string | undefined, file: string): unknown {
 let yamlParse: ((text: string) => unknown) | undefined;
 function parseYaml(text: string): unknown {
   return yamlParse!(text);
-}
-
-/** The repository files a module runs, from its cmd: a program given with a path, and its scripts. */
-function moduleFiles(module: unknown): string[] {
-  const cmd = asObject(module).cmd;
-  if (typeof cmd !== 'string') return [];
-  let words: string[];
-  try {
-    words = splitWords(cmd);
-  } catch {
-    return [];
-  }
-  const files = [...(words[0]?.includes('/') ? [words[0]] : []), ...scriptArguments(words)];
-  return files.map((f) => f.replace(/^(\.\/)+/, '')).filter((f) => !f.startsWith('/') && !f.startsWith('../'));
-}
-
-/** The repository-relative conf files a sequence's steps name, from unvalidated data. */
-function stepConfs(sequence: unknown): string[] {
-  return stepsOf(sequence).flatMap((step) => repoConfFile(asObject(step).conf) ?? []);
 }
 
 /** The sequences whose files exist at `base` but not at `head`: a change that deletes them. */

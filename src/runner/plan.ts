@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type ResolvedCommand, repoFilesOf, resolveCommand } from '../definitions/command.js';
-import { expandGlobs } from '../definitions/depends.js';
-import { parseDuration } from '../definitions/duration.js';
-import { didYouMean } from '../definitions/suggest.js';
 import { isRepoPath } from '../definitions/depends.js';
+import { parseDuration } from '../definitions/duration.js';
+import { type ResolvedCommand, resolveCommand } from '../definitions/module-command.js';
+import { filesToPin, moduleFiles } from '../definitions/sequence-files.js';
+import { didYouMean } from '../definitions/suggest.js';
 import { PARAM_VALUE_SCOPE, resolveTemplate, type TemplateValues } from '../definitions/template.js';
 import type { Definitions, SequenceDef, StepDef } from '../definitions/model.js';
 import type { ModuleDef } from '../definitions/schema.js';
@@ -170,14 +170,7 @@ function moduleCommand(moduleName: string, module: ModuleDef, planning: StepPlan
   if (known) return known;
   const { repo } = planning.definitions;
   const resolved = resolveCommand(module.cmd, repo, planning.path);
-  const files = resolved.problem
-    ? []
-    : [
-        ...new Set([
-          ...repoFilesOf(resolved.words, resolved.executable, repo),
-          ...expandGlobs(repo, module.depends ?? []),
-        ]),
-      ];
+  const files = resolved.problem ? [] : filesToPin(repo, moduleFiles(moduleName, module));
   const command = { resolved, files };
   planning.commands.set(moduleName, command);
   return command;

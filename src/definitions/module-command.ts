@@ -1,3 +1,5 @@
+// How the runner starts a module's `cmd`: its program (a repository path or a name on PATH),
+// the problems that stop it from starting, and the script files it passes to an interpreter.
 import { accessSync, closeSync, constants, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { closest, didYouMean } from './suggest.js';
