@@ -10,10 +10,10 @@ import { checkSequenceName, RUNS_DIR } from '../ledger/layout.js';
 import { checkWebhookUrl } from '../notify/webhook.js';
 
 /** --limit N (or another count): a positive whole number, said the same way by every command that takes it. */
-export function parseLimit(value: unknown, option = '--limit'): number {
+export function parseLimit(value: string, option = '--limit'): number {
   const limit = Number(value);
   if (!Number.isInteger(limit) || limit < 1) {
-    throw new EtlError('usage', `${option} must be a positive whole number, got "${String(value)}"`);
+    throw new EtlError('usage', `${option} must be a positive whole number, got "${value}"`);
   }
   return limit;
 }
