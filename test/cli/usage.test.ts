@@ -1,7 +1,41 @@
-// A command's usage is generated from its option table: these check the generator.
+// Each command's usage is generated from its option table: these check the generator, so an
+// option parseArgs accepts cannot go undescribed, nor one be described that it refuses.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defineCommand, describedAs, formatOptions, type OptionTable, type OptionValues } from '../../src/cli/usage.js';
+import { COMMANDS } from '../../src/cli/commands.js';
+import {
+  defineCommand,
+  describedAs,
+  formatOptions,
+  GLOBAL_OPTIONS,
+  type OptionTable,
+  type OptionValues,
+} from '../../src/cli/usage.js';
+
+/** The options named on the label lines of a usage's "Options:" (not those its help text mentions). */
+function describedOptions(usage: string): { long: string[]; short: string[] } {
+  const section = usage.split('\nOptions:\n')[1] ?? '';
+  const labels = section
+    .split('\n')
+    .filter((line) => line.startsWith('  -'))
+    .map((line) => line.trim().split('  ')[0]!);
+  return {
+    long: labels.flatMap((label) => [...label.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!)),
+    short: labels.flatMap((label) => [...label.matchAll(/(?:^|, )-([a-zA-Z]),/g)].map((m) => m[1]!)),
+  };
+}
+
+for (const [name, entry] of Object.entries(COMMANDS)) {
+  test(`etl ${name}: its usage describes every option it accepts, and only those`, async () => {
+    const command = await entry.load();
+    // --help and --version are said once, in "etl --help"; --repo in every usage.
+    const accepted = { ...command.options, repo: GLOBAL_OPTIONS.repo };
+    const described = describedOptions(command.usage);
+    assert.deepEqual([...described.long].sort(), Object.keys(accepted).sort());
+    const shorts = Object.values(accepted).flatMap((option) => (option.short === undefined ? [] : [option.short]));
+    assert.deepEqual([...described.short].sort(), shorts.sort());
+  });
+}
 
 test('an option described with another shares its line; a long label pushes its help along, not the column', () => {
   const lines = formatOptions({
