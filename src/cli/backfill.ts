@@ -3,36 +3,27 @@ import { ledgerView } from '../ledger/ledger-branch.js';
 import { planRun } from '../runner/plan.js';
 import { parseDay, succeededTicks, ticksBetween } from '../schedule/backfill.js';
 import { launchRun } from '../schedule/service.js';
-import type { Command } from './command.js';
 import { loadValidated } from './load.js';
-import { GIT_RUN_OPTIONS, gitRunArgs, parseParams } from './options.js';
+import { GIT_RUN_OPTIONS, gitRunArgs, PARAM_OPTIONS, parseParams } from './options.js';
+import { defineCommand, describedAs } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl backfill SEQUENCE --from DATE --to DATE [--rerun] [--param K=V]...
-                    [--commit] [--push [--remote R] [--branch B]] [--dry-run]
-
-Runs each tick of SEQUENCE's schedule from DATE to DATE (both days included, in the
+export const command = defineCommand({
+  synopsis: [
+    'etl backfill SEQUENCE --from DATE --to DATE [--rerun] [--param K=V]... [--commit] [--push [--remote R] [--branch B]] [--dry-run]',
+  ],
+  description: `Runs each tick of SEQUENCE's schedule from DATE to DATE (both days included, in the
 sequence's time zone; or exact ISO 8601 times), oldest first, one at a time, as etl schedule
 would have: "etl run SEQUENCE --tick TICK", so \${tick:%Y-%m-%d} is each day's date. Ticks
 that already have a successful run in the ledger are skipped, unless --rerun. A failed tick
 does not stop the others; the exit status is 1 if any failed. Ctrl-C cancels the run going on
-and stops.
-
-Options:
-  --from DATE, --to DATE   the range (2026-11-01, or 2026-11-01T06:00:00Z)
-  --rerun        run ticks that already succeeded too
-  --param K=V    given to every run (repeatable)
-  --commit, --push, --remote R, --branch B   given to every run (see etl run)
-  --dry-run      list the ticks and what would be done, run nothing
-  -C, --repo DIR
-`,
+and stops.`,
   options: {
-    from: { type: 'string' },
-    to: { type: 'string' },
-    rerun: { type: 'boolean', default: false },
-    param: { type: 'string', multiple: true },
-    ...GIT_RUN_OPTIONS,
-    'dry-run': { type: 'boolean', default: false },
+    from: { type: 'string', value: 'DATE', help: 'the range (2026-11-01, or 2026-11-01T06:00:00Z)' },
+    to: { type: 'string', value: 'DATE', describedWith: 'from' },
+    rerun: { type: 'boolean', default: false, help: 'run ticks that already succeeded too' },
+    ...describedAs(PARAM_OPTIONS, 'given to every run (repeatable)'),
+    ...describedAs(GIT_RUN_OPTIONS, 'given to every run (see etl run)'),
+    'dry-run': { type: 'boolean', default: false, help: 'list the ticks and what would be done, run nothing' },
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1)
@@ -43,16 +34,15 @@ Options:
     if (report.errors > 0) return ExitCode.invalid;
     const sequence = [...report.definitions.sequences.values()][0]!;
     const zone = sequence.timezone ?? 'UTC';
-    const from = parseDay(String(values.from), zone, false);
-    const to = parseDay(String(values.to), zone, true);
+    const from = parseDay(values.from, zone, false);
+    const to = parseDay(values.to, zone, true);
     for (const [flag, value, at] of [
       ['--from', values.from, from],
       ['--to', values.to, to],
     ] as const)
       if (at === undefined)
-        throw new EtlError('usage', `${flag} takes a day (2026-11-01) or an ISO 8601 time, got "${String(value)}"`);
-    if (from! > to!)
-      throw new EtlError('usage', `--from (${String(values.from)}) is after --to (${String(values.to)})`);
+        throw new EtlError('usage', `${flag} takes a day (2026-11-01) or an ISO 8601 time, got "${value}"`);
+    if (from! > to!) throw new EtlError('usage', `--from (${values.from}) is after --to (${values.to})`);
     // An unknown param, or one with no default and no value, is said once here, not by every run.
     const params = parseParams(values.param);
     try {
@@ -117,4 +107,4 @@ Options:
     }
     return failed > 0 ? ExitCode.failed : ExitCode.ok;
   },
-};
+});

@@ -12,7 +12,10 @@ export interface CommandContext {
   paintErr: Paint;
 }
 
-/** One `etl` subcommand: a thin layer that parses, calls the library and prints. */
+/**
+ * One `etl` subcommand: a thin layer that parses, calls the library and prints. Made by
+ * defineCommand (usage.ts) from one table of options, so `usage` and `options` agree.
+ */
 export interface Command {
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;

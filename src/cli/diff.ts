@@ -6,25 +6,20 @@ import { ledgerView } from '../ledger/ledger-branch.js';
 import { readStep } from '../ledger/step-log.js';
 import { standIn } from '../ledger/unchanged.js';
 import { diffRuns, type LoadedRun, type RunSide, type StepDiff } from '../review/run-diff.js';
-import type { Command, CommandContext } from './command.js';
+import type { CommandContext } from './command.js';
 import { formatTable } from './output.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl diff RUN_A RUN_B [--json]
-
-Two runs side by side: the definitions each ran (a unified diff of each file that changed
+export const command = defineCommand({
+  synopsis: ['etl diff RUN_A RUN_B [--json]'],
+  description: `Two runs side by side: the definitions each ran (a unified diff of each file that changed
 between them, read from git at the blobs each run pinned), params and tick, and step by step
 the status, the duration (with its change), the metrics that changed, whether the output's
 content differs, and what the step was given (module, argv, the content of input and config,
 input, output, config), naming the first step given something different. RUN is what etl
 show takes: a run id or a unique prefix of one, SEQUENCE@latest, SEQUENCE@latest~1 (the one
-before), SEQUENCE@last-failed.
-
-Options:
-  --json       print the comparison as JSON
-  -C, --repo DIR
-`,
-  options: { json: { type: 'boolean', default: false } },
+before), SEQUENCE@last-failed.`,
+  options: { json: { type: 'boolean', default: false, help: 'print the comparison as JSON' } },
   async run(values, positionals, context) {
     if (positionals.length !== 2) throw new EtlError('usage', `diff takes two runs, got ${positionals.length}`);
     const view = await ledgerView(context.repo, { env: context.env });
@@ -102,7 +97,7 @@ Options:
     context.stdout.write(`${lines.join('\n')}\n`);
     return ExitCode.ok;
   },
-};
+});
 
 function load(view: Awaited<ReturnType<typeof ledgerView>>, spec: string): LoadedRun {
   const ref = findRun(view, spec);

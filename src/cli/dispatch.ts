@@ -4,53 +4,53 @@ import { dispatchSequence } from '../github/dispatch.js';
 import { defaultBranch } from '../git/git.js';
 import { checkSequenceName } from '../ledger/layout.js';
 import { planRun } from '../runner/plan.js';
-import type { Command } from './command.js';
 import { loadValidated } from './load.js';
-import { parseParams, parseTick } from './options.js';
+import { PARAM_OPTIONS, parseParams, parseTick } from './options.js';
+import { defineCommand, describedAs } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl dispatch SEQUENCE [--ref REF] [--param K=V]... [--tick TIME] [--input NAME=VALUE]... [--wait]
-
-Starts the etl-dispatch.yml workflow on GitHub for SEQUENCE (the sequence is validated here
+export const command = defineCommand({
+  synopsis: ['etl dispatch SEQUENCE [--ref REF] [--param K=V]... [--tick TIME] [--input NAME=VALUE]... [--wait]'],
+  description: `Starts the etl-dispatch.yml workflow on GitHub for SEQUENCE (the sequence is validated here
 first) and, with --wait, follows the workflow run until it completes, exiting 0 if it
 succeeded and 1 otherwise. Needs GITHUB_TOKEN with the "actions: write" permission;
-GITHUB_API_URL for GitHub Enterprise; GITHUB_REPOSITORY=owner/repo, else the origin remote.
-
-Options:
-  --ref REF             the branch or tag whose workflow runs (default: the remote's
-                        default branch)
-  --param K=V           a value for the sequence's param K (repeatable; checked here, and
-                        sent in the workflow's "params" input, so no spaces in VALUE)
-  --tick TIME           the tick the run is for (ISO 8601), as etl run --tick
-  --input NAME=VALUE    another workflow input, e.g. dry_run=true
-  --wait                follow the run until it completes
-  --poll-ms MS          with --wait, how often to look at the run (default 5000)
-  -C, --repo DIR
-`,
+GITHUB_API_URL for GitHub Enterprise; GITHUB_REPOSITORY=owner/repo, else the origin remote.`,
   options: {
-    ref: { type: 'string' },
-    param: { type: 'string', multiple: true },
-    tick: { type: 'string' },
-    input: { type: 'string', multiple: true },
-    wait: { type: 'boolean', default: false },
-    'poll-ms': { type: 'string' },
+    ref: {
+      type: 'string',
+      value: 'REF',
+      help: "the branch or tag whose workflow runs (default: the remote's default branch)",
+    },
+    ...describedAs(
+      PARAM_OPTIONS,
+      `a value for the sequence's param K (repeatable; checked here, and sent in the workflow's "params" input, so no spaces in VALUE)`,
+    ),
+    tick: { type: 'string', value: 'TIME', help: 'the tick the run is for (ISO 8601), as etl run --tick' },
+    input: {
+      type: 'string',
+      multiple: true,
+      value: 'NAME=VALUE',
+      help: 'another workflow input, e.g. dry_run=true',
+    },
+    wait: { type: 'boolean', default: false, help: 'follow the run until it completes' },
+    'poll-ms': {
+      type: 'string',
+      value: 'MS',
+      help: 'with --wait, how often to look at the run (default 5000)',
+    },
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1)
       throw new EtlError('usage', `dispatch takes one sequence name, got ${positionals.length}`);
     checkSequenceName(positionals[0]!);
     const inputs: Record<string, string> = {};
-    for (const pair of (values.input as string[] | undefined) ?? []) {
+    for (const pair of values.input) {
       const at = pair.indexOf('=');
       if (at < 1) throw new EtlError('usage', `--input takes NAME=VALUE, got "${pair}"`);
       inputs[pair.slice(0, at)] = pair.slice(at + 1);
     }
     const pollMs = values['poll-ms'] === undefined ? undefined : Number(values['poll-ms']);
     if (pollMs !== undefined && !(Number.isInteger(pollMs) && pollMs > 0))
-      throw new EtlError(
-        'usage',
-        `--poll-ms takes a whole number of milliseconds above 0, got "${String(values['poll-ms'])}"`,
-      );
+      throw new EtlError('usage', `--poll-ms takes a whole number of milliseconds above 0, got "${values['poll-ms']}"`);
     const params = parseParams(values.param);
     const tick = parseTick(values.tick);
     for (const [name, value] of Object.entries(params))
@@ -74,12 +74,12 @@ Options:
         .join(' ');
     if (tick) inputs.tick = tick.toISOString();
     const github = await openGitHub(context.repo, context.env);
-    const ref = (values.ref as string | undefined) ?? (await defaultBranch(context.repo, context.env));
+    const ref = values.ref ?? (await defaultBranch(context.repo, context.env));
     const result = await dispatchSequence(github, {
       sequence: positionals[0]!,
       ref,
       inputs,
-      wait: Boolean(values.wait),
+      wait: values.wait,
       pollMs,
       onDispatched: (url) =>
         context.stdout.write(`dispatched ${positionals[0]} on ${github.slug}@${ref}${url ? `: ${url}` : ''}\n`),
@@ -89,4 +89,4 @@ Options:
     context.stdout.write(`concluded: ${result.conclusion}\n`);
     return result.conclusion === 'success' ? ExitCode.ok : ExitCode.failed;
   },
-};
+});

@@ -1,34 +1,39 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { dueSequences, sameCron } from '../schedule/due.js';
-import type { Command } from './command.js';
 import { loadValidated } from './load.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl due [--cron EXPR] [--now TIME] [--json]
-
-Lists the scheduled sequences to run now: those whose latest tick (in their time zone) has
+export const command = defineCommand({
+  synopsis: ['etl due [--cron EXPR] [--now TIME] [--json]'],
+  description: `Lists the scheduled sequences to run now: those whose latest tick (in their time zone) has
 no run in the ledger since. --cron is the expression that fired (github.event.schedule);
 a schedule whose tick GitHub dropped in the last 24 hours is caught up too, and nothing that
-already ran since its tick runs twice.
-
-Options:
-  --cron EXPR  the cron expression that fired; without it every schedule is looked at
-  --now TIME   judge at this ISO 8601 time instead of now (for testing a schedule)
-  --json       print a one-line JSON array of sequence names (for a CI matrix)
-  -C, --repo DIR
-`,
-  options: { cron: { type: 'string' }, now: { type: 'string' }, json: { type: 'boolean', default: false } },
+already ran since its tick runs twice.`,
+  options: {
+    cron: {
+      type: 'string',
+      value: 'EXPR',
+      help: 'the cron expression that fired; without it every schedule is looked at',
+    },
+    now: {
+      type: 'string',
+      value: 'TIME',
+      help: 'judge at this ISO 8601 time instead of now (for testing a schedule)',
+    },
+    json: {
+      type: 'boolean',
+      default: false,
+      help: 'print a one-line JSON array of sequence names (for a CI matrix)',
+    },
+  },
   async run(values, positionals, context) {
     if (positionals.length > 0) throw new EtlError('usage', 'due takes no arguments');
-    const now = values.now === undefined ? new Date() : new Date(String(values.now));
+    const now = values.now === undefined ? new Date() : new Date(values.now);
     if (Number.isNaN(now.getTime()))
-      throw new EtlError(
-        'usage',
-        `--now takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${String(values.now)}"`,
-      );
+      throw new EtlError('usage', `--now takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${values.now}"`);
     const report = await loadValidated(context);
-    const cron = values.cron as string | undefined;
+    const { cron } = values;
     if (
       cron !== undefined &&
       ![...report.definitions.sequences.values()].some((s) => s.schedule !== undefined && sameCron(s.schedule, cron))
@@ -48,4 +53,4 @@ Options:
         );
     return report.errors > 0 ? ExitCode.invalid : ExitCode.ok;
   },
-};
+});

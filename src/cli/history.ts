@@ -7,40 +7,35 @@ import type { RunRecord } from '../runner/records.js';
 import { RUN_STATUSES } from '../runner/statuses.js';
 import { readTicks, type TickEntry } from '../schedule/tick-log.js';
 import { checkKnownSequence, parseLimit } from './options.js';
-import type { Command } from './command.js';
 import { formatTable, type Paint, tableTime } from './output.js';
+import { defineCommand } from './usage.js';
 
 const STATUSES: readonly string[] = RUN_STATUSES;
 
-export const command: Command = {
-  usage: `Usage: etl history [SEQUENCE] [--status S] [--since DATE] [--limit N] [--json]
-       etl history [SEQUENCE] --ticks [--limit N] [--json]
-
-Lists runs from the runs/ ledger, newest first: id, sequence, status, start, duration and
+export const command = defineCommand({
+  synopsis: [
+    'etl history [SEQUENCE] [--status S] [--since DATE] [--limit N] [--json]',
+    'etl history [SEQUENCE] --ticks [--limit N] [--json]',
+  ],
+  description: `Lists runs from the runs/ ledger, newest first: id, sequence, status, start, duration and
 the step that failed. Runs whose runner died are marked abandoned as they are found.
 With --ticks: the ticks etl schedule saw on this machine, newest first, each with its run
-(id and status) or why it was skipped (still running, claimed by another daemon, stopping).
-
-Options:
-  --status S     only runs with this status: ${STATUSES.join(', ')}
-  --since DATE   only runs started since DATE (2026-11-01, 2026-11-01T08:00Z) or for the
-                 last DURATION (24h, 7d)
-  --limit N      at most N runs (default 20)
-  --ticks        the daemon's ticks instead of the runs
-  --json         print the run records as a JSON array
-  -C, --repo DIR
-`,
+(id and status) or why it was skipped (still running, claimed by another daemon, stopping).`,
   options: {
-    status: { type: 'string' },
-    since: { type: 'string' },
-    limit: { type: 'string', default: '20' },
-    ticks: { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
+    status: { type: 'string', value: 'S', help: `only runs with this status: ${STATUSES.join(', ')}` },
+    since: {
+      type: 'string',
+      value: 'DATE',
+      help: 'only runs started since DATE (2026-11-01, 2026-11-01T08:00Z) or for the last DURATION (24h, 7d)',
+    },
+    limit: { type: 'string', default: '20', value: 'N', help: 'at most N runs (default 20)' },
+    ticks: { type: 'boolean', default: false, help: "the daemon's ticks instead of the runs" },
+    json: { type: 'boolean', default: false, help: 'print the run records as a JSON array' },
   },
   async run(values, positionals, context) {
     if (positionals.length > 1)
       throw new EtlError('usage', `history takes at most one sequence name, got ${positionals.length}`);
-    const status = values.status === undefined ? undefined : String(values.status);
+    const { status } = values;
     if (status !== undefined && !STATUSES.includes(status))
       throw new EtlError('usage', `--status must be one of ${STATUSES.join(', ')}, got "${status}"`);
     const limit = parseLimit(values.limit);
@@ -58,7 +53,7 @@ Options:
       else context.stdout.write(ticksTable(ticks, context.paint));
       return ExitCode.ok;
     }
-    const since = values.since === undefined ? undefined : parseSince(String(values.since), new Date());
+    const since = values.since === undefined ? undefined : parseSince(values.since, new Date());
     const runs = listHistory(view, {
       sequence: positionals[0],
       status,
@@ -74,7 +69,7 @@ Options:
     }
     return ExitCode.ok;
   },
-};
+});
 
 const STATUS_COLOURS: Record<string, Parameters<Paint>[0]> = {
   succeeded: 'green',

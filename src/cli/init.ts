@@ -1,29 +1,27 @@
 import { relative, resolve } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
 import { type InitResult, initRepository } from '../scaffold/init.js';
-import type { Command } from './command.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl init [DIR] [--package SPEC]
-
-Makes DIR (default: --repo, else the current folder) a pipeline repository: modules.json, an
+export const command = defineCommand({
+  synopsis: ['etl init [DIR] [--package SPEC]'],
+  description: `Makes DIR (default: --repo, else the current folder) a pipeline repository: modules.json, an
 example sequence and module, runs/ for the ledger, .gitignore, package.json and the GitHub
 Actions workflows; runs "git init" when DIR is not in a git repository yet. On an existing
 repository it adds only what is missing and says what it changed: files are never
 overwritten (with a modules.json of your own, no example is added), .gitignore and
-package.json get the lines they lack, workflows get their generated regions updated.
-
-Options:
-  --package SPEC  how package.json installs etl-ledger (an npm spec such as
-                  git+https://github.com/OWNER/etl-ledger.git); default: where this
-                  etl-ledger was installed from
-  -C, --repo DIR
-`,
-  options: { package: { type: 'string' } },
+package.json get the lines they lack, workflows get their generated regions updated.`,
+  options: {
+    package: {
+      type: 'string',
+      value: 'SPEC',
+      help: 'how package.json installs etl-ledger (an npm spec such as git+https://github.com/OWNER/etl-ledger.git); default: where this etl-ledger was installed from',
+    },
+  },
   async run(values, positionals, context) {
     if (positionals.length > 1) throw new EtlError('usage', `init takes at most one folder, got ${positionals.length}`);
     const target = positionals[0] === undefined ? context.repo : resolve(context.cwd, positionals[0]);
-    const result = await initRepository(target, { packageSpec: values.package as string | undefined });
+    const result = await initRepository(target, { packageSpec: values.package });
     const shown = relative(context.cwd, result.dir) || '.';
     const list = (title: string, files: string[]) =>
       files.length ? `${title}:\n${files.map((f) => `  ${f}\n`).join('')}` : '';
@@ -37,7 +35,7 @@ Options:
     for (const warning of result.warnings) context.stderr.write(`etl init: warning: ${warning}\n`);
     return ExitCode.ok;
   },
-};
+});
 
 /**
  * What to type next, in the order that works: etl-ledger is run from the repository's own

@@ -4,13 +4,12 @@ import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { syncLedger } from '../ledger/sync.js';
 import { checkSequenceName } from '../ledger/layout.js';
 import { reapAbandoned } from '../ledger/reap.js';
-import type { Command, CommandContext } from './command.js';
+import type { CommandContext } from './command.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl ledger sync [--scan] [--push [--remote R] [--branch B]]
-       etl ledger reap [SEQUENCE]
-
-Commits every run folder under runs/ whose records are on disk but not in git (a push that
+export const command = defineCommand({
+  synopsis: ['etl ledger sync [--scan] [--push [--remote R] [--branch B]]', 'etl ledger reap [SEQUENCE]'],
+  description: `Commits every run folder under runs/ whose records are on disk but not in git (a push that
 failed, a machine that lost its network, a runner that crashed), one commit per run, and
 with --push pushes them (never forcing; a rejection because the remote moved is fetched,
 rebased and retried). Runs still in progress are left to their own runner.
@@ -22,20 +21,24 @@ with --scan (for run folders copied in by hand, or edited after they were commit
 reap records as abandoned each run of this machine whose runner is gone (killed, or its
 machine restarted), ending what its modules left running: sync does it too, as do a run's
 start and each tick of etl schedule. Reading commands (history, show, ui...) show such a
-run as abandoned but never write to the ledger.
-
-Options:
-  --scan         look at every file under runs/, not only the runs noted as unrecorded
-  --push         push after committing (also pushes ledger commits made earlier)
-  --remote R     the remote (default origin)
-  --branch B     the remote branch (default: the branch checked out; needed when detached)
-  -C, --repo DIR
-`,
+run as abandoned but never write to the ledger.`,
   options: {
-    scan: { type: 'boolean', default: false },
-    push: { type: 'boolean', default: false },
-    remote: { type: 'string' },
-    branch: { type: 'string' },
+    scan: {
+      type: 'boolean',
+      default: false,
+      help: 'look at every file under runs/, not only the runs noted as unrecorded',
+    },
+    push: {
+      type: 'boolean',
+      default: false,
+      help: 'push after committing (also pushes ledger commits made earlier)',
+    },
+    remote: { type: 'string', value: 'R', help: 'the remote (default origin)' },
+    branch: {
+      type: 'string',
+      value: 'B',
+      help: 'the remote branch (default: the branch checked out; needed when detached)',
+    },
   },
   async run(values, positionals, context) {
     if (positionals[0] === 'reap' && positionals.length <= 2) {
@@ -53,10 +56,8 @@ Options:
     }
     const result = await syncLedger(await ledgerRoot(context.repo, { env: context.env }), {
       env: context.env,
-      scan: values.scan as boolean,
-      push: values.push
-        ? { remote: values.remote as string | undefined, branch: values.branch as string | undefined }
-        : undefined,
+      scan: values.scan,
+      push: values.push ? { remote: values.remote, branch: values.branch } : undefined,
     });
     const { stdout } = context;
     for (const { folder, commit } of result.committed) stdout.write(`committed ${folder} (${commit.slice(0, 12)})\n`);
@@ -75,7 +76,7 @@ Options:
       );
     return ExitCode.ok;
   },
-};
+});
 
 /** etl ledger reap [SEQUENCE]: what it recorded as abandoned, a line each. */
 async function reap(sequence: string | undefined, context: CommandContext): Promise<number> {

@@ -3,31 +3,25 @@ import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { type LineageEntry, lineageOf, type UpstreamNode, upstreamOf } from '../ledger/lineage.js';
 import { describeArtifact, isExternal } from '../runner/lineage.js';
-import type { Command } from './command.js';
 import { parseLimit } from './options.js';
 import { formatTable, type Paint, tableTime } from './output.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl lineage PATH [--upstream] [--limit N] [--runs N] [--json]
-
-The runs whose steps wrote or read PATH (a file or folder, as named from here), newest
+export const command = defineCommand({
+  synopsis: ['etl lineage PATH [--upstream] [--limit N] [--runs N] [--json]'],
+  description: `The runs whose steps wrote or read PATH (a file or folder, as named from here), newest
 first: the run, the step, whether it wrote, read or took it as config, the content's hash then,
 the definitions' commit, and whether the file has that content still. Steps record this for
-their local input, output and config (etl run --no-lineage leaves it out).
-
-Options:
-  --upstream     where PATH's content (as it is now) came from: the step that wrote it, what it read,
-                 the steps (in that run or earlier ones) that wrote those, and so on
-  --limit N      list at most N uses (default 20)
-  --runs N       look at the newest N runs (default 10000)
-  --json         print the uses (or the upstream tree) as JSON
-  -C, --repo DIR
-`,
+their local input, output and config (etl run --no-lineage leaves it out).`,
   options: {
-    upstream: { type: 'boolean', default: false },
-    limit: { type: 'string', default: '20' },
-    runs: { type: 'string', default: '10000' },
-    json: { type: 'boolean', default: false },
+    upstream: {
+      type: 'boolean',
+      default: false,
+      help: "where PATH's content (as it is now) came from: the step that wrote it, what it read, the steps (in that run or earlier ones) that wrote those, and so on",
+    },
+    limit: { type: 'string', default: '20', value: 'N', help: 'list at most N uses (default 20)' },
+    runs: { type: 'string', default: '10000', value: 'N', help: 'look at the newest N runs (default 10000)' },
+    json: { type: 'boolean', default: false, help: 'print the uses (or the upstream tree) as JSON' },
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `lineage takes one path, got ${positionals.length}`);
@@ -85,7 +79,7 @@ Options:
     );
     return ExitCode.ok;
   },
-};
+});
 
 const describeStep = (e: LineageEntry) =>
   `${e.sequence} ${e.step.role === 'on_failure' ? 'on_failure ' : ''}${e.step.index} ${e.step.name}`;

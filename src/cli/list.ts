@@ -1,22 +1,16 @@
 import { formatWallTime } from '../definitions/time-zone.js';
 import { ExitCode } from '../errors.js';
 import { listSequences } from '../schedule/overview.js';
-import type { Command } from './command.js';
 import { formatTable } from './output.js';
 import { loadValidated } from './load.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl list [--json]
-
-Lists the sequences in etl_sequences/ with their number of steps, schedule (and when it next
+export const command = defineCommand({
+  synopsis: ['etl list [--json]'],
+  description: `Lists the sequences in etl_sequences/ with their number of steps, schedule (and when it next
 fires, in the sequence's time zone), and description. Invalid sequences are reported on
-stderr and left out; the exit status is then 2.
-
-Options:
-  --json       print a JSON array instead of a table
-  -C, --repo DIR
-`,
-  options: { json: { type: 'boolean', default: false } },
+stderr and left out; the exit status is then 2.`,
+  options: { json: { type: 'boolean', default: false, help: 'print a JSON array instead of a table' } },
   async run(values, _positionals, context) {
     const report = await loadValidated(context);
     const sequences = listSequences(report.definitions, new Date());
@@ -37,4 +31,4 @@ Options:
     }
     return report.errors > 0 ? ExitCode.invalid : ExitCode.ok;
   },
-};
+});

@@ -3,21 +3,17 @@ import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
 import { logFromGit } from '../ledger/git-log.js';
 import { checkSequenceName } from '../ledger/layout.js';
 import { checkKnownSequence, parseLimit } from './options.js';
-import type { Command } from './command.js';
 import { formatTable, tableTime } from './output.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl log [SEQUENCE] [--limit N] [--json]
-
-Run history read from git: the trailers of the ledger commits (Etl-Run-Id, Etl-Status, ...),
-newest first. Works in a clone that has no run folders checked out, e.g. a shallow one.
-
-Options:
-  --limit N    at most N runs (default 20)
-  --json       print a JSON array
-  -C, --repo DIR
-`,
-  options: { limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } },
+export const command = defineCommand({
+  synopsis: ['etl log [SEQUENCE] [--limit N] [--json]'],
+  description: `Run history read from git: the trailers of the ledger commits (Etl-Run-Id, Etl-Status, ...),
+newest first. Works in a clone that has no run folders checked out, e.g. a shallow one.`,
+  options: {
+    limit: { type: 'string', default: '20', value: 'N', help: 'at most N runs (default 20)' },
+    json: { type: 'boolean', default: false, help: 'print a JSON array' },
+  },
   async run(values, positionals, context) {
     if (positionals.length > 1)
       throw new EtlError('usage', `log takes at most one sequence name, got ${positionals.length}`);
@@ -55,4 +51,4 @@ Options:
     );
     return ExitCode.ok;
   },
-};
+});

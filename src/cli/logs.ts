@@ -7,22 +7,17 @@ import { insideRuns } from '../ledger/inside-runs.js';
 import { stepFiles } from '../ledger/layout.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
 import { stepTitle } from '../runner/labels.js';
-import type { Command, CommandContext } from './command.js';
+import type { CommandContext } from './command.js';
+import { defineCommand } from './usage.js';
 
 const POLL_MS = 200;
 
-export const command: Command = {
-  usage: `Usage: etl logs RUN [STEP] [--follow]
-
-Prints a step's log, or every step's log in order when no STEP is named. RUN is a run id, a
+export const command = defineCommand({
+  synopsis: ['etl logs RUN [STEP] [--follow]'],
+  description: `Prints a step's log, or every step's log in order when no STEP is named. RUN is a run id, a
 unique prefix of one, or SEQUENCE@latest / SEQUENCE@last-failed; STEP is a step number or
-name. With --follow, keeps printing a running run's output until the run ends.
-
-Options:
-  -f, --follow   follow a running run
-  -C, --repo DIR
-`,
-  options: { follow: { type: 'boolean', short: 'f', default: false } },
+name. With --follow, keeps printing a running run's output until the run ends.`,
+  options: { follow: { type: 'boolean', short: 'f', default: false, help: 'follow a running run' } },
   async run(values, positionals, context) {
     if (positionals.length < 1 || positionals.length > 2)
       throw new EtlError('usage', `logs takes a run and optionally a step, got ${positionals.length} arguments`);
@@ -59,7 +54,7 @@ Options:
     }
     return ExitCode.ok;
   },
-};
+});
 
 function selectStep(run: RunRecord, spec: string): StepSummary {
   const steps = run.steps.filter((s) => s.role === 'step');

@@ -4,7 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { EtlError, exitCodeFor, ExitCode } from '../errors.js';
 import { didYouMean } from '../definitions/suggest.js';
 import type { CommandContext } from './command.js';
@@ -12,13 +12,10 @@ import { COMMANDS } from './commands.js';
 import { onUnusableRecord } from '../ledger/record-file.js';
 import { internalErrorReport } from './internal-error.js';
 import { painter } from './output.js';
+import { formatOptions, GLOBAL_OPTIONS, parseArgsOptions } from './usage.js';
 import { readVersion } from './version.js';
 
-const GLOBAL_OPTIONS = {
-  repo: { type: 'string', short: 'C' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'V' },
-} as const satisfies ParseArgsConfig['options'];
+const GLOBAL_PARSE_OPTIONS = parseArgsOptions(GLOBAL_OPTIONS);
 
 function generalHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
@@ -32,10 +29,7 @@ ${Object.entries(COMMANDS)
   .join('\n')}
 
 Options for every command:
-  -C, --repo DIR   the pipeline repository (default: the current directory)
-  -h, --help       show help for a command
-  -V, --version    show the version
-
+${formatOptions(GLOBAL_OPTIONS)}
 Exit codes: 0 ok, 1 run failed, 2 invalid definitions or usage, 3 lock held, 4 git or GitHub
 failed, 129/130/143 cancelled.
 Run "etl <command> --help" for a command's options.
@@ -151,13 +145,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     parsed = parseArgs({
       args: rest,
-      options: { ...GLOBAL_OPTIONS, ...command.options },
+      options: { ...GLOBAL_PARSE_OPTIONS, ...command.options },
       allowPositionals: true,
       strict: true,
     });
   } catch (error) {
     return usageError(
-      `${name}: ${describeParseError((error as Error).message, Object.keys({ ...GLOBAL_OPTIONS, ...command.options }))}; run "etl ${name} --help" for its options`,
+      `${name}: ${describeParseError((error as Error).message, Object.keys({ ...GLOBAL_PARSE_OPTIONS, ...command.options }))}; run "etl ${name} --help" for its options`,
     );
   }
   const { values, positionals } = parsed;

@@ -2,28 +2,19 @@ import { formatMetrics } from '../runner/metrics.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { metricsHistory } from '../ledger/metrics.js';
-import type { Command } from './command.js';
 import { checkKnownSequence, parseLimit } from './options.js';
 import { formatTable, tableTime } from './output.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl metrics SEQUENCE [--step STEP] [--key KEY] [--limit N] [--json]
-
-Lists the metrics the steps of SEQUENCE wrote to ETL_METRICS, run by run, newest first: a
-line per run and step, with each KEY=VALUE.
-
-Options:
-  --step STEP    only this step (a number from 1, or its name)
-  --key KEY      only this metric
-  --limit N      look at the newest N runs (default 20)
-  --json         print [{run_id, started_at, status, step, metrics}]
-  -C, --repo DIR
-`,
+export const command = defineCommand({
+  synopsis: ['etl metrics SEQUENCE [--step STEP] [--key KEY] [--limit N] [--json]'],
+  description: `Lists the metrics the steps of SEQUENCE wrote to ETL_METRICS, run by run, newest first: a
+line per run and step, with each KEY=VALUE.`,
   options: {
-    step: { type: 'string' },
-    key: { type: 'string' },
-    limit: { type: 'string', default: '20' },
-    json: { type: 'boolean', default: false },
+    step: { type: 'string', value: 'STEP', help: 'only this step (a number from 1, or its name)' },
+    key: { type: 'string', value: 'KEY', help: 'only this metric' },
+    limit: { type: 'string', default: '20', value: 'N', help: 'look at the newest N runs (default 20)' },
+    json: { type: 'boolean', default: false, help: 'print [{run_id, started_at, status, step, metrics}]' },
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1)
@@ -31,14 +22,14 @@ Options:
     const view = await ledgerView(context.repo, { env: context.env });
     const sequence = checkKnownSequence(context.repo, view, positionals[0]!);
     const points = metricsHistory(view, sequence, {
-      step: values.step as string | undefined,
-      key: values.key as string | undefined,
+      step: values.step,
+      key: values.key,
       limit: parseLimit(values.limit),
     });
     if (values.json) context.stdout.write(`${JSON.stringify(points, null, 2)}\n`);
     else if (points.length === 0)
       context.stdout.write(
-        `no metrics${values.key ? ` "${String(values.key)}"` : ''} in the newest runs of ${sequence}${values.step ? ` for step ${String(values.step)}` : ''}: a module writes them as KEY=VALUE lines to the file named by ETL_METRICS\n`,
+        `no metrics${values.key ? ` "${values.key}"` : ''} in the newest runs of ${sequence}${values.step ? ` for step ${values.step}` : ''}: a module writes them as KEY=VALUE lines to the file named by ETL_METRICS\n`,
       );
     else
       context.stdout.write(
@@ -56,4 +47,4 @@ Options:
       );
     return ExitCode.ok;
   },
-};
+});

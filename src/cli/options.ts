@@ -8,31 +8,29 @@ import { EtlError } from '../errors.js';
 import { type LedgerView, ledgerSequences } from '../ledger/history.js';
 import { checkSequenceName, RUNS_DIR } from '../ledger/layout.js';
 import { checkWebhookUrl } from '../notify/webhook.js';
+import type { OptionTable, OptionValues } from './usage.js';
 
 /** --limit N (or another count): a positive whole number, said the same way by every command that takes it. */
-export function parseLimit(value: unknown, option = '--limit'): number {
+export function parseLimit(value: string, option = '--limit'): number {
   const limit = Number(value);
   if (!Number.isInteger(limit) || limit < 1) {
-    throw new EtlError('usage', `${option} must be a positive whole number, got "${String(value)}"`);
+    throw new EtlError('usage', `${option} must be a positive whole number, got "${value}"`);
   }
   return limit;
 }
 
 /** --webhook URL (repeatable) and --webhook-timeout D, as etl run and etl schedule take them. */
-export function parseWebhooks(values: Record<string, unknown>): { urls: string[]; timeoutMs: number } {
-  const urls = (values.webhook as string[] | undefined) ?? [];
+export function parseWebhooks(values: OptionValues<typeof WEBHOOK_OPTIONS>): { urls: string[]; timeoutMs: number } {
+  const urls = values.webhook;
   for (const [index, url] of urls.entries()) {
     const wrong = checkWebhookUrl(url);
     // Which one, by its place: the URL itself is not printed (it often holds a token).
     if (wrong)
       throw new EtlError('usage', `--webhook${urls.length > 1 ? ` (the ${ordinal(index + 1)})` : ''}: ${wrong}`);
   }
-  const timeoutMs = parseDuration(String(values['webhook-timeout']));
+  const timeoutMs = parseDuration(values['webhook-timeout']);
   if (timeoutMs === undefined)
-    throw new EtlError(
-      'usage',
-      `--webhook-timeout takes a duration such as "10s", got "${String(values['webhook-timeout'])}"`,
-    );
+    throw new EtlError('usage', `--webhook-timeout takes a duration such as "10s", got "${values['webhook-timeout']}"`);
   return { urls, timeoutMs };
 }
 
@@ -41,43 +39,80 @@ function ordinal(n: number): string {
   return `${n}${suffix}`;
 }
 
-/** The options of parseWebhooks, for a command's parseArgs. */
+/** The options of parseWebhooks, as etl run describes them. */
 export const WEBHOOK_OPTIONS = {
-  webhook: { type: 'string', multiple: true },
-  'webhook-timeout': { type: 'string', default: '10s' },
-} as const;
+  webhook: {
+    type: 'string',
+    multiple: true,
+    value: 'URL',
+    help: 'POST a JSON report to URL when the run fails, and when the sequence succeeds again after failing (repeatable; a Slack-compatible "text" field); retried, and never a reason for the run to fail',
+  },
+  'webhook-timeout': {
+    type: 'string',
+    default: '10s',
+    value: 'D',
+    help: 'how long each webhook attempt may take (default 10s)',
+  },
+} as const satisfies OptionTable;
+
+/** --notify, as etl run describes it; etl schedule passes it on. */
+export const NOTIFY_OPTIONS = {
+  notify: {
+    type: 'boolean',
+    default: false,
+    help: 'on failure open (or comment on) a GitHub issue for the sequence, labelled etl-failure; close it when the sequence succeeds again (GITHUB_TOKEN)',
+  },
+} as const satisfies OptionTable;
 
 /** --commit, --push, --remote R, --branch B as given to a command, passed on to each `etl run` it starts. */
-export function gitRunArgs(values: Record<string, unknown>): string[] {
+export function gitRunArgs(values: OptionValues<typeof GIT_RUN_OPTIONS>): string[] {
   return [
     ...(values.commit || values.push ? ['--commit'] : []),
     ...(values.push ? ['--push'] : []),
-    ...(values.remote ? ['--remote', String(values.remote)] : []),
-    ...(values.branch ? ['--branch', String(values.branch)] : []),
+    ...(values.remote ? ['--remote', values.remote] : []),
+    ...(values.branch ? ['--branch', values.branch] : []),
   ];
 }
 
-/** The options of gitRunArgs, for a command's parseArgs. */
+/** The options of gitRunArgs, as etl run describes them. */
 export const GIT_RUN_OPTIONS = {
-  commit: { type: 'boolean', default: false },
-  push: { type: 'boolean', default: false },
-  remote: { type: 'string' },
-  branch: { type: 'string' },
-} as const;
+  commit: { type: 'boolean', default: false, help: "commit the run's folder (and nothing else) when the run ends" },
+  push: {
+    type: 'boolean',
+    default: false,
+    help: 'push after committing (implies --commit); a rejection because the remote moved is fetched, rebased and retried, never forced',
+  },
+  remote: { type: 'string', value: 'R', help: 'the remote to push to (default origin)' },
+  branch: {
+    type: 'string',
+    value: 'B',
+    help: 'the remote branch (default: the branch checked out; needed when detached)',
+  },
+} as const satisfies OptionTable;
+
+/** --param K=V, as etl run describes it. */
+export const PARAM_OPTIONS = {
+  param: {
+    type: 'string',
+    multiple: true,
+    value: 'K=V',
+    help: "a value for the sequence's param K (repeatable): ${params.K} in input, output and conf, ETL_PARAM_K for the modules; recorded in run.json",
+  },
+} as const satisfies OptionTable;
 
 /** --tick: the schedule's tick the run is for, checked (kept as UTC ISO 8601). */
-export function parseTick(tick: unknown): Date | undefined {
+export function parseTick(tick: string | undefined): Date | undefined {
   if (tick === undefined) return undefined;
-  const at = new Date(String(tick));
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(String(tick)) || Number.isNaN(at.getTime()))
-    throw new EtlError('usage', `--tick takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${String(tick)}"`);
+  const at = new Date(tick);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(tick) || Number.isNaN(at.getTime()))
+    throw new EtlError('usage', `--tick takes an ISO 8601 time such as 2026-11-25T06:17:00Z, got "${tick}"`);
   return at;
 }
 
 /** --param NAME=VALUE (repeatable). */
-export function parseParams(given: unknown): Record<string, string> {
+export function parseParams(given: readonly string[]): Record<string, string> {
   const params: Record<string, string> = {};
-  for (const pair of (given as string[] | undefined) ?? []) {
+  for (const pair of given) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(pair);
     if (!match) throw new EtlError('usage', `--param takes NAME=VALUE, got "${pair}"`);
     params[match[1]!] = match[2]!;

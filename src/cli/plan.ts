@@ -4,42 +4,39 @@ import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { maskPlan, planRun, type Plan, type PlannedStep } from '../runner/plan.js';
 import { withWorktreeAt } from '../git/worktree.js';
-import type { Command, CommandContext } from './command.js';
+import type { CommandContext } from './command.js';
 import type { Paint } from './output.js';
 import { loadValidated } from './load.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl plan SEQUENCE [--json] [--at COMMIT]
-
-Shows what "etl run SEQUENCE" would execute, step by step: the module, the exact argv, the
+export const command = defineCommand({
+  synopsis: ['etl plan SEQUENCE [--json] [--at COMMIT]'],
+  description: `Shows what "etl run SEQUENCE" would execute, step by step: the module, the exact argv, the
 working directory, the timeout and retries, and the error handler (on_failure). Validates
-first; nothing runs.
-
-Options:
-  --json       print the plan as JSON
-  --at COMMIT  plan with the definitions of an older commit (from a temporary checkout)
-  -C, --repo DIR
-`,
-  options: { json: { type: 'boolean', default: false }, at: { type: 'string' } },
+first; nothing runs.`,
+  options: {
+    json: { type: 'boolean', default: false, help: 'print the plan as JSON' },
+    at: {
+      type: 'string',
+      value: 'COMMIT',
+      help: 'plan with the definitions of an older commit (from a temporary checkout)',
+    },
+  },
   async run(values, positionals, context) {
     if (positionals.length !== 1)
       throw new EtlError('usage', `plan takes one sequence name, got ${positionals.length}`);
     if (values.at !== undefined)
       return withWorktreeAt(
         context.repo,
-        String(values.at),
+        values.at,
         (dir) => showPlan(values, positionals, { ...context, repo: dir }),
         { env: context.env },
       );
     return showPlan(values, positionals, context);
   },
-};
+});
 
-async function showPlan(
-  values: Record<string, unknown>,
-  positionals: string[],
-  context: CommandContext,
-): Promise<number> {
+async function showPlan(values: { json: boolean }, positionals: string[], context: CommandContext): Promise<number> {
   const report = await loadValidated(context, positionals);
   if (report.errors > 0) return ExitCode.invalid;
   const name = [...report.definitions.sequences.keys()][0]!;

@@ -3,31 +3,35 @@ import { appendSummary, inActions, warningLine } from '../github/actions.js';
 import { openGitHub } from '../github/client.js';
 import { upsertStickyComment } from '../github/sticky-comment.js';
 import { changePlanMarkdown } from '../review/pr-plan.js';
-import type { Command } from './command.js';
 import { loadValidated } from './load.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl pr-plan --base REF [--comment PR]
-
-What a change would run, as Markdown: the sequences "etl changed --base REF" finds, why,
+export const command = defineCommand({
+  synopsis: ['etl pr-plan --base REF [--comment PR]'],
+  description: `What a change would run, as Markdown: the sequences "etl changed --base REF" finds, why,
 and each one's steps with their exact command lines. In GitHub Actions it also goes to the
 job summary; with --comment it is posted as one comment on the pull request, updated (never
-duplicated) on later pushes. Nothing is run.
-
-Options:
-  --base REF     the commit the change is compared with (the pull request's base)
-  --comment PR   the pull request to comment on (needs GITHUB_TOKEN with pull-requests: write)
-  -C, --repo DIR
-`,
-  options: { base: { type: 'string' }, comment: { type: 'string' } },
+duplicated) on later pushes. Nothing is run.`,
+  options: {
+    base: {
+      type: 'string',
+      value: 'REF',
+      help: "the commit the change is compared with (the pull request's base)",
+    },
+    comment: {
+      type: 'string',
+      value: 'PR',
+      help: 'the pull request to comment on (needs GITHUB_TOKEN with pull-requests: write)',
+    },
+  },
   async run(values, positionals, context) {
     if (positionals.length > 0 || values.base === undefined)
       throw new EtlError('usage', 'pr-plan takes --base REF (and optionally --comment PR)');
     const pr = values.comment === undefined ? undefined : Number(values.comment);
     if (pr !== undefined && !(Number.isInteger(pr) && pr > 0))
-      throw new EtlError('usage', `--comment takes a pull request number, got "${String(values.comment)}"`);
+      throw new EtlError('usage', `--comment takes a pull request number, got "${values.comment}"`);
     const report = await loadValidated(context);
-    const markdown = await changePlanMarkdown(context.repo, String(values.base), report.definitions, context.env);
+    const markdown = await changePlanMarkdown(context.repo, values.base, report.definitions, context.env);
     context.stdout.write(markdown);
     if (inActions(context.env)) appendSummary(context.env, markdown);
     if (pr !== undefined) {
@@ -44,4 +48,4 @@ Options:
     }
     return report.errors > 0 ? ExitCode.invalid : ExitCode.ok;
   },
-};
+});

@@ -5,37 +5,30 @@ import { LedgerCache } from '../ledger/read-cache.js';
 import { MAX_RUNS_PER_SEQUENCE } from '../ui/api.js';
 import { cachedDefinitions } from '../ui/cached-definitions.js';
 import { writeReport } from '../ui/report.js';
-import type { Command } from './command.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl report --out DIR [--runs 50]
-
-Writes the pages of "etl ui" as a static site in DIR (HTML, the API's answers as JSON files,
+export const command = defineCommand({
+  synopsis: ['etl report --out DIR [--runs 50]'],
+  description: `Writes the pages of "etl ui" as a static site in DIR (HTML, the API's answers as JSON files,
 the assets), for GitHub Pages or any static server: every sequence, its newest runs (--runs
 per sequence), each run with its step logs and its definitions read from git. No etl server
 is needed, but a web server is: a browser does not let pages opened from disk (file://) read
 their data (they say so, and how to serve them: python3 -m http.server -d DIR). Live updates
 and actions are absent, and the pages say so. DIR is replaced whole; a folder that is not an
-earlier report is refused.
-
-Options:
-  --out DIR      the folder to write (required)
-  --runs N       runs per sequence, 1 to 10000 (default 50)
-  -C, --repo DIR
-`,
+earlier report is refused.`,
   options: {
-    out: { type: 'string' },
-    runs: { type: 'string', default: '50' },
+    out: { type: 'string', value: 'DIR', help: 'the folder to write (required)' },
+    runs: { type: 'string', default: '50', value: 'N', help: 'runs per sequence, 1 to 10000 (default 50)' },
   },
   async run(values, positionals, context) {
     if (positionals.length > 0)
       throw new EtlError('usage', `report takes no arguments, got "${positionals.join(' ')}"`);
-    if (typeof values.out !== 'string' || values.out === '') throw new EtlError('usage', 'report needs --out DIR');
+    if (values.out === undefined || values.out === '') throw new EtlError('usage', 'report needs --out DIR');
     const runs = Number(values.runs);
     if (!Number.isInteger(runs) || runs < 1 || runs > MAX_RUNS_PER_SEQUENCE)
       throw new EtlError(
         'usage',
-        `--runs must be a number of runs (1 to ${MAX_RUNS_PER_SEQUENCE}), got "${String(values.runs)}"`,
+        `--runs must be a number of runs (1 to ${MAX_RUNS_PER_SEQUENCE}), got "${values.runs}"`,
       );
     const now = new Date();
     const summary = await writeReport(
@@ -57,4 +50,4 @@ Options:
     );
     return ExitCode.ok;
   },
-};
+});

@@ -19,107 +19,133 @@ import {
   secretValues,
   secretWarnings,
 } from '../runner/plan.js';
-import type { Command, CommandContext } from './command.js';
+import type { CommandContext } from './command.js';
 import { loadValidated } from './load.js';
-import { parseParams, parseTick, parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
+import {
+  GIT_RUN_OPTIONS,
+  NOTIFY_OPTIONS,
+  PARAM_OPTIONS,
+  parseParams,
+  parseTick,
+  parseWebhooks,
+  WEBHOOK_OPTIONS,
+} from './options.js';
 import { formatPlan } from './plan.js';
 import { resumedValues, resumePoint } from '../ledger/unchanged.js';
 import { progressView } from './progress.js';
 import { type RunOutput, reportOutcome, runExitCode } from './run-report.js';
 import { listenForStop } from './stop-signals.js';
 import { readVersion } from './version.js';
+import { defineCommand, type OptionTable, type OptionValues } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl run SEQUENCE [--from STEP | --only STEP | --resume RUN] [--skip-unchanged] [--force]
-               [--param K=V]... [--tick TIME] [--dry-run] [--json] [--verbose]
-               [--commit] [--commit-progress] [--push [--remote R] [--branch B]] [--at COMMIT]
+/** etl run's options; `RunOptionValues` types the helpers below that read them. */
+const RUN_OPTIONS = {
+  ...PARAM_OPTIONS,
+  tick: {
+    type: 'string',
+    value: 'TIME',
+    help: 'the schedule tick this run is for (ISO 8601), as etl schedule passes it: recorded in run.json (trigger.tick); by hand, the trigger is still manual',
+  },
+  trigger: {
+    type: 'string',
+    value: 'KIND',
+    help: 'what started the run, recorded as its trigger kind: manual (the default), or schedule, backfill, ui, which etl schedule, etl backfill and etl ui pass',
+  },
+  'no-lineage': {
+    type: 'boolean',
+    default: false,
+    help: "do not hash the steps' local input, config and output (etl lineage then knows nothing of this run)",
+  },
+  'start-at': {
+    type: 'string',
+    value: 'TIME',
+    help: 'get ready (validate, plan), then wait until TIME (at most a minute away) to start: etl schedule starts runs a little early this way',
+  },
+  from: {
+    type: 'string',
+    value: 'STEP',
+    help: 'start at this step (a number from 1, or a step name); earlier ones are skipped',
+  },
+  only: { type: 'string', value: 'STEP', help: 'run only this step' },
+  resume: {
+    type: 'string',
+    value: 'RUN',
+    help: "pick up RUN (failed, cancelled or abandoned) at the step where it stopped, once the outputs its earlier steps wrote are checked to be as it recorded them (refused, naming the file, if not); run.json says resumed_from RUN. It runs with RUN's params and tick (--param, --tick: only the same values). RUN is what etl show takes (an id, a prefix, SEQUENCE@latest)",
+  },
+  'skip-unchanged': {
+    type: 'boolean',
+    default: false,
+    help: 'skip each step given what its last successful run was given (module files and depends, cmd, flags, env, params, config and input content) whose output is still as that run wrote it, as skip_unchanged: true in the sequence does',
+  },
+  force: {
+    type: 'boolean',
+    default: false,
+    help: 'run every step, whatever skip_unchanged says; resume even when an earlier output changed, or a run another machine left running',
+  },
+  'dry-run': { type: 'boolean', default: false, help: 'show what would run, record nothing' },
+  json: {
+    type: 'boolean',
+    default: false,
+    help: 'print the final run record on stdout (progress goes to stderr)',
+  },
+  verbose: {
+    type: 'boolean',
+    short: 'v',
+    default: false,
+    help: "show the modules' output as it arrives (a failed step's log tail is always shown)",
+  },
+  strict: {
+    type: 'boolean',
+    default: false,
+    help: 'do not run when there are warnings (validation, or a declared secret that is not set or too short to be masked)',
+  },
+  'log-limit': {
+    type: 'string',
+    value: 'N',
+    help: 'bytes of output kept per step log (default 1048576): its first and last parts',
+  },
+  'kill-grace': {
+    type: 'string',
+    value: 'D',
+    help: 'how long a stopped module has between SIGTERM and SIGKILL (default 5s)',
+  },
+  commit: GIT_RUN_OPTIONS.commit,
+  'commit-progress': {
+    type: 'boolean',
+    default: false,
+    help: 'also commit at the start and after each step, for runs others watch',
+  },
+  push: GIT_RUN_OPTIONS.push,
+  remote: GIT_RUN_OPTIONS.remote,
+  branch: GIT_RUN_OPTIONS.branch,
+  at: {
+    type: 'string',
+    value: 'COMMIT',
+    help: "run the definitions of an older commit, from a temporary checkout of it; the run is recorded in this repository's runs/",
+  },
+  ...NOTIFY_OPTIONS,
+  ...WEBHOOK_OPTIONS,
+  'ledger-branch': {
+    type: 'string',
+    value: 'NAME',
+    help: "keep runs/ on its own branch (a worktree inside .git), so the main branch's history holds only definition changes; remembered in git config etl.ledgerBranch for every later command",
+  },
+} as const satisfies OptionTable;
 
-Validates SEQUENCE and the modules it uses, then runs its steps in order, recording the run
+type RunOptionValues = OptionValues<typeof RUN_OPTIONS>;
+
+export const command = defineCommand({
+  synopsis: [
+    'etl run SEQUENCE [--from STEP | --only STEP | --resume RUN] [--skip-unchanged] [--force] [--param K=V]... [--tick TIME] [--dry-run] [--json] [--verbose] [--commit] [--commit-progress] [--push [--remote R] [--branch B]] [--at COMMIT]',
+  ],
+  description: `Validates SEQUENCE and the modules it uses, then runs its steps in order, recording the run
 in runs/SEQUENCE/YYYY/MM/DD/RUN-ID/ (run.json, steps/, logs/). A step that fails stops the
-sequence and runs its on_failure steps. One run of a sequence at a time: a second one exits 3.
-
-Options:
-  --param K=V    a value for the sequence's param K (repeatable): \${params.K} in input,
-                 output and conf, ETL_PARAM_K for the modules; recorded in run.json
-  --tick TIME    the schedule tick this run is for (ISO 8601), as etl schedule passes it:
-                 recorded in run.json (trigger.tick); by hand, the trigger is still manual
-  --trigger KIND what started the run, recorded as its trigger kind: manual (the default),
-                 or schedule, backfill, ui, which etl schedule, etl backfill and etl ui pass
-  --no-lineage   do not hash the steps' local input, config and output (etl lineage
-                 then knows nothing of this run)
-  --start-at TIME  get ready (validate, plan), then wait until TIME (at most a minute away)
-                 to start: etl schedule starts runs a little early this way
-  --from STEP    start at this step (a number from 1, or a step name); earlier ones are skipped
-  --only STEP    run only this step
-  --resume RUN   pick up RUN (failed, cancelled or abandoned) at the step where it stopped,
-                 once the outputs its earlier steps wrote are checked to be as it recorded
-                 them (refused, naming the file, if not); run.json says resumed_from RUN.
-                 It runs with RUN's params and tick (--param, --tick: only the same values).
-                 RUN is what etl show takes (an id, a prefix, SEQUENCE@latest)
-  --skip-unchanged  skip each step given what its last successful run was given (module
-                 files and depends, cmd, flags, env, params, config and input content)
-                 whose output is still as that run wrote it, as skip_unchanged: true in
-                 the sequence does
-  --force        run every step, whatever skip_unchanged says; resume even when an earlier
-                 output changed, or a run another machine left running
-  --dry-run      show what would run, record nothing
-  --json         print the final run record on stdout (progress goes to stderr)
-  --verbose      show the modules' output as it arrives (a failed step's log tail is always shown)
-  --strict       do not run when there are warnings (validation, or a declared secret that is
-                 not set or too short to be masked)
-  --log-limit N  bytes of output kept per step log (default 1048576): its first and last parts
-  --kill-grace D how long a stopped module has between SIGTERM and SIGKILL (default 5s)
-  --commit       commit the run's folder (and nothing else) when the run ends
-  --commit-progress  also commit at the start and after each step, for runs others watch
-  --push         push after committing (implies --commit); a rejection because the remote
-                 moved is fetched, rebased and retried, never forced
-  --remote R     the remote to push to (default origin)
-  --branch B     the remote branch (default: the branch checked out; needed when detached)
-  --at COMMIT    run the definitions of an older commit, from a temporary checkout of it;
-                 the run is recorded in this repository's runs/
-  --notify       on failure open (or comment on) a GitHub issue for the sequence, labelled
-                 etl-failure; close it when the sequence succeeds again (GITHUB_TOKEN)
-  --webhook URL  POST a JSON report to URL when the run fails, and when the sequence succeeds
-                 again after failing (repeatable; a Slack-compatible "text" field); retried,
-                 and never a reason for the run to fail
-  --webhook-timeout D  how long each webhook attempt may take (default 10s)
-  --ledger-branch NAME  keep runs/ on its own branch (a worktree inside .git), so the
-                 main branch's history holds only definition changes; remembered in
-                 git config etl.ledgerBranch for every later command
-  -C, --repo DIR
-
-Exit status: 0 succeeded, 1 failed (or could not be recorded), 2 invalid definitions or
+sequence and runs its on_failure steps. One run of a sequence at a time: a second one exits 3.`,
+  options: RUN_OPTIONS,
+  notes: `Exit status: 0 succeeded, 1 failed (or could not be recorded), 2 invalid definitions or
 usage, 3 already running, 4 the run succeeded but committing or pushing it failed,
 129 cancelled by SIGHUP, 130 by SIGINT, 143 by SIGTERM. A second signal SIGKILLs the
-module's process group at once; the run is recorded either way.
-`,
-  options: {
-    from: { type: 'string' },
-    only: { type: 'string' },
-    resume: { type: 'string' },
-    'skip-unchanged': { type: 'boolean', default: false },
-    force: { type: 'boolean', default: false },
-    tick: { type: 'string' },
-    trigger: { type: 'string' },
-    'start-at': { type: 'string' },
-    'no-lineage': { type: 'boolean', default: false },
-    param: { type: 'string', multiple: true },
-    'dry-run': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    verbose: { type: 'boolean', short: 'v', default: false },
-    'log-limit': { type: 'string' },
-    'kill-grace': { type: 'string' },
-    commit: { type: 'boolean', default: false },
-    'commit-progress': { type: 'boolean', default: false },
-    push: { type: 'boolean', default: false },
-    remote: { type: 'string' },
-    branch: { type: 'string' },
-    at: { type: 'string' },
-    'ledger-branch': { type: 'string' },
-    notify: { type: 'boolean', default: false },
-    ...WEBHOOK_OPTIONS,
-    strict: { type: 'boolean', default: false },
-  },
+module's process group at once; the run is recorded either way.`,
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
     if ([values.from, values.only, values.resume].filter((v) => v !== undefined).length > 1)
@@ -135,14 +161,14 @@ module's process group at once; the run is recorded either way.
     if (logLimit !== undefined && !(Number.isInteger(logLimit) && logLimit >= 1024)) {
       throw new EtlError(
         'usage',
-        `--log-limit must be a whole number of bytes, at least 1024, got "${String(values['log-limit'])}"`,
+        `--log-limit must be a whole number of bytes, at least 1024, got "${values['log-limit']}"`,
       );
     }
-    const graceMs = values['kill-grace'] === undefined ? undefined : parseDuration(String(values['kill-grace']));
+    const graceMs = values['kill-grace'] === undefined ? undefined : parseDuration(values['kill-grace']);
     if (values['kill-grace'] !== undefined && graceMs === undefined)
       throw new EtlError(
         'usage',
-        `--kill-grace takes a duration such as "5s" or "500ms", got "${String(values['kill-grace'])}"`,
+        `--kill-grace takes a duration such as "5s" or "500ms", got "${values['kill-grace']}"`,
       );
     const tick = parseTick(values.tick);
     const request: RunRequest = {
@@ -155,7 +181,7 @@ module's process group at once; the run is recorded either way.
       webhooks: parseWebhooks(values),
     };
     const ledger = await ledgerRoot(context.repo, {
-      branch: values['ledger-branch'] as string | undefined,
+      branch: values['ledger-branch'],
       env: context.env,
     });
     if (values.at === undefined) return runFrom(context, ledger, request);
@@ -163,21 +189,21 @@ module's process group at once; the run is recorded either way.
     // Modules run in the checkout: what they write there (relative outputs) is kept with it.
     return withWorktreeAt(
       context.repo,
-      String(values.at),
+      values.at,
       (dir, sha) => runFrom({ ...context, repo: dir }, ledger, request, sha),
       {
         env: context.env,
         onKept: (dir, written) =>
           context.stderr.write(
-            `etl run: the run wrote ${written.length} file${written.length === 1 ? '' : 's'} into the checkout of ${String(values.at)}, kept in ${dir} (${written.slice(0, 5).join(', ')}${written.length > 5 ? ', …' : ''}); remove it with "git worktree remove --force ${dir}"\n`,
+            `etl run: the run wrote ${written.length} file${written.length === 1 ? '' : 's'} into the checkout of ${values.at}, kept in ${dir} (${written.slice(0, 5).join(', ')}${written.length > 5 ? ', …' : ''}); remove it with "git worktree remove --force ${dir}"\n`,
           ),
       },
     );
   },
-};
+});
 
 interface RunRequest {
-  values: Record<string, unknown>;
+  values: RunOptionValues;
   sequence: string;
   logLimit?: number;
   graceMs?: number;
@@ -200,20 +226,20 @@ interface Prepared {
 /** Validates the definitions in `context.repo`, runs the sequence and records it in `ledger`. */
 async function runFrom(context: CommandContext, ledger: string, request: RunRequest, at?: string): Promise<number> {
   const { values } = request;
-  const json = Boolean(values.json);
-  const force = Boolean(values.force);
+  const json = values.json;
+  const force = values.force;
   const io: RunOutput = {
     out: json ? context.stderr : context.stdout,
     paint: json ? context.paintErr : context.paint,
     json,
-    verbose: Boolean(values.verbose),
+    verbose: values.verbose,
     actions: inActions(context.env),
   };
   if (at) io.out.write(`definitions of commit ${at}, checked out in a temporary worktree\n`);
   const prepared = await prepare(context, request, ledger);
   if (typeof prepared === 'number') return prepared;
   if (values.resume !== undefined) {
-    const point = await resumePoint(ledger, context.repo, prepared.plan, String(values.resume), force);
+    const point = await resumePoint(ledger, context.repo, prepared.plan, values.resume, force);
     for (const change of point.changed) io.out.write(`--force: resuming although ${change}\n`);
     io.out.write(`resuming run ${point.run_id} at step ${point.from} (${point.name})\n`);
     prepared.from = point.from;
@@ -240,7 +266,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
       values: prepared.values,
       startAt,
       lineage: !values['no-lineage'],
-      skipUnchanged: Boolean(values['skip-unchanged']),
+      skipUnchanged: values['skip-unchanged'],
       force,
       observer: view,
       logLimit: request.logLimit,
@@ -263,7 +289,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
     stop.dispose();
   }
   await reportOutcome(context, io, ledger, outcome, {
-    github: Boolean(values.notify),
+    github: values.notify,
     webhooks: { ...request.webhooks, secrets: secretValues(prepared.plan, context.env) },
   });
   return runExitCode(outcome, stop.exitCode());
@@ -282,7 +308,7 @@ async function prepare(
   const planValues =
     values.resume === undefined
       ? runValues
-      : resumedValues(ledger, name, String(values.resume), report.definitions.sequences.get(name)!.params, {
+      : resumedValues(ledger, name, values.resume, report.definitions.sequences.get(name)!.params, {
           params: runValues.params,
           tick: values.tick === undefined ? undefined : runValues.tick,
         });
@@ -294,8 +320,8 @@ async function prepare(
     context.stderr.write('etl run: --strict: not running with warnings\n');
     return ExitCode.invalid;
   }
-  const from = values.from === undefined ? undefined : findStep(plan, String(values.from));
-  const only = values.only === undefined ? undefined : findStep(plan, String(values.only));
+  const from = values.from === undefined ? undefined : findStep(plan, values.from);
+  const only = values.only === undefined ? undefined : findStep(plan, values.only);
   return { definitions: report.definitions, plan, values: planValues, from, only };
 }
 
@@ -324,18 +350,15 @@ function runView(context: CommandContext, io: RunOutput, plan: Plan): Partial<Ru
 }
 
 /** --commit, --commit-progress, --push and their options, with progress lines for waits and retries. */
-function gitOptions(
-  values: Record<string, unknown>,
-  out: NodeJS.WriteStream,
-): Pick<RunSequenceOptions, 'commit' | 'push'> {
+function gitOptions(values: RunOptionValues, out: NodeJS.WriteStream): Pick<RunSequenceOptions, 'commit' | 'push'> {
   const say = (message: string) => out.write(`${message}\n`);
   const inGit = values.commit || values['commit-progress'] || values.push;
   return {
-    commit: inGit ? { progress: Boolean(values['commit-progress']), onWait: say } : undefined,
+    commit: inGit ? { progress: values['commit-progress'], onWait: say } : undefined,
     push: values.push
       ? {
-          remote: values.remote as string | undefined,
-          branch: values.branch as string | undefined,
+          remote: values.remote,
+          branch: values.branch,
           onWait: say,
           onRetry: (n, why) =>
             say(
@@ -355,23 +378,23 @@ function localUser(): string | null {
 }
 
 /** --trigger: one of the kinds a run started here can have. */
-function parseTriggerKind(kind: unknown): string | undefined {
+function parseTriggerKind(kind: string | undefined): string | undefined {
   if (kind === undefined) return undefined;
-  if (!(LOCAL_TRIGGER_KINDS as readonly unknown[]).includes(kind))
-    throw new EtlError('usage', `--trigger must be one of ${LOCAL_TRIGGER_KINDS.join(', ')}, got "${String(kind)}"`);
-  return String(kind);
+  if (!(LOCAL_TRIGGER_KINDS as readonly string[]).includes(kind))
+    throw new EtlError('usage', `--trigger must be one of ${LOCAL_TRIGGER_KINDS.join(', ')}, got "${kind}"`);
+  return kind;
 }
 
-function withTick(trigger: Trigger, tick: unknown): Trigger {
+function withTick(trigger: Trigger, tick: string | undefined): Trigger {
   const at = parseTick(tick);
   return at ? { ...trigger, tick: at.toISOString() } : trigger;
 }
 
 /** --start-at TIME: an ISO 8601 time no more than a minute ahead (a past one starts at once). */
-function parseStartAt(value: unknown): Date | undefined {
+function parseStartAt(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const at = parseTick(value);
   if (at && at.getTime() - Date.now() > 60_000)
-    throw new EtlError('usage', `--start-at is at most a minute ahead, got "${String(value)}"`);
+    throw new EtlError('usage', `--start-at is at most a minute ahead, got "${value}"`);
   return at;
 }

@@ -2,70 +2,76 @@ import { parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
 import { Daemon } from '../schedule/daemon.js';
 import type { CatchUp } from '../schedule/scheduler.js';
-import type { Command } from './command.js';
-import { GIT_RUN_OPTIONS, gitRunArgs, parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
+import { GIT_RUN_OPTIONS, gitRunArgs, NOTIFY_OPTIONS, parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
+import { defineCommand, describedAs } from './usage.js';
 
 const CATCH_UP: readonly string[] = ['none', 'last', 'all'];
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-export const command: Command = {
-  usage: `Usage: etl schedule [--commit] [--push [--remote R] [--branch B]] [--max-parallel 2]
-                    [--catchup none|last|all] [--grace 30s] [--log-format text|json]
-                    [--webhook URL]... [--notify]
-
-Runs every sequence that has a "schedule", in its "timezone" (UTC when not given), at the
+export const command = defineCommand({
+  synopsis: [
+    'etl schedule [--commit] [--push [--remote R] [--branch B]] [--max-parallel 2] [--catchup none|last|all] [--grace 30s] [--log-format text|json] [--webhook URL]... [--notify]',
+  ],
+  description: `Runs every sequence that has a "schedule", in its "timezone" (UTC when not given), at the
 times etl list shows and etl due judges, until stopped: each tick's run is "etl run
 SEQUENCE --tick TICK" in a process of its own (same records, locks, --commit and --push).
 A tick that comes while its sequence still runs is skipped, and kept in etl status. One
 daemon per repository. Definitions are read again when they change (and on SIGHUP); an edit
 that does not validate keeps that sequence's old schedule, and says why. SIGTERM or SIGINT:
 no new runs; running ones get --grace to end, then are cancelled; a second SIGINT cancels
-them at once. Logs one line per tick, start, end, skip and reload on stdout.
-
-Options:
-  --commit, --push, --remote R, --branch B   given to every run (see etl run); with
-                     --push each tick is first claimed on the remote (refs/etl/claims), so
-                     daemons on several machines sharing it run each tick once
-  --webhook URL, --webhook-timeout D, --notify   given to every run: a POST to URL (or a
-                     GitHub issue, with GITHUB_TOKEN) when a run fails, and when its
-                     sequence succeeds again
-  --max-parallel N   runs of different sequences at the same time (default 2)
-  --catchup P        at start, for ticks missed while it was down (judged from the ledger):
-                     none (default), last (run once), all (each, the last 10 at most)
-  --grace D          how long running runs have to end when stopping (default 30s)
-  --log-format F     text (default) or json (one JSON object a line)
-  -C, --repo DIR
-`,
+them at once. Logs one line per tick, start, end, skip and reload on stdout.`,
   options: {
-    ...GIT_RUN_OPTIONS,
-    'max-parallel': { type: 'string', default: '2' },
-    catchup: { type: 'string', default: 'none' },
-    grace: { type: 'string', default: '30s' },
-    'log-format': { type: 'string', default: 'text' },
-    ...WEBHOOK_OPTIONS,
-    notify: { type: 'boolean', default: false },
+    ...describedAs(
+      GIT_RUN_OPTIONS,
+      'given to every run (see etl run); with --push each tick is first claimed on the remote (refs/etl/claims), so daemons on several machines sharing it run each tick once',
+    ),
+    ...describedAs(
+      { ...WEBHOOK_OPTIONS, ...NOTIFY_OPTIONS },
+      'given to every run: a POST to URL (or a GitHub issue, with GITHUB_TOKEN) when a run fails, and when its sequence succeeds again',
+    ),
+    'max-parallel': {
+      type: 'string',
+      default: '2',
+      value: 'N',
+      help: 'runs of different sequences at the same time (default 2)',
+    },
+    catchup: {
+      type: 'string',
+      default: 'none',
+      value: 'P',
+      help: 'at start, for ticks missed while it was down (judged from the ledger): none (default), last (run once), all (each, the last 10 at most)',
+    },
+    grace: {
+      type: 'string',
+      default: '30s',
+      value: 'D',
+      help: 'how long running runs have to end when stopping (default 30s)',
+    },
+    'log-format': {
+      type: 'string',
+      default: 'text',
+      value: 'F',
+      help: 'text (default) or json (one JSON object a line)',
+    },
   },
   async run(values, positionals, context) {
     if (positionals.length > 0)
       throw new EtlError('usage', `schedule takes no arguments, got "${positionals.join(' ')}"`);
     const maxParallel = Number(values['max-parallel']);
     if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 64)
-      throw new EtlError(
-        'usage',
-        `--max-parallel must be a number from 1 to 64, got "${String(values['max-parallel'])}"`,
-      );
-    const catchUp = String(values.catchup);
+      throw new EtlError('usage', `--max-parallel must be a number from 1 to 64, got "${values['max-parallel']}"`);
+    const catchUp = values.catchup;
     if (!CATCH_UP.includes(catchUp)) throw new EtlError('usage', `--catchup is none, last or all, got "${catchUp}"`);
-    const graceMs = parseDuration(String(values.grace));
+    const graceMs = parseDuration(values.grace);
     if (graceMs === undefined)
-      throw new EtlError('usage', `--grace takes a duration such as 30s or 2m, got "${String(values.grace)}"`);
-    const format = String(values['log-format']);
+      throw new EtlError('usage', `--grace takes a duration such as 30s or 2m, got "${values.grace}"`);
+    const format = values['log-format'];
     if (format !== 'text' && format !== 'json')
       throw new EtlError('usage', `--log-format is text or json, got "${format}"`);
     const { urls: webhooks, timeoutMs: webhookTimeoutMs } = parseWebhooks(values);
     const runArgs = [
       ...webhooks.flatMap((url) => ['--webhook', url]),
-      ...(webhooks.length ? ['--webhook-timeout', String(values['webhook-timeout'])] : []),
+      ...(webhooks.length ? ['--webhook-timeout', values['webhook-timeout']] : []),
       ...(values.notify ? ['--notify'] : []),
       ...gitRunArgs(values),
     ];
@@ -80,7 +86,7 @@ Options:
         graceMs,
         logFormat: format,
         runArgs,
-        ...(values.push ? { claimsOn: (values.remote as string | undefined) ?? 'origin' } : {}),
+        ...(values.push ? { claimsOn: values.remote ?? 'origin' } : {}),
         webhooks,
         webhookTimeoutMs,
         stdout: context.stdout,
@@ -109,4 +115,4 @@ Options:
     }
     return ExitCode.ok;
   },
-};
+});

@@ -7,21 +7,17 @@ import { ledgerView } from '../ledger/ledger-branch.js';
 import { findRun, requireRun } from '../ledger/history.js';
 import { readStep } from '../ledger/step-log.js';
 import type { RunRecord } from '../runner/records.js';
-import type { Command } from './command.js';
 import { lineageNote, skippedNote } from './output.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl show RUN [--json]
-
-Shows one run with all its steps: status, attempts, exit codes, durations, logs, and the
+export const command = defineCommand({
+  synopsis: ['etl show RUN [--json]'],
+  description: `Shows one run with all its steps: status, attempts, exit codes, durations, logs, and the
 definitions it ran (commit and file hashes). RUN is a run id, a unique prefix of one, or
-SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.
-
-Options:
-  --json       print {run, steps}: run.json and every step record
-  -C, --repo DIR
-`,
-  options: { json: { type: 'boolean', default: false } },
+SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
+  options: {
+    json: { type: 'boolean', default: false, help: 'print {run, steps}: run.json and every step record' },
+  },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `show takes one run, got ${positionals.length}`);
     const ref = findRun(await ledgerView(context.repo, { env: context.env }), positionals[0]!);
@@ -78,7 +74,7 @@ Options:
     context.stdout.write(`${lines.join('\n')}\n`);
     return ExitCode.ok;
   },
-};
+});
 
 /** The tick the run was for; without one, what \${tick} stood for and why. */
 function tickLine(run: RunRecord): string[] {

@@ -1,21 +1,15 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { readStatus } from '../schedule/service.js';
 import { statusWithReason } from '../schedule/tick-log.js';
-import type { Command } from './command.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl status [--json]
-
-Whether etl schedule is running for this repository (its pid, host and start), and per
+export const command = defineCommand({
+  synopsis: ['etl status [--json]'],
+  description: `Whether etl schedule is running for this repository (its pid, host and start), and per
 scheduled sequence: its schedule, next firing, the run going on, the last run and its
 status, the error that keeps an old schedule in use, and the ticks recently skipped.
-Exits 0 when the daemon is running, 1 when it is not.
-
-Options:
-  --json      the status file as the daemon wrote it, with "alive"
-  -C, --repo DIR
-`,
-  options: { json: { type: 'boolean', default: false } },
+Exits 0 when the daemon is running, 1 when it is not.`,
+  options: { json: { type: 'boolean', default: false, help: 'the status file as the daemon wrote it, with "alive"' } },
   async run(values, positionals, context) {
     if (positionals.length > 0) throw new EtlError('usage', 'status takes no arguments');
     const { status, alive, lock } = readStatus(context.repo);
@@ -57,4 +51,4 @@ Options:
     }
     return alive ? ExitCode.ok : ExitCode.failed;
   },
-};
+});

@@ -5,38 +5,37 @@ import { originWeb } from '../github/remote.js';
 import { ledgerView } from '../ledger/ledger-branch.js';
 import { cachedDefinitions } from '../ui/cached-definitions.js';
 import { startUiServer } from '../ui/server.js';
-import type { Command } from './command.js';
+import { defineCommand } from './usage.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-export const command: Command = {
-  usage: `Usage: etl ui [--port 8080] [--host 127.0.0.1] [--open] [--allow-run]
-
-Serves a live web view of the ledger: every sequence with its schedule, last run and recent
+export const command = defineCommand({
+  synopsis: ['etl ui [--port 8080] [--host 127.0.0.1] [--open] [--allow-run]'],
+  description: `Serves a live web view of the ledger: every sequence with its schedule, last run and recent
 runs, today's counts, updated as runs go (Server-Sent Events from a watch of runs/), and the
 JSON API it reads (/api/sequences, /api/runs, /api/runs/ID, /api/runs/ID/definitions,
-/api/runs/ID/steps/N/log, /api/events). Read-only unless --allow-run. Runs until interrupted (Ctrl-C).
-
-Options:
-  --port N       the port (default 8080; 0: any free one)
-  --host H       the address to listen on (default 127.0.0.1: this machine only)
-  --open         open the page in the default browser
-  --allow-run    buttons to run a sequence, cancel a run, re-run from the failed step;
-                 only from the printed URL, which carries a random token
-  -C, --repo DIR
-`,
+/api/runs/ID/steps/N/log, /api/events). Read-only unless --allow-run. Runs until interrupted (Ctrl-C).`,
   options: {
-    port: { type: 'string', default: '8080' },
-    host: { type: 'string', default: '127.0.0.1' },
-    'allow-run': { type: 'boolean', default: false },
-    open: { type: 'boolean', default: false },
+    port: { type: 'string', default: '8080', value: 'N', help: 'the port (default 8080; 0: any free one)' },
+    host: {
+      type: 'string',
+      default: '127.0.0.1',
+      value: 'H',
+      help: 'the address to listen on (default 127.0.0.1: this machine only)',
+    },
+    open: { type: 'boolean', default: false, help: 'open the page in the default browser' },
+    'allow-run': {
+      type: 'boolean',
+      default: false,
+      help: 'buttons to run a sequence, cancel a run, re-run from the failed step; only from the printed URL, which carries a random token',
+    },
   },
   async run(values, positionals, context) {
     if (positionals.length > 0) throw new EtlError('usage', `ui takes no arguments, got "${positionals.join(' ')}"`);
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new EtlError('usage', `--port must be a port number (0 to 65535), got "${String(values.port)}"`);
-    const host = String(values.host);
+      throw new EtlError('usage', `--port must be a port number (0 to 65535), got "${values.port}"`);
+    const { host } = values;
     const view = await ledgerView(context.repo, { env: context.env });
     const token = values['allow-run'] ? randomBytes(24).toString('base64url') : undefined;
     let started: Awaited<ReturnType<typeof startUiServer>>;
@@ -87,7 +86,7 @@ Options:
     });
     return ExitCode.ok;
   },
-};
+});
 
 /** --open: the system's opener; a machine without one (a server) just has the printed URL. */
 function openBrowser(url: string, env: NodeJS.ProcessEnv): void {

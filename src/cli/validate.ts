@@ -1,42 +1,36 @@
 import { validate, type ValidationReport } from '../definitions/validate.js';
 import { EtlError, ExitCode, type Issue } from '../errors.js';
-import type { Command, CommandContext } from './command.js';
+import type { CommandContext } from './command.js';
 import { appendSummary } from '../github/actions.js';
 import { formatIssues, plural, type IssueFormat } from './output.js';
+import { defineCommand } from './usage.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
 
-export const command: Command = {
-  usage: `Usage: etl validate [SEQUENCE...] [--format text|json|github] [--json] [--strict]
-
-Checks sequences (all of them, or the ones named and the modules they use) and modules.json
+export const command = defineCommand({
+  synopsis: ['etl validate [SEQUENCE...] [--format text|json|github] [--json] [--strict]'],
+  description: `Checks sequences (all of them, or the ones named and the modules they use) and modules.json
 against the schemas in schemas/, and what schemas cannot say: unknown modules, commands that
 do not exist or are not executable, missing conf files, invalid schedules and time zones.
-Never runs a module and never writes a file.
-
-Options:
-  --format F   text (default): file:line:column: severity: message [code]
-               json: an array of {file, line, column, severity, code, message}
-               github: ::error / ::warning annotations for GitHub Actions
-  --json       the same as --format json, as other commands take it
-  --strict     warnings count as errors
-  -C, --repo DIR
-
-Exit status: 0 no errors (warnings allowed unless --strict), 2 errors or a usage error.
-`,
+Never runs a module and never writes a file.`,
   options: {
-    format: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    strict: { type: 'boolean', default: false },
+    format: {
+      type: 'string',
+      value: 'F',
+      help: 'text (default): file:line:column: severity: message [code]\njson: an array of {file, line, column, severity, code, message}\ngithub: ::error / ::warning annotations for GitHub Actions',
+    },
+    json: { type: 'boolean', default: false, help: 'the same as --format json, as other commands take it' },
+    strict: { type: 'boolean', default: false, help: 'warnings count as errors' },
   },
+  notes: 'Exit status: 0 no errors (warnings allowed unless --strict), 2 errors or a usage error.',
   async run(values, positionals, context) {
     if (values.json && values.format !== undefined && values.format !== 'json')
-      throw new EtlError('usage', `--json and --format ${String(values.format)} say different things: give one`);
+      throw new EtlError('usage', `--json and --format ${values.format} say different things: give one`);
     const format = parseFormat(values.json ? 'json' : (values.format ?? 'text'));
     const report = await validate({
       repo: context.repo,
       sequences: positionals,
-      strict: Boolean(values.strict),
+      strict: values.strict,
       env: context.env,
     });
     if (format === 'github') {
@@ -47,7 +41,7 @@ Exit status: 0 no errors (warnings allowed unless --strict), 2 errors or a usage
     if (format === 'text') context.stdout.write(summary(report, context));
     return report.ok ? ExitCode.ok : ExitCode.invalid;
   },
-};
+});
 
 export function parseFormat(value: unknown): IssueFormat {
   if (!FORMATS.includes(value as IssueFormat)) {

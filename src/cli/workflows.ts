@@ -4,24 +4,21 @@ import { EtlError, ExitCode } from '../errors.js';
 import { defaultBranch } from '../git/git.js';
 import { PAGES_WORKFLOW, syncWorkflows, WORKFLOWS_DIR, type WorkflowOptions } from '../github/workflows.js';
 import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
-import type { Command, CommandContext } from './command.js';
+import type { CommandContext } from './command.js';
 import { loadValidated } from './load.js';
+import { defineCommand } from './usage.js';
 
-export const command: Command = {
-  usage: `Usage: etl workflows generate | check
-
-The GitHub Actions workflows in .github/workflows/: etl-validate.yml (pull requests),
+export const command = defineCommand({
+  synopsis: ['etl workflows generate | check'],
+  description: `The GitHub Actions workflows in .github/workflows/: etl-validate.yml (pull requests),
 etl-run.yml (pushes that change definitions), etl-schedule.yml (the sequences' schedules),
 etl-dispatch.yml (run one by hand), and, opted in, etl-pages.yml (etl report published to
 GitHub Pages after each run). "generate" writes missing files and rewrites the generated
 parts of existing ones (cron lines, the list of sequences) from the definitions; "check"
-exits 1 when they are stale.
-
-Options:
-  --pages        generate: add etl-pages.yml (kept up to date from then on)
-  -C, --repo DIR
-`,
-  options: { pages: { type: 'boolean', default: false } },
+exits 1 when they are stale.`,
+  options: {
+    pages: { type: 'boolean', default: false, help: 'generate: add etl-pages.yml (kept up to date from then on)' },
+  },
   async run(values, positionals, context) {
     const action = positionals[0];
     if (positionals.length !== 1 || (action !== 'generate' && action !== 'check')) {
@@ -45,7 +42,7 @@ Options:
     }
     return ExitCode.ok;
   },
-};
+});
 
 /** The CLI as a job runs it, and the branch whose pushes run sequences. */
 export async function workflowOptions(context: CommandContext, pages = false): Promise<WorkflowOptions> {
