@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { Issue } from '../errors.js';
+import { isInside } from '../paths.js';
 import { offsetToPosition, parseJsonSource } from './json-source.js';
 import type { ParsedSource } from './source.js';
 
@@ -104,10 +105,4 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
     i += length;
   }
   return -1;
-}
-
-/** Whether a real path lies inside a real folder (or is it). */
-export function isInside(folder: string, path: string): boolean {
-  const rel = relative(folder, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }

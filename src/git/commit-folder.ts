@@ -6,9 +6,10 @@ import { join, relative, sep } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
-import { gitMessage, gitOperation, identityArgs, isInsideWorkTree, openGit, withIndexLock, type Env } from './git.js';
+import { gitOperation, identityArgs, isInsideWorkTree, openGit, withIndexLock, type Env } from './git.js';
 import { withGitLock, type GitWorkOptions } from './lock.js';
 import { formatTree, objectId, parseTree, readObjects, writeObjects, type TreeEntry } from './objects.js';
+import { gitMessage } from './run-git.js';
 
 export interface CommitFolderOptions extends GitWorkOptions {
   env?: Env;

@@ -1,9 +1,9 @@
-import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import type { GitError, SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
+import { GIT_VARIABLES, gitEnv, gitMessage, runGit, runGitSync } from './run-git.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -14,23 +14,6 @@ export const ACTIONS_IDENTITY = {
   name: 'github-actions[bot]',
   email: '41898282+github-actions[bot]@users.noreply.github.com',
 };
-
-/** GIT_* variables passed on to git: simple-git 4 refuses or strips the others. */
-const GIT_VARIABLES = [
-  'GIT_TERMINAL_PROMPT',
-  'GIT_AUTHOR_NAME',
-  'GIT_AUTHOR_EMAIL',
-  'GIT_AUTHOR_DATE',
-  'GIT_COMMITTER_NAME',
-  'GIT_COMMITTER_EMAIL',
-  'GIT_COMMITTER_DATE',
-  'GIT_SSH',
-  'GIT_SSH_COMMAND',
-  'GIT_ASKPASS',
-  'SSH_ASKPASS',
-];
-/** Variables a ledger's git commands never use, which simple-git 4 refuses outright (npm sets EDITOR). */
-const UNUSED = new Set(['editor', 'visual', 'pager', 'prefix']);
 
 /**
  * A simple-git client for one repository: one git process at a time (parallel index writers
@@ -66,65 +49,17 @@ export function isGitError(error: unknown): error is GitError {
 }
 
 /**
- * The environment for a git process: the user's, less what would point git elsewhere
- * (GIT_DIR, GIT_INDEX_FILE...) or is never needed, with English messages and no prompts.
- */
-export function gitEnv(env: Env, extra: Env = {}): Record<string, string> {
-  const clean: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ ...env, ...extra })) {
-    if (value === undefined || UNUSED.has(key.toLowerCase())) continue;
-    if (!key.toUpperCase().startsWith('GIT_') || GIT_VARIABLES.includes(key)) clean[key] = value;
-  }
-  return { ...clean, LC_ALL: 'C', LANG: 'C', GIT_TERMINAL_PROMPT: '0' };
-}
-
-/**
  * A read-only git query without simple-git, for what every run asks at start (its config,
  * HEAD, the committed definitions): its output, or undefined when git fails or is missing.
  */
-export function gitQuery(
+export async function gitQuery(
   repo: string,
   args: string[],
   env: Env = process.env,
   input?: string,
 ): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      'git',
-      args,
-      { cwd: repo, env: gitEnv(env), maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
-      (error, stdout) => resolve(error ? undefined : stdout),
-    );
-    child.stdin?.on('error', () => {}); // git may exit before reading it all
-    child.stdin?.end(input ?? '');
-  });
-}
-
-/**
- * A read-only git command's output as records split at `separator`, read as git writes them:
- * a reader that stops early (a --limit reached) ends git there, instead of waiting for, and
- * holding, the whole of a long history. A git that fails yields what it wrote before.
- */
-export async function* gitRecords(
-  repo: string,
-  args: string[],
-  separator: string,
-  env: Env = process.env,
-): AsyncGenerator<string> {
-  const child = spawn('git', args, { cwd: repo, env: gitEnv(env), stdio: ['ignore', 'pipe', 'ignore'] });
-  child.on('error', () => {}); // no git: the stream just ends
-  child.stdout.setEncoding('utf8');
-  let rest = '';
-  try {
-    for await (const chunk of child.stdout) {
-      const records = (rest + chunk).split(separator);
-      rest = records.pop()!;
-      yield* records;
-    }
-    if (rest) yield rest;
-  } finally {
-    if (child.exitCode === null) child.kill();
-  }
+  const outcome = await runGit(repo, args, { env, input });
+  return outcome.code === 0 ? outcome.stdout : undefined;
 }
 
 const INDEX_LOCKED = /Unable to create '[^']*\.lock': File exists|index\.lock/;
@@ -174,21 +109,6 @@ export async function identityArgs(git: SimpleGit, env: Env): Promise<string[]> 
   if ((name || env.GIT_AUTHOR_NAME) && (email || env.GIT_AUTHOR_EMAIL)) return [];
   const identity = env.GITHUB_ACTIONS === 'true' ? ACTIONS_IDENTITY : DEFAULT_IDENTITY;
   return ['-c', `user.name=${name || identity.name}`, '-c', `user.email=${email || identity.email}`];
-}
-
-/** The first lines of git's own message, for an error a person reads. */
-export function gitMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return (
-    text
-      // A remote URL may carry a token (https://x-access-token:TOKEN@host/...): never print it.
-      .replace(/(\w+:\/\/)[^/@\s]+@/g, '$1***@')
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .slice(0, 6)
-      .join('; ')
-  );
 }
 
 /**
@@ -280,17 +200,18 @@ let gitVersionChecked = false;
 /** Checks once per process that git is installed and recent enough, with a clear message if not. */
 export function requireGitVersion(): void {
   if (gitVersionChecked) return;
-  const result = spawnSync('git', ['--version'], { encoding: 'utf8' });
-  if (result.error)
+  const result = runGitSync(process.cwd(), ['--version']);
+  if (result.unstarted)
     throw new EtlError(
       'git-missing',
-      `git is needed to record runs in the ledger, and it cannot be started (${(result.error as NodeJS.ErrnoException).code}): install git ${MIN_GIT_VERSION.join('.')} or later`,
+      `git is needed to record runs in the ledger, and it cannot be started (${result.unstarted}): install git ${MIN_GIT_VERSION.join('.')} or later`,
     );
-  const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(result.stdout) ?? []).slice(1).map(Number);
+  const version = result.stdout.toString();
+  const [major = 0, minor = 0] = (/(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
   if (major < MIN_GIT_VERSION[0] || (major === MIN_GIT_VERSION[0] && minor < MIN_GIT_VERSION[1])) {
     throw new EtlError(
       'git-too-old',
-      `${result.stdout.trim()} is too old: etl-ledger needs git ${MIN_GIT_VERSION.join('.')} or later`,
+      `${version.trim()} is too old: etl-ledger needs git ${MIN_GIT_VERSION.join('.')} or later`,
     );
   }
   gitVersionChecked = true;

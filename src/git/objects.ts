@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { EtlError } from '../errors.js';
-import { gitEnv, gitMessage, type Env } from './git.js';
+import type { Env } from './git.js';
+import { gitOutputSync } from './run-git.js';
 
 export interface GitObject {
   type: string;
@@ -10,20 +9,12 @@ export interface GitObject {
 
 /**
  * Reads many objects (`<rev>:<path>` specs) with one `git cat-file --batch`: one process, not
- * one per object. simple-git cannot feed a command's standard input, hence a plain spawn.
+ * one per object. simple-git cannot feed a command's standard input, hence gitOutputSync.
  */
 export function readObjects(repo: string, specs: string[], env: Env = process.env): Map<string, GitObject> {
   const objects = new Map<string, GitObject>();
   if (specs.length === 0) return objects;
-  const result = spawnSync('git', ['cat-file', '--batch'], {
-    cwd: repo,
-    env: gitEnv(env),
-    input: `${specs.join('\n')}\n`,
-    maxBuffer: 1 << 30,
-  });
-  if (result.status !== 0)
-    throw new EtlError('git-failed', `git cat-file failed: ${gitMessage(result.stderr.toString())}`);
-  const out = result.stdout;
+  const out = gitOutputSync(repo, ['cat-file', '--batch'], { env, input: `${specs.join('\n')}\n` });
   let at = 0;
   for (const spec of specs) {
     const end = out.indexOf(0x0a, at);
@@ -80,12 +71,9 @@ export function formatTree(entries: TreeEntry[]): Buffer {
  */
 export function writeObjects(repo: string, type: 'blob' | 'tree', paths: string[], env: Env = process.env): string[] {
   if (paths.length === 0) return [];
-  const result = spawnSync('git', ['hash-object', '-w', '-t', type, '--stdin-paths'], {
-    cwd: repo,
-    env: gitEnv(env),
+  const ids = gitOutputSync(repo, ['hash-object', '-w', '-t', type, '--stdin-paths'], {
+    env,
     input: `${paths.join('\n')}\n`,
   });
-  if (result.status !== 0)
-    throw new EtlError('git-failed', `git hash-object failed: ${gitMessage(result.stderr.toString())}`);
-  return result.stdout.toString().trim().split('\n');
+  return ids.toString().trim().split('\n');
 }

@@ -1,22 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
-import {
-  checkedOutBranch,
-  gitEnv,
-  gitOperation,
-  gitMessage,
-  isGitError,
-  identityArgs,
-  openGit,
-  pushBranch,
-  type Env,
-} from './git.js';
+import { checkedOutBranch, gitOperation, isGitError, identityArgs, openGit, pushBranch, type Env } from './git.js';
 import type { KeptAside } from './kept-aside.js';
 import { withGitLock, type GitWorkOptions } from './lock.js';
+import { gitMessage, gitOutputSync } from './run-git.js';
 import { sleep } from '../timers.js';
 
 /** Rejections that mean "the remote moved": fetch, put our commits on top, try again. */
@@ -250,12 +240,8 @@ async function keptAside(git: SimpleGit, files: string[], pushed: string, remote
  */
 function replayTree(repo: string, env: Env, tip: string, commit: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'etl-replay-'));
-  const options = { cwd: repo, env: { ...gitEnv(env), GIT_INDEX_FILE: join(dir, 'index') }, maxBuffer: 1 << 30 };
-  const git = (args: string[], input?: string) => {
-    const result = spawnSync('git', args, { ...options, input });
-    if (result.status !== 0) throw new Error(`git ${args[0]}: ${result.stderr.toString().trim()}`);
-    return result.stdout.toString();
-  };
+  const git = (args: string[], input?: string) =>
+    gitOutputSync(repo, args, { env, input, indexFile: join(dir, 'index') }).toString();
   try {
     // ":old-mode new-mode old-id new-id status\0path\0" per changed path.
     const fields = git(['diff-tree', '-r', '-z', '--no-renames', `${commit}^`, commit]).split('\0');

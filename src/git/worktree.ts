@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
-import { gitMessage, openGit, type Env } from './git.js';
+import { openGit, type Env } from './git.js';
+import { gitMessage } from './run-git.js';
 
 export interface WorktreeOptions {
   env?: Env;

@@ -1,6 +1,7 @@
 import { RUN_ID_PATTERN, runIdTime } from './layout.js';
 import { TRAILERS } from './commit.js';
-import { gitOperation, gitQuery, gitRecords, type Env } from '../git/git.js';
+import { gitOperation, gitQuery, type Env } from '../git/git.js';
+import { gitRecords } from '../git/run-git.js';
 
 export interface LoggedRun {
   id: string;

@@ -4,7 +4,7 @@
 // as a log, served or copied into a report.
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isInside } from '../definitions/read-source.js';
+import { isInside } from '../paths.js';
 import { RUNS_DIR } from './layout.js';
 
 /**

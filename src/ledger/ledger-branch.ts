@@ -2,16 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { RUNS_DIR } from './layout.js';
-import {
-  gitCommonDir,
-  gitQuery,
-  gitMessage,
-  gitOperation,
-  identityArgs,
-  openGit,
-  resolveCommit,
-  type Env,
-} from '../git/git.js';
+import { gitCommonDir, gitQuery, gitOperation, identityArgs, openGit, resolveCommit, type Env } from '../git/git.js';
+import { gitMessage } from '../git/run-git.js';
 
 /** `git config etl.ledgerBranch NAME`: the repository keeps its runs on that branch. */
 const CONFIG_KEY = 'etl.ledgerBranch';

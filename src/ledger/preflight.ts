@@ -1,9 +1,9 @@
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { isInside } from '../definitions/read-source.js';
 import { EtlError } from '../errors.js';
 import { RUNS_DIR } from './layout.js';
 import { gitOperation, isInsideWorkTree, openGit, pushBranch, type Env } from '../git/git.js';
+import { isInside } from '../paths.js';
 
 export interface LedgerTarget {
   commit: boolean;

@@ -1,27 +1,10 @@
 // The run folders of a working tree that are not yet recorded in git, kept as a small list in
 // its git directory: `etl ledger sync` reads the list instead of asking git to look at every
 // file under runs/ (3.3 s with 100,000 runs in the ledger, and growing with it).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gitDirOf } from '../git/git-dir.js';
 import { RUN_ID_PATTERN } from './layout.js';
-
-/**
- * The git directory of the working tree holding `path` (a linked worktree has its own), found
- * as git finds it, or undefined outside git. No git process: every run asks.
- */
-export function gitDirOf(path: string): string | undefined {
-  for (let dir = resolve(path); ; dir = dirname(dir)) {
-    const dotGit = join(dir, '.git');
-    try {
-      if (statSync(dotGit).isDirectory()) return dotGit;
-      const pointer = /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1]?.trim();
-      if (pointer) return isAbsolute(pointer) ? pointer : resolve(dir, pointer);
-    } catch {
-      // no .git here: look higher up
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
-}
 
 const folderOf = (gitDir: string) => join(gitDir, 'etl', 'unrecorded');
 const scannedMark = (gitDir: string) => join(gitDir, 'etl', 'ledger-scanned');

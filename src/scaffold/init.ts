@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { EtlError } from '../errors.js';
 import { SEQUENCES_DIR } from '../definitions/model.js';
 import { validate } from '../definitions/validate.js';
 import { syncWorkflows } from '../github/workflows.js';
-import { defaultBranch } from '../git/git.js';
+import { defaultBranch, gitQuery } from '../git/git.js';
+import { runGit } from '../git/run-git.js';
 import { GITIGNORE_LINES, templateFiles } from './template.js';
 
 export interface InitResult {
@@ -63,8 +63,8 @@ export async function initRepository(target: string, options: InitOptions = {}):
   }
   mkdirSync(join(dir, SEQUENCES_DIR), { recursive: true });
   mergeLines(dir, '.gitignore', GITIGNORE_LINES, result);
-  result.packageNamesEtl = mergePackageJson(dir, options.packageSpec ?? packageSpec(), result);
-  result.gitInitialised = initGit(dir);
+  result.packageNamesEtl = mergePackageJson(dir, options.packageSpec ?? (await packageSpec()), result);
+  result.gitInitialised = await initGit(dir);
   // The workflows come from the definitions, as `etl workflows generate` makes them: a
   // workflow of one's own keeps everything outside its generated regions.
   const report = await validate({ repo: dir });
@@ -161,7 +161,7 @@ function mergePackageJson(dir: string, spec: string | undefined, result: InitRes
  * Where this etl-ledger came from, as an npm install spec: the git repository it was cloned
  * from, or the spec of the project that installed it. Undefined when neither can be told.
  */
-export function packageSpec(): string | undefined {
+export async function packageSpec(): Promise<string | undefined> {
   const root = new URL('../../../', import.meta.url).pathname;
   const parent = /^(.*)\/node_modules\/etl-ledger\/$/.exec(root)?.[1];
   if (parent) {
@@ -173,31 +173,16 @@ export function packageSpec(): string | undefined {
       // no readable package.json above node_modules
     }
   }
-  try {
-    const url = execFileSync('git', ['-C', root, 'remote', 'get-url', 'origin'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-    if (/^https:\/\//.test(url)) return `git+${url}`;
-    const scp = /^([\w.-]+@[\w.-]+):(.+)$/.exec(url); // git@github.com:owner/etl-ledger.git
-    if (scp) return `git+ssh://${scp[1]}/${scp[2]}`;
-  } catch {
-    // not a git checkout
-  }
+  const url = (await gitQuery(root, ['remote', 'get-url', 'origin']))?.trim();
+  if (url === undefined) return undefined; // not a git checkout
+  if (/^https:\/\//.test(url)) return `git+${url}`;
+  const scp = /^([\w.-]+@[\w.-]+):(.+)$/.exec(url); // git@github.com:owner/etl-ledger.git
+  if (scp) return `git+ssh://${scp[1]}/${scp[2]}`;
   return undefined;
 }
 
 /** `git init` unless the folder is already inside a work tree (or git is not installed). */
-function initGit(dir: string): boolean {
-  try {
-    execFileSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: dir, stdio: 'ignore' });
-    return false;
-  } catch {
-    try {
-      execFileSync('git', ['init', '--quiet'], { cwd: dir, stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  }
+async function initGit(dir: string): Promise<boolean> {
+  if ((await runGit(dir, ['rev-parse', '--is-inside-work-tree'])).code === 0) return false;
+  return (await runGit(dir, ['init', '--quiet'])).code === 0;
 }

@@ -5,9 +5,9 @@
 // remote takes only a fast-forward, so of two daemons that read the same claims one push goes
 // through; the other reads again and finds the tick taken. The ref is not a branch, so no
 // workflow sees it; `git log refs/etl/claims` shows who ran what.
-import { execFile } from 'node:child_process';
 import { EtlError } from '../errors.js';
-import { DEFAULT_IDENTITY, type Env, gitEnv, gitMessage } from '../git/git.js';
+import { DEFAULT_IDENTITY, type Env } from '../git/git.js';
+import { gitMessage, runGit } from '../git/run-git.js';
 import { sleep } from '../timers.js';
 
 export const CLAIMS_REF = 'refs/etl/claims';
@@ -178,20 +178,9 @@ interface GitResult {
   output: string;
 }
 
-function git(options: ClaimOptions, args: string[], input = '', extra: Env = {}): Promise<GitResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      'git',
-      args,
-      { cwd: options.repo, env: gitEnv(options.env, extra), encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, output: `${stdout}\n${stderr}${error && !stderr ? error.message : ''}` });
-      },
-    );
-    child.stdin?.on('error', () => {});
-    child.stdin?.end(input);
-  });
+async function git(options: ClaimOptions, args: string[], input = '', extra: Env = {}): Promise<GitResult> {
+  const { code, stdout, stderr } = await runGit(options.repo, args, { env: options.env, extra, input });
+  return { code, stdout, output: `${stdout}\n${stderr}` };
 }
 
 /** git's message without the progress lines of a push. */

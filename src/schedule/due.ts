@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCron } from '../definitions/cron.js';
 import { SEQUENCES_DIR, type Definitions } from '../definitions/model.js';
-import { gitEnv } from '../git/git.js';
+import { runGitSync } from '../git/run-git.js';
 import { runsNewestFirst, readRun, type LedgerView } from '../ledger/history.js';
 import { previousTick } from './next-tick.js';
 
@@ -81,16 +80,13 @@ export function latestFullRunStart(ledger: LedgerView, sequence: string): number
  */
 function sequencesExistedSince(definitions: Definitions): Map<string, number> {
   const since = new Map<string, number>();
-  const log = spawnSync('git', ['log', '--diff-filter=A', '--format=%x00%ct', '--name-only', '--', SEQUENCES_DIR], {
-    cwd: definitions.repo,
-    env: gitEnv(process.env),
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-  });
-  if (log.status === 0) {
+  // Sync: dueSequences, a sync function of the library's API, asks this in its loop.
+  const additions = ['log', '--diff-filter=A', '--format=%x00%ct', '--name-only', '--', SEQUENCES_DIR];
+  const log = runGitSync(definitions.repo, additions);
+  if (log.code === 0) {
     // Newest first: the last time a file was added is the one that counts (a file deleted and
     // added again exists since it came back).
-    for (const entry of log.stdout.split('\0').filter(Boolean)) {
+    for (const entry of log.stdout.toString().split('\0').filter(Boolean)) {
       const [time, ...files] = entry.split('\n').filter(Boolean);
       for (const file of files) if (!since.has(file)) since.set(file, Number(time) * 1000);
     }

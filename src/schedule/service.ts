@@ -12,7 +12,7 @@ import { type Definitions, SEQUENCES_DIR } from '../definitions/model.js';
 import { validate } from '../definitions/validate.js';
 import { EtlError } from '../errors.js';
 import { writeJsonAtomic } from '../ledger/atomic.js';
-import { gitDirOf } from '../ledger/unrecorded.js';
+import { gitDirOf } from '../git/git-dir.js';
 import { isAlive, type LockOwner, readLock, releaseIfMine, tryLock } from '../lock-file.js';
 import type { Launched, SequenceStatus } from './scheduler.js';
 

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { commitRunFolder } from '../../src/ledger/commit.js';
-import { gitMessage } from '../../src/git/git.js';
+import { gitMessage } from '../../src/git/run-git.js';
 import type { RunRecord } from '../../src/runner/records.js';
 import { cloneOf, git, initRepo, pipelineWithRemote, runFolders } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
