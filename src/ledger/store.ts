@@ -5,6 +5,7 @@
 import type { Env } from '../git/git.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import {
+  abandonedIfRunnerGone,
   findRun,
   type HistoryOptions,
   type LedgerView,
@@ -54,6 +55,11 @@ export class LedgerStore {
     return new LedgerStore(await ledgerView(repo, { env: options.env }), options.cache);
   }
 
+  /** The same roots with a cache of their own (a server's, kept between requests). */
+  withCache(cache: LedgerCache): LedgerStore {
+    return new LedgerStore(this.view, cache);
+  }
+
   /** Where runs are written (and reaped): a ledger branch's worktree, or the repository. */
   get writeRoot(): string {
     return this.roots[0]!;
@@ -93,6 +99,12 @@ export class LedgerStore {
   /** A run's record as written (a running one with its steps brought up to date), or undefined. */
   readRun(ref: Pick<RunRef, 'folder'> & { root?: string }): RunRecord | undefined {
     return readRun(ref.root ?? this.writeRoot, ref, this.cache);
+  }
+
+  /** A run's record as a reader shows it: abandoned if its runner is gone (nothing is written). */
+  readRunAsShown(ref: RunRef): RunRecord | undefined {
+    const record = this.readRun(ref);
+    return record && abandonedIfRunnerGone(ref.root, record);
   }
 
   /** A run a command was asked for: abandoned if its runner is gone, or an error saying why it cannot be read. */
