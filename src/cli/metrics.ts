@@ -1,7 +1,6 @@
 import { formatMetrics } from '../runner/metrics.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
-import { metricsHistory } from '../ledger/metrics.js';
+import { LedgerStore } from '../ledger/store.js';
 import type { Command } from './command.js';
 import { checkKnownSequence, parseLimit } from './options.js';
 import { formatTable, tableTime } from './output.js';
@@ -28,9 +27,9 @@ Options:
   async run(values, positionals, context) {
     if (positionals.length !== 1)
       throw new EtlError('usage', `metrics takes one sequence name, got ${positionals.length}`);
-    const view = await ledgerView(context.repo, { env: context.env });
-    const sequence = checkKnownSequence(context.repo, view, positionals[0]!);
-    const points = metricsHistory(view, sequence, {
+    const store = await LedgerStore.open(context.repo, { env: context.env });
+    const sequence = checkKnownSequence(context.repo, store, positionals[0]!);
+    const points = store.metrics(sequence, {
       step: values.step as string | undefined,
       key: values.key as string | undefined,
       limit: parseLimit(values.limit),
