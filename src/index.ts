@@ -17,6 +17,7 @@ export { syncLedger, type SyncResult } from './ledger/sync.js';
 export { changedSequences, type ChangedOptions, type ChangedSequence } from './review/changed.js';
 export { logFromGit, type LoggedRun } from './ledger/git-log.js';
 export { ledgerRoot } from './ledger/ledger-branch.js';
+export { LedgerStore, type OpenLedgerOptions } from './ledger/store.js';
 export { nextTick, previousTick } from './schedule/next-tick.js';
 export { dueSequences, type DueOptions, type DueSequence } from './schedule/due.js';
 export { openGitHub, type GitHub } from './github/client.js';

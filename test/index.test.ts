@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dueSequences, planRun, renderWorkflows, validate } from '../src/index.js';
+import { dueSequences, LedgerStore, planRun, renderWorkflows, validate } from '../src/index.js';
 import { ROOT, tempRepo } from './helpers/repo.js';
 
 test('the library validates and plans the bundled example', async () => {
@@ -21,7 +21,7 @@ test('the library validates and plans the bundled example', async () => {
 test('the library tells what is due and renders the workflows', async (t) => {
   const report = await validate({ repo: ROOT, sequences: ['air-quality'] });
   // 06:17 in Madrid in winter is 05:17 UTC; an empty ledger has no run since that tick.
-  const due = dueSequences(report.definitions, tempRepo(t), {
+  const due = dueSequences(report.definitions, new LedgerStore(tempRepo(t)), {
     cron: '17 6 * * *',
     now: new Date('2026-01-15T05:20:00Z'),
   });

@@ -1,5 +1,5 @@
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
+import { LedgerStore } from '../ledger/store.js';
 import { planRun } from '../runner/plan.js';
 import { parseDay, succeededTicks, ticksBetween } from '../schedule/backfill.js';
 import { launchRun } from '../schedule/service.js';
@@ -54,7 +54,7 @@ and stops.`,
     const ticks = ticksBetween(sequence, from!, to!);
     const done = values.rerun
       ? new Map<string, string>()
-      : succeededTicks(await ledgerView(context.repo, { env: context.env }), sequence.name);
+      : succeededTicks(await LedgerStore.open(context.repo, { env: context.env }), sequence.name);
     const runArgs = [
       ...Object.entries(params).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
       ...gitRunArgs(values),

@@ -1,10 +1,7 @@
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { findRun, requireRun } from '../ledger/history.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
-import { readStep } from '../ledger/step-log.js';
-import { standIn } from '../ledger/unchanged.js';
+import { LedgerStore } from '../ledger/store.js';
 import { diffRuns, type LoadedRun, type RunSide, type StepDiff } from '../review/run-diff.js';
 import type { CommandContext } from './command.js';
 import { formatTable } from './output.js';
@@ -22,8 +19,8 @@ before), SEQUENCE@last-failed.`,
   options: { json: { type: 'boolean', default: false, help: 'print the comparison as JSON' } },
   async run(values, positionals, context) {
     if (positionals.length !== 2) throw new EtlError('usage', `diff takes two runs, got ${positionals.length}`);
-    const view = await ledgerView(context.repo, { env: context.env });
-    const [a, b] = positionals.map((spec) => load(view, spec));
+    const store = await LedgerStore.open(context.repo, { env: context.env });
+    const [a, b] = positionals.map((spec) => load(store, spec));
     const diff = diffRuns(context.repo, a!, b!, context.env);
     if (values.json) {
       context.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
@@ -99,12 +96,12 @@ before), SEQUENCE@last-failed.`,
   },
 });
 
-function load(view: Awaited<ReturnType<typeof ledgerView>>, spec: string): LoadedRun {
-  const ref = findRun(view, spec);
-  const run = requireRun(ref);
-  const steps = run.steps.map((s) => readStep(join(ref.root, ref.folder), s.record));
+function load(store: LedgerStore, spec: string): LoadedRun {
+  const ref = store.find(spec);
+  const run = store.requireRun(ref);
+  const steps = run.steps.map((s) => store.readStep(join(ref.root, ref.folder), s.record));
   // A step skipped as unchanged (or as done by a resumed run) stands for the run it points at.
-  return { run, steps, stand_ins: steps.map((step) => (step?.skipped_as ? standIn(view, step) : undefined)) };
+  return { run, steps, stand_ins: steps.map((step) => (step?.skipped_as ? store.standIn(step) : undefined)) };
 }
 
 function describe(side: RunSide): string {

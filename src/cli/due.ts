@@ -1,5 +1,5 @@
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
+import { LedgerStore } from '../ledger/store.js';
 import { dueSequences, sameCron } from '../schedule/due.js';
 import { loadValidated } from './load.js';
 import { defineCommand } from './usage.js';
@@ -43,7 +43,10 @@ already ran since its tick runs twice.`,
         `etl due: warning: no sequence has the schedule "${cron}" (are the workflows stale? run etl workflows generate); only missed ticks are caught up\n`,
       );
     }
-    const due = dueSequences(report.definitions, await ledgerView(context.repo, { env: context.env }), { cron, now });
+    const due = dueSequences(report.definitions, await LedgerStore.open(context.repo, { env: context.env }), {
+      cron,
+      now,
+    });
     if (values.json) context.stdout.write(`${JSON.stringify(due.map((d) => d.name))}\n`);
     else if (due.length === 0) context.stdout.write('nothing is due\n');
     else

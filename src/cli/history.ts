@@ -1,8 +1,7 @@
 import { describeSummaryEnding, failedStep } from '../runner/labels.js';
 import { formatDuration, parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
-import { listHistory } from '../ledger/history.js';
+import { LedgerStore } from '../ledger/store.js';
 import type { RunRecord } from '../runner/records.js';
 import { RUN_STATUSES } from '../runner/statuses.js';
 import { readTicks, type TickEntry } from '../schedule/tick-log.js';
@@ -39,8 +38,8 @@ With --ticks: the ticks etl schedule saw on this machine, newest first, each wit
     if (status !== undefined && !STATUSES.includes(status))
       throw new EtlError('usage', `--status must be one of ${STATUSES.join(', ')}, got "${status}"`);
     const limit = parseLimit(values.limit);
-    const view = await ledgerView(context.repo, { env: context.env });
-    if (positionals[0] !== undefined) checkKnownSequence(context.repo, view, positionals[0]);
+    const store = await LedgerStore.open(context.repo, { env: context.env });
+    if (positionals[0] !== undefined) checkKnownSequence(context.repo, store, positionals[0]);
     if (values.ticks) {
       if (status !== undefined || values.since !== undefined)
         throw new EtlError('usage', '--ticks lists every tick: --status and --since go with runs');
@@ -54,7 +53,7 @@ With --ticks: the ticks etl schedule saw on this machine, newest first, each wit
       return ExitCode.ok;
     }
     const since = values.since === undefined ? undefined : parseSince(values.since, new Date());
-    const runs = listHistory(view, {
+    const runs = store.list({
       sequence: positionals[0],
       status,
       since,

@@ -3,7 +3,7 @@ import { describeKeptAside } from '../git/kept-aside.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { syncLedger } from '../ledger/sync.js';
 import { checkSequenceName } from '../ledger/layout.js';
-import { reapAbandoned } from '../ledger/reap.js';
+import { LedgerStore } from '../ledger/store.js';
 import type { CommandContext } from './command.js';
 import { defineCommand } from './usage.js';
 
@@ -80,8 +80,8 @@ run as abandoned but never write to the ledger.`,
 
 /** etl ledger reap [SEQUENCE]: what it recorded as abandoned, a line each. */
 async function reap(sequence: string | undefined, context: CommandContext): Promise<number> {
-  const ledger = await ledgerRoot(context.repo, { env: context.env });
-  const reaped = reapAbandoned(ledger, sequence === undefined ? undefined : [checkSequenceName(sequence)]);
+  const store = await LedgerStore.open(context.repo, { env: context.env });
+  const reaped = store.reap(sequence === undefined ? undefined : [checkSequenceName(sequence)]);
   for (const { folder, run } of reaped) context.stdout.write(`abandoned ${folder}: ${run.error}\n`);
   if (reaped.length === 0)
     context.stdout.write(`no run${sequence ? ` of ${sequence}` : ''} left behind by a runner that is gone\n`);

@@ -1,7 +1,7 @@
 import { relative, resolve } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
-import { type LineageEntry, lineageOf, type UpstreamNode, upstreamOf } from '../ledger/lineage.js';
+import type { LineageEntry, UpstreamNode } from '../ledger/lineage.js';
+import { LedgerStore } from '../ledger/store.js';
 import { describeArtifact, isExternal } from '../runner/lineage.js';
 import { parseLimit } from './options.js';
 import { formatTable, type Paint, tableTime } from './output.js';
@@ -29,17 +29,17 @@ their local input, output and config (etl run --no-lineage leaves it out).`,
     // Steps run in the repository's root: their paths are relative to it, or absolute.
     const inside = relative(context.repo, target) || '.';
     const shown = inside.startsWith('..') ? target : inside;
-    const view = await ledgerView(context.repo, { env: context.env });
+    const store = await LedgerStore.open(context.repo, { env: context.env });
     const query = { limit: parseLimit(values.limit), runs: parseLimit(values.runs, '--runs') };
     const now = await describeArtifact(shown, shown, context.repo);
     if (values.upstream) {
       // The content the file has now is the one traced (an edit by hand is a source of its own).
-      const tree = upstreamOf(view, context.repo, target, { ...query, sha256: now?.sha256 ?? null });
+      const tree = store.upstream(context.repo, target, { ...query, sha256: now?.sha256 ?? null });
       if (values.json) context.stdout.write(`${JSON.stringify(tree, null, 2)}\n`);
       else context.stdout.write(`${formatTree(tree, context.paint).join('\n')}\n`);
       return tree.written_by ? ExitCode.ok : ExitCode.failed;
     }
-    const uses = lineageOf(view, context.repo, target, query);
+    const uses = store.lineage(context.repo, target, query);
     const matches = (e: LineageEntry) =>
       e.artifact.sha256 === undefined || now?.sha256 === undefined ? null : e.artifact.sha256 === now.sha256;
     if (values.json) {

@@ -2,6 +2,7 @@ import { EtlError, ExitCode } from '../errors.js';
 import { configuredLedgerBranch } from '../ledger/ledger-branch.js';
 import { logFromGit } from '../ledger/git-log.js';
 import { checkSequenceName } from '../ledger/layout.js';
+import { LedgerStore } from '../ledger/store.js';
 import { checkKnownSequence, parseLimit } from './options.js';
 import { formatTable, tableTime } from './output.js';
 import { defineCommand } from './usage.js';
@@ -28,7 +29,7 @@ newest first. Works in a clone that has no run folders checked out, e.g. a shall
     });
     // No commit of it either: a sequence that neither is defined nor ever ran is refused.
     if (positionals[0] !== undefined && runs.length === 0)
-      checkKnownSequence(context.repo, context.repo, positionals[0]);
+      checkKnownSequence(context.repo, new LedgerStore(context.repo), positionals[0]);
     if (values.json) {
       context.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       return ExitCode.ok;

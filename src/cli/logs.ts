@@ -1,8 +1,8 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
-import { findRun, requireRun, type RunRef } from '../ledger/history.js';
+import type { RunRef } from '../ledger/history.js';
+import { LedgerStore } from '../ledger/store.js';
 import { insideRuns } from '../ledger/inside-runs.js';
 import { stepFiles } from '../ledger/layout.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
@@ -21,9 +21,10 @@ name. With --follow, keeps printing a running run's output until the run ends.`,
   async run(values, positionals, context) {
     if (positionals.length < 1 || positionals.length > 2)
       throw new EtlError('usage', `logs takes a run and optionally a step, got ${positionals.length} arguments`);
-    const ref = findRun(await ledgerView(context.repo, { env: context.env }), positionals[0]!);
+    const store = await LedgerStore.open(context.repo, { env: context.env });
+    const ref = store.find(positionals[0]!);
     const root = ref.root;
-    const load = () => requireRun(ref);
+    const load = () => store.requireRun(ref);
     let run = load();
     const pick = (steps: StepSummary[]) => (positionals[1] === undefined ? steps : [selectStep(run, positionals[1])]);
     const state: PrintState = { offsets: new Map(), refused: new Set(), atLineStart: true, printed: 0 };

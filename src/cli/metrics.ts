@@ -1,7 +1,6 @@
 import { formatMetrics } from '../runner/metrics.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
-import { metricsHistory } from '../ledger/metrics.js';
+import { LedgerStore } from '../ledger/store.js';
 import { checkKnownSequence, parseLimit } from './options.js';
 import { formatTable, tableTime } from './output.js';
 import { defineCommand } from './usage.js';
@@ -19,9 +18,9 @@ line per run and step, with each KEY=VALUE.`,
   async run(values, positionals, context) {
     if (positionals.length !== 1)
       throw new EtlError('usage', `metrics takes one sequence name, got ${positionals.length}`);
-    const view = await ledgerView(context.repo, { env: context.env });
-    const sequence = checkKnownSequence(context.repo, view, positionals[0]!);
-    const points = metricsHistory(view, sequence, {
+    const store = await LedgerStore.open(context.repo, { env: context.env });
+    const sequence = checkKnownSequence(context.repo, store, positionals[0]!);
+    const points = store.metrics(sequence, {
       step: values.step,
       key: values.key,
       limit: parseLimit(values.limit),

@@ -5,8 +5,8 @@ import { SEQUENCES_DIR } from '../definitions/model.js';
 import { didYouMean } from '../definitions/suggest.js';
 import { isDefinedSequence } from '../definitions/validate.js';
 import { EtlError } from '../errors.js';
-import { type LedgerView, ledgerSequences } from '../ledger/history.js';
 import { checkSequenceName, RUNS_DIR } from '../ledger/layout.js';
+import type { LedgerStore } from '../ledger/store.js';
 import { checkWebhookUrl } from '../notify/webhook.js';
 import type { OptionTable, OptionValues } from './usage.js';
 
@@ -124,14 +124,14 @@ export function parseParams(given: readonly string[]): Record<string, string> {
  * A sequence a read command is asked about: defined, or with runs in the ledger. One that
  * is neither is a typo more often than not: a usage error (exit 2), with the names nearest it.
  */
-export function checkKnownSequence(repo: string, view: LedgerView, sequence: string): string {
+export function checkKnownSequence(repo: string, store: LedgerStore, sequence: string): string {
   checkSequenceName(sequence);
-  const roots = typeof view === 'string' ? [view] : view;
+  const roots = store.roots;
   if (isDefinedSequence(repo, sequence) || roots.some((root) => existsSync(join(root, RUNS_DIR, sequence))))
     return sequence;
   const folder = join(repo, SEQUENCES_DIR);
   const defined = (existsSync(folder) ? readdirSync(folder) : []).map((file) => file.replace(/\.(json|ya?ml)$/, ''));
-  const known = [...defined, ...roots.flatMap((root) => ledgerSequences(root))];
+  const known = [...defined, ...roots.flatMap((root) => store.sequencesIn(root))];
   throw new EtlError(
     'unknown-sequence',
     `no sequence "${sequence}" in ${SEQUENCES_DIR}/, and no runs of it in the ledger${didYouMean(sequence, known)}`,

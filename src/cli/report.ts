@@ -1,7 +1,7 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { originWeb } from '../github/remote.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
 import { LedgerCache } from '../ledger/read-cache.js';
+import { LedgerStore } from '../ledger/store.js';
 import { MAX_RUNS_PER_SEQUENCE } from '../ui/api.js';
 import { cachedDefinitions } from '../ui/cached-definitions.js';
 import { writeReport } from '../ui/report.js';
@@ -34,12 +34,11 @@ earlier report is refused.`,
     const summary = await writeReport(
       {
         repo: context.repo,
-        view: await ledgerView(context.repo, { env: context.env }),
+        // Each run's lineage reads the runs before it: read once for the whole report.
+        store: await LedgerStore.open(context.repo, { env: context.env, cache: new LedgerCache() }),
         remote: await originWeb(context.repo, context.env),
         definitions: cachedDefinitions(context.repo, context.env),
         now: () => now,
-        // Each run's lineage reads the runs before it: read once for the whole report.
-        cache: new LedgerCache(),
       },
       values.out,
       { runs, now },

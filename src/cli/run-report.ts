@@ -5,7 +5,7 @@ import { appendSummary, runSummary, warningLine, writeOutputs } from '../github/
 import { describeKeptAside } from '../git/kept-aside.js';
 import type { RunOutcome } from '../ledger/run-sequence.js';
 import { type RunNotifyOptions, tellRunOutcome } from '../notify/run-outcome.js';
-import { readLogTail, readStep } from '../ledger/step-log.js';
+import type { LedgerStore } from '../ledger/store.js';
 import { failedStep } from '../runner/labels.js';
 import type { RunRecord } from '../runner/records.js';
 import type { CommandContext } from './command.js';
@@ -25,21 +25,22 @@ export interface RunOutput {
 export async function reportOutcome(
   context: CommandContext,
   io: RunOutput,
-  ledger: string,
+  store: LedgerStore,
   outcome: RunOutcome,
   notify: Pick<RunNotifyOptions, 'github' | 'webhooks'>,
 ): Promise<void> {
   const { run, folder, scratch } = outcome;
+  const ledger = store.writeRoot;
   const { out } = io;
   // Where the records are, as a path that exists from here (a ledger branch's worktree is
   // inside .git; a run from a subfolder is recorded at the repository's root).
   const shown = relative(context.cwd, join(ledger, folder)) || '.';
   if (io.actions) {
-    appendSummary(context.env, runSummary(run, folder, ledger));
+    appendSummary(context.env, runSummary(run, folder, store));
     writeOutputs(context.env, { 'run-id': run.id, status: run.status, 'record-path': `${folder}/run.json` });
   }
   if (run.status === 'failed' && !io.verbose && !io.actions)
-    context.stderr.write(failureLogs(join(ledger, folder), shown, run));
+    context.stderr.write(failureLogs(store, join(ledger, folder), shown, run));
   out.write(summaryLine(run, shown, io.paint));
   if (scratch) out.write(`scratch folder kept for inspection: ${scratch}\n`);
   // After a rebase onto the remote the commit that was pushed is not the one first made.
@@ -60,7 +61,7 @@ export async function reportOutcome(
   if (io.json) context.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
   await tellRunOutcome(
     outcome,
-    { repo: context.repo, env: context.env, ledger, ...notify },
+    { repo: context.repo, env: context.env, store, ...notify },
     {
       told: (line) => context.stderr.write(`${line}\n`),
       warn: (option, message) => context.stderr.write(warningLine(context.env, 'etl run', option, message)),
@@ -77,13 +78,13 @@ export function runExitCode(outcome: RunOutcome, cancelledExit: number): number 
 }
 
 /** The last lines of the failed step's log: what a person needs to see first. */
-function failureLogs(folder: string, shown: string, run: RunRecord, lines = 20): string {
+function failureLogs(store: LedgerStore, folder: string, shown: string, run: RunRecord, lines = 20): string {
   const failed = failedStep(run);
   if (!failed) return '';
-  const record = readStep(folder, failed.record);
+  const record = store.readStep(folder, failed.record);
   if (!record) return '';
   if (record.log.path === null) return `(step ${failed.index} printed nothing)\n`;
-  const tail = readLogTail(join(folder, record.log.path), lines);
+  const tail = store.readLogTail(join(folder, record.log.path), lines);
   if (tail === undefined) return '';
   if (!tail) return `(step ${failed.index} printed nothing)\n`;
   return `--- last ${tail.split('\n').length} lines of ${failed.name}'s log (${join(shown, record.log.path)}) ---\n${tail}\n---\n`;

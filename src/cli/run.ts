@@ -7,6 +7,7 @@ import { actionsView, inActions, maskCommands, warningLine } from '../github/act
 import { triggerFrom } from '../github/env.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
+import { LedgerStore } from '../ledger/store.js';
 import { LOCAL_TRIGGER_KINDS, type Trigger } from '../runner/records.js';
 import type { RunObserver } from '../runner/engine.js';
 import {
@@ -288,7 +289,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
     view.stop();
     stop.dispose();
   }
-  await reportOutcome(context, io, ledger, outcome, {
+  await reportOutcome(context, io, new LedgerStore(ledger), outcome, {
     github: values.notify,
     webhooks: { ...request.webhooks, secrets: secretValues(prepared.plan, context.env) },
   });

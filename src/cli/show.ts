@@ -3,9 +3,7 @@ import { describeEnding, stepPosition } from '../runner/labels.js';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
-import { findRun, requireRun } from '../ledger/history.js';
-import { readStep } from '../ledger/step-log.js';
+import { LedgerStore } from '../ledger/store.js';
 import type { RunRecord } from '../runner/records.js';
 import { lineageNote, skippedNote } from './output.js';
 import { defineCommand } from './usage.js';
@@ -20,10 +18,11 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
   },
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `show takes one run, got ${positionals.length}`);
-    const ref = findRun(await ledgerView(context.repo, { env: context.env }), positionals[0]!);
+    const store = await LedgerStore.open(context.repo, { env: context.env });
+    const ref = store.find(positionals[0]!);
     const root = ref.root;
-    const run = requireRun(ref);
-    const steps = run.steps.map((s) => readStep(join(root, ref.folder), s.record));
+    const run = store.requireRun(ref);
+    const steps = run.steps.map((s) => store.readStep(join(root, ref.folder), s.record));
     if (values.json) {
       context.stdout.write(`${JSON.stringify({ run, steps: steps.filter(Boolean) }, null, 2)}\n`);
       return ExitCode.ok;

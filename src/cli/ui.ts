@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EtlError, ExitCode } from '../errors.js';
 import { originWeb } from '../github/remote.js';
-import { ledgerView } from '../ledger/ledger-branch.js';
+import { LedgerStore } from '../ledger/store.js';
 import { cachedDefinitions } from '../ui/cached-definitions.js';
 import { startUiServer } from '../ui/server.js';
 import { defineCommand } from './usage.js';
@@ -36,13 +36,13 @@ JSON API it reads (/api/sequences, /api/runs, /api/runs/ID, /api/runs/ID/definit
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new EtlError('usage', `--port must be a port number (0 to 65535), got "${values.port}"`);
     const { host } = values;
-    const view = await ledgerView(context.repo, { env: context.env });
+    const store = await LedgerStore.open(context.repo, { env: context.env });
     const token = values['allow-run'] ? randomBytes(24).toString('base64url') : undefined;
     let started: Awaited<ReturnType<typeof startUiServer>>;
     try {
       started = await startUiServer({
         repo: context.repo,
-        view,
+        store,
         remote: await originWeb(context.repo, context.env),
         host,
         port,
@@ -53,7 +53,7 @@ JSON API it reads (/api/sequences, /api/runs, /api/runs/ID, /api/runs/ID/definit
           ? {
               token,
               repo: context.repo,
-              view,
+              store,
               env: context.env,
               log: (line) => context.stdout.write(`etl ui: ${new Date().toISOString()} ${line}\n`),
             }

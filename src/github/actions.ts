@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
-import { readLogTail, readStep } from '../ledger/step-log.js';
+import type { LedgerStore } from '../ledger/store.js';
 import type { RunObserver } from '../runner/engine.js';
 import { describeEnding, stepLabel, stepPosition } from '../runner/labels.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
@@ -88,7 +88,7 @@ const SUMMARY_LIMIT = 1000 * 1024;
 const TAIL_LINES = 30;
 
 /** A Markdown summary of a run: its steps, and the log tails of the ones that failed. */
-export function runSummary(run: RunRecord, folder: string, ledger: string): string {
+export function runSummary(run: RunRecord, folder: string, store: LedgerStore): string {
   const rows = run.steps.map(
     (s) =>
       `| ${stepPosition(s)} | ${cell(s.name)} | ${cell(s.module)} | ${s.status} | ${s.duration_ms === null ? '' : formatDuration(s.duration_ms)} | ${s.exit_code ?? ''} |`,
@@ -97,7 +97,7 @@ export function runSummary(run: RunRecord, folder: string, ledger: string): stri
   text += `Run \`${run.id}\`, recorded in \`${folder}\`${run.definitions.commit ? `, definitions of \`${run.definitions.commit.slice(0, 12)}\`` : ''}.${run.error ? `\n\n${cell(run.error)}` : ''}\n\n`;
   text += `| # | step | module | status | duration | exit |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
   for (const step of run.steps.filter((s) => s.status === 'failed' || s.status === 'timed_out')) {
-    const tail = logTail(join(ledger, folder), step.record);
+    const tail = logTail(store, join(store.writeRoot, folder), step.record);
     if (tail) text += `\n${foldedLog(`last lines of ${cell(step.name)}'s log`, tail)}\n`;
   }
   return text;
@@ -112,9 +112,9 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
-function logTail(folder: string, recordPath: string): string | undefined {
-  const record = readStep(folder, recordPath);
-  return record?.log.path ? readLogTail(join(folder, record.log.path), TAIL_LINES, 8000) : undefined;
+function logTail(store: LedgerStore, folder: string, recordPath: string): string | undefined {
+  const record = store.readStep(folder, recordPath);
+  return record?.log.path ? store.readLogTail(join(folder, record.log.path), TAIL_LINES, 8000) : undefined;
 }
 
 /** Appends Markdown to the step summary, if there is one and it has room. */

@@ -1,7 +1,7 @@
 import { describeEnding, failedStep } from '../runner/labels.js';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
-import { readLogTail, readStep } from '../ledger/step-log.js';
+import type { LedgerStore } from '../ledger/store.js';
 import type { RunRecord } from '../runner/records.js';
 import { foldedLog } from './actions.js';
 import { callGitHub, type GitHub } from './client.js';
@@ -9,8 +9,8 @@ import { callGitHub, type GitHub } from './client.js';
 export const FAILURE_LABEL = 'etl-failure';
 
 export interface NotifyContext {
-  /** The ledger repository and the run's folder in it, for the log tail. */
-  ledger: string;
+  /** The ledger the run is recorded in and the run's folder in it, for the log tail. */
+  store: LedgerStore;
   folder: string;
   /** The ledger commit, when the run was committed. */
   commit?: string;
@@ -95,11 +95,10 @@ function links(github: GitHub, context: NotifyContext): string {
 
 function failureReport(run: RunRecord, context: NotifyContext, github: GitHub): string {
   const failed = failedStep(run);
-  const record = failed ? readStep(join(context.ledger, context.folder), failed.record) : undefined;
+  const folder = join(context.store.writeRoot, context.folder);
+  const record = failed ? context.store.readStep(folder, failed.record) : undefined;
   const last = record?.attempts.at(-1);
-  const tail = record?.log.path
-    ? readLogTail(join(context.ledger, context.folder, record.log.path), 30, 6000)
-    : undefined;
+  const tail = record?.log.path ? context.store.readLogTail(join(folder, record.log.path), 30, 6000) : undefined;
   return [
     `### Run \`${run.id}\` of \`${run.sequence}\` failed${run.duration_ms === null ? '' : ` after ${formatDuration(run.duration_ms)}`}${links(github, context)}`,
     '',

@@ -10,15 +10,15 @@ import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { triggerFrom } from '../github/env.js';
 import { originWeb, runLinks } from '../github/remote.js';
-import { listHistory } from '../ledger/history.js';
 import type { RunOutcome } from '../ledger/run-sequence.js';
+import type { LedgerStore } from '../ledger/store.js';
 import type { Delivery } from './webhook.js';
 
 export interface RunNotifyOptions {
   repo: string;
   env: NodeJS.ProcessEnv;
   /** The ledger the run is recorded in. */
-  ledger: string;
+  store: LedgerStore;
   /** --notify: tell GitHub through an issue. */
   github: boolean;
   /** --webhook URLs, each attempt's timeout, and the secrets to mask in what is posted. */
@@ -47,14 +47,15 @@ async function tellWebhooks(
   options: RunNotifyOptions,
   report: NotifyReport,
 ): Promise<void> {
-  const { webhooks, ledger } = options;
+  const { webhooks, store } = options;
   const { webhookPayload, deliverWebhooks } = await import('./webhook.js');
-  const previous = listHistory(ledger, { sequence: run.sequence, before: run.id, limit: 10 }).find(
-    (r) => r.status !== 'running',
-  );
+  const previous = store
+    .list({ sequence: run.sequence, before: run.id, limit: 10 })
+    .find((r) => r.status !== 'running');
   const links = runLinks(run, await originWeb(options.repo, options.env));
   const payload = webhookPayload(run, {
-    folder: join(ledger, folder),
+    store,
+    folder: join(store.writeRoot, folder),
     previous,
     secrets: webhooks.secrets,
     links: { ...links },
@@ -80,7 +81,7 @@ async function tellGitHub(
     ]);
     const github = await openGitHub(options.repo, options.env);
     const result = await notifyRunOutcome(github, run, {
-      ledger: options.ledger,
+      store: options.store,
       folder,
       commit,
       runUrl: triggerFrom(options.env, null).ci?.url,

@@ -4,7 +4,7 @@
 // as fields. A webhook that is down is retried with backoff, then given up on: it never fails
 // the run.
 import { join } from 'node:path';
-import { readLogTail, readStep } from '../ledger/step-log.js';
+import type { LedgerStore } from '../ledger/store.js';
 import { describeEnding, failedStep } from '../runner/labels.js';
 import { Redactor } from '../runner/logs.js';
 import type { RunRecord } from '../runner/records.js';
@@ -40,6 +40,8 @@ const FAILED = new Set(['failed', 'abandoned']);
 export function webhookPayload(
   run: RunRecord,
   options: {
+    /** The ledger, and the run's folder (absolute) in it. */
+    store: LedgerStore;
     folder: string;
     previous?: RunRecord;
     secrets?: Iterable<string>;
@@ -51,9 +53,11 @@ export function webhookPayload(
   if (!FAILED.has(run.status) && !recovered) return undefined;
   const redact = new Redactor(options.secrets ?? []);
   const failed = failedStep(run);
-  const record = failed ? readStep(options.folder, failed.record) : undefined;
+  const record = failed ? options.store.readStep(options.folder, failed.record) : undefined;
   const last = record?.attempts.at(-1);
-  const tail = record?.log.path ? readLogTail(join(options.folder, record.log.path), 20, 4000) : undefined;
+  const tail = record?.log.path
+    ? options.store.readLogTail(join(options.folder, record.log.path), 20, 4000)
+    : undefined;
   const ending = last ? describeEnding(last) : '';
   const text = recovered
     ? `etl: ${run.sequence} succeeded again (run ${run.id}), after a ${options.previous!.status} run`

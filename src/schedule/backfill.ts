@@ -4,7 +4,7 @@ import { parseCron } from '../definitions/cron.js';
 import type { SequenceDef } from '../definitions/model.js';
 import { startOfDayIn } from '../definitions/time-zone.js';
 import { EtlError } from '../errors.js';
-import { type LedgerView, readRun, runsNewestFirst } from '../ledger/history.js';
+import type { LedgerStore } from '../ledger/store.js';
 import { nextTick } from './next-tick.js';
 
 /** More ticks than this in one backfill is a mistake of range or schedule, not a plan. */
@@ -32,10 +32,10 @@ export function ticksBetween(sequence: SequenceDef, from: Date, to: Date): Date[
 }
 
 /** Tick (ISO) -> the id of a successful whole run for it in the ledger. */
-export function succeededTicks(ledger: LedgerView, sequence: string): Map<string, string> {
+export function succeededTicks(ledger: LedgerStore, sequence: string): Map<string, string> {
   const done = new Map<string, string>();
-  for (const ref of runsNewestFirst(ledger, { sequence })) {
-    const run = readRun(ref.root, ref);
+  for (const ref of ledger.runsNewestFirst({ sequence })) {
+    const run = ledger.readRun(ref);
     const tick = run?.tick ?? run?.trigger?.tick;
     if (run && tick && run.status === 'succeeded' && run.selection === null && !done.has(tick)) done.set(tick, run.id);
   }

@@ -9,8 +9,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
 import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
-import { ledgerRoot, ledgerView } from '../ledger/ledger-branch.js';
-import { reapAbandoned } from '../ledger/reap.js';
+import { LedgerStore } from '../ledger/store.js';
 import { NotStartedNotices } from '../notify/run-outcome.js';
 import { claimer } from './claimer.js';
 import { type LogFormat, logLine } from './daemon-log.js';
@@ -104,9 +103,8 @@ export class Daemon {
     const { repo, env } = this.options;
     let scheduler: Scheduler | undefined;
     try {
-      const view = await ledgerView(repo, { env });
-      const ledger = await ledgerRoot(repo, { env });
-      scheduler = this.scheduler = this.newScheduler(ledger, (sequence) => latestFullRunStart(view, sequence));
+      const store = await LedgerStore.open(repo, { env });
+      scheduler = this.scheduler = this.newScheduler(store, (sequence) => latestFullRunStart(store, sequence));
       await this.load();
       scheduler.catchUp();
     } catch (error) {
@@ -151,7 +149,7 @@ export class Daemon {
     this.reloadTimer = setTimeout(() => void this.load().catch(() => {}), 300);
   }
 
-  private newScheduler(ledger: string, lastRunStart: (sequence: string) => number | undefined): Scheduler {
+  private newScheduler(store: LedgerStore, lastRunStart: (sequence: string) => number | undefined): Scheduler {
     const { repo, env, runArgs, claimsOn } = this.options;
     const { host, pid } = this.lock.info;
     return new Scheduler({
@@ -162,7 +160,7 @@ export class Daemon {
       launch: (sequence, tick, early) => {
         // A tick is one of the moments a run left behind by a dead runner is recorded so.
         try {
-          reapAbandoned(ledger, [sequence], 0);
+          store.reap([sequence], 0);
         } catch {
           // a ledger that cannot be written now fails the run itself, which says why
         }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseCron } from '../definitions/cron.js';
 import { SEQUENCES_DIR, type Definitions } from '../definitions/model.js';
 import { runGitSync } from '../git/run-git.js';
-import { runsNewestFirst, readRun, type LedgerView } from '../ledger/history.js';
+import type { LedgerStore } from '../ledger/store.js';
 import { previousTick } from './next-tick.js';
 
 export interface DueSequence {
@@ -31,7 +31,7 @@ export interface DueOptions {
  * the catch-up window, and since the sequence's file was first committed) is due too, and
  * one already run since its tick is not run twice.
  */
-export function dueSequences(definitions: Definitions, ledger: LedgerView, options: DueOptions): DueSequence[] {
+export function dueSequences(definitions: Definitions, ledger: LedgerStore, options: DueOptions): DueSequence[] {
   const catchUpMs = options.catchUpMs ?? 24 * 3_600_000;
   const due: DueSequence[] = [];
   let existedSince: Map<string, number> | undefined;
@@ -66,9 +66,9 @@ export function dueSequences(definitions: Definitions, ledger: LedgerView, optio
  * When the latest run that counts for a tick started: a whole run of the sequence (not one
  * with --from or --only), whatever triggered it (the schedule, a person, a push).
  */
-export function latestFullRunStart(ledger: LedgerView, sequence: string): number | undefined {
-  for (const ref of runsNewestFirst(ledger, { sequence })) {
-    const run = readRun(ref.root, ref);
+export function latestFullRunStart(ledger: LedgerStore, sequence: string): number | undefined {
+  for (const ref of ledger.runsNewestFirst({ sequence })) {
+    const run = ledger.readRun(ref);
     if (run && run.selection === null) return Date.parse(run.started_at);
   }
   return undefined;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { SEQUENCES_DIR } from '../definitions/model.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import { isDefinedSequence } from '../definitions/validate.js';
-import { findRun, type LedgerView, listHistory, readRun } from '../ledger/history.js';
+import type { LedgerStore } from '../ledger/store.js';
 import { lockFile, RUN_ID_PATTERN } from '../ledger/layout.js';
 import type { LockInfo } from '../ledger/lock.js';
 import { isAlive, readLock } from '../lock-file.js';
@@ -23,7 +23,7 @@ export interface Actions {
   token: string;
   /** The pipeline repository runs start in. */
   repo: string;
-  view: LedgerView;
+  store: LedgerStore;
   env: NodeJS.ProcessEnv;
   /** Told of every action asked for, done or refused, in a line: who, what, and the run. */
   log?(line: string): void;
@@ -143,7 +143,7 @@ async function run(actions: Actions, body: Record<string, unknown>): Promise<Api
   }
   child.unref();
   try {
-    const id = await recordedRun(actions.view, sequence, child);
+    const id = await recordedRun(actions.store, sequence, child);
     if (id === undefined) {
       const error = readFileSync(said, 'utf8').trim().split('\n').slice(-5).join('\n');
       return { status: 409, json: { error: error || `etl run ended (exit code ${child.exitCode}) without a run` } };
@@ -169,13 +169,12 @@ const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * time while it goes on, undefined if it ended without one (refused: invalid, locked).
  */
 async function recordedRun(
-  view: LedgerView,
+  store: LedgerStore,
   sequence: string,
   child: ChildProcess,
 ): Promise<string | null | undefined> {
   const host = hostname();
-  const find = () =>
-    listHistory(view, { sequence, limit: 5 }).find((run) => run.pid === child.pid && run.host === host)?.id;
+  const find = () => store.list({ sequence, limit: 5 }).find((run) => run.pid === child.pid && run.host === host)?.id;
   for (const deadline = Date.now() + RUN_START_MS; Date.now() < deadline; ) {
     const ended = child.exitCode !== null || child.signalCode !== null;
     const id = find();
@@ -189,11 +188,11 @@ async function recordedRun(
 function cancel(actions: Actions, body: Record<string, unknown>): ApiResponse {
   const id = body.run;
   if (typeof id !== 'string' || !RUN_ID_PATTERN.test(id)) return { status: 400, json: { error: 'run is a run id' } };
-  let record: ReturnType<typeof readRun>;
+  let record: ReturnType<LedgerStore['readRun']>;
   let root: string;
   try {
-    const ref = findRun(actions.view, id);
-    record = readRun(ref.root, ref);
+    const ref = actions.store.find(id);
+    record = actions.store.readRun(ref);
     root = ref.root;
   } catch {
     return { status: 404, json: { error: 'no such run' } };

@@ -7,22 +7,12 @@ import { join } from 'node:path';
 import type { Definitions } from '../definitions/model.js';
 import { type GitHubWeb, runLinks } from '../github/remote.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
-import {
-  findRun,
-  type LedgerView,
-  ledgerSequences,
-  listHistory,
-  readRun,
-  abandonedIfRunnerGone,
-} from '../ledger/history.js';
+import type { RunRef } from '../ledger/history.js';
 import { insideRuns } from '../ledger/inside-runs.js';
 import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
-import type { LedgerCache } from '../ledger/read-cache.js';
 import { blobOnDisk } from '../ledger/pin.js';
 import { pinDiff, pinnedFiles } from '../ledger/pinned.js';
-import { sourcesOf } from '../ledger/lineage.js';
-import { metricsHistory } from '../ledger/metrics.js';
-import { readStep } from '../ledger/step-log.js';
+import type { LedgerStore } from '../ledger/store.js';
 import { maskPlan, type Plan, planRun } from '../runner/plan.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import type {
@@ -41,15 +31,13 @@ import { readStatus } from '../schedule/service.js';
 export interface ApiContext {
   /** The pipeline repository: git objects (the pinned definitions) are read from it. */
   repo: string;
-  /** Where runs are read from (a ledger branch's worktree first, then the repository). */
-  view: LedgerView;
+  /** Where runs are read from (a ledger branch's worktree first, then the repository); a server's keeps a cache. */
+  store: LedgerStore;
   /** The repository's GitHub address, when its origin is on GitHub: a run's links. */
   remote?: GitHubWeb;
   /** The definitions, when they validate (a sequence's schedule, description, steps). */
   definitions(): Promise<Definitions | undefined>;
   now(): Date;
-  /** Folders and finished records kept between requests (a server's). */
-  cache?: LedgerCache;
   /** The environment runs get (a running step's argv is planned with it, secrets masked). */
   env?: Record<string, string | undefined>;
 }
@@ -105,10 +93,9 @@ async function sequences(context: ApiContext): Promise<ApiResponse> {
   const definitions = await context.definitions();
   const defined = definitions ? listSequences(definitions, context.now()) : [];
   const names = new Set(defined.map((s) => s.name));
-  const roots = typeof context.view === 'string' ? [context.view] : context.view;
-  for (const root of roots) for (const name of ledgerSequences(root, context.cache)) names.add(name);
+  for (const name of context.store.sequences()) names.add(name);
   const list = [...names].sort().map((name) => {
-    const recent = listHistory(context.view, { sequence: name, limit: RECENT_RUNS, cache: context.cache });
+    const recent = context.store.list({ sequence: name, limit: RECENT_RUNS });
     const finished = recent.filter((r) => r.status !== 'running');
     return {
       ...(defined.find((s) => s.name === name) ?? { name, defined: false as const }),
@@ -135,7 +122,7 @@ function runs(context: ApiContext, query: URLSearchParams): ApiResponse {
   if (since === null || until === null) return badRequest('since and until are dates (2026-11-01) or times');
   // The older bound of the two: the cursor, or the end of the range.
   const before = cursor ?? until;
-  const page = listHistory(context.view, { sequence, status, since, before, limit: limit + 1, cache: context.cache });
+  const page = context.store.list({ sequence, status, since, before, limit: limit + 1 });
   const more = page.length > limit;
   const shown = page.slice(0, limit);
   return {
@@ -150,7 +137,7 @@ function metrics(context: ApiContext, sequence: string, query: URLSearchParams):
   const limit = Number(query.get('limit') ?? 50);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RUNS_PER_SEQUENCE)
     return badRequest(`limit is 1 to ${MAX_RUNS_PER_SEQUENCE}`);
-  return { status: 200, json: { points: metricsHistory(context.view, sequence, { limit }) } satisfies MetricsAnswer };
+  return { status: 200, json: { points: context.store.metrics(sequence, { limit }) } satisfies MetricsAnswer };
 }
 
 /**
@@ -188,7 +175,7 @@ async function oneRun(context: ApiContext, id: string): Promise<ApiResponse> {
     status: 200,
     json: {
       run: found.run,
-      steps: stepRecords(found),
+      steps: stepRecords(context.store, found),
       links: runLinks(found.run, context.remote),
       running_argv: await runningArgv(context, found.run),
     } satisfies RunAnswer,
@@ -224,10 +211,10 @@ async function runningArgv(context: ApiContext, run: RunRecord): Promise<Record<
 }
 
 /** A run's step records (readStep reads none that lies outside runs/). */
-function stepRecords({ run, folder }: { run: RunRecord; folder: string }): StepRecord[] {
+function stepRecords(store: LedgerStore, { run, folder }: { run: RunRecord; folder: string }): StepRecord[] {
   const steps: StepRecord[] = [];
   for (const line of run.steps) {
-    const step = readStep(folder, line.record);
+    const step = store.readStep(folder, line.record);
     if (step) steps.push(step);
   }
   return steps;
@@ -241,7 +228,7 @@ function runDefinitions(context: ApiContext, id: string): ApiResponse {
   const found = locate(context, id);
   if (!found) return notFound('run');
   const { run } = found;
-  const [previous] = listHistory(context.view, { sequence: run.sequence, before: run.id, limit: 1 });
+  const [previous] = context.store.list({ sequence: run.sequence, before: run.id, limit: 1 });
   return {
     status: 200,
     json: {
@@ -258,23 +245,23 @@ function runDefinitions(context: ApiContext, id: string): ApiResponse {
 function runLineage(context: ApiContext, id: string): ApiResponse {
   const found = locate(context, id);
   if (!found) return notFound('run');
-  const sources = sourcesOf(context.view, context.repo, found.run, stepRecords(found), 200, context.cache);
+  const sources = context.store.sources(context.repo, found.run, stepRecords(context.store, found), 200);
   return { status: 200, json: { sources } satisfies LineageAnswer };
 }
 
 /** A run by its whole id: its record and folder, when they lie inside runs/ (no link out of it). */
 function locate(context: ApiContext, id: string): { run: RunRecord; folder: string; root: string } | undefined {
-  let ref: ReturnType<typeof findRun>;
+  let ref: RunRef;
   try {
-    ref = findRun(context.view, id);
+    ref = context.store.find(id);
   } catch {
     return undefined;
   }
   const folder = join(ref.root, ref.folder);
   if (ref.id !== id) return undefined;
-  const record = readRun(ref.root, ref); // none outside runs/
-  if (!record) return undefined;
-  return { run: abandonedIfRunnerGone(ref.root, record), folder, root: ref.root };
+  const run = context.store.readRunAsShown(ref); // none outside runs/
+  if (!run) return undefined;
+  return { run, folder, root: ref.root };
 }
 
 /**

@@ -34,8 +34,10 @@ export const SECURITY_HEADERS: Record<string, string> = {
 /** Starts the server; resolves once it listens, with the address it took. */
 export async function startUiServer(options: UiOptions): Promise<{ server: Server; url: string }> {
   const host = options.host ?? '127.0.0.1';
-  const context: UiOptions = { cache: new LedgerCache(), ...options };
-  const events = new EventHub(typeof options.view === 'string' ? [options.view] : options.view, options.now);
+  // A server keeps folders and finished records between requests, unless given a store that does.
+  const store = options.store.cache ? options.store : options.store.withCache(new LedgerCache());
+  const context: UiOptions = { ...options, store };
+  const events = new EventHub(store.roots, options.now);
   // Known once it listens, before the first request: the Host check needs it.
   const self = { host, port: 0 };
   const server = createServer((request, response) => {

@@ -10,6 +10,7 @@ import { startUiServer } from '../../src/ui/server.js';
 import { git, initRepo } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 import { findRunFolders, readRunFolder } from '../helpers/runs.js';
+import { LedgerStore } from '../../src/ledger/store.js';
 
 const TOKEN = 'AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldA==';
 
@@ -71,7 +72,7 @@ test('a log linked to .git/config or /etc/passwd is never printed by etl logs, s
 
   const { server, url } = await startUiServer({
     repo,
-    view: repo,
+    store: new LedgerStore(repo),
     port: 0,
     now: () => new Date(),
     definitions: async () => (await validate({ repo })).definitions,

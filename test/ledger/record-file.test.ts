@@ -9,6 +9,7 @@ import { validate } from '../../src/definitions/validate.js';
 import { startUiServer } from '../../src/ui/server.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
 import { findRunFolders } from '../helpers/runs.js';
+import { LedgerStore } from '../../src/ledger/store.js';
 
 /** Five runs of "good"; the newest four's records spoilt, each a different way. */
 async function spoiltLedger(t: TestContext) {
@@ -103,7 +104,7 @@ test("the UI's API answers 200 over a ledger with malformed records, and 404 for
   const { repo, unusableRuns, badStep } = await spoiltLedger(t);
   const { server, url } = await startUiServer({
     repo,
-    view: repo,
+    store: new LedgerStore(repo),
     port: 0,
     now: () => new Date(),
     definitions: async () => (await validate({ repo })).definitions,

@@ -11,6 +11,7 @@ import { networkInterfaces } from 'node:os';
 import { githubWeb, originWeb, runLinks } from '../../src/github/remote.js';
 import { git, initRepo } from '../helpers/git.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
+import { LedgerStore } from '../../src/ledger/store.js';
 
 const DEFINITIONS = {
   modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
@@ -50,7 +51,7 @@ async function serve(t: TestContext, repo: string) {
   const { server, url } = await startUiServer({
     repo,
     remote: await originWeb(repo, process.env),
-    view: repo,
+    store: new LedgerStore(repo),
     port: 0,
     now: () => new Date(),
     definitions: async () => (await validate({ repo })).definitions,

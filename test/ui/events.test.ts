@@ -7,6 +7,7 @@ import { LedgerWatch } from '../../src/ui/watch.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipelineRepo, startCli } from '../helpers/repo.js';
+import { LedgerStore } from '../../src/ledger/store.js';
 
 interface Stream {
   events: Array<{ event: string; data: string; id?: string }>;
@@ -55,7 +56,7 @@ function events(url: string, headers: Record<string, string> = {}): Promise<Stre
 async function serve(t: TestContext, repo: string) {
   const { server, url } = await startUiServer({
     repo,
-    view: repo,
+    store: new LedgerStore(repo),
     port: 0,
     now: () => new Date(),
     definitions: async () => undefined,
