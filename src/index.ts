@@ -29,7 +29,7 @@ export { listSequences, type SequenceSummary } from './schedule/overview.js';
 export { initRepository, type InitResult } from './scaffold/init.js';
 export { metricsHistory, type MetricPoint, type MetricsQuery } from './ledger/metrics.js';
 export { lineageOf, upstreamOf, type LineageEntry, type UpstreamNode } from './ledger/lineage.js';
-export { resumedValues, resumePoint, type ResumePoint } from './ledger/unchanged.js';
+export { resumedValues, resumePoint, type ResumePoint } from './ledger/earlier-runs.js';
 export { describeArtifact, hashFile } from './runner/lineage.js';
 export { diffRuns, type RunDiff } from './review/run-diff.js';
 export type { Artifact, StepLineage, SkippedAs } from './runner/records.js';

@@ -32,7 +32,7 @@ import {
   WEBHOOK_OPTIONS,
 } from './options.js';
 import { formatPlan } from './plan.js';
-import { resumedValues, resumePoint } from '../ledger/unchanged.js';
+import { resumedValues, resumePoint } from '../ledger/earlier-runs.js';
 import { progressView } from './progress.js';
 import { type RunOutput, reportOutcome, runExitCode } from './run-report.js';
 import { listenForStop } from './stop-signals.js';

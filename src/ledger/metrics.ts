@@ -6,7 +6,7 @@ import type { MetricValue } from '../runner/metrics.js';
 import type { Role, RunRecord } from '../runner/records.js';
 import { type LedgerView, readRun, abandonedIfRunnerGone, runsNewestFirst } from './history.js';
 import { readStep } from './step-log.js';
-import { standIn } from './unchanged.js';
+import { standIn } from './earlier-runs.js';
 
 export interface MetricPoint {
   run_id: string;

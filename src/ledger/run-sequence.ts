@@ -15,7 +15,7 @@ import { lastSuccessfulMetrics } from './metrics.js';
 import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
 import type { PushOptions, PushResult } from '../git/push.js';
-import { lastDoneSteps } from './unchanged.js';
+import { lastDoneSteps } from './earlier-runs.js';
 import { openRecorder } from './recorder.js';
 import { noteUnrecorded } from './unrecorded.js';
 

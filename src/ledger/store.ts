@@ -31,7 +31,7 @@ import { type MetricPoint, type MetricsQuery, metricsHistory } from './metrics.j
 import type { LedgerCache } from './read-cache.js';
 import { type Reaped, reapAbandoned } from './reap.js';
 import { readLogTail, readStep } from './step-log.js';
-import { standIn } from './unchanged.js';
+import { standIn } from './earlier-runs.js';
 
 export interface OpenLedgerOptions {
   env?: Env;

@@ -20,7 +20,7 @@ import {
   type StepFiles,
   summarise,
 } from './step-records.js';
-import type { DoneBefore } from './unchanged.js';
+import type { DoneBefore } from './fingerprint.js';
 
 /**
  * Told of every change of a run's state. A hook may return a promise: the run waits for it

@@ -12,7 +12,7 @@ import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
 import type { Plan, PlannedStep } from './plan.js';
 import { runProcess } from './process.js';
 import type { Role, RunRecord, StepRecord } from './records.js';
-import { fingerprintOf, judgeUnchanged } from './unchanged.js';
+import { fingerprintOf, judgeUnchanged } from './fingerprint.js';
 import type { ModuleSpec, Spawner } from './spawner.js';
 import { attemptStatus, endAttempt, newAttempt, summarise, summaryIndex, wrapperEnv } from './step-records.js';
 

@@ -40,7 +40,7 @@ export interface PlannedStep {
   env: Record<string, string>;
   /** Rules on the step's metrics, checked when its module exits 0. */
   expect: Record<string, string>;
-  /** Skipped when given the same as its last successful run (src/runner/unchanged.ts). */
+  /** Skipped when given the same as its last successful run (src/runner/fingerprint.ts). */
   skip_unchanged: boolean;
 }
 

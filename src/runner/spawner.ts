@@ -1,9 +1,10 @@
 // How modules are started: by Node itself, or by a small Python helper that starts them
 // for a whole run (spawner.py). The helper is the fast path: Node forks the whole runner
-// for every module (about 1.4 ms a step here), Python's subprocess uses vfork, and the
-// helper starts the next step as soon as the one before exits 0, while the runner writes
-// its records. Where python3 is missing, fails, or ETL_SPAWNER=node, Node's spawn is used:
-// the same behaviour, slower, with a watchdog shell that ends the modules if the runner dies.
+// for every module (about 1.4 ms a step here); the helper starts each with posix_spawn (no
+// copy of the runner's memory, about 0.6 ms) and starts the next step as soon as the one
+// before exits 0, while the runner writes its records. Where python3 is missing, fails, or
+// ETL_SPAWNER=node, Node's spawn is used: the same behaviour, slower, with a watchdog shell
+// that ends the modules if the runner dies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// From the ledger, for skip_unchanged and --resume: a step's last successful execution (its
+// What a new run takes from the sequence's earlier runs, for skip_unchanged and --resume: a step's last successful execution (its
 // fingerprint and the output it wrote), and where a failed run can be picked up.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { describeArtifact } from '../runner/lineage.js';
 import { MASK, matchesMasked } from '../runner/logs.js';
 import type { Plan, RunValues } from '../runner/plan.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
-import type { DoneBefore } from '../runner/unchanged.js';
+import type { DoneBefore } from '../runner/fingerprint.js';
 import { abandonedIfRunnerGone, findRun, type LedgerView, type RunRef, readRun, runsNewestFirst } from './history.js';
 import { readStep } from './step-log.js';
 

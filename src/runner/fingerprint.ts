@@ -1,7 +1,7 @@
 // skip_unchanged: a step given the same as its last successful run (module files, `depends` included,
 // argv with its cmd and flags, non-secret env, params, config content, input hashes), whose output still has the hash
 // that run recorded, need not run again. What it was given is kept as one hash in its record
-// (its fingerprint); the last successful run's is found in the ledger (src/ledger/unchanged.ts).
+// (its fingerprint); the last successful run's is found in the ledger (src/ledger/earlier-runs.ts).
 import { createHash } from 'node:crypto';
 import { describeArtifact } from './lineage.js';
 import type { Plan, PlannedStep } from './plan.js';
