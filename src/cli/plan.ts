@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
+import { graphLevels } from '../definitions/graph.js';
 import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { maskPlan, planRun, type Plan, type PlannedStep } from '../runner/plan.js';
@@ -64,16 +65,32 @@ export function formatPlan(plan: Plan, paint: Paint, selected: (step: PlannedSte
     ].filter(Boolean);
     const env = Object.keys(step.env);
     const program = relative(plan.repo, step.command);
+    const needs =
+      step.needs &&
+      `   needs ${step.needs.length ? step.needs.map((i) => nameOf(plan, i)).join(', ') : 'nothing: starts at once'}`;
     return [
       `${paint('bold', `${step.index}. ${step.name}`)}${step.name === step.module ? '' : ` (module ${step.module})`}`,
+      ...(needs ? [needs] : []),
       `   ${paint('cyan', '$')} ${joinWords(step.argv)}`,
       `   ${paint('dim', `program ${program.startsWith('..') ? step.command : program} · ${limits.join(' · ')}${env.length ? ` · env ${env.join(', ')}` : ''}`)}`,
     ].join('\n');
   };
   let text = `Sequence ${paint('bold', plan.sequence)} (${plan.file}), working directory ${plan.repo}${plan.timeout_ms ? `, timeout ${formatDuration(plan.timeout_ms)}` : ''}\n\n`;
   text += `${plan.steps.map(show).join('\n\n')}\n`;
+  if (plan.max_parallel !== undefined) text += graphText(plan, paint);
   if (plan.on_failure.length > 0)
     text += `\n${paint('bold', 'On failure:')}\n\n${plan.on_failure.map(show).join('\n\n')}\n`;
   if (plan.secrets.length > 0) text += `\nSecrets (masked in logs and records): ${plan.secrets.join(', ')}\n`;
   return text;
+}
+
+const nameOf = (plan: Plan, index: number) => plan.steps[index - 1]?.name ?? String(index);
+
+/** A graph's steps by level: what may run together, and how many at once. */
+function graphText(plan: Plan, paint: Paint): string {
+  const levels = graphLevels(plan.steps.map((step) => (step.needs ?? []).map((index) => index - 1)));
+  const lines = levels.map(
+    (positions, i) => `  ${i + 1}. ${positions.map((position) => plan.steps[position]!.name).join(', ')}`,
+  );
+  return `\n${paint('bold', `As a graph, up to ${plan.max_parallel} steps at once, by level (the steps of a level may run together):`)}\n${lines.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ import type { Issue, Severity } from '../errors.js';
 import { type ResolvedCommand, resolveCommand, scriptArguments } from './module-command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
 import { parseRule } from './expect-rule.js';
+import { graphProblems } from './graph.js';
 import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
 import { NAME_PATTERN } from './patterns.js';
@@ -142,6 +143,8 @@ export function lintSequence(
   for (const step of allSteps(sequence)) lintStep(step, { modules, repo, exists, params, report });
   if (!Array.isArray(sequence.source.data)) checkEnv(sequence.env, '/env', report, { params });
   lintNearMissPaths(sequence, report);
+  for (const problem of graphProblems(sequence))
+    report(problem.severity, problem.code, problem.pointer, problem.message, problem.part);
   lintSchedule(sequence, report, options.githubSchedules !== false);
   return issues;
 }

@@ -26,6 +26,8 @@ export interface StepDef {
   expect: Record<string, string>;
   /** The step's own skip_unchanged, else the sequence's; false when neither says. */
   skip_unchanged: boolean;
+  /** The names of the steps it waits for, as written; undefined when not given (src/definitions/graph.ts). */
+  needs?: string[];
 }
 
 export interface SequenceDef {
@@ -43,6 +45,8 @@ export interface SequenceDef {
   /** Run parameters: name -> default (undefined: a run must give it) and description. */
   params: Record<string, { default?: string; description?: string }>;
   steps: StepDef[];
+  /** How many steps of a graph may run at once; undefined: one per CPU core. */
+  max_parallel?: number;
   /** The error handler: the seed's error_handler, as steps. */
   on_failure: StepDef[];
 }
@@ -82,6 +86,7 @@ function toStepDef(step: Step, position: number, pointer: string, skipUnchanged 
     env: step.env ?? {},
     expect: step.expect ?? {},
     skip_unchanged: step.skip_unchanged ?? skipUnchanged,
+    ...(step.needs === undefined ? {} : { needs: step.needs }),
   };
 }
 
@@ -123,6 +128,7 @@ export function toSequenceDef(
       ]),
     ),
     steps: data.steps.map((s, i) => toStepDef(s, i, `/steps/${i}`, data.skip_unchanged)),
+    max_parallel: data.max_parallel,
     on_failure: Array.isArray(onFailure)
       ? onFailure.map((s, i) => toStepDef(s, i, `/on_failure/${i}`))
       : [toStepDef(onFailure, 0, '/on_failure')],
@@ -159,6 +165,7 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
           env: strings(step.env),
           expect: strings(step.expect),
           skip_unchanged: typeof step.skip_unchanged === 'boolean' ? step.skip_unchanged : skipUnchanged,
+          ...(Array.isArray(step.needs) ? { needs: step.needs.filter((n): n is string => typeof n === 'string') } : {}),
         },
       ];
     });
@@ -190,6 +197,7 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
     secrets: Array.isArray(object.secrets) ? object.secrets.filter((s): s is string => typeof s === 'string') : [],
     params,
     steps: steps(object.steps, '/steps', object.skip_unchanged === true),
+    max_parallel: Number.isInteger(object.max_parallel) ? (object.max_parallel as number) : undefined,
     on_failure: steps(object.on_failure, '/on_failure'),
   };
 }

@@ -85,6 +85,12 @@ export const Step = z
       .describe(
         'Rules on the metrics the module writes to ETL_METRICS, checked when it exits 0 (one that does not hold fails the step): {"rows": ">= 1", "rejected": "< 5% of rows", "loaded": "within 20% of last"}.',
       ),
+    needs: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'The steps this one waits for, by name (a step without a name is called by its module_name): it starts when each of them succeeded or was skipped; [] starts it at once. A sequence where any step has needs is a graph: steps with nothing between them run at the same time, up to max_parallel, and a step without needs waits for the one before it. Not on on_failure steps.',
+      ),
     skip_unchanged: z
       .boolean()
       .optional()
@@ -132,6 +138,13 @@ export const SequenceObject = z
       .optional()
       .describe(
         'Run parameters: used as ${params.NAME} in input, output, conf and env, given to modules as ETL_PARAM_<NAME>, set with etl run --param NAME=VALUE.',
+      ),
+    max_parallel: z
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'In a graph (a sequence whose steps have needs): how many steps may run at the same time; default: the number of CPU cores of the machine that runs it.',
       ),
     steps: StepList,
   })

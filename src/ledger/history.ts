@@ -142,7 +142,9 @@ function readRunAt(root: string, folder: string, path: string, onProblem?: OnPro
     const step = readStep(folder, line.record);
     return step ? summaryLine(step, line.record) : line;
   });
-  // A step's record is written when it ends: the first one not ended is the one running.
+  // A list's step record is written when it ends: the first one not ended is the one running.
+  // A graph's steps write theirs as they start.
+  if (run.max_parallel !== undefined) return run;
   const current = run.steps.findIndex((line) => line.status === 'pending' || line.status === 'running');
   if (current !== -1) run.steps[current] = { ...run.steps[current]!, status: 'running' };
   return run;

@@ -53,6 +53,9 @@ export function openRecorder(
       return next?.runStarted?.(run);
     },
     stepStarted(run, step) {
+      // In a graph several steps run at once: each says so in its record as it starts, for
+      // readers (a list's running step is the first not ended).
+      if (run.max_parallel !== undefined) stageStep(run, step, false)?.commit();
       if (summaryDue(run)) writeRun(run, false);
       return next?.stepStarted?.(run, step);
     },

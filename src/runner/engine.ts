@@ -3,7 +3,7 @@
 // change of state to an observer, which decides what to write where.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { handlerDeadline, sequenceDeadline } from './deadline.js';
+import { type Deadline, handlerDeadline, sequenceDeadline } from './deadline.js';
 import { DEFAULT_GRACE_MS, execStep, type RunState, skipStep } from './exec-step.js';
 import type { LastMetrics } from './expect.js';
 import { isExternal } from './lineage.js';
@@ -127,58 +127,195 @@ export function openRunSpawner(
   return openSpawner(env, graceMs, plan.steps.length + plan.on_failure.length, note);
 }
 
-async function runSteps(state: RunState, context: RecordContext, started: Date): Promise<void> {
-  const { plan, options, run, now, spawner } = state;
-  await options.observer.runStarted(run);
+/** How the steps ended: the step that failed the run, whether it was cancelled. */
+interface StepsEnded {
+  failed: StepRecord | undefined;
+  cancelled: boolean;
+}
 
+async function runSteps(state: RunState, context: RecordContext, started: Date): Promise<void> {
+  const { plan, options, spawner } = state;
+  await options.observer.runStarted(state.run);
+  const deadline = sequenceDeadline(plan, started.getTime());
+  const ended =
+    plan.max_parallel === undefined
+      ? await runList(state, context, deadline)
+      : await runGraph(state, context, deadline, plan.max_parallel);
+  spawner.cancelNext();
+  await errorHandler(state, context, ended);
+  await endEtl(state, started, ended);
+}
+
+/** The seed's order: one step after another; after a failure or a cancel the rest are skipped. */
+async function runList(state: RunState, context: RecordContext, deadline: Deadline | undefined): Promise<StepsEnded> {
+  const { plan, options, spawner } = state;
   let failed: StepRecord | undefined;
   let cancelled = false;
-  const deadline = sequenceDeadline(plan, started.getTime());
   for (const [i, planned] of plan.steps.entries()) {
     const record = newStepRecord(planned, 'step', plan.steps.length, context);
     cancelled ||= Boolean(options.signal?.aborted);
     if (failed || cancelled || !isSelected(planned, options)) {
       spawner.cancelNext();
-      // --resume: the steps before the failed one stand as the resumed run did them.
-      if (options.resumedFrom && !failed && !cancelled && planned.index < (options.from ?? 1))
-        record.skipped_as = { reason: 'resumed', run_id: options.resumedFrom };
-      await skipStep(state, record);
+      await skipUnselected(state, record, Boolean(failed || cancelled));
       continue;
     }
-    // The next step may start as soon as this one exits 0, unless a deadline could expire
-    // in between (it would then start a step that should not run).
-    const following = plan.steps[i + 1];
-    const ahead =
-      options.startAhead !== false &&
-      deadline === undefined &&
-      Object.keys(planned.expect).length === 0 && // the next one waits for the rules' verdict
-      following &&
-      // With lineage, this step's output is hashed as the next one starts: not if that one writes it.
-      (options.lineage === false || !overwrites(following, planned)) &&
-      // A step that may be skipped as unchanged is judged before it starts.
-      !following.skip_unchanged &&
-      !options.skipUnchanged &&
-      isSelected(following, options)
-        ? following
-        : undefined;
-    await execStep(state, planned, record, {}, deadline, ahead);
+    await execStep(state, planned, record, {}, deadline, aheadOf(state, planned, plan.steps[i + 1], deadline));
     if (record.status === 'cancelled') cancelled = true;
     else if (record.status !== 'succeeded' && record.status !== 'skipped') failed = record; // skipped: unchanged
   }
+  return { failed, cancelled };
+}
 
-  spawner.cancelNext();
-  // error_handler: the on_failure steps, told what failed. Not after a cancel: a person
-  // stopped the run on purpose.
-  if (failed && !cancelled) {
-    const bound = handlerDeadline(plan, now().getTime());
-    for (const planned of plan.on_failure) {
-      const record = newStepRecord(planned, 'on_failure', plan.on_failure.length, context);
-      if (options.signal?.aborted) await skipStep(state, record);
-      else await execStep(state, planned, record, handlerEnv(failed), bound);
+/** A step that does not run: --from/--only left it out, or the run stopped before it. */
+async function skipUnselected(state: RunState, record: StepRecord, stopped: boolean): Promise<void> {
+  const { options } = state;
+  // --resume: the steps before the failed one stand as the resumed run did them.
+  if (options.resumedFrom && !stopped && record.index < (options.from ?? 1))
+    record.skipped_as = { reason: 'resumed', run_id: options.resumedFrom };
+  await skipStep(state, record);
+}
+
+/**
+ * The step that may start as soon as `planned` exits 0, unless a deadline could expire in
+ * between (it would then start a step that should not run).
+ */
+function aheadOf(
+  { options }: RunState,
+  planned: PlannedStep,
+  following: PlannedStep | undefined,
+  deadline: Deadline | undefined,
+): PlannedStep | undefined {
+  return options.startAhead !== false &&
+    deadline === undefined &&
+    Object.keys(planned.expect).length === 0 && // the next one waits for the rules' verdict
+    following &&
+    // With lineage, this step's output is hashed as the next one starts: not if that one writes it.
+    (options.lineage === false || !overwrites(following, planned)) &&
+    // A step that may be skipped as unchanged is judged before it starts.
+    !following.skip_unchanged &&
+    !options.skipUnchanged &&
+    isSelected(following, options)
+    ? following
+    : undefined;
+}
+
+/**
+ * The steps of a graph: each starts once every step it needs succeeded or was skipped, up to
+ * `limit` at once, in the order they became ready. After a failure or a cancel nothing new
+ * starts; the steps running go on to their end (a cancel stops them), the others are skipped.
+ */
+async function runGraph(
+  state: RunState,
+  context: RecordContext,
+  deadline: Deadline | undefined,
+  limit: number,
+): Promise<StepsEnded> {
+  const { plan, options } = state;
+  const graph = new ReadySteps(plan.steps);
+  const ended: StepsEnded = { failed: undefined, cancelled: false };
+  const finished: StepRecord[] = [];
+  let wake: (() => void) | undefined;
+  let running = 0;
+  let thrown: { error: unknown } | undefined;
+  const stopped = () => ended.failed !== undefined || ended.cancelled || Boolean(options.signal?.aborted) || thrown;
+  for (;;) {
+    while (!stopped() && running < limit) {
+      const planned = graph.next();
+      if (!planned) break;
+      const record = newStepRecord(planned, 'step', plan.steps.length, context);
+      if (!isSelected(planned, options)) {
+        await skipUnselected(state, record, false);
+        graph.done(record.index);
+        continue;
+      }
+      running++;
+      const end = () => {
+        finished.push(record);
+        wake?.();
+      };
+      execStep(state, planned, record, {}, deadline).then(end, (error: unknown) => {
+        thrown ??= { error };
+        end();
+      });
+    }
+    if (running === 0) break;
+    if (finished.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+    for (const record of finished.splice(0)) {
+      running--;
+      if (record.status === 'cancelled') ended.cancelled = true;
+      else if (record.status === 'succeeded' || record.status === 'skipped') graph.done(record.index);
+      else ended.failed ??= record;
+    }
+  }
+  if (thrown) throw thrown.error;
+  for (const planned of graph.notStarted())
+    await skipStep(state, newStepRecord(planned, 'step', plan.steps.length, context));
+  ended.cancelled ||= Boolean(options.signal?.aborted);
+  return ended;
+}
+
+/** A graph's steps as they become ready to start: when each step they need is done. */
+class ReadySteps {
+  private readonly waitingOn = new Map<number, number>();
+  private readonly dependents = new Map<number, PlannedStep[]>();
+  private readonly ready: PlannedStep[];
+  private head = 0;
+  private readonly taken = new Set<number>();
+
+  constructor(private readonly steps: PlannedStep[]) {
+    for (const step of steps) {
+      this.waitingOn.set(step.index, step.needs?.length ?? 0);
+      for (const need of step.needs ?? []) {
+        const list = this.dependents.get(need);
+        if (list) list.push(step);
+        else this.dependents.set(need, [step]);
+      }
+    }
+    this.ready = steps.filter((step) => (step.needs?.length ?? 0) === 0);
+  }
+
+  /** The next step ready to start, taken; undefined when none is ready now. */
+  next(): PlannedStep | undefined {
+    const step = this.ready[this.head];
+    if (!step) return undefined;
+    this.head++;
+    this.taken.add(step.index);
+    return step;
+  }
+
+  /** A step succeeded or was skipped: what needed it may be ready. */
+  done(index: number): void {
+    for (const step of this.dependents.get(index) ?? []) {
+      const left = this.waitingOn.get(step.index)! - 1;
+      this.waitingOn.set(step.index, left);
+      if (left === 0) this.ready.push(step);
     }
   }
 
-  // end_etl
+  notStarted(): PlannedStep[] {
+    return this.steps.filter((step) => !this.taken.has(step.index));
+  }
+}
+
+/**
+ * error_handler: the on_failure steps, told what failed. Not after a cancel: a person
+ * stopped the run on purpose.
+ */
+async function errorHandler(state: RunState, context: RecordContext, { failed, cancelled }: StepsEnded): Promise<void> {
+  const { plan, options, now } = state;
+  if (!failed || cancelled) return;
+  const bound = handlerDeadline(plan, now().getTime());
+  for (const planned of plan.on_failure) {
+    const record = newStepRecord(planned, 'on_failure', plan.on_failure.length, context);
+    if (options.signal?.aborted) await skipStep(state, record);
+    else await execStep(state, planned, record, handlerEnv(failed), bound);
+  }
+}
+
+/** end_etl: the run's status, its end, and why it did not succeed. */
+async function endEtl(state: RunState, started: Date, { failed, cancelled }: StepsEnded): Promise<void> {
+  const { run, options, now } = state;
   const finished = now();
   const status: RunStatus = cancelled || options.signal?.aborted ? 'cancelled' : failed ? 'failed' : 'succeeded';
   run.status = status;

@@ -1,12 +1,13 @@
 // exec_module: one step of a run, in the pieces a scheduler puts together: whether it may be
 // skipped as unchanged (decided before it starts), its attempts, and the checks after them
 // (metrics, expectations, the lineage of what it wrote) before its record is finished.
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { sleep } from '../timers.js';
 import { attemptBound, boundedSignal, type Deadline, RanOut, stepDeadline } from './deadline.js';
 import type { ExecuteOptions } from './engine.js';
 import { checkExpectations, comparesWithLast } from './expect.js';
-import { describeArtifact } from './lineage.js';
+import { describeArtifact, isExternal } from './lineage.js';
 import { LogWriter, type Redactor } from './logs.js';
 import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
 import type { Plan, PlannedStep } from './plan.js';
@@ -66,6 +67,7 @@ export async function execStep(
   const began = now().getTime();
   const decided = await decideSkip(state, planned, record, deadline, began);
   if (decided.skip) return skipStep(state, record);
+  makeOutputFolder(planned);
   record.status = 'running';
   record.started_at = now().toISOString();
   updateSummary(state, record);
@@ -89,6 +91,17 @@ export async function execStep(
     updateSummary(state, record);
     await options.observer.stepFinished(run, record);
   }
+}
+
+/**
+ * The folder a step's output goes in is made before it starts (a module need not make it).
+ * One that cannot be made is left to the module to report, as it would without us.
+ */
+function makeOutputFolder({ output, cwd }: PlannedStep): void {
+  if (output === undefined || isExternal(output)) return;
+  try {
+    mkdirSync(dirname(resolve(cwd, output)), { recursive: true });
+  } catch {}
 }
 
 /**

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { isRepoPath } from '../definitions/depends.js';
 import { parseDuration } from '../definitions/duration.js';
+import { isGraph, neededPositions } from '../definitions/graph.js';
 import { type ResolvedCommand, resolveCommand } from '../definitions/module-command.js';
 import { filesToPin, moduleFiles } from '../definitions/sequence-files.js';
 import { didYouMean } from '../definitions/suggest.js';
@@ -42,6 +44,8 @@ export interface PlannedStep {
   expect: Record<string, string>;
   /** Skipped when given the same as its last successful run (src/runner/fingerprint.ts). */
   skip_unchanged: boolean;
+  /** In a graph: the steps (their index) it waits for. Absent in a list: each step waits for the one before. */
+  needs?: number[];
 }
 
 export interface Plan {
@@ -57,6 +61,8 @@ export interface Plan {
   /** The tick ${tick} stands for (ISO 8601, UTC): the schedule's, or the run's start. */
   tick: string;
   steps: PlannedStep[];
+  /** Present when the steps form a graph (src/definitions/graph.ts): how many may run at once. */
+  max_parallel?: number;
   /** The error handler: run after a failure. */
   on_failure: PlannedStep[];
 }
@@ -101,9 +107,20 @@ export function planRun(
     secrets: sequence.secrets,
     params,
     tick: tick.toISOString(),
-    steps: sequence.steps.map((step) => planStep(step, planning)),
+    steps: withNeeds(
+      sequence,
+      sequence.steps.map((step) => planStep(step, planning)),
+    ),
+    ...(isGraph(sequence) ? { max_parallel: sequence.max_parallel ?? availableParallelism() } : {}),
     on_failure: sequence.on_failure.map((step) => planStep(step, planning)),
   };
+}
+
+/** A graph's steps with what each needs; a list's as they are. */
+function withNeeds(sequence: SequenceDef, steps: PlannedStep[]): PlannedStep[] {
+  if (!isGraph(sequence)) return steps;
+  const needs = neededPositions(sequence.steps);
+  return steps.map((step, position) => ({ ...step, needs: needs[position]!.map((p) => p + 1) }));
 }
 
 /** What planning each step of one run shares. */

@@ -48,6 +48,10 @@ export const StepSummary = z
     attempts: z.int().min(0),
     record: z.string().describe('Path of the step record, relative to the run folder'),
     skipped_as: SkippedAs.optional(),
+    needs: z
+      .array(z.int().min(1))
+      .optional()
+      .describe('In a graph run (steps with needs): the indexes of the steps this one waited for'),
   })
   .meta({ id: 'StepSummary' });
 
@@ -118,7 +122,12 @@ export const RunRecord = z
     started_at: Timestamp,
     finished_at: Nullable(Timestamp),
     duration_ms: Nullable(z.number().min(0)),
-    failed_step: Nullable(z.int().min(1)).describe('Index of the step that failed the run'),
+    max_parallel: z
+      .int()
+      .min(1)
+      .optional()
+      .describe('A graph run (steps with needs): how many steps could run at the same time'),
+    failed_step: Nullable(z.int().min(1)).describe('Index of the step that failed the run (the first, in a graph)'),
     error: Nullable(z.string()).describe('Why the run failed, was cancelled or abandoned'),
     steps: z.array(StepSummary),
   })
@@ -155,6 +164,10 @@ export const StepRecord = z
     input: Nullable(z.string()),
     output: Nullable(z.string()),
     config: Nullable(z.string()),
+    needs: z
+      .array(z.int().min(1))
+      .optional()
+      .describe('In a graph run (steps with needs): the indexes of the steps this one waited for'),
     status: StepStatus,
     started_at: Nullable(Timestamp),
     finished_at: Nullable(Timestamp),

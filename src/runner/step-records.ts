@@ -39,6 +39,7 @@ export function newStepRecord(
     input: mask(step.input),
     output: mask(step.output),
     config: mask(step.config),
+    ...(step.needs ? { needs: step.needs } : {}),
     status: 'pending',
     started_at: null,
     finished_at: null,
@@ -92,6 +93,7 @@ export function newRunRecord(
     started_at: started.toISOString(),
     finished_at: null,
     duration_ms: null,
+    ...(plan.max_parallel === undefined ? {} : { max_parallel: plan.max_parallel }),
     failed_step: null,
     error: null,
     steps,
@@ -129,6 +131,7 @@ export function summaryLine(step: StepRecord, record: string): StepSummary {
     attempts: step.attempts.length,
     record,
     ...(step.skipped_as ? { skipped_as: step.skipped_as } : {}),
+    ...(step.needs ? { needs: step.needs } : {}),
   };
 }
 
