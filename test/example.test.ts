@@ -57,7 +57,7 @@ test('a broken source file fails the example at extract, and the error handler r
   const run = JSON.parse(result.stdout);
   assert.deepEqual(
     run.steps.map((s: { status: string }) => s.status),
-    ['failed', 'skipped', 'skipped', 'succeeded'],
+    ['failed', 'skipped', 'skipped', 'skipped', 'succeeded', 'succeeded'],
   );
   const logs = await runCli(['logs', 'air-quality@latest'], { cwd: repo });
   assert.match(logs.stdout, /has header 'estacion,fecha', expected 'station,date,pollutant,value,unit'/);
@@ -78,6 +78,8 @@ test('the example reports its rows as metrics, and its expectation stops an empt
       ['extract_csv', { rows_read: 30 }],
       ['transform', { rows_read: 30, rows_kept: 25, rows_dropped: 5 }],
       ['load_sqlite', { rows_loaded: 25, table_rows: 25 }],
+      // Beside the transform (both need only the extract): the raw rows, counted.
+      ['profile', { stations: 5, pollutants: 8 }],
     ],
   );
   // The source has its header and no rows: extract exits 0, its expectation fails it.
@@ -88,7 +90,7 @@ test('the example reports its rows as metrics, and its expectation stops an empt
   assert.equal(run.error, 'step 1 (extract_csv) failed: expect rows_read >= 1: got 0');
   assert.deepEqual(
     run.steps.map((s: { status: string }) => s.status),
-    ['failed', 'skipped', 'skipped', 'succeeded'],
+    ['failed', 'skipped', 'skipped', 'skipped', 'succeeded', 'succeeded'],
   );
   assert.deepEqual(await measurements(repo), before, 'the database was not touched');
 });

@@ -1,3 +1,4 @@
+import { stepPosition } from '../runner/labels.js';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
@@ -56,7 +57,7 @@ before), SEQUENCE@last-failed.`,
       formatTable(
         ['STEP', 'NAME', 'STATUS A -> B', 'DURATION A -> B', 'CHANGE', 'GIVEN DIFFERENTLY'],
         diff.steps.map((s) => [
-          `${s.role === 'on_failure' ? 'on_failure ' : ''}${s.index}`,
+          stepPosition(s),
           (s.b ?? s.a)!.name,
           `${s.a?.status ?? '-'} -> ${s.b?.status ?? '-'}`,
           `${duration(s.a?.duration_ms)} -> ${duration(s.b?.duration_ms)}`,
@@ -113,7 +114,7 @@ function duration(ms: number | null | undefined): string {
 }
 
 function stepName(step: Pick<StepDiff, 'index' | 'role'> & { name: string }): string {
-  return `${step.role === 'on_failure' ? 'on_failure ' : ''}${step.index} (${step.name})`;
+  return `${stepPosition(step)} (${step.name})`;
 }
 
 function colourPatch(line: string, context: CommandContext): string {

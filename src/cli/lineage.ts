@@ -1,3 +1,4 @@
+import { stepPosition } from '../runner/labels.js';
 import { relative, resolve } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
 import type { LineageEntry, UpstreamNode } from '../ledger/lineage.js';
@@ -81,8 +82,7 @@ their local input, output and config (etl run --no-lineage leaves it out).`,
   },
 });
 
-const describeStep = (e: LineageEntry) =>
-  `${e.sequence} ${e.step.role === 'on_failure' ? 'on_failure ' : ''}${e.step.index} ${e.step.name}`;
+const describeStep = (e: LineageEntry) => `${e.sequence} ${stepPosition(e.step)} ${e.step.name}`;
 
 function formatTree(node: UpstreamNode, paint: Paint, prefix = '', last = true): string[] {
   const branch = prefix === '' && node.use === 'target' ? '' : last ? '└─ ' : '├─ ';

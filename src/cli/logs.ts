@@ -101,7 +101,7 @@ function printNew(
     // A committed link to a file elsewhere (/etc/passwd, .git/config): never printed.
     if (!state.refused.has(path))
       context.stderr.write(
-        `etl logs: the log of ${step.role === 'on_failure' ? 'on_failure ' : ''}step ${step.index} ${step.name} is a link out of runs/: not printed\n`,
+        `etl logs: the log of ${step.role === 'step' ? '' : `${step.role} `}step ${step.index} ${step.name} is a link out of runs/: not printed\n`,
       );
     state.refused.add(path);
     return;

@@ -1,3 +1,4 @@
+import { stepPosition } from '../runner/labels.js';
 import { formatMetrics } from '../runner/metrics.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { LedgerStore } from '../ledger/store.js';
@@ -38,7 +39,7 @@ line per run and step, with each KEY=VALUE.`,
             p.run_id,
             tableTime(p.started_at),
             p.status,
-            `${p.step.role === 'on_failure' ? 'on_failure ' : ''}${p.step.index} ${p.step.name}`,
+            `${stepPosition(p.step)} ${p.step.name}`,
             formatMetrics(p.metrics),
           ]),
           context.paint,

@@ -1,3 +1,4 @@
+import { HANDLER_TITLE, HANDLERS } from '../definitions/handlers.js';
 import { relative } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { graphLevels } from '../definitions/graph.js';
@@ -78,8 +79,9 @@ export function formatPlan(plan: Plan, paint: Paint, selected: (step: PlannedSte
   let text = `Sequence ${paint('bold', plan.sequence)} (${plan.file}), working directory ${plan.repo}${plan.timeout_ms ? `, timeout ${formatDuration(plan.timeout_ms)}` : ''}\n\n`;
   text += `${plan.steps.map(show).join('\n\n')}\n`;
   if (plan.max_parallel !== undefined) text += graphText(plan, paint);
-  if (plan.on_failure.length > 0)
-    text += `\n${paint('bold', 'On failure:')}\n\n${plan.on_failure.map(show).join('\n\n')}\n`;
+  for (const handler of HANDLERS)
+    if (plan[handler].length > 0)
+      text += `\n${paint('bold', `${HANDLER_TITLE[handler]}:`)}\n\n${plan[handler].map(show).join('\n\n')}\n`;
   if (plan.secrets.length > 0) text += `\nSecrets (masked in logs and records): ${plan.secrets.join(', ')}\n`;
   return text;
 }

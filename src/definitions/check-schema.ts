@@ -192,8 +192,10 @@ function dropMissingExplainedByTypo(found: Explained[]): Explained[] {
 /** "step 2", "on_failure step 1", "item 3 of \"secrets\"", "\"retries\"" or "the file". */
 function describePath(path: string): string {
   if (path === '') return 'the file';
-  const step = /^(?:\/steps)?\/(\d+)$/.exec(path) ?? /^\/on_failure\/(\d+)$/.exec(path);
-  if (step) return `${path.startsWith('/on_failure') ? 'on_failure step' : 'step'} ${Number(step[1]) + 1}`;
+  const step = /^(?:\/steps)?\/(\d+)$/.exec(path);
+  if (step) return `step ${Number(step[1]) + 1}`;
+  const handler = /^\/(on_[a-z]+)\/(\d+)$/.exec(path);
+  if (handler) return `${handler[1]} step ${Number(handler[2]) + 1}`;
   const item = /\/([^/]+)\/(\d+)$/.exec(path);
   if (item) return `item ${Number(item[2]) + 1} of "${item[1]}"`;
   return `"${lastSegment(path)}"`;
@@ -207,10 +209,10 @@ function lastSegment(path: string): string {
 }
 
 function where(path: string): string {
-  const steps = /\/(steps|on_failure)\/(\d+)$/.exec(path) ?? /^\/(\d+)$/.exec(path);
+  const steps = /\/(steps|on_[a-z]+)\/(\d+)$/.exec(path) ?? /^\/(\d+)$/.exec(path);
   if (!steps) return '';
   const index = Number(steps[2] ?? steps[1]);
-  return ` in ${steps[1] === 'on_failure' ? 'on_failure ' : ''}step ${index + 1}`;
+  return ` in ${steps[1]?.startsWith('on_') ? `${steps[1]} ` : ''}step ${index + 1}`;
 }
 
 function article(type: string): string {

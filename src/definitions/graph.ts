@@ -2,6 +2,7 @@
 // needs are done, several at once. A step without `needs` needs the one before it (the
 // seed's order), so a sequence without any `needs` runs exactly as a list.
 import type { Severity } from '../errors.js';
+import { HANDLER_WHEN, HANDLERS } from './handlers.js';
 import type { SequenceDef, StepDef } from './model.js';
 import { NAME_PATTERN } from './patterns.js';
 import { didYouMean } from './suggest.js';
@@ -49,16 +50,16 @@ export interface GraphProblem {
 /** What is wrong with a sequence's graph: names, what the steps need, cycles. */
 export function graphProblems(sequence: SequenceDef): GraphProblem[] {
   const problems: GraphProblem[] = [];
-  for (const step of sequence.on_failure)
-    if (step.needs !== undefined)
-      problems.push({
-        severity: 'error',
-        code: 'needs-in-handler',
-        pointer: `${step.pointer}/needs`,
-        message:
-          'an on_failure step cannot have needs: the error handler runs its steps in order, after the run failed',
-        part: 'key',
-      });
+  for (const handler of HANDLERS)
+    for (const step of sequence[handler])
+      if (step.needs !== undefined)
+        problems.push({
+          severity: 'error',
+          code: 'needs-in-handler',
+          pointer: `${step.pointer}/needs`,
+          message: `an ${handler} step cannot have needs: a handler runs its steps in order, ${HANDLER_WHEN[handler].replace(/:.*/, '')}`,
+          part: 'key',
+        });
   if (!isGraph(sequence)) return problems;
   problems.push(...nameProblems(sequence.steps), ...needsProblems(sequence.steps));
   // Cycles only among references that resolve: the others are reported above.

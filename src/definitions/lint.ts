@@ -211,13 +211,14 @@ function lintStep(step: StepDef, { modules, repo, exists, params, report }: Step
     const parsed = parseRule(rule);
     if ('error' in parsed) report('error', 'bad-expect', `${step.pointer}/expect/${metric}`, parsed.error);
   }
-  // The error handler runs because something failed: it is never skipped as unchanged.
-  if (step.skip_unchanged && step.pointer.startsWith('/on_failure'))
+  // A handler runs because of what happened to the run: it is never skipped as unchanged.
+  const handler = /^\/(on_[a-z]+)/.exec(step.pointer)?.[1];
+  if (step.skip_unchanged && handler)
     report(
       'warning',
       'skip-unchanged-on-failure',
       `${step.pointer}/skip_unchanged`,
-      'skip_unchanged has no effect on an on_failure step: the error handler always runs',
+      `skip_unchanged has no effect on an ${handler} step: a handler always runs when its moment comes`,
     );
   if (
     step.conf !== undefined &&

@@ -1,4 +1,5 @@
 import type { Env, Flags, GitHubSettings, ModuleDef, SequenceObject, Step } from './schema.js';
+import { HANDLERS, type Handler } from './handlers.js';
 import { asObject } from './raw.js';
 import type { ParsedSource } from './source.js';
 
@@ -21,6 +22,9 @@ export interface StepDef {
   conf?: string;
   timeout?: string;
   retries?: number;
+  retry_delay?: string;
+  backoff?: number;
+  retry_on?: number[];
   env: Env;
   /** Metric name -> rule (src/runner/expect.ts). */
   expect: Record<string, string>;
@@ -49,6 +53,13 @@ export interface SequenceDef {
   max_parallel?: number;
   /** The error handler: the seed's error_handler, as steps. */
   on_failure: StepDef[];
+  on_success: StepDef[];
+  on_cancel: StepDef[];
+  on_exit: StepDef[];
+  /** Each handler's bound, as written (on_failure_timeout above is the error handler's). */
+  on_success_timeout?: string;
+  on_cancel_timeout?: string;
+  on_exit_timeout?: string;
 }
 
 export interface Definitions {
@@ -71,6 +82,10 @@ export const SEQUENCE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 const given = <T>(value: T | null | undefined | ''): T | undefined =>
   value === null || value === '' ? undefined : value;
 
+/** The keys whose value is given: a step without a retry policy has no such keys. */
+const definedOnly = <T extends object>(values: T): Partial<T> =>
+  Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+
 /** `position` is 0-based (the array index); the step's index counts from 1. */
 function toStepDef(step: Step, position: number, pointer: string, skipUnchanged = false): StepDef {
   return {
@@ -83,6 +98,11 @@ function toStepDef(step: Step, position: number, pointer: string, skipUnchanged 
     conf: given(step.conf),
     timeout: given(step.timeout),
     retries: given(step.retries),
+    ...definedOnly({
+      retry_delay: given(step.retry_delay),
+      backoff: step.backoff,
+      retry_on: step.retry_on,
+    }),
     env: step.env ?? {},
     expect: step.expect ?? {},
     skip_unchanged: step.skip_unchanged ?? skipUnchanged,
@@ -106,10 +126,9 @@ export function toSequenceDef(
       secrets: [],
       params: {},
       steps: data.map((s, i) => toStepDef(s, i, `/${i}`)),
-      on_failure: [],
+      ...NO_HANDLERS,
     };
   }
-  const onFailure = data.on_failure ?? [];
   return {
     name,
     file,
@@ -129,9 +148,15 @@ export function toSequenceDef(
     ),
     steps: data.steps.map((s, i) => toStepDef(s, i, `/steps/${i}`, data.skip_unchanged)),
     max_parallel: data.max_parallel,
-    on_failure: Array.isArray(onFailure)
-      ? onFailure.map((s, i) => toStepDef(s, i, `/on_failure/${i}`))
-      : [toStepDef(onFailure, 0, '/on_failure')],
+    ...handlerDefs((handler) => {
+      const given = data[handler] ?? [];
+      return Array.isArray(given)
+        ? given.map((s, i) => toStepDef(s, i, `/${handler}/${i}`))
+        : [toStepDef(given, 0, `/${handler}`)];
+    }),
+    on_success_timeout: given(data.on_success_timeout),
+    on_cancel_timeout: given(data.on_cancel_timeout),
+    on_exit_timeout: given(data.on_exit_timeout),
   };
 }
 
@@ -171,7 +196,7 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
     });
   };
   if (Array.isArray(data))
-    return { name, file, source, env: {}, secrets: [], params: {}, steps: steps(data, ''), on_failure: [] };
+    return { name, file, source, env: {}, secrets: [], params: {}, steps: steps(data, ''), ...NO_HANDLERS };
   // A default of the wrong type is the schema's error; it is still a default, so a
   // scheduled sequence is not also told that the param has none.
   const params = Object.fromEntries(
@@ -198,7 +223,10 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
     params,
     steps: steps(object.steps, '/steps', object.skip_unchanged === true),
     max_parallel: Number.isInteger(object.max_parallel) ? (object.max_parallel as number) : undefined,
-    on_failure: steps(object.on_failure, '/on_failure'),
+    ...handlerDefs((handler) => steps(object[handler], `/${handler}`)),
+    on_success_timeout: text(object.on_success_timeout),
+    on_cancel_timeout: text(object.on_cancel_timeout),
+    on_exit_timeout: text(object.on_exit_timeout),
   };
 }
 
@@ -219,7 +247,13 @@ export function toModuleDefLenient(data: unknown): ModuleDef {
   };
 }
 
-/** Every step of a sequence, the error handler's included. */
+/** Every step of a sequence, the handlers' included. */
 export function allSteps(sequence: SequenceDef): StepDef[] {
-  return [...sequence.steps, ...sequence.on_failure];
+  return [...sequence.steps, ...HANDLERS.flatMap((handler) => sequence[handler])];
+}
+
+const NO_HANDLERS = { on_success: [], on_failure: [], on_cancel: [], on_exit: [] } satisfies Record<Handler, StepDef[]>;
+
+function handlerDefs(steps: (handler: Handler) => StepDef[]): Record<Handler, StepDef[]> {
+  return Object.fromEntries(HANDLERS.map((handler) => [handler, steps(handler)])) as Record<Handler, StepDef[]>;
 }

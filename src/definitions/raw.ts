@@ -1,5 +1,6 @@
 // Reading definition data that has not been validated (yet): a sequence whose schema check
 // failed still says which modules it names, and `etl changed` reads old commits' files.
+import { HANDLERS } from './handlers.js';
 
 export function asObject(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
@@ -21,9 +22,9 @@ export function modulesUsed(sequence: unknown): string[] {
   ];
 }
 
-/** The steps and error handler steps of a sequence, in either sequence shape. */
+/** The steps and handler steps of a sequence, in either sequence shape. */
 export function stepsOf(sequence: unknown): unknown[] {
-  return Array.isArray(sequence)
-    ? sequence
-    : [...asList(asObject(sequence).steps), ...asList(asObject(sequence).on_failure)];
+  if (Array.isArray(sequence)) return sequence;
+  const object = asObject(sequence);
+  return [...asList(object.steps), ...HANDLERS.flatMap((handler) => asList(object[handler]))];
 }

@@ -2,6 +2,7 @@
 // from these; schemas/*.json are generated from them (src/build/write-schemas.ts) and a test
 // fails when the committed copies are stale. Runtime validation uses ajv code precompiled
 // from those JSON files, so zod itself is never loaded by the CLI.
+import { HANDLER_WHEN } from './handlers.js';
 import { z } from 'zod';
 import { DURATION_PATTERN, ENV_NAME_PATTERN, FLAG_PATTERN, METRIC_NAME_PATTERN } from './patterns.js';
 import { PARAM_NAME_PATTERN } from './template.js';
@@ -30,6 +31,16 @@ export const Flags = z.strictObject({ input: Flag.optional(), output: Flag.optio
   description: 'Names of the interface flags: {"input": "-i", "output": "-o", "config": "--conf"}.',
 });
 
+const Backoff = z
+  .number()
+  .min(1)
+  .max(100)
+  .describe('Each retry waits retry_delay times this factor to the power of the retries before it: 2 doubles the wait.');
+const RetryOn = z
+  .array(z.int().min(1).max(255))
+  .min(1)
+  .describe('Retry only after an attempt that exited with one of these codes (not after a timeout or a signal).');
+
 export const ModuleDef = z
   .strictObject({
     cmd: z.string().min(1).describe('The command line; split into words like a shell would, never run through one.'),
@@ -38,6 +49,8 @@ export const ModuleDef = z
     timeout: notGiven(Duration),
     retries: notGiven(z.int().min(0)),
     retry_delay: notGiven(Duration),
+    backoff: Backoff.optional(),
+    retry_on: RetryOn.optional(),
     env: Env.optional(),
     depends: z
       .array(z.string().min(1))
@@ -78,6 +91,9 @@ export const Step = z
     conf: MaybePath,
     timeout: notGiven(Duration),
     retries: notGiven(z.int().min(0)),
+    retry_delay: notGiven(Duration).describe("The wait between attempts; default: the module's."),
+    backoff: Backoff.optional(),
+    retry_on: RetryOn.optional(),
     env: Env.optional(),
     expect: z
       .record(z.string().regex(new RegExp(METRIC_NAME_PATTERN)), z.string())
@@ -121,6 +137,24 @@ export const SequenceObject = z
     on_failure: notGiven(z.union([Step, StepList])).describe('Steps run after a failure: the error handler.'),
     on_failure_timeout: notGiven(Duration).describe(
       'A bound on the on_failure steps together, from when they start; default: the sequence timeout.',
+    ),
+    on_success: notGiven(z.union([Step, StepList])).describe(
+      `Steps run ${HANDLER_WHEN.on_success}. One that fails fails the run.`,
+    ),
+    on_success_timeout: notGiven(Duration).describe(
+      'A bound on the on_success steps together, from when they start; default: the sequence timeout.',
+    ),
+    on_cancel: notGiven(z.union([Step, StepList])).describe(
+      `Steps run ${HANDLER_WHEN.on_cancel}; a second signal stops them at once.`,
+    ),
+    on_cancel_timeout: notGiven(Duration).describe(
+      'A bound on the on_cancel steps together, from when they start; default: the sequence timeout.',
+    ),
+    on_exit: notGiven(z.union([Step, StepList])).describe(
+      `Steps run ${HANDLER_WHEN.on_exit}: after the steps and the other handlers. One that fails fails a run that had succeeded.`,
+    ),
+    on_exit_timeout: notGiven(Duration).describe(
+      'A bound on the on_exit steps together, from when they start; default: the sequence timeout.',
     ),
     skip_unchanged: z
       .boolean()

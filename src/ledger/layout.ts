@@ -51,12 +51,12 @@ export function checkSequenceName(name: string): string {
 
 /**
  * Where a step's record and log go in its run folder: steps/01-extract.json and
- * logs/01-extract.log ("on_failure-01-notify" for the error handler), numbered wide enough
+ * logs/01-extract.log ("on_failure-01-notify" for a step of a handler), numbered wide enough
  * to sort (`count` is how many steps share the role).
  */
 export const stepFiles: StepFiles = (step, count) => {
   const number = String(step.index).padStart(Math.max(2, String(count).length), '0');
-  const stem = `${step.role === 'on_failure' ? 'on_failure-' : ''}${number}-${step.module}`;
+  const stem = `${step.role === 'step' ? '' : `${step.role}-`}${number}-${step.module}`;
   return { record: `steps/${stem}.json`, log: `logs/${stem}.log` };
 };
 

@@ -82,7 +82,7 @@ export function lastSuccessfulMetrics(
     // Skipped as unchanged (or resumed), it stands for the run that did the work: its metrics.
     if (step?.skipped_as) step = standIn(root, step) ?? step;
     if (step?.metrics) return { run_id: step.run_id, metrics: step.metrics };
-    const what = role === 'on_failure' ? `on_failure step ${index}` : `step ${index}`;
+    const what = role === 'step' ? `step ${index}` : `${role} step ${index}`;
     const missing = !step
       ? `has no ${what}`
       : step.status !== 'succeeded'

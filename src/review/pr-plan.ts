@@ -1,4 +1,5 @@
 // What a change to the definitions would run, as Markdown for a pull request.
+import { HANDLER_TITLE, HANDLERS } from '../definitions/handlers.js';
 import type { Definitions } from '../definitions/model.js';
 import { joinWords } from '../definitions/words.js';
 import type { Env } from '../git/git.js';
@@ -37,7 +38,8 @@ export async function changePlanMarkdown(
       continue;
     }
     markdown += `${plan.steps.map(line).join('\n')}\n\n`;
-    if (plan.on_failure.length) markdown += `On failure:\n\n${plan.on_failure.map(line).join('\n')}\n\n`;
+    for (const handler of HANDLERS)
+      if (plan[handler].length) markdown += `${HANDLER_TITLE[handler]}:\n\n${plan[handler].map(line).join('\n')}\n\n`;
   }
   const deleted = await deletedSequences(repo, base, { env });
   if (deleted.length) {

@@ -2,6 +2,7 @@
 // sequence's, or the error handler's) comes first (pure: the clock is an argument); and a
 // signal that stops hashing a step's files when its time runs out, as a stop does.
 import { formatDuration } from '../definitions/duration.js';
+import type { Handler } from '../definitions/handlers.js';
 import { after } from '../timers.js';
 import type { Plan } from './plan.js';
 
@@ -18,13 +19,15 @@ export function sequenceDeadline(plan: Pick<Plan, 'timeout_ms'>, startedMs: numb
   return { at: startedMs + plan.timeout_ms, what: `the sequence timeout (${formatDuration(plan.timeout_ms)})` };
 }
 
-/** The error handler has a bound of its own, from when it starts. */
-export function handlerDeadline(plan: Pick<Plan, 'on_failure_timeout_ms'>, nowMs: number): Deadline | undefined {
-  if (plan.on_failure_timeout_ms === undefined) return undefined;
-  return {
-    at: nowMs + plan.on_failure_timeout_ms,
-    what: `the on_failure timeout (${formatDuration(plan.on_failure_timeout_ms)})`,
-  };
+/** Each handler has a bound of its own, from when it starts. */
+export function handlerDeadline(
+  plan: Pick<Plan, 'handler_timeout_ms'>,
+  handler: Handler,
+  nowMs: number,
+): Deadline | undefined {
+  const timeout = plan.handler_timeout_ms[handler];
+  if (timeout === undefined) return undefined;
+  return { at: nowMs + timeout, what: `the ${handler} timeout (${formatDuration(timeout)})` };
 }
 
 export type AttemptBound =

@@ -8,7 +8,8 @@ import { DEFAULT_GRACE_MS, execStep, type RunState, skipStep } from './exec-step
 import type { LastMetrics } from './expect.js';
 import { isExternal } from './lineage.js';
 import { Redactor } from './logs.js';
-import { inheritedEnv, isSelected, type Plan, type PlannedStep, secretValues } from './plan.js';
+import type { Handler } from '../definitions/handlers.js';
+import { allPlannedSteps, inheritedEnv, isSelected, type Plan, type PlannedStep, secretValues } from './plan.js';
 import type { DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import { MODULES_ENDED_NOTE, openSpawner, type Spawner } from './spawner.js';
 import {
@@ -124,13 +125,15 @@ export function openRunSpawner(
   folder?: string,
 ): Promise<Spawner> {
   const note = folder === undefined ? undefined : join(folder, MODULES_ENDED_NOTE);
-  return openSpawner(env, graceMs, plan.steps.length + plan.on_failure.length, note);
+  return openSpawner(env, graceMs, allPlannedSteps(plan).length, note);
 }
 
 /** How the steps ended: the step that failed the run, whether it was cancelled. */
 interface StepsEnded {
   failed: StepRecord | undefined;
   cancelled: boolean;
+  /** Whether the sequence's timeout ran out (on_cancel runs then too). */
+  deadlineRanOut?: boolean;
 }
 
 async function runSteps(state: RunState, context: RecordContext, started: Date): Promise<void> {
@@ -142,8 +145,10 @@ async function runSteps(state: RunState, context: RecordContext, started: Date):
       ? await runList(state, context, deadline)
       : await runGraph(state, context, deadline, plan.max_parallel);
   spawner.cancelNext();
-  await errorHandler(state, context, ended);
-  await endEtl(state, started, ended);
+  ended.deadlineRanOut =
+    ended.failed?.status === 'timed_out' && deadline !== undefined && state.now().getTime() >= deadline.at;
+  const failedHandler = await runHandlers(state, context, ended);
+  await endEtl(state, started, ended, failedHandler);
 }
 
 /** The seed's order: one step after another; after a failure or a cancel the rest are skipped. */
@@ -299,30 +304,75 @@ class ReadySteps {
 }
 
 /**
- * error_handler: the on_failure steps, told what failed. Not after a cancel: a person
- * stopped the run on purpose.
+ * The handlers, after the steps: on_success after a success, on_failure after a failure (the
+ * seed's error_handler), on_cancel after a cancel or when the sequence's timeout ran out, and
+ * on_exit last, whatever happened; each step told why (ETL_RUN_STATUS, ETL_FAILED_*). After a
+ * cancel they run until a second signal (hurry) stops them.
  */
-async function errorHandler(state: RunState, context: RecordContext, { failed, cancelled }: StepsEnded): Promise<void> {
-  const { plan, options, now } = state;
-  if (!failed || cancelled) return;
-  const bound = handlerDeadline(plan, now().getTime());
-  for (const planned of plan.on_failure) {
-    const record = newStepRecord(planned, 'on_failure', plan.on_failure.length, context);
-    if (options.signal?.aborted) await skipStep(state, record);
-    else await execStep(state, planned, record, handlerEnv(failed), bound);
+async function runHandlers(
+  state: RunState,
+  context: RecordContext,
+  ended: StepsEnded,
+): Promise<StepRecord | undefined> {
+  const { options } = state;
+  const cancelled = ended.cancelled || Boolean(options.signal?.aborted);
+  const status: RunStatus = cancelled ? 'cancelled' : ended.failed ? 'failed' : 'succeeded';
+  const handlers: Handler[] =
+    status === 'succeeded'
+      ? ['on_success', 'on_exit']
+      : status === 'failed'
+        ? [...(['on_failure'] as const), ...(ended.deadlineRanOut ? (['on_cancel'] as const) : []), 'on_exit']
+        : ['on_cancel', 'on_exit'];
+  const env = { ETL_RUN_STATUS: status, ...(ended.failed ? handlerEnv(ended.failed) : {}) };
+  // After a cancel the run's signal has fired: the handlers answer to the second one.
+  const handlerState: RunState = cancelled ? { ...state, options: { ...options, signal: options.hurry } } : state;
+  let failedHandler: StepRecord | undefined;
+  for (const handler of handlers) {
+    const failed = await runHandler(handlerState, context, handler, env);
+    failedHandler ??= failed;
   }
+  return failedHandler;
 }
 
-/** end_etl: the run's status, its end, and why it did not succeed. */
-async function endEtl(state: RunState, started: Date, { failed, cancelled }: StepsEnded): Promise<void> {
+/** One handler's steps, in order, within its bound; returns its first step that did not succeed. */
+async function runHandler(
+  state: RunState,
+  context: RecordContext,
+  handler: Handler,
+  env: Record<string, string>,
+): Promise<StepRecord | undefined> {
+  const { plan, options, now } = state;
+  const steps = plan[handler];
+  const bound = handlerDeadline(plan, handler, now().getTime());
+  let failed: StepRecord | undefined;
+  for (const planned of steps) {
+    const record = newStepRecord(planned, handler, steps.length, context);
+    if (options.signal?.aborted) await skipStep(state, record);
+    else await execStep(state, planned, record, env, bound);
+    if (record.status !== 'succeeded' && record.status !== 'skipped') failed ??= record;
+  }
+  return failed;
+}
+
+/**
+ * end_etl: the run's status, its end, and why it did not succeed. A handler step that failed
+ * after a success (on_success, on_exit) fails the run: what was to happen did not.
+ */
+async function endEtl(
+  state: RunState,
+  started: Date,
+  { failed, cancelled }: StepsEnded,
+  failedHandler: StepRecord | undefined,
+): Promise<void> {
   const { run, options, now } = state;
   const finished = now();
-  const status: RunStatus = cancelled || options.signal?.aborted ? 'cancelled' : failed ? 'failed' : 'succeeded';
+  const status: RunStatus =
+    cancelled || options.signal?.aborted ? 'cancelled' : failed || failedHandler ? 'failed' : 'succeeded';
   run.status = status;
   run.finished_at = finished.toISOString();
   run.duration_ms = finished.getTime() - started.getTime();
   run.failed_step = failed?.index ?? null;
-  if (status === 'failed') run.error ??= describeFailure(failed!);
+  if (status === 'failed') run.error ??= describeFailure((failed ?? failedHandler)!);
   if (status === 'cancelled') run.error ??= 'cancelled';
   await options.observer.runFinished(run);
 }

@@ -72,7 +72,7 @@ export async function execStep(
   record.started_at = now().toISOString();
   updateSummary(state, record);
   await options.observer.stepStarted(run, record);
-  const count = record.role === 'step' ? plan.steps.length : plan.on_failure.length;
+  const count = (record.role === 'step' ? plan.steps : plan[record.role]).length;
   const logPath = options.files(record, count).log;
   const log = new LogWriter(join(options.folder, logPath), redactor, options.logLimit, (text) =>
     options.observer.output?.(record, text),
@@ -196,9 +196,15 @@ async function runAttempts(state: RunState, step: StepRun): Promise<void> {
     keepMetrics(state, step, n);
     if (result.timedOut && bound.byDeadline) deadlineRanOut(state, step);
     record.status = attemptStatus(result);
-    const last = n === attempts || result.cancelled || (result.timedOut && bound.byDeadline);
+    const last =
+      n === attempts ||
+      result.cancelled ||
+      (result.timedOut && bound.byDeadline) ||
+      // retry_on: only the exit codes it lists are worth another attempt.
+      (planned.retry_on !== undefined && !planned.retry_on.includes(attempt.exit_code ?? -1));
     if (record.status === 'succeeded' || last) break;
-    if (planned.retry_delay_ms > 0 && !(await sleep(planned.retry_delay_ms, options.signal))) {
+    const delay = planned.retry_delay_ms * (planned.backoff ?? 1) ** (n - 1);
+    if (delay > 0 && !(await sleep(delay, options.signal))) {
       record.status = 'cancelled';
       break;
     }
@@ -286,7 +292,7 @@ function startAhead(state: RunState, next: PlannedStep): void {
 
 /** Puts a step's current state into run.json's list. */
 function updateSummary({ run, plan, options }: RunState, record: StepRecord): void {
-  const count = record.role === 'step' ? plan.steps.length : plan.on_failure.length;
+  const count = (record.role === 'step' ? plan.steps : plan[record.role]).length;
   const summary = summarise(record, count, options.files);
   const at = summaryIndex(run, record);
   if (at === -1) run.steps.push(summary);

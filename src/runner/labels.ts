@@ -1,8 +1,8 @@
 import type { Attempt, RunRecord, StepRecord, StepSummary } from './records.js';
 
-/** Where a step stands in its run: "2", or "on_failure 1" for a step of the error handler. */
+/** Where a step stands in its run: "2", or "on_failure 1" for a step of a handler. */
 export function stepPosition(step: Pick<StepRecord, 'role' | 'index'>): string {
-  return `${step.role === 'on_failure' ? 'on_failure ' : ''}${step.index}`;
+  return `${step.role === 'step' ? '' : `${step.role} `}${step.index}`;
 }
 
 /** A step as lists show it: "2. clean", "on_failure 1. notify". */
@@ -12,7 +12,7 @@ export function stepTitle(step: Pick<StepRecord, 'role' | 'index' | 'name'>): st
 
 /** How a step is named while a run is watched: "2/5 clean (transform)", "on_failure 1 notify". */
 export function stepLabel(step: Pick<StepRecord, 'role' | 'index' | 'name' | 'module'>, total: number): string {
-  const position = step.role === 'on_failure' ? stepPosition(step) : `${step.index}/${total}`;
+  const position = step.role === 'step' ? `${step.index}/${total}` : stepPosition(step);
   return `${position} ${step.name}${step.name === step.module ? '' : ` (${step.module})`}`;
 }
 

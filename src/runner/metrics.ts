@@ -17,7 +17,7 @@ const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** Where an attempt of a step writes its metrics (in the run's scratch folder). */
 export function metricsFile(scratch: string, role: Role, index: number, attempt: number): string {
-  return join(scratch, 'metrics', `${role === 'step' ? '' : 'on_failure-'}${index}-${attempt}.txt`);
+  return join(scratch, 'metrics', `${role === 'step' ? '' : `${role}-`}${index}-${attempt}.txt`);
 }
 
 export interface ReadMetrics {

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { isRepoPath } from '../definitions/depends.js';
 import { parseDuration } from '../definitions/duration.js';
 import { isGraph, neededPositions } from '../definitions/graph.js';
+import { HANDLERS, type Handler } from '../definitions/handlers.js';
 import { type ResolvedCommand, resolveCommand } from '../definitions/module-command.js';
 import { filesToPin, moduleFiles } from '../definitions/sequence-files.js';
 import { didYouMean } from '../definitions/suggest.js';
@@ -37,7 +38,11 @@ export interface PlannedStep {
   config?: string;
   timeout_ms?: number;
   retries: number;
+  /** The wait after the first attempt; each later one is `backoff` times the one before. */
   retry_delay_ms: number;
+  backoff?: number;
+  /** Retry only after these exit codes; undefined: after any failure. */
+  retry_on?: number[];
   /** The module's, the sequence's and the step's env, the most specific winning. */
   env: Record<string, string>;
   /** Rules on the step's metrics, checked when its module exits 0. */
@@ -54,7 +59,6 @@ export interface Plan {
   repo: string;
   /** Bounds the steps; the on_failure steps have their own bound, from when they start. */
   timeout_ms?: number;
-  on_failure_timeout_ms?: number;
   secrets: string[];
   /** The run's parameters, resolved (its defaults, and what the run gave). */
   params: Record<string, string>;
@@ -63,8 +67,13 @@ export interface Plan {
   steps: PlannedStep[];
   /** Present when the steps form a graph (src/definitions/graph.ts): how many may run at once. */
   max_parallel?: number;
-  /** The error handler: run after a failure. */
+  /** The handlers (src/definitions/handlers.ts): on_failure is the error handler. */
+  on_success: PlannedStep[];
   on_failure: PlannedStep[];
+  on_cancel: PlannedStep[];
+  on_exit: PlannedStep[];
+  /** Each handler's bound on its steps together, from when they start. */
+  handler_timeout_ms: Partial<Record<Handler, number>>;
 }
 
 export interface RunValues {
@@ -103,7 +112,6 @@ export function planRun(
     file: sequence.file,
     repo: definitions.repo,
     timeout_ms: sequence.timeout ? parseDuration(sequence.timeout) : undefined,
-    on_failure_timeout_ms: parseDuration(sequence.on_failure_timeout ?? sequence.timeout ?? ''),
     secrets: sequence.secrets,
     params,
     tick: tick.toISOString(),
@@ -112,8 +120,28 @@ export function planRun(
       sequence.steps.map((step) => planStep(step, planning)),
     ),
     ...(isGraph(sequence) ? { max_parallel: sequence.max_parallel ?? availableParallelism() } : {}),
+    on_success: sequence.on_success.map((step) => planStep(step, planning)),
     on_failure: sequence.on_failure.map((step) => planStep(step, planning)),
+    on_cancel: sequence.on_cancel.map((step) => planStep(step, planning)),
+    on_exit: sequence.on_exit.map((step) => planStep(step, planning)),
+    handler_timeout_ms: handlerTimeouts(sequence),
   };
+}
+
+/** Each handler's bound: its own timeout, else the sequence's. */
+function handlerTimeouts(sequence: SequenceDef): Partial<Record<Handler, number>> {
+  const given: Record<Handler, string | undefined> = {
+    on_success: sequence.on_success_timeout,
+    on_failure: sequence.on_failure_timeout,
+    on_cancel: sequence.on_cancel_timeout,
+    on_exit: sequence.on_exit_timeout,
+  };
+  return Object.fromEntries(
+    HANDLERS.flatMap((handler) => {
+      const text = given[handler] ?? sequence.timeout;
+      return text ? [[handler, parseDuration(text)]] : [];
+    }),
+  );
 }
 
 /** A graph's steps with what each needs; a list's as they are. */
@@ -175,10 +203,21 @@ function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
     config,
     timeout_ms: timeout ? parseDuration(timeout) : undefined,
     retries: step.retries ?? module.retries ?? 0,
-    retry_delay_ms: module.retry_delay ? (parseDuration(module.retry_delay) ?? 0) : 0,
+    retry_delay_ms: parseDuration(step.retry_delay ?? module.retry_delay ?? '') ?? 0,
+    ...retryPolicy(step, module),
     env: Object.fromEntries(Object.entries(env).map(([key, value]) => [key, resolveTemplate(value, template)])),
     expect: step.expect,
     skip_unchanged: step.skip_unchanged,
+  };
+}
+
+/** How a step retries: its own policy, else its module's. */
+function retryPolicy(step: StepDef, module: ModuleDef): Pick<PlannedStep, 'backoff' | 'retry_on'> {
+  const backoff = step.backoff ?? module.backoff;
+  const retryOn = step.retry_on ?? module.retry_on;
+  return {
+    ...(backoff === undefined || backoff === 1 ? {} : { backoff }),
+    ...(retryOn === undefined ? {} : { retry_on: retryOn }),
   };
 }
 
@@ -279,7 +318,7 @@ export const RUNNER_TOKENS = [
 /** The values to redact: the variables a sequence lists in `secrets` (from the environment and the definitions' env) and the runner's tokens. */
 export function secretValues(plan: Plan, env: Record<string, string | undefined>): string[] {
   return [...new Set([...plan.secrets, ...RUNNER_TOKENS])]
-    .flatMap((name) => [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])])
+    .flatMap((name) => [env[name], ...allPlannedSteps(plan).map((s) => s.env[name])])
     .filter((v): v is string => Boolean(v));
 }
 
@@ -290,7 +329,7 @@ export function secretValues(plan: Plan, env: Record<string, string | undefined>
 export function secretWarnings(plan: Plan, env: Record<string, string | undefined>): string[] {
   const warnings: string[] = [];
   for (const name of plan.secrets) {
-    const values = [env[name], ...[...plan.steps, ...plan.on_failure].map((s) => s.env[name])].filter(
+    const values = [env[name], ...allPlannedSteps(plan).map((s) => s.env[name])].filter(
       (v): v is string => v !== undefined,
     );
     if (values.length === 0 || values.every((v) => v === ''))
@@ -325,6 +364,14 @@ export function maskPlan(plan: Plan, env: Record<string, string | undefined>): P
     ...plan,
     params: redactor.redactValues(plan.params),
     steps: plan.steps.map(mask),
+    on_success: plan.on_success.map(mask),
     on_failure: plan.on_failure.map(mask),
+    on_cancel: plan.on_cancel.map(mask),
+    on_exit: plan.on_exit.map(mask),
   };
+}
+
+/** Every step of a plan, the handlers' included. */
+export function allPlannedSteps(plan: Plan): PlannedStep[] {
+  return [...plan.steps, ...HANDLERS.flatMap((handler) => plan[handler])];
 }

@@ -3,6 +3,7 @@
 // schemas/run.schema.json and schemas/step.schema.json are generated from them. The CLI
 // never loads this file at run time (zod stays out of start-up): it imports types only.
 import { z } from 'zod';
+import { HANDLERS } from '../definitions/handlers.js';
 import { SCHEMA_VERSION } from './schema-version.js';
 import { RUN_STATUSES } from './statuses.js';
 
@@ -25,7 +26,8 @@ export const Attempt = z
   })
   .meta({ id: 'Attempt' });
 
-export const Role = z.enum(['step', 'on_failure']);
+/** A main step, or a step of one of the handlers (src/definitions/handlers.ts). */
+export const Role = z.enum(['step', ...HANDLERS]);
 
 export const SkippedAs = z
   .strictObject({

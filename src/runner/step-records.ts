@@ -219,6 +219,7 @@ export function attemptStatus(result: ProcessResult): StepRecord['status'] {
 /** run.json's error for a failed run: which step, and how it ended. */
 export function describeFailure(step: StepRecord): string {
   const unmet = step.expectations?.find((e) => !e.ok);
-  if (unmet) return `step ${step.index} (${step.name}) failed: expect ${unmet.message}`;
-  return `step ${step.index} (${step.name}) ${step.status === 'timed_out' ? 'timed out' : 'failed'}: ${describeEnding(step.attempts.at(-1))}`;
+  const what = `${step.role === 'step' ? '' : `${step.role} `}step ${step.index} (${step.name})`;
+  if (unmet) return `${what} failed: expect ${unmet.message}`;
+  return `${what} ${step.status === 'timed_out' ? 'timed out' : 'failed'}: ${describeEnding(step.attempts.at(-1))}`;
 }

@@ -2,6 +2,7 @@
 // `etl history` reads it, lazily, so that no call reads every run of a large ledger. A URL
 // names runs by their full id and sequences by their name, both checked against their
 // patterns: nothing in a URL becomes a path before it has been.
+import type { Handler } from '../definitions/handlers.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Definitions } from '../definitions/model.js';
@@ -204,7 +205,7 @@ async function runningArgv(context: ApiContext, run: RunRecord): Promise<Record<
   }
   const argv: Record<string, string[]> = {};
   for (const line of running) {
-    const step = (line.role === 'step' ? plan.steps : plan.on_failure).find((s) => s.index === line.index);
+    const step = (line.role === 'step' ? plan.steps : plan[line.role]).find((s) => s.index === line.index);
     if (step && step.module === line.module) argv[`${line.role}-${line.index}`] = step.argv;
   }
   return argv;
@@ -265,16 +266,16 @@ function locate(context: ApiContext, id: string): { run: RunRecord; folder: stri
 }
 
 /**
- * A step's kept log; `step` is "3" (a step) or "on_failure-1" (an error handler step). Streamed
+ * A step's kept log; `step` is "3" (a step) or "on_failure-1" (a handler's step). Streamed
  * from the file (the server holds a chunk at a time, however long it is), from byte `from` on
  * when given: a page following a running step asks for what was added since its last read,
  * the offset the answer's X-Log-Size header gave.
  */
 function stepLog(context: ApiContext, id: string, step: string, from: string | null): ApiResponse {
-  const match = /^(?:(on_failure)-)?([1-9]\d{0,5})$/.exec(step);
+  const match = /^(?:(on_success|on_failure|on_cancel|on_exit)-)?([1-9]\d{0,5})$/.exec(step);
   if (!match) return notFound('step');
   if (from !== null && !/^\d{1,15}$/.test(from)) return badRequest('from is a byte offset');
-  const role = match[1] ? 'on_failure' : 'step';
+  const role = (match[1] as Handler | undefined) ?? 'step';
   const found = locate(context, id);
   const line = found?.run.steps.find((s) => s.role === role && s.index === Number(match[2]));
   // The module's name makes the file's: as validated, never a path of its own.

@@ -128,7 +128,7 @@ async function build(context: ApiContext, dir: string, options: ReportOptions): 
       // Every step that started has a log to show (a running one's record comes when it ends).
       for (const line of run.steps) {
         if (line.status === 'pending' || line.status === 'skipped') continue;
-        const name = `${line.role === 'on_failure' ? 'on_failure-' : ''}${line.index}`;
+        const name = `${line.role === 'step' ? '' : `${line.role}-`}${line.index}`;
         await copyPart(
           (await ask(`/runs/${run.id}/steps/${name}/log`)).file!,
           join(dir, `data/runs/${run.id}/steps/${name}.log`),

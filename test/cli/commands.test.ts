@@ -85,12 +85,12 @@ test('etl list shows steps, schedule, next run in the zone and description', asy
   assert.match(text.stdout, /^SEQUENCE\s+STEPS\s+SCHEDULE\s+NEXT RUN\s+DESCRIPTION$/m);
   assert.match(
     text.stdout,
-    /^air-quality\s+3\s+17 6 \* \* \* \(Europe\/Madrid\)\s+\d{4}-\d\d-\d\d 06:17\s+Daily air-quality/m,
+    /^air-quality\s+4\s+17 6 \* \* \* \(Europe\/Madrid\)\s+\d{4}-\d\d-\d\d 06:17\s+Daily air-quality/m,
   );
   const json = JSON.parse((await runCli(['list', '--json'])).stdout) as Array<Record<string, unknown>>;
   assert.equal(json.length, 1);
   assert.equal(json[0]!.name, 'air-quality');
-  assert.equal(json[0]!.steps, 3);
+  assert.equal(json[0]!.steps, 4);
   assert.equal(json[0]!.timezone, 'Europe/Madrid');
   const next = new Date(String(json[0]!.next_run));
   assert.ok(next.getTime() > Date.now() && next.getTime() <= Date.now() + 86_400_000);

@@ -9,7 +9,7 @@ const INVALID = fixture('invalid');
 test('the bundled example validates with no problems', async () => {
   const result = await runCli(['validate']);
   assert.equal(result.code, 0, result.stdout + result.stderr);
-  assert.match(result.stdout, /✓ 1 valid sequence, 4 modules: no problems/);
+  assert.match(result.stdout, /✓ 1 valid sequence, 6 modules: no problems/);
 });
 
 test('the seed files as published: missing scripts and config are errors, nothing else', async () => {

@@ -12,7 +12,7 @@ test('an attempt is bounded by its step timeout, or by what is left of a deadlin
   assert.deepEqual(attemptBound(deadline, undefined, 8_000), { expired: false, timeoutMs: 3_000, byDeadline: true });
   assert.deepEqual(attemptBound(deadline, 5_000, 11_000), { expired: true });
   assert.equal(sequenceDeadline({}, 0), undefined);
-  assert.deepEqual(handlerDeadline({ on_failure_timeout_ms: 60_000 }, 5), {
+  assert.deepEqual(handlerDeadline({ handler_timeout_ms: { on_failure: 60_000 } }, 'on_failure', 5), {
     at: 60_005,
     what: 'the on_failure timeout (1m)',
   });

@@ -42,7 +42,11 @@ function plan(steps: PlannedStep[], extra: Partial<Plan> = {}): Plan {
     params: {},
     tick: '2026-12-01T00:00:00.000Z',
     steps,
+    on_success: [],
     on_failure: [],
+    on_cancel: [],
+    on_exit: [],
+    handler_timeout_ms: {},
     ...extra,
   };
 }

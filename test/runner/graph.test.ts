@@ -217,7 +217,10 @@ test('the cycle message names the steps in the order they need each other, a ste
   });
   const sequence = {
     steps: [at(1, 'a', ['c']), at(2, 'b'), at(3, 'c', ['b'])],
+    on_success: [],
     on_failure: [],
+    on_cancel: [],
+    on_exit: [],
   } as unknown as SequenceDef;
   const problems = graphProblems(sequence);
   assert.equal(problems.length, 1);

@@ -39,7 +39,11 @@ test('a plan: exact argv with renamed flags ($flags, then the module), timeouts,
   assert.deepEqual([one!.timeout_ms, one!.retries, one!.retry_delay_ms, two!.timeout_ms], [60_000, 2, 5_000, 2_000]);
   assert.deepEqual(one!.env, { A: 'step', B: 'sequence' });
   assert.equal(plan.timeout_ms, 3_600_000);
-  assert.equal(plan.on_failure_timeout_ms, 3_600_000, 'the handler bound defaults to the sequence timeout');
+  assert.deepEqual(
+    plan.handler_timeout_ms,
+    { on_success: 3_600_000, on_failure: 3_600_000, on_cancel: 3_600_000, on_exit: 3_600_000 },
+    'the handler bounds default to the sequence timeout',
+  );
   assert.deepEqual(one!.module_files, ['modules/ok.sh']);
   assert.equal(findStep(plan, 'one'), 1);
   assert.equal(findStep(plan, '2'), 2);

@@ -35,7 +35,7 @@ export function Log({
   version: number;
 }) {
   const [log, setLog] = useState<ShownLog | null>(null);
-  const url = source.log(run, `${line.role === 'on_failure' ? 'on_failure-' : ''}${line.index}`);
+  const url = source.log(run, `${line.role === 'step' ? '' : `${line.role}-`}${line.index}`);
   const load = async (from?: number) => {
     const response = await fetch(from === undefined || STATIC ? url : `${url}?from=${from}`);
     const text = response.ok ? await response.text() : `(${response.status})`;
@@ -51,7 +51,7 @@ export function Log({
   if (log === null) return html`<p class="muted">Loading the log…</p>`;
   // The runner's lines marked; a log without any is shown as one text.
   const lines = log.text.includes('[etl-ledger: ') ? log.text.split('\n') : [log.text];
-  return html`<div class="log-view"><p class="log-head">log of ${line.role === 'on_failure' ? 'on failure ' : ''}step ${line.index} <a href=${url} download=${`${run}-${line.index}.log`}>raw</a></p>
+  return html`<div class="log-view"><p class="log-head">log of ${line.role === 'step' ? '' : `${line.role.replace('_', ' ')} `}step ${line.index} <a href=${url} download=${`${run}-${line.index}.log`}>raw</a></p>
     ${step?.log.truncated ? html`<p class="notice">The module printed ${step.log.bytes} bytes; the log keeps the first and last ${step.log.kept_bytes} (marked where output was dropped).</p>` : ''}
     ${log.skipped ? html`<p class="notice">The first ${log.skipped} bytes are not shown here: see the raw file.</p>` : ''}
     <pre class="log">${log.text ? lines.map((text, i) => html`${RUNNER_LINE.test(text) ? html`<mark>${text}</mark>` : text}${i < lines.length - 1 ? '\n' : ''}`) : '(nothing printed)'}</pre></div>`;

@@ -47,7 +47,7 @@ export function Metrics({ name }: { name: string }) {
         ).values(),
       ].sort((a, b) => (a.role === b.role ? a.index - b.index : a.role === 'step' ? -1 : 1));
       const series: Series[] = steps.map((step) => ({
-        label: `${step.role === 'on_failure' ? 'on failure ' : ''}${step.index}. ${step.name}`,
+        label: `${step.role === 'step' ? '' : `${step.role.replace('_', ' ')} `}${step.index}. ${step.name}`,
         values: times.map((t) => {
           const p = points.find((q) => q.started_at === t && q.step.role === step.role && q.step.index === step.index);
           const value = p?.metrics[key];

@@ -79,7 +79,7 @@ export function Run({ id }: { id: string }) {
         const argv = step?.argv ?? state.data?.running_argv?.[key];
         const took = duration(step?.duration_ms ?? line.duration_ms);
         return html`<tr data-step=${key} id=${`step-${key}`}>
-          <td><strong>${line.role === 'on_failure' ? 'on failure ' : ''}${line.index}. ${line.name}</strong>
+          <td><strong>${line.role === 'step' ? '' : `${line.role.replace('_', ' ')} `}${line.index}. ${line.name}</strong>
             ${argv ? html`<div class="argv"><code>${argv.map((arg, i) => html`${i ? ' ' : ''}<span class="arg">${arg}</span>`)}</code></div>` : ''}
             <${StepFacts} line=${line} step=${step} sources=${sources.get(`${line.role}-${line.index}`)} here=${run.id} /></td>
           <td><${Status} status=${line.status} />${took ? html` <span class="took">${took}</span>` : ''}</td>
