@@ -195,3 +195,26 @@ export function graphLevels(needs: number[][]): number[][] {
   });
   return levels.filter((positions) => positions.length > 0);
 }
+
+/**
+ * The steps that have run before `step` starts, whose outputs it may use: in a graph the steps
+ * it needs, directly or not; in a list the steps before it; for a handler's step every step.
+ * Worked out only for a step that uses a step's outputs (a long chain would cost its square).
+ */
+export function stepsBefore(sequence: SequenceDef, step: StepDef): string[] {
+  const values = [step.input, step.output, step.conf, step.condition, ...Object.values(step.env)];
+  if (!values.some((value) => value?.includes('${steps.'))) return [];
+  const position = sequence.steps.indexOf(step);
+  if (position === -1) return sequence.steps.map((s) => s.name);
+  if (!isGraph(sequence)) return sequence.steps.slice(0, position).map((s) => s.name);
+  const needs = neededPositions(sequence.steps);
+  const seen = new Set<number>();
+  const stack = [...needs[position]!];
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    stack.push(...needs[next]!);
+  }
+  return [...seen].sort((a, b) => a - b).map((p) => sequence.steps[p]!.name);
+}

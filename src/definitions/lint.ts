@@ -7,7 +7,7 @@ import type { Issue, Severity } from '../errors.js';
 import { type ResolvedCommand, resolveCommand, scriptArguments } from './module-command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
 import { parseRule } from './expect-rule.js';
-import { graphProblems } from './graph.js';
+import { graphProblems, stepsBefore } from './graph.js';
 import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
 import { NAME_PATTERN } from './patterns.js';
@@ -126,7 +126,7 @@ export function lintSequence(
   modules: Map<string, ModuleEntry> | undefined,
   repo: string,
   exists: FileExists = existsSync,
-  options: { githubSchedules?: boolean } = {},
+  options: { githubSchedules?: boolean; path?: string } = {},
 ): Issue[] {
   const issues: Issue[] = [];
   const report = reporter(issues, sequence.file, sequence.source);
@@ -140,7 +140,15 @@ export function lintSequence(
     );
   lintParams(sequence, report);
   const params = Object.keys(sequence.params);
-  for (const step of allSteps(sequence)) lintStep(step, { modules, repo, exists, params, report });
+  for (const step of allSteps(sequence))
+    lintStep(step, {
+      modules,
+      repo,
+      exists,
+      report,
+      path: options.path,
+      scope: { params, steps: stepsBefore(sequence, step) },
+    });
   if (!Array.isArray(sequence.source.data)) checkEnv(sequence.env, '/env', report, { params });
   lintNearMissPaths(sequence, report);
   for (const problem of graphProblems(sequence))
@@ -184,12 +192,16 @@ interface StepLint {
   modules: Map<string, ModuleEntry> | undefined;
   repo: string;
   exists: FileExists;
-  /** The sequence's param names, the templates a step may use. */
-  params: string[];
+  /** The templates a step may use: the sequence's params, the outputs of the steps before it. */
+  scope: TemplateScope;
   report: Report;
+  /** PATH, where a bare command word (of an `if`) is looked up. */
+  path: string | undefined;
 }
 
-function lintStep(step: StepDef, { modules, repo, exists, params, report }: StepLint): void {
+function lintStep(step: StepDef, lint: StepLint): void {
+  const { modules, repo, exists, scope, report } = lint;
+  if (step.condition !== undefined) lintCondition(step, step.condition, lint);
   if (modules && !modules.has(step.module_name)) {
     report(
       'error',
@@ -206,7 +218,7 @@ function lintStep(step: StepDef, { modules, repo, exists, params, report }: Step
       `${step.pointer}/name`,
       `a step's name is not expanded, and "${step.name}" would reach the module as ETL_STEP_NAME as written: templates work in input, output, conf and env`,
     );
-  for (const field of PATH_FIELDS) lintPathField(step, field, params, report);
+  for (const field of PATH_FIELDS) lintPathField(step, field, scope, report);
   for (const [metric, rule] of Object.entries(step.expect)) {
     const parsed = parseRule(rule);
     if ('error' in parsed) report('error', 'bad-expect', `${step.pointer}/expect/${metric}`, parsed.error);
@@ -234,15 +246,35 @@ function lintStep(step: StepDef, { modules, repo, exists, params, report }: Step
       `conf file "${step.conf}" does not exist in the repository`,
     );
   }
-  checkEnv(step.env, `${step.pointer}/env`, report, { params });
+  checkEnv(step.env, `${step.pointer}/env`, report, scope);
 }
 
-function lintPathField(step: StepDef, field: (typeof PATH_FIELDS)[number], params: string[], report: Report): void {
+/** A step's `if`: a command that must start, with templates it may use. */
+function lintCondition(step: StepDef, condition: string, { repo, path, scope, report }: StepLint): void {
+  const at = `${step.pointer}/if`;
+  const resolved = resolveCommand(condition, repo, path);
+  if (resolved.problem) report('error', resolved.problem.code, at, `if: ${resolved.problem.message}`);
+  for (const word of resolved.words ?? []) {
+    const problem = argumentProblem(word, 'if ');
+    if (problem) report('error', problem.code, at, problem.message);
+    for (const message of templateProblems(word, scope)) report('error', 'unknown-template', at, message);
+  }
+  const shell = resolved.words?.slice(1).find((word) => SHELL_SYNTAX.test(word) && !word.startsWith('${'));
+  if (shell)
+    report(
+      'warning',
+      'shell-syntax',
+      at,
+      `"${shell}" in if is passed to the command as a plain argument: it is not run through a shell (write a script for a pipeline)`,
+    );
+}
+
+function lintPathField(step: StepDef, field: (typeof PATH_FIELDS)[number], scope: TemplateScope, report: Report): void {
   const value = step[field];
   if (value === undefined) return;
   const problem = argumentProblem(value, `${field} `);
   if (problem) report('error', problem.code, `${step.pointer}/${field}`, problem.message);
-  for (const message of templateProblems(value, params))
+  for (const message of templateProblems(value, scope))
     report('error', 'unknown-template', `${step.pointer}/${field}`, message);
   if (NONE_LITERALS.has(value.trim())) {
     report(

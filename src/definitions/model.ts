@@ -30,6 +30,8 @@ export interface StepDef {
   expect: Record<string, string>;
   /** The step's own skip_unchanged, else the sequence's; false when neither says. */
   skip_unchanged: boolean;
+  /** Its `if`: a command whose exit decides whether it runs (src/runner/condition.ts). */
+  condition?: string;
   /** The names of the steps it waits for, as written; undefined when not given (src/definitions/graph.ts). */
   needs?: string[];
 }
@@ -99,6 +101,7 @@ function toStepDef(step: Step, position: number, pointer: string, skipUnchanged 
     timeout: given(step.timeout),
     retries: given(step.retries),
     ...definedOnly({
+      condition: step.if,
       retry_delay: given(step.retry_delay),
       backoff: step.backoff,
       retry_on: step.retry_on,

@@ -35,7 +35,9 @@ const Backoff = z
   .number()
   .min(1)
   .max(100)
-  .describe('Each retry waits retry_delay times this factor to the power of the retries before it: 2 doubles the wait.');
+  .describe(
+    'Each retry waits retry_delay times this factor to the power of the retries before it: 2 doubles the wait.',
+  );
 const RetryOn = z
   .array(z.int().min(1).max(255))
   .min(1)
@@ -100,6 +102,13 @@ export const Step = z
       .optional()
       .describe(
         'Rules on the metrics the module writes to ETL_METRICS, checked when it exits 0 (one that does not hold fails the step): {"rows": ">= 1", "rejected": "< 5% of rows", "loaded": "within 20% of last"}.',
+      ),
+    if: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A precondition: a command (split like cmd, never through a shell; ${params.X}, ${tick} and the outputs of earlier steps expanded) run before the step, in the repository, with its env: exit 0 runs the step, exit 1 skips it (recorded skipped, with why; what needs it still runs), anything else fails it.',
       ),
     needs: z
       .array(z.string())

@@ -5,6 +5,9 @@
 //   ${tick}           the tick the run is for (ISO 8601, UTC)
 //   ${tick:FORMAT}    that tick in the sequence's time zone, formatted with %Y %m %d %H %M %S
 //                     %j (day of the year) %u (weekday, Monday 1) and %% (a "%")
+//   ${steps.NAME.outputs.KEY}
+//                     what an earlier step wrote to ETL_OUTPUTS (only in a step's run, input,
+//                     output, conf and env; NAME a step it needs, or in a list one before it)
 //   $$                a literal "$"
 // A param's default (and a value given with --param) may use the tick. Anything else after a
 // "$" that reads as a variable ($HOME, ${HOME}, ${ETL_RUN_ID}) is an error: nothing is taken
@@ -16,6 +19,17 @@ import { didYouMean } from './suggest.js';
 
 /** A parameter's name: an identifier (it becomes ETL_PARAM_<NAME> for the modules). */
 export const PARAM_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+/** The name of a step's output (a line of ETL_OUTPUTS). */
+export const OUTPUT_KEY_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+const STEP_OUTPUT = /^steps\.([^.]+)\.outputs\.(.*)$/;
+
+/**
+ * How a plan holds ${steps.NAME.outputs.KEY} until the step runs (src/runner/outputs.ts): a
+ * NUL byte is in no definition value, so the placeholder is never mistaken for one.
+ */
+export function outputPlaceholder(step: string, key: string): string {
+  return `\0steps.${step}.outputs.${key}\0`;
+}
 
 const DIRECTIVES = new Set(['Y', 'm', 'd', 'H', 'M', 'S', 'j', 'u', '%']);
 const USE = 'use ${params.NAME}, ${tick} or ${tick:%Y-%m-%d}, and $$ for a literal "$"';
@@ -74,6 +88,8 @@ export interface TemplateScope {
   params: readonly string[];
   /** Why ${params.NAME} cannot be used here, when it cannot (modules.json, a param's default). */
   noParams?: string;
+  /** The steps whose outputs it may use ('any': planning validated definitions); none when absent. */
+  steps?: readonly string[] | 'any';
 }
 
 /** A param's value: the tick, no other param. */
@@ -103,7 +119,10 @@ export function templateProblems(text: string, scope: TemplateScope | readonly s
     if (piece.kind !== 'place') continue;
     const { whole, expression } = piece;
     const param = /^params\.(.*)$/.exec(expression);
-    if (param) {
+    const output = STEP_OUTPUT.exec(expression);
+    if (output) {
+      problems.push(...outputProblems(output[1]!, output[2]!, whole, scope));
+    } else if (param) {
       if (noParams) problems.push(`${whole} cannot be used here: ${noParams}`);
       else if (!params.includes(param[1]!))
         problems.push(
@@ -120,6 +139,19 @@ export function templateProblems(text: string, scope: TemplateScope | readonly s
     }
   }
   return problems;
+}
+
+function outputProblems(step: string, key: string, whole: string, scope: TemplateScope | readonly string[]): string[] {
+  const steps = Array.isArray(scope) ? undefined : (scope as TemplateScope).steps;
+  if (steps === undefined)
+    return [`${whole} cannot be used here: a step's outputs are for a later step's run, input, output, conf and env`];
+  if (!new RegExp(OUTPUT_KEY_PATTERN).test(key))
+    return [`"${key}" in ${whole} is not an output name: letters, digits and _, a letter or _ first`];
+  if (steps !== 'any' && !steps.includes(step))
+    return [
+      `${whole} names step "${step}", which does not run before this one${didYouMean(step, steps)}: ${steps.length ? `it may use the outputs of ${steps.join(', ')}` : 'no step runs before it'} (in a graph, the steps it needs)`,
+    ];
+  return [];
 }
 
 function formatProblems(format: string, whole: string): string[] {
@@ -149,7 +181,7 @@ export interface TemplateValues {
  */
 export function resolveTemplate(text: string, values: TemplateValues, scope?: TemplateScope): string {
   if (!hasTemplate(text)) return text;
-  const problems = templateProblems(text, scope ?? { params: Object.keys(values.params) });
+  const problems = templateProblems(text, scope ?? { params: Object.keys(values.params), steps: 'any' });
   if (problems.length) throw new EtlError('usage', problems.join('; '));
   return scan(text)
     .map((piece) => {
@@ -157,6 +189,8 @@ export function resolveTemplate(text: string, values: TemplateValues, scope?: Te
       const { expression } = piece;
       if (expression === 'tick') return values.tick.toISOString();
       if (expression.startsWith('tick:')) return formatTick(values.tick, values.timezone, expression.slice(5));
+      const output = STEP_OUTPUT.exec(expression);
+      if (output) return outputPlaceholder(output[1]!, output[2]!);
       return values.params[expression.slice('params.'.length)]!;
     })
     .join('');

@@ -98,6 +98,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   mkdirSync(join(options.folder, 'logs'), { recursive: true });
   // The scratch folder, with the folder of the files modules write their metrics to.
   mkdirSync(join(options.scratch, 'metrics'), { recursive: true });
+  mkdirSync(join(options.scratch, 'outputs'), { recursive: true });
   const context = { runId: options.runId, redactor, files: options.files };
   const started = options.startedAt ?? now();
   // A step's full record is made when its turn comes: a long run holds one at a time.
@@ -106,7 +107,16 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const run = newRunRecord(plan, options, started, summaries, redactor);
   const spawner = options.spawner ?? (await openRunSpawner(plan, options.env, options.graceMs, options.folder));
   try {
-    const state: RunState = { plan, options, run, now, redactor, moduleEnv: inheritedEnv(plan, options.env), spawner };
+    const state: RunState = {
+      plan,
+      options,
+      run,
+      now,
+      redactor,
+      moduleEnv: inheritedEnv(plan, options.env),
+      spawner,
+      outputs: new Map(),
+    };
     await runSteps(state, context, started);
   } finally {
     if (!options.spawner) spawner.close();
@@ -196,8 +206,9 @@ function aheadOf(
     following &&
     // With lineage, this step's output is hashed as the next one starts: not if that one writes it.
     (options.lineage === false || !overwrites(following, planned)) &&
-    // A step that may be skipped as unchanged is judged before it starts.
+    // A step that may be skipped as unchanged, or by its condition, is judged before it starts.
     !following.skip_unchanged &&
+    !following.condition &&
     !options.skipUnchanged &&
     isSelected(following, options)
     ? following

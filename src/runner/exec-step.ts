@@ -11,11 +11,21 @@ import { describeArtifact, isExternal } from './lineage.js';
 import { LogWriter, type Redactor } from './logs.js';
 import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
 import type { Plan, PlannedStep } from './plan.js';
+import { checkCondition } from './condition.js';
+import { fillOutputs, outputsFile, readOutputs } from './outputs.js';
 import { runProcess } from './process.js';
 import type { Role, RunRecord, StepRecord } from './records.js';
 import { fingerprintOf, judgeUnchanged } from './fingerprint.js';
 import type { ModuleSpec, Spawner } from './spawner.js';
-import { attemptStatus, endAttempt, newAttempt, summarise, summaryIndex, wrapperEnv } from './step-records.js';
+import {
+  attemptStatus,
+  endAttempt,
+  newAttempt,
+  stepValues,
+  summarise,
+  summaryIndex,
+  wrapperEnv,
+} from './step-records.js';
 
 export const DEFAULT_GRACE_MS = 5_000;
 
@@ -30,6 +40,8 @@ export interface RunState {
   spawner: Spawner;
   /** The module started ahead for the next step's first attempt, handed back when it comes. */
   ahead?: { step: PlannedStep; module: ModuleSpec };
+  /** What each step that succeeded wrote to ETL_OUTPUTS, by step name, unmasked. */
+  outputs: Map<string, Record<string, string>>;
 }
 
 /** The hashes of a step's local input and config, read before it starts. */
@@ -53,13 +65,31 @@ interface StepRun {
 /** exec_module: one step, with its retries, its log, and its deadline. */
 export async function execStep(
   state: RunState,
-  planned: PlannedStep,
+  written: PlannedStep,
   record: StepRecord,
   extraEnv: Record<string, string>,
   deadline: Deadline | undefined,
   ahead?: PlannedStep,
 ): Promise<void> {
   const { plan, options, run, now, redactor } = state;
+  // The outputs of earlier steps it uses are known now.
+  const filled = fillOutputs(written, state.outputs);
+  if ('missing' in filled) return cannotStart(state, record, filled.missing);
+  const planned = filled.step;
+  if (planned !== written) Object.assign(record, stepValues(planned, redactor));
+  if (planned.condition) {
+    const verdict = await checkCondition(
+      planned,
+      moduleSpec(state, planned, record.role, 1, extraEnv),
+      options,
+      state.spawner,
+    );
+    if ('failed' in verdict) return cannotStart(state, record, verdict.failed);
+    if (!verdict.run) {
+      record.skipped_because = verdict.why;
+      return skipStep(state, record);
+    }
+  }
   // Which module files ran, by hash: etl diff names a step whose module code changed.
   record.module_files = Object.fromEntries(
     planned.module_files.map((file) => [file, options.definitions.files[file] ?? null]),
@@ -81,6 +111,7 @@ export async function execStep(
   try {
     await runAttempts(state, step);
     checkExpect(state, step);
+    keepOutputs(state, step);
   } finally {
     if (decided.lineage) await keepLineage(state, step, decided.lineage);
     const { path, ...summary } = log.close();
@@ -123,7 +154,8 @@ async function decideSkip(
     lineage = options.lineage === false ? undefined : await readLineage(planned, record, before.signal);
     const fingerprint = lineage && fingerprintOf(planned, plan, options.definitions, lineage);
     if (fingerprint) record.fingerprint = fingerprint;
-    if (record.role === 'step' && !options.force && (planned.skip_unchanged || options.skipUnchanged)) {
+    const mayBeSkipped = (planned.skip_unchanged || options.skipUnchanged) && !planned.outputs_used;
+    if (record.role === 'step' && !options.force && mayBeSkipped) {
       const verdict = lineage
         ? await judgeUnchanged(
             planned,
@@ -238,6 +270,26 @@ function keepMetrics({ options, redactor }: RunState, { planned, record, log }: 
   else delete record.metrics;
 }
 
+/** What the step wrote to ETL_OUTPUTS: in its record (masked), and for the steps after it. */
+function keepOutputs({ options, redactor, outputs }: RunState, { planned, record, log }: StepRun): void {
+  const written = readOutputs(outputsFile(options.scratch, record.role, planned.index, record.attempts.length));
+  for (const problem of written.problems) log.note(`[etl-ledger: ${problem}]`);
+  if (Object.keys(written.values).length === 0) return;
+  record.outputs = redactor.redactValues(written.values);
+  if (record.status === 'succeeded' && record.role === 'step') outputs.set(planned.name, written.values);
+}
+
+/** A step that cannot start (an output it uses was not written): failed, its module never started. */
+async function cannotStart(state: RunState, record: StepRecord, why: string): Promise<void> {
+  const { run, now, options } = state;
+  record.status = 'failed';
+  record.started_at = record.finished_at = now().toISOString();
+  record.duration_ms = 0;
+  if (record.role === 'step') run.error ??= `step ${record.index} (${record.name}) cannot start: ${why}`;
+  updateSummary(state, record);
+  await options.observer.stepFinished(run, record);
+}
+
 /** The step's expect rules, on the metrics it wrote: one not met fails the step. */
 function checkExpect({ options }: RunState, { planned, record, log }: StepRun): void {
   if (record.status !== 'succeeded' || Object.keys(planned.expect).length === 0) return;
@@ -274,12 +326,13 @@ function moduleSpec(
   const plain = attempt === 1 && Object.keys(extraEnv).length === 0;
   if (plain && ahead?.step === planned) return ahead.module;
   const metrics = metricsFile(options.scratch, role, planned.index, attempt);
+  const outputs = outputsFile(options.scratch, role, planned.index, attempt);
   return {
     command: planned.command,
     argv: planned.argv,
     cwd: planned.cwd,
     sharedEnv: moduleEnv,
-    env: { ...planned.env, ...wrapperEnv(plan, planned, attempt, { ...options, metrics }), ...extraEnv },
+    env: { ...planned.env, ...wrapperEnv(plan, planned, attempt, { ...options, metrics, outputs }), ...extraEnv },
   };
 }
 

@@ -38,12 +38,41 @@ export function readMetrics(path: string): ReadMetrics | undefined {
 }
 
 export function parseMetrics(text: string): ReadMetrics {
+  const { values, problems } = parseKeyValues(text, {
+    variable: 'ETL_METRICS',
+    key: KEY,
+    what: 'a metric name (letters, digits, _ . -; a letter or _ first)',
+  });
+  const metrics: Record<string, MetricValue> = {};
+  for (const [key, value] of Object.entries(values)) {
+    const trimmed = value.trim();
+    metrics[key] = NUMBER.test(trimmed) && Number.isFinite(Number(trimmed)) ? Number(trimmed) : value;
+  }
+  return { metrics, problems };
+}
+
+/** What a file of ETL_METRICS' format holds: its names, what a name must be, for messages. */
+export interface KeyValueFormat {
+  variable: string;
+  key: RegExp;
+  what: string;
+}
+
+/**
+ * `key=value` lines and `key<<DELIMITER` blocks, as GITHUB_OUTPUT takes them; a later value of
+ * a key wins. What is not such a line, and the limits reached, are problems for the step's log.
+ */
+export function parseKeyValues(
+  text: string,
+  format: KeyValueFormat,
+): { values: Record<string, string>; problems: string[] } {
+  const { variable } = format;
   const problems: string[] = [];
   if (text.length > MAX_BYTES) {
-    problems.push(`ETL_METRICS holds ${text.length} bytes: only the first ${MAX_BYTES} are read`);
+    problems.push(`${variable} holds ${text.length} bytes: only the first ${MAX_BYTES} are read`);
     text = text.slice(0, MAX_BYTES);
   }
-  const metrics: Record<string, MetricValue> = {};
+  const values: Record<string, string> = {};
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -56,7 +85,7 @@ export function parseMetrics(text: string): ReadMetrics {
       key = block[1]!.trim();
       const end = lines.indexOf(block[2]!, i + 1);
       if (end === -1) {
-        problems.push(`ETL_METRICS line ${i + 1}: "${key}<<${block[2]}" has no closing "${block[2]}" line`);
+        problems.push(`${variable} line ${i + 1}: "${key}<<${block[2]}" has no closing "${block[2]}" line`);
         break;
       }
       value = lines.slice(i + 1, end).join('\n');
@@ -65,23 +94,20 @@ export function parseMetrics(text: string): ReadMetrics {
       key = pair[1]!.trim();
       value = pair[2]!;
     } else {
-      problems.push(`ETL_METRICS line ${i + 1}: expected NAME=VALUE, got "${line.slice(0, 80)}"`);
+      problems.push(`${variable} line ${i + 1}: expected NAME=VALUE, got "${line.slice(0, 80)}"`);
       continue;
     }
-    if (!KEY.test(key)) {
-      problems.push(
-        `ETL_METRICS line ${i + 1}: "${key.slice(0, 80)}" is not a metric name (letters, digits, _ . -; a letter or _ first)`,
-      );
+    if (!format.key.test(key)) {
+      problems.push(`${variable} line ${i + 1}: "${key.slice(0, 80)}" is not ${format.what}`);
       continue;
     }
-    if (!(key in metrics) && Object.keys(metrics).length >= MAX_KEYS) {
-      problems.push(`ETL_METRICS has more than ${MAX_KEYS} names: "${key}" and later ones are left out`);
+    if (!(key in values) && Object.keys(values).length >= MAX_KEYS) {
+      problems.push(`${variable} has more than ${MAX_KEYS} names: "${key}" and later ones are left out`);
       break;
     }
-    const trimmed = value.trim();
-    metrics[key] = NUMBER.test(trimmed) && Number.isFinite(Number(trimmed)) ? Number(trimmed) : value;
+    values[key] = value;
   }
-  return { metrics, problems };
+  return { values, problems };
 }
 
 /** Text values with the run's secrets masked (numbers cannot hold one that is masked). */

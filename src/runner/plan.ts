@@ -13,6 +13,7 @@ import type { Definitions, SequenceDef, StepDef } from '../definitions/model.js'
 import type { ModuleDef } from '../definitions/schema.js';
 import { EtlError } from '../errors.js';
 import { MIN_SECRET_LENGTH, Redactor } from './logs.js';
+import { referencedSteps, showPlaceholders } from './outputs.js';
 
 /** The interface flags of the seed: COMMAND [--input PATH] [--output PATH] [--config PATH]. */
 export const DEFAULT_FLAGS = { input: '--input', output: '--output', config: '--config' } as const;
@@ -49,6 +50,10 @@ export interface PlannedStep {
   expect: Record<string, string>;
   /** Skipped when given the same as its last successful run (src/runner/fingerprint.ts). */
   skip_unchanged: boolean;
+  /** Its `if`: run first; exit 0 runs the step, 1 skips it. */
+  condition?: { command: string; argv: string[] };
+  /** A later step uses its outputs: it always runs (never skipped as unchanged, not even by --skip-unchanged). */
+  outputs_used?: boolean;
   /** In a graph: the steps (their index) it waits for. Absent in a list: each step waits for the one before. */
   needs?: number[];
 }
@@ -107,7 +112,7 @@ export function planRun(
     template: { params, tick, timezone },
     commands: new Map(),
   };
-  return {
+  return keepOutputsFresh({
     sequence: name,
     file: sequence.file,
     repo: definitions.repo,
@@ -125,6 +130,20 @@ export function planRun(
     on_cancel: sequence.on_cancel.map((step) => planStep(step, planning)),
     on_exit: sequence.on_exit.map((step) => planStep(step, planning)),
     handler_timeout_ms: handlerTimeouts(sequence),
+  });
+}
+
+/**
+ * A step whose outputs a later step uses always runs: skipped as unchanged, it would write none.
+ */
+function keepOutputsFresh(plan: Plan): Plan {
+  const used = new Set(allPlannedSteps(plan).flatMap(referencedSteps));
+  if (used.size === 0) return plan;
+  return {
+    ...plan,
+    steps: plan.steps.map((step) =>
+      used.has(step.name) ? { ...step, skip_unchanged: false, outputs_used: true } : step,
+    ),
   };
 }
 
@@ -208,6 +227,22 @@ function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
     env: Object.fromEntries(Object.entries(env).map(([key, value]) => [key, resolveTemplate(value, template)])),
     expect: step.expect,
     skip_unchanged: step.skip_unchanged,
+    ...planCondition(step, planning),
+  };
+}
+
+/** A step's `if`, resolved like a cmd, its templates filled in word by word. */
+function planCondition(step: StepDef, { definitions, path, template }: StepPlanning): Pick<PlannedStep, 'condition'> {
+  if (step.condition === undefined) return {};
+  const resolved = resolveCommand(step.condition, definitions.repo, path);
+  if (resolved.problem)
+    throw new EtlError(resolved.problem.code, `the if of step ${step.index}: ${resolved.problem.message}`);
+  const [program, ...rest] = resolved.words;
+  return {
+    condition: {
+      command: resolved.executable,
+      argv: [program!, ...rest.map((word) => resolveTemplate(word, template))],
+    },
   };
 }
 
@@ -352,13 +387,15 @@ export function inheritedEnv(plan: Plan, env: Record<string, string | undefined>
 /** A plan as it may be shown: secret values in params, argv, paths and env replaced by ***, as a run records them. */
 export function maskPlan(plan: Plan, env: Record<string, string | undefined>): Plan {
   const redactor = new Redactor(secretValues(plan, env));
+  // The outputs of earlier steps are shown as the templates that will take them.
+  const show = (value: string) => showPlaceholders(redactor.redact(value));
   const mask = (step: PlannedStep): PlannedStep => ({
     ...step,
-    argv: step.argv.map((a) => redactor.redact(a)),
-    input: step.input === undefined ? undefined : redactor.redact(step.input),
-    output: step.output === undefined ? undefined : redactor.redact(step.output),
-    config: step.config === undefined ? undefined : redactor.redact(step.config),
-    env: redactor.redactValues(step.env),
+    argv: step.argv.map(show),
+    input: step.input === undefined ? undefined : show(step.input),
+    output: step.output === undefined ? undefined : show(step.output),
+    config: step.config === undefined ? undefined : show(step.config),
+    env: Object.fromEntries(Object.entries(redactor.redactValues(step.env)).map(([k, v]) => [k, showPlaceholders(v)])),
   });
   return {
     ...plan,

@@ -50,6 +50,10 @@ export const StepSummary = z
     attempts: z.int().min(0),
     record: z.string().describe('Path of the step record, relative to the run folder'),
     skipped_as: SkippedAs.optional(),
+    skipped_because: z
+      .string()
+      .optional()
+      .describe('Why a step was skipped by its condition (if): the command and what it said'),
     needs: z
       .array(z.int().min(1))
       .optional()
@@ -179,6 +183,12 @@ export const StepRecord = z
       .record(z.string(), z.union([z.number(), z.string()]))
       .optional()
       .describe('What the module wrote to ETL_METRICS (its last attempt): key -> number or text'),
+    outputs: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe(
+        'What the module wrote to ETL_OUTPUTS (its last attempt), secrets masked: later steps use them as ${steps.NAME.outputs.KEY}',
+      ),
     module_files: z
       .record(z.string(), Nullable(z.string()))
       .optional()
@@ -192,6 +202,10 @@ export const StepRecord = z
         'sha256 over what the step was given: module files, argv, non-secret env, params, config and input hashes (skip_unchanged compares it)',
       ),
     skipped_as: SkippedAs.optional(),
+    skipped_because: z
+      .string()
+      .optional()
+      .describe('Why a step was skipped by its condition (if): the command and what it said'),
     ran_because: z.string().optional().describe('With skip_unchanged: why the step was run rather than skipped'),
     lineage: StepLineage.optional().describe(
       'What the step read (input and config, before it ran) and wrote (output, after): local files and folders hashed',

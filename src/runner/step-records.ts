@@ -1,5 +1,6 @@
 // The records a run is made of, built and described without side effects: the engine fills
 // them in as the run goes, the observer writes them.
+import { showPlaceholders } from './outputs.js';
 import type { Redactor } from './logs.js';
 import { describeEnding } from './labels.js';
 import type { Plan, PlannedStep } from './plan.js';
@@ -27,7 +28,6 @@ export function newStepRecord(
   count: number,
   { runId, redactor, files }: RecordContext,
 ): StepRecord {
-  const mask = (value: string | undefined) => (value === undefined ? null : redactor.redact(value));
   return {
     schema_version: SCHEMA_VERSION,
     run_id: runId,
@@ -35,10 +35,7 @@ export function newStepRecord(
     role,
     name: step.name,
     module: step.module,
-    argv: step.argv.map((a) => redactor.redact(a)),
-    input: mask(step.input),
-    output: mask(step.output),
-    config: mask(step.config),
+    ...stepValues(step, redactor),
     ...(step.needs ? { needs: step.needs } : {}),
     status: 'pending',
     started_at: null,
@@ -51,6 +48,20 @@ export function newStepRecord(
       kept_bytes: 0,
       truncated: false,
     },
+  };
+}
+
+/** What a step's record says it was given, secrets masked (outputs of earlier steps not yet filled in show as templates). */
+export function stepValues(
+  step: PlannedStep,
+  redactor: Redactor,
+): Pick<StepRecord, 'argv' | 'input' | 'output' | 'config'> {
+  const mask = (value: string | undefined) => (value === undefined ? null : showPlaceholders(redactor.redact(value)));
+  return {
+    argv: step.argv.map((a) => showPlaceholders(redactor.redact(a))),
+    input: mask(step.input),
+    output: mask(step.output),
+    config: mask(step.config),
   };
 }
 
@@ -131,6 +142,7 @@ export function summaryLine(step: StepRecord, record: string): StepSummary {
     attempts: step.attempts.length,
     record,
     ...(step.skipped_as ? { skipped_as: step.skipped_as } : {}),
+    ...(step.skipped_because ? { skipped_because: step.skipped_because } : {}),
     ...(step.needs ? { needs: step.needs } : {}),
   };
 }
@@ -140,11 +152,13 @@ export function wrapperEnv(
   plan: Plan,
   step: PlannedStep,
   attempt: number,
-  ids: { runId: string; scratch: string; metrics?: string },
+  ids: { runId: string; scratch: string; metrics?: string; outputs?: string },
 ): Record<string, string> {
   return {
     // Where the module may write its metrics, key=value lines (README "Step metrics").
     ...(ids.metrics ? { ETL_METRICS: ids.metrics } : {}),
+    // Where it may write values for later steps, in the same format.
+    ...(ids.outputs ? { ETL_OUTPUTS: ids.outputs } : {}),
     ETL_RUN_ID: ids.runId,
     ETL_SEQUENCE: plan.sequence,
     ETL_STEP: String(step.index),

@@ -98,9 +98,10 @@ test('every module gets the wrapper environment, an argv passed intact, the repo
   ]);
   assert.equal(dump.cwd, repo);
   assert.equal(dump.stdinBytes, 0);
-  const { ETL_RUN_DIR, ETL_METRICS, ...env } = dump.env;
+  const { ETL_RUN_DIR, ETL_METRICS, ETL_OUTPUTS, ...env } = dump.env;
   assert.ok(existsSync(ETL_RUN_DIR) === false, 'the scratch folder is removed after a success');
   assert.equal(ETL_METRICS, join(ETL_RUN_DIR!, 'metrics', '1-1.txt'));
+  assert.equal(ETL_OUTPUTS, join(ETL_RUN_DIR!, 'outputs', '1-1.txt'));
   assert.deepEqual(env, {
     ETL_RUN_ID: run.id,
     ETL_SEQUENCE: 'envs',
