@@ -1,4 +1,4 @@
-import type { Env, Flags, GitHubSettings, ModuleDef, SequenceObject, Step } from './schema.js';
+import type { Env, Flags, GitHubSettings, ModuleDef, SequenceObject, Step, StepDefaults } from './schema.js';
 import { HANDLERS, type Handler } from './handlers.js';
 import { asObject } from './raw.js';
 import type { ParsedSource } from './source.js';
@@ -68,6 +68,8 @@ export interface Definitions {
   repo: string;
   /** modules.json's "$flags": the interface flags of every module, unless it says otherwise. */
   flags?: Flags;
+  /** modules.json's "$defaults": what a step gets when neither it nor its module says (a timeout). */
+  defaults?: StepDefaults;
   /** modules.json's "$github": whether the schedules run on GitHub Actions (unless false). */
   github?: GitHubSettings;
   modules: Map<string, ModuleEntry>;

@@ -77,6 +77,12 @@ export const ModulesFile = z
       })
       .optional()
       .describe('How the repository uses GitHub Actions, e.g. {"schedules": false}.'),
+    $defaults: z
+      .strictObject({ timeout: notGiven(Duration) })
+      .optional()
+      .describe(
+        'Defaults for every step of the repository, below a module\'s and a step\'s own: {"timeout": "1h"} bounds every step that says no timeout itself.',
+      ),
     $flags: Flags.optional().describe(
       'The interface flags of every module of the repository (a module\'s own "flags" win), e.g. {"config": "--conf"} for the seed\'s modules.',
     ),
@@ -202,6 +208,7 @@ export type Env = z.infer<typeof Env>;
 export type ModuleDef = z.infer<typeof ModuleDef>;
 export type Flags = z.infer<typeof Flags>;
 export type GitHubSettings = NonNullable<ModulesFile['$github']>;
+export type StepDefaults = NonNullable<ModulesFile['$defaults']>;
 export type ModulesFile = z.infer<typeof ModulesFile>;
 export type Step = z.infer<typeof Step>;
 export type Param = z.infer<typeof Param>;

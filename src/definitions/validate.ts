@@ -18,7 +18,7 @@ import type { ParsedSource } from './source.js';
 import { NAME_PATTERN } from './patterns.js';
 import { asObject, modulesUsed } from './raw.js';
 import { readDefinitionFile } from './read-source.js';
-import type { Flags, GitHubSettings, ModuleDef, SequenceObject, Step } from './schema.js';
+import type { Flags, GitHubSettings, ModuleDef, SequenceObject, Step, StepDefaults } from './schema.js';
 import { didYouMean } from './suggest.js';
 
 export interface ValidateOptions {
@@ -194,6 +194,8 @@ async function readModules(
   if (data === null || typeof data !== 'object' || Array.isArray(data)) return modulesSource;
   if (!schemaIssues.some((i) => i.pointer.startsWith('/$flags')))
     definitions.flags = (data as { $flags?: Flags }).$flags;
+  if (!schemaIssues.some((i) => i.pointer.startsWith('/$defaults')))
+    definitions.defaults = (data as { $defaults?: StepDefaults }).$defaults;
   if (!schemaIssues.some((i) => i.pointer.startsWith('/$github')))
     definitions.github = (data as { $github?: GitHubSettings }).$github;
   for (const [name, def] of Object.entries(data)) {

@@ -207,7 +207,7 @@ function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
   if (input !== undefined) argv.push(flags.input, input);
   if (output !== undefined) argv.push(flags.output, output);
   if (config !== undefined) argv.push(flags.config, config);
-  const timeout = step.timeout ?? module.timeout ?? undefined;
+  const timeout = step.timeout ?? module.timeout ?? definitions.defaults?.timeout ?? undefined;
   const env = { ...module.env, ...sequence.env, ...step.env };
   return {
     index: step.index,

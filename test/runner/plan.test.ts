@@ -55,3 +55,24 @@ test('a plan: exact argv with renamed flags ($flags, then the module), timeouts,
   const masked = maskPlan({ ...plan, steps: [{ ...one!, argv: ['x', 'abc123'] }] }, { TOKEN: 'abc123' });
   assert.deepEqual(masked.steps[0]!.argv, ['x', '***']);
 });
+
+test('"$defaults" in modules.json gives every step a timeout, below its module\'s and its own', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: {
+      $defaults: { timeout: '1h' },
+      plain: { cmd: './modules/ok.sh' },
+      bounded: { cmd: './modules/ok.sh', timeout: '1m' },
+    },
+    sequences: {
+      s: {
+        steps: [{ module_name: 'plain' }, { module_name: 'bounded' }, { module_name: 'plain', timeout: '5s' }],
+      },
+    },
+  });
+  const report = await validate({ repo });
+  assert.deepEqual(report.issues, []);
+  assert.deepEqual(
+    planRun(report.definitions, 's').steps.map((s) => s.timeout_ms),
+    [3_600_000, 60_000, 5_000],
+  );
+});
