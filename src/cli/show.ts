@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { LedgerStore } from '../ledger/store.js';
-import type { RunRecord } from '../runner/records.js';
+import type { RunRecord, StepRecord, StepSummary } from '../runner/records.js';
 import { lineageNote, skippedNote } from './output.js';
 import { defineCommand } from './usage.js';
 
@@ -42,6 +42,9 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
       ),
       ...(run.resumed_from ? [`resumed  run ${run.resumed_from}, from step ${run.selection?.from ?? '?'}`] : []),
       ...(run.error ? [`error    ${run.error}`] : []),
+      ...(run.max_parallel === undefined
+        ? []
+        : [`graph    its steps run as a graph, up to ${run.max_parallel} at once`]),
       `folder   ${ref.folder}`,
       '',
     ];
@@ -55,6 +58,8 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
           `${summary.duration_ms === null ? '' : `  ${formatDuration(summary.duration_ms)}`}${how ? `  ${how}` : ''}${attempts.length > 1 ? `  ${attempts.length} attempts` : ''}`,
       );
       if (summary.skipped_as) lines.push(`   ${paint('dim', skippedNote(summary.skipped_as))}`);
+      if (summary.skipped_because) lines.push(`   ${paint('dim', `skipped: ${summary.skipped_because}`)}`);
+      if (summary.needs) lines.push(`   ${paint('dim', graphNote(run, summary, step))}`);
       if (step && step.status !== 'skipped' && step.status !== 'pending') {
         lines.push(`   ${paint('dim', `$ ${step.argv.join(' ')}`)}`);
         const logLine =
@@ -74,6 +79,17 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
     return ExitCode.ok;
   },
 });
+
+/** What a step of a graph waited for, and when it started in the run. */
+function graphNote(run: RunRecord, summary: StepSummary, step: StepRecord | undefined): string {
+  const names = (summary.needs ?? []).map(
+    (index) => run.steps.find((s) => s.role === 'step' && s.index === index)?.name ?? String(index),
+  );
+  const at = step?.started_at
+    ? `, started at +${formatDuration(Date.parse(step.started_at) - Date.parse(run.started_at))}`
+    : '';
+  return `needs ${names.length ? names.join(', ') : 'nothing'}${at}`;
+}
 
 /** The tick the run was for; without one, what \${tick} stood for and why. */
 function tickLine(run: RunRecord): string[] {

@@ -80,6 +80,9 @@ test('steps with nothing between them run at the same time; a step starts once a
   assert.ok(at(4, 'started_at') >= at(3, 'finished_at'));
   // The runner made the output's folder before the step started (ok.sh writes nothing).
   assert.ok(existsSync(join(repo, 'out/deep')));
+  const shown = await runCli(['show', 'fan@latest'], { cwd: repo });
+  assert.match(shown.stdout, /^graph {4}its steps run as a graph, up to \d+ at once$/m);
+  assert.match(shown.stdout, /^4\. join \(ok\) {2}succeeded.*\n {3}needs left, right, started at \+\d/m);
 });
 
 test('max_parallel bounds how many steps run at once', async (t) => {
