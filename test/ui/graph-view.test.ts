@@ -32,7 +32,7 @@ const HOSTILE = '<b>x</b>&amp;';
 
 /**
  * A graph run (first; left and right together, each needing first; join, failing, needing
- * both) whose first step's name is made hostile in its record, and a list run of two steps.
+ * both; late, needing first and join, skipped) whose first step's name is made hostile in its record, and a list run of two steps.
  */
 async function graphAndListRuns(t: TestContext): Promise<{ repo: string; graph: string; list: string }> {
   const repo = pipelineRepo(t, {
@@ -49,6 +49,8 @@ async function graphAndListRuns(t: TestContext): Promise<{ repo: string; graph: 
           { name: 'left', module_name: 'meet_a', needs: ['first'] },
           { name: 'right', module_name: 'meet_b', needs: ['first'] },
           { name: 'join', module_name: 'fail', needs: ['left', 'right'] },
+          // Its level is its longest path from first: below join, though it needs first too.
+          { name: 'late', module_name: 'ok', needs: ['first', 'join'] },
         ],
       },
       line: [{ module_name: 'ok' }, { module_name: 'ok', name: 'again' }],
@@ -80,7 +82,7 @@ const colours = (rect: any, status: string): [string, string] => {
   return [window.getComputedStyle(rect).fill, badge];
 };
 
-const STATUSES = ['succeeded', 'succeeded', 'succeeded', 'failed'];
+const STATUSES = ['succeeded', 'succeeded', 'succeeded', 'failed', 'skipped'];
 
 /** The graph on the page: a node per step coloured as the step's status, an edge per need, names as text. */
 async function checkGraph(page: Page, hrefOf: (index: number) => RegExp): Promise<void> {
@@ -88,7 +90,7 @@ async function checkGraph(page: Page, hrefOf: (index: number) => RegExp): Promis
   await svg.waitFor();
   assert.match((await svg.getAttribute('aria-label')) ?? '', /graph/);
   const nodes = svg.locator('a.node');
-  assert.equal(await nodes.count(), 4, 'one node per step');
+  assert.equal(await nodes.count(), 5, 'one node per step');
   for (const [i, status] of STATUSES.entries()) {
     const node = svg.locator(`a.node[data-step="step-${i + 1}"]`);
     assert.match((await node.getAttribute('class')) ?? '', new RegExp(`\\bs-${status}\\b`));
@@ -103,11 +105,11 @@ async function checkGraph(page: Page, hrefOf: (index: number) => RegExp): Promis
   const edges = await svg
     .locator('path.edge')
     .evaluateAll((paths) => paths.map((p) => `${p.getAttribute('data-from')}>${p.getAttribute('data-to')}`).sort());
-  assert.deepEqual(edges, ['1>2', '1>3', '2>4', '3>4'], 'an edge per need');
+  assert.deepEqual(edges, ['1>2', '1>3', '1>5', '2>4', '3>4', '4>5'], 'an edge per need');
   // Levels top to bottom: first, then left and right side by side, then join.
   const box = async (i: number) => (await svg.locator(`a.node[data-step="step-${i}"] rect`).boundingBox())!;
-  const [b1, b2, b3, b4] = [await box(1), await box(2), await box(3), await box(4)];
-  assert.ok(b1.y < b2.y && b2.y === b3.y && b3.y < b4.y && b2.x !== b3.x);
+  const [b1, b2, b3, b4, b5] = [await box(1), await box(2), await box(3), await box(4), await box(5)];
+  assert.ok(b1.y < b2.y && b2.y === b3.y && b3.y < b4.y && b4.y < b5.y && b2.x !== b3.x);
 }
 
 test("a graph run's page draws its steps in lanes (the two that ran together side by side) and as a graph coloured by status; a list run's page has neither", {

@@ -18,12 +18,15 @@ export interface PlacedStep {
 
 export interface GraphLayout {
   nodes: PlacedStep[];
-  edges: Array<{ from: PlacedStep; to: PlacedStep }>;
+  /** `gutter`: of an edge that skips a level, the x of its way down, right of the nodes. */
+  edges: Array<{ from: PlacedStep; to: PlacedStep; gutter?: number }>;
   width: number;
   height: number;
 }
 
 export const NODE = { width: 132, height: 30, gapX: 14, gapY: 34, pad: 4 } as const;
+/** The room between edges that go round the steps, right of them. */
+const GUTTER = 8;
 /** The characters of a name a node has room for; the whole name is in its tooltip. */
 const LABEL_CHARS = 17;
 
@@ -61,23 +64,38 @@ export function layoutGraph(steps: readonly GraphStep[]): GraphLayout {
       };
     });
   });
-  const edges = needs.flatMap((list, at) => list.map((need) => ({ from: nodes[need]!, to: nodes[at]! })));
+  // An edge to a step more than a level below goes round the steps between, each in a gutter of its own.
+  const right = NODE.pad + widest * pitch - NODE.gapX;
+  let gutters = 0;
+  const edges = needs.flatMap((list, at) =>
+    list.map((need) => {
+      const [from, to] = [nodes[need]!, nodes[at]!];
+      return to.level - from.level > 1 ? { from, to, gutter: right + GUTTER * ++gutters } : { from, to };
+    }),
+  );
   return {
     nodes,
     edges,
-    width: 2 * NODE.pad + widest * pitch - NODE.gapX,
+    width: right + GUTTER * gutters + NODE.pad,
     height: 2 * NODE.pad + levels.length * (NODE.height + NODE.gapY) - NODE.gapY,
   };
 }
 
 const label = (name: string) => (name.length > LABEL_CHARS ? `${name.slice(0, LABEL_CHARS - 1)}…` : name);
 
-/** An edge: down from the bottom of the needed step to the top of the step, as a curve. */
-function edgePath({ from, to }: GraphLayout['edges'][number]): string {
+/**
+ * An edge: down from the bottom of the needed step to the top of the step, as a curve; one
+ * that skips levels runs in the gaps between rows and down its gutter, never across a step.
+ */
+function edgePath({ from, to, gutter }: GraphLayout['edges'][number]): string {
   const x1 = from.x + NODE.width / 2;
   const y1 = from.y + NODE.height;
   const x2 = to.x + NODE.width / 2;
   const y2 = to.y;
+  if (gutter !== undefined) {
+    const [down, up] = [y1 + NODE.gapY / 2 - 4, y2 - NODE.gapY / 2 + 4];
+    return `M${x1} ${y1} V${down} H${gutter} V${up} H${x2} V${y2 - 3}`;
+  }
   const mid = (y1 + y2) / 2;
   return `M${x1} ${y1} C${x1} ${mid} ${x2} ${mid} ${x2} ${y2 - 3}`;
 }
