@@ -145,6 +145,7 @@ test("a graph run's page draws its steps in lanes (the two that ran together sid
     assert.match(page.url(), /#step-step-2$/);
     await page.click('svg.graph a.node[data-step="step-3"]');
     assert.match(page.url(), /#step-step-3$/);
+    assert.ok(await page.locator('tr[data-step="step-3"]').evaluate((tr) => tr.matches(':target')), 'the row gone to');
     assert.match((await page.textContent('tr[data-step="step-1"] strong')) ?? '', /^1\. <b>x<\/b>&amp;$/);
     assert.deepEqual(errors, []);
 
