@@ -45,13 +45,23 @@ echo "rows=$(wc -l < "$i")" >> "$ETL_METRICS"
 test('every answer of etl ui matches the published API schema', { timeout: 90_000 }, async (t) => {
   const repo = initRepo(
     pipelineRepo(t, {
-      modules: { copy: { cmd: './modules/count.sh' } },
+      modules: { copy: { cmd: './modules/count.sh' }, ok: { cmd: './modules/ok.sh' } },
       sequences: {
         make: {
           schedule: '0 * * * *',
           steps: [
             { module_name: 'copy', name: 'raw', input: 'data/source.csv', output: 'work/raw.csv' },
             { module_name: 'copy', name: 'clean', input: 'work/raw.csv', output: 'work/clean.csv' },
+          ],
+        },
+        // A graph: its records carry each step's needs and the run's max_parallel.
+        fan: {
+          max_parallel: 2,
+          steps: [
+            { module_name: 'ok', name: 'first' },
+            { module_name: 'copy', name: 'left', needs: ['first'], input: 'data/source.csv', output: 'work/left.csv' },
+            { module_name: 'ok', name: 'right', needs: ['first'] },
+            { module_name: 'ok', name: 'join', needs: ['left', 'right'] },
           ],
         },
       },
@@ -64,6 +74,8 @@ test('every answer of etl ui matches the published API schema', { timeout: 90_00
   );
   const first = await runCli(['run', 'make'], { cwd: repo });
   assert.equal(first.code, 0, first.stderr);
+  const fan = await runCli(['run', 'fan', '--json'], { cwd: repo });
+  assert.equal(fan.code, 0, fan.stderr);
   // A failed run of changed (uncommitted) definitions: a diff, a failed step, an error.
   const make = join(repo, 'etl_sequences/make.json');
   writeFileSync(make, JSON.stringify({ description: 'counts', ...JSON.parse(readFileSync(make, 'utf8')) }));
@@ -99,8 +111,9 @@ test('every answer of etl ui matches the published API schema', { timeout: 90_00
   const { sequences } = await get('/api/sequences', 'SequencesAnswer');
   assert.deepEqual(
     sequences.map((s) => s.name),
-    ['gone', 'make'],
+    ['fan', 'gone', 'make'],
   );
+  assert.equal(sequences.find((s) => s.name === 'fan')?.last?.max_parallel, 2);
   const { runs } = await get('/api/runs?sequence=make&limit=1', 'RunsAnswer');
   const failed = runs[0]!;
   assert.equal(failed.status, 'failed');
@@ -115,6 +128,27 @@ test('every answer of etl ui matches the published API schema', { timeout: 90_00
   );
   const metrics = await get('/api/sequences/make/metrics?limit=5', 'MetricsAnswer');
   assert.ok(metrics.points.length > 0);
+  // A list run's answers carry no needs, nor max_parallel.
+  assert.equal(one.run.max_parallel, undefined);
+  assert.ok(one.run.steps.every((s) => !('needs' in s)) && one.steps.every((s) => !('needs' in s)));
+  // A graph run's carry them: in the summaries, in the step records, in the run's lists.
+  const graphRun = (await get('/api/runs?sequence=fan', 'RunsAnswer')).runs[0]!;
+  assert.equal(graphRun.id, JSON.parse(fan.stdout).id);
+  const graph = await get(`/api/runs/${graphRun.id}`, 'RunAnswer');
+  assert.equal(graph.run.max_parallel, 2);
+  const needs = [[], [1], [1], [2, 3]];
+  assert.deepEqual(
+    graph.run.steps.map((s) => s.needs),
+    needs,
+  );
+  assert.deepEqual(
+    graph.steps.map((s) => s.needs),
+    needs,
+  );
+  await get(`/api/runs/${graphRun.id}/definitions`, 'DefinitionsAnswer');
+  await get(`/api/runs/${graphRun.id}/lineage`, 'LineageAnswer');
+  await get('/api/sequences/fan/metrics', 'MetricsAnswer');
+  await get('/api/runs?limit=10', 'RunsAnswer');
   await get('/api/config', 'ConfigAnswer');
   assert.equal((await get('/api/schedule', 'ScheduleAnswer')).status, null, 'no daemon has run here');
   await get('/api/runs?status=late', 'ErrorAnswer', 400);

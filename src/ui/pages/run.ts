@@ -1,11 +1,13 @@
 // A run's page: links, its steps as a timeline (ending, attempts, argv, log), what each step
 // read and wrote, and its definitions.
 import type { StepRecord, StepSummary } from '../../runner/records.js';
-import type { LineageAnswer } from '../api-types.js';
+import type { LineageAnswer, RunAnswer } from '../api-types.js';
 import { Action } from './actions.js';
 import { Definitions } from './definitions.js';
 import { duration, joined, Loading, Status, when } from './format.js';
 import { useLoaded } from './live.js';
+import { type GraphStep, StepGraph } from './graph.js';
+import { Lanes, type Span } from './lanes.js';
 import { FAILED_STEP, Log } from './log.js';
 import { source } from './source.js';
 import { page } from './urls.js';
@@ -28,13 +30,8 @@ export function Run({ id }: { id: string }) {
   // The logs shown, by step: a failed step's is open until closed.
   const [logsShown, setLogsShown] = useState<Record<string, boolean>>({});
   if (!state.data) return html`<${Loading} state=${state} what=${`run ${id}`} />`;
-  const { run, steps, links } = state.data;
-  const sources = new Map((lineage.data?.sources ?? []).map((s) => [`${s.role}-${s.index}`, s]));
+  const { run, links } = state.data;
   const stopped = run.steps.find((s) => s.role === 'step' && s.status !== 'succeeded' && s.status !== 'skipped');
-  const start = Date.parse(run.started_at);
-  const end = run.finished_at ? Date.parse(run.finished_at) : Date.now();
-  const span = Math.max(1, end - start);
-  const records = new Map(steps.map((s) => [`${s.role}-${s.index}`, s]));
   const ci = run.trigger.ci;
   return html`
     <p><a href=${page(`sequences/${run.sequence}`)}>← ${run.sequence}</a></p>
@@ -60,42 +57,112 @@ export function Run({ id }: { id: string }) {
     <div class="actions">${run.status === 'running' ? html`<${Action} label="Cancel" action="cancel" body=${{ run: run.id }} help="stops the run as Ctrl-C would" />` : ''}
       ${run.status === 'failed' && run.failed_step ? html`<${Action} label=${`Re-run from step ${run.failed_step}`} action="run" body=${{ sequence: run.sequence, from: run.failed_step }} help=${`a new run of the definitions as they are now, from step ${run.failed_step} on: the steps before it are not run`} />` : ''}
       ${['failed', 'cancelled', 'abandoned'].includes(run.status) && stopped ? html`<${Action} label=${`Resume at step ${stopped.index}`} action="run" body=${{ sequence: run.sequence, resume: run.id }} help=${`a new run that takes this one up where it stopped: the steps before step ${stopped.index} count as done by this run (their outputs checked first), step ${stopped.index} on run again`} />` : ''}</div>
+    <${Steps} answer=${state.data} version=${state.version} lineage=${lineage.data} logsShown=${logsShown} setLogsShown=${setLogsShown} />
+    <${Definitions} run=${run} />`;
+}
+
+/** When a step ran, in ms since its run started: a running one up to now, one not started at 0. */
+function stepSpan(line: StepSummary, step: StepRecord | undefined, start: number, end: number) {
+  const from = step?.started_at ? Date.parse(step.started_at) - start : 0;
+  const to = step?.finished_at ? Date.parse(step.finished_at) - start : line.status === 'running' ? end - start : from;
+  return { from, to };
+}
+
+const stepKey = (line: Pick<StepSummary, 'role' | 'index'>) => `${line.role}-${line.index}`;
+const stepLabel = (line: StepSummary) =>
+  `${line.role === 'step' ? '' : `${line.role.replace('_', ' ')} `}${line.index}. ${line.name}`;
+
+interface StepsProps {
+  answer: RunAnswer;
+  version: number;
+  lineage: LineageAnswer | null;
+  logsShown: Record<string, boolean>;
+  setLogsShown: (change: (shown: Record<string, boolean>) => Record<string, boolean>) => void;
+}
+
+/**
+ * The steps: a graph run's as a graph and a timeline in lanes, then every step's row (a list
+ * run's rows carry its timeline, a bar each) with its log under it when shown.
+ */
+function Steps({ answer, version, lineage, logsShown, setLogsShown }: StepsProps) {
+  const { run, steps } = answer;
+  const graph = run.max_parallel !== undefined;
+  const start = Date.parse(run.started_at);
+  const end = run.finished_at ? Date.parse(run.finished_at) : Date.now();
+  const span = Math.max(1, end - start);
+  const records = new Map(steps.map((s) => [stepKey(s), s]));
+  const sources = new Map((lineage?.sources ?? []).map((s) => [stepKey(s), s]));
+  const isShown = (line: StepSummary) =>
+    line.status !== 'pending' &&
+    line.status !== 'skipped' &&
+    (logsShown[stepKey(line)] ?? FAILED_STEP.includes(line.status));
+  const spans: Span[] = run.steps
+    .filter((line) => records.get(stepKey(line))?.started_at)
+    .map((line) => ({
+      key: stepKey(line),
+      label: stepLabel(line),
+      status: line.status,
+      ...stepSpan(line, records.get(stepKey(line)), start, end),
+    }));
+  const open = (key: string) => setLogsShown((shown) => ({ ...shown, [key]: true }));
+  return html`
+    ${graph ? html`<${StepGraph} steps=${run.steps.filter((s) => s.role === 'step')} href=${(s: GraphStep) => `#step-step-${s.index}`} label="the steps as a graph: each after the steps it needs" />` : ''}
+    ${graph ? html`<${Lanes} spans=${spans} span=${span} maxParallel=${run.max_parallel} onPick=${open} />` : ''}
     <div class="scroll"><table class="steps">
-      <thead><tr><th>step</th><th>status</th><th class="hide-narrow">timeline</th><th>ending</th></tr></thead>
+      <thead><tr><th>step</th><th>status</th>${graph ? '' : html`<th class="hide-narrow">timeline</th>`}<th>ending</th></tr></thead>
       <tbody>${run.steps.map((line) => {
-        const step = records.get(`${line.role}-${line.index}`);
-        const from = step?.started_at ? Date.parse(step.started_at) - start : 0;
-        const to = step?.finished_at
-          ? Date.parse(step.finished_at) - start
-          : line.status === 'running'
-            ? end - start
-            : from;
-        const last = step?.attempts.at(-1);
-        const key = `${line.role}-${line.index}`;
-        const hasLog = line.status !== 'pending' && line.status !== 'skipped';
-        const logShown = hasLog && (logsShown[key] ?? FAILED_STEP.includes(line.status));
-        const toggleLog = () => setLogsShown((shown) => ({ ...shown, [key]: !logShown }));
-        // A running step has no record yet: the server plans its argv again.
-        const argv = step?.argv ?? state.data?.running_argv?.[key];
-        const took = duration(step?.duration_ms ?? line.duration_ms);
-        return html`<tr data-step=${key} id=${`step-${key}`}>
-          <td><strong>${line.role === 'step' ? '' : `${line.role.replace('_', ' ')} `}${line.index}. ${line.name}</strong>
-            ${argv ? html`<div class="argv"><code>${argv.map((arg, i) => html`${i ? ' ' : ''}<span class="arg">${arg}</span>`)}</code></div>` : ''}
-            <${StepFacts} line=${line} step=${step} sources=${sources.get(`${line.role}-${line.index}`)} here=${run.id} /></td>
-          <td><${Status} status=${line.status} />${took ? html` <span class="took">${took}</span>` : ''}</td>
-          <td class="hide-narrow"><div class="gantt" title=${`${duration(step?.duration_ms)}`}><span class=${`bar s-${line.status}`} style=${{ left: `${(100 * from) / span}%`, width: `${Math.max(0.5, (100 * (to - from)) / span)}%` }}></span></div></td>
-          <td>${last ? (last.signal ? `signal ${last.signal}` : last.exit_code !== null ? `exit ${last.exit_code}` : (last.error ?? '')) : ''}${line.attempts > 1 ? html` <span class="muted">(${line.attempts} attempts)</span>` : ''}
-            ${hasLog ? html` <button type="button" class="show-log" aria-expanded=${logShown} onClick=${toggleLog}>${logShown ? 'hide log' : 'log'}</button>` : ''}</td>
-        </tr>
+        const key = stepKey(line);
+        const step = records.get(key);
+        const { from, to } = stepSpan(line, step, start, end);
+        const logShown = isShown(line);
+        const timeline = graph
+          ? ''
+          : html`<td class="hide-narrow"><div class="gantt" title=${`${duration(step?.duration_ms)}`}><span class=${`bar s-${line.status}`} style=${{ left: `${(100 * from) / span}%`, width: `${Math.max(0.5, (100 * (to - from)) / span)}%` }}></span></div></td>`;
+        return html`<${StepRow} line=${line} step=${step} answer=${answer} sources=${sources.get(key)} timeline=${timeline} logShown=${logShown}
+          toggleLog=${() => setLogsShown((shown) => ({ ...shown, [key]: !logShown }))} />
         ${
           // The log gets a row of its own, as wide as the table: a cell of the table is too narrow to read it.
           logShown
-            ? html`<tr class="log-row" data-log=${key}><td colspan="4"><${Log} key=${key} run=${run.id} line=${line} step=${step} version=${state.version} /></td></tr>`
+            ? html`<tr class="log-row" data-log=${key}><td colspan=${graph ? 3 : 4}><${Log} key=${key} run=${run.id} line=${line} step=${step} version=${version} /></td></tr>`
             : ''
         }`;
       })}</tbody>
-    </table></div>
-    <${Definitions} run=${run} />`;
+    </table></div>`;
+}
+
+/** A step's row: its name, argv and facts, its status and time, (a list's) its bar, its ending and log button. */
+function StepRow({
+  line,
+  step,
+  answer,
+  sources,
+  timeline,
+  logShown,
+  toggleLog,
+}: {
+  line: StepSummary;
+  step: StepRecord | undefined;
+  answer: RunAnswer;
+  sources: StepSources | undefined;
+  timeline: unknown;
+  logShown: boolean;
+  toggleLog: () => void;
+}) {
+  const key = stepKey(line);
+  const last = step?.attempts.at(-1);
+  const hasLog = line.status !== 'pending' && line.status !== 'skipped';
+  // A running step has no record yet: the server plans its argv again.
+  const argv = step?.argv ?? answer.running_argv?.[key];
+  const took = duration(step?.duration_ms ?? line.duration_ms);
+  return html`<tr data-step=${key} id=${`step-${key}`}>
+    <td><strong>${stepLabel(line)}</strong>
+      ${argv ? html`<div class="argv"><code>${argv.map((arg, i) => html`${i ? ' ' : ''}<span class="arg">${arg}</span>`)}</code></div>` : ''}
+      <${StepFacts} line=${line} step=${step} sources=${sources} here=${answer.run.id} /></td>
+    <td><${Status} status=${line.status} />${took ? html` <span class="took">${took}</span>` : ''}</td>
+    ${timeline}
+    <td>${last ? (last.signal ? `signal ${last.signal}` : last.exit_code !== null ? `exit ${last.exit_code}` : (last.error ?? '')) : ''}${line.attempts > 1 ? html` <span class="muted">(${line.attempts} attempts)</span>` : ''}
+      ${hasLog ? html` <button type="button" class="show-log" aria-expanded=${logShown} onClick=${toggleLog}>${logShown ? 'hide log' : 'log'}</button>` : ''}</td>
+  </tr>`;
 }
 
 /** A link to a step of a run: on this page, or on that run's. */

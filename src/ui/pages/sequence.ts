@@ -2,6 +2,7 @@
 import type { RunRecord } from '../../runner/records.js';
 import { Durations } from './charts.js';
 import { duration, Status, when } from './format.js';
+import { type GraphStep, StepGraph } from './graph.js';
 import { errorText, useLive } from './live.js';
 import { Metrics } from './metrics.js';
 import { type RunsQuery, source } from './source.js';
@@ -72,6 +73,7 @@ export function Sequence({ name }: { name: string }) {
     </form>
     ${pages.error ? html`<p role="alert" class="error">${pages.error}</p>` : ''}
     ${pages.loaded && pages.runs.length === 0 ? html`<p class="muted">No runs.</p>` : ''}
+    ${pages.runs[0] ? html`<${NewestGraph} run=${pages.runs[0]} />` : ''}
     ${pages.runs.length > 0 ? html`<${Durations} runs=${pages.runs} columns=${columns} />` : ''}
     <${Metrics} name=${name} />
     <div class="scroll"><table class="grid">
@@ -89,4 +91,15 @@ export function Sequence({ name }: { name: string }) {
       )}</tbody>
     </table></div>
     ${pages.next ? html`<p><button type="button" class="older" onClick=${older}>older runs</button></p>` : ''}`;
+}
+
+/** A graph's steps, as the newest run shown ran them: each node goes to that step of that run. */
+function NewestGraph({ run }: { run: RunRecord }) {
+  if (run.max_parallel === undefined) return '';
+  return html`<section class="sequence-graph" aria-label="the steps as a graph">
+    <h2>Steps</h2>
+    <p class="muted">as <a href=${page(`runs/${run.id}`)}>the newest run shown</a> ran them (${when(run.started_at)}), each after the steps it needs</p>
+    <${StepGraph} steps=${run.steps.filter((s) => s.role === 'step')} href=${(s: GraphStep) => `${page(`runs/${run.id}`)}#step-step-${s.index}`}
+      label=${`the steps of run ${run.id} as a graph: each after the steps it needs`} />
+  </section>`;
 }
