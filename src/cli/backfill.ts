@@ -1,4 +1,5 @@
 import { EtlError, ExitCode } from '../errors.js';
+import { isSuccess } from '../runner/statuses.js';
 import { LedgerStore } from '../ledger/store.js';
 import { planRun } from '../runner/plan.js';
 import { parseDay, succeededTicks, ticksBetween } from '../schedule/backfill.js';
@@ -92,9 +93,9 @@ and stops.`,
         cancel = launched.cancel;
         const result = await launched.done;
         cancel = undefined;
-        if (result.status !== 'succeeded') failed++;
+        if (!isSuccess(result.status)) failed++;
         context.stdout.write(
-          `${iso}  ${result.status}${result.runId ? ` (run ${result.runId})` : ''}${result.error && result.status !== 'succeeded' ? `: ${result.error}` : ''}\n`,
+          `${iso}  ${result.status}${result.runId ? ` (run ${result.runId})` : ''}${result.error && !isSuccess(result.status) ? `: ${result.error}` : ''}\n`,
         );
       }
     } finally {

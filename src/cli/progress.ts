@@ -1,4 +1,5 @@
 import { formatDuration } from '../definitions/duration.js';
+import { isSuccess } from '../runner/statuses.js';
 import type { RunObserver } from '../runner/engine.js';
 import { describeEnding, stepLabel } from '../runner/labels.js';
 import type { RunRecord, StepRecord, StepStatus } from '../runner/records.js';
@@ -109,7 +110,8 @@ export function progressView({
 
 /** The last lines of a failed step's log, for the terminal. */
 export function summaryLine(run: RunRecord, folder: string, paint: Paint): string {
-  const style = run.status === 'succeeded' ? 'green' : run.status === 'cancelled' ? 'yellow' : 'red';
+  const style =
+    run.status === 'succeeded' ? 'green' : isSuccess(run.status) || run.status === 'cancelled' ? 'yellow' : 'red';
   const took = run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`;
   const error = run.error && run.error !== run.status ? `: ${run.error}` : ''; // not "cancelled: cancelled"
   return `${paint(style, run.status)}${took}${error}\nrecord: ${folder}/run.json\n`;

@@ -1,4 +1,5 @@
 // What `etl run` prints once a run has ended, and the telling (notify/run-outcome.ts) it reports.
+import { isSuccess } from '../runner/statuses.js';
 import { join, relative } from 'node:path';
 import { ExitCode, exitCodeFor } from '../errors.js';
 import { appendSummary, runSummary, warningLine, writeOutputs } from '../github/actions.js';
@@ -72,7 +73,7 @@ export async function reportOutcome(
 /** The exit of `etl run`: the run's status first, then whether it was recorded in git. */
 export function runExitCode(outcome: RunOutcome, cancelledExit: number): number {
   if (outcome.run.status === 'cancelled') return cancelledExit;
-  if (outcome.run.status !== 'succeeded') return ExitCode.failed;
+  if (!isSuccess(outcome.run.status)) return ExitCode.failed;
   // The run succeeded but committing or pushing it did not: that failure's own exit.
   return outcome.ledgerError ? exitCodeFor(outcome.ledgerError) : ExitCode.ok;
 }

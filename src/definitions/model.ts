@@ -30,6 +30,8 @@ export interface StepDef {
   expect: Record<string, string>;
   /** The step's own skip_unchanged, else the sequence's; false when neither says. */
   skip_unchanged: boolean;
+  /** The run goes on after it fails (any way, or with these exit codes). */
+  continue_on?: 'failure' | number[];
   /** Its `if`: a command whose exit decides whether it runs (src/runner/condition.ts). */
   condition?: string;
   /** The names of the steps it waits for, as written; undefined when not given (src/definitions/graph.ts). */
@@ -104,6 +106,7 @@ function toStepDef(step: Step, position: number, pointer: string, skipUnchanged 
     retries: given(step.retries),
     ...definedOnly({
       condition: step.if,
+      continue_on: step.continue_on,
       retry_delay: given(step.retry_delay),
       backoff: step.backoff,
       retry_on: step.retry_on,

@@ -116,6 +116,12 @@ export const Step = z
       .describe(
         'A precondition: a command (split like cmd, never through a shell; ${params.X}, ${tick} and the outputs of earlier steps expanded) run before the step, in the repository, with its env: exit 0 runs the step, exit 1 skips it (recorded skipped, with why; what needs it still runs), anything else fails it.',
       ),
+    continue_on: z
+      .union([z.literal('failure'), z.array(z.int().min(1).max(255)).min(1)])
+      .optional()
+      .describe(
+        'The run goes on after this step fails ("failure": however it failed, not when cancelled; a list: only when it exited with one of these codes): the step stays failed, what comes after (in a graph, what needs it) still runs, and the run ends succeeded_with_failures.',
+      ),
     needs: z
       .array(z.string())
       .optional()

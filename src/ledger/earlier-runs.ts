@@ -189,6 +189,7 @@ export async function resumePoint(
       `run ${run.id} is still running (pid ${run.pid} on ${run.host}): nothing to resume yet${run.host === hostname() ? '' : ' (if that machine stopped without saying so, --force resumes it)'}`,
     );
   if (run.status === 'succeeded')
+    // with failures (continue_on) it may be resumed: its failed steps run again
     throw new EtlError(
       'usage',
       `run ${run.id} succeeded: there is nothing to resume (etl run ${sequence} runs it again)`,

@@ -1,5 +1,6 @@
 // Step metrics over time, from the ledger: for each run of a sequence, newest first, what each
 // step wrote to ETL_METRICS (see src/runner/metrics.ts).
+import { isSuccess } from '../runner/statuses.js';
 import { join } from 'node:path';
 import type { LastMetrics } from '../runner/expect.js';
 import type { MetricValue } from '../runner/metrics.js';
@@ -69,7 +70,7 @@ export function lastSuccessfulMetrics(
       for (const ref of runsNewestFirst(root, { sequence })) {
         if (ref.id === thisRun) continue;
         const run = readRun(root, ref);
-        if (run?.status === 'succeeded') {
+        if (run && isSuccess(run.status)) {
           found = { folder: ref.folder, run };
           break;
         }

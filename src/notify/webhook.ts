@@ -3,6 +3,7 @@
 // `text` (Slack, Mattermost, Rocket.Chat and Teams' incoming webhooks show it) and the facts
 // as fields. A webhook that is down is retried with backoff, then given up on: it never fails
 // the run.
+import { isSuccess } from '../runner/statuses.js';
 import { join } from 'node:path';
 import type { LedgerStore } from '../ledger/store.js';
 import { describeEnding, failedStep } from '../runner/labels.js';
@@ -48,8 +49,7 @@ export function webhookPayload(
     links?: Record<string, string | null>;
   },
 ): WebhookPayload | undefined {
-  const recovered =
-    run.status === 'succeeded' && options.previous !== undefined && options.previous.status !== 'succeeded';
+  const recovered = isSuccess(run.status) && options.previous !== undefined && !isSuccess(options.previous.status);
   if (!FAILED.has(run.status) && !recovered) return undefined;
   const redact = new Redactor(options.secrets ?? []);
   const failed = failedStep(run);

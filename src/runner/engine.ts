@@ -141,6 +141,8 @@ export function openRunSpawner(
 /** How the steps ended: the step that failed the run, whether it was cancelled. */
 interface StepsEnded {
   failed: StepRecord | undefined;
+  /** Steps that failed, and the run went on after (continue_on). */
+  wentOn: StepRecord[];
   cancelled: boolean;
   /** Whether the sequence's timeout ran out (on_cancel runs then too). */
   deadlineRanOut?: boolean;
@@ -166,6 +168,7 @@ async function runList(state: RunState, context: RecordContext, deadline: Deadli
   const { plan, options, spawner } = state;
   let failed: StepRecord | undefined;
   let cancelled = false;
+  const wentOn: StepRecord[] = [];
   for (const [i, planned] of plan.steps.entries()) {
     const record = newStepRecord(planned, 'step', plan.steps.length, context);
     cancelled ||= Boolean(options.signal?.aborted);
@@ -176,9 +179,19 @@ async function runList(state: RunState, context: RecordContext, deadline: Deadli
     }
     await execStep(state, planned, record, {}, deadline, aheadOf(state, planned, plan.steps[i + 1], deadline));
     if (record.status === 'cancelled') cancelled = true;
+    else if (goesOnAfter(planned, record)) wentOn.push(record);
     else if (record.status !== 'succeeded' && record.status !== 'skipped') failed = record; // skipped: unchanged
   }
-  return { failed, cancelled };
+  return { failed, cancelled, wentOn };
+}
+
+/** continue_on: the run goes on after this step failed (not when it was cancelled). */
+function goesOnAfter(planned: PlannedStep, record: StepRecord): boolean {
+  const rule = planned.continue_on;
+  if (rule === undefined || (record.status !== 'failed' && record.status !== 'timed_out')) return false;
+  if (rule === 'failure') return true;
+  const code = record.attempts.at(-1)?.exit_code;
+  return code !== null && code !== undefined && rule.includes(code);
 }
 
 /** A step that does not run: --from/--only left it out, or the run stopped before it. */
@@ -228,7 +241,7 @@ async function runGraph(
 ): Promise<StepsEnded> {
   const { plan, options } = state;
   const graph = new ReadySteps(plan.steps);
-  const ended: StepsEnded = { failed: undefined, cancelled: false };
+  const ended: StepsEnded = { failed: undefined, cancelled: false, wentOn: [] };
   const finished: StepRecord[] = [];
   let wake: (() => void) | undefined;
   let running = 0;
@@ -261,7 +274,10 @@ async function runGraph(
       running--;
       if (record.status === 'cancelled') ended.cancelled = true;
       else if (record.status === 'succeeded' || record.status === 'skipped') graph.done(record.index);
-      else ended.failed ??= record;
+      else if (goesOnAfter(plan.steps[record.index - 1]!, record)) {
+        ended.wentOn.push(record);
+        graph.done(record.index);
+      } else ended.failed ??= record;
     }
   }
   if (thrown) throw thrown.error;
@@ -327,9 +343,15 @@ async function runHandlers(
 ): Promise<StepRecord | undefined> {
   const { options } = state;
   const cancelled = ended.cancelled || Boolean(options.signal?.aborted);
-  const status: RunStatus = cancelled ? 'cancelled' : ended.failed ? 'failed' : 'succeeded';
+  const status: RunStatus = cancelled
+    ? 'cancelled'
+    : ended.failed
+      ? 'failed'
+      : ended.wentOn.length
+        ? 'succeeded_with_failures'
+        : 'succeeded';
   const handlers: Handler[] =
-    status === 'succeeded'
+    status === 'succeeded' || status === 'succeeded_with_failures'
       ? ['on_success', 'on_exit']
       : status === 'failed'
         ? [...(['on_failure'] as const), ...(ended.deadlineRanOut ? (['on_cancel'] as const) : []), 'on_exit']
@@ -372,19 +394,27 @@ async function runHandler(
 async function endEtl(
   state: RunState,
   started: Date,
-  { failed, cancelled }: StepsEnded,
+  { failed, cancelled, wentOn }: StepsEnded,
   failedHandler: StepRecord | undefined,
 ): Promise<void> {
   const { run, options, now } = state;
   const finished = now();
   const status: RunStatus =
-    cancelled || options.signal?.aborted ? 'cancelled' : failed || failedHandler ? 'failed' : 'succeeded';
+    cancelled || options.signal?.aborted
+      ? 'cancelled'
+      : failed || failedHandler
+        ? 'failed'
+        : wentOn.length
+          ? 'succeeded_with_failures'
+          : 'succeeded';
   run.status = status;
   run.finished_at = finished.toISOString();
   run.duration_ms = finished.getTime() - started.getTime();
   run.failed_step = failed?.index ?? null;
   if (status === 'failed') run.error ??= describeFailure((failed ?? failedHandler)!);
   if (status === 'cancelled') run.error ??= 'cancelled';
+  if (status === 'succeeded_with_failures')
+    run.error ??= `went on (continue_on) after ${wentOn.map((step) => describeFailure(step)).join('; ')}`;
   await options.observer.runFinished(run);
 }
 

@@ -50,6 +50,8 @@ export interface PlannedStep {
   expect: Record<string, string>;
   /** Skipped when given the same as its last successful run (src/runner/fingerprint.ts). */
   skip_unchanged: boolean;
+  /** The run goes on after it fails (any way, or with these exit codes). */
+  continue_on?: 'failure' | number[];
   /** Its `if`: run first; exit 0 runs the step, 1 skips it. */
   condition?: { command: string; argv: string[] };
   /** A later step uses its outputs: it always runs (never skipped as unchanged, not even by --skip-unchanged). */
@@ -228,6 +230,7 @@ function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
     expect: step.expect,
     skip_unchanged: step.skip_unchanged,
     ...planCondition(step, planning),
+    ...(step.continue_on === undefined ? {} : { continue_on: step.continue_on }),
   };
 }
 

@@ -1,2 +1,15 @@
 /** A run's statuses: the schema's enum (records.ts) and every list that offers them, without loading zod. */
-export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'abandoned'] as const;
+export const RUN_STATUSES = [
+  'running',
+  'succeeded',
+  'succeeded_with_failures',
+  'failed',
+  'cancelled',
+  'abandoned',
+] as const;
+
+/**
+ * Whether a run did what it was for: every step succeeded, or the ones that failed had
+ * continue_on (succeeded_with_failures: it went on, as its definition said).
+ */
+export const isSuccess = (status: string) => status === 'succeeded' || status === 'succeeded_with_failures';

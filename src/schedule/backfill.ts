@@ -1,5 +1,6 @@
 // `etl backfill`: the ticks of a sequence's schedule in a range, and which of them the ledger
 // already holds a successful run for (so that a backfill run twice does the work once).
+import { isSuccess } from '../runner/statuses.js';
 import { parseCron } from '../definitions/cron.js';
 import type { SequenceDef } from '../definitions/model.js';
 import { startOfDayIn } from '../definitions/time-zone.js';
@@ -37,7 +38,7 @@ export function succeededTicks(ledger: LedgerStore, sequence: string): Map<strin
   for (const ref of ledger.runsNewestFirst({ sequence })) {
     const run = ledger.readRun(ref);
     const tick = run?.tick ?? run?.trigger?.tick;
-    if (run && tick && run.status === 'succeeded' && run.selection === null && !done.has(tick)) done.set(tick, run.id);
+    if (run && tick && isSuccess(run.status) && run.selection === null && !done.has(tick)) done.set(tick, run.id);
   }
   return done;
 }

@@ -25,7 +25,7 @@ import type {
   ScheduleAnswer,
   SequencesAnswer,
 } from './api-types.js';
-import { RUN_STATUSES } from '../runner/statuses.js';
+import { isSuccess, RUN_STATUSES } from '../runner/statuses.js';
 import { listSequences } from '../schedule/overview.js';
 import { readStatus } from '../schedule/service.js';
 
@@ -102,7 +102,7 @@ async function sequences(context: ApiContext): Promise<ApiResponse> {
       ...(defined.find((s) => s.name === name) ?? { name, defined: false as const }),
       last: recent[0] ?? null,
       recent: recent.map((r) => ({ id: r.id, status: r.status, duration_ms: r.duration_ms, started_at: r.started_at })),
-      success_rate: finished.length ? finished.filter((r) => r.status === 'succeeded').length / finished.length : null,
+      success_rate: finished.length ? finished.filter((r) => isSuccess(r.status)).length / finished.length : null,
     };
   });
   return { status: 200, json: { sequences: list, now: context.now().toISOString() } satisfies SequencesAnswer };

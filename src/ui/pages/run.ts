@@ -56,7 +56,7 @@ export function Run({ id }: { id: string }) {
     ${run.error ? html`<p class="error" role="alert">${run.error}</p>` : ''}
     <div class="actions">${run.status === 'running' ? html`<${Action} label="Cancel" action="cancel" body=${{ run: run.id }} help="stops the run as Ctrl-C would" />` : ''}
       ${run.status === 'failed' && run.failed_step ? html`<${Action} label=${`Re-run from step ${run.failed_step}`} action="run" body=${{ sequence: run.sequence, from: run.failed_step }} help=${`a new run of the definitions as they are now, from step ${run.failed_step} on: the steps before it are not run`} />` : ''}
-      ${['failed', 'cancelled', 'abandoned'].includes(run.status) && stopped ? html`<${Action} label=${`Resume at step ${stopped.index}`} action="run" body=${{ sequence: run.sequence, resume: run.id }} help=${`a new run that takes this one up where it stopped: the steps before step ${stopped.index} count as done by this run (their outputs checked first), step ${stopped.index} on run again`} />` : ''}</div>
+      ${['failed', 'succeeded_with_failures', 'cancelled', 'abandoned'].includes(run.status) && stopped ? html`<${Action} label=${`Resume at step ${stopped.index}`} action="run" body=${{ sequence: run.sequence, resume: run.id }} help=${`a new run that takes this one up where it stopped: the steps before step ${stopped.index} count as done by this run (their outputs checked first), step ${stopped.index} on run again`} />` : ''}</div>
     <${Steps} answer=${state.data} version=${state.version} lineage=${lineage.data} logsShown=${logsShown} setLogsShown=${setLogsShown} />
     <${Definitions} run=${run} />`;
 }

@@ -13,5 +13,5 @@ export const RUN_STATES: ReadonlyArray<readonly [string, readonly RunStatus[]]> 
   ['running', ['running']],
   ['failed', ['failed', 'abandoned']],
   ['cancelled', ['cancelled']],
-  ['succeeded', ['succeeded']],
+  ['succeeded', ['succeeded', 'succeeded_with_failures']],
 ];
