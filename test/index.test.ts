@@ -9,7 +9,16 @@ test('the library validates and plans the bundled example', async () => {
   const plan = planRun(report.definitions, 'air-quality');
   assert.deepEqual(
     plan.steps.map((s) => s.module),
-    ['extract_csv', 'transform', 'load_sqlite'],
+    ['extract_csv', 'transform', 'load_sqlite', 'profile'],
+  );
+  // A graph: profile runs beside transform, both after the extract.
+  assert.deepEqual(
+    plan.steps.map((s) => s.needs),
+    [[], [1], [2], [1]],
+  );
+  assert.deepEqual(
+    plan.on_exit.map((s) => s.module),
+    ['report_status'],
   );
   assert.deepEqual(
     plan.on_failure.map((s) => s.module),
