@@ -65,7 +65,7 @@ export function formatPlan(plan: Plan, paint: Paint, selected: (step: PlannedSte
     const env = Object.keys(step.env);
     const program = relative(plan.repo, step.command);
     return [
-      `${paint('bold', `${step.index}. ${step.name}`)}${step.name === step.module ? '' : ` (module ${step.module})`}`,
+      `${paint('bold', `${step.index}. ${step.name}`)}${step.run !== undefined ? ' (run)' : step.name === step.module ? '' : ` (module ${step.module})`}`,
       `   ${paint('cyan', '$')} ${joinWords(step.argv)}`,
       `   ${paint('dim', `program ${program.startsWith('..') ? step.command : program} · ${limits.join(' · ')}${env.length ? ` · env ${env.join(', ')}` : ''}`)}`,
     ].join('\n');

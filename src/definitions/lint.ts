@@ -4,7 +4,7 @@ import { hasTemplate, MODULE_ENV_SCOPE, PARAM_VALUE_SCOPE, type TemplateScope, t
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
-import { type ResolvedCommand, resolveCommand, scriptArguments } from './module-command.js';
+import { type ResolvedCommand, resolveCommand, resolveWords, scriptArguments } from './module-command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
 import { parseRule } from './expect-rule.js';
 import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
@@ -13,6 +13,7 @@ import { NAME_PATTERN } from './patterns.js';
 import { type ParsedSource, pointerSegment } from './source.js';
 import { didYouMean, editDistance } from './suggest.js';
 import { isKnownTimeZone } from './time-zone.js';
+import { splitWords } from './words.js';
 
 type Report = (severity: Severity, code: string, pointer: string, message: string, part?: 'key' | 'value') => void;
 
@@ -23,6 +24,8 @@ function reporter(issues: Issue[], file: string, source: ParsedSource): Report {
 
 /** Shell syntax that a shell would interpret, but that reaches a module literally. */
 const SHELL_SYNTAX = /^(\||\|\||&&|;|>|>>|<|2>&1|&)$|^[<>]|\$[A-Za-z_{(]|`/;
+/** The same in a step's `run`, where "${...}" is a template (checked as one). */
+const RUN_SHELL_SYNTAX = /^(\||\|\||&&|;|>|>>|<|2>&1|&)$|^[<>]|\$\(|`/;
 
 /** existsSync, remembered for one validation: many steps name the same conf file. */
 export type FileExists = (path: string) => boolean;
@@ -72,11 +75,8 @@ export function lintModule(
       break;
     }
   }
-  for (const script of scriptArguments(resolved.words ?? [])) {
-    if (!exists(resolve(repo, script))) {
-      report('error', 'missing-script', `${at}/cmd`, `cmd names "${script}", which does not exist in the repository`);
-    }
-  }
+  for (const script of missingScripts(resolved.words ?? [], repo, exists))
+    report('error', 'missing-script', `${at}/cmd`, `cmd names "${script}", which does not exist in the repository`);
   const cmdProblem = argumentProblem(entry.def.cmd, 'cmd ');
   if (cmdProblem) report('error', cmdProblem.code, `${at}/cmd`, cmdProblem.message);
   checkEnv(entry.def.env ?? {}, `${at}/env`, report, MODULE_ENV_SCOPE);
@@ -85,6 +85,11 @@ export function lintModule(
     if (problem) report('error', 'invalid-depends', `${at}/depends/${i}`, `depends entry "${pattern}" ${problem}`);
   });
   return issues;
+}
+
+/** The scripts a command gives an interpreter that are not in the repository (a templated one depends on the run). */
+function missingScripts(words: string[], repo: string, exists: FileExists): string[] {
+  return scriptArguments(words).filter((script) => !hasTemplate(script) && !exists(resolve(repo, script)));
 }
 
 /** Linux refuses a single argument or environment entry longer than this (MAX_ARG_STRLEN). */
@@ -125,7 +130,7 @@ export function lintSequence(
   modules: Map<string, ModuleEntry> | undefined,
   repo: string,
   exists: FileExists = existsSync,
-  options: { githubSchedules?: boolean } = {},
+  options: { githubSchedules?: boolean; path?: string } = {},
 ): Issue[] {
   const issues: Issue[] = [];
   const report = reporter(issues, sequence.file, sequence.source);
@@ -139,7 +144,7 @@ export function lintSequence(
     );
   lintParams(sequence, report);
   const params = Object.keys(sequence.params);
-  for (const step of allSteps(sequence)) lintStep(step, { modules, repo, exists, params, report });
+  for (const step of allSteps(sequence)) lintStep(step, { modules, repo, path: options.path, exists, params, report });
   if (!Array.isArray(sequence.source.data)) checkEnv(sequence.env, '/env', report, { params });
   lintNearMissPaths(sequence, report);
   lintSchedule(sequence, report, options.githubSchedules !== false);
@@ -180,21 +185,17 @@ function lintParams(sequence: SequenceDef, report: Report): void {
 interface StepLint {
   modules: Map<string, ModuleEntry> | undefined;
   repo: string;
+  /** PATH, where a bare program of a step's `run` is looked up. */
+  path: string | undefined;
   exists: FileExists;
   /** The sequence's param names, the templates a step may use. */
   params: string[];
   report: Report;
 }
 
-function lintStep(step: StepDef, { modules, repo, exists, params, report }: StepLint): void {
-  if (modules && !modules.has(step.module_name)) {
-    report(
-      'error',
-      'unknown-module',
-      `${step.pointer}/module_name`,
-      `unknown module "${step.module_name}"${didYouMean(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
-    );
-  }
+function lintStep(step: StepDef, lint: StepLint): void {
+  const { repo, exists, params, report } = lint;
+  lintStepCommand(step, lint);
   // A step's name is a name (ETL_STEP_NAME, the ledger's file names): never a template.
   if (step.name !== step.module_name && step.name.includes('${'))
     report(
@@ -231,6 +232,87 @@ function lintStep(step: StepDef, { modules, repo, exists, params, report }: Step
     );
   }
   checkEnv(step.env, `${step.pointer}/env`, report, { params });
+}
+
+/** A step runs a known module, or a command of its own (`run`): exactly one of the two. */
+function lintStepCommand(step: StepDef, lint: StepLint): void {
+  const { modules, report } = lint;
+  if (step.module_name !== undefined && step.run !== undefined) {
+    report(
+      'error',
+      'module-and-run',
+      `${step.pointer}/run`,
+      `the step has both module_name ("${step.module_name}") and run: it runs a module or a command of its own, not both; remove one`,
+      'key',
+    );
+    return;
+  }
+  if (step.run !== undefined) {
+    lintRun(step, step.run, lint);
+    return;
+  }
+  if (step.module_name === undefined) {
+    report(
+      'error',
+      'no-command',
+      step.pointer,
+      'the step has neither module_name nor run: name the module it runs ("module_name": a key of modules.json) or give the command it runs ("run")',
+    );
+    return;
+  }
+  if (modules && !modules.has(step.module_name)) {
+    report(
+      'error',
+      'unknown-module',
+      `${step.pointer}/module_name`,
+      `unknown module "${step.module_name}"${didYouMean(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
+    );
+  }
+}
+
+/**
+ * A step's `run`: split as a module's cmd is, each word's templates right, its program there
+ * and written out (which file runs is known before a run: pinned, watched), no shell syntax.
+ */
+function lintRun(step: StepDef, run: string, { repo, path, exists, params, report }: StepLint): void {
+  const at = `${step.pointer}/run`;
+  const problem = argumentProblem(run, 'run ');
+  if (problem) report('error', problem.code, at, problem.message);
+  let words: string[];
+  try {
+    words = splitWords(run);
+  } catch (error) {
+    report('error', 'invalid-run', at, `cannot split run into words: ${(error as Error).message}`);
+    return;
+  }
+  const messages = new Set(words.flatMap((word) => templateProblems(word, params)));
+  for (const message of messages) report('error', 'unknown-template', at, message);
+  const program = words[0];
+  if (program === undefined) {
+    report('error', 'invalid-run', at, 'run has no command in it');
+    return;
+  }
+  if (hasTemplate(program))
+    report(
+      'error',
+      'templated-program',
+      at,
+      `the program of run, "${program}", may not hold a template: which file runs must be known before the run (each run pins it); put the template in an argument`,
+    );
+  else {
+    const resolved = resolveWords(words, repo, path, 'run');
+    if (resolved.problem) report('error', resolved.problem.code, at, resolved.problem.message);
+  }
+  const shell = words.slice(1).find((word) => RUN_SHELL_SYNTAX.test(word));
+  if (shell !== undefined)
+    report(
+      'error',
+      'shell-syntax',
+      at,
+      `"${shell}" in run is shell syntax, but run is never given to a shell: the program would get it as a plain argument; put the pipeline or redirection in a script, or say sh -c '...' yourself`,
+    );
+  for (const script of missingScripts(words, repo, exists))
+    report('error', 'missing-script', at, `run names "${script}", which does not exist in the repository`);
 }
 
 function lintPathField(step: StepDef, field: (typeof PATH_FIELDS)[number], params: string[], report: Report): void {

@@ -1,7 +1,7 @@
 // How the runner starts a module's `cmd`: its program (a repository path or a name on PATH),
 // the problems that stop it from starting, and the script files it passes to an interpreter.
 import { accessSync, closeSync, constants, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { closest, didYouMean } from './suggest.js';
 import { splitWords } from './words.js';
 
@@ -15,15 +15,22 @@ export type ResolvedCommand =
  * Resolves a module's `cmd` the way the runner will start it: a first word containing "/"
  * is relative to the repository root (or absolute), a bare word is looked up on PATH.
  */
-export function resolveCommand(cmd: string, repo: string, path: string | undefined): ResolvedCommand {
+export function resolveCommand(cmd: string, repo: string, path: string | undefined, what = 'cmd'): ResolvedCommand {
   let words: string[];
   try {
     words = splitWords(cmd);
   } catch (error) {
-    return { problem: { code: 'invalid-cmd', message: `cannot split cmd into words: ${(error as Error).message}` } };
+    return {
+      problem: { code: 'invalid-cmd', message: `cannot split ${what} into words: ${(error as Error).message}` },
+    };
   }
+  return resolveWords(words, repo, path, what);
+}
+
+/** The same for a command already split into words (a step's `run`, its templates filled). */
+export function resolveWords(words: string[], repo: string, path: string | undefined, what = 'cmd'): ResolvedCommand {
   const program = words[0];
-  if (program === undefined) return { problem: { code: 'invalid-cmd', message: 'cmd has no command in it' } };
+  if (program === undefined) return { problem: { code: 'invalid-cmd', message: `${what} has no command in it` } };
 
   if (program.includes('/')) {
     const file = isAbsolute(program) ? program : resolve(repo, program);
@@ -73,7 +80,7 @@ export function resolveCommand(cmd: string, repo: string, path: string | undefin
     words,
     problem: {
       code: 'missing-command',
-      message: `command "${program}" is not on PATH${hint}; a program in the repository is written with a path, e.g. "./modules/${program}"`,
+      message: `command "${program}" is not on PATH${hint}; a program in the repository is written with a path, e.g. "./${what === 'cmd' ? 'modules' : 'scripts'}/${program}"`,
     },
   };
 }
@@ -155,4 +162,23 @@ function hasCrlfShebang(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * What a step with `run` is called where a module's name would be (its default name, its
+ * records' `module`, ETL_MODULE, its record and log file names): the file name of its program,
+ * "python3" for "python3 scripts/x.py", "x.sh" for "./scripts/x.sh"; characters a name cannot
+ * hold become "_", and "run" stands for a command that cannot be read.
+ */
+export function programName(run: string): string {
+  let first: string | undefined;
+  try {
+    first = splitWords(run)[0];
+  } catch {
+    first = undefined;
+  }
+  const name = basename(first ?? '')
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '');
+  return name === '' ? 'run' : name;
 }

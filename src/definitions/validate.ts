@@ -79,7 +79,10 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   const known = modulesSource?.data === undefined ? undefined : new Map(definitions.modules);
   for (const name of Object.keys(asObject(modulesSource?.data)))
     if (!isModulesSetting(name) && !known?.has(name)) known?.set(name, { name, def: { cmd: '' } });
-  const lint = { githubSchedules: options.githubSchedules !== false && definitions.github?.schedules !== false };
+  const lint = {
+    githubSchedules: options.githubSchedules !== false && definitions.github?.schedules !== false,
+    path: (options.env ?? process.env).PATH,
+  };
   for (const sequence of definitions.sequences.values())
     issues.push(...lintSequence(sequence, known, repo, exists, lint));
   // A file that failed its schema is still checked for what can be (an unknown module, a
