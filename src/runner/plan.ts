@@ -358,11 +358,12 @@ export function inheritedEnv(plan: Plan, env: Record<string, string | undefined>
   return inherited;
 }
 
-/** A plan as it may be shown: secret values in params, argv, paths and env replaced by ***, as a run records them. */
+/** A plan as it may be shown: secret values in params, run, argv, paths and env replaced by ***, as a run records them. */
 export function maskPlan(plan: Plan, env: Record<string, string | undefined>): Plan {
   const redactor = new Redactor(secretValues(plan, env));
   const mask = (step: PlannedStep): PlannedStep => ({
     ...step,
+    ...(step.run === undefined ? {} : { run: redactor.redact(step.run) }),
     argv: step.argv.map((a) => redactor.redact(a)),
     input: step.input === undefined ? undefined : redactor.redact(step.input),
     output: step.output === undefined ? undefined : redactor.redact(step.output),
