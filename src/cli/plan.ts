@@ -70,7 +70,7 @@ export function formatPlan(plan: Plan, paint: Paint, selected: (step: PlannedSte
       step.needs &&
       `   needs ${step.needs.length ? step.needs.map((i) => nameOf(plan, i)).join(', ') : 'nothing: starts at once'}`;
     return [
-      `${paint('bold', `${step.index}. ${step.name}`)}${step.name === step.module ? '' : ` (module ${step.module})`}`,
+      `${paint('bold', `${step.index}. ${step.name}`)}${step.run !== undefined ? ' (run)' : step.name === step.module ? '' : ` (module ${step.module})`}`,
       ...(needs ? [needs] : []),
       `   ${paint('cyan', '$')} ${joinWords(step.argv)}`,
       `   ${paint('dim', `program ${program.startsWith('..') ? step.command : program} · ${limits.join(' · ')}${env.length ? ` · env ${env.join(', ')}` : ''}`)}`,

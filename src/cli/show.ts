@@ -54,7 +54,7 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
       const last = attempts.at(-1);
       const how = last ? describeEnding(last) : '';
       lines.push(
-        `${stepPosition(summary)}. ${paint('bold', summary.name)}${summary.name === summary.module ? '' : ` (${summary.module})`}  ${summary.status}` +
+        `${stepPosition(summary)}. ${paint('bold', summary.name)}${summary.run !== undefined ? ' (run)' : summary.name === summary.module ? '' : ` (${summary.module})`}  ${summary.status}` +
           `${summary.duration_ms === null ? '' : `  ${formatDuration(summary.duration_ms)}`}${how ? `  ${how}` : ''}${attempts.length > 1 ? `  ${attempts.length} attempts` : ''}`,
       );
       if (summary.skipped_as) lines.push(`   ${paint('dim', skippedNote(summary.skipped_as))}`);

@@ -4,6 +4,7 @@
 import type { Severity } from '../errors.js';
 import { HANDLER_WHEN, HANDLERS } from './handlers.js';
 import type { SequenceDef, StepDef } from './model.js';
+import { programName } from './words.js';
 import { NAME_PATTERN } from './patterns.js';
 import { didYouMean } from './suggest.js';
 
@@ -86,7 +87,7 @@ function nameProblems(steps: StepDef[]): GraphProblem[] {
   const problems: GraphProblem[] = [];
   const named = new Map<string, StepDef>();
   for (const step of steps) {
-    const explicit = step.name !== step.module_name;
+    const explicit = isNamed(step);
     if (explicit && !new RegExp(NAME_PATTERN).test(step.name))
       problems.push({
         severity: 'error',
@@ -95,7 +96,7 @@ function nameProblems(steps: StepDef[]): GraphProblem[] {
         message: `invalid step name "${step.name}" in a sequence with needs: use letters, digits, ".", "_" and "-", starting with a letter or digit`,
       });
     const other = named.get(step.name);
-    if (explicit && other && other.name !== other.module_name)
+    if (explicit && other && isNamed(other))
       problems.push({
         severity: 'error',
         code: 'duplicate-step-name',
@@ -106,6 +107,10 @@ function nameProblems(steps: StepDef[]): GraphProblem[] {
   }
   return problems;
 }
+
+/** Whether a step has a name of its own (not its module's, nor its run's program's). */
+const isNamed = (step: StepDef) =>
+  step.name !== step.module_name && (step.run === undefined || step.name !== programName(step.run));
 
 function needsProblems(steps: StepDef[]): GraphProblem[] {
   const problems: GraphProblem[] = [];
@@ -202,7 +207,7 @@ export function graphLevels(needs: number[][]): number[][] {
  * Worked out only for a step that uses a step's outputs (a long chain would cost its square).
  */
 export function stepsBefore(sequence: SequenceDef, step: StepDef): string[] {
-  const values = [step.input, step.output, step.conf, step.condition, ...Object.values(step.env)];
+  const values = [step.input, step.output, step.conf, step.condition, step.run, ...Object.values(step.env)];
   if (!values.some((value) => value?.includes('${steps.'))) return [];
   const position = sequence.steps.indexOf(step);
   if (position === -1) return sequence.steps.map((s) => s.name);

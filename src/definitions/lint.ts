@@ -4,7 +4,7 @@ import { hasTemplate, MODULE_ENV_SCOPE, PARAM_VALUE_SCOPE, type TemplateScope, t
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
-import { type ResolvedCommand, resolveCommand, scriptArguments } from './module-command.js';
+import { type ResolvedCommand, resolveCommand, resolveWords, scriptArguments } from './module-command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
 import { parseRule } from './expect-rule.js';
 import { graphProblems, stepsBefore } from './graph.js';
@@ -14,6 +14,7 @@ import { NAME_PATTERN } from './patterns.js';
 import { type ParsedSource, pointerSegment } from './source.js';
 import { didYouMean, editDistance } from './suggest.js';
 import { isKnownTimeZone } from './time-zone.js';
+import { splitWords } from './words.js';
 
 type Report = (severity: Severity, code: string, pointer: string, message: string, part?: 'key' | 'value') => void;
 
@@ -24,6 +25,8 @@ function reporter(issues: Issue[], file: string, source: ParsedSource): Report {
 
 /** Shell syntax that a shell would interpret, but that reaches a module literally. */
 const SHELL_SYNTAX = /^(\||\|\||&&|;|>|>>|<|2>&1|&)$|^[<>]|\$[A-Za-z_{(]|`/;
+/** The same in a step's `run`, where "${...}" is a template (checked as one). */
+const RUN_SHELL_SYNTAX = /^(\||\|\||&&|;|>|>>|<|2>&1|&)$|^[<>]|\$\(|`/;
 
 /** existsSync, remembered for one validation: many steps name the same conf file. */
 export type FileExists = (path: string) => boolean;
@@ -73,11 +76,8 @@ export function lintModule(
       break;
     }
   }
-  for (const script of scriptArguments(resolved.words ?? [])) {
-    if (!exists(resolve(repo, script))) {
-      report('error', 'missing-script', `${at}/cmd`, `cmd names "${script}", which does not exist in the repository`);
-    }
-  }
+  for (const script of missingScripts(resolved.words ?? [], repo, exists))
+    report('error', 'missing-script', `${at}/cmd`, `cmd names "${script}", which does not exist in the repository`);
   const cmdProblem = argumentProblem(entry.def.cmd, 'cmd ');
   if (cmdProblem) report('error', cmdProblem.code, `${at}/cmd`, cmdProblem.message);
   checkEnv(entry.def.env ?? {}, `${at}/env`, report, MODULE_ENV_SCOPE);
@@ -86,6 +86,11 @@ export function lintModule(
     if (problem) report('error', 'invalid-depends', `${at}/depends/${i}`, `depends entry "${pattern}" ${problem}`);
   });
   return issues;
+}
+
+/** The scripts a command gives an interpreter that are not in the repository (a templated one depends on the run). */
+function missingScripts(words: string[], repo: string, exists: FileExists): string[] {
+  return scriptArguments(words).filter((script) => !hasTemplate(script) && !exists(resolve(repo, script)));
 }
 
 /** Linux refuses a single argument or environment entry longer than this (MAX_ARG_STRLEN). */
@@ -191,25 +196,18 @@ function lintParams(sequence: SequenceDef, report: Report): void {
 interface StepLint {
   modules: Map<string, ModuleEntry> | undefined;
   repo: string;
+  /** PATH, where a bare program of a step's `run` or `if` is looked up. */
+  path: string | undefined;
   exists: FileExists;
   /** The templates a step may use: the sequence's params, the outputs of the steps before it. */
   scope: TemplateScope;
   report: Report;
-  /** PATH, where a bare command word (of an `if`) is looked up. */
-  path: string | undefined;
 }
 
 function lintStep(step: StepDef, lint: StepLint): void {
-  const { modules, repo, exists, scope, report } = lint;
-  if (step.condition !== undefined) lintCondition(step, step.condition, lint);
-  if (modules && !modules.has(step.module_name)) {
-    report(
-      'error',
-      'unknown-module',
-      `${step.pointer}/module_name`,
-      `unknown module "${step.module_name}"${didYouMean(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
-    );
-  }
+  const { repo, exists, scope, report } = lint;
+  if (step.condition !== undefined) lintCommandLine(step, step.condition, 'if', lint);
+  lintStepCommand(step, lint);
   // A step's name is a name (ETL_STEP_NAME, the ledger's file names): never a template.
   if (step.name !== step.module_name && step.name.includes('${'))
     report(
@@ -249,24 +247,91 @@ function lintStep(step: StepDef, lint: StepLint): void {
   checkEnv(step.env, `${step.pointer}/env`, report, scope);
 }
 
-/** A step's `if`: a command that must start, with templates it may use. */
-function lintCondition(step: StepDef, condition: string, { repo, path, scope, report }: StepLint): void {
-  const at = `${step.pointer}/if`;
-  const resolved = resolveCommand(condition, repo, path);
-  if (resolved.problem) report('error', resolved.problem.code, at, `if: ${resolved.problem.message}`);
-  for (const word of resolved.words ?? []) {
-    const problem = argumentProblem(word, 'if ');
-    if (problem) report('error', problem.code, at, problem.message);
-    for (const message of templateProblems(word, scope)) report('error', 'unknown-template', at, message);
-  }
-  const shell = resolved.words?.slice(1).find((word) => SHELL_SYNTAX.test(word) && !word.startsWith('${'));
-  if (shell)
+/** A step runs a known module, or a command of its own (`run`): exactly one of the two. */
+function lintStepCommand(step: StepDef, lint: StepLint): void {
+  const { modules, report } = lint;
+  if (step.module_name !== undefined && step.run !== undefined) {
     report(
-      'warning',
+      'error',
+      'module-and-run',
+      `${step.pointer}/run`,
+      `the step has both module_name ("${step.module_name}") and run: it runs a module or a command of its own, not both; remove one`,
+      'key',
+    );
+    return;
+  }
+  if (step.run !== undefined) {
+    lintCommandLine(step, step.run, 'run', lint);
+    return;
+  }
+  if (step.module_name === undefined) {
+    report(
+      'error',
+      'no-command',
+      step.pointer,
+      'the step has neither module_name nor run: name the module it runs ("module_name": a key of modules.json) or give the command it runs ("run")',
+    );
+    return;
+  }
+  if (modules && !modules.has(step.module_name)) {
+    report(
+      'error',
+      'unknown-module',
+      `${step.pointer}/module_name`,
+      `unknown module "${step.module_name}"${didYouMean(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
+    );
+  }
+}
+
+/**
+ * A step's `run` (and its `if`): split as a module's cmd is, each word's templates right, its
+ * program there and written out (which file runs is known before a run: pinned, watched), no
+ * shell syntax.
+ */
+function lintCommandLine(
+  step: StepDef,
+  run: string,
+  field: 'run' | 'if',
+  { repo, path, exists, scope, report }: StepLint,
+): void {
+  const at = `${step.pointer}/${field}`;
+  const problem = argumentProblem(run, `${field} `);
+  if (problem) report('error', problem.code, at, problem.message);
+  let words: string[];
+  try {
+    words = splitWords(run);
+  } catch (error) {
+    report('error', 'invalid-run', at, `cannot split ${field} into words: ${(error as Error).message}`);
+    return;
+  }
+  const messages = new Set(words.flatMap((word) => templateProblems(word, scope)));
+  for (const message of messages) report('error', 'unknown-template', at, message);
+  const program = words[0];
+  if (program === undefined) {
+    report('error', 'invalid-run', at, `${field} has no command in it`);
+    return;
+  }
+  if (hasTemplate(program))
+    report(
+      'error',
+      'templated-program',
+      at,
+      `the program of ${field}, "${program}", may not hold a template: which file runs must be known before the run (each run pins it); put the template in an argument`,
+    );
+  else {
+    const resolved = resolveWords(words, repo, path, field);
+    if (resolved.problem) report('error', resolved.problem.code, at, resolved.problem.message);
+  }
+  const shell = words.slice(1).find((word) => RUN_SHELL_SYNTAX.test(word));
+  if (shell !== undefined)
+    report(
+      'error',
       'shell-syntax',
       at,
-      `"${shell}" in if is passed to the command as a plain argument: it is not run through a shell (write a script for a pipeline)`,
+      `"${shell}" in ${field} is shell syntax, but ${field} is never given to a shell: the program would get it as a plain argument; put the pipeline or redirection in a script, or say sh -c '...' yourself`,
     );
+  for (const script of missingScripts(words, repo, exists))
+    report('error', 'missing-script', at, `${field} names "${script}", which does not exist in the repository`);
 }
 
 function lintPathField(step: StepDef, field: (typeof PATH_FIELDS)[number], scope: TemplateScope, report: Report): void {

@@ -1,6 +1,8 @@
 import type { Env, Flags, GitHubSettings, ModuleDef, SequenceObject, Step, StepDefaults } from './schema.js';
 import { HANDLERS, type Handler } from './handlers.js';
+import { programName } from './words.js';
 import { asObject } from './raw.js';
+import { closest } from './suggest.js';
 import type { ParsedSource } from './source.js';
 
 /** A module of modules.json, as validated. */
@@ -15,7 +17,11 @@ export interface StepDef {
   index: number;
   /** JSON pointer of the step in its file, for locating messages. */
   pointer: string;
-  module_name: string;
+  /** The module the step runs; a step has this or `run` (lint says when it has both or neither). */
+  module_name?: string;
+  /** The command the step runs instead of a module, as written (its templates not filled). */
+  run?: string;
+  /** Given, or the module's name, or the file name of the program of `run` (module-command.ts programName). */
   name: string;
   input?: string;
   output?: string;
@@ -92,13 +98,18 @@ const given = <T>(value: T | null | undefined | ''): T | undefined =>
 const definedOnly = <T extends object>(values: T): Partial<T> =>
   Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 
+/** A step's name when it gives none: its module's, else its program's (neither: lint says so). */
+const defaultName = (module: string | undefined, run: string | undefined): string =>
+  module ?? (run === undefined ? 'step' : programName(run));
+
 /** `position` is 0-based (the array index); the step's index counts from 1. */
 function toStepDef(step: Step, position: number, pointer: string, skipUnchanged = false): StepDef {
   return {
     index: position + 1,
     pointer,
     module_name: step.module_name,
-    name: given(step.name) ?? step.module_name,
+    run: step.run,
+    name: given(step.name) ?? defaultName(step.module_name, step.run),
     input: given(step.input),
     output: given(step.output),
     conf: given(step.conf),
@@ -170,8 +181,8 @@ export function toSequenceDef(
 
 /**
  * The parts of a sequence that failed its schema which still make sense, for the checks
- * beyond the schema: every value that has the right type is kept (steps need a module
- * name), so a wrong `retries` does not hide a bad schedule, time zone or conf.
+ * beyond the schema: every value that has the right type is kept (a step whose module_name
+ * or run has the wrong type is left out), so a wrong `retries` does not hide a bad schedule, time zone or conf.
  */
 export function toSequenceDefLenient(name: string, file: string, source: ParsedSource, data: unknown): SequenceDef {
   const object = asObject(data);
@@ -183,14 +194,16 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
     return items.flatMap((item, i) => {
       const step = asObject(item);
       const module = text(step.module_name);
-      if (module === undefined) return [];
+      const run = text(step.run);
+      if (module === undefined && run === undefined && !saysNeither(item)) return [];
       const pointer = Array.isArray(list) ? `${base}/${i}` : base;
       return [
         {
           index: i + 1,
           pointer,
           module_name: module,
-          name: text(step.name) ?? module,
+          run,
+          name: text(step.name) ?? defaultName(module, run),
           input: text(step.input),
           output: text(step.output),
           conf: text(step.conf),
@@ -237,6 +250,18 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
     on_exit_timeout: text(object.on_exit_timeout),
   };
 }
+
+/**
+ * Whether a step that failed its schema, and has no usable module_name or run, is one that
+ * gives neither: not when it is no object, when one has the wrong type, or when a key is a
+ * typo of one (the schema's messages say all of that already).
+ */
+function saysNeither(item: unknown): boolean {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return false;
+  return Object.keys(item).every((key) => key !== 'module_name' && key !== 'run' && !closest(key, COMMAND_KEYS));
+}
+
+const COMMAND_KEYS = ['module_name', 'run'];
 
 /**
  * The parts of a module that failed its schema which still make sense, for the checks

@@ -15,15 +15,22 @@ export type ResolvedCommand =
  * Resolves a module's `cmd` the way the runner will start it: a first word containing "/"
  * is relative to the repository root (or absolute), a bare word is looked up on PATH.
  */
-export function resolveCommand(cmd: string, repo: string, path: string | undefined): ResolvedCommand {
+export function resolveCommand(cmd: string, repo: string, path: string | undefined, what = 'cmd'): ResolvedCommand {
   let words: string[];
   try {
     words = splitWords(cmd);
   } catch (error) {
-    return { problem: { code: 'invalid-cmd', message: `cannot split cmd into words: ${(error as Error).message}` } };
+    return {
+      problem: { code: 'invalid-cmd', message: `cannot split ${what} into words: ${(error as Error).message}` },
+    };
   }
+  return resolveWords(words, repo, path, what);
+}
+
+/** The same for a command already split into words (a step's `run`, its templates filled). */
+export function resolveWords(words: string[], repo: string, path: string | undefined, what = 'cmd'): ResolvedCommand {
   const program = words[0];
-  if (program === undefined) return { problem: { code: 'invalid-cmd', message: 'cmd has no command in it' } };
+  if (program === undefined) return { problem: { code: 'invalid-cmd', message: `${what} has no command in it` } };
 
   if (program.includes('/')) {
     const file = isAbsolute(program) ? program : resolve(repo, program);
@@ -73,7 +80,7 @@ export function resolveCommand(cmd: string, repo: string, path: string | undefin
     words,
     problem: {
       code: 'missing-command',
-      message: `command "${program}" is not on PATH${hint}; a program in the repository is written with a path, e.g. "./modules/${program}"`,
+      message: `command "${program}" is not on PATH${hint}; a program in the repository is written with a path, e.g. "./${what === 'cmd' ? 'modules' : 'scripts'}/${program}"`,
     },
   };
 }

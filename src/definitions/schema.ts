@@ -92,7 +92,18 @@ export const ModulesFile = z
 
 export const Step = z
   .strictObject({
-    module_name: z.string().min(1).describe('A key of modules.json.'),
+    module_name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A key of modules.json: the module the step runs. A step has module_name or run, not both.'),
+    run: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A command the step runs instead of a module, e.g. "python3 scripts/x.py --day ${tick:%Y-%m-%d}": split into words like a module\'s cmd, never run through a shell (no |, &&, > or $VAR); ${params.NAME}, ${tick} and ${tick:FORMAT} are expanded in each word, and --input, --output and --config are added as for a module. A step has run or module_name, not both.',
+      ),
     name: notGiven(z.string()),
     input: MaybePath,
     output: MaybePath,

@@ -1,6 +1,7 @@
 // What a sequence's runs depend on, worked out in one place: its own file, modules.json, the
-// conf files its steps name, the files its modules' cmds run (a program given with a path,
-// the scripts given to an interpreter) and its modules' `depends` globs. A run pins them, the
+// conf files its steps name, the files its modules' cmds and its steps' `run` commands run (a
+// program given with a path, the scripts given to an interpreter) and its modules' `depends`
+// globs. A run pins them, the
 // generated workflows' path filters list them, and `etl changed` looks for them among a
 // commit range's changes: reading one list, the three cannot disagree.
 import { isAbsolute, posix } from 'node:path';
@@ -16,6 +17,8 @@ export type SequenceFileKind =
   | 'conf'
   | 'module-command'
   | 'module-argument'
+  | 'run-command'
+  | 'run-argument'
   | 'depends-glob';
 
 export interface SequenceFile {
@@ -25,7 +28,7 @@ export interface SequenceFile {
    * it is depends on the run); a depends glob is the pattern as written, its "!" included.
    */
   path: string;
-  /** The module whose cmd or `depends` names the file. */
+  /** The module whose cmd or `depends` names the file (none for a step's `run`). */
   module?: string;
 }
 
@@ -52,6 +55,7 @@ export function sequenceFiles(sequence: SequenceSource, moduleNamed: (name: stri
     { kind: 'sequence-file', path: sequence.file },
     { kind: 'modules-file', path: MODULES_FILE },
     ...modulesUsed(steps).flatMap((name) => moduleFiles(name, moduleNamed(name))),
+    ...uniqueFiles(steps.flatMap((step) => runFiles(asObject(step).run))),
     ...[...confs].map((path): SequenceFile => ({ kind: 'conf', path })),
   ];
 }
@@ -80,10 +84,36 @@ export function moduleFiles(name: string, module: unknown): SequenceFile[] {
 }
 
 /**
+ * The files a step's `run` runs: its program given with a path and its scripts. A word with
+ * a template names a file that depends on the run (and a program may not have one): left out.
+ */
+export function runFiles(run: unknown): SequenceFile[] {
+  const { program, scripts } = commandFiles(run, (word) => !word.includes('$'));
+  return [
+    ...(program === undefined ? [] : [{ kind: 'run-command' as const, path: program }]),
+    ...scripts.map((path) => ({ kind: 'run-argument' as const, path })),
+  ];
+}
+
+/** The entries once each, in their first place (steps may run the same script). */
+function uniqueFiles(files: SequenceFile[]): SequenceFile[] {
+  const seen = new Set<string>();
+  return files.filter((file) => {
+    const key = `${file.kind} ${file.path}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
  * The repository files a cmd names, read from its text (not from the disk: `etl changed`
  * reads other commits): a program given with a path, and the scripts it is given.
  */
-function commandFiles(cmd: unknown): { program?: string; scripts: string[] } {
+function commandFiles(
+  cmd: unknown,
+  plain: (word: string) => boolean = () => true,
+): { program?: string; scripts: string[] } {
   if (typeof cmd !== 'string') return { scripts: [] };
   let words: string[];
   try {
@@ -92,9 +122,10 @@ function commandFiles(cmd: unknown): { program?: string; scripts: string[] } {
     return { scripts: [] }; // the cmd is invalid: validation says so
   }
   const first = words[0];
+  const scripts = scriptArguments(words).filter(plain);
   return {
-    program: first?.includes('/') ? insideRepository(first) : undefined,
-    scripts: [...new Set(scriptArguments(words).flatMap((script) => insideRepository(script) ?? []))],
+    program: first?.includes('/') && plain(first) ? insideRepository(first) : undefined,
+    scripts: [...new Set(scripts.flatMap((script) => insideRepository(script) ?? []))],
   };
 }
 

@@ -46,3 +46,23 @@ export function splitWords(line: string): string[] {
 export function joinWords(words: readonly string[]): string {
   return words.map((w) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
+
+/**
+ * What a step with `run` is called where a module's name would be (its default name, its
+ * records' `module`, ETL_MODULE, its record and log file names): the file name of its program,
+ * "python3" for "python3 scripts/x.py", "x.sh" for "./scripts/x.sh"; characters a name cannot
+ * hold become "_", and "run" stands for a command that cannot be read.
+ */
+export function programName(run: string): string {
+  let first: string | undefined;
+  try {
+    first = splitWords(run)[0];
+  } catch {
+    first = undefined;
+  }
+  const name = (first ?? '')
+    .slice((first ?? '').lastIndexOf('/') + 1)
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '');
+  return name === '' ? 'run' : name;
+}

@@ -91,7 +91,7 @@ const TAIL_LINES = 30;
 export function runSummary(run: RunRecord, folder: string, store: LedgerStore): string {
   const rows = run.steps.map(
     (s) =>
-      `| ${stepPosition(s)} | ${cell(s.name)} | ${cell(s.module)} | ${s.status} | ${s.duration_ms === null ? '' : formatDuration(s.duration_ms)} | ${s.exit_code ?? ''} |`,
+      `| ${stepPosition(s)} | ${cell(s.name)} | ${cell(s.run === undefined ? s.module : `(run) ${s.module}`)} | ${s.status} | ${s.duration_ms === null ? '' : formatDuration(s.duration_ms)} | ${s.exit_code ?? ''} |`,
   );
   let text = `### etl run \`${run.sequence}\`: ${run.status}${run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`}\n\n`;
   text += `Run \`${run.id}\`, recorded in \`${folder}\`${run.definitions.commit ? `, definitions of \`${run.definitions.commit.slice(0, 12)}\`` : ''}.${run.error ? `\n\n${cell(run.error)}` : ''}\n\n`;

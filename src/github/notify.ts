@@ -103,7 +103,7 @@ function failureReport(run: RunRecord, context: NotifyContext, github: GitHub): 
     `### Run \`${run.id}\` of \`${run.sequence}\` failed${run.duration_ms === null ? '' : ` after ${formatDuration(run.duration_ms)}`}${links(github, context)}`,
     '',
     failed
-      ? `Failing step: **${failed.index}. ${failed.name}** (module \`${failed.module}\`): it ${describeEnding(last)}.`
+      ? `Failing step: **${failed.index}. ${failed.name}** (${failed.run === undefined ? `module \`${failed.module}\`` : `run \`${failed.run}\``}): it ${describeEnding(last)}.`
       : (run.error ?? ''),
     `Record: \`${context.folder}/run.json\``,
     ...(tail ? ['', foldedLog('Last lines of its log', tail)] : []),

@@ -177,6 +177,8 @@ function pathFilter(file: SequenceFile): string[] {
       return [confGlob(file.path)];
     case 'module-command':
     case 'module-argument':
+    case 'run-command':
+    case 'run-argument':
       return [escapeGlob(file.path)];
     case 'depends-glob':
       // GitHub's own dialect. A "!" pattern is left out: in one list for every module it would

@@ -22,7 +22,15 @@ export interface WebhookPayload {
   started_at: string;
   finished_at: string | null;
   duration_ms: number | null;
-  failed_step: { index: number; name: string; module: string; exit_code: number | null; ending: string } | null;
+  /** `module`: for a step with `run`, its program's file name, and `run` the command as written. */
+  failed_step: {
+    index: number;
+    name: string;
+    module: string;
+    run?: string;
+    exit_code: number | null;
+    ending: string;
+  } | null;
   error: string | null;
   /** The failing step's last log lines, secrets masked. */
   log_tail: string | null;
@@ -72,7 +80,14 @@ export function webhookPayload(
     finished_at: run.finished_at,
     duration_ms: run.duration_ms,
     failed_step: failed
-      ? { index: failed.index, name: failed.name, module: failed.module, exit_code: last?.exit_code ?? null, ending }
+      ? {
+          index: failed.index,
+          name: failed.name,
+          module: failed.module,
+          ...(failed.run === undefined ? {} : { run: redact.redact(failed.run) }),
+          exit_code: last?.exit_code ?? null,
+          ending,
+        }
       : null,
     error: run.error === null ? null : redact.redact(run.error),
     log_tail: tail === undefined ? null : redact.redact(tail),

@@ -160,6 +160,9 @@ function changeReasons(file: string, definitions: DefinitionsAt, changedFiles: S
       ),
     );
   }
+  for (const { kind, path } of files)
+    if ((kind === 'run-command' || kind === 'run-argument') && changedFiles.has(path))
+      reasons.push(`file ${path} changed (a step's run runs it)`);
   for (const conf of files.filter((entry) => entry.kind === 'conf')) {
     // A conf with a template names a file that depends on the run: any it may be.
     const matches = globMatcher([confGlob(conf.path)]);

@@ -10,10 +10,11 @@ export function stepTitle(step: Pick<StepRecord, 'role' | 'index' | 'name'>): st
   return `${stepPosition(step)}. ${step.name}`;
 }
 
-/** How a step is named while a run is watched: "2/5 clean (transform)", "on_failure 1 notify". */
-export function stepLabel(step: Pick<StepRecord, 'role' | 'index' | 'name' | 'module'>, total: number): string {
+/** How a step is named while a run is watched: "2/5 clean (transform)", "on_failure 1 notify", "3/5 fetch (run)". */
+export function stepLabel(step: Pick<StepRecord, 'role' | 'index' | 'name' | 'module' | 'run'>, total: number): string {
   const position = step.role === 'step' ? `${step.index}/${total}` : stepPosition(step);
-  return `${position} ${step.name}${step.name === step.module ? '' : ` (${step.module})`}`;
+  const how = step.run !== undefined ? ' (run)' : step.name === step.module ? '' : ` (${step.module})`;
+  return `${position} ${step.name}${how}`;
 }
 
 /**

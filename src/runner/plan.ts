@@ -5,12 +5,14 @@ import { isRepoPath } from '../definitions/depends.js';
 import { parseDuration } from '../definitions/duration.js';
 import { isGraph, neededPositions } from '../definitions/graph.js';
 import { HANDLERS, type Handler } from '../definitions/handlers.js';
-import { type ResolvedCommand, resolveCommand } from '../definitions/module-command.js';
-import { filesToPin, moduleFiles } from '../definitions/sequence-files.js';
+import { type ResolvedCommand, resolveCommand, resolveWords } from '../definitions/module-command.js';
+import { programName } from '../definitions/words.js';
+import { filesToPin, moduleFiles, runFiles } from '../definitions/sequence-files.js';
 import { didYouMean } from '../definitions/suggest.js';
 import { PARAM_VALUE_SCOPE, resolveTemplate, type TemplateValues } from '../definitions/template.js';
 import type { Definitions, SequenceDef, StepDef } from '../definitions/model.js';
 import type { ModuleDef } from '../definitions/schema.js';
+import { splitWords } from '../definitions/words.js';
 import { EtlError } from '../errors.js';
 import { MIN_SECRET_LENGTH, Redactor } from './logs.js';
 import { referencedSteps, showPlaceholders } from './outputs.js';
@@ -22,7 +24,13 @@ export interface PlannedStep {
   /** 1-based, as ETL_STEP and the ledger's file names count. */
   index: number;
   name: string;
+  /**
+   * The step's module; for a step with `run`, which has none, the file name of its program
+   * ("python3", "x.sh"): ETL_MODULE, its records' `module` and their file names.
+   */
   module: string;
+  /** A step with `run` instead of a module: the command as written, its templates not filled. */
+  run?: string;
   /** The program started: an absolute path. */
   command: string;
   /**
@@ -31,7 +39,7 @@ export interface PlannedStep {
    * holds their hashes.
    */
   module_files: string[];
-  /** The exact argv: the cmd's words, then the interface flags for the values given. */
+  /** The exact argv: the cmd's (or run's, templates filled) words, then the interface flags for the values given. */
   argv: string[];
   cwd: string;
   input?: string;
@@ -194,37 +202,32 @@ interface ModuleCommand {
 }
 
 function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
-  const { definitions, name, sequence, template } = planning;
-  const entry = definitions.modules.get(step.module_name);
-  if (!entry)
-    throw new EtlError('unknown-module', `step ${step.index} of "${name}" uses unknown module "${step.module_name}"`);
-  const module = entry.def;
-  const command = moduleCommand(entry.name, module, planning);
-  const { resolved } = command;
-  if (resolved.problem)
-    throw new EtlError(resolved.problem.code, `module "${entry.name}": ${resolved.problem.message}`);
-  const flags = { ...DEFAULT_FLAGS, ...definitions.flags, ...module.flags };
-  const argv = [...resolved.words];
+  const { definitions, sequence, template } = planning;
+  const how = step.run === undefined ? moduleStep(step, planning) : runStep(step, step.run, planning);
+  const module = how.def;
+  const flags = { ...DEFAULT_FLAGS, ...definitions.flags, ...module?.flags };
+  const argv = [...how.words];
   const { input, output, config } = stepPaths(step, planning);
   if (input !== undefined) argv.push(flags.input, input);
   if (output !== undefined) argv.push(flags.output, output);
   if (config !== undefined) argv.push(flags.config, config);
-  const timeout = step.timeout ?? module.timeout ?? definitions.defaults?.timeout ?? undefined;
-  const env = { ...module.env, ...sequence.env, ...step.env };
+  const timeout = step.timeout ?? module?.timeout ?? definitions.defaults?.timeout ?? undefined;
+  const env = { ...module?.env, ...sequence.env, ...step.env };
   return {
     index: step.index,
     name: step.name,
-    module: entry.name,
-    command: resolved.executable,
-    module_files: command.files,
+    module: how.module,
+    ...(step.run === undefined ? {} : { run: step.run }),
+    command: how.executable,
+    module_files: how.files,
     argv,
     cwd: definitions.repo,
     input,
     output,
     config,
     timeout_ms: timeout ? parseDuration(timeout) : undefined,
-    retries: step.retries ?? module.retries ?? 0,
-    retry_delay_ms: parseDuration(step.retry_delay ?? module.retry_delay ?? '') ?? 0,
+    retries: step.retries ?? module?.retries ?? 0,
+    retry_delay_ms: parseDuration(step.retry_delay ?? module?.retry_delay ?? '') ?? 0,
     ...retryPolicy(step, module),
     env: Object.fromEntries(Object.entries(env).map(([key, value]) => [key, resolveTemplate(value, template)])),
     expect: step.expect,
@@ -250,12 +253,75 @@ function planCondition(step: StepDef, { definitions, path, template }: StepPlann
 }
 
 /** How a step retries: its own policy, else its module's. */
-function retryPolicy(step: StepDef, module: ModuleDef): Pick<PlannedStep, 'backoff' | 'retry_on'> {
-  const backoff = step.backoff ?? module.backoff;
-  const retryOn = step.retry_on ?? module.retry_on;
+function retryPolicy(step: StepDef, module: ModuleDef | undefined): Pick<PlannedStep, 'backoff' | 'retry_on'> {
+  const backoff = step.backoff ?? module?.backoff;
+  const retryOn = step.retry_on ?? module?.retry_on;
   return {
     ...(backoff === undefined || backoff === 1 ? {} : { backoff }),
     ...(retryOn === undefined ? {} : { retry_on: retryOn }),
+  };
+}
+
+/** What a step starts: its module's command, or its own `run`. */
+interface StepCommand {
+  /** PlannedStep.module. */
+  module: string;
+  /** The module's entry (none for `run`). */
+  def?: ModuleDef;
+  executable: string;
+  /** The command's words, before the interface flags. */
+  words: string[];
+  files: string[];
+}
+
+function moduleStep(step: StepDef, planning: StepPlanning): StepCommand {
+  const { definitions, name } = planning;
+  const entry = step.module_name === undefined ? undefined : definitions.modules.get(step.module_name);
+  if (!entry)
+    throw new EtlError('unknown-module', `step ${step.index} of "${name}" uses unknown module "${step.module_name}"`);
+  const command = moduleCommand(entry.name, entry.def, planning);
+  const { resolved } = command;
+  if (resolved.problem)
+    throw new EtlError(resolved.problem.code, `module "${entry.name}": ${resolved.problem.message}`);
+  return {
+    module: entry.name,
+    def: entry.def,
+    executable: resolved.executable,
+    words: resolved.words,
+    files: command.files,
+  };
+}
+
+/**
+ * A step's own command: split as a cmd is, then each word's templates filled (a value with a
+ * space stays one word). Its program has no template (validation says so), so it is the one pinned.
+ */
+function runStep(step: StepDef, run: string, planning: StepPlanning): StepCommand {
+  const { definitions, name, sequence, template } = planning;
+  const where = { file: sequence.file, ...sequence.source.locate(`${step.pointer}/run`) };
+  let words: string[];
+  try {
+    words = splitWords(run);
+  } catch (error) {
+    throw new EtlError(
+      'invalid-cmd',
+      `step ${step.index} (${step.name}) of "${name}": ${(error as Error).message}`,
+      where,
+    );
+  }
+  const filled = words.map((word) => resolveTemplate(word, template));
+  const resolved = resolveWords(filled, definitions.repo, planning.path, 'run');
+  if (resolved.problem)
+    throw new EtlError(
+      resolved.problem.code,
+      `step ${step.index} (${step.name}) of "${name}": ${resolved.problem.message}`,
+      where,
+    );
+  return {
+    module: programName(run),
+    executable: resolved.executable,
+    words: resolved.words,
+    files: filesToPin(definitions.repo, runFiles(run)),
   };
 }
 
@@ -387,13 +453,14 @@ export function inheritedEnv(plan: Plan, env: Record<string, string | undefined>
   return inherited;
 }
 
-/** A plan as it may be shown: secret values in params, argv, paths and env replaced by ***, as a run records them. */
+/** A plan as it may be shown: secret values in params, run, argv, paths and env replaced by ***, as a run records them. */
 export function maskPlan(plan: Plan, env: Record<string, string | undefined>): Plan {
   const redactor = new Redactor(secretValues(plan, env));
   // The outputs of earlier steps are shown as the templates that will take them.
   const show = (value: string) => showPlaceholders(redactor.redact(value));
   const mask = (step: PlannedStep): PlannedStep => ({
     ...step,
+    ...(step.run === undefined ? {} : { run: redactor.redact(step.run) }),
     argv: step.argv.map(show),
     input: step.input === undefined ? undefined : show(step.input),
     output: step.output === undefined ? undefined : show(step.output),

@@ -43,7 +43,8 @@ export const StepSummary = z
     index: z.int().min(1),
     role: Role,
     name: z.string(),
-    module: z.string(),
+    module: z.string().describe("The step's module; for a step with run, the file name of its program"),
+    run: z.string().optional().describe('A step with run instead of a module: the command as written'),
     status: StepStatus,
     duration_ms: Nullable(z.number().min(0)),
     exit_code: Nullable(z.int()),
@@ -165,7 +166,17 @@ export const StepRecord = z
     index: z.int().min(1),
     role: Role,
     name: z.string(),
-    module: z.string(),
+    module: z
+      .string()
+      .describe(
+        'The step\'s module; for a step with run, which has none, the file name of its program ("python3", "x.sh")',
+      ),
+    run: z
+      .string()
+      .optional()
+      .describe(
+        'A step that runs a command of its own instead of a module: the command as written (templates not filled)',
+      ),
     argv: z.array(z.string()),
     input: Nullable(z.string()),
     output: Nullable(z.string()),

@@ -111,3 +111,51 @@ test('the pins, the path filter and etl changed agree: each file the sequence de
   git(repo, 'commit', '--quiet', '-am', 'a draft');
   assert.deepEqual(await changedSequences(repo, before), []);
 });
+
+test("a step's run: its program given with a path and its scripts, never a word with a template", () => {
+  const files = sequenceFiles(
+    {
+      file: 'etl_sequences/r.json',
+      steps: [
+        { run: './bin/fetch.sh --day ${tick:%Y-%m-%d}' },
+        { run: 'python3 scripts/x.py scripts/${params.region}.py --flag' },
+        { run: 'python3 scripts/x.py' },
+        { run: 'sh -c "exit 1"' },
+        { run: 'sh "unclosed' },
+        { run: 7 },
+      ],
+    },
+    () => undefined,
+  );
+  assert.deepEqual(files.slice(2), [
+    { kind: 'run-command', path: 'bin/fetch.sh' },
+    { kind: 'run-argument', path: 'scripts/x.py' },
+  ]);
+});
+
+test('the files a run step runs are pinned, in the path filter, and named by etl changed', async (t) => {
+  const repo = initRepo(
+    pipelineRepo(t, {
+      modules: {},
+      sequences: { r: { steps: [{ run: './bin/fetch.sh' }, { run: 'sh scripts/clean.sh --strict' }] } },
+      files: { 'bin/fetch.sh': SCRIPT, 'scripts/clean.sh': SCRIPT },
+    }),
+  );
+  const run = await runCli(['run', 'r', '--json'], { cwd: repo });
+  assert.equal(run.code, 0, run.stderr);
+  const pinned = Object.keys((JSON.parse(run.stdout) as RunRecord).definitions.files).sort();
+  assert.deepEqual(pinned, ['bin/fetch.sh', 'etl_sequences/r.json', 'modules.json', 'scripts/clean.sh']);
+  const generated = await runCli(['workflows', 'generate'], { cwd: repo });
+  assert.equal(generated.code, 0, generated.stderr);
+  const workflow = readFileSync(join(repo, '.github/workflows/etl-run.yml'), 'utf8');
+  for (const filter of ['bin/fetch.sh', 'scripts/clean.sh'])
+    assert.ok(workflow.includes(`      - '${filter}'\n`), `${filter} in the path filter:\n${workflow}`);
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '--quiet', '-m', 'workflows');
+  const before = git(repo, 'rev-parse', 'HEAD');
+  appendFileSync(join(repo, 'scripts/clean.sh'), '\n');
+  git(repo, 'commit', '--quiet', '-am', 'edit the script');
+  assert.deepEqual(await changedSequences(repo, before), [
+    { name: 'r', file: 'etl_sequences/r.json', reasons: ["file scripts/clean.sh changed (a step's run runs it)"] },
+  ]);
+});

@@ -106,6 +106,20 @@ test('in GitHub Actions: masks first, each step in a group, module output behind
   assert.doesNotMatch(summary, new RegExp(secret));
 });
 
+test('in GitHub Actions: a step with run is named by its program in the summary, marked (run)', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: {},
+    sequences: { s: { steps: [{ run: "sh -c 'echo one'" }, { name: 'two', run: "sh -c 'exit 3'" }] } },
+  });
+  const env = actionsEnv(repo);
+  const result = await runCli(['run', 's'], { cwd: repo, env });
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stdout, /::group::1\/2 sh \(run\)\n/);
+  const summary = readFileSync(env.GITHUB_STEP_SUMMARY!, 'utf8');
+  assert.match(summary, /\| 1 \| sh \| \(run\) sh \| succeeded \| \S+ \| 0 \|/);
+  assert.match(summary, /\| 2 \| two \| \(run\) sh \| failed \| \S+ \| 3 \|/);
+});
+
 test('--format github annotates 10 errors and 10 warnings; the rest go to the log and the job summary', async (t) => {
   const sequences: Record<string, string> = {};
   for (let i = 0; i < 12; i++)

@@ -69,6 +69,28 @@ test('etl run --webhook: a failure is posted with its step, exit code and log ta
   assert.equal(hook.received.length, 2, 'nothing to tell');
 });
 
+test('a failed step with run is posted with its program as module and its command as written, secrets masked', async (t) => {
+  const hook = await receiver(t);
+  const repo = pipelineRepo(t, {
+    modules: {},
+    sequences: { s: { secrets: ['API_TOKEN'], steps: [{ name: 'load', run: `sh -c 'exit 6' ${SECRET}` }] } },
+  });
+  const failed = await runCli(['run', 's', '--webhook', hook.url], {
+    cwd: repo,
+    env: { ...process.env, API_TOKEN: SECRET },
+  });
+  assert.equal(failed.code, 1);
+  assert.deepEqual(hook.received[0]!.body.failed_step, {
+    index: 1,
+    name: 'load',
+    module: 'sh',
+    run: "sh -c 'exit 6' ***",
+    exit_code: 6,
+    ending: 'exited with code 6',
+  });
+  assert.doesNotMatch(JSON.stringify(hook.received), new RegExp(SECRET));
+});
+
 test('a webhook that refuses never fails the run: a warning names its host, not its path (its token)', async (t) => {
   const hook = await receiver(t, [400]);
   const repo = pipelineRepo(t, {

@@ -113,5 +113,5 @@ test('validation: a condition whose program is missing, or that names an unknown
     issues.map((i) => i.code),
     ['missing-command', 'unknown-template'],
   );
-  assert.match(issues[0]!.message, /^if: command "\.\/modules\/nope\.sh" does not exist in the repository/);
+  assert.match(issues[0]!.message, /^command "\.\/modules\/nope\.sh" does not exist in the repository/);
 });

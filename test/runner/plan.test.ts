@@ -76,3 +76,56 @@ test('"$defaults" in modules.json gives every step a timeout, below its module\'
     [3_600_000, 60_000, 5_000],
   );
 });
+
+test("a run step's plan: its words filled one by one, $flags added, no module's settings, secrets masked in run", async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { $flags: { config: '--conf' }, ok: { cmd: './modules/ok.sh', timeout: '1m', retries: 2 } },
+    sequences: {
+      s: {
+        secrets: ['TOKEN'],
+        params: { day: { default: '${tick:%Y-%m-%d}' }, who: { default: 'a b' } },
+        steps: [
+          {
+            run: 'sh modules/ok.sh --day ${params.day} --who ${params.who} --token abc123',
+            input: 'in.csv',
+            conf: 'c.json',
+            timeout: '5s',
+          },
+        ],
+      },
+    },
+    files: { 'c.json': '{}' },
+  });
+  const report = await validate({ repo });
+  assert.deepEqual(report.issues, []);
+  const plan = planRun(
+    report.definitions,
+    's',
+    { PATH: process.env.PATH, TOKEN: 'abc123' },
+    {
+      tick: new Date('2026-02-03T04:05:06Z'),
+    },
+  );
+  const [step] = plan.steps;
+  assert.deepEqual(step!.argv, [
+    'sh',
+    'modules/ok.sh',
+    '--day',
+    '2026-02-03',
+    '--who',
+    'a b',
+    '--token',
+    'abc123',
+    '--input',
+    'in.csv',
+    '--conf',
+    'c.json',
+  ]);
+  assert.equal(step!.module, 'sh');
+  assert.equal(step!.run, 'sh modules/ok.sh --day ${params.day} --who ${params.who} --token abc123');
+  assert.deepEqual(step!.module_files, ['modules/ok.sh']);
+  assert.deepEqual([step!.timeout_ms, step!.retries, step!.retry_delay_ms], [5_000, 0, 0]);
+  const masked = maskPlan(plan, { TOKEN: 'abc123' });
+  assert.equal(masked.steps[0]!.run, 'sh modules/ok.sh --day ${params.day} --who ${params.who} --token ***');
+  assert.equal(masked.steps[0]!.argv[7], '***');
+});

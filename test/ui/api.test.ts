@@ -130,6 +130,25 @@ test('one run with its step records, and a failed step log with its stderr', asy
   assert.equal((await get(url, '/api/runs/20200101T000000000Z-00000000')).status, 404);
 });
 
+test('a step with run: the API gives its argv, its command as written and its log', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: {},
+    sequences: {
+      own: { params: { who: { default: 'the world' } }, steps: [{ run: "sh -c 'echo hello $1' sh ${params.who}" }] },
+    },
+  });
+  assert.equal((await runCli(['run', 'own'], { cwd: repo })).code, 0);
+  const url = await serve(t, repo);
+  const [latest] = JSON.parse((await get(url, '/api/runs?sequence=own')).body).runs as RunRecord[];
+  const reply = JSON.parse((await get(url, `/api/runs/${latest!.id}`)).body) as { run: RunRecord; steps: StepRecord[] };
+  assert.deepEqual(reply.steps[0]!.argv, ['sh', '-c', 'echo hello $1', 'sh', 'the world']);
+  assert.equal(reply.steps[0]!.run, "sh -c 'echo hello $1' sh ${params.who}");
+  assert.deepEqual([reply.run.steps[0]!.module, reply.run.steps[0]!.run], ['sh', reply.steps[0]!.run]);
+  const log = await get(url, `/api/runs/${latest!.id}/steps/1/log`);
+  assert.equal(log.status, 200);
+  assert.match(log.body, /hello the world/);
+});
+
 test("a run's definitions come from git by their pinned blobs, with a diff against the run before", async (t) => {
   const repo = pipelineRepo(t, DEFINITIONS);
   initRepo(repo);
