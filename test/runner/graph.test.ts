@@ -12,31 +12,6 @@ import { validate } from '../../src/definitions/validate.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
 import { assertValidRecords, findRunFolders, onlyRun, readRunFolder } from '../helpers/runs.js';
 
-// Says it is here, then waits (10 s at most) for the other step to be here too: two steps
-// that run one after the other never meet, and the first one fails.
-const MEET = {
-  content: `#!/bin/sh
-touch "$ETL_RUN_DIR/$1"
-i=0
-while [ ! -e "$ETL_RUN_DIR/$2" ]; do
-  i=$((i + 1))
-  if [ "$i" -gt 1000 ]; then echo "$1 never met $2"; exit 1; fi
-  sleep 0.01
-done
-echo "$1 met $2"
-`,
-  mode: 0o755,
-};
-
-// Waits until the test says to go on (a file in the repository), then succeeds.
-const HOLD = {
-  content: `#!/bin/sh
-echo "holding"
-while [ ! -e "$ETL_REPO/go" ]; do sleep 0.01; done
-`,
-  mode: 0o755,
-};
-
 test('steps with nothing between them run at the same time; a step starts once all it needs are done', async (t) => {
   const repo = pipelineRepo(t, {
     modules: {
@@ -55,7 +30,6 @@ test('steps with nothing between them run at the same time; a step starts once a
         ],
       },
     },
-    files: { 'modules/meet.sh': MEET },
   });
   const result = await runCli(['run', 'fan'], { cwd: repo });
   assert.equal(result.code, 0, result.stdout + result.stderr);
@@ -146,7 +120,6 @@ test('a graph run shows each running step while it runs; a cancel stops them all
         ],
       },
     },
-    files: { 'modules/hold.sh': HOLD },
   });
   const cli = startCli(['run', 'held'], { cwd: repo });
   await cli.line(/▶ 1\/3 one/);

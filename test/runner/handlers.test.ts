@@ -14,15 +14,6 @@ echo "$ETL_STEP_NAME $ETL_RUN_STATUS \${ETL_FAILED_STEP_NAME:--}" >> "$ETL_REPO/
 `,
   mode: 0o755,
 };
-// Says it started, then waits for the test's "go" file.
-const HOLD = {
-  content: `#!/bin/sh
-echo "holding $ETL_STEP_NAME"
-while [ ! -e "$ETL_REPO/go" ]; do sleep 0.01; done
-`,
-  mode: 0o755,
-};
-
 const told = (repo: string) =>
   existsSync(join(repo, 'told.txt')) ? readFileSync(join(repo, 'told.txt'), 'utf8').trim().split('\n') : [];
 
@@ -47,7 +38,7 @@ function repoWith(t: Parameters<typeof pipelineRepo>[0], sequence: Record<string
   return pipelineRepo(t, {
     modules: MODULES,
     sequences: { s: { ...HANDLERS, ...sequence } },
-    files: { 'modules/tell.sh': TELL, 'modules/hold.sh': HOLD },
+    files: { 'modules/tell.sh': TELL },
   });
 }
 

@@ -12,21 +12,6 @@ import { pipelineRepo, runCli } from '../helpers/repo.js';
 import { findRunFolders } from '../helpers/runs.js';
 import { staticServer } from '../helpers/static-server.js';
 
-// Says it is here, then waits (10 s at most) for the other step: two steps that meet ran at once.
-const MEET = {
-  content: `#!/bin/sh
-touch "$ETL_RUN_DIR/$1"
-i=0
-while [ ! -e "$ETL_RUN_DIR/$2" ]; do
-  i=$((i + 1))
-  if [ "$i" -gt 1000 ]; then echo "$1 never met $2"; exit 1; fi
-  sleep 0.01
-done
-echo "$1 met $2"
-`,
-  mode: 0o755,
-};
-
 /** A name that would be markup if a page parsed it as such. */
 const HOSTILE = '<b>x</b>&amp;';
 
@@ -55,7 +40,6 @@ async function graphAndListRuns(t: TestContext): Promise<{ repo: string; graph: 
       },
       line: [{ module_name: 'ok' }, { module_name: 'ok', name: 'again' }],
     },
-    files: { 'modules/meet.sh': MEET },
   });
   const fan = await runCli(['run', 'fan', '--json'], { cwd: repo });
   assert.equal(fan.code, 1, fan.stderr);
