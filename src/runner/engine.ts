@@ -9,6 +9,7 @@ import type { LastMetrics } from './expect.js';
 import { isExternal } from './lineage.js';
 import { Redactor } from './logs.js';
 import type { Handler } from '../definitions/handlers.js';
+import { referencedSteps } from './outputs.js';
 import { allPlannedSteps, inheritedEnv, isSelected, type Plan, type PlannedStep, secretValues } from './plan.js';
 import type { DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import { MODULES_ENDED_NOTE, openSpawner, type Spawner } from './spawner.js';
@@ -223,6 +224,8 @@ function aheadOf(
     !following.skip_unchanged &&
     !following.condition &&
     !options.skipUnchanged &&
+    // What it is given may be what this one writes to ETL_OUTPUTS.
+    referencedSteps(following).length === 0 &&
     isSelected(following, options)
     ? following
     : undefined;
@@ -257,12 +260,16 @@ async function runGraph(
         graph.done(record.index);
         continue;
       }
+      // A chain: the step after this one, if it needs only it and nothing else runs, may start
+      // the moment this one exits 0, as in a list.
+      const ahead =
+        running === 0 && graph.idle() ? aheadOf(state, planned, graph.soleFollower(planned), deadline) : undefined;
       running++;
       const end = () => {
         finished.push(record);
         wake?.();
       };
-      execStep(state, planned, record, {}, deadline).then(end, (error: unknown) => {
+      execStep(state, planned, record, {}, deadline, ahead).then(end, (error: unknown) => {
         thrown ??= { error };
         end();
       });
@@ -323,6 +330,17 @@ class ReadySteps {
       this.waitingOn.set(step.index, left);
       if (left === 0) this.ready.push(step);
     }
+  }
+
+  /** Whether no step is ready to start now. */
+  idle(): boolean {
+    return this.head === this.ready.length;
+  }
+
+  /** The one step that needs `step` and nothing else, when only one needs it. */
+  soleFollower(step: PlannedStep): PlannedStep | undefined {
+    const followers = this.dependents.get(step.index);
+    return followers?.length === 1 && followers[0]!.needs?.length === 1 ? followers[0] : undefined;
   }
 
   notStarted(): PlannedStep[] {

@@ -236,3 +236,46 @@ test('etl plan shows what each step needs and the graph by level; --json carries
     [[], [1], [1], [2, 3]],
   );
 });
+
+test('a chain in a graph starts each step the moment the one before exits 0, yet never one after a failure, and fills outputs first', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: {
+      ok: { cmd: './modules/ok.sh' },
+      fail: { cmd: './modules/fail.sh' },
+      say: { cmd: './modules/say.sh' },
+      mark: { cmd: './modules/mark.sh' },
+    },
+    sequences: {
+      chain: {
+        steps: [
+          { name: 'a', module_name: 'say', needs: [] },
+          { name: 'b', module_name: 'ok', needs: ['a'], input: '${steps.a.outputs.day}' },
+          { name: 'c', module_name: 'ok', needs: ['b'] },
+        ],
+      },
+      broken: {
+        steps: [
+          { name: 'a', module_name: 'fail', needs: [] },
+          { name: 'b', module_name: 'mark', needs: ['a'] },
+        ],
+      },
+    },
+    files: {
+      'modules/say.sh': { content: '#!/bin/sh\necho "day=2026-12-01" >> "$ETL_OUTPUTS"\n', mode: 0o755 },
+      'modules/mark.sh': { content: '#!/bin/sh\ntouch "$ETL_REPO/marked"\n', mode: 0o755 },
+    },
+  });
+  const chain = await runCli(['run', 'chain'], { cwd: repo });
+  assert.equal(chain.code, 0, chain.stdout + chain.stderr);
+  const broken = await runCli(['run', 'broken'], { cwd: repo });
+  assert.equal(broken.code, 1, broken.stdout + broken.stderr);
+  const runs = findRunFolders(repo).map((folder) => readRunFolder(folder));
+  const byName = (name: string) => runs.find((r) => r.run.sequence === name)!;
+  assert.deepEqual(byName('chain').steps[1]!.argv.slice(1), ['--input', '2026-12-01']);
+  assert.deepEqual(
+    byName('broken').run.steps.map((s) => s.status),
+    ['failed', 'skipped'],
+  );
+  assert.equal(byName('broken').steps[1]!.attempts.length, 0);
+  assert.equal(existsSync(join(repo, 'marked')), false, 'b never started');
+});
