@@ -222,6 +222,7 @@ interface Prepared {
   from?: number;
   only?: number;
   resumedFrom?: string;
+  resumedDone?: number[];
 }
 
 /** Validates the definitions in `context.repo`, runs the sequence and records it in `ledger`. */
@@ -242,9 +243,14 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
   if (values.resume !== undefined) {
     const point = await resumePoint(ledger, context.repo, prepared.plan, values.resume, force);
     for (const change of point.changed) io.out.write(`--force: resuming although ${change}\n`);
-    io.out.write(`resuming run ${point.run_id} at step ${point.from} (${point.name})\n`);
+    io.out.write(
+      point.done
+        ? `resuming run ${point.run_id}: steps ${point.done.join(', ') || '(none)'} stand as it did them, the others run again\n`
+        : `resuming run ${point.run_id} at step ${point.from} (${point.name})\n`,
+    );
     prepared.from = point.from;
     prepared.resumedFrom = point.run_id;
+    prepared.resumedDone = point.done;
   }
   if (values['dry-run']) return printDryRun(context, io, prepared);
 

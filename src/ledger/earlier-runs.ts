@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { describeArtifact } from '../runner/lineage.js';
 import { MASK, matchesMasked } from '../runner/logs.js';
-import type { Plan, RunValues } from '../runner/plan.js';
-import type { RunRecord, StepRecord } from '../runner/records.js';
+import type { Plan, PlannedStep, RunValues } from '../runner/plan.js';
+import type { RunRecord, StepRecord, StepSummary } from '../runner/records.js';
 import type { DoneBefore } from '../runner/fingerprint.js';
 import { abandonedIfRunnerGone, findRun, type LedgerView, type RunRef, readRun, runsNewestFirst } from './history.js';
 import { readStep } from './step-log.js';
@@ -153,6 +153,11 @@ export interface ResumePoint {
   name: string;
   /** Outputs of earlier steps that changed since (only with force: otherwise refused). */
   changed: string[];
+  /**
+   * A graph's steps that stand as RUN did them: every step but those that did not succeed and
+   * what needs them (those run again). Undefined for a list: the steps before `from`.
+   */
+  done?: number[];
 }
 
 /**
@@ -164,7 +169,7 @@ export interface ResumePoint {
 export async function resumePoint(
   view: LedgerView,
   repo: string,
-  plan: Pick<Plan, 'sequence' | 'steps' | 'params' | 'tick'>,
+  plan: Pick<Plan, 'sequence' | 'steps' | 'params' | 'tick' | 'max_parallel'>,
   spec: string,
   force = false,
 ): Promise<ResumePoint> {
@@ -201,15 +206,19 @@ export async function resumePoint(
       'usage',
       `run ${run.id} ${run.status}, yet none of its steps failed or stopped: nothing to resume`,
     );
-  const now = plan.steps[stopped.index - 1];
-  if (now?.name !== stopped.name)
-    throw new EtlError(
-      'usage',
-      `run ${run.id} stopped at step ${stopped.index} (${stopped.name}), and ${sequence} ${now ? `now has "${now.name}" there` : `now has ${plan.steps.length} steps`}: run it whole, or with --from`,
-    );
+  const done = plan.max_parallel === undefined ? undefined : graphDone(plan.steps, steps);
+  const isDone = (index: number) => (done ? done.has(index) : index < stopped.index);
+  for (const summary of steps.filter((s) => s.index === stopped.index || isDone(s.index))) {
+    const now = plan.steps[summary.index - 1];
+    if (now?.name !== summary.name)
+      throw new EtlError(
+        'usage',
+        `run ${run.id} ${summary === stopped ? 'stopped at' : 'did'} step ${summary.index} (${summary.name}), and ${sequence} ${now ? `now has "${now.name}" there` : `now has ${plan.steps.length} steps`}: run it whole, or with --from`,
+      );
+  }
   const changed: string[] = [];
   for (const summary of steps) {
-    if (summary.index >= stopped.index) break;
+    if (!isDone(summary.index)) continue;
     let step = readStep(join(ref.root, ref.folder), summary.record);
     // A step RUN itself skipped as done elsewhere: that run's record has what it wrote.
     if (step?.skipped_as) step = stoodFor(view, step.skipped_as.run_id, summary.index)?.step ?? step;
@@ -226,5 +235,36 @@ export async function resumePoint(
       'resume-changed',
       `cannot resume run ${run.id} at step ${stopped.index} (${stopped.name}): ${changed.join('; ')}. Run the sequence whole, or --force to resume anyway`,
     );
-  return { run_id: run.id, from: stopped.index, name: stopped.name, changed };
+  return {
+    run_id: run.id,
+    from: stopped.index,
+    name: stopped.name,
+    changed,
+    ...(done ? { done: [...done].sort((a, b) => a - b) } : {}),
+  };
+}
+
+/**
+ * In a graph, what a resume need not run again: the steps RUN did (succeeded, or skipped),
+ * unless one of the steps they need, directly or not, is run again.
+ */
+function graphDone(planned: Pick<PlannedStep, 'index' | 'needs'>[], steps: StepSummary[]): Set<number> {
+  const redo = new Set(
+    planned
+      .filter((step) => {
+        const status = steps.find((s) => s.index === step.index)?.status;
+        return status !== 'succeeded' && status !== 'skipped';
+      })
+      .map((step) => step.index),
+  );
+  // A step after everything it needs (a graph's indexes need not be in that order): until nothing changes.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const step of planned)
+      if (!redo.has(step.index) && (step.needs ?? []).some((need) => redo.has(need))) {
+        redo.add(step.index);
+        grew = true;
+      }
+  }
+  return new Set(planned.map((step) => step.index).filter((index) => !redo.has(index)));
 }

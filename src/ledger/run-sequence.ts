@@ -33,6 +33,8 @@ export interface RunSequenceOptions {
   only?: number;
   /** etl run --resume: the run picked up at `from`. */
   resumedFrom?: string;
+  /** A resumed graph: the steps that stand as the resumed run did them (resumePoint). */
+  resumedDone?: number[];
   /** skip_unchanged for every step (--skip-unchanged); force: none (--force). */
   skipUnchanged?: boolean;
   force?: boolean;
@@ -209,6 +211,7 @@ async function executeRun(
         from: options.from,
         only: options.only,
         resumedFrom: options.resumedFrom,
+        resumedDone: options.resumedDone,
         skipUnchanged: options.skipUnchanged,
         force: options.force,
         lastDone: lastDoneSteps(ledger, sequence, runId),

@@ -60,6 +60,8 @@ export interface ExecuteOptions {
   only?: number;
   /** etl run --resume: the run picked up at `from` (recorded in run.json and the skipped steps). */
   resumedFrom?: string;
+  /** A resumed graph: the steps that stand as that run did them; the others run again. */
+  resumedDone?: number[];
   logLimit?: number;
   graceMs?: number;
   host: string;
@@ -198,9 +200,9 @@ function goesOnAfter(planned: PlannedStep, record: StepRecord): boolean {
 /** A step that does not run: --from/--only left it out, or the run stopped before it. */
 async function skipUnselected(state: RunState, record: StepRecord, stopped: boolean): Promise<void> {
   const { options } = state;
-  // --resume: the steps before the failed one stand as the resumed run did them.
-  if (options.resumedFrom && !stopped && record.index < (options.from ?? 1))
-    record.skipped_as = { reason: 'resumed', run_id: options.resumedFrom };
+  // --resume: the steps before the failed one (in a graph, the ones it did) stand as the resumed run did them.
+  const done = options.resumedDone ? options.resumedDone.includes(record.index) : record.index < (options.from ?? 1);
+  if (options.resumedFrom && !stopped && done) record.skipped_as = { reason: 'resumed', run_id: options.resumedFrom };
   await skipStep(state, record);
 }
 
@@ -255,7 +257,7 @@ async function runGraph(
       const planned = graph.next();
       if (!planned) break;
       const record = newStepRecord(planned, 'step', plan.steps.length, context);
-      if (!isSelected(planned, options)) {
+      if (!isSelected(planned, options) || options.resumedDone?.includes(planned.index)) {
         await skipUnselected(state, record, false);
         graph.done(record.index);
         continue;

@@ -1,7 +1,7 @@
 // Steps as a graph: `needs`, steps at the same time up to max_parallel, what a failure and a
 // cancel leave, and the records' view of it.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { findCycle, graphProblems, isGraph, neededPositions } from '../../src/definitions/graph.js';
@@ -278,4 +278,51 @@ test('a chain in a graph starts each step the moment the one before exits 0, yet
   );
   assert.equal(byName('broken').steps[1]!.attempts.length, 0);
   assert.equal(existsSync(join(repo, 'marked')), false, 'b never started');
+});
+
+test('--resume of a graph runs again what did not succeed and what needs it, and nothing that succeeded', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: {
+      ok: { cmd: './modules/ok.sh' },
+      gate: { cmd: './modules/gate.sh' },
+      tally: { cmd: './modules/tally.sh' },
+    },
+    sequences: {
+      g: {
+        max_parallel: 3,
+        steps: [
+          { name: 'x', module_name: 'ok', needs: [] },
+          { name: 'bad', module_name: 'gate', needs: [] },
+          { name: 'y', module_name: 'tally', needs: [] },
+          { name: 'z', module_name: 'ok', needs: ['bad'] },
+        ],
+      },
+    },
+    files: {
+      broken: '',
+      'modules/gate.sh': { content: '#!/bin/sh\n[ ! -e "$ETL_REPO/broken" ]\n', mode: 0o755 },
+      'modules/tally.sh': { content: '#!/bin/sh\necho ran >> "$ETL_REPO/tally.txt"\n', mode: 0o755 },
+    },
+  });
+  const first = await runCli(['run', 'g'], { cwd: repo });
+  assert.equal(first.code, 1, first.stdout + first.stderr);
+  const failed = readRunFolder(findRunFolders(repo)[0]!).run;
+  assert.deepEqual(
+    failed.steps.map((s) => `${s.name} ${s.status}`),
+    ['x succeeded', 'bad failed', 'y succeeded', 'z skipped'],
+  );
+  rmSync(join(repo, 'broken'));
+  const resumed = await runCli(['run', 'g', '--resume', failed.id], { cwd: repo });
+  assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  assert.match(resumed.stdout, /steps 1, 3 stand as it did them, the others run again/);
+  const folder = findRunFolders(repo).find((f) => !f.endsWith(failed.id))!;
+  const { run } = readRunFolder(folder);
+  assert.deepEqual(
+    run.steps.map(
+      (s) =>
+        `${s.name} ${s.status}${s.skipped_as ? ` as ${s.skipped_as.reason} ${s.skipped_as.run_id === failed.id}` : ''}`,
+    ),
+    ['x skipped as resumed true', 'bad succeeded', 'y skipped as resumed true', 'z succeeded'],
+  );
+  assert.equal(readFileSync(join(repo, 'tally.txt'), 'utf8'), 'ran\n', 'y ran once, in the first run');
 });
