@@ -71,6 +71,12 @@ export function tryLock<T extends LockOwner>(
   return { held: false, holder: readLock<T>(path) ?? mine };
 }
 
+/** The process that holds the lock file, when it still runs (a stale lock has none). */
+export function liveHolder<T extends LockOwner>(path: string): T | undefined {
+  const holder = readLock<T>(path);
+  return holder && isAlive(holder) ? holder : undefined;
+}
+
 export function readLock<T extends LockOwner>(path: string): T | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;

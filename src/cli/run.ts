@@ -268,6 +268,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
       ledger,
       env: context.env,
       signal: stop.signal,
+      onWaiting: (message) => io.out.write(`${message}\n`),
       hurry: stop.hurry,
       trigger: withTick(triggerFrom(context.env, localUser(), request.triggerKind), values.tick),
       values: prepared.values,

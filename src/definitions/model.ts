@@ -61,6 +61,8 @@ export interface SequenceDef {
   steps: StepDef[];
   /** How many steps of a graph may run at once; undefined: one per CPU core. */
   max_parallel?: number;
+  /** When a run starts while another runs (src/ledger/run-sequence.ts); undefined: skip. */
+  concurrency?: 'skip' | 'queue' | 'cancel_previous';
   /** The error handler: the seed's error_handler, as steps. */
   on_failure: StepDef[];
   on_success: StepDef[];
@@ -167,6 +169,7 @@ export function toSequenceDef(
     ),
     steps: data.steps.map((s, i) => toStepDef(s, i, `/steps/${i}`, data.skip_unchanged)),
     max_parallel: data.max_parallel,
+    concurrency: data.concurrency,
     ...handlerDefs((handler) => {
       const given = data[handler] ?? [];
       return Array.isArray(given)

@@ -205,6 +205,12 @@ export const SequenceObject = z
       .describe(
         'Run parameters: used as ${params.NAME} in input, output, conf and env, given to modules as ETL_PARAM_<NAME>, set with etl run --param NAME=VALUE.',
       ),
+    concurrency: z
+      .enum(['skip', 'queue', 'cancel_previous'])
+      .optional()
+      .describe(
+        'When a run of the sequence starts while another runs: skip (the default: it does not run, exit 3), queue (it waits for the other to end), cancel_previous (the other is cancelled, as by SIGTERM, and this one runs once it has ended). etl run, etl schedule and the generated workflows follow it.',
+      ),
     max_parallel: z
       .int()
       .min(1)

@@ -9,8 +9,9 @@ import { executePlan, openRunSpawner, type RunObserver } from '../runner/engine.
 import { type Plan, planRun, type RunValues } from '../runner/plan.js';
 import type { Spawner } from '../runner/spawner.js';
 import type { RunRecord, Trigger } from '../runner/records.js';
-import { newRunId, RUN_ID_PATTERN, runFolder, runIdTime, stepFiles } from './layout.js';
-import { acquireLock, type ReplacedLock } from './lock.js';
+import { lockFile, newRunId, RUN_ID_PATTERN, runFolder, runIdTime, stepFiles } from './layout.js';
+import { liveHolder } from '../lock-file.js';
+import { acquireLock, type LockInfo, type ReplacedLock } from './lock.js';
 import { lastSuccessfulMetrics } from './metrics.js';
 import { pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
@@ -26,6 +27,8 @@ export interface RunSequenceOptions {
   /** The repository whose runs/ records the run; default: the definitions' own. */
   ledger?: string;
   env?: Record<string, string | undefined>;
+  /** Told when the run waits for another run of the sequence (its `concurrency`). */
+  onWaiting?(message: string): void;
   signal?: AbortSignal;
   /** Aborting ends the kill grace at once (a second Ctrl-C). */
   hurry?: AbortSignal;
@@ -88,6 +91,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   await checkLedgerTarget(ledger, { commit: inGit, push: options.push }, env);
   if (options.startAt && !(await sleep(options.startAt.getTime() - Date.now(), options.signal)))
     throw new EtlError('not-started', 'stopped before its start time; nothing ran');
+  await waitForTurn(ledger, sequence, definitions.sequences.get(sequence)?.concurrency, options);
   const startedAt = (options.now ?? (() => new Date()))();
   const runId = newRunId(startedAt);
   const git = new GitQueue();
@@ -122,6 +126,40 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   };
   if (inGit) await recordInGit(outcome, context, git);
   return outcome;
+}
+
+/**
+ * The sequence's `concurrency` when another run of it holds its lock: skip goes on (and
+ * acquireLock refuses, exit 3), queue waits for that run to end, cancel_previous cancels it
+ * first (SIGTERM, as a person's stop: it records itself cancelled) and then waits.
+ */
+async function waitForTurn(
+  ledger: string,
+  sequence: string,
+  policy: 'skip' | 'queue' | 'cancel_previous' | undefined,
+  options: Pick<RunSequenceOptions, 'signal' | 'onWaiting'>,
+): Promise<void> {
+  if (policy === undefined || policy === 'skip') return;
+  const path = join(ledger, lockFile(sequence));
+  let told: number | undefined;
+  for (let holder = liveHolder<LockInfo>(path); holder; holder = liveHolder<LockInfo>(path)) {
+    if (told !== holder.pid) {
+      told = holder.pid;
+      const cancel = policy === 'cancel_previous' && holder.host === hostname();
+      if (cancel) signalRunner(holder.pid);
+      options.onWaiting?.(
+        `${cancel ? 'cancelling' : 'waiting for'} run ${holder.run_id} of "${sequence}" (pid ${holder.pid} on ${holder.host}, since ${holder.started_at}): concurrency ${policy}`,
+      );
+    }
+    if (!(await sleep(100, options.signal)))
+      throw new EtlError('not-started', `stopped while waiting for run ${holder.run_id} to end; nothing ran`);
+  }
+}
+
+function signalRunner(pid: number): void {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {} // gone already: the lock is free, or stale
 }
 
 /** What the parts of one runSequence share. */

@@ -115,6 +115,8 @@ interface Scheduled {
   name: string;
   schedule: string;
   timezone: string;
+  /** What a tick does while a run of the sequence goes on (its `concurrency`). */
+  concurrency: 'skip' | 'queue' | 'cancel_previous';
   cron: Cron;
   next: number | undefined;
   error: string | null;
@@ -163,6 +165,7 @@ export class Scheduler {
         name: sequence.name,
         schedule: sequence.schedule,
         timezone,
+        concurrency: sequence.concurrency ?? 'skip',
         cron,
         next: same ? kept.next : nextTick(cron, new Date(now), timezone)?.getTime(),
         error: null,
@@ -332,10 +335,7 @@ export class Scheduler {
         this.options.log({ event: 'tick', sequence: entry.name, tick: new Date(tick).toISOString() });
       // Its run was started early and waits for this very tick.
       if (early?.started && early.tick === tick) continue;
-      // One run of a sequence at a time: a tick that comes while one runs or waits is skipped.
-      if (this.running.has(entry.name) || this.queue.some((q) => q.name === entry.name))
-        this.skip(entry.name, tick, 'still running from an earlier tick');
-      else this.enqueue(entry, tick, false);
+      this.tickWhileBusy(entry, tick);
     }
     this.drain();
     this.startEarly(now);
@@ -359,6 +359,28 @@ export class Scheduler {
       const room = this.running.size < this.maxParallel && this.queue.length === 0;
       this.early.set(entry.name, { tick: entry.next!, started: idle && room });
       if (idle && room) this.start(entry.name, entry.next!, true);
+    }
+  }
+
+  /**
+   * One run of a sequence at a time. A tick that comes while one runs or waits: skipped (the
+   * default), queued behind it (queue: one waits at most), or it cancels the one running and
+   * any waiting, then waits for its end (cancel_previous).
+   */
+  private tickWhileBusy(entry: Scheduled, tick: number): void {
+    const running = this.running.get(entry.name);
+    const waiting = this.queue.filter((q) => q.name === entry.name);
+    if (!running && waiting.length === 0) this.enqueue(entry, tick, false);
+    else if (entry.concurrency === 'skip') this.skip(entry.name, tick, 'still running from an earlier tick');
+    else if (entry.concurrency === 'queue') {
+      if (waiting.length > 0) this.skip(entry.name, tick, 'a tick of it already waits for the run going on');
+      else this.enqueue(entry, tick, false);
+    } else {
+      for (const old of waiting)
+        this.skip(entry.name, old.tick, 'replaced by a newer tick (concurrency cancel_previous)');
+      this.queue.splice(0, this.queue.length, ...this.queue.filter((q) => q.name !== entry.name));
+      running?.cancel();
+      this.enqueue(entry, tick, false);
     }
   }
 

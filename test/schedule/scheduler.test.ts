@@ -39,7 +39,9 @@ class TestClock implements Clock {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-function definitions(sequences: Record<string, { schedule?: string; timezone?: string }>): Definitions {
+function definitions(
+  sequences: Record<string, { schedule?: string; timezone?: string; concurrency?: string }>,
+): Definitions {
   return {
     repo: '/nowhere',
     modules: new Map(),
@@ -199,6 +201,32 @@ test('a tick that comes while its sequence runs is skipped, recorded, and the ne
   assert.equal(scheduler.status.s!.last?.status, 'failed');
   assert.equal(scheduler.status.s!.running?.tick, '2026-12-01T10:15:00.000Z');
   assert.equal(scheduler.status.s!.next, '2026-12-01T10:20:00.000Z');
+});
+
+test('concurrency queue: a tick while its sequence runs waits for it (one at most); cancel_previous cancels it first', async () => {
+  const queued = harness('2026-12-01T10:01:00Z');
+  queued.scheduler.load(definitions({ s: { schedule: '*/5 * * * *', concurrency: 'queue' } }));
+  await queued.clock.advanceTo('2026-12-01T10:10:00Z');
+  assert.equal(queued.launches.length, 1, 'the 10:10 tick waits');
+  await queued.clock.advanceTo('2026-12-01T10:15:00Z');
+  assert.deepEqual(
+    queued.events.filter((e) => e.event === 'skip').map((e) => [e.tick, e.reason]),
+    [['2026-12-01T10:15:00.000Z', 'a tick of it already waits for the run going on']],
+  );
+  queued.launches[0]!.finish();
+  await queued.clock.advanceTo('2026-12-01T10:16:00Z');
+  assert.deepEqual(ticksOf(queued.launches, 's'), ['2026-12-01T10:05:00.000Z', '2026-12-01T10:10:00.000Z']);
+
+  const replacing = harness('2026-12-01T10:01:00Z');
+  replacing.scheduler.load(definitions({ s: { schedule: '*/5 * * * *', concurrency: 'cancel_previous' } }));
+  await replacing.clock.advanceTo('2026-12-01T10:10:00Z');
+  assert.equal(replacing.launches[0]!.cancelled, true, 'the 10:05 run is cancelled by the 10:10 tick');
+  await replacing.clock.advanceTo('2026-12-01T10:11:00Z');
+  assert.deepEqual(ticksOf(replacing.launches, 's'), ['2026-12-01T10:05:00.000Z', '2026-12-01T10:10:00.000Z']);
+  assert.deepEqual(
+    replacing.events.filter((e) => e.event === 'skip'),
+    [],
+  );
 });
 
 test('at most --max-parallel runs at once; the others wait in the order of their ticks', async () => {
