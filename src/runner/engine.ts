@@ -169,23 +169,34 @@ async function runSteps(state: RunState, context: RecordContext, started: Date):
 /** The seed's order: one step after another; after a failure or a cancel the rest are skipped. */
 async function runList(state: RunState, context: RecordContext, deadline: Deadline | undefined): Promise<StepsEnded> {
   const { plan, options, spawner } = state;
-  let failed: StepRecord | undefined;
-  let cancelled = false;
-  const wentOn: StepRecord[] = [];
+  const ended: StepsEnded = { failed: undefined, cancelled: false, wentOn: [] };
   for (const [i, planned] of plan.steps.entries()) {
     const record = newStepRecord(planned, 'step', plan.steps.length, context);
-    cancelled ||= Boolean(options.signal?.aborted);
-    if (failed || cancelled || !isSelected(planned, options)) {
+    ended.cancelled ||= Boolean(options.signal?.aborted);
+    const stopped = Boolean(ended.failed || ended.cancelled);
+    if (stopped || !isSelected(planned, options)) {
       spawner.cancelNext();
-      await skipUnselected(state, record, Boolean(failed || cancelled));
+      await skipUnselected(state, record, stopped);
       continue;
     }
     await execStep(state, planned, record, {}, deadline, aheadOf(state, planned, plan.steps[i + 1], deadline));
-    if (record.status === 'cancelled') cancelled = true;
-    else if (goesOnAfter(planned, record)) wentOn.push(record);
-    else if (record.status !== 'succeeded' && record.status !== 'skipped') failed = record; // skipped: unchanged
+    noteEnd(ended, planned, record);
   }
-  return { failed, cancelled, wentOn };
+  return ended;
+}
+
+/**
+ * How a step ended, in the run's tally: cancelled, failed (the run stops), or done for what
+ * comes after it (succeeded, skipped, or failed with continue_on). True when it is done.
+ */
+function noteEnd(ended: StepsEnded, planned: PlannedStep, record: StepRecord): boolean {
+  if (record.status === 'succeeded' || record.status === 'skipped') return true;
+  if (record.status === 'cancelled') ended.cancelled = true;
+  else if (goesOnAfter(planned, record)) {
+    ended.wentOn.push(record);
+    return true;
+  } else ended.failed ??= record;
+  return false;
 }
 
 /** continue_on: the run goes on after this step failed (not when it was cancelled). */
@@ -281,12 +292,7 @@ async function runGraph(
     wake = undefined;
     for (const record of finished.splice(0)) {
       running--;
-      if (record.status === 'cancelled') ended.cancelled = true;
-      else if (record.status === 'succeeded' || record.status === 'skipped') graph.done(record.index);
-      else if (goesOnAfter(plan.steps[record.index - 1]!, record)) {
-        ended.wentOn.push(record);
-        graph.done(record.index);
-      } else ended.failed ??= record;
+      if (noteEnd(ended, plan.steps[record.index - 1]!, record)) graph.done(record.index);
     }
   }
   if (thrown) throw thrown.error;
@@ -362,14 +368,8 @@ async function runHandlers(
   ended: StepsEnded,
 ): Promise<StepRecord | undefined> {
   const { options } = state;
-  const cancelled = ended.cancelled || Boolean(options.signal?.aborted);
-  const status: RunStatus = cancelled
-    ? 'cancelled'
-    : ended.failed
-      ? 'failed'
-      : ended.wentOn.length
-        ? 'succeeded_with_failures'
-        : 'succeeded';
+  const status = runStatus(ended, options.signal);
+  const cancelled = status === 'cancelled';
   const handlers: Handler[] =
     status === 'succeeded' || status === 'succeeded_with_failures'
       ? ['on_success', 'on_exit']
@@ -407,6 +407,17 @@ async function runHandler(
   return failed;
 }
 
+/** The run's status from how its steps ended (and its handlers, once they have run). */
+function runStatus(
+  { failed, cancelled, wentOn }: StepsEnded,
+  signal: AbortSignal | undefined,
+  failedHandler?: StepRecord,
+): RunStatus {
+  if (cancelled || signal?.aborted) return 'cancelled';
+  if (failed || failedHandler) return 'failed';
+  return wentOn.length > 0 ? 'succeeded_with_failures' : 'succeeded';
+}
+
 /**
  * end_etl: the run's status, its end, and why it did not succeed. A handler step that failed
  * after a success (on_success, on_exit) fails the run: what was to happen did not.
@@ -419,14 +430,7 @@ async function endEtl(
 ): Promise<void> {
   const { run, options, now } = state;
   const finished = now();
-  const status: RunStatus =
-    cancelled || options.signal?.aborted
-      ? 'cancelled'
-      : failed || failedHandler
-        ? 'failed'
-        : wentOn.length
-          ? 'succeeded_with_failures'
-          : 'succeeded';
+  const status = runStatus({ failed, cancelled, wentOn }, options.signal, failedHandler);
   run.status = status;
   run.finished_at = finished.toISOString();
   run.duration_ms = finished.getTime() - started.getTime();

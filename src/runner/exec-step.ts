@@ -10,7 +10,7 @@ import { checkExpectations, comparesWithLast } from './expect.js';
 import { describeArtifact, isExternal } from './lineage.js';
 import { LogWriter, type Redactor } from './logs.js';
 import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
-import type { Plan, PlannedStep } from './plan.js';
+import { type Plan, type PlannedStep, stepsOfRole } from './plan.js';
 import { checkCondition } from './condition.js';
 import { fillOutputs, outputsFile, readOutputs } from './outputs.js';
 import { runProcess } from './process.js';
@@ -102,7 +102,7 @@ export async function execStep(
   record.started_at = now().toISOString();
   updateSummary(state, record);
   await options.observer.stepStarted(run, record);
-  const count = (record.role === 'step' ? plan.steps : plan[record.role]).length;
+  const count = stepsOfRole(plan, record.role).length;
   const logPath = options.files(record, count).log;
   const log = new LogWriter(join(options.folder, logPath), redactor, options.logLimit, (text) =>
     options.observer.output?.(record, text),
@@ -345,7 +345,7 @@ function startAhead(state: RunState, next: PlannedStep): void {
 
 /** Puts a step's current state into run.json's list. */
 function updateSummary({ run, plan, options }: RunState, record: StepRecord): void {
-  const count = (record.role === 'step' ? plan.steps : plan[record.role]).length;
+  const count = stepsOfRole(plan, record.role).length;
   const summary = summarise(record, count, options.files);
   const at = summaryIndex(run, record);
   if (at === -1) run.steps.push(summary);

@@ -17,7 +17,12 @@ const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** Where an attempt of a step writes its metrics (in the run's scratch folder). */
 export function metricsFile(scratch: string, role: Role, index: number, attempt: number): string {
-  return join(scratch, 'metrics', `${role === 'step' ? '' : `${role}-`}${index}-${attempt}.txt`);
+  return attemptFile(scratch, 'metrics', role, index, attempt);
+}
+
+/** A file an attempt of a step writes for the runner, in a folder of the run's scratch folder. */
+export function attemptFile(scratch: string, folder: string, role: Role, index: number, attempt: number): string {
+  return join(scratch, folder, `${role === 'step' ? '' : `${role}-`}${index}-${attempt}.txt`);
 }
 
 export interface ReadMetrics {

@@ -5,9 +5,8 @@
 // mistaken for one); it is filled in when the step's turn comes, from what the step it
 // names wrote.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { OUTPUT_KEY_PATTERN } from '../definitions/template.js';
-import { parseKeyValues } from './metrics.js';
+import { attemptFile, parseKeyValues } from './metrics.js';
 import type { PlannedStep } from './plan.js';
 import type { Role } from './records.js';
 
@@ -15,7 +14,7 @@ const PLACEHOLDER = /\0steps\.([^.\0]+)\.outputs\.([^\0]+)\0/g;
 
 /** Where an attempt of a step writes its outputs (in the run's scratch folder). */
 export function outputsFile(scratch: string, role: Role, index: number, attempt: number): string {
-  return join(scratch, 'outputs', `${role === 'step' ? '' : `${role}-`}${index}-${attempt}.txt`);
+  return attemptFile(scratch, 'outputs', role, index, attempt);
 }
 
 /** The outputs an attempt wrote (none when it wrote no file), and what was wrong with the file. */

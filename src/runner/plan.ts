@@ -478,6 +478,11 @@ export function maskPlan(plan: Plan, env: Record<string, string | undefined>): P
   };
 }
 
+/** The steps of one role: the plan's steps, or one handler's. */
+export function stepsOfRole(plan: Plan, role: 'step' | Handler): PlannedStep[] {
+  return role === 'step' ? plan.steps : plan[role];
+}
+
 /** Every step of a plan, the handlers' included. */
 export function allPlannedSteps(plan: Plan): PlannedStep[] {
   return [...plan.steps, ...HANDLERS.flatMap((handler) => plan[handler])];

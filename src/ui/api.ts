@@ -14,7 +14,7 @@ import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
 import { blobOnDisk } from '../ledger/pin.js';
 import { pinDiff, pinnedFiles } from '../ledger/pinned.js';
 import type { LedgerStore } from '../ledger/store.js';
-import { maskPlan, type Plan, planRun } from '../runner/plan.js';
+import { maskPlan, type Plan, planRun, stepsOfRole } from '../runner/plan.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 import type {
   DefinitionsAnswer,
@@ -205,7 +205,7 @@ async function runningArgv(context: ApiContext, run: RunRecord): Promise<Record<
   }
   const argv: Record<string, string[]> = {};
   for (const line of running) {
-    const step = (line.role === 'step' ? plan.steps : plan[line.role]).find((s) => s.index === line.index);
+    const step = stepsOfRole(plan, line.role).find((s) => s.index === line.index);
     if (step && step.module === line.module) argv[`${line.role}-${line.index}`] = step.argv;
   }
   return argv;
