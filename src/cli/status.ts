@@ -1,20 +1,31 @@
+import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
+import { type Freshness, repositoryFreshness } from '../ledger/freshness.js';
 import { readStatus } from '../schedule/service.js';
 import { statusWithReason } from '../schedule/tick-log.js';
+import type { CommandContext } from './command.js';
 import { defineCommand } from './usage.js';
 
 export const command = defineCommand({
   synopsis: ['etl status [--json]'],
   description: `Whether etl schedule is running for this repository (its pid, host and start), and per
 scheduled sequence: its schedule, next firing, the run going on, the last run and its
-status, the error that keeps an old schedule in use, and the ticks recently skipped.
+status, the error that keeps an old schedule in use, and the ticks recently skipped. Then
+each sequence with a "freshness": when its last success ended, and whether it is stale.
 Exits 0 when the daemon is running, 1 when it is not.`,
-  options: { json: { type: 'boolean', default: false, help: 'the status file as the daemon wrote it, with "alive"' } },
+  options: {
+    json: {
+      type: 'boolean',
+      default: false,
+      help: 'the status file as the daemon wrote it, with "alive" and "freshness"',
+    },
+  },
   async run(values, positionals, context) {
     if (positionals.length > 0) throw new EtlError('usage', 'status takes no arguments');
     const { status, alive, lock } = readStatus(context.repo);
+    const freshness = await repositoryFreshness({ repo: context.repo, env: context.env, now: new Date() });
     if (values.json) {
-      context.stdout.write(`${JSON.stringify({ alive, ...(status ?? {}) }, null, 2)}\n`);
+      context.stdout.write(`${JSON.stringify({ alive, ...(status ?? {}), freshness }, null, 2)}\n`);
       return alive ? ExitCode.ok : ExitCode.failed;
     }
     const paint = context.paint;
@@ -49,6 +60,25 @@ Exits 0 when the daemon is running, 1 when it is not.`,
         context.stdout.write(`  ${reason.startsWith('claimed by') ? 'elsewhere' : 'skipped '} ${t.tick}: ${reason}\n`);
       }
     }
+    printFreshness(freshness, context);
     return alive ? ExitCode.ok : ExitCode.failed;
   },
 });
+
+/** "daily  stale: no success ended within 26h (the last ended at …, 30h ago)". */
+function printFreshness(freshness: Record<string, Freshness>, context: CommandContext): void {
+  const entries = Object.entries(freshness);
+  if (entries.length === 0) return;
+  context.stdout.write(`\n${context.paint('bold', 'freshness')}\n`);
+  const width = Math.max(...entries.map(([name]) => name.length));
+  const now = Date.now();
+  for (const [name, f] of entries) {
+    const last = f.last_success_at
+      ? `the last ended at ${f.last_success_at}, ${formatDuration(Math.max(0, now - Date.parse(f.last_success_at)))} ago (run ${f.last_success_run})`
+      : 'it never succeeded';
+    const state = f.stale
+      ? `${context.paint('red', 'stale')}: no success ended within ${f.freshness}${f.stale_since ? ` (stale since ${f.stale_since})` : ''}; ${last}`
+      : `${context.paint('green', 'fresh')}: a success ended within ${f.freshness}; ${last}`;
+    context.stdout.write(`  ${name.padEnd(width)}  ${state}\n`);
+  }
+}

@@ -9,6 +9,7 @@ import { dependsProblem, isRepoPath } from './depends.js';
 import { parseRule } from './expect-rule.js';
 import { graphProblems, stepsBefore } from './graph.js';
 import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
+import { parseDuration } from './duration.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
 import { NAME_PATTERN } from './patterns.js';
 import { type ParsedSource, pointerSegment } from './source.js';
@@ -409,6 +410,14 @@ function lintSchedule(sequence: SequenceDef, report: Report, githubSchedules: bo
       report('warning', 'timezone-without-schedule', '/timezone', 'timezone has no effect without a schedule');
     }
   }
+  // A well-formed duration of nothing ("0h"): no success could ever be that recent.
+  if (sequence.freshness !== undefined && parseDuration(sequence.freshness) === 0)
+    report(
+      'error',
+      'zero-freshness',
+      '/freshness',
+      `freshness "${sequence.freshness}" would call the sequence stale at every moment: expected a duration longer than 0, such as "26h"`,
+    );
 }
 
 const normalise = (p: string) => p.replace(/\/+$/, '');

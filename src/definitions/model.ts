@@ -54,6 +54,8 @@ export interface SequenceDef {
   timezone?: string;
   timeout?: string;
   on_failure_timeout?: string;
+  /** How recent its last success must be, as written ("26h"); stale past it (src/ledger/freshness.ts). */
+  freshness?: string;
   env: Env;
   secrets: string[];
   /** Run parameters: name -> default (undefined: a run must give it) and description. */
@@ -159,6 +161,7 @@ export function toSequenceDef(
     timezone: given(data.timezone),
     timeout: given(data.timeout),
     on_failure_timeout: given(data.on_failure_timeout),
+    freshness: given(data.freshness),
     env: data.env ?? {},
     secrets: data.secrets ?? [],
     params: Object.fromEntries(
@@ -242,6 +245,7 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
     timezone: text(object.timezone),
     timeout: text(object.timeout),
     on_failure_timeout: text(object.on_failure_timeout),
+    freshness: text(object.freshness),
     env: strings(object.env),
     secrets: Array.isArray(object.secrets) ? object.secrets.filter((s): s is string => typeof s === 'string') : [],
     params,

@@ -166,6 +166,9 @@ export const SequenceObject = z
     schedule: notGiven(z.string()).describe('A 5-field cron expression, in the dialect GitHub Actions accepts.'),
     timezone: notGiven(z.string()).describe('An IANA time zone for the schedule; UTC when not given.'),
     timeout: notGiven(Duration).describe('A bound on the steps of the run (not on the on_failure steps).'),
+    freshness: notGiven(Duration).describe(
+      'How recent its last success must be, e.g. "26h": when no run of it succeeded and ended within that long, etl status, etl ui and the metrics say it is stale.',
+    ),
     on_failure: notGiven(z.union([Step, StepList])).describe('Steps run after a failure: the error handler.'),
     on_failure_timeout: notGiven(Duration).describe(
       'A bound on the on_failure steps together, from when they start; default: the sequence timeout.',

@@ -17,6 +17,17 @@ const DefinedSequence = z.strictObject({
   schedule: z.string().optional(),
   timezone: z.string(),
   next_run: Timestamp.optional().describe('When its schedule fires next; absent without one'),
+  freshness: z
+    .strictObject({
+      freshness: z.string().describe('As the definition writes it: "26h"'),
+      freshness_ms: z.number().min(0),
+      last_success_at: Timestamp.nullable().describe('When its newest successful run ended; null when none did'),
+      last_success_run: z.string().nullable(),
+      stale: z.boolean().describe('No successful run ended within freshness of now'),
+      stale_since: Timestamp.nullable().describe('Its last success plus freshness, when stale; null otherwise'),
+    })
+    .optional()
+    .describe('Whether its last success is recent enough; absent when it sets no freshness'),
 });
 const LedgerOnlySequence = z.strictObject({ name: z.string(), defined: z.literal(false) });
 const RecentRun = z.strictObject({

@@ -9,6 +9,7 @@ import type { Definitions } from '../definitions/model.js';
 import { type GitHubWeb, runLinks } from '../github/remote.js';
 import { NAME_PATTERN } from '../definitions/patterns.js';
 import type { RunRef } from '../ledger/history.js';
+import { freshnessOf } from '../ledger/freshness.js';
 import { insideRuns } from '../ledger/inside-runs.js';
 import { RUN_ID_PATTERN, stepFiles } from '../ledger/layout.js';
 import { blobOnDisk } from '../ledger/pin.js';
@@ -92,20 +93,24 @@ export async function handleApi(context: ApiContext, method: string, path: strin
 /** Every sequence, defined or with runs: its schedule, next firing, last run and recent runs. */
 async function sequences(context: ApiContext): Promise<ApiResponse> {
   const definitions = await context.definitions();
-  const defined = definitions ? listSequences(definitions, context.now()) : [];
+  const now = context.now();
+  const defined = definitions ? listSequences(definitions, now) : [];
   const names = new Set(defined.map((s) => s.name));
   for (const name of context.store.sequences()) names.add(name);
   const list = [...names].sort().map((name) => {
     const recent = context.store.list({ sequence: name, limit: RECENT_RUNS });
     const finished = recent.filter((r) => r.status !== 'running');
+    const sequence = definitions?.sequences.get(name);
+    const freshness = sequence && freshnessOf(context.store, sequence, now);
+    const entry = defined.find((s) => s.name === name);
     return {
-      ...(defined.find((s) => s.name === name) ?? { name, defined: false as const }),
+      ...(entry ? { ...entry, ...(freshness ? { freshness } : {}) } : { name, defined: false as const }),
       last: recent[0] ?? null,
       recent: recent.map((r) => ({ id: r.id, status: r.status, duration_ms: r.duration_ms, started_at: r.started_at })),
       success_rate: finished.length ? finished.filter((r) => isSuccess(r.status)).length / finished.length : null,
     };
   });
-  return { status: 200, json: { sequences: list, now: context.now().toISOString() } satisfies SequencesAnswer };
+  return { status: 200, json: { sequences: list, now: now.toISOString() } satisfies SequencesAnswer };
 }
 
 /** Runs newest first, a page at a time: `before` is the cursor (the last id of the page before). */

@@ -20,6 +20,16 @@ function Strip({ runs }: { runs: SequenceEntry['recent'] }) {
   )}</div>`;
 }
 
+type Freshness = NonNullable<Extract<SequenceEntry, { file: string }>['freshness']>;
+
+/** Its `freshness`: stale (no success ended within it) is said aloud, fresh quietly. */
+function FreshnessNote({ freshness: f }: { freshness: Freshness }) {
+  const last = f.last_success_at ? html`the last ended ${when(f.last_success_at)}` : 'it never succeeded';
+  return f.stale
+    ? html`<div class="stale" data-freshness="stale"><b>stale</b>: no success within ${f.freshness}; ${last}</div>`
+    : html`<div class="muted" data-freshness="fresh">fresh: a success within ${f.freshness}</div>`;
+}
+
 export function Overview() {
   const state = useLoaded(async () => {
     const midnight = new Date();
@@ -61,7 +71,7 @@ export function Overview() {
         return html`<tr data-sequence=${s.name}>
           <td><a class="name" href=${page(`sequences/${s.name}`)}>${s.name}</a>${defined?.description ? html`<div class="description">${defined.description}</div>` : ''}<${RunNow} sequence=${s.name} /></td>
           <td class="hide-narrow">${defined?.schedule ? html`<code>${defined.schedule}</code> <span class="muted">${defined.timezone}</span><div class="muted">next ${when(defined.next_run)}</div>` : html`<span class="muted">manual</span>`}</td>
-          <td>${s.last ? html`<${Status} status=${s.last.status} /> ${when(s.last.started_at)} <span class="muted">${duration(s.last.duration_ms)}</span>` : html`<span class="muted">never run</span>`}</td>
+          <td>${s.last ? html`<${Status} status=${s.last.status} /> ${when(s.last.started_at)} <span class="muted">${duration(s.last.duration_ms)}</span>` : html`<span class="muted">never run</span>`}${defined?.freshness ? html`<${FreshnessNote} freshness=${defined.freshness} />` : ''}</td>
           <td class="hide-narrow">${s.success_rate === null ? '' : `${Math.round(s.success_rate * 100)}%`}</td>
           <td><${Strip} runs=${s.recent} /></td>
         </tr>`;
