@@ -1,6 +1,9 @@
 import { parseDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode, exitCodeFor } from '../errors.js';
-import { Daemon } from '../schedule/daemon.js';
+import { parseMetricsAddress } from '../prometheus/http.js';
+import { Daemon, type DaemonEndpoint } from '../schedule/daemon.js';
+import { cachedDefinitions } from '../ui/cached-definitions.js';
+import type { CommandContext } from './command.js';
 import type { CatchUp } from '../schedule/scheduler.js';
 import { GIT_RUN_OPTIONS, gitRunArgs, NOTIFY_OPTIONS, parseWebhooks, WEBHOOK_OPTIONS } from './options.js';
 import { defineCommand, describedAs } from './usage.js';
@@ -10,7 +13,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export const command = defineCommand({
   synopsis: [
-    'etl schedule [--commit] [--push [--remote R] [--branch B]] [--max-parallel 2] [--catchup none|last|all] [--grace 30s] [--log-format text|json] [--webhook URL]... [--notify]',
+    'etl schedule [--commit] [--push [--remote R] [--branch B]] [--max-parallel 2] [--catchup none|last|all] [--grace 30s] [--log-format text|json] [--webhook URL]... [--notify] [--metrics [HOST:]PORT]',
   ],
   description: `Runs every sequence that has a "schedule", in its "timezone" (UTC when not given), at the
 times etl list shows and etl due judges, until stopped: each tick's run is "etl run
@@ -19,7 +22,9 @@ A tick that comes while its sequence still runs is skipped, and kept in etl stat
 daemon per repository. Definitions are read again when they change (and on SIGHUP); an edit
 that does not validate keeps that sequence's old schedule, and says why. SIGTERM or SIGINT:
 no new runs; running ones get --grace to end, then are cancelled; a second SIGINT cancels
-them at once. Logs one line per tick, start, end, skip and reload on stdout.`,
+them at once. Logs one line per tick, start, end, skip and reload on stdout. --metrics
+serves Prometheus metrics (runs, step durations, last successes, freshness, ticks, up time)
+at /metrics while it runs.`,
   options: {
     ...describedAs(
       GIT_RUN_OPTIONS,
@@ -53,6 +58,11 @@ them at once. Logs one line per tick, start, end, skip and reload on stdout.`,
       value: 'F',
       help: 'text (default) or json (one JSON object a line)',
     },
+    metrics: {
+      type: 'string',
+      value: 'ADDR',
+      help: 'serve Prometheus metrics at http://ADDR/metrics: PORT (on 127.0.0.1, this machine only) or HOST:PORT',
+    },
   },
   async run(values, positionals, context) {
     if (positionals.length > 0)
@@ -76,6 +86,8 @@ them at once. Logs one line per tick, start, end, skip and reload on stdout.`,
       ...gitRunArgs(values),
     ];
 
+    const endpoint = values.metrics === undefined ? undefined : await metricsEndpoint(values.metrics, context);
+
     let daemon: Daemon;
     try {
       daemon = new Daemon({
@@ -91,6 +103,7 @@ them at once. Logs one line per tick, start, end, skip and reload on stdout.`,
         webhookTimeoutMs,
         stdout: context.stdout,
         stderr: context.stderr,
+        endpoint,
       });
     } catch (error) {
       if (error instanceof EtlError && error.code === 'locked') {
@@ -116,3 +129,26 @@ them at once. Logs one line per tick, start, end, skip and reload on stdout.`,
     return ExitCode.ok;
   },
 });
+
+/** --metrics: the address checked now (a usage error before anything starts), prom-client loaded only then. */
+async function metricsEndpoint(text: string, context: CommandContext): Promise<DaemonEndpoint> {
+  const address = parseMetricsAddress(text);
+  if (!LOOPBACK.has(address.host))
+    context.stderr.write(
+      `etl schedule: warning: --metrics ${text}: anyone who can reach this address can read the metrics (sequence and step names, metric values)\n`,
+    );
+  const [{ scheduleEndpoint }, { LedgerStore }, { LedgerCache }] = await Promise.all([
+    import('../prometheus/schedule-endpoint.js'),
+    import('../ledger/store.js'),
+    import('../ledger/read-cache.js'),
+  ]);
+  return scheduleEndpoint({
+    address,
+    store: (await LedgerStore.open(context.repo, { env: context.env })).withCache(new LedgerCache()),
+    definitions: cachedDefinitions(context.repo, context.env),
+    now: () => new Date(),
+    since: new Date(),
+  });
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);

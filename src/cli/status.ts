@@ -40,6 +40,8 @@ Exits 0 when the daemon is running, 1 when it is not.`,
     else context.stdout.write(`etl schedule: ${paint('red', 'not running')} (never run for this repository)\n`);
     if (alive && status?.options.claims_on)
       context.stdout.write(`  each tick claimed on ${status.options.claims_on} first (shared with other daemons)\n`);
+    if (alive && status?.options.metrics)
+      context.stdout.write(`  metrics for Prometheus at ${status.options.metrics}\n`);
     for (const [name, s] of Object.entries(status?.sequences ?? {})) {
       context.stdout.write(`\n${paint('bold', name)}  ${s.schedule} (${s.timezone})\n`);
       if (alive) context.stdout.write(`  next     ${s.next ?? 'never'}\n`);

@@ -14,7 +14,8 @@ export const command = defineCommand({
   description: `Serves a live web view of the ledger: every sequence with its schedule, last run and recent
 runs, today's counts, updated as runs go (Server-Sent Events from a watch of runs/), and the
 JSON API it reads (/api/sequences, /api/runs, /api/runs/ID, /api/runs/ID/definitions,
-/api/runs/ID/steps/N/log, /api/events). Read-only unless --allow-run. Runs until interrupted (Ctrl-C).`,
+/api/runs/ID/steps/N/log, /api/events), and the ledger's metrics for Prometheus at /metrics.
+Read-only unless --allow-run. Runs until interrupted (Ctrl-C).`,
   options: {
     port: { type: 'string', default: '8080', value: 'N', help: 'the port (default 8080; 0: any free one)' },
     host: {

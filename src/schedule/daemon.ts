@@ -50,6 +50,16 @@ export interface DaemonOptions {
   stdout: { write(text: string): unknown };
   /** Where the daemon's own troubles go (a webhook it could not tell). */
   stderr: { write(text: string): unknown };
+  /** Served while the daemon runs (--metrics: its Prometheus endpoint). */
+  endpoint?: DaemonEndpoint;
+}
+
+/** Something served beside the daemon: started with it, told each of its events, closed when it has stopped. */
+export interface DaemonEndpoint {
+  /** Resolves with where it is served, once it is; an EtlError when it cannot be (a port in use). */
+  start(): Promise<string>;
+  event(event: DaemonEvent): void;
+  close(): Promise<void>;
 }
 
 export class Daemon {
@@ -81,6 +91,7 @@ export class Daemon {
         commit: options.runArgs.includes('--commit'),
         push: options.claimsOn !== undefined,
         claims_on: options.claimsOn ?? null,
+        metrics: null,
       },
       sequences: {},
     };
@@ -100,21 +111,24 @@ export class Daemon {
    * half-starts: a start-up that throws stops what it armed and gives the lock back.
    */
   async run(): Promise<void> {
-    const { repo, env } = this.options;
+    const { repo, env, endpoint } = this.options;
     let scheduler: Scheduler | undefined;
+    let served: string | undefined;
     try {
+      if (endpoint) this.status.options.metrics = served = await endpoint.start();
       const store = await LedgerStore.open(repo, { env });
       scheduler = this.scheduler = this.newScheduler(store, (sequence) => latestFullRunStart(store, sequence));
       await this.load();
       scheduler.catchUp();
     } catch (error) {
       await scheduler?.stop(0);
+      await endpoint?.close();
       this.lock.release();
       throw error;
     }
     if (this.options.logFormat === 'text')
       this.options.stdout.write(
-        `${new Date().toISOString()} etl schedule: ${Object.keys(scheduler.status).length} scheduled sequences, at most ${this.options.maxParallel} runs at a time; state in ${scheduleStateDir(repo)}\n`,
+        `${new Date().toISOString()} etl schedule: ${Object.keys(scheduler.status).length} scheduled sequences, at most ${this.options.maxParallel} runs at a time; state in ${scheduleStateDir(repo)}${served ? `; metrics for Prometheus at ${served}` : ''}\n`,
       );
     this.watchDefinitions();
     const stopped = new Promise<void>((resolve) => {
@@ -123,6 +137,8 @@ export class Daemon {
     this.started = true;
     if (this.stopAsked) this.beginStop();
     await stopped;
+    // Its runs have ended (or were cancelled at the grace's end): nothing more to tell a scrape.
+    await endpoint?.close();
     this.status.stopped_at = new Date().toISOString();
     this.save();
     this.lock.release();
@@ -187,6 +203,7 @@ export class Daemon {
   private log(event: DaemonEvent): void {
     const now = new Date();
     this.options.stdout.write(logLine(event, this.options.logFormat, now));
+    this.options.endpoint?.event(event);
     if (event.event === 'end') this.notStarted.tickEnded(event);
     const entry = tickEntry(event, now);
     try {

@@ -57,6 +57,8 @@ export interface DaemonStatus {
     push: boolean;
     /** The remote each tick is claimed on (with --push), so several daemons share one ledger. */
     claims_on?: string | null;
+    /** Where its Prometheus metrics are served (--metrics), or null. */
+    metrics?: string | null;
   };
   sequences: Record<string, SequenceStatus>;
 }

@@ -173,6 +173,7 @@ export const DaemonStatus = z
       commit: z.boolean(),
       push: z.boolean(),
       claims_on: z.string().nullable().optional(),
+      metrics: z.string().nullable().optional().describe('Where its Prometheus metrics are served (--metrics)'),
     }),
     sequences: z.record(z.string(), ScheduledSequence),
   })

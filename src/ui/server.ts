@@ -10,6 +10,7 @@ import { type ApiContext, type ApiResponse, handleApi } from './api.js';
 import type { ConfigAnswer } from './api-types.js';
 import { LedgerCache } from '../ledger/read-cache.js';
 import { LedgerWatch, type RunChange } from './watch.js';
+import type { Scrape } from '../prometheus/scrape.js';
 
 export interface UiOptions extends ApiContext {
   host?: string;
@@ -39,7 +40,7 @@ export async function startUiServer(options: UiOptions): Promise<{ server: Serve
   const context: UiOptions = { ...options, store };
   const events = new EventHub(store.roots, options.now);
   // Known once it listens, before the first request: the Host check needs it.
-  const self = { host, port: 0 };
+  const self = { host, port: 0, scrape: prometheus(context) };
   const server = createServer((request, response) => {
     respond(context, self, events, request, response).catch(() => {
       if (!response.headersSent) send(response, 500, { error: 'internal error' });
@@ -56,9 +57,22 @@ export async function startUiServer(options: UiOptions): Promise<{ server: Serve
   return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${self.port}/` };
 }
 
+/**
+ * /metrics: the ledger in Prometheus' text format, from a registry of this server's own.
+ * prom-client (some 50 ms to load) is loaded by the first scrape, not by every `etl ui`.
+ */
+function prometheus(context: UiOptions): Scrape {
+  const since = context.now();
+  let scrape: Promise<Scrape> | undefined;
+  return async () => {
+    scrape ??= import('../prometheus/scrape.js').then(({ ledgerScraper }) => ledgerScraper({ ...context, since }));
+    return (await scrape)();
+  };
+}
+
 async function respond(
   context: UiOptions,
-  self: { host: string; port: number },
+  self: { host: string; port: number; scrape: Scrape },
   events: EventHub,
   request: IncomingMessage,
   response: ServerResponse,
@@ -68,6 +82,10 @@ async function respond(
   }
   const url = new URL(request.url ?? '/', 'http://server');
   if (url.pathname === '/api/events' && request.method === 'GET') return events.subscribe(request, response);
+  if (url.pathname === '/metrics' && (request.method === 'GET' || request.method === 'HEAD')) {
+    const scraped = await self.scrape();
+    return send(response, 200, scraped.text, scraped.type);
+  }
   if (url.pathname === '/api/config')
     return send(response, 200, { allow_run: context.actions !== undefined } satisfies ConfigAnswer);
   if (context.actions && url.pathname.startsWith('/api/actions/')) {
