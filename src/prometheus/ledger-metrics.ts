@@ -9,8 +9,8 @@ import type { Definitions, SequenceDef } from '../definitions/model.js';
 import { freshnessOf, lastSuccess } from '../ledger/freshness.js';
 import type { LedgerStore } from '../ledger/store.js';
 import type { RunRecord } from '../runner/records.js';
-import { RUN_STATUSES } from '../runner/statuses.js';
-import { previousTick } from '../schedule/next-tick.js';
+import { isSuccess, RUN_STATUSES } from '../runner/statuses.js';
+import { nextTick, previousTick } from '../schedule/next-tick.js';
 import { RunTally } from './run-tally.js';
 
 export interface LedgerSources {
@@ -28,7 +28,10 @@ export const ENDED_STATUSES = RUN_STATUSES.filter((status) => status !== 'runnin
 /** From a tenth of a second to half a day: a step of an ETL sequence takes anything in between. */
 export const STEP_DURATION_BUCKETS = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600];
 
-/** The newest finished runs a sequence's step metrics are taken from (each key's newest value). */
+/**
+ * The most finished runs a sequence's step metrics are taken from (each key's newest value),
+ * newest first, down to its newest successful one (where every step ran).
+ */
 const METRIC_RUNS = 5;
 
 const STEP_LABELS = ['sequence', 'role', 'step'] as const;
@@ -83,6 +86,7 @@ export function ledgerMetrics(registry: Registry, sources: LedgerSources): () =>
     }),
   };
   const tally = new RunTally(sources.since);
+  const intervals = new ScheduleIntervals();
   const stepMetrics = new StepMetricsCache();
   return async () => {
     const definitions = await sources.definitions();
@@ -99,7 +103,7 @@ export function ledgerMetrics(registry: Registry, sources: LedgerSources): () =>
       const last = lastSuccess(store, sequence)?.finished_at;
       if (last) metrics.lastSuccess.set({ sequence }, Date.parse(last) / 1000);
       const def = definitions?.sequences.get(sequence);
-      if (def) sequenceSettings(metrics, store, def, now);
+      if (def) sequenceSettings(metrics, store, def, now, intervals);
       for (const { role, step, key, value } of stepMetrics.newest(store, sequence))
         metrics.stepMetric.set({ sequence, role, step, key }, value);
     }
@@ -125,9 +129,15 @@ function countRun(metrics: Metrics, run: RunRecord): void {
 }
 
 /** What the definition sets: its schedule's interval, its freshness and whether it is stale. */
-function sequenceSettings(metrics: Metrics, store: LedgerStore, def: SequenceDef, now: Date): void {
+function sequenceSettings(
+  metrics: Metrics,
+  store: LedgerStore,
+  def: SequenceDef,
+  now: Date,
+  intervals: ScheduleIntervals,
+): void {
   const sequence = def.name;
-  const interval = def.schedule === undefined ? undefined : scheduleInterval(def.schedule, def.timezone, now);
+  const interval = def.schedule === undefined ? undefined : intervals.at(def.schedule, def.timezone ?? 'UTC', now);
   if (interval !== undefined) metrics.interval.set({ sequence }, interval / 1000);
   const freshness = freshnessOf(store, def, now);
   if (!freshness) return;
@@ -136,15 +146,26 @@ function sequenceSettings(metrics: Metrics, store: LedgerStore, def: SequenceDef
 }
 
 /**
- * The time between the schedule's latest two ticks (ms): "has not succeeded for two periods"
+ * The time between a schedule's latest two ticks (ms): "has not succeeded for two periods"
  * is judged with it. A weekday schedule's is 3 days on a Monday, 1 day on the other days.
+ * Kept until the schedule's next tick: finding ticks in a time zone costs some 2 ms a schedule,
+ * too much for every sequence at every scrape.
  */
-export function scheduleInterval(schedule: string, timezone: string | undefined, now: Date): number | undefined {
-  const { cron } = parseCron(schedule);
-  if (!cron) return undefined;
-  const latest = previousTick(cron, now, timezone ?? 'UTC');
-  const before = latest && previousTick(cron, new Date(latest.getTime() - 1), timezone ?? 'UTC');
-  return latest && before ? latest.getTime() - before.getTime() : undefined;
+class ScheduleIntervals {
+  private readonly kept = new Map<string, { interval: number | undefined; until: number }>();
+
+  at(schedule: string, timezone: string, now: Date): number | undefined {
+    const key = `${schedule}\n${timezone}`;
+    const kept = this.kept.get(key);
+    if (kept && now.getTime() < kept.until) return kept.interval;
+    const { cron } = parseCron(schedule);
+    if (!cron) return undefined;
+    const latest = previousTick(cron, now, timezone);
+    const before = latest && previousTick(cron, new Date(latest.getTime() - 1), timezone);
+    const interval = latest && before ? latest.getTime() - before.getTime() : undefined;
+    this.kept.set(key, { interval, until: nextTick(cron, now, timezone)?.getTime() ?? Number.POSITIVE_INFINITY });
+    return interval;
+  }
 }
 
 interface StepValue {
@@ -156,7 +177,7 @@ interface StepValue {
 
 /** The numeric metrics of finished runs, read once per run (a finished run's step records never change). */
 class StepMetricsCache {
-  private readonly runs = new Map<string, StepValue[]>();
+  private readonly runs = new Map<string, { values: StepValue[]; success: boolean }>();
   private readonly used = new Set<string>();
 
   /** Each (role, step, key)'s newest number among the sequence's newest finished runs. */
@@ -165,19 +186,20 @@ class StepMetricsCache {
     let looked = 0;
     for (const ref of store.runsNewestFirst({ sequence })) {
       if (looked >= METRIC_RUNS) break;
-      let values = this.runs.get(ref.id);
-      if (!values) {
+      let kept = this.runs.get(ref.id);
+      if (!kept) {
         const run = store.readRunAsShown(ref);
         if (!run || run.status === 'running') continue;
-        values = runValues(store, join(ref.root, ref.folder), run);
-        this.runs.set(ref.id, values);
+        kept = { values: runValues(store, join(ref.root, ref.folder), run), success: isSuccess(run.status) };
+        this.runs.set(ref.id, kept);
       }
       looked++;
       this.used.add(ref.id);
-      for (const value of values) {
+      for (const value of kept.values) {
         const id = `${value.role}\n${value.step}\n${value.key}`;
         if (!found.has(id)) found.set(id, value);
       }
+      if (kept.success) break;
     }
     return [...found.values()];
   }

@@ -2,6 +2,9 @@
 // The counters are this process's, as Prometheus expects of a counter: they count the runs
 // that ended since it started (`since`), once each, whoever ran them (etl schedule, etl run by
 // hand, another clone whose runs are pulled in), and start at 0 when it starts again.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { lockFile } from '../ledger/layout.js';
 import type { LedgerStore } from '../ledger/store.js';
 import type { RunRecord } from '../runner/records.js';
 
@@ -49,10 +52,18 @@ export class RunTally {
     for (const [id, done] of seen) if (!done && id < floor) floor = id;
     const ended: RunRecord[] = [];
     const walked = new Set<string>();
+    const settledBefore = this.first && !locked(store, sequence) ? this.since.getTime() : undefined;
     for (const ref of store.runsNewestFirst({ sequence })) {
       if (ref.id < floor) break;
       walked.add(ref.id);
       if (seen.get(ref.id) === true) continue;
+      // At the first look, with no run of the sequence going on here: a record last written
+      // before `since` is of a run that had ended by then. Not read: a day of a busy ledger
+      // is thousands of records.
+      if (settledBefore !== undefined && writtenBefore(join(ref.root, ref.folder), settledBefore)) {
+        seen.set(ref.id, true);
+        continue;
+      }
       const run = store.readRunAsShown(ref);
       if (!run) continue;
       const done = run.status !== 'running';
@@ -68,4 +79,14 @@ export class RunTally {
 /** Whether a finished run ended at or after `since` (a record without an end: judged by its start). */
 function endedSince(run: RunRecord, since: Date): boolean {
   return Date.parse(run.finished_at ?? run.started_at) >= since.getTime();
+}
+
+/** Whether a run of the sequence holds its lock (or a dead one left it) in any root of the ledger. */
+function locked(store: LedgerStore, sequence: string): boolean {
+  return store.roots.some((root) => statSync(join(root, lockFile(sequence)), { throwIfNoEntry: false }) !== undefined);
+}
+
+function writtenBefore(folder: string, at: number): boolean {
+  const stat = statSync(join(folder, 'run.json'), { throwIfNoEntry: false });
+  return stat !== undefined && stat.mtimeMs < at;
 }
