@@ -6,8 +6,10 @@ import { withWorktreeAt } from '../git/worktree.js';
 import { actionsView, inActions, maskCommands, warningLine } from '../github/actions.js';
 import { triggerFrom } from '../github/env.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
-import { type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
+import { chainObservers, type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
 import { LedgerStore } from '../ledger/store.js';
+import { type OpenLineageTarget, openLineageTarget } from '../openlineage/config.js';
+import { jobNamespace } from '../openlineage/namespace.js';
 import { LOCAL_TRIGGER_KINDS, type Trigger } from '../runner/records.js';
 import type { RunObserver } from '../runner/engine.js';
 import {
@@ -180,6 +182,7 @@ module's process group at once; the run is recorded either way.`,
       logLimit,
       graceMs,
       webhooks: parseWebhooks(values),
+      openLineage: await openLineageOf(context),
     };
     const ledger = await ledgerRoot(context.repo, {
       branch: values['ledger-branch'],
@@ -212,6 +215,8 @@ interface RunRequest {
   runValues: RunValues;
   /** --trigger: what started the run (undefined: a person, or the GitHub event in Actions). */
   triggerKind?: string;
+  /** Where the run's OpenLineage events go (ETL_OPENLINEAGE_URL, _FILE), and their jobs' namespace. */
+  openLineage?: { target: OpenLineageTarget; namespace: string };
 }
 
 interface Prepared {
@@ -259,6 +264,13 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
   const startAt = parseStartAt(values['start-at']);
   if (startAt !== undefined) io.out.write(`ready; starting at ${startAt.toISOString()}\n`);
   const view = runView(context, io, prepared.plan);
+  // Its events name the files the steps read and wrote from where they ran (a checkout with --at).
+  const lineage =
+    request.openLineage &&
+    (await import('../openlineage/emit.js')).startOpenLineage(request.openLineage.target, {
+      namespace: request.openLineage.namespace,
+      root: prepared.definitions.repo,
+    });
   let outcome: RunOutcome;
   try {
     outcome = await runSequence({
@@ -276,7 +288,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
       lineage: !values['no-lineage'],
       skipUnchanged: values['skip-unchanged'],
       force,
-      observer: view,
+      observer: lineage ? chainObservers(view, lineage.observer) : view,
       logLimit: request.logLimit,
       graceMs: request.graceMs,
       runnerVersion: readVersion(),
@@ -300,7 +312,16 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
     github: values.notify,
     webhooks: { ...request.webhooks, secrets: secretValues(prepared.plan, context.env) },
   });
+  // Said once, after the run: a lineage server that is down never fails or holds a run.
+  for (const problem of (await lineage?.finish()) ?? [])
+    context.stderr.write(warningLine(context.env, 'etl run', 'OpenLineage', problem));
   return runExitCode(outcome, stop.exitCode());
+}
+
+/** ETL_OPENLINEAGE_URL or _FILE: where the events go (a bad URL stops the run before it starts), and the namespace. */
+async function openLineageOf(context: CommandContext): Promise<RunRequest['openLineage']> {
+  const target = openLineageTarget(context.env, context.cwd);
+  return target && { target, namespace: await jobNamespace(context.repo, context.env) };
 }
 
 /** The plan, with --from/--only resolved; or an exit code when it must not run (errors, --strict). */

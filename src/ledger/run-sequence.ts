@@ -229,7 +229,7 @@ async function executeRun(
   // Until a commit records it, the folder is on the list `etl ledger sync` reads.
   noteUnrecorded(ledger, runId, folder);
   const observer = ledgerWrite(
-    () => openRecorder(join(ledger, folder), chain(options.observer, progressCommits(context))),
+    () => openRecorder(join(ledger, folder), chainObservers(options.observer, progressCommits(context))),
     ledger,
   );
   const run = await ledgerWriteAsync(
@@ -348,7 +348,7 @@ class GitQueue {
 }
 
 /** Calls the observers in order, each after the one before has finished. */
-function chain(...observers: Array<Partial<RunObserver> | undefined>): Partial<RunObserver> {
+export function chainObservers(...observers: Array<Partial<RunObserver> | undefined>): Partial<RunObserver> {
   const all = observers.filter((o): o is Partial<RunObserver> => o !== undefined);
   const each = async (call: (o: Partial<RunObserver>) => void | Promise<void>) => {
     for (const observer of all) await call(observer);

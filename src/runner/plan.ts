@@ -417,6 +417,8 @@ export const RUNNER_TOKENS = [
   'GH_TOKEN',
   'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
   'ACTIONS_RUNTIME_TOKEN',
+  // The OpenLineage server's key (src/openlineage/config.ts).
+  'ETL_OPENLINEAGE_API_KEY',
 ] as const;
 
 /** The values to redact: the variables a sequence lists in `secrets` (from the environment and the definitions' env) and the runner's tokens. */
