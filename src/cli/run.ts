@@ -148,7 +148,10 @@ sequence and runs its on_failure steps. One run of a sequence at a time: a secon
   notes: `Exit status: 0 succeeded, 1 failed (or could not be recorded), 2 invalid definitions or
 usage, 3 already running, 4 the run succeeded but committing or pushing it failed,
 129 cancelled by SIGHUP, 130 by SIGINT, 143 by SIGTERM. A second signal SIGKILLs the
-module's process group at once; the run is recorded either way.`,
+module's process group at once; the run is recorded either way.
+With ETL_OPENLINEAGE_URL (and ETL_OPENLINEAGE_API_KEY) or ETL_OPENLINEAGE_FILE set, the run and
+each step send OpenLineage events (START, COMPLETE, FAIL, ABORT); one that cannot be sent never
+fails the run (README: OpenLineage).`,
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
     if ([values.from, values.only, values.resume].filter((v) => v !== undefined).length > 1)
