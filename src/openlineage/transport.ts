@@ -9,9 +9,14 @@ import type { OpenLineageEvent } from './events.js';
 /** One POST's time; a server that lets it run out is given up on for the rest of the run. */
 export const POST_TIMEOUT_MS = 5000;
 
+/** How long the end of a run waits for the events still being sent (a slow server, many events). */
+export const FINISH_WAIT_MS = 10_000;
+
 export class LineageTransport {
   private posting: Promise<void> = Promise.resolve();
   private gaveUp = false;
+  /** Aborts the POST under way when finish() stops waiting. */
+  private readonly dropped = new AbortController();
   private sent = 0;
   private folderMade = false;
   private readonly failed = { http: 0, file: 0 };
@@ -33,9 +38,17 @@ export class LineageTransport {
     }
   }
 
-  /** Resolves once every event is delivered or given up on, with what went wrong (a line per target). */
-  async finish(): Promise<string[]> {
-    await this.posting;
+  /**
+   * Resolves once every event is delivered or given up on, within `waitMs` (then the rest are
+   * dropped), with what went wrong: a line per target.
+   */
+  async finish(waitMs = FINISH_WAIT_MS): Promise<string[]> {
+    if (!(await settlesWithin(this.posting, waitMs))) {
+      this.firstError.http ??= `still sending ${waitMs / 1000}s after the run ended, so the rest were dropped`;
+      this.gaveUp = true;
+      this.dropped.abort();
+      await this.posting;
+    }
     const problems: string[] = [];
     const { endpoint, file } = this.target;
     if (this.firstError.http && endpoint)
@@ -77,13 +90,14 @@ export class LineageTransport {
           ...(this.target.apiKey ? { Authorization: `Bearer ${this.target.apiKey}` } : {}),
         },
         body,
-        signal: timeout,
+        signal: AbortSignal.any([timeout, this.dropped.signal]),
         // A redirect is an answer, not followed: the event (and the key) go nowhere else.
         redirect: 'manual',
       });
       await response.body?.cancel();
       if (!response.ok) this.fail(`HTTP ${response.status}`);
     } catch (failure) {
+      if (this.dropped.signal.aborted) return this.fail('');
       if (timeout.aborted) {
         this.gaveUp = true;
         return this.fail(`no answer within ${this.timeoutMs / 1000}s, so no more were sent`);
@@ -110,4 +124,17 @@ function makeFolder(folder: string): void {
   try {
     mkdirSync(folder, { recursive: true });
   } catch {}
+}
+
+/** Whether `promise` settled within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
