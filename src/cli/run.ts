@@ -8,9 +8,11 @@ import { triggerFrom } from '../github/env.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
 import { LedgerStore } from '../ledger/store.js';
-import { LOCAL_TRIGGER_KINDS, type Trigger } from '../runner/records.js';
+import { LOCAL_TRIGGER_KINDS, type ParentRun, type Trigger } from '../runner/records.js';
+import { parentRunOf, withoutParentWrapper } from '../runner/call.js';
 import type { RunObserver } from '../runner/engine.js';
 import {
+  allPlannedSteps,
   findStep,
   isSelected,
   maskPlan,
@@ -28,6 +30,7 @@ import {
   PARAM_OPTIONS,
   parseParams,
   parseTick,
+  gitRunArgs,
   parseWebhooks,
   WEBHOOK_OPTIONS,
 } from './options.js';
@@ -147,7 +150,11 @@ sequence and runs its on_failure steps. One run of a sequence at a time: a secon
 usage, 3 already running, 4 the run succeeded but committing or pushing it failed,
 129 cancelled by SIGHUP, 130 by SIGINT, 143 by SIGTERM. A second signal SIGKILLs the
 module's process group at once; the run is recorded either way.`,
-  async run(values, positionals, context) {
+  async run(values, positionals, given) {
+    // Started by a step of another run (a call step): that run is its parent, and what the
+    // module wrapper told that step is not passed on to this run's modules.
+    const parentRun = parentRunOf(given.env);
+    const context = parentRun ? { ...given, env: withoutParentWrapper(given.env) } : given;
     if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
     if ([values.from, values.only, values.resume].filter((v) => v !== undefined).length > 1)
       throw new EtlError('usage', '--from, --only and --resume cannot be used together');
@@ -175,11 +182,16 @@ module's process group at once; the run is recorded either way.`,
     const request: RunRequest = {
       values,
       sequence: positionals[0]!,
-      runValues: { params: parseParams(values.param), tick: tick ?? new Date(Math.floor(Date.now() / 1000) * 1000) },
+      runValues: {
+        params: parseParams(values.param),
+        tick: tick ?? new Date(Math.floor(Date.now() / 1000) * 1000),
+        callFlags: callFlags(values),
+      },
       triggerKind: parseTriggerKind(values.trigger),
       logLimit,
       graceMs,
       webhooks: parseWebhooks(values),
+      parentRun,
     };
     const ledger = await ledgerRoot(context.repo, {
       branch: values['ledger-branch'],
@@ -203,6 +215,29 @@ module's process group at once; the run is recorded either way.`,
   },
 });
 
+/** What a call step's child run is told of how this one runs: where and how its records go. */
+function callFlags(values: RunOptionValues): string[] {
+  const given = (flag: keyof RunOptionValues & string) => {
+    const value = values[flag];
+    return value === undefined || value === false ? [] : value === true ? [`--${flag}`] : [`--${flag}`, String(value)];
+  };
+  return [
+    ...gitRunArgs(values),
+    ...(
+      [
+        'commit-progress',
+        'ledger-branch',
+        'trigger',
+        'no-lineage',
+        'skip-unchanged',
+        'force',
+        'log-limit',
+        'kill-grace',
+      ] as const
+    ).flatMap(given),
+  ];
+}
+
 interface RunRequest {
   values: RunOptionValues;
   sequence: string;
@@ -212,6 +247,7 @@ interface RunRequest {
   runValues: RunValues;
   /** --trigger: what started the run (undefined: a person, or the GitHub event in Actions). */
   triggerKind?: string;
+  parentRun?: ParentRun;
 }
 
 interface Prepared {
@@ -240,6 +276,12 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
   if (at) io.out.write(`definitions of commit ${at}, checked out in a temporary worktree\n`);
   const prepared = await prepare(context, request, ledger);
   if (typeof prepared === 'number') return prepared;
+  const calling = allPlannedSteps(prepared.plan).find((step) => step.call);
+  if (at && calling)
+    throw new EtlError(
+      'usage',
+      `--at cannot run step ${calling.index} (${calling.name}): it calls sequence "${calling.call!.sequence}", whose run would take the definitions checked out here, not those of ${at}`,
+    );
   if (values.resume !== undefined) {
     const point = await resumePoint(ledger, context.repo, prepared.plan, values.resume, force);
     for (const change of point.changed) io.out.write(`--force: resuming although ${change}\n`);
@@ -272,6 +314,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
       hurry: stop.hurry,
       trigger: withTick(triggerFrom(context.env, localUser(), request.triggerKind), values.tick),
       values: prepared.values,
+      parentRun: request.parentRun,
       startAt,
       lineage: !values['no-lineage'],
       skipUnchanged: values['skip-unchanged'],
