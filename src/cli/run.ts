@@ -8,7 +8,8 @@ import { triggerFrom } from '../github/env.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
 import { type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
 import { LedgerStore } from '../ledger/store.js';
-import { LOCAL_TRIGGER_KINDS, type ParentRun, type Trigger } from '../runner/records.js';
+import type { ParentRun, Trigger } from '../runner/records.js';
+import { LOCAL_TRIGGER_KINDS } from '../runner/statuses.js';
 import { parentRunOf, withoutParentWrapper } from '../runner/call.js';
 import type { RunObserver } from '../runner/engine.js';
 import {

@@ -79,9 +79,6 @@ export const CiContext = z
   })
   .meta({ id: 'CiContext' });
 
-/** What starts a run outside GitHub Actions (etl run --trigger; in Actions, the event does). */
-export const LOCAL_TRIGGER_KINDS = ['manual', 'schedule', 'backfill', 'ui'] as const;
-
 export const Trigger = z
   .strictObject({
     kind: z
