@@ -70,6 +70,7 @@ export function runStartEvent(run: RunRecord, context: EventContext): OpenLineag
   return event('START', run.started_at, sequenceJob(run, context), {
     runId: runUuid(run.id),
     facets: {
+      ...callerFacet(run, context),
       processing_engine: facet(FACET_SCHEMAS.processing_engine, { name: 'etl-ledger', version: run.runner_version }),
       // The schedule tick the run is for: its nominal time.
       ...(tick ? { nominalTime: facet(FACET_SCHEMAS.nominalTime, { nominalStartTime: tick }) } : {}),
@@ -83,8 +84,8 @@ export function runEndEvent(run: RunRecord, steps: StepRecord[], context: EventC
   if (!type || run.finished_at === null) return undefined;
   const failed = failedStep(run);
   const failedRecord = failed && steps.find((s) => s.role === failed.role && s.index === failed.index);
-  const facets: Facets =
-    type !== 'COMPLETE' && run.error ? { errorMessage: errorFacet(run.error, failedRecord?.argv ?? []) } : {};
+  const facets: Facets = callerFacet(run, context);
+  if (type !== 'COMPLETE' && run.error) facets.errorMessage = errorFacet(run.error, failedRecord?.argv ?? []);
   return event(type, run.finished_at, sequenceJob(run, context), { runId: runUuid(run.id), facets });
 }
 
@@ -144,10 +145,24 @@ function jobTypeFacet(jobType: 'SEQUENCE' | 'STEP') {
   return facet(FACET_SCHEMAS.jobType, { processingType: 'BATCH', integration: 'ETL_LEDGER', jobType });
 }
 
-/** A step's run belongs to its sequence's run, which is also the root of the tree. */
+/**
+ * A step's run belongs to its sequence's run, which is also the root of the tree unless a call
+ * step started it (then the root is further up, and left out).
+ */
 function parentFacet(run: RunRecord, { namespace }: EventContext) {
   const parent = { run: { runId: runUuid(run.id) }, job: { namespace, name: run.sequence } };
-  return facet(FACET_SCHEMAS.parent, { ...parent, root: parent });
+  return facet(FACET_SCHEMAS.parent, run.parent_run ? parent : { ...parent, root: parent });
+}
+
+/** A run started by another run's step (a call step): that step's run is its parent. */
+function callerFacet(run: RunRecord, { namespace }: EventContext): Facets {
+  const caller = run.parent_run;
+  if (!caller) return {};
+  // The parent run's step is named by its index only: taken for a main step (a call step in a
+  // handler is named as if it were one).
+  const runId = stepUuid(caller.run_id, { role: 'step', index: caller.step });
+  const job = { namespace, name: `${caller.sequence}.${caller.step_name}` };
+  return { parent: facet(FACET_SCHEMAS.parent, { run: { runId }, job }) };
 }
 
 function stepError(step: StepRecord): string {

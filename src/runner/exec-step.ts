@@ -10,7 +10,7 @@ import { checkExpectations, comparesWithLast } from './expect.js';
 import { describeArtifact, isExternal } from './lineage.js';
 import { LogWriter, type Redactor } from './logs.js';
 import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
-import { type Plan, type PlannedStep, stepsOfRole } from './plan.js';
+import { type Plan, type PlannedStep, runnerTokens, stepsOfRole } from './plan.js';
 import { checkCondition } from './condition.js';
 import { fillOutputs, outputsFile, readOutputs } from './outputs.js';
 import { CHILD_RUN_OUTPUT } from './call.js';
@@ -347,7 +347,12 @@ function moduleSpec(
     argv: planned.argv,
     cwd: planned.cwd,
     sharedEnv: moduleEnv,
-    env: { ...planned.env, ...wrapperEnv(plan, planned, attempt, { ...options, metrics, outputs }), ...extraEnv },
+    env: {
+      ...(planned.call === undefined ? {} : runnerTokens(options.env)),
+      ...planned.env,
+      ...wrapperEnv(plan, planned, attempt, { ...options, metrics, outputs }),
+      ...extraEnv,
+    },
   };
 }
 

@@ -479,6 +479,11 @@ export function secretWarnings(plan: Plan, env: Record<string, string | undefine
   return warnings;
 }
 
+/** The runner's tokens that are set: a call step's child run is the runner itself, and needs them as this run does (to push, to tell, to send OpenLineage events). */
+export function runnerTokens(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(RUNNER_TOKENS.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+}
+
 /** The environment modules inherit: the runner's tokens left out unless the sequence asks for them. */
 export function inheritedEnv(plan: Plan, env: Record<string, string | undefined>): Record<string, string | undefined> {
   const inherited = { ...env };

@@ -40,6 +40,11 @@ function pipeline(t: TestContext) {
         on_failure: [{ name: 'notify', module_name: 'count' }],
       },
       c: [{ name: 'wait', module_name: 'forever', output: 'work/pids.json' }],
+      outer: [
+        { name: 'first', module_name: 'count' },
+        { name: 'sub', call: 'inner' },
+      ],
+      inner: [{ name: 'env', module_name: 'envdump', output: 'work/inner-env.json' }],
     },
     files: {
       'data/in.csv': 'a,b\n1,2\n',
@@ -191,6 +196,42 @@ test('a cancelled run sends ABORT for the step that was running and for the run'
     facet<{ message: string }>(events[2]!.run.facets, 'errorMessage').message,
     /^step 1 \(wait\) was cancelled: it /,
   );
+});
+
+test("a sequence run by a call step has the calling step's run as its parent, and sends with the runner's key", async (t) => {
+  const server = await receiver<OpenLineageEvent>(t);
+  const repo = pipeline(t);
+  const result = await runCli(['run', 'outer'], { cwd: repo, env: sending(server.url) });
+  assert.equal(result.code, 0, result.stderr);
+  const events = server.received.map((r) => r.body);
+  assertValid(events);
+  assert.deepEqual(summary(events), [
+    'START outer',
+    'START outer.first',
+    'COMPLETE outer.first',
+    'START outer.sub',
+    'START inner',
+    'START inner.env',
+    'COMPLETE inner.env',
+    'COMPLETE inner',
+    'COMPLETE outer.sub',
+    'COMPLETE outer',
+  ]);
+  const sub = events[3]!;
+  type Parent = { run: { runId: string }; job: { name: string }; root?: unknown };
+  for (const inner of [events[4]!, events[7]!]) {
+    const parent = facet<Parent>(inner.run.facets, 'parent');
+    assert.equal(parent.run.runId, sub.run.runId, 'the inner run belongs to the step that called it');
+    assert.equal(parent.job.name, 'outer.sub');
+  }
+  const innerStep = facet<Parent>(events[5]!.run.facets, 'parent');
+  assert.equal(innerStep.run.runId, events[4]!.run.runId);
+  assert.equal(innerStep.root, undefined, 'the root is further up than the inner run knows');
+  for (const { headers } of server.received) assert.equal(headers.authorization, `Bearer ${KEY}`);
+  const moduleEnv = JSON.parse(readFileSync(join(repo, 'work/inner-env.json'), 'utf8')) as {
+    env: Record<string, string>;
+  };
+  assert.equal(moduleEnv.env.ETL_OPENLINEAGE_API_KEY, undefined, "the inner run's modules do not get the key either");
 });
 
 test('a lineage server that answers 500 never fails the run: said once, by host, with how many events it missed', async (t) => {
