@@ -59,6 +59,11 @@ test("a failed step's log is open when its run's page opens, as wide as the page
     // The same button hides it.
     await page.click('tr[data-step="step-1"] button.show-log');
     await page.locator('[data-log="step-1"]').waitFor({ state: 'detached' });
+    // The steps table fits its box: nothing to scroll sideways, on a phone too.
+    const overflow = await page
+      .locator('table.steps')
+      .evaluate((table) => table.getBoundingClientRect().width - table.parentElement!.getBoundingClientRect().width);
+    assert.ok(overflow <= 0.5, `the steps table is ${overflow} px wider than its box at ${viewport.width} px`);
     assert.deepEqual(errors, []);
     await page.close();
   }
