@@ -33,3 +33,7 @@ export { resumedValues, resumePoint, type ResumePoint } from './ledger/earlier-r
 export { describeArtifact, hashFile } from './runner/lineage.js';
 export { diffRuns, type RunDiff } from './review/run-diff.js';
 export type { Artifact, StepLineage, SkippedAs } from './runner/records.js';
+export { openLineageTarget, type OpenLineageTarget } from './openlineage/config.js';
+export { runEvents, type EventContext, type OpenLineageEvent } from './openlineage/events.js';
+export { jobNamespace } from './openlineage/namespace.js';
+export { startOpenLineage, type OpenLineageEmission } from './openlineage/emit.js';

@@ -2,6 +2,7 @@
 // validators check. Build time only: this file loads zod.
 import type { z } from 'zod';
 import { ModulesFile, SequenceFile } from '../definitions/schema.js';
+import { OpenLineageFacets } from '../openlineage/facets.js';
 import { RunRecord, StepRecord } from '../runner/records.js';
 import { ApiAnswer } from '../ui/api-types.js';
 
@@ -23,4 +24,6 @@ export const schemaFiles: SchemaFile[] = [
   { file: 'step.schema.json', schema: StepRecord, validators: { stepRecord: '' } },
   // What `etl ui` answers: the pages' types; no validator (the server writes these, it does not read them).
   { file: 'api.schema.json', schema: ApiAnswer, validators: {} },
+  // The OpenLineage facets of etl-ledger's own, which the events' _schemaURL point to; no validator.
+  { file: 'openlineage-facets.schema.json', schema: OpenLineageFacets, validators: {} },
 ];

@@ -1,19 +1,24 @@
 import { stepPosition } from '../runner/labels.js';
-import { relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { EtlError, ExitCode } from '../errors.js';
 import type { LineageEntry, UpstreamNode } from '../ledger/lineage.js';
 import { LedgerStore } from '../ledger/store.js';
+import { runEvents } from '../openlineage/events.js';
+import { jobNamespace } from '../openlineage/namespace.js';
 import { describeArtifact, isExternal } from '../runner/lineage.js';
 import { parseLimit } from './options.js';
+import type { CommandContext } from './command.js';
 import { formatTable, type Paint, tableTime } from './output.js';
 import { defineCommand } from './usage.js';
 
 export const command = defineCommand({
-  synopsis: ['etl lineage PATH [--upstream] [--limit N] [--runs N] [--json]'],
+  synopsis: ['etl lineage PATH [--upstream] [--limit N] [--runs N] [--json]', 'etl lineage --openlineage RUN'],
   description: `The runs whose steps wrote or read PATH (a file or folder, as named from here), newest
 first: the run, the step, whether it wrote, read or took it as config, the content's hash then,
 the definitions' commit, and whether the file has that content still. Steps record this for
-their local input, output and config (etl run --no-lineage leaves it out).`,
+their local input, output and config (etl run --no-lineage leaves it out). With --openlineage,
+the OpenLineage events of RUN (as etl show takes it), a line of JSON each, as etl run sends
+them when ETL_OPENLINEAGE_URL or ETL_OPENLINEAGE_FILE is set.`,
   options: {
     upstream: {
       type: 'boolean',
@@ -23,8 +28,20 @@ their local input, output and config (etl run --no-lineage leaves it out).`,
     limit: { type: 'string', default: '20', value: 'N', help: 'list at most N uses (default 20)' },
     runs: { type: 'string', default: '10000', value: 'N', help: 'look at the newest N runs (default 10000)' },
     json: { type: 'boolean', default: false, help: 'print the uses (or the upstream tree) as JSON' },
+    openlineage: {
+      type: 'boolean',
+      default: false,
+      help: "print the run's OpenLineage RunEvents (START, COMPLETE, FAIL, ABORT), in time order, a line of JSON each",
+    },
   },
   async run(values, positionals, context) {
+    if (values.openlineage) {
+      if (values.upstream || values.json)
+        throw new EtlError('usage', '--openlineage prints JSON lines of its own: without --upstream or --json');
+      if (positionals.length !== 1)
+        throw new EtlError('usage', `lineage --openlineage takes one run, got ${positionals.length}`);
+      return printOpenLineage(positionals[0]!, context);
+    }
     if (positionals.length !== 1) throw new EtlError('usage', `lineage takes one path, got ${positionals.length}`);
     const target = resolve(context.cwd, positionals[0]!);
     // Steps run in the repository's root: their paths are relative to it, or absolute.
@@ -81,6 +98,19 @@ their local input, output and config (etl run --no-lineage leaves it out).`,
     return ExitCode.ok;
   },
 });
+
+/** A run's events from its records, as they were sent live (the same function builds both). */
+async function printOpenLineage(run: string, context: CommandContext): Promise<number> {
+  const store = await LedgerStore.open(context.repo, { env: context.env });
+  const ref = store.find(run);
+  const record = store.requireRun(ref);
+  const folder = join(ref.root, ref.folder);
+  const steps = record.steps.flatMap((s) => store.readStep(folder, s.record) ?? []);
+  const namespace = await jobNamespace(context.repo, context.env);
+  for (const event of runEvents(record, steps, { namespace, root: context.repo }))
+    context.stdout.write(`${JSON.stringify(event)}\n`);
+  return ExitCode.ok;
+}
 
 const describeStep = (e: LineageEntry) => `${e.sequence} ${stepPosition(e.step)} ${e.step.name}`;
 

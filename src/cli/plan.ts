@@ -5,6 +5,7 @@ import { graphLevels } from '../definitions/graph.js';
 import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { maskPlan, planRun, type Plan, type PlannedStep } from '../runner/plan.js';
+import { stepHow } from '../runner/labels.js';
 import { withWorktreeAt } from '../git/worktree.js';
 import type { CommandContext } from './command.js';
 import type { Paint } from './output.js';
@@ -70,7 +71,7 @@ export function formatPlan(plan: Plan, paint: Paint, selected: (step: PlannedSte
       step.needs &&
       `   needs ${step.needs.length ? step.needs.map((i) => nameOf(plan, i)).join(', ') : 'nothing: starts at once'}`;
     return [
-      `${paint('bold', `${step.index}. ${step.name}`)}${step.run !== undefined ? ' (run)' : step.name === step.module ? '' : ` (module ${step.module})`}`,
+      `${paint('bold', `${step.index}. ${step.name}`)}${stepHow({ ...step, call: step.call?.sequence }, 'module ')}`,
       ...(needs ? [needs] : []),
       `   ${paint('cyan', '$')} ${joinWords(step.argv)}`,
       `   ${paint('dim', `program ${program.startsWith('..') ? step.command : program} · ${limits.join(' · ')}${env.length ? ` · env ${env.join(', ')}` : ''}`)}`,

@@ -6,11 +6,16 @@ import { withWorktreeAt } from '../git/worktree.js';
 import { actionsView, inActions, maskCommands, warningLine } from '../github/actions.js';
 import { triggerFrom } from '../github/env.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
-import { type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
+import { chainObservers, type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
 import { LedgerStore } from '../ledger/store.js';
-import { LOCAL_TRIGGER_KINDS, type Trigger } from '../runner/records.js';
+import { type OpenLineageTarget, openLineageTarget } from '../openlineage/config.js';
+import { jobNamespace } from '../openlineage/namespace.js';
+import type { ParentRun, Trigger } from '../runner/records.js';
+import { LOCAL_TRIGGER_KINDS } from '../runner/statuses.js';
+import { parentRunOf, withoutParentWrapper } from '../runner/call.js';
 import type { RunObserver } from '../runner/engine.js';
 import {
+  allPlannedSteps,
   findStep,
   isSelected,
   maskPlan,
@@ -28,6 +33,7 @@ import {
   PARAM_OPTIONS,
   parseParams,
   parseTick,
+  gitRunArgs,
   parseWebhooks,
   WEBHOOK_OPTIONS,
 } from './options.js';
@@ -146,8 +152,15 @@ sequence and runs its on_failure steps. One run of a sequence at a time: a secon
   notes: `Exit status: 0 succeeded, 1 failed (or could not be recorded), 2 invalid definitions or
 usage, 3 already running, 4 the run succeeded but committing or pushing it failed,
 129 cancelled by SIGHUP, 130 by SIGINT, 143 by SIGTERM. A second signal SIGKILLs the
-module's process group at once; the run is recorded either way.`,
-  async run(values, positionals, context) {
+module's process group at once; the run is recorded either way.
+With ETL_OPENLINEAGE_URL (and ETL_OPENLINEAGE_API_KEY) or ETL_OPENLINEAGE_FILE set, the run and
+each step send OpenLineage events (START, COMPLETE, FAIL, ABORT); one that cannot be sent never
+fails the run (README: OpenLineage).`,
+  async run(values, positionals, given) {
+    // Started by a step of another run (a call step): that run is its parent, and what the
+    // module wrapper told that step is not passed on to this run's modules.
+    const parentRun = parentRunOf(given.env);
+    const context = parentRun ? { ...given, env: withoutParentWrapper(given.env) } : given;
     if (positionals.length !== 1) throw new EtlError('usage', `run takes one sequence name, got ${positionals.length}`);
     if ([values.from, values.only, values.resume].filter((v) => v !== undefined).length > 1)
       throw new EtlError('usage', '--from, --only and --resume cannot be used together');
@@ -175,11 +188,17 @@ module's process group at once; the run is recorded either way.`,
     const request: RunRequest = {
       values,
       sequence: positionals[0]!,
-      runValues: { params: parseParams(values.param), tick: tick ?? new Date(Math.floor(Date.now() / 1000) * 1000) },
+      runValues: {
+        params: parseParams(values.param),
+        tick: tick ?? new Date(Math.floor(Date.now() / 1000) * 1000),
+        callFlags: callFlags(values),
+      },
       triggerKind: parseTriggerKind(values.trigger),
       logLimit,
       graceMs,
       webhooks: parseWebhooks(values),
+      parentRun,
+      openLineage: await openLineageOf(context),
     };
     const ledger = await ledgerRoot(context.repo, {
       branch: values['ledger-branch'],
@@ -203,6 +222,29 @@ module's process group at once; the run is recorded either way.`,
   },
 });
 
+/** What a call step's child run is told of how this one runs: where and how its records go. */
+function callFlags(values: RunOptionValues): string[] {
+  const given = (flag: keyof RunOptionValues & string) => {
+    const value = values[flag];
+    return value === undefined || value === false ? [] : value === true ? [`--${flag}`] : [`--${flag}`, String(value)];
+  };
+  return [
+    ...gitRunArgs(values),
+    ...(
+      [
+        'commit-progress',
+        'ledger-branch',
+        'trigger',
+        'no-lineage',
+        'skip-unchanged',
+        'force',
+        'log-limit',
+        'kill-grace',
+      ] as const
+    ).flatMap(given),
+  ];
+}
+
 interface RunRequest {
   values: RunOptionValues;
   sequence: string;
@@ -212,6 +254,9 @@ interface RunRequest {
   runValues: RunValues;
   /** --trigger: what started the run (undefined: a person, or the GitHub event in Actions). */
   triggerKind?: string;
+  parentRun?: ParentRun;
+  /** Where the run's OpenLineage events go (ETL_OPENLINEAGE_URL, _FILE), and their jobs' namespace. */
+  openLineage?: { target: OpenLineageTarget; namespace: string };
 }
 
 interface Prepared {
@@ -240,6 +285,12 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
   if (at) io.out.write(`definitions of commit ${at}, checked out in a temporary worktree\n`);
   const prepared = await prepare(context, request, ledger);
   if (typeof prepared === 'number') return prepared;
+  const calling = allPlannedSteps(prepared.plan).find((step) => step.call);
+  if (at && calling)
+    throw new EtlError(
+      'usage',
+      `--at cannot run step ${calling.index} (${calling.name}): it calls sequence "${calling.call!.sequence}", whose run would take the definitions checked out here, not those of ${at}`,
+    );
   if (values.resume !== undefined) {
     const point = await resumePoint(ledger, context.repo, prepared.plan, values.resume, force);
     for (const change of point.changed) io.out.write(`--force: resuming although ${change}\n`);
@@ -259,6 +310,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
   const startAt = parseStartAt(values['start-at']);
   if (startAt !== undefined) io.out.write(`ready; starting at ${startAt.toISOString()}\n`);
   const view = runView(context, io, prepared.plan);
+  const lineage = await openLineageFor(request, prepared);
   let outcome: RunOutcome;
   try {
     outcome = await runSequence({
@@ -272,11 +324,12 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
       hurry: stop.hurry,
       trigger: withTick(triggerFrom(context.env, localUser(), request.triggerKind), values.tick),
       values: prepared.values,
+      parentRun: request.parentRun,
       startAt,
       lineage: !values['no-lineage'],
       skipUnchanged: values['skip-unchanged'],
       force,
-      observer: view,
+      observer: lineage ? chainObservers(view, lineage.observer) : view,
       logLimit: request.logLimit,
       graceMs: request.graceMs,
       runnerVersion: readVersion(),
@@ -300,7 +353,23 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
     github: values.notify,
     webhooks: { ...request.webhooks, secrets: secretValues(prepared.plan, context.env) },
   });
+  // Said once, after the run: a lineage server that is down never fails or holds a run.
+  for (const problem of (await lineage?.finish()) ?? [])
+    context.stderr.write(warningLine(context.env, 'etl run', 'OpenLineage', problem));
   return runExitCode(outcome, stop.exitCode());
+}
+
+/** The run's OpenLineage events, when asked for: they name files from where the steps ran (a checkout with --at). */
+async function openLineageFor({ openLineage }: RunRequest, prepared: Prepared) {
+  if (!openLineage) return undefined;
+  const { startOpenLineage } = await import('../openlineage/emit.js');
+  return startOpenLineage(openLineage.target, { namespace: openLineage.namespace, root: prepared.definitions.repo });
+}
+
+/** ETL_OPENLINEAGE_URL or _FILE: where the events go (a bad URL stops the run before it starts), and the namespace. */
+async function openLineageOf(context: CommandContext): Promise<RunRequest['openLineage']> {
+  const target = openLineageTarget(context.env, context.cwd);
+  return target && { target, namespace: await jobNamespace(context.repo, context.env) };
 }
 
 /** The plan, with --from/--only resolved; or an exit code when it must not run (errors, --strict). */

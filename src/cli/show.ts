@@ -1,5 +1,5 @@
 import { formatMetrics } from '../runner/metrics.js';
-import { describeEnding, stepPosition } from '../runner/labels.js';
+import { describeEnding, stepHow, stepPosition } from '../runner/labels.js';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
@@ -41,6 +41,15 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
         ([file, hash]) => `         ${paint('dim', `${hash ?? '(missing)'}`)} ${file}`,
       ),
       ...(run.resumed_from ? [`resumed  run ${run.resumed_from}, from step ${run.selection?.from ?? '?'}`] : []),
+      ...(run.parent_run
+        ? [
+            `parent   run ${run.parent_run.run_id} of ${run.parent_run.sequence}, its step ${run.parent_run.step} (${run.parent_run.step_name})`,
+          ]
+        : []),
+      ...(run.child_runs ?? []).map(
+        (child, i) =>
+          `${i === 0 ? 'children ' : '         '}run ${child.run_id} of ${child.sequence}, from step ${child.step}`,
+      ),
       ...(run.error ? [`error    ${run.error}`] : []),
       ...(run.max_parallel === undefined
         ? []
@@ -54,7 +63,7 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
       const last = attempts.at(-1);
       const how = last ? describeEnding(last) : '';
       lines.push(
-        `${stepPosition(summary)}. ${paint('bold', summary.name)}${summary.run !== undefined ? ' (run)' : summary.name === summary.module ? '' : ` (${summary.module})`}  ${summary.status}` +
+        `${stepPosition(summary)}. ${paint('bold', summary.name)}${stepHow(summary, '')}  ${summary.status}` +
           `${summary.duration_ms === null ? '' : `  ${formatDuration(summary.duration_ms)}`}${how ? `  ${how}` : ''}${attempts.length > 1 ? `  ${attempts.length} attempts` : ''}`,
       );
       if (summary.skipped_as) lines.push(`   ${paint('dim', skippedNote(summary.skipped_as))}`);

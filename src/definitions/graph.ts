@@ -108,9 +108,11 @@ function nameProblems(steps: StepDef[]): GraphProblem[] {
   return problems;
 }
 
-/** Whether a step has a name of its own (not its module's, nor its run's program's). */
+/** Whether a step has a name of its own (not its module's, its run's program's, nor the sequence it calls). */
 const isNamed = (step: StepDef) =>
-  step.name !== step.module_name && (step.run === undefined || step.name !== programName(step.run));
+  step.name !== step.module_name &&
+  step.name !== step.call &&
+  (step.run === undefined || step.name !== programName(step.run));
 
 function needsProblems(steps: StepDef[]): GraphProblem[] {
   const problems: GraphProblem[] = [];
@@ -207,7 +209,15 @@ export function graphLevels(needs: number[][]): number[][] {
  * Worked out only for a step that uses a step's outputs (a long chain would cost its square).
  */
 export function stepsBefore(sequence: SequenceDef, step: StepDef): string[] {
-  const values = [step.input, step.output, step.conf, step.condition, step.run, ...Object.values(step.env)];
+  const values = [
+    step.input,
+    step.output,
+    step.conf,
+    step.condition,
+    step.run,
+    ...Object.values(step.env),
+    ...Object.values(step.call_params ?? {}),
+  ];
   if (!values.some((value) => value?.includes('${steps.'))) return [];
   const position = sequence.steps.indexOf(step);
   if (position === -1) return sequence.steps.map((s) => s.name);

@@ -231,6 +231,13 @@ function lintStep(step: StepDef, lint: StepLint): void {
       `${step.pointer}/skip_unchanged`,
       `skip_unchanged has no effect on an ${handler} step: a handler always runs when its moment comes`,
     );
+  if (step.continue_on !== undefined && handler)
+    report(
+      'warning',
+      'continue-on-handler',
+      `${step.pointer}/continue_on`,
+      `continue_on has no effect on an ${handler} step: a handler's steps all run, one after another, whatever each does (one that fails is recorded failed, and fails a run that had succeeded)`,
+    );
   if (
     step.conf !== undefined &&
     !hasTemplate(step.conf) && // which file it is depends on the run
@@ -248,21 +255,37 @@ function lintStep(step: StepDef, lint: StepLint): void {
   checkEnv(step.env, `${step.pointer}/env`, report, scope);
 }
 
-/** A step runs a known module, or a command of its own (`run`): exactly one of the two. */
+/** What a step runs: a module, a command of its own (`run`) or another sequence (`call`). */
+const COMMAND_FIELDS = ['module_name', 'run', 'call'] as const;
+
+/** A step runs a known module, a command of its own (`run`) or another sequence (`call`): exactly one of them. */
 function lintStepCommand(step: StepDef, lint: StepLint): void {
   const { modules, report } = lint;
-  if (step.module_name !== undefined && step.run !== undefined) {
+  const given = COMMAND_FIELDS.filter((field) => step[field] !== undefined);
+  if (given.length > 1) {
     report(
       'error',
       'module-and-run',
-      `${step.pointer}/run`,
-      `the step has both module_name ("${step.module_name}") and run: it runs a module or a command of its own, not both; remove one`,
+      `${step.pointer}/${given[1]}`,
+      `the step has ${given.join(' and ')}: it runs a module, a command of its own or another sequence, one of them; remove ${given.length > 2 ? 'all but one' : 'one'}`,
       'key',
     );
     return;
   }
+  if (step.call_params !== undefined && step.call === undefined)
+    report(
+      'error',
+      'params-without-call',
+      `${step.pointer}/params`,
+      "a step's params are the params of the sequence it calls: give call, or pass values to a module with env",
+      'key',
+    );
   if (step.run !== undefined) {
     lintCommandLine(step, step.run, 'run', lint);
+    return;
+  }
+  if (step.call !== undefined) {
+    lintCallStep(step, lint);
     return;
   }
   if (step.module_name === undefined) {
@@ -270,7 +293,7 @@ function lintStepCommand(step: StepDef, lint: StepLint): void {
       'error',
       'no-command',
       step.pointer,
-      'the step has neither module_name nor run: name the module it runs ("module_name": a key of modules.json) or give the command it runs ("run")',
+      'the step has none of module_name, run and call: name the module it runs ("module_name": a key of modules.json), give the command it runs ("run") or the sequence it runs ("call")',
     );
     return;
   }
@@ -282,6 +305,26 @@ function lintStepCommand(step: StepDef, lint: StepLint): void {
       `unknown module "${step.module_name}"${didYouMean(step.module_name, modules.keys())}; modules.json defines ${modules.size === 0 ? 'none' : [...modules.keys()].join(', ')}`,
     );
   }
+}
+
+/**
+ * What a call step can be told on its own: its params' templates (the sequence it calls is
+ * checked with the others, src/definitions/calls.ts). It gives its child run params, not the
+ * module interface's paths.
+ */
+function lintCallStep(step: StepDef, { scope, report }: StepLint): void {
+  for (const field of PATH_FIELDS)
+    if (step[field] !== undefined)
+      report(
+        'error',
+        'call-with-paths',
+        `${step.pointer}/${field}`,
+        `a call step runs a sequence, whose steps have their own ${field}: pass values to it with params`,
+        'key',
+      );
+  for (const [name, value] of Object.entries(step.call_params ?? {}))
+    for (const message of templateProblems(value, scope))
+      report('error', 'unknown-template', `${step.pointer}/params/${pointerSegment(name)}`, message);
 }
 
 /**

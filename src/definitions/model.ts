@@ -21,7 +21,11 @@ export interface StepDef {
   module_name?: string;
   /** The command the step runs instead of a module, as written (its templates not filled). */
   run?: string;
-  /** Given, or the module's name, or the file name of the program of `run` (module-command.ts programName). */
+  /** Another sequence the step runs as a child run (src/definitions/calls.ts). */
+  call?: string;
+  /** With `call`: the child run's params, as written (templates not filled). */
+  call_params?: Record<string, string>;
+  /** Given, or the module's name, or the file name of the program of `run`, or the sequence `call` runs. */
   name: string;
   input?: string;
   output?: string;
@@ -102,9 +106,9 @@ const given = <T>(value: T | null | undefined | ''): T | undefined =>
 const definedOnly = <T extends object>(values: T): Partial<T> =>
   Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 
-/** A step's name when it gives none: its module's, else its program's (neither: lint says so). */
-const defaultName = (module: string | undefined, run: string | undefined): string =>
-  module ?? (run === undefined ? 'step' : programName(run));
+/** A step's name when it gives none: its module's, else its program's, else the sequence it calls (none: lint says so). */
+const defaultName = (module: string | undefined, run: string | undefined, call: string | undefined): string =>
+  module ?? (run === undefined ? (call ?? 'step') : programName(run));
 
 /** `position` is 0-based (the array index); the step's index counts from 1. */
 function toStepDef(step: Step, position: number, pointer: string, skipUnchanged = false): StepDef {
@@ -113,7 +117,9 @@ function toStepDef(step: Step, position: number, pointer: string, skipUnchanged 
     pointer,
     module_name: step.module_name,
     run: step.run,
-    name: given(step.name) ?? defaultName(step.module_name, step.run),
+    ...(step.call === undefined ? {} : { call: step.call }),
+    ...(step.params === undefined ? {} : { call_params: step.params }),
+    name: given(step.name) ?? defaultName(step.module_name, step.run, step.call),
     input: given(step.input),
     output: given(step.output),
     conf: given(step.conf),
@@ -201,7 +207,8 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
       const step = asObject(item);
       const module = text(step.module_name);
       const run = text(step.run);
-      if (module === undefined && run === undefined && !saysNeither(item)) return [];
+      const call = text(step.call);
+      if (module === undefined && run === undefined && call === undefined && !saysNeither(item)) return [];
       const pointer = Array.isArray(list) ? `${base}/${i}` : base;
       return [
         {
@@ -209,7 +216,9 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
           pointer,
           module_name: module,
           run,
-          name: text(step.name) ?? defaultName(module, run),
+          ...(call === undefined ? {} : { call }),
+          ...(step.params === undefined ? {} : { call_params: strings(step.params) }),
+          name: text(step.name) ?? defaultName(module, run, call),
           input: text(step.input),
           output: text(step.output),
           conf: text(step.conf),
@@ -265,10 +274,10 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
  */
 function saysNeither(item: unknown): boolean {
   if (item === null || typeof item !== 'object' || Array.isArray(item)) return false;
-  return Object.keys(item).every((key) => key !== 'module_name' && key !== 'run' && !closest(key, COMMAND_KEYS));
+  return Object.keys(item).every((key) => !COMMAND_KEYS.includes(key) && !closest(key, COMMAND_KEYS));
 }
 
-const COMMAND_KEYS = ['module_name', 'run'];
+const COMMAND_KEYS = ['module_name', 'run', 'call'];
 
 /**
  * The parts of a module that failed its schema which still make sense, for the checks

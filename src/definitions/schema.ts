@@ -96,13 +96,26 @@ export const Step = z
       .string()
       .min(1)
       .optional()
-      .describe('A key of modules.json: the module the step runs. A step has module_name or run, not both.'),
+      .describe('A key of modules.json: the module the step runs. A step has one of module_name, run and call.'),
     run: z
       .string()
       .min(1)
       .optional()
       .describe(
-        'A command the step runs instead of a module, e.g. "python3 scripts/x.py --day ${tick:%Y-%m-%d}": split into words like a module\'s cmd, never run through a shell (no |, &&, > or $VAR); ${params.NAME}, ${tick} and ${tick:FORMAT} are expanded in each word, and --input, --output and --config are added as for a module. A step has run or module_name, not both.',
+        'A command the step runs instead of a module, e.g. "python3 scripts/x.py --day ${tick:%Y-%m-%d}": split into words like a module\'s cmd, never run through a shell (no |, &&, > or $VAR); ${params.NAME}, ${tick} and ${tick:FORMAT} are expanded in each word, and --input, --output and --config are added as for a module. A step has one of module_name, run and call.',
+      ),
+    call: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Another sequence of the repository, run as a child run of this one (etl run OTHER, with this run's tick and the ledger options it was given): its run.json names this run as parent_run, this run's lists it in child_runs, and the step ends as the child run does. A step has one of module_name, run and call.",
+      ),
+    params: z
+      .record(z.string().regex(new RegExp(PARAM_NAME_PATTERN)), z.string())
+      .optional()
+      .describe(
+        'With call: the params of the child run, e.g. {"region": "${params.region}"}; ${params.NAME}, ${tick} and the outputs of earlier steps are expanded.',
       ),
     name: notGiven(z.string()),
     input: MaybePath,

@@ -13,7 +13,9 @@ import {
   toSequenceDefLenient,
   type Definitions,
   type ModuleEntry,
+  type SequenceDef,
 } from './model.js';
+import { calledSequences, callProblems } from './calls.js';
 import type { ParsedSource } from './source.js';
 import { NAME_PATTERN } from './patterns.js';
 import { asObject, modulesUsed } from './raw.js';
@@ -66,7 +68,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
 
   const files = discoverSequenceFiles(repo, issues);
   const selected = options.sequences?.length ? selectSequences(repo, files, options.sequences) : files;
-  const { usedModules, partlyValid } = await readSequences(repo, selected, issues, definitions);
+  const { usedModules, partlyValid } = await readSelected(repo, files, selected, issues, definitions);
   const onlyUsed = Boolean(options.sequences?.length);
   const modulesSource = await readModules(definitions, issues, {
     isUsed: (name) => !onlyUsed || usedModules.has(name),
@@ -87,29 +89,24 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
     issues.push(...lintSequence(sequence, known, repo, exists, lint));
   // A file that failed its schema is still checked for what can be (an unknown module, a
   // missing conf): every problem in one pass, not the next one after the first is fixed.
-  for (const { name, file, source, data } of partlyValid) {
-    issues.push(
-      ...lintSequence(toSequenceDefLenient(name, file, source, data), known, repo, exists, lint).filter(
-        (i) => i.code !== 'empty-sequence',
-      ),
-    );
+  for (const sequence of partlyValid) {
+    issues.push(...lintSequence(sequence, known, repo, exists, lint).filter((i) => i.code !== 'empty-sequence'));
   }
+  const hasErrors = (sequence: SequenceDef) => issues.some((i) => i.file === sequence.file && i.severity === 'error');
+  issues.push(
+    ...callProblems({
+      sequences: [...definitions.sequences.values(), ...partlyValid],
+      names: files.map((f) => f.name),
+      valid: new Map([...definitions.sequences].filter(([, sequence]) => !hasErrors(sequence))),
+    }),
+  );
   // What is loaded is what is valid: list, due and plan never see a sequence with errors.
-  for (const [name, sequence] of definitions.sequences) {
-    if (issues.some((i) => i.file === sequence.file && i.severity === 'error')) definitions.sequences.delete(name);
-  }
+  for (const [name, sequence] of definitions.sequences) if (hasErrors(sequence)) definitions.sequences.delete(name);
 
   issues.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   const errors = issues.filter((i) => i.severity === 'error').length;
   const warnings = issues.length - errors;
   return { issues, errors, warnings, ok: errors === 0 && !(options.strict && warnings > 0), definitions };
-}
-
-interface ReadSequence {
-  name: string;
-  file: string;
-  source: ParsedSource;
-  data: unknown;
 }
 
 /**
@@ -121,9 +118,9 @@ async function readSequences(
   selected: SequenceFileEntry[],
   issues: Issue[],
   definitions: Definitions,
-): Promise<{ usedModules: Set<string>; partlyValid: ReadSequence[] }> {
-  const usedModules = new Set<string>();
-  const partlyValid: ReadSequence[] = [];
+  usedModules = new Set<string>(),
+): Promise<{ usedModules: Set<string>; partlyValid: SequenceDef[] }> {
+  const partlyValid: SequenceDef[] = [];
   for (const { name, file } of selected) {
     const { source, issues: readIssues } = await readDefinitionFile(repo, file);
     issues.push(...readIssues);
@@ -135,8 +132,34 @@ async function readSequences(
     if (readIssues.length === 0 && schemaIssues.length === 0) {
       definitions.sequences.set(name, toSequenceDef(name, file, source, data as Step[] | SequenceObject));
     } else if (readIssues.length === 0) {
-      partlyValid.push({ name, file, source, data });
+      partlyValid.push(toSequenceDefLenient(name, file, source, data));
     }
+  }
+  return { usedModules, partlyValid };
+}
+
+/**
+ * Reads the selected sequences, and the sequences they call (and those call...): a run of
+ * one starts the others, so they are validated with it.
+ */
+async function readSelected(
+  repo: string,
+  files: SequenceFileEntry[],
+  selected: SequenceFileEntry[],
+  issues: Issue[],
+  definitions: Definitions,
+): Promise<{ usedModules: Set<string>; partlyValid: SequenceDef[] }> {
+  const usedModules = new Set<string>();
+  const partlyValid: SequenceDef[] = [];
+  const read = new Set<string>();
+  for (let next = selected; next.length > 0; ) {
+    for (const entry of next) read.add(entry.name);
+    const found = await readSequences(repo, next, issues, definitions, usedModules);
+    partlyValid.push(...found.partlyValid);
+    const called = new Set(
+      [...definitions.sequences.values(), ...partlyValid].flatMap((sequence) => calledSequences(sequence)),
+    );
+    next = files.filter((entry) => called.has(entry.name) && !read.has(entry.name));
   }
   return { usedModules, partlyValid };
 }

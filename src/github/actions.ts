@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
+import { graphLevels } from '../definitions/graph.js';
 import type { LedgerStore } from '../ledger/store.js';
 import type { RunObserver } from '../runner/engine.js';
 import { describeEnding, stepLabel, stepPosition } from '../runner/labels.js';
@@ -91,16 +92,33 @@ const TAIL_LINES = 30;
 export function runSummary(run: RunRecord, folder: string, store: LedgerStore): string {
   const rows = run.steps.map(
     (s) =>
-      `| ${stepPosition(s)} | ${cell(s.name)} | ${cell(s.run === undefined ? s.module : `(run) ${s.module}`)} | ${s.status} | ${s.duration_ms === null ? '' : formatDuration(s.duration_ms)} | ${s.exit_code ?? ''} |`,
+      `| ${stepPosition(s)} | ${cell(s.name)} | ${cell(s.run !== undefined ? `(run) ${s.module}` : s.call !== undefined ? `(call) ${s.call}` : s.module)} | ${s.status} | ${s.duration_ms === null ? '' : formatDuration(s.duration_ms)} | ${s.exit_code ?? ''} |`,
   );
   let text = `### etl run \`${run.sequence}\`: ${run.status}${run.duration_ms === null ? '' : ` in ${formatDuration(run.duration_ms)}`}\n\n`;
   text += `Run \`${run.id}\`, recorded in \`${folder}\`${run.definitions.commit ? `, definitions of \`${run.definitions.commit.slice(0, 12)}\`` : ''}.${run.error ? `\n\n${cell(run.error)}` : ''}\n\n`;
   text += `| # | step | module | status | duration | exit |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
+  text += graphSummary(run);
+  if (run.parent_run)
+    text += `\nCalled by step ${run.parent_run.step} (${cell(run.parent_run.step_name)}) of run \`${run.parent_run.run_id}\` of \`${run.parent_run.sequence}\`.\n`;
+  for (const child of run.child_runs ?? [])
+    text += `\nStep ${child.step} ran \`${child.sequence}\` as run \`${child.run_id}\`.\n`;
   for (const step of run.steps.filter((s) => s.status === 'failed' || s.status === 'timed_out')) {
     const tail = logTail(store, join(store.writeRoot, folder), step.record);
     if (tail) text += `\n${foldedLog(`last lines of ${cell(step.name)}'s log`, tail)}\n`;
   }
   return text;
+}
+
+/** A graph run's steps by level: what could run together, each level after the one before. */
+function graphSummary(run: RunRecord): string {
+  if (run.max_parallel === undefined) return '';
+  const steps = run.steps.filter((s) => s.role === 'step');
+  const levels = graphLevels(steps.map((s) => (s.needs ?? []).map((index) => index - 1)));
+  const lines = levels.map(
+    (positions, i) =>
+      `${i + 1}. ${positions.map((p) => `${steps[p]!.index} ${cell(steps[p]!.name)} (${steps[p]!.status})`).join(' · ')}`,
+  );
+  return `\nRan as a graph, up to ${run.max_parallel} steps at once; by level (each after the steps it needs):\n\n${lines.join('\n')}\n`;
 }
 
 /** A log excerpt as Markdown: folded under a summary line, in a fence it cannot close. */

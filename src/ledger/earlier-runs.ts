@@ -101,7 +101,7 @@ export function resumedValues(
   spec: string,
   declared: Record<string, unknown>,
   asked: RunValues = {},
-): Required<RunValues> {
+): Required<Pick<RunValues, 'params' | 'tick'>> {
   const { run } = resumedRun(view, sequence, spec);
   const { params, tick } = valuesOf(run);
   const why = 'a resume runs with the params and tick of the run it picks up';

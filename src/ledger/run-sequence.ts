@@ -8,7 +8,8 @@ import { sleep } from '../timers.js';
 import { executePlan, openRunSpawner, type RunObserver } from '../runner/engine.js';
 import { type Plan, planRun, type RunValues } from '../runner/plan.js';
 import type { Spawner } from '../runner/spawner.js';
-import type { RunRecord, Trigger } from '../runner/records.js';
+import type { ParentRun, RunRecord, Trigger } from '../runner/records.js';
+import { tellParent } from '../runner/call.js';
 import { lockFile, newRunId, RUN_ID_PATTERN, runFolder, runIdTime, stepFiles } from './layout.js';
 import { liveHolder } from '../lock-file.js';
 import { acquireLock, type LockInfo, type ReplacedLock } from './lock.js';
@@ -38,6 +39,11 @@ export interface RunSequenceOptions {
   resumedFrom?: string;
   /** A resumed graph: the steps that stand as the resumed run did them (resumePoint). */
   resumedDone?: number[];
+  /**
+   * The run whose step started this one (src/runner/call.ts parentRunOf): recorded as
+   * parent_run, and told this run's id through the step's ETL_OUTPUTS in `env`.
+   */
+  parentRun?: ParentRun;
   /** skip_unchanged for every step (--skip-unchanged); force: none (--force). */
   skipUnchanged?: boolean;
   force?: boolean;
@@ -228,8 +234,9 @@ async function executeRun(
   const modules = await spawner;
   // Until a commit records it, the folder is on the list `etl ledger sync` reads.
   noteUnrecorded(ledger, runId, folder);
+  if (options.parentRun) tellParent(env, runId);
   const observer = ledgerWrite(
-    () => openRecorder(join(ledger, folder), chain(options.observer, progressCommits(context))),
+    () => openRecorder(join(ledger, folder), chainObservers(options.observer, progressCommits(context))),
     ledger,
   );
   const run = await ledgerWriteAsync(
@@ -250,6 +257,7 @@ async function executeRun(
         only: options.only,
         resumedFrom: options.resumedFrom,
         resumedDone: options.resumedDone,
+        parentRun: options.parentRun,
         skipUnchanged: options.skipUnchanged,
         force: options.force,
         lastDone: lastDoneSteps(ledger, sequence, runId),
@@ -348,7 +356,7 @@ class GitQueue {
 }
 
 /** Calls the observers in order, each after the one before has finished. */
-function chain(...observers: Array<Partial<RunObserver> | undefined>): Partial<RunObserver> {
+export function chainObservers(...observers: Array<Partial<RunObserver> | undefined>): Partial<RunObserver> {
   const all = observers.filter((o): o is Partial<RunObserver> => o !== undefined);
   const each = async (call: (o: Partial<RunObserver>) => void | Promise<void>) => {
     for (const observer of all) await call(observer);

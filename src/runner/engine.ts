@@ -11,7 +11,7 @@ import { Redactor } from './logs.js';
 import type { Handler } from '../definitions/handlers.js';
 import { referencedSteps } from './outputs.js';
 import { allPlannedSteps, inheritedEnv, isSelected, type Plan, type PlannedStep, secretValues } from './plan.js';
-import type { DefinitionsPin, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
+import type { DefinitionsPin, ParentRun, Role, RunRecord, RunStatus, StepRecord, Trigger } from './records.js';
 import { MODULES_ENDED_NOTE, openSpawner, type Spawner } from './spawner.js';
 import {
   describeFailure,
@@ -62,6 +62,8 @@ export interface ExecuteOptions {
   resumedFrom?: string;
   /** A resumed graph: the steps that stand as that run did them; the others run again. */
   resumedDone?: number[];
+  /** The run whose step started this one (src/runner/call.ts): run.json's parent_run. */
+  parentRun?: ParentRun;
   logLimit?: number;
   graceMs?: number;
   host: string;

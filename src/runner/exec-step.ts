@@ -10,9 +10,10 @@ import { checkExpectations, comparesWithLast } from './expect.js';
 import { describeArtifact, isExternal } from './lineage.js';
 import { LogWriter, type Redactor } from './logs.js';
 import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
-import { type Plan, type PlannedStep, stepsOfRole } from './plan.js';
+import { type Plan, type PlannedStep, runnerTokens, stepsOfRole } from './plan.js';
 import { checkCondition } from './condition.js';
 import { fillOutputs, outputsFile, readOutputs } from './outputs.js';
+import { CHILD_RUN_OUTPUT } from './call.js';
 import { runProcess } from './process.js';
 import type { Role, RunRecord, StepRecord } from './records.js';
 import { fingerprintOf, judgeUnchanged } from './fingerprint.js';
@@ -271,12 +272,26 @@ function keepMetrics({ options, redactor }: RunState, { planned, record, log }: 
 }
 
 /** What the step wrote to ETL_OUTPUTS: in its record (masked), and for the steps after it. */
-function keepOutputs({ options, redactor, outputs }: RunState, { planned, record, log }: StepRun): void {
+function keepOutputs(state: RunState, { planned, record, log }: StepRun): void {
+  const { options, redactor, outputs } = state;
   const written = readOutputs(outputsFile(options.scratch, record.role, planned.index, record.attempts.length));
   for (const problem of written.problems) log.note(`[etl-ledger: ${problem}]`);
+  if (planned.call) linkChildRuns(state, record, planned.call.sequence);
   if (Object.keys(written.values).length === 0) return;
   record.outputs = redactor.redactValues(written.values);
   if (record.status === 'succeeded' && record.role === 'step') outputs.set(planned.name, written.values);
+}
+
+/** A call step's child runs (one an attempt): run.json's child_runs lists each, its record the last. */
+function linkChildRuns({ run, options }: RunState, record: StepRecord, sequence: string): void {
+  for (const { attempt } of record.attempts) {
+    const runId = readOutputs(outputsFile(options.scratch, record.role, record.index, attempt)).values[
+      CHILD_RUN_OUTPUT
+    ];
+    if (runId === undefined) continue;
+    record.child_run = runId;
+    run.child_runs = [...(run.child_runs ?? []), { run_id: runId, sequence, step: record.index }];
+  }
 }
 
 /** A step that cannot start (an output it uses was not written): failed, its module never started. */
@@ -332,7 +347,12 @@ function moduleSpec(
     argv: planned.argv,
     cwd: planned.cwd,
     sharedEnv: moduleEnv,
-    env: { ...planned.env, ...wrapperEnv(plan, planned, attempt, { ...options, metrics, outputs }), ...extraEnv },
+    env: {
+      ...(planned.call === undefined ? {} : runnerTokens(options.env)),
+      ...planned.env,
+      ...wrapperEnv(plan, planned, attempt, { ...options, metrics, outputs }),
+      ...extraEnv,
+    },
   };
 }
 

@@ -11,10 +11,19 @@ export function stepTitle(step: Pick<StepRecord, 'role' | 'index' | 'name'>): st
 }
 
 /** How a step is named while a run is watched: "2/5 clean (transform)", "on_failure 1 notify", "3/5 fetch (run)". */
-export function stepLabel(step: Pick<StepRecord, 'role' | 'index' | 'name' | 'module' | 'run'>, total: number): string {
+export function stepLabel(
+  step: Pick<StepRecord, 'role' | 'index' | 'name' | 'module' | 'run' | 'call'>,
+  total: number,
+): string {
   const position = step.role === 'step' ? `${step.index}/${total}` : stepPosition(step);
-  const how = step.run !== undefined ? ' (run)' : step.name === step.module ? '' : ` (${step.module})`;
-  return `${position} ${step.name}${how}`;
+  return `${position} ${step.name}${stepHow(step, '')}`;
+}
+
+/** What a step runs, after its name: " (run)", " (call daily)", " (transform)", or nothing when its name is its module's. */
+export function stepHow(step: Pick<StepRecord, 'name' | 'module' | 'run' | 'call'>, moduleWord: string): string {
+  if (step.run !== undefined) return ' (run)';
+  if (step.call !== undefined) return ` (call ${step.call})`;
+  return step.name === step.module ? '' : ` (${moduleWord}${step.module})`;
 }
 
 /**

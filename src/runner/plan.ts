@@ -16,6 +16,7 @@ import { splitWords } from '../definitions/words.js';
 import { EtlError } from '../errors.js';
 import { MIN_SECRET_LENGTH, Redactor } from './logs.js';
 import { referencedSteps, showPlaceholders } from './outputs.js';
+import { callArgv } from './call.js';
 
 /** The interface flags of the seed: COMMAND [--input PATH] [--output PATH] [--config PATH]. */
 export const DEFAULT_FLAGS = { input: '--input', output: '--output', config: '--config' } as const;
@@ -31,6 +32,8 @@ export interface PlannedStep {
   module: string;
   /** A step with `run` instead of a module: the command as written, its templates not filled. */
   run?: string;
+  /** A step that runs another sequence as a child run (src/runner/call.ts): it and its params, filled. */
+  call?: { sequence: string; params: Record<string, string> };
   /** The program started: an absolute path. */
   command: string;
   /**
@@ -96,6 +99,8 @@ export interface RunValues {
   params?: Record<string, string>;
   /** The tick the run is for; now (to the second) by default. */
   tick?: Date;
+  /** The flags a call step's child run is given besides its tick and params: how the ledger records it (--commit, --push...). */
+  callFlags?: string[];
 }
 
 /** What a run of `name` would execute, step by step. Starts nothing; reads only whether its programs and conf files are there. */
@@ -121,6 +126,7 @@ export function planRun(
     path: env.PATH,
     template: { params, tick, timezone },
     commands: new Map(),
+    callFlags: values.callFlags ?? [],
   };
   return keepOutputsFresh({
     sequence: name,
@@ -193,6 +199,8 @@ interface StepPlanning {
    * a long sequence).
    */
   commands: Map<string, ModuleCommand>;
+  /** RunValues.callFlags. */
+  callFlags: string[];
 }
 
 interface ModuleCommand {
@@ -203,7 +211,12 @@ interface ModuleCommand {
 
 function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
   const { definitions, sequence, template } = planning;
-  const how = step.run === undefined ? moduleStep(step, planning) : runStep(step, step.run, planning);
+  const how =
+    step.call !== undefined
+      ? callStep(step.call, step, planning)
+      : step.run === undefined
+        ? moduleStep(step, planning)
+        : runStep(step, step.run, planning);
   const module = how.def;
   const flags = { ...DEFAULT_FLAGS, ...definitions.flags, ...module?.flags };
   const argv = [...how.words];
@@ -218,6 +231,7 @@ function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
     name: step.name,
     module: how.module,
     ...(step.run === undefined ? {} : { run: step.run }),
+    ...(how.call === undefined ? {} : { call: how.call }),
     command: how.executable,
     module_files: how.files,
     argv,
@@ -231,7 +245,8 @@ function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
     ...retryPolicy(step, module),
     env: Object.fromEntries(Object.entries(env).map(([key, value]) => [key, resolveTemplate(value, template)])),
     expect: step.expect,
-    skip_unchanged: step.skip_unchanged,
+    // What a child run does is its own records' business: a call step always runs.
+    skip_unchanged: step.skip_unchanged && how.call === undefined,
     ...planCondition(step, planning),
     ...(step.continue_on === undefined ? {} : { continue_on: step.continue_on }),
   };
@@ -272,6 +287,8 @@ interface StepCommand {
   /** The command's words, before the interface flags. */
   words: string[];
   files: string[];
+  /** A call step's sequence and params. */
+  call?: PlannedStep['call'];
 }
 
 function moduleStep(step: StepDef, planning: StepPlanning): StepCommand {
@@ -322,6 +339,20 @@ function runStep(step: StepDef, run: string, planning: StepPlanning): StepComman
     executable: resolved.executable,
     words: resolved.words,
     files: filesToPin(definitions.repo, runFiles(run)),
+  };
+}
+
+/** A step that runs another sequence: `etl run OTHER` with this run's tick and the step's params, filled. */
+function callStep(sequence: string, step: StepDef, { template, callFlags }: StepPlanning): StepCommand {
+  const params = Object.fromEntries(
+    Object.entries(step.call_params ?? {}).map(([key, value]) => [key, resolveTemplate(value, template)]),
+  );
+  return {
+    module: sequence,
+    executable: process.execPath,
+    words: callArgv(sequence, template.tick.toISOString(), params, callFlags),
+    files: [],
+    call: { sequence, params },
   };
 }
 
@@ -417,6 +448,8 @@ export const RUNNER_TOKENS = [
   'GH_TOKEN',
   'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
   'ACTIONS_RUNTIME_TOKEN',
+  // The OpenLineage server's key (src/openlineage/config.ts).
+  'ETL_OPENLINEAGE_API_KEY',
 ] as const;
 
 /** The values to redact: the variables a sequence lists in `secrets` (from the environment and the definitions' env) and the runner's tokens. */
@@ -446,6 +479,11 @@ export function secretWarnings(plan: Plan, env: Record<string, string | undefine
   return warnings;
 }
 
+/** The runner's tokens that are set: a call step's child run is the runner itself, and needs them as this run does (to push, to tell, to send OpenLineage events). */
+export function runnerTokens(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(RUNNER_TOKENS.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+}
+
 /** The environment modules inherit: the runner's tokens left out unless the sequence asks for them. */
 export function inheritedEnv(plan: Plan, env: Record<string, string | undefined>): Record<string, string | undefined> {
   const inherited = { ...env };
@@ -461,6 +499,7 @@ export function maskPlan(plan: Plan, env: Record<string, string | undefined>): P
   const mask = (step: PlannedStep): PlannedStep => ({
     ...step,
     ...(step.run === undefined ? {} : { run: redactor.redact(step.run) }),
+    ...(step.call === undefined ? {} : { call: { ...step.call, params: redactor.redactValues(step.call.params) } }),
     argv: step.argv.map(show),
     input: step.input === undefined ? undefined : show(step.input),
     output: step.output === undefined ? undefined : show(step.output),

@@ -45,6 +45,8 @@ export const StepSummary = z
     name: z.string(),
     module: z.string().describe("The step's module; for a step with run, the file name of its program"),
     run: z.string().optional().describe('A step with run instead of a module: the command as written'),
+    call: z.string().optional().describe('A step that runs another sequence: its name'),
+    child_run: z.string().optional().describe('A call step: the run it started'),
     status: StepStatus,
     duration_ms: Nullable(z.number().min(0)),
     exit_code: Nullable(z.int()),
@@ -77,9 +79,6 @@ export const CiContext = z
   })
   .meta({ id: 'CiContext' });
 
-/** What starts a run outside GitHub Actions (etl run --trigger; in Actions, the event does). */
-export const LOCAL_TRIGGER_KINDS = ['manual', 'schedule', 'backfill', 'ui'] as const;
-
 export const Trigger = z
   .strictObject({
     kind: z
@@ -106,6 +105,23 @@ export const DefinitionsPin = z
   })
   .meta({ id: 'DefinitionsPin' });
 
+export const ParentRun = z
+  .strictObject({
+    run_id: z.string(),
+    sequence: z.string(),
+    step: z.int().min(1).describe("The index of the parent's step that started this run"),
+    step_name: z.string(),
+  })
+  .meta({ id: 'ParentRun' });
+
+export const ChildRun = z
+  .strictObject({
+    run_id: z.string(),
+    sequence: z.string(),
+    step: z.int().min(1).describe('The index of the call step that started it'),
+  })
+  .meta({ id: 'ChildRun' });
+
 export const RunRecord = z
   .strictObject({
     schema_version: z.literal(SCHEMA_VERSION),
@@ -121,6 +137,13 @@ export const RunRecord = z
       .describe(
         'etl run --resume: the run this one picks up, at its failed step (the steps before: skipped_as resumed)',
       ),
+    parent_run: ParentRun.optional().describe(
+      'The run whose step started this one (a call step, or a module that ran etl run)',
+    ),
+    child_runs: z
+      .array(ChildRun)
+      .optional()
+      .describe("The runs this run's call steps started, in the order they started"),
     params: z.record(z.string(), z.string()).optional().describe("The run's parameters, resolved"),
     tick: z.string().optional().describe('What ${tick} stood for: the schedule tick, or the run start (ISO 8601, UTC)'),
     host: z.string(),
@@ -177,6 +200,11 @@ export const StepRecord = z
       .describe(
         'A step that runs a command of its own instead of a module: the command as written (templates not filled)',
       ),
+    call: z
+      .string()
+      .optional()
+      .describe('A step that runs another sequence as a child run: its name (module is the same)'),
+    child_run: z.string().optional().describe('A call step: the run it started (its last attempt)'),
     argv: z.array(z.string()),
     input: Nullable(z.string()),
     output: Nullable(z.string()),
@@ -247,3 +275,5 @@ export type StepRecord = z.infer<typeof StepRecord>;
 export type Artifact = z.infer<typeof Artifact>;
 export type StepLineage = z.infer<typeof StepLineage>;
 export type SkippedAs = z.infer<typeof SkippedAs>;
+export type ParentRun = z.infer<typeof ParentRun>;
+export type ChildRun = z.infer<typeof ChildRun>;

@@ -13,3 +13,6 @@ export const RUN_STATUSES = [
  * continue_on (succeeded_with_failures: it went on, as its definition said).
  */
 export const isSuccess = (status: string) => status === 'succeeded' || status === 'succeeded_with_failures';
+
+/** What starts a run outside GitHub Actions (etl run --trigger; in Actions, the event does): the schema's list, without loading zod. */
+export const LOCAL_TRIGGER_KINDS = ['manual', 'schedule', 'backfill', 'ui'] as const;

@@ -5,7 +5,16 @@ import type { Redactor } from './logs.js';
 import { describeEnding } from './labels.js';
 import type { Plan, PlannedStep } from './plan.js';
 import type { ProcessResult } from './process.js';
-import type { Attempt, DefinitionsPin, Role, RunRecord, StepRecord, StepSummary, Trigger } from './records.js';
+import type {
+  Attempt,
+  DefinitionsPin,
+  ParentRun,
+  Role,
+  RunRecord,
+  StepRecord,
+  StepSummary,
+  Trigger,
+} from './records.js';
 import { SCHEMA_VERSION } from './schema-version.js';
 import { formatDuration } from '../definitions/duration.js';
 
@@ -36,6 +45,7 @@ export function newStepRecord(
     name: step.name,
     module: step.module,
     ...(step.run === undefined ? {} : { run: redactor.redact(step.run) }),
+    ...(step.call === undefined ? {} : { call: step.call.sequence }),
     ...stepValues(step, redactor),
     ...(step.needs ? { needs: step.needs } : {}),
     status: 'pending',
@@ -74,6 +84,8 @@ export interface RunFacts {
   only?: number;
   /** etl run --resume: the run picked up. */
   resumedFrom?: string;
+  /** The run whose step started this one (src/runner/call.ts). */
+  parentRun?: ParentRun;
   host: string;
   pid: number;
   runnerVersion: string;
@@ -97,6 +109,7 @@ export function newRunRecord(
     definitions: facts.definitions,
     selection: selected ? { from: facts.from ?? null, only: facts.only ?? null } : null,
     ...(facts.resumedFrom ? { resumed_from: facts.resumedFrom } : {}),
+    ...(facts.parentRun ? { parent_run: facts.parentRun } : {}),
     ...(Object.keys(plan.params).length ? { params: redactor.redactValues(plan.params) } : {}),
     tick: plan.tick,
     host: facts.host,
@@ -138,6 +151,8 @@ export function summaryLine(step: StepRecord, record: string): StepSummary {
     name: step.name,
     module: step.module,
     ...(step.run === undefined ? {} : { run: step.run }),
+    ...(step.call === undefined ? {} : { call: step.call }),
+    ...(step.child_run === undefined ? {} : { child_run: step.child_run }),
     status: step.status,
     duration_ms: step.duration_ms,
     exit_code: last?.exit_code ?? null,

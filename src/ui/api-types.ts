@@ -28,6 +28,10 @@ const DefinedSequence = z.strictObject({
     })
     .optional()
     .describe('Whether its last success is recent enough; absent when it sets no freshness'),
+  graph: z
+    .array(z.strictObject({ index: z.int().min(1), name: z.string(), needs: z.array(z.int().min(1)) }))
+    .optional()
+    .describe('A graph (steps with needs): each step and the indexes of the steps it needs, as its definition says'),
 });
 const LedgerOnlySequence = z.strictObject({ name: z.string(), defined: z.literal(false) });
 const RecentRun = z.strictObject({

@@ -54,7 +54,7 @@ test('--format github prints escaped annotations with paths relative to the work
   const file = relative(ROOT, join(repo, 'etl_sequences/daily.json'));
   assert.equal(
     result.stdout,
-    `::error file=${file},line=3,col=5,title=etl unknown-key::unknown key "modul_name" (did you mean "module_name"?); expected one of: module_name, run, name, input, output, conf, timeout, retries, retry_delay, backoff, retry_on, env, expect, if, continue_on, needs, skip_unchanged\n`,
+    `::error file=${file},line=3,col=5,title=etl unknown-key::unknown key "modul_name" (did you mean "module_name"?); expected one of: module_name, run, call, params, name, input, output, conf, timeout, retries, retry_delay, backoff, retry_on, env, expect, if, continue_on, needs, skip_unchanged\n`,
   );
 });
 

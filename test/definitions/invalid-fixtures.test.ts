@@ -60,7 +60,7 @@ test('a command missing from PATH suggests the near program that is there', asyn
 test('messages name what was expected and what was found', async () => {
   const messages = async (name: string) => (await validate({ repo: join(INVALID, name) })).issues.map((i) => i.message);
   assert.deepEqual(await messages('unknown-key-step'), [
-    'unknown key "modul_name" (did you mean "module_name"?); expected one of: module_name, run, name, input, output, conf, timeout, retries, retry_delay, backoff, retry_on, env, expect, if, continue_on, needs, skip_unchanged',
+    'unknown key "modul_name" (did you mean "module_name"?); expected one of: module_name, run, call, params, name, input, output, conf, timeout, retries, retry_delay, backoff, retry_on, env, expect, if, continue_on, needs, skip_unchanged',
   ]);
   assert.deepEqual(await messages('wrong-type-retries'), ['"retries" must be an integer or null, got a string ("3")']);
   assert.match(

@@ -120,6 +120,36 @@ test('in GitHub Actions: a step with run is named by its program in the summary,
   assert.match(summary, /\| 2 \| two \| \(run\) sh \| failed \| \S+ \| 3 \|/);
 });
 
+test('in GitHub Actions: a graph run lists its steps by level in the summary; a call step names the run it started', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: {
+      other: [{ module_name: 'ok' }],
+      g: {
+        max_parallel: 3,
+        steps: [
+          { name: 'a', module_name: 'ok', needs: [] },
+          { name: 'b', module_name: 'ok', needs: [] },
+          { name: 'c', call: 'other', needs: ['a', 'b'] },
+          { name: 'd', module_name: 'ok', needs: ['a'] },
+        ],
+      },
+    },
+  });
+  const env = actionsEnv(repo);
+  const result = await runCli(['run', 'g'], { cwd: repo, env });
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  const summary = readFileSync(env.GITHUB_STEP_SUMMARY!, 'utf8');
+  assert.match(summary, /\| 3 \| c \| \(call\) other \| succeeded \|/);
+  assert.match(
+    summary,
+    /Ran as a graph, up to 3 steps at once; by level \(each after the steps it needs\):\n\n1\. 1 a \(succeeded\) · 2 b \(succeeded\)\n2\. 3 c \(succeeded\) · 4 d \(succeeded\)\n/,
+  );
+  assert.match(summary, /Step 3 ran `other` as run `\d{8}T\d{9}Z-[0-9a-f]{8}`\./);
+  // The child run wrote its own summary, naming its parent.
+  assert.match(summary, /Called by step 3 \(c\) of run `\d{8}T\d{9}Z-[0-9a-f]{8}` of `g`\./);
+});
+
 test('--format github annotates 10 errors and 10 warnings; the rest go to the log and the job summary', async (t) => {
   const sequences: Record<string, string> = {};
   for (let i = 0; i < 12; i++)

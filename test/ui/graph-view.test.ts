@@ -175,3 +175,42 @@ test("a graph sequence's page shows the newest run's steps as a graph, and the s
   assert.equal(await page.locator('svg.graph').count(), 0);
   assert.deepEqual(errors, []);
 });
+
+test('a graph sequence that has not run yet: its page draws the steps as its definition says, as no links', {
+  skip: NO_BROWSER,
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: {
+      fan: {
+        steps: [
+          { name: 'first', module_name: 'ok' },
+          { name: 'left', module_name: 'ok', needs: ['first'] },
+          { name: 'right', module_name: 'ok', needs: ['first'] },
+          { name: 'join', module_name: 'ok', needs: ['left', 'right'] },
+        ],
+      },
+      line: [{ module_name: 'ok' }, { module_name: 'ok', name: 'again' }],
+    },
+  });
+  const { url } = await startUi(t, repo);
+  const page = await (await launchBrowser(t)).newPage({ viewport: { width: 1100, height: 800 } });
+  const errors = pageErrors(page);
+  await page.goto(`${url}sequences/fan`);
+  await page.waitForSelector('svg.graph g.node[data-step="step-4"]');
+  assert.equal(await page.locator('svg.graph a.node').count(), 0);
+  assert.deepEqual(
+    await page.locator('svg.graph g.node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('aria-label'))),
+    ['1. first', '2. left', '3. right', '4. join'],
+  );
+  const edges = await page
+    .locator('svg.graph path.edge')
+    .evaluateAll((paths) => paths.map((p) => `${p.getAttribute('data-from')}->${p.getAttribute('data-to')}`).sort());
+  assert.deepEqual(edges, ['1->2', '1->3', '2->4', '3->4']);
+  assert.match((await page.textContent('.sequence-graph')) ?? '', /as etl_sequences\/fan\.json defines them/);
+  await page.goto(`${url}sequences/line`);
+  await page.waitForSelector('text=No runs.');
+  assert.equal(await page.locator('svg.graph').count(), 0);
+  assert.deepEqual(errors, []);
+});

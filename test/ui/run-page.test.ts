@@ -59,6 +59,11 @@ test("a failed step's log is open when its run's page opens, as wide as the page
     // The same button hides it.
     await page.click('tr[data-step="step-1"] button.show-log');
     await page.locator('[data-log="step-1"]').waitFor({ state: 'detached' });
+    // The steps table fits its box: nothing to scroll sideways, on a phone too.
+    const overflow = await page
+      .locator('table.steps')
+      .evaluate((table) => table.getBoundingClientRect().width - table.parentElement!.getBoundingClientRect().width);
+    assert.ok(overflow <= 0.5, `the steps table is ${overflow} px wider than its box at ${viewport.width} px`);
     assert.deepEqual(errors, []);
     await page.close();
   }
@@ -226,5 +231,34 @@ test("a run's page says what started it, the tick it was for and its params", {
   assert.equal(await page.getAttribute('.run-facts .tick time', 'datetime'), '2026-10-22T06:00:00.000Z');
   await page.goto(`${url}sequences/daily`);
   await page.waitForSelector(`tr[data-run="${id}"] .tick`);
+  assert.deepEqual(errors, []);
+});
+
+test("a call step's run and its child run link to each other on their pages", {
+  skip: NO_BROWSER,
+  timeout: 60_000,
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { child: [{ module_name: 'ok' }], parent: [{ module_name: 'ok' }, { name: 'sub', call: 'child' }] },
+  });
+  const ran = await runCli(['run', 'parent', '--json'], { cwd: repo, env: { GITHUB_ACTIONS: '' } });
+  assert.equal(ran.code, 0, ran.stderr);
+  const parent = JSON.parse(ran.stdout) as RunRecord;
+  const child = parent.child_runs![0]!.run_id;
+  const { url } = await startUi(t, repo);
+  const page = await (await launchBrowser(t)).newPage({ viewport: { width: 1100, height: 700 } });
+  const errors = pageErrors(page);
+  await page.goto(`${url}runs/${parent.id}`);
+  const link = page.locator('tr[data-step="step-2"] .child-run a');
+  await link.waitFor();
+  assert.equal(await link.textContent(), `child run ${child}`);
+  await link.click();
+  await page.waitForSelector('.run-facts .parent-run a');
+  assert.match(page.url(), new RegExp(`runs/${child}$`));
+  assert.equal(await page.textContent('.run-facts .parent-run'), 'called by parent step 2 (sub)');
+  await page.click('.run-facts .parent-run a');
+  await page.waitForSelector('tr[data-step="step-2"] .child-run');
+  assert.match(page.url(), new RegExp(`runs/${parent.id}#step-step-2$`));
   assert.deepEqual(errors, []);
 });

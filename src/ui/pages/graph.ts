@@ -102,7 +102,8 @@ function edgePath({ from, to, gutter }: GraphLayout['edges'][number]): string {
 
 /**
  * The steps of a graph run as an SVG. `href` says where a node goes (its step on the run's
- * page). Names are text nodes: Preact never parses them as markup.
+ * page); without it (a definition's steps, before a run) nodes are no links and say no status.
+ * Names are text nodes: Preact never parses them as markup.
  */
 export function StepGraph({
   steps,
@@ -110,7 +111,7 @@ export function StepGraph({
   label: what,
 }: {
   steps: readonly GraphStep[];
-  href: (step: GraphStep) => string;
+  href?: (step: GraphStep) => string;
   label: string;
 }) {
   const layout = layoutGraph(steps);
@@ -122,12 +123,12 @@ export function StepGraph({
         html`<path class="edge" data-from=${edge.from.step.index} data-to=${edge.to.step.index} d=${edgePath(edge)} marker-end="url(#graph-arrow)" />`,
     )}
     ${layout.nodes.map(({ step, x, y }) => {
-      const says = `${step.index}. ${step.name}: ${step.status.replace('_', ' ')}`;
-      return html`<a class=${`node s-${step.status}`} href=${href(step)} data-step=${`step-${step.index}`} aria-label=${says}>
+      const says = `${step.index}. ${step.name}${href ? `: ${step.status.replace('_', ' ')}` : ''}`;
+      return html`<${href ? 'a' : 'g'} class=${`node s-${step.status}`} href=${href?.(step)} data-step=${`step-${step.index}`} aria-label=${says} role=${href ? undefined : 'img'}>
         <title>${says}</title>
         <rect x=${x} y=${y} width=${NODE.width} height=${NODE.height} rx="5" />
         <text x=${x + NODE.width / 2} y=${y + NODE.height / 2} dominant-baseline="central" text-anchor="middle">${label(step.name)}</text>
-      </a>`;
+      </${href ? 'a' : 'g'}>`;
     })}
   </svg></div>`;
 }

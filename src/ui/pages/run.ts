@@ -47,6 +47,8 @@ export function Run({ id }: { id: string }) {
       Object.keys(run.params ?? {}).length > 0 &&
         html`<span class="params">params ${Object.entries(run.params ?? {}).map(([name, value]) => html`<code>${name}=${value}</code> `)}</span>`,
       run.resumed_from && html`resumes <a href=${page(`runs/${run.resumed_from}`)}>run ${run.resumed_from}</a>`,
+      run.parent_run &&
+        html`<span class="parent-run">called by <a href=${`${page(`runs/${run.parent_run.run_id}`)}#step-step-${run.parent_run.step}`}>${run.parent_run.sequence} step ${run.parent_run.step} (${run.parent_run.step_name})</a></span>`,
     ])}</p>
     <p class="links">
       ${links?.commit ? html`<a href=${links.commit} rel="noreferrer">commit ${run.definitions.commit?.slice(0, 10)}</a>` : ''}
@@ -193,6 +195,7 @@ function StepFacts({
         : ''
     }
     ${step?.ran_because ? html`<div class="fact muted">ran: ${step.ran_because}</div>` : ''}
+    ${line.child_run ? html`<div class="fact child-run">ran <a href=${page(`runs/${line.child_run}`)}>${line.call} run ${line.child_run}</a></div>` : ''}
     ${step?.metrics ? html`<div class="fact metrics-line">${Object.entries(step.metrics).map(([k, v]) => html`<span class="metric"><span class="muted">${k}</span> ${String(v)}</span> `)}</div>` : ''}
     ${(step?.expectations ?? []).filter((e) => !e.ok).map((e) => html`<div class="fact error">expect ${e.message}</div>`)}
     ${

@@ -3,7 +3,7 @@ import type { RunRecord } from '../../runner/records.js';
 import { Durations } from './charts.js';
 import { duration, Status, when } from './format.js';
 import { type GraphStep, StepGraph } from './graph.js';
-import { errorText, useLive } from './live.js';
+import { errorText, useLive, useLoaded } from './live.js';
 import { Metrics } from './metrics.js';
 import { type RunsQuery, source } from './source.js';
 import { STATUSES } from './states.js';
@@ -73,7 +73,7 @@ export function Sequence({ name }: { name: string }) {
     </form>
     ${pages.error ? html`<p role="alert" class="error">${pages.error}</p>` : ''}
     ${pages.loaded && pages.runs.length === 0 ? html`<p class="muted">No runs.</p>` : ''}
-    ${pages.runs[0] ? html`<${NewestGraph} run=${pages.runs[0]} />` : ''}
+    ${pages.runs[0]?.max_parallel !== undefined ? html`<${NewestGraph} run=${pages.runs[0]} />` : html`<${DefinedGraph} name=${name} />`}
     ${pages.runs.length > 0 ? html`<${Durations} runs=${pages.runs} columns=${columns} />` : ''}
     <${Metrics} name=${name} />
     <div class="scroll"><table class="grid">
@@ -95,11 +95,27 @@ export function Sequence({ name }: { name: string }) {
 
 /** A graph's steps, as the newest run shown ran them: each node goes to that step of that run. */
 function NewestGraph({ run }: { run: RunRecord }) {
-  if (run.max_parallel === undefined) return '';
   return html`<section class="sequence-graph" aria-label="the steps as a graph">
     <h2>Steps</h2>
     <p class="muted">as <a href=${page(`runs/${run.id}`)}>the newest run shown</a> ran them (${when(run.started_at)}), each after the steps it needs</p>
     <${StepGraph} steps=${run.steps.filter((s) => s.role === 'step')} href=${(s: GraphStep) => `${page(`runs/${run.id}`)}#step-step-${s.index}`}
       label=${`the steps of run ${run.id} as a graph: each after the steps it needs`} />
+  </section>`;
+}
+
+/** A graph's steps as its definition says, before any run of it (or when its newest run shown ran as a list). */
+function DefinedGraph({ name }: { name: string }) {
+  const state = useLoaded(
+    () => source.sequences(),
+    () => false,
+  );
+  const entry = state.data?.sequences.find((s) => s.name === name);
+  const graph = entry && 'graph' in entry ? entry.graph : undefined;
+  if (!graph) return '';
+  return html`<section class="sequence-graph" aria-label="the steps as a graph">
+    <h2>Steps</h2>
+    <p class="muted">as <code>${entry && 'file' in entry ? entry.file : name}</code> defines them, each after the steps it needs</p>
+    <${StepGraph} steps=${graph.map((step) => ({ ...step, status: 'pending' }))}
+      label=${`the steps of ${name} as its definition says: each after the steps it needs`} />
   </section>`;
 }
