@@ -29,7 +29,10 @@ const etl = (...args) => {
 try {
   for (const part of ['modules.json', 'etl_sequences', 'modules', 'conf', 'data', 'schemas'])
     cpSync(join(root, part), join(work, part), { recursive: true });
-  symlinkSync(join(root, 'node_modules'), join(work, 'node_modules')); // the loader's SQLite
+  // As an install would have them: the loader's SQLite, and etl-ledger for its modules' helpers.
+  mkdirSync(join(work, 'node_modules'));
+  symlinkSync(join(root, 'node_modules/sql.js'), join(work, 'node_modules/sql.js'));
+  symlinkSync(root, join(work, 'node_modules/etl-ledger'));
   writeFileSync(join(work, '.gitignore'), 'node_modules\nruns/*/.lock\nwork/\nout/\n');
   git('init', '-q', '-b', 'main');
   git('add', '-A');

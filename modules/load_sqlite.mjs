@@ -4,19 +4,14 @@
 // Uses sql.js, SQLite compiled to WebAssembly: no native build needed.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ExitCode, fail, log, metric, parseArgs } from 'etl-ledger/module';
 import initSqlJs from 'sql.js';
-import { fail, moduleArgs, readRecords, writeMetrics } from './lib/csv.mjs';
+import { readCsvFile } from './lib/csv.mjs';
 
-const NAME = 'load_sqlite.mjs';
-const args = moduleArgs(NAME);
-if (!args.input || !args.output) fail(NAME, 'needs --input and --output');
+const args = parseArgs();
+if (!args.input || !args.output) fail('needs an input and an output', ExitCode.usage);
 
-let rows;
-try {
-  rows = readRecords(readFileSync(args.input, 'utf8'));
-} catch (error) {
-  fail(NAME, `cannot read ${args.input}: ${error.message}`);
-}
+const rows = readCsvFile(args.input);
 const path = args.output.replace(/^sqlite:\/\//, '');
 
 const SQL = await initSqlJs();
@@ -29,7 +24,7 @@ const insert = db.prepare('INSERT OR REPLACE INTO measurements VALUES (?, ?, ?, 
 for (const r of rows) {
   const value = Number(r.value_ugm3);
   if (!r.station || !r.date || !r.pollutant || !Number.isFinite(value))
-    fail(NAME, `bad row in ${args.input}: ${JSON.stringify(r)}`);
+    fail(`bad row in ${args.input}: ${JSON.stringify(r)}`, ExitCode.data);
   insert.run([r.station, r.date, r.pollutant, value]);
 }
 insert.free();
@@ -40,5 +35,6 @@ mkdirSync(dirname(path), { recursive: true });
 writeFileSync(`${path}.tmp`, db.export());
 renameSync(`${path}.tmp`, path);
 db.close();
-console.log(`loaded ${rows.length} rows into ${path} (table measurements now has ${count} rows)`);
-writeMetrics({ rows_loaded: rows.length, table_rows: count });
+log.info(`loaded ${rows.length} rows into ${path} (table measurements now has ${count} rows)`);
+metric('rows_loaded', rows.length);
+metric('table_rows', count);

@@ -1,19 +1,14 @@
 #!/usr/bin/env node
 // Profile: counts the raw rows by station and pollutant, a summary for people to read beside
 // the database. It runs beside the transform (both need only the extract's output).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { fail, moduleArgs, readRecords, writeMetrics } from './lib/csv.mjs';
+import { renameSync, writeFileSync } from 'node:fs';
+import { ExitCode, fail, log, metric, parseArgs } from 'etl-ledger/module';
+import { readCsvFile } from './lib/csv.mjs';
 
-const NAME = 'profile.mjs';
-const args = moduleArgs(NAME);
-if (!args.input || !args.output) fail(NAME, 'needs --input and --output');
+const args = parseArgs();
+if (!args.input || !args.output) fail('needs an input and an output', ExitCode.usage);
 
-let records;
-try {
-  records = readRecords(readFileSync(args.input, 'utf8'));
-} catch (error) {
-  fail(NAME, `cannot read ${args.input}: ${error.message}`);
-}
+const records = readCsvFile(args.input);
 const count = (key) => {
   const counts = {};
   for (const row of records) {
@@ -26,5 +21,6 @@ const profile = { rows: records.length, stations: count('station'), pollutants: 
 // Written aside, then renamed: a reader never sees half a file.
 writeFileSync(`${args.output}.tmp`, `${JSON.stringify(profile, null, 2)}\n`);
 renameSync(`${args.output}.tmp`, args.output);
-writeMetrics({ stations: Object.keys(profile.stations).length, pollutants: Object.keys(profile.pollutants).length });
-console.log(`${NAME}: ${records.length} rows, ${Object.keys(profile.stations).length} stations`);
+metric('stations', Object.keys(profile.stations).length);
+metric('pollutants', Object.keys(profile.pollutants).length);
+log.info(`${records.length} rows, ${Object.keys(profile.stations).length} stations`);

@@ -3,29 +3,20 @@
 // pollutant codes upper-cased and checked against the configured list, values parsed
 // (decimal commas accepted) and converted to one unit, dates to ISO 8601; rows without a
 // usable value, station or date are dropped and counted, duplicates removed.
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fail, moduleArgs, readRecords, writeCsv, writeMetrics } from './lib/csv.mjs';
+import { ExitCode, fail, log, metric, parseArgs, readConfig } from 'etl-ledger/module';
+import { readCsvFile, writeCsv } from './lib/csv.mjs';
 
-const NAME = 'transform.mjs';
-const args = moduleArgs(NAME);
-if (!args.input || !args.output || !args.config) fail(NAME, 'needs --input, --output and --config');
+const args = parseArgs();
+if (!args.input || !args.output || !args.config) fail('needs an input, an output and a conf', ExitCode.usage);
 
-let config;
-try {
-  config = JSON.parse(readFileSync(args.config, 'utf8'));
-} catch (error) {
-  fail(NAME, `cannot read config ${args.config}: ${error.message}`);
-}
+// JSON or YAML; a mistake in it ends the module (exit 78) saying its line and column.
+const config = readConfig(args.config);
 const pollutants = new Set(config.pollutants ?? []);
 const TO_MICROGRAMS = { 'µg/m3': 1, 'ug/m3': 1, 'mg/m3': 1000 };
 
-let records;
-try {
-  records = readRecords(readFileSync(args.input, 'utf8'));
-} catch (error) {
-  fail(NAME, `cannot read ${args.input}: ${error.message}`);
-}
+const records = readCsvFile(args.input);
 
 const dropped = {};
 const drop = (reason) => (dropped[reason] = (dropped[reason] ?? 0) + 1);
@@ -81,9 +72,7 @@ renameSync(`${args.output}.tmp`, args.output);
 const reasons = Object.entries(dropped)
   .map(([r, n]) => `${n} ${r}`)
   .join(', ');
-console.log(`kept ${clean.length} of ${records.length} rows${reasons ? `; dropped ${reasons}` : ''}`);
-writeMetrics({
-  rows_read: records.length,
-  rows_kept: clean.length,
-  rows_dropped: Object.values(dropped).reduce((sum, n) => sum + n, 0),
-});
+log.info(`kept ${clean.length} of ${records.length} rows${reasons ? `; dropped ${reasons}` : ''}`);
+metric('rows_read', records.length);
+metric('rows_kept', clean.length);
+metric('rows_dropped', records.length - clean.length);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import initSqlJs from 'sql.js';
@@ -11,6 +11,8 @@ function exampleRepo(t: Parameters<typeof tempRepo>[0]): string {
   for (const path of ['etl_sequences', 'modules', 'modules.json', 'data', 'conf', 'node_modules']) {
     cpSync(join(ROOT, path), join(repo, path), { recursive: true, verbatimSymlinks: true });
   }
+  // Its modules import etl-ledger/module, from etl-ledger installed as a pipeline repository has it.
+  symlinkSync(ROOT, join(repo, 'node_modules/etl-ledger'));
   return repo;
 }
 
@@ -93,4 +95,23 @@ test('the example reports its rows as metrics, and its expectation stops an empt
     ['failed', 'skipped', 'skipped', 'skipped', 'succeeded', 'succeeded'],
   );
   assert.deepEqual(await measurements(repo), before, 'the database was not touched');
+});
+
+test('a mistake in the conf stops the example at transform, exit 78, the log saying where it is', async (t) => {
+  const repo = exampleRepo(t);
+  const conf = join(repo, 'conf/transform.json');
+  writeFileSync(conf, readFileSync(conf, 'utf8').replace('"CO"', '"CO",'));
+  const result = await runCli(['run', 'air-quality', '--json'], { cwd: repo });
+  assert.equal(result.code, 1, result.stderr);
+  const run = JSON.parse(result.stdout) as { steps: Array<{ name: string; status: string; exit_code: number | null }> };
+  const step = (name: string) => run.steps.find((s) => s.name === name)!;
+  assert.deepEqual(
+    [step('transform'), step('load_sqlite')].map((s) => [s.status, s.exit_code]),
+    [
+      ['failed', 78],
+      ['skipped', null],
+    ],
+  );
+  const logs = await runCli(['logs', 'air-quality@latest', 'transform'], { cwd: repo });
+  assert.match(logs.stdout, /^error: conf\/transform\.json:2:\d+: invalid JSON: /m);
 });

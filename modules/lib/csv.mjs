@@ -1,6 +1,6 @@
 // Minimal RFC 4180 CSV reading and writing for the example modules.
-import { appendFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { ExitCode, fail } from 'etl-ledger/module';
 
 /** Parses CSV text into rows of strings; quoted fields may hold commas, quotes and newlines. */
 export function parseCsv(text) {
@@ -51,27 +51,17 @@ export function writeCsv(columns, records) {
   return `${[columns.join(','), ...records.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n')}\n`;
 }
 
-/** The module interface: COMMAND [--input PATH] [--output PATH] [--config PATH]. */
-export function moduleArgs(name) {
+/** The records of a CSV file, or the module ends: 66 when it cannot be read, 65 when it is not CSV. */
+export function readCsvFile(path) {
+  let text;
   try {
-    return parseArgs({
-      options: { input: { type: 'string' }, output: { type: 'string' }, config: { type: 'string' } },
-      strict: true,
-    }).values;
+    text = readFileSync(path, 'utf8');
   } catch (error) {
-    fail(name, error.message);
+    fail(`cannot read ${path}: ${error.message}`, ExitCode.noInput);
   }
-}
-
-/** Prints a message on stderr and exits 1: the runner stops the sequence and runs on_failure. */
-export function fail(name, message) {
-  process.stderr.write(`${name}: ${message}\n`);
-  process.exit(1);
-}
-
-/** Step metrics for etl-ledger: key=value lines appended to the file ETL_METRICS names (when run by it). */
-export function writeMetrics(metrics) {
-  if (!process.env.ETL_METRICS) return;
-  const lines = Object.entries(metrics).map(([key, value]) => `${key}=${value}\n`);
-  appendFileSync(process.env.ETL_METRICS, lines.join(''));
+  try {
+    return readRecords(text);
+  } catch (error) {
+    fail(`${path} is not CSV: ${error.message}`, ExitCode.data);
+  }
 }

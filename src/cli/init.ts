@@ -4,24 +4,29 @@ import { type InitResult, initRepository } from '../scaffold/init.js';
 import { defineCommand } from './usage.js';
 
 export const command = defineCommand({
-  synopsis: ['etl init [DIR] [--package SPEC]'],
+  synopsis: ['etl init [DIR] [--package SPEC] [--python]'],
   description: `Makes DIR (default: --repo, else the current folder) a pipeline repository: modules.json, an
 example sequence and module, runs/ for the ledger, .gitignore, package.json and the GitHub
 Actions workflows; runs "git init" when DIR is not in a git repository yet. On an existing
 repository it adds only what is missing and says what it changed: files are never
 overwritten (with a modules.json of your own, no example is added), .gitignore and
-package.json get the lines they lack, workflows get their generated regions updated.`,
+package.json get the lines they lack, workflows get their generated regions updated.
+--python adds modules/etl_module.py, for modules in Python: "import etl_module".`,
   options: {
     package: {
       type: 'string',
       value: 'SPEC',
       help: 'how package.json installs etl-ledger (an npm spec such as git+https://github.com/OWNER/etl-ledger.git); default: where this etl-ledger was installed from',
     },
+    python: {
+      type: 'boolean',
+      help: 'also write modules/etl_module.py, the helpers for modules written in Python (standard library only)',
+    },
   },
   async run(values, positionals, context) {
     if (positionals.length > 1) throw new EtlError('usage', `init takes at most one folder, got ${positionals.length}`);
     const target = positionals[0] === undefined ? context.repo : resolve(context.cwd, positionals[0]);
-    const result = await initRepository(target, { packageSpec: values.package });
+    const result = await initRepository(target, { packageSpec: values.package, python: values.python });
     const shown = relative(context.cwd, result.dir) || '.';
     const list = (title: string, files: string[]) =>
       files.length ? `${title}:\n${files.map((f) => `  ${f}\n`).join('')}` : '';

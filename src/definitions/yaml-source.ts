@@ -53,7 +53,7 @@ export function parseYamlSource(text: string): ParsedSource {
   if (documents.length > 1) {
     return fail({
       code: 'syntax-error',
-      message: 'a definition file holds one YAML document, found a second "---"',
+      message: 'the file must hold one YAML document, found a second "---"',
       ...at(documents[1]!.range[0]),
     });
   }

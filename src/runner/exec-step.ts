@@ -242,6 +242,9 @@ async function runAttempts(state: RunState, step: StepRun): Promise<void> {
       break;
     }
   }
+  // The module started ahead waits for this one's exit 0: after any other end it never starts,
+  // and the next step (continue_on lets it come) must be started afresh, not waited for.
+  if (step.ahead && record.status !== 'succeeded') state.spawner.cancelNext();
 }
 
 /** The step's time (or the run's) was spent before its first attempt could start. */

@@ -5,6 +5,7 @@ import { isRepoPath } from '../definitions/depends.js';
 import { parseDuration } from '../definitions/duration.js';
 import { isGraph, neededPositions } from '../definitions/graph.js';
 import { HANDLERS, type Handler } from '../definitions/handlers.js';
+import { DEFAULT_FLAGS, type InterfaceFlags } from '../definitions/interface-flags.js';
 import { type ResolvedCommand, resolveCommand, resolveWords } from '../definitions/module-command.js';
 import { programName } from '../definitions/words.js';
 import { filesToPin, moduleFiles, runFiles } from '../definitions/sequence-files.js';
@@ -17,9 +18,6 @@ import { EtlError } from '../errors.js';
 import { MIN_SECRET_LENGTH, Redactor } from './logs.js';
 import { referencedSteps, showPlaceholders } from './outputs.js';
 import { callArgv } from './call.js';
-
-/** The interface flags of the seed: COMMAND [--input PATH] [--output PATH] [--config PATH]. */
-export const DEFAULT_FLAGS = { input: '--input', output: '--output', config: '--config' } as const;
 
 export interface PlannedStep {
   /** 1-based, as ETL_STEP and the ledger's file names count. */
@@ -44,6 +42,8 @@ export interface PlannedStep {
   module_files: string[];
   /** The exact argv: the cmd's (or run's, templates filled) words, then the interface flags for the values given. */
   argv: string[];
+  /** The interface flags' names when its module (or `$flags`) renames them; absent: DEFAULT_FLAGS. */
+  flags?: InterfaceFlags;
   cwd: string;
   input?: string;
   output?: string;
@@ -235,6 +235,7 @@ function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
     command: how.executable,
     module_files: how.files,
     argv,
+    ...(renamed(flags) ? { flags } : {}),
     cwd: definitions.repo,
     input,
     output,
@@ -251,6 +252,9 @@ function planStep(step: StepDef, planning: StepPlanning): PlannedStep {
     ...(step.continue_on === undefined ? {} : { continue_on: step.continue_on }),
   };
 }
+
+const renamed = (flags: InterfaceFlags) =>
+  flags.input !== DEFAULT_FLAGS.input || flags.output !== DEFAULT_FLAGS.output || flags.config !== DEFAULT_FLAGS.config;
 
 /** A step's `if`, resolved like a cmd, its templates filled in word by word. */
 function planCondition(step: StepDef, { definitions, path, template }: StepPlanning): Pick<PlannedStep, 'condition'> {

@@ -17,6 +17,7 @@ import type {
 } from './records.js';
 import { SCHEMA_VERSION } from './schema-version.js';
 import { formatDuration } from '../definitions/duration.js';
+import { DEFAULT_FLAGS, FLAG_VARIABLES } from '../definitions/interface-flags.js';
 
 /** Where a step's record and log go, relative to the run folder (the ledger's layout decides). */
 export type StepFiles = (
@@ -184,6 +185,11 @@ export function wrapperEnv(
     ETL_INPUT: step.input ?? '',
     ETL_OUTPUT: step.output ?? '',
     ETL_CONFIG: step.config ?? '',
+    // The names its argv gives them (a module's `flags` may rename them): the helpers of
+    // etl-ledger/module and etl_module.py read them, so a module need not be told twice.
+    [FLAG_VARIABLES.input]: (step.flags ?? DEFAULT_FLAGS).input,
+    [FLAG_VARIABLES.output]: (step.flags ?? DEFAULT_FLAGS).output,
+    [FLAG_VARIABLES.config]: (step.flags ?? DEFAULT_FLAGS).config,
     ETL_REPO: plan.repo,
     ETL_RUN_DIR: ids.scratch,
     ETL_ATTEMPT: String(attempt),

@@ -6,7 +6,7 @@ import { validate } from '../definitions/validate.js';
 import { syncWorkflows } from '../github/workflows.js';
 import { defaultBranch, gitQuery } from '../git/git.js';
 import { runGit } from '../git/run-git.js';
-import { GITIGNORE_LINES, templateFiles } from './template.js';
+import { GITIGNORE_LINES, pythonHelperFile, templateFiles } from './template.js';
 
 export interface InitResult {
   dir: string;
@@ -27,6 +27,8 @@ export interface InitResult {
 export interface InitOptions {
   /** How package.json names etl-ledger (an npm install spec); see packageSpec(). */
   packageSpec?: string;
+  /** Also write modules/etl_module.py, the helpers for modules in Python. */
+  python?: boolean;
 }
 
 /**
@@ -50,7 +52,8 @@ export async function initRepository(target: string, options: InitOptions = {}):
   };
   // The example sequence needs the example module: with a modules.json of one's own, neither.
   const ownModules = existsSync(join(dir, 'modules.json'));
-  for (const file of templateFiles(schemasFolder(dir))) {
+  const files = [...templateFiles(schemasFolder(dir)), ...(options.python ? [pythonHelperFile()] : [])];
+  for (const file of files) {
     const path = join(dir, file.path);
     if (existsSync(path) || (ownModules && file.example)) {
       if (existsSync(path)) result.kept.push(file.path);

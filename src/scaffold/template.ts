@@ -1,4 +1,5 @@
 // The files `etl init` writes: a minimal pipeline that validates and runs as it is.
+import { readFileSync } from 'node:fs';
 
 export interface TemplateFile {
   path: string;
@@ -76,3 +77,13 @@ echo "wrote $output"
   },
   { path: 'runs/.gitkeep', content: '' },
 ];
+
+/**
+ * `etl init --python`: the Python helpers beside the modules, where `import etl_module` finds
+ * them (Python puts a script's folder first on its path). Read from this package: the one copy
+ * is python/etl_module.py, which pip installs too.
+ */
+export const pythonHelperFile = (): TemplateFile => ({
+  path: 'modules/etl_module.py',
+  content: readFileSync(new URL('../../../python/etl_module.py', import.meta.url), 'utf8'),
+});

@@ -62,3 +62,35 @@ test('continue_on with exit codes goes on only after those; in a graph what need
     ['failed', 'succeeded'],
   );
 });
+
+test('continue_on with the spawner helper: the step after the failed one starts (it was to start ahead, on an exit 0)', {
+  timeout: 120_000, // a hang is the failure this guards against
+}, async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh' } },
+    sequences: {
+      list: [
+        { name: 'optional', module_name: 'fail', continue_on: 'failure' },
+        { name: 'b', module_name: 'ok' },
+        { name: 'c', module_name: 'ok' },
+      ],
+      chain: {
+        steps: [
+          { name: 'optional', module_name: 'fail', needs: [], continue_on: 'failure' },
+          { name: 'b', module_name: 'ok', needs: ['optional'] },
+        ],
+      },
+    },
+  });
+  for (const name of ['list', 'chain']) {
+    // The helper starts the next step the moment one exits 0: here the one before fails.
+    const result = await runCli(['run', name], { cwd: repo, env: { ETL_SPAWNER: 'python' } });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const { run } = readRunFolder(findRunFolders(repo).find((f) => f.includes(`/${name}/`))!);
+    assert.equal(run.status, 'succeeded_with_failures', name);
+    assert.deepEqual(
+      run.steps.filter((s) => s.name !== 'optional').map((s) => s.status),
+      name === 'list' ? ['succeeded', 'succeeded'] : ['succeeded'],
+    );
+  }
+});

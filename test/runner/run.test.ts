@@ -111,6 +111,10 @@ test('every module gets the wrapper environment, an argv passed intact, the repo
     ETL_INPUT: 'in put/"quoted" file.csv',
     ETL_OUTPUT: 'dump.json',
     ETL_CONFIG: 'conf.json',
+    // The flags' names in its argv: its module renames --config.
+    ETL_FLAG_INPUT: '--input',
+    ETL_FLAG_OUTPUT: '--output',
+    ETL_FLAG_CONFIG: '--conf',
     ETL_REPO: repo,
     ETL_ATTEMPT: '1',
     ETL_TICK: run.tick,
