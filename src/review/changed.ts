@@ -59,9 +59,10 @@ export async function changedSequences(
               ? 'no base commit: first push of the branch'
               : `base ${base.slice(0, 12)} not in this clone (a force push or a shallow clone)`,
           ];
-      if (reasons.length) changed.push({ name, file, reasons });
+      changed.push({ name, file, reasons });
     }
-    return changed;
+    addCalledChanges(changed, definitions);
+    return changed.filter((sequence) => sequence.reasons.length > 0);
   });
 }
 
@@ -138,6 +139,38 @@ async function readDefinitions(
     modulesAtHead: parseDefinition(text(`${headSha}:${MODULES_FILE}`), MODULES_FILE),
     modulesAtBase: baseSha ? parseDefinition(text(`${baseSha}:${MODULES_FILE}`), MODULES_FILE) : undefined,
   };
+}
+
+/**
+ * A sequence that calls a changed one (a `call` step, at any depth) runs differently too: it
+ * is changed, saying which. Each round adds the callers of the sequences changed so far.
+ */
+function addCalledChanges(sequences: ChangedSequence[], definitions: DefinitionsAt): void {
+  const calls = new Map(
+    sequences.map(({ name, file }) => [
+      name,
+      [
+        ...new Set(
+          stepsOf(definitions.sequenceAtHead(file)).flatMap((step) => {
+            const call = asObject(step).call;
+            return typeof call === 'string' && call !== '' ? [call] : [];
+          }),
+        ),
+      ],
+    ]),
+  );
+  const changed = new Set(sequences.filter((s) => s.reasons.length > 0).map((s) => s.name));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const sequence of sequences) {
+      if (changed.has(sequence.name)) continue;
+      const called = calls.get(sequence.name)!.filter((name) => changed.has(name));
+      if (called.length === 0) continue;
+      sequence.reasons.push(...called.map((name) => `sequence "${name}" it calls changed`));
+      changed.add(sequence.name);
+      grew = true;
+    }
+  }
 }
 
 /** Why a sequence's runs would differ: what it depends on that changed, in the order it names them. */

@@ -89,6 +89,28 @@ test('a module script edit changes the sequences that run it, a program or an in
   assert.deepEqual(await names(repo, later), []);
 });
 
+test('a sequence that calls a changed one (at any depth) is changed too, saying which', async (t) => {
+  const repo = initRepo(
+    pipelineRepo(t, {
+      modules: DEFINITIONS.modules,
+      sequences: {
+        a: [{ module_name: 'extract' }],
+        b: { steps: [{ module_name: 'extract' }], on_failure: { call: 'a' } },
+        top: [{ call: 'b' }],
+        other: [{ module_name: 'extract' }],
+      },
+    }),
+  );
+  const base = git(repo, 'rev-parse', 'HEAD');
+  writeFileSync(join(repo, 'etl_sequences/a.json'), JSON.stringify([{ module_name: 'transform' }]));
+  commitAll(repo, 'edit a');
+  assert.deepEqual(await changedSequences(repo, base), [
+    { name: 'a', file: 'etl_sequences/a.json', reasons: ['sequence file changed'] },
+    { name: 'b', file: 'etl_sequences/b.json', reasons: ['sequence "a" it calls changed'] },
+    { name: 'top', file: 'etl_sequences/top.json', reasons: ['sequence "b" it calls changed'] },
+  ]);
+});
+
 test('--json prints a one-line array for a CI matrix; an all-zero base (first push) means everything', async (t) => {
   const repo = initRepo(pipelineRepo(t, DEFINITIONS));
   const result = await runCli(['changed', '--base', '0000000000000000000000000000000000000000', '--json'], {
