@@ -164,44 +164,56 @@ async function dropFromIndex(repo: string, removal: string, env: Env, waitMs: nu
 }
 
 /**
- * Deletes the removed files from disk, then their folders and the folders above them left
- * empty, up to `base`/<name>: one unlink a file and one rmdir a folder, as listed by git
- * (rmSync's recursive walk reads every folder first and doubles the cost). A folder that is not
- * empty then (a file git did not list, an ignored one) is removed whole; one that cannot be is
- * returned.
+ * Deletes the removed files from disk, folder after folder (each one's files, its subfolders,
+ * itself: what one folder holds is deleted while its entries are at hand, as rm -r does), then
+ * the folders above them left empty, up to `base`/<name>. Git listed the files: nothing is read
+ * twice, as rmSync's recursive walk would. A folder that is not empty then (a file git does not
+ * track, an ignored one) is removed whole; one that cannot be is returned.
  */
 function deleteFolders(repo: string, files: string[], removed: string[], base: string): string[] {
-  const removedDepth = removed[0]?.split('/').length ?? 0;
-  const folders = new Set<string>();
+  const depth = removed[0]?.split('/').length ?? 0;
+  const byFolder = new Map<string, string[]>();
   for (const file of files) {
-    try {
-      unlinkSync(join(repo, file));
-    } catch {
-      // gone already, or left for the rmdir below to notice
-    }
-    for (let up = dirname(file); up.split('/').length > base.split('/').length + 1; up = dirname(up)) {
-      if (folders.has(up)) break;
-      folders.add(up);
-    }
+    const folder = file.split('/').slice(0, depth).join('/');
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), file]);
   }
-  const depth = (path: string) => path.split('/').length;
   const left: string[] = [];
-  // Deepest first: a run's steps/ before the run's folder, a day's folder before its month's.
-  for (const folder of [...folders].sort((a, b) => depth(b) - depth(a))) {
+  const parents = new Set<string>();
+  for (const [folder, inside] of byFolder) {
+    const subfolders = new Set<string>();
+    for (const file of inside) {
+      try {
+        unlinkSync(join(repo, file));
+      } catch {
+        // gone already, or left for the rmdir below to notice
+      }
+      for (let up = dirname(file); up !== folder; up = dirname(up)) subfolders.add(up);
+    }
     try {
+      for (const sub of [...subfolders].sort((a, b) => b.length - a.length)) rmdirSync(join(repo, sub));
       rmdirSync(join(repo, folder));
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || depth(folder) < removedDepth) continue; // gone, or a day with runs kept
-      try {
-        if (code !== 'ENOTEMPTY') throw error;
-        rmSync(join(repo, folder), { recursive: true });
-      } catch {
-        left.push(folder);
-      }
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') removeWhole(repo, folder, left);
+    }
+    for (let up = dirname(folder); up.split('/').length > base.split('/').length + 1; up = dirname(up)) parents.add(up);
+  }
+  // Deepest first: a day's folder before its month's; one with runs kept stays.
+  for (const parent of [...parents].sort((a, b) => b.length - a.length)) {
+    try {
+      rmdirSync(join(repo, parent));
+    } catch {
+      // not empty, or gone
     }
   }
   return left;
+}
+
+function removeWhole(repo: string, folder: string, left: string[]): void {
+  try {
+    rmSync(join(repo, folder), { recursive: true, force: true });
+  } catch {
+    left.push(folder);
+  }
 }
 
 /** git's output, or an EtlError with its words. */
