@@ -1,6 +1,7 @@
 // What the benchmarks share: medians, timing, a peak-memory sampler, the results table, and
 // ledgers of committed runs made fast.
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { newRunId, runFolder } from '../dist/src/ledger/layout.js';
 
@@ -90,11 +91,52 @@ export function runOf(sequence, at) {
 }
 
 /**
+ * A step record as the runner writes it, with a fingerprint and the lineage of an output (the
+ * readers of skip_unchanged and lineage read these), when a bench needs them whole.
+ */
+export function stepRecord(run, output) {
+  const sha = (text) => createHash('sha256').update(text).digest('hex');
+  return {
+    schema_version: 1,
+    run_id: run.id,
+    index: 1,
+    role: 'step',
+    name: 'extract',
+    module: 'extract',
+    argv: ['true'],
+    input: null,
+    output,
+    config: null,
+    status: 'succeeded',
+    started_at: run.started_at,
+    finished_at: run.finished_at,
+    duration_ms: 1000,
+    attempts: [
+      {
+        attempt: 1,
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        duration_ms: 1000,
+        exit_code: 0,
+        signal: null,
+        timed_out: false,
+        error: null,
+      },
+    ],
+    log: { bytes: 50, kept_bytes: 50, truncated: false, path: 'logs/01-extract.log' },
+    module_files: {},
+    fingerprint: sha(`${run.sequence} extract`),
+    lineage: { input: null, config: null, output: { path: output, kind: 'file', size: 10, sha256: sha(run.id) } },
+  };
+}
+
+/**
  * A pipeline repository whose history holds `count` runs of `sequences` sequences (each
  * defined, beside the one-step sequence "s"), one commit each with the runner's trailers,
  * written by git fast-import (minutes of `etl run --commit` otherwise), then checked out.
+ * `wholeSteps`: step records as the runner writes them (stepRecord), not a stub.
  */
-export async function committedLedger(repo, count, sequences = 10) {
+export async function committedLedger(repo, count, sequences = 10, { wholeSteps = false } = {}) {
   mkdirSync(repo, { recursive: true });
   git(repo, 'init', '--quiet', '--initial-branch=main');
   git(repo, 'config', 'user.name', 'bench');
@@ -120,7 +162,12 @@ export async function committedLedger(repo, count, sequences = 10) {
     await write(
       `commit refs/heads/main\ncommitter bench <bench@example.com> ${1700000000 + i} +0000\n${data(message)}` +
         inline(`${folder}/run.json`, `${JSON.stringify(run, null, 2)}\n`) +
-        inline(`${folder}/steps/01-extract.json`, '{"index": 1, "status": "succeeded"}\n') +
+        inline(
+          `${folder}/steps/01-extract.json`,
+          wholeSteps
+            ? `${JSON.stringify(stepRecord(run, `out/${sequence}.csv`), null, 2)}\n`
+            : '{"index": 1, "status": "succeeded"}\n',
+        ) +
         inline(`${folder}/logs/01-extract.log`, `extracted ${run.id}\n`),
     );
   }

@@ -1,6 +1,7 @@
 import { EtlError, ExitCode } from '../errors.js';
 import { describeKeptAside } from '../git/kept-aside.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
+import { prune } from './ledger-prune.js';
 import { syncLedger } from '../ledger/sync.js';
 import { checkSequenceName } from '../ledger/layout.js';
 import { LedgerStore } from '../ledger/store.js';
@@ -8,7 +9,11 @@ import type { CommandContext } from './command.js';
 import { defineCommand } from './usage.js';
 
 export const command = defineCommand({
-  synopsis: ['etl ledger sync [--scan] [--push [--remote R] [--branch B]]', 'etl ledger reap [SEQUENCE]'],
+  synopsis: [
+    'etl ledger sync [--scan] [--push [--remote R] [--branch B]]',
+    'etl ledger reap [SEQUENCE]',
+    'etl ledger prune [--keep-days N | --keep-runs N] [--sequence S]... [--dry-run] [--json]',
+  ],
   description: `Commits every run folder under runs/ whose records are on disk but not in git (a push that
 failed, a machine that lost its network, a runner that crashed), one commit per run, and
 with --push pushes them (never forcing; a rejection because the remote moved is fetched,
@@ -21,7 +26,13 @@ with --scan (for run folders copied in by hand, or edited after they were commit
 reap records as abandoned each run of this machine whose runner is gone (killed, or its
 machine restarted), ending what its modules left running: sync does it too, as do a run's
 start and each tick of etl schedule. Reading commands (history, show, ui...) show such a
-run as abandoned but never write to the ledger.`,
+run as abandoned but never write to the ledger.
+
+prune removes old run folders in a commit of its own (git history keeps them): those started
+more than N days ago (--keep-days), or past each sequence's N newest (--keep-runs); without
+either, each sequence's retention: says. Runs still pointed at stay, and say why: one still
+going, the run skip_unchanged compares each step with, the run --resume could pick up, what
+etl lineage leads to, what a kept run's skipped steps stand for; so do runs not committed.`,
   options: {
     scan: {
       type: 'boolean',
@@ -39,19 +50,43 @@ run as abandoned but never write to the ledger.`,
       value: 'B',
       help: 'the remote branch (default: the branch checked out; needed when detached)',
     },
+    'keep-days': { type: 'string', value: 'N', help: 'prune: keep the runs started in the last N days' },
+    'keep-runs': { type: 'string', value: 'N', help: "prune: keep each sequence's N newest runs" },
+    sequence: {
+      type: 'string',
+      value: 'S',
+      multiple: true,
+      help: 'prune: only these sequences (default: every sequence with runs, or with retention:)',
+    },
+    'dry-run': {
+      type: 'boolean',
+      default: false,
+      help: 'prune: list what would be removed and what is kept and why; change nothing',
+    },
+    json: { type: 'boolean', default: false, help: 'prune: print what was removed and kept as JSON' },
   },
   async run(values, positionals, context) {
+    const syncing = values.scan || values.push || values.remote !== undefined || values.branch !== undefined;
+    const pruning = [values['keep-days'], values['keep-runs'], values.sequence[0]].some((v) => v !== undefined);
+    if (positionals[0] === 'prune' && positionals.length === 1) {
+      if (syncing) throw new EtlError('usage', '--scan, --push, --remote and --branch go with "etl ledger sync"');
+      return prune(values, context);
+    }
+    if (pruning || values['dry-run'] || values.json)
+      throw new EtlError(
+        'usage',
+        '--keep-days, --keep-runs, --sequence, --dry-run and --json go with "etl ledger prune"',
+      );
     if (positionals[0] === 'reap' && positionals.length <= 2) {
-      if (values.scan || values.push || values.remote !== undefined || values.branch !== undefined)
-        throw new EtlError('usage', '--scan, --push, --remote and --branch go with "etl ledger sync"');
+      if (syncing) throw new EtlError('usage', '--scan, --push, --remote and --branch go with "etl ledger sync"');
       return reap(positionals[1], context);
     }
     if (positionals[0] !== 'sync' || positionals.length !== 1) {
       throw new EtlError(
         'usage',
         positionals.length === 0
-          ? 'etl ledger needs a subcommand: "etl ledger sync" or "etl ledger reap"'
-          : `the ledger commands are "etl ledger sync" and "etl ledger reap [SEQUENCE]", got "etl ledger ${positionals.join(' ')}"`,
+          ? 'etl ledger needs a subcommand: "etl ledger sync", "etl ledger reap" or "etl ledger prune"'
+          : `the ledger commands are "etl ledger sync", "etl ledger reap [SEQUENCE]" and "etl ledger prune", got "etl ledger ${positionals.join(' ')}"`,
       );
     }
     const result = await syncLedger(await ledgerRoot(context.repo, { env: context.env }), {

@@ -52,6 +52,20 @@ export async function reportOutcome(
     );
     if (push.keptAside) out.write(`${describeKeptAside(push.keptAside)}\n`);
   } else if (outcome.commit) out.write(`committed ${outcome.commit.slice(0, 12)}\n`);
+  const { retention } = outcome;
+  if (retention?.error)
+    context.stderr.write(
+      warningLine(
+        context.env,
+        'etl run',
+        'retention',
+        `retention (${retention.policy}) not applied: ${retention.error}`,
+      ),
+    );
+  else if (retention?.removed)
+    out.write(
+      `retention (${retention.policy}): removed ${retention.removed} older run${retention.removed === 1 ? '' : 's'}${retention.kept ? `, kept ${retention.kept} still pointed at` : ''} (commit ${retention.commit?.slice(0, 12)})\n`,
+    );
   if (outcome.ledgerError) {
     context.stderr.write(
       `etl run: the run is recorded in ${shown}, but ${outcome.ledgerError.message} [${outcome.ledgerError.code}]\n`,

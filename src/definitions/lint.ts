@@ -160,6 +160,7 @@ export function lintSequence(
   for (const problem of graphProblems(sequence))
     report(problem.severity, problem.code, problem.pointer, problem.message, problem.part);
   lintSchedule(sequence, report, options.githubSchedules !== false);
+  lintRetention(sequence, report);
   return issues;
 }
 
@@ -461,6 +462,23 @@ function lintSchedule(sequence: SequenceDef, report: Report, githubSchedules: bo
       '/freshness',
       `freshness "${sequence.freshness}" would call the sequence stale at every moment: expected a duration longer than 0, such as "26h"`,
     );
+}
+
+/** retention says one thing: by age or by count (the schema checks each value). */
+function lintRetention(sequence: SequenceDef, report: Report): void {
+  const { retention } = sequence;
+  if (retention === undefined) return;
+  const given = [retention.keep_days, retention.keep_runs].filter((n) => n !== undefined).length;
+  if (given === 1) return;
+  report(
+    'error',
+    'retention-policy',
+    given === 0 ? '/retention' : '/retention/keep_runs',
+    given === 0
+      ? 'retention needs keep_days (keep the runs of the last N days) or keep_runs (keep the N newest runs)'
+      : 'retention has both keep_days and keep_runs: give one of the two',
+    given === 0 ? 'value' : 'key',
+  );
 }
 
 const normalise = (p: string) => p.replace(/\/+$/, '');

@@ -1,4 +1,4 @@
-import type { Env, Flags, GitHubSettings, ModuleDef, SequenceObject, Step, StepDefaults } from './schema.js';
+import type { Env, Flags, GitHubSettings, ModuleDef, Retention, SequenceObject, Step, StepDefaults } from './schema.js';
 import { HANDLERS, type Handler } from './handlers.js';
 import { programName } from './words.js';
 import { asObject } from './raw.js';
@@ -69,6 +69,8 @@ export interface SequenceDef {
   max_parallel?: number;
   /** When a run starts while another runs (src/ledger/run-sequence.ts); undefined: skip. */
   concurrency?: 'skip' | 'queue' | 'cancel_previous';
+  /** How long the ledger keeps its runs (src/ledger/retention/); undefined: for ever. */
+  retention?: Retention;
   /** The error handler: the seed's error_handler, as steps. */
   on_failure: StepDef[];
   on_success: StepDef[];
@@ -179,6 +181,7 @@ export function toSequenceDef(
     steps: data.steps.map((s, i) => toStepDef(s, i, `/steps/${i}`, data.skip_unchanged)),
     max_parallel: data.max_parallel,
     concurrency: data.concurrency,
+    retention: data.retention,
     ...handlerDefs((handler) => {
       const given = data[handler] ?? [];
       return Array.isArray(given)
@@ -260,11 +263,24 @@ export function toSequenceDefLenient(name: string, file: string, source: ParsedS
     params,
     steps: steps(object.steps, '/steps', object.skip_unchanged === true),
     max_parallel: Number.isInteger(object.max_parallel) ? (object.max_parallel as number) : undefined,
+    retention: lenientRetention(object.retention),
     ...handlerDefs((handler) => steps(object[handler], `/${handler}`)),
     on_success_timeout: text(object.on_success_timeout),
     on_cancel_timeout: text(object.on_cancel_timeout),
     on_exit_timeout: text(object.on_exit_timeout),
   };
+}
+
+/**
+ * A retention whose keys all have the right type, else undefined: the schema says what is
+ * wrong, and lint must not add that it gives neither key.
+ */
+function lenientRetention(value: unknown): Retention | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const given = value as Record<string, unknown>;
+  const valid = (n: unknown) => n === undefined || (Number.isInteger(n) && (n as number) >= 1);
+  if (!valid(given.keep_days) || !valid(given.keep_runs)) return undefined;
+  return { keep_days: given.keep_days as number | undefined, keep_runs: given.keep_runs as number | undefined };
 }
 
 /**

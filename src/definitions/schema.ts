@@ -172,6 +172,17 @@ export const Param = z
   })
   .meta({ id: 'Param' });
 
+export const Retention = z
+  .strictObject({
+    keep_days: z.int().min(1).optional().describe('Keep the runs started in the last N days.'),
+    keep_runs: z.int().min(1).optional().describe('Keep the N newest runs.'),
+  })
+  .meta({
+    id: 'Retention',
+    description:
+      'How long the ledger keeps this sequence\'s run folders: {"keep_days": 90} or {"keep_runs": 500}, one of the two. Older runs are removed in a commit of their own (git history keeps them) after each committed run and once a day by etl schedule --commit, as etl ledger prune does; runs that skip_unchanged, --resume or lineage still point at are kept.',
+  });
+
 export const SequenceObject = z
   .strictObject({
     $schema: z.string().optional(),
@@ -227,6 +238,7 @@ export const SequenceObject = z
       .describe(
         'When a run of the sequence starts while another runs: skip (the default: it does not run, exit 3), queue (it waits for the other to end), cancel_previous (the other is cancelled, as by SIGTERM, and this one runs once it has ended). etl run, etl schedule and the generated workflows follow it.',
       ),
+    retention: Retention.optional(),
     max_parallel: z
       .int()
       .min(1)
@@ -252,4 +264,5 @@ export type ModulesFile = z.infer<typeof ModulesFile>;
 export type Step = z.infer<typeof Step>;
 export type Param = z.infer<typeof Param>;
 export type SequenceObject = z.infer<typeof SequenceObject>;
+export type Retention = z.infer<typeof Retention>;
 export type SequenceFile = z.infer<typeof SequenceFile>;

@@ -53,6 +53,57 @@ export function lastDoneSteps(
   };
 }
 
+/** Where lastDoneSteps finds a step's last execution: the run its walk stops at, and the run that did the work. */
+export interface LastDone {
+  index: number;
+  name: string;
+  /** The newest run whose step `index` resolves to a success (it may have skipped it, standing for `done_by`). */
+  found_in: string;
+  /** The run whose record has the fingerprint and output compared with. */
+  done_by: string;
+}
+
+/**
+ * For retention: what lastDoneSteps would find for every step seen among the sequence's
+ * LOOK_BACK newest runs, by the same walk (a pruned ledger must give the next run the same
+ * answers). Keeping `found_in` and `done_by` keeps the walk's answer.
+ */
+export function lastDoneRuns(view: LedgerView, sequence: string): LastDone[] {
+  const found = new Map<string, LastDone>();
+  let looked = 0;
+  for (const ref of runsNewestFirst(view, { sequence })) {
+    const run = readRun(ref.root, ref);
+    if (!run) continue;
+    if (looked++ >= LOOK_BACK) break;
+    for (const summary of run.steps) {
+      const key = `${summary.index} ${summary.name}`;
+      if (summary.role !== 'step' || found.has(key)) continue;
+      const step = readStep(join(ref.root, ref.folder), summary.record);
+      if (!step) continue;
+      const ran = step.skipped_as ? stoodFor(view, step.skipped_as.run_id, step.index) : { ref, step };
+      if (ran?.step.name === step.name && ran.step.status === 'succeeded' && ran.step.fingerprint)
+        found.set(key, { index: step.index, name: step.name, found_in: ref.id, done_by: ran.ref.id });
+    }
+  }
+  return [...found.values()];
+}
+
+/**
+ * For retention: the run `--resume` could still pick up, the sequence's newest finished run
+ * when it did not succeed (failed, cancelled, abandoned, succeeded_with_failures); undefined
+ * when its newest finished run succeeded. Runs still going are passed over.
+ */
+export function resumableRun(view: LedgerView, sequence: string): RunRecord | undefined {
+  for (const ref of runsNewestFirst(view, { sequence })) {
+    const found = readRun(ref.root, ref);
+    if (!found) continue;
+    const run = abandonedIfRunnerGone(ref.root, found);
+    if (run.status === 'running') continue;
+    return run.status === 'succeeded' ? undefined : run;
+  }
+  return undefined;
+}
+
 function stepOf(ref: RunRef, run: RunRecord, index: number): StepRecord | undefined {
   const summary = run.steps.find((s) => s.role === 'step' && s.index === index);
   return summary && readStep(join(ref.root, ref.folder), summary.record);

@@ -1,6 +1,7 @@
 // Lineage from the ledger (`etl lineage`): the runs whose steps wrote or read a file, from the
 // hashes their step records keep (src/runner/lineage.ts), and, upstream, what the step that
 // wrote it read, and who wrote that, back through earlier steps and runs.
+import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Artifact, Role, RunRecord, StepRecord } from '../runner/records.js';
 import { type LedgerView, readRun, runsNewestFirst } from './history.js';
@@ -156,6 +157,51 @@ export function upstreamOf(view: LedgerView, repo: string, path: string, query: 
     };
   };
   return node(path, relative(repo, path) || '.', 'target', query.sha256 ?? null, '\uffff', 0);
+}
+
+/** A run lineage still needs, and why. */
+export interface LineageAnchor {
+  run_id: string;
+  why: string;
+}
+
+/**
+ * For retention: the runs `etl lineage` and `--upstream` still lead to, among the `runs` newest
+ * they look at: the newest writer of each path that is still there, and back from it the
+ * writer of the content each of those read, as upstreamOf finds it. A path gone from disk is
+ * no one's question any more: its writers may go (git history keeps them).
+ */
+export function lineageAnchors(view: LedgerView, repo: string, runs = 10_000): LineageAnchor[] {
+  const writes = new Map<string, LineageEntry[]>(); // path -> its writes, newest first
+  const reads = new Map<string, LineageEntry[]>(); // step -> what it read
+  const stepKey = (e: LineageEntry) => `${e.run_id} ${e.step.role} ${e.step.index}`;
+  for (const e of entries(view, runs)) {
+    if (e.artifact.kind === 'external') continue;
+    const [map, key] = e.use === 'wrote' ? [writes, resolve(repo, e.artifact.path)] : [reads, stepKey(e)];
+    map.set(key, [...(map.get(key) ?? []), e]);
+  }
+  const anchors: LineageAnchor[] = [];
+  const seen = new Set<string>();
+  const keep = (writer: LineageEntry, why: string) => {
+    if (seen.has(stepKey(writer))) return;
+    seen.add(stepKey(writer));
+    anchors.push({ run_id: writer.run_id, why });
+    for (const read of reads.get(stepKey(writer)) ?? []) {
+      const before = position(writer);
+      const source = (writes.get(resolve(repo, read.artifact.path)) ?? []).find(
+        (w) => position(w) < before && (read.artifact.sha256 == null || w.artifact.sha256 === read.artifact.sha256),
+      );
+      if (source)
+        keep(
+          source,
+          `lineage: wrote the ${read.artifact.path} that run ${writer.run_id} step ${writer.step.index} (${writer.step.name}) read`,
+        );
+    }
+  };
+  for (const [target, [newest]] of writes)
+    if (newest && existsSync(target))
+      keep(newest, `lineage: newest writer of ${newest.artifact.path} (step ${newest.step.index} ${newest.step.name})`);
+  return anchors;
 }
 
 export interface StepSources {

@@ -19,6 +19,7 @@ import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
 import type { PushOptions, PushResult } from '../git/push.js';
 import { lastDoneSteps } from './earlier-runs.js';
 import { openRecorder } from './recorder.js';
+import type { RetentionOutcome } from './retention/after-run.js';
 import { noteUnrecorded } from './unrecorded.js';
 
 export interface RunSequenceOptions {
@@ -77,6 +78,8 @@ export interface RunOutcome {
   push?: PushResult;
   /** Committing or pushing failed after the run ended: the records are on disk. */
   ledgerError?: EtlError;
+  /** The sequence's retention, applied after its committed run (a failure is said here, never the run's). */
+  retention?: RetentionOutcome;
 }
 
 /**
@@ -296,6 +299,16 @@ async function recordInGit(outcome: RunOutcome, context: RunContext, git: GitQue
     const runCommit = await context.queueCommit(outcome.folder, outcome.run);
     await git.idle();
     outcome.commit = runCommit;
+    // Before the push, which then carries the prune too.
+    const retention = options.definitions.sequences.get(options.sequence)?.retention;
+    if (retention && runCommit)
+      outcome.retention = await (await import('./retention/after-run.js')).applyRetention(
+        ledger,
+        options.definitions.repo,
+        options.sequence,
+        retention,
+        env,
+      );
     if (options.push)
       outcome.push = await (await import('../git/push.js')).pushLedger(ledger, { env, ...options.push });
   } catch (error) {

@@ -25,6 +25,10 @@ function describe(event: DaemonEvent): string {
       return `reload ${count(event.sequences, 'scheduled sequence')}${reloadErrors(event)}`;
     case 'warning':
       return `warn   ${event.sequence} ${event.tick}: ${event.message}`;
+    case 'prune':
+      return event.error
+        ? `prune  retention of ${count(event.sequences, 'sequence')} not applied: ${event.error}`
+        : `prune  retention of ${count(event.sequences, 'sequence')}: removed ${count(event.removed, 'run')}${event.kept ? `, kept ${event.kept} older still pointed at` : ''}${event.commit ? ` (commit ${event.commit.slice(0, 12)})` : ''}`;
     case 'stop':
       return `stop   ${count(event.running, 'run')} still going, ${event.grace_ms} ms to end`;
   }

@@ -7,8 +7,9 @@
 // to stop(), cancelRuns() and reload().
 import { type FSWatcher, watch } from 'node:fs';
 import { join } from 'node:path';
-import { MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
+import { type Definitions, MODULES_FILE, SEQUENCES_DIR } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
+import { pruneLedger } from '../ledger/retention/prune.js';
 import { LedgerStore } from '../ledger/store.js';
 import { NotStartedNotices } from '../notify/run-outcome.js';
 import { claimer } from './claimer.js';
@@ -30,6 +31,8 @@ import { appendTick, tickEntry } from './tick-log.js';
  * definitions and claiming the tick (some 0.3 to 1.2 s) happen before the tick, not after.
  */
 const EARLY_START_MS = 5_000;
+/** The sequences' retention is applied at start and then once a day. */
+const RETENTION_EVERY_MS = 86_400_000;
 
 export interface DaemonOptions {
   repo: string;
@@ -72,6 +75,10 @@ export class Daemon {
   private stopped?: () => void;
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | undefined;
+  private definitions?: Definitions;
+  private retentionTimer: unknown;
+  /** The prune under way, waited for when stopping (it holds the git lock). */
+  private pruning: Promise<void> = Promise.resolve();
   /** Webhook posts about ticks whose run did not start (etl run tells about the others). */
   private readonly notStarted: NotStartedNotices;
 
@@ -120,6 +127,7 @@ export class Daemon {
       scheduler = this.scheduler = this.newScheduler(store, (sequence) => latestFullRunStart(store, sequence));
       await this.load();
       scheduler.catchUp();
+      this.applyRetention(store);
     } catch (error) {
       await scheduler?.stop(0);
       await endpoint?.close();
@@ -197,7 +205,41 @@ export class Daemon {
 
   private async load(): Promise<void> {
     const { definitions, invalid } = await loadForSchedule(this.options.repo, this.options.env);
+    this.definitions = definitions;
     this.scheduler?.load(definitions, invalid);
+  }
+
+  /**
+   * Each sequence's retention:, now and once a day, when the ticks' runs are committed (--commit):
+   * a run prunes its own sequence after it, and this ages out the sequences that run rarely.
+   */
+  private applyRetention(store: LedgerStore): void {
+    if (!this.options.runArgs.includes('--commit') || this.stopAsked) return;
+    const policies = [...(this.definitions?.sequences.values() ?? [])]
+      .filter((sequence) => sequence.retention !== undefined)
+      .map((sequence) => ({ sequence: sequence.name, policy: sequence.retention! }));
+    const { repo, env } = this.options;
+    const sequences = policies.length;
+    if (sequences > 0)
+      this.pruning = pruneLedger({ view: store.view, repo, policies, env }).then(
+        (result) =>
+          this.log({
+            event: 'prune',
+            sequences,
+            removed: result.removed.length,
+            kept: result.kept.length,
+            ...(result.commits[0] ? { commit: result.commits[0].commit } : {}),
+          }),
+        (error: unknown) =>
+          this.log({
+            event: 'prune',
+            sequences,
+            removed: 0,
+            kept: 0,
+            error: (error as Error).message ?? String(error),
+          }),
+      );
+    this.retentionTimer = this.clock.setTimeout(() => this.applyRetention(store), RETENTION_EVERY_MS);
   }
 
   private log(event: DaemonEvent): void {
@@ -237,6 +279,7 @@ export class Daemon {
   private beginStop(): void {
     for (const watcher of this.watchers) watcher.close();
     clearTimeout(this.reloadTimer);
+    this.clock.clearTimeout(this.retentionTimer);
     // The daemon's own webhook posts get the same grace as the runs, at the same time.
     const { graceMs } = this.options;
     let graceTimer: unknown;
@@ -248,7 +291,7 @@ export class Daemon {
       return this.notStarted.drop();
     });
     const stopped = () => this.stopped?.();
-    Promise.all([this.scheduler?.stop(graceMs), told]).then(stopped, stopped);
+    Promise.all([this.scheduler?.stop(graceMs), told, this.pruning]).then(stopped, stopped);
   }
 }
 

@@ -73,7 +73,9 @@ export type DaemonEvent =
       kept: string[];
       not_scheduled: string[];
     }
-  | { event: 'stop'; running: number; grace_ms: number };
+  | { event: 'stop'; running: number; grace_ms: number }
+  /** The daily retention of the sequences that say retention: (etl schedule --commit). */
+  | { event: 'prune'; sequences: number; removed: number; kept: number; commit?: string; error?: string };
 
 export interface SequenceStatus {
   schedule: string;
