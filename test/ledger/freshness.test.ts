@@ -3,14 +3,13 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test, type TestContext } from 'node:test';
-import { validate } from '../../src/definitions/validate.js';
 import { type Freshness, freshnessOf } from '../../src/ledger/freshness.js';
 import { LedgerStore } from '../../src/ledger/store.js';
 import type { RunRecord } from '../../src/runner/records.js';
 import type { SequencesAnswer } from '../../src/ui/api-types.js';
-import { startUiServer } from '../../src/ui/server.js';
 import { pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';
 import { writeRunRecords } from '../helpers/runs.js';
+import { uiServerOn } from '../helpers/ui-server.js';
 
 /** fresh ran just now; stale last succeeded on 2025-01-01 at 02:00; never only failed; plain sets no freshness. */
 async function repository(t: TestContext): Promise<string> {
@@ -94,14 +93,7 @@ test('etl status says which sequences are stale, in text and in --json', async (
 
 test("the UI's API gives each sequence's freshness, for the overview to show a stale one", async (t) => {
   const repo = await repository(t);
-  const { server, url } = await startUiServer({
-    repo,
-    store: new LedgerStore(repo),
-    port: 0,
-    now: () => new Date(),
-    definitions: async () => (await validate({ repo })).definitions,
-  });
-  t.after(() => server.close());
+  const url = await uiServerOn(t, repo);
   const body = await new Promise<string>((resolve, reject) => {
     request(`${url}api/sequences`, (res) => {
       let text = '';

@@ -5,12 +5,10 @@ import { readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { validate } from '../../src/definitions/validate.js';
-import { startUiServer } from '../../src/ui/server.js';
 import { git, initRepo } from '../helpers/git.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 import { findRunFolders, readRunFolder } from '../helpers/runs.js';
-import { LedgerStore } from '../../src/ledger/store.js';
+import { uiServerOn } from '../helpers/ui-server.js';
 
 const TOKEN = 'AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldA==';
 
@@ -70,14 +68,7 @@ test('a log linked to .git/config or /etc/passwd is never printed by etl logs, s
   // The older run's own logs are still printed.
   assert.match((await runCli(['logs', older.run.id, '1'], { cwd: repo })).stdout, /^ok\.sh/);
 
-  const { server, url } = await startUiServer({
-    repo,
-    store: new LedgerStore(repo),
-    port: 0,
-    now: () => new Date(),
-    definitions: async () => (await validate({ repo })).definitions,
-  });
-  t.after(() => server.close());
+  const url = await uiServerOn(t, repo);
   for (const step of ['1', '2']) {
     const reply = await get(url, `/api/runs/${id}/steps/${step}/log`);
     assert.equal(reply.status, 200);

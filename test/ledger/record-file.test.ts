@@ -5,11 +5,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { validate } from '../../src/definitions/validate.js';
-import { startUiServer } from '../../src/ui/server.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
 import { findRunFolders } from '../helpers/runs.js';
-import { LedgerStore } from '../../src/ledger/store.js';
+import { uiServerOn } from '../helpers/ui-server.js';
 
 /** Five runs of "good"; the newest four's records spoilt, each a different way. */
 async function spoiltLedger(t: TestContext) {
@@ -102,14 +100,7 @@ test('history, show, metrics, due, report, diff and run --skip-unchanged skip a 
 
 test("the UI's API answers 200 over a ledger with malformed records, and 404 for a run it cannot read", async (t) => {
   const { repo, unusableRuns, badStep } = await spoiltLedger(t);
-  const { server, url } = await startUiServer({
-    repo,
-    store: new LedgerStore(repo),
-    port: 0,
-    now: () => new Date(),
-    definitions: async () => (await validate({ repo })).definitions,
-  });
-  t.after(() => server.close());
+  const url = await uiServerOn(t, repo);
   const get = (path: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const { hostname, port } = new URL(url);

@@ -1,13 +1,11 @@
 // etl ui's /metrics over loopback, on a ledger made by real runs: what Prometheus reads.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { validate } from '../../src/definitions/validate.js';
-import { LedgerStore } from '../../src/ledger/store.js';
 import type { RunRecord } from '../../src/runner/records.js';
-import { startUiServer } from '../../src/ui/server.js';
 import { parseMetrics, scrape, sampleValue } from '../helpers/prometheus.js';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
 import { writeRunRecords } from '../helpers/runs.js';
+import { uiServerOn } from '../helpers/ui-server.js';
 
 const COUNTS = '#!/bin/sh\necho "rows_read=25" >> "$ETL_METRICS"\necho "source=the city" >> "$ETL_METRICS"\n';
 
@@ -35,14 +33,7 @@ function ledger(t: TestContext): string {
 }
 
 async function serve(t: TestContext, repo: string): Promise<string> {
-  const { server, url } = await startUiServer({
-    repo,
-    store: new LedgerStore(repo),
-    port: 0,
-    now: () => new Date(),
-    definitions: async () => (await validate({ repo })).definitions,
-  });
-  t.after(() => server.close());
+  const url = await uiServerOn(t, repo);
   return `${url}metrics`;
 }
 
