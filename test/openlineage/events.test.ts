@@ -2,7 +2,8 @@
 // from the repository, datasets from paths and URLs, the endpoint from ETL_OPENLINEAGE_URL, and
 // the events of a run that is still going.
 import assert from 'node:assert/strict';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { lineageEndpoint, openLineageTarget } from '../../src/openlineage/config.js';
 import { datasetName } from '../../src/openlineage/datasets.js';
@@ -38,7 +39,8 @@ test('a remote names the repository as host/owner/name, however it is written; a
   ])
     assert.equal(remoteName(url), 'github.com/acme/pipelines', url);
   assert.equal(remoteName('https://gitlab.example/group/sub/repo.git'), 'gitlab.example/group/sub/repo');
-  for (const url of ['/srv/git/repo.git', '../repo', 'file:///srv/git/repo.git', 'C:\\repos\\x'])
+  const bare = resolve('git/repo.git');
+  for (const url of [bare, '../repo', pathToFileURL(bare).href, 'C:\\repos\\x'])
     assert.equal(remoteName(url), undefined, url);
 });
 
@@ -53,9 +55,12 @@ test("the namespace: ETL_OPENLINEAGE_NAMESPACE, else GitHub Actions' repository,
   assert.equal(await jobNamespace(repo, { ...actions, ETL_OPENLINEAGE_NAMESPACE: ' prod ' }), 'prod');
 });
 
+/** A repository's root as the records know it: an absolute path, whatever this machine's are. */
+const ROOT = resolve('pipelines');
+
 test('datasets: a local path is a file by its absolute path; a URL its scheme and host, then its path, without credentials or query', () => {
   const cases: Array<[string, { namespace: string; name: string }]> = [
-    ['work/raw.csv', { namespace: 'file', name: '/repo/work/raw.csv' }],
+    ['work/raw.csv', { namespace: 'file', name: join(ROOT, 'work/raw.csv') }],
     ['/data/in.csv', { namespace: 'file', name: '/data/in.csv' }],
     ['file:///data/in.csv', { namespace: 'file', name: '/data/in.csv' }],
     ['s3://bucket/a/b.parquet', { namespace: 's3://bucket', name: 'a/b.parquet' }],
@@ -68,7 +73,7 @@ test('datasets: a local path is a file by its absolute path; a URL its scheme an
     ['https://api.example', { namespace: 'https://api.example', name: '/' }],
     ['sqlite:///out/x.db', { namespace: 'sqlite', name: '/out/x.db' }],
   ];
-  for (const [value, expected] of cases) assert.deepEqual(datasetName(value, '/repo'), expected, value);
+  for (const [value, expected] of cases) assert.deepEqual(datasetName(value, ROOT), expected, value);
 });
 
 test('ETL_OPENLINEAGE_URL is the server: /api/v1/lineage is added unless given; off without URL or file', () => {
@@ -118,7 +123,7 @@ test("a run still going has its START and its running steps' START only; a pendi
     [step(1, 'running', '2026-12-02T00:05:02.000Z'), step(2, 'pending', null), step(3, 'skipped', null)],
     {
       namespace: 'ns',
-      root: '/repo',
+      root: ROOT,
     },
   );
   assert.deepEqual(
@@ -129,7 +134,7 @@ test("a run still going has its START and its running steps' START only; a pendi
     (events[0]!.run.facets.nominalTime as unknown as { nominalStartTime: string }).nominalStartTime,
     run.trigger.tick,
   );
-  assert.deepEqual(events[1]!.outputs, [{ namespace: 'file', name: join('/repo', 'out.csv') }]);
+  assert.deepEqual(events[1]!.outputs, [{ namespace: 'file', name: join(ROOT, 'out.csv') }]);
   for (const event of events) assert.deepEqual(openLineageErrors(event), []);
 });
 
