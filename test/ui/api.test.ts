@@ -4,14 +4,13 @@ import { request } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { validate } from '../../src/definitions/validate.js';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
-import { allowedHost, startUiServer } from '../../src/ui/server.js';
+import { allowedHost } from '../../src/ui/server.js';
 import { networkInterfaces } from 'node:os';
 import { githubWeb, originWeb, runLinks } from '../../src/github/remote.js';
 import { git, initRepo } from '../helpers/git.js';
 import { pipelineRepo, runCli, startCli } from '../helpers/repo.js';
-import { LedgerStore } from '../../src/ledger/store.js';
+import { uiServerOn } from '../helpers/ui-server.js';
 
 const DEFINITIONS = {
   modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh 4' } },
@@ -47,18 +46,8 @@ function get(url: string, path: string, options: { method?: string; host?: strin
   });
 }
 
-async function serve(t: TestContext, repo: string) {
-  const { server, url } = await startUiServer({
-    repo,
-    remote: await originWeb(repo, process.env),
-    store: new LedgerStore(repo),
-    port: 0,
-    now: () => new Date(),
-    definitions: async () => (await validate({ repo })).definitions,
-  });
-  t.after(() => server.close());
-  return url;
-}
+const serve = async (t: TestContext, repo: string) =>
+  uiServerOn(t, repo, { remote: await originWeb(repo, process.env) });
 
 async function ledger(t: TestContext) {
   const repo = pipelineRepo(t, DEFINITIONS);

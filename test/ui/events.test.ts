@@ -2,12 +2,11 @@
 import assert from 'node:assert/strict';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { test, type TestContext } from 'node:test';
-import { startUiServer } from '../../src/ui/server.js';
 import { LedgerWatch } from '../../src/ui/watch.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipelineRepo, startCli } from '../helpers/repo.js';
-import { LedgerStore } from '../../src/ledger/store.js';
+import { uiServerOn } from '../helpers/ui-server.js';
 
 interface Stream {
   events: Array<{ event: string; data: string; id?: string }>;
@@ -53,17 +52,7 @@ function events(url: string, headers: Record<string, string> = {}): Promise<Stre
   });
 }
 
-async function serve(t: TestContext, repo: string) {
-  const { server, url } = await startUiServer({
-    repo,
-    store: new LedgerStore(repo),
-    port: 0,
-    now: () => new Date(),
-    definitions: async () => undefined,
-  });
-  t.after(() => server.close());
-  return url;
-}
+const serve = (t: TestContext, repo: string) => uiServerOn(t, repo, { definitions: async () => undefined });
 
 test('a run started while the page is open is told as it goes and as it ends, runs/ made after the server started', {
   timeout: 20_000,
