@@ -40,9 +40,18 @@ export function freshnessOf(
   sequence: Pick<SequenceDef, 'name' | 'freshness'>,
   now: Date,
 ): Freshness | undefined {
+  if (sequence.freshness === undefined) return undefined;
+  return judgeFreshness(sequence, lastSuccess(store, sequence.name), now);
+}
+
+/** The same, given its newest success (lastSuccess), for a caller that has it already. */
+export function judgeFreshness(
+  sequence: Pick<SequenceDef, 'freshness'>,
+  last: RunRecord | undefined,
+  now: Date,
+): Freshness | undefined {
   const ms = sequence.freshness === undefined ? undefined : parseDuration(sequence.freshness);
   if (ms === undefined || sequence.freshness === undefined) return undefined;
-  const last = lastSuccess(store, sequence.name);
   const endedAt = last?.finished_at ? Date.parse(last.finished_at) : undefined;
   const stale = endedAt === undefined || now.getTime() - endedAt > ms;
   return {

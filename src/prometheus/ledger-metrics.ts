@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { parseCron } from '../definitions/cron.js';
 import type { Definitions, SequenceDef } from '../definitions/model.js';
-import { freshnessOf, lastSuccess } from '../ledger/freshness.js';
+import { judgeFreshness, lastSuccess } from '../ledger/freshness.js';
 import type { LedgerStore } from '../ledger/store.js';
 import type { RunRecord } from '../runner/records.js';
 import { isSuccess, RUN_STATUSES } from '../runner/statuses.js';
@@ -100,10 +100,11 @@ export function ledgerMetrics(registry: Registry, sources: LedgerSources): () =>
     metrics.stepMetric.reset();
     for (const sequence of names) {
       metrics.running.set({ sequence }, tally.running(sequence));
-      const last = lastSuccess(store, sequence)?.finished_at;
-      if (last) metrics.lastSuccess.set({ sequence }, Date.parse(last) / 1000);
+      // Read once: the last-success gauge and the freshness both judge from it.
+      const last = lastSuccess(store, sequence);
+      if (last?.finished_at) metrics.lastSuccess.set({ sequence }, Date.parse(last.finished_at) / 1000);
       const def = definitions?.sequences.get(sequence);
-      if (def) sequenceSettings(metrics, store, def, now, intervals);
+      if (def) sequenceSettings(metrics, last, def, now, intervals);
       for (const { role, step, key, value } of stepMetrics.newest(store, sequence))
         metrics.stepMetric.set({ sequence, role, step, key }, value);
     }
@@ -131,7 +132,7 @@ function countRun(metrics: Metrics, run: RunRecord): void {
 /** What the definition sets: its schedule's interval, its freshness and whether it is stale. */
 function sequenceSettings(
   metrics: Metrics,
-  store: LedgerStore,
+  last: RunRecord | undefined,
   def: SequenceDef,
   now: Date,
   intervals: ScheduleIntervals,
@@ -139,7 +140,7 @@ function sequenceSettings(
   const sequence = def.name;
   const interval = def.schedule === undefined ? undefined : intervals.at(def.schedule, def.timezone ?? 'UTC', now);
   if (interval !== undefined) metrics.interval.set({ sequence }, interval / 1000);
-  const freshness = freshnessOf(store, def, now);
+  const freshness = judgeFreshness(def, last, now);
   if (!freshness) return;
   metrics.freshness.set({ sequence }, freshness.freshness_ms / 1000);
   metrics.stale.set({ sequence }, freshness.stale ? 1 : 0);
