@@ -9,6 +9,7 @@ import type { LedgerStore } from '../ledger/store.js';
 import { describeEnding, failedStep } from '../runner/labels.js';
 import { Redactor } from '../runner/logs.js';
 import type { RunRecord } from '../runner/records.js';
+import { withoutUrl } from '../url-host.js';
 
 export interface WebhookPayload {
   /** One line for chat tools. */
@@ -210,18 +211,6 @@ function redirectedTo(response: Response): string {
   } catch {
     return ' (redirected)';
   }
-}
-
-/** The message with the URL (as given and as parsed) replaced by its host. */
-function withoutUrl(message: string, url: string): string {
-  let host = '';
-  let href = url;
-  try {
-    ({ host, href } = new URL(url));
-  } catch {
-    // not a URL: nothing but the given text to take out
-  }
-  return message.split(url).join(host).split(href).join(host);
 }
 
 /** Waits `ms`; false when `signal` stopped the wait. */

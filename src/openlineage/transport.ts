@@ -3,6 +3,7 @@
 // and returns; a failure is counted and said once, when the run ends (finish()).
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { withoutUrl } from '../url-host.js';
 import type { OpenLineageTarget } from './config.js';
 import type { OpenLineageEvent } from './events.js';
 
@@ -111,12 +112,6 @@ export class LineageTransport {
     this.failed.http++;
     this.firstError.http ??= why;
   }
-}
-
-/** An error message with the endpoint (as given and as parsed) replaced by its host. */
-function withoutUrl(message: string, endpoint: string): string {
-  const { host, href } = new URL(endpoint);
-  return message.split(endpoint).join(host).split(href).join(host);
 }
 
 /** The file's folder, made if it is not there; one that cannot be made is said by the write that follows. */
