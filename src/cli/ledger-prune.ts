@@ -83,6 +83,8 @@ function report(result: PruneResult, dryRun: boolean, sequences: number, context
   for (const missing of result.missing) out(`could not keep ${missing}`);
   for (const left of result.leftOnDisk) out(`committed as removed, but still on disk: ${left}`);
   for (const { commit } of result.commits) out(`committed the prune: ${commit.slice(0, 12)}`);
+  for (const trash of result.emptying)
+    out(`the removed folders are out of the working tree; deleting them from ${trash} in the background`);
   const what = `${count(result.removed.length, 'run')} ${dryRun ? 'would be removed' : 'removed'}`;
   out(
     `${what} from ${count(sequences, 'sequence')}; ${result.kept.length} older kept, ${result.keptByPolicy} kept by the policy${dryRun ? ' (dry run: nothing changed)' : ''}`,
@@ -105,5 +107,6 @@ function asJson(result: PruneResult) {
     missing: result.missing,
     commits: result.commits.map((c) => c.commit),
     left_on_disk: result.leftOnDisk,
+    emptying: result.emptying,
   };
 }

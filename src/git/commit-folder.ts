@@ -1,14 +1,13 @@
 // Committing one folder by building objects: its files become blobs and trees spliced into
 // HEAD's tree, so the cost does not grow with history, and HEAD moves by compare-and-swap.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
 import { gitOperation, identityArgs, isInsideWorkTree, openGit, withIndexLock, type Env } from './git.js';
 import { withGitLock, type GitWorkOptions } from './lock.js';
-import { formatTree, objectId, parseTree, readObjects, writeObjects, type TreeEntry } from './objects.js';
+import { formatTree, objectId, parseTree, readObjects, writeObjects, writeTrees, type TreeEntry } from './objects.js';
 import { gitMessage } from './run-git.js';
 
 export interface CommitFolderOptions extends GitWorkOptions {
@@ -188,20 +187,4 @@ function spliceIntoHead(
   }
   writeTrees(repo, written, env);
   return child;
-}
-
-function writeTrees(repo: string, trees: Map<string, Buffer>, env: Env): void {
-  const dir = mkdtempSync(join(tmpdir(), 'etl-trees-'));
-  try {
-    const paths = [...trees].map(([id, content]) => {
-      const path = join(dir, id);
-      writeFileSync(path, content);
-      return path;
-    });
-    const ids = writeObjects(repo, 'tree', paths, env);
-    if (ids.join() !== [...trees.keys()].join())
-      throw new EtlError('git-failed', 'git computed other tree ids than expected');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

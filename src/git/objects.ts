@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EtlError } from '../errors.js';
 import type { Env } from './git.js';
 import { gitOutputSync } from './run-git.js';
 
@@ -76,4 +80,22 @@ export function writeObjects(repo: string, type: 'blob' | 'tree', paths: string[
     input: `${paths.join('\n')}\n`,
   });
   return ids.toString().trim().split('\n');
+}
+
+/** Writes tree objects (id -> content, ids computed here) with one git process, checking git agrees. */
+export function writeTrees(repo: string, trees: Map<string, Buffer>, env: Env = process.env): void {
+  if (trees.size === 0) return;
+  const dir = mkdtempSync(join(tmpdir(), 'etl-trees-'));
+  try {
+    const paths = [...trees].map(([id, content]) => {
+      const path = join(dir, id);
+      writeFileSync(path, content);
+      return path;
+    });
+    const ids = writeObjects(repo, 'tree', paths, env);
+    if (ids.join() !== [...trees.keys()].join())
+      throw new EtlError('git-failed', 'git computed other tree ids than expected');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

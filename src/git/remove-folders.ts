@@ -1,15 +1,16 @@
-// Committing the removal of many folders at once (etl ledger prune): the new tree is built in a
-// temporary index from HEAD's, less the folders' files, so the cost is a few git processes
-// whatever the number of folders, and neither the user's staged changes nor their other
-// files are touched. HEAD moves by compare-and-swap, as a run's commit does (commit-folder.ts).
-import { mkdtempSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+// Committing the removal of many folders at once (etl ledger prune): the new tree is HEAD's
+// with the folders' entries left out, built from the trees along their paths only, so the
+// cost is a few git processes whatever the number of folders and files, and neither the
+// user's staged changes nor their other files are touched. HEAD moves by compare-and-swap, as
+// a run's commit does (commit-folder.ts); the folders leave the working tree by trash.ts.
+import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
-import { type Env, gitOperation, identityArgs, isInsideWorkTree, openGit } from './git.js';
+import { type Env, gitOperation, identityArgs, isInsideWorkTree, openGit, withIndexLock } from './git.js';
 import { type GitWorkOptions, withGitLock } from './lock.js';
+import { formatTree, objectId, parseTree, readObjects, type TreeEntry, writeTrees } from './objects.js';
 import { gitMessage, runGit } from './run-git.js';
+import { discardFolders } from './trash.js';
 
 export interface FolderRemoval extends GitWorkOptions {
   env?: Env;
@@ -28,11 +29,13 @@ export interface Removed {
   commit?: string;
   /** Folders still on disk after the commit (a file that could not be deleted), for a message. */
   leftOnDisk: string[];
+  /** Where the removed folders are being deleted by a background process, if they are. */
+  emptying?: string;
 }
 
 /**
  * Commits the removal of `folders` (relative to `repo`, under `base`) from HEAD, as one
- * commit, then drops their files from the index and deletes them from disk.
+ * commit, then drops their files from the index and takes them out of the working tree.
  */
 export async function commitFolderRemoval(repo: string, folders: string[], options: FolderRemoval): Promise<Removed> {
   return gitOperation('removing folders from git', async () => {
@@ -46,35 +49,38 @@ export async function commitFolderRemoval(repo: string, folders: string[], optio
       'pruning the ledger',
       async () => {
         const identity = await identityArgs(git, env);
-        const { files, ...removed } = await removeUnderLock(repo, new Set(folders), identity, { ...options, env });
-        if (removed.commit) removed.leftOnDisk = deleteFolders(repo, files, folders, options.base);
-        return removed;
+        const commit = await removeUnderLock(repo, git, folders, identity, { ...options, env });
+        if (!commit) return { leftOnDisk: [] };
+        const { left, emptying } = discardFolders(repo, folders, options.base);
+        return { commit, leftOnDisk: left, ...(emptying ? { emptying } : {}) };
       },
       options,
     );
   });
 }
 
+/** The commit that removed the folders from HEAD, or undefined when HEAD had none of them. */
 async function removeUnderLock(
   repo: string,
-  folders: Set<string>,
+  git: SimpleGit,
+  folders: string[],
   identity: string[],
   options: FolderRemoval & { env: Env },
-): Promise<Removed & { files: string[] }> {
+): Promise<string | undefined> {
   const { env } = options;
   const deadline = Date.now() + (options.casWaitMs ?? 60_000);
   for (let attempt = 1; ; attempt++) {
     const head = (await runGit(repo, ['rev-parse', '--verify', '--quiet', 'HEAD'], { env })).stdout.trim();
-    const files = await filesUnder(repo, head, folders, env);
-    if (files.length === 0) return { files: [], leftOnDisk: [] };
-    const removal = files.map((file) => `0 ${'0'.repeat(40)}\t${file}\0`).join('');
-    const tree = await treeWithout(repo, head, removal, env);
-    const commit = (await git(repo, [...identity, 'commit-tree', tree, '-p', head, '-m', options.message], env)).trim();
+    const tree = head ? treeWithout(repo, head, folders, env) : undefined;
+    if (tree === undefined) return undefined;
+    const commit = (
+      await gitOut(repo, [...identity, 'commit-tree', tree, '-p', head, '-m', options.message], env)
+    ).trim();
     // Moves HEAD (or the branch it names) only if it is still where we read it.
     const moved = await runGit(repo, ['update-ref', '-m', options.reflog, 'HEAD', commit, head], { env });
     if (moved.code === 0) {
-      await dropFromIndex(repo, removal, env, options.lockWaitMs ?? 30_000);
-      return { commit, files, leftOnDisk: [] };
+      await forgetInIndex(git, head, commit, options.lockWaitMs ?? 30_000);
+      return commit;
     }
     // Retried only when someone else moved HEAD meanwhile; any other refusal (a hook) is final.
     const now = (await runGit(repo, ['rev-parse', '--verify', '--quiet', 'HEAD'], { env })).stdout.trim();
@@ -110,9 +116,9 @@ export async function folderStates(repo: string, parents: string[], depth: numbe
   const head = (await runGit(repo, ['rev-parse', '--verify', '--quiet', 'HEAD'], { env })).stdout.trim();
   if (head === '' || parents.length === 0) return states;
   const prefix = (path: string) => path.split('/').slice(0, depth).join('/');
-  const trees = await git(repo, ['ls-tree', '-r', '-t', '-z', '--name-only', head, '--', ...parents], env);
+  const trees = await gitOut(repo, ['ls-tree', '-r', '-t', '-z', '--name-only', head, '--', ...parents], env);
   for (const path of trees.split('\0')) if (path.split('/').length === depth) states.committed.add(path);
-  const status = await git(
+  const status = await gitOut(
     repo,
     ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', ...parents],
     env,
@@ -122,102 +128,84 @@ export async function folderStates(repo: string, parents: string[], depth: numbe
   return states;
 }
 
-/** HEAD's files inside the folders (one listing of the base folders they are in, filtered here). */
-async function filesUnder(repo: string, head: string, folders: Set<string>, env: Env): Promise<string[]> {
-  if (!head) return [];
-  const depth = [...folders][0]?.split('/').length ?? 0;
-  // Listing runs/<sequence> for each sequence involved: pathspecs by the thousand would be matched one by one.
-  const parents = [...new Set([...folders].map((folder) => folder.split('/').slice(0, 2).join('/')))];
-  const listing = await git(repo, ['ls-tree', '-r', '-z', '--name-only', head, '--', ...parents], env);
-  return listing.split('\0').filter((file) => file !== '' && folders.has(file.split('/').slice(0, depth).join('/')));
-}
-
-/** HEAD's tree less the removed files, built in a temporary index. */
-async function treeWithout(repo: string, head: string, removal: string, env: Env): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'etl-prune-'));
-  const indexFile = join(dir, 'index');
-  try {
-    await git(repo, ['read-tree', head], env, { indexFile });
-    await git(repo, ['update-index', '-z', '--index-info'], env, { indexFile, input: removal });
-    return (await git(repo, ['write-tree'], env, { indexFile })).trim();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** A folder path, one name a level: where the removed folders are. */
+interface PathNode {
+  children: Map<string, PathNode>;
+  /** This folder is one of those removed. */
+  removed: boolean;
 }
 
 /**
- * The user's index forgets the removed files (and nothing else), waiting while another git
- * process holds index.lock; the lock is never removed (a live git process owns it).
+ * HEAD's tree less the folders, or undefined when HEAD has none of them. Only the trees above
+ * a removed folder are read (one git process) and rebuilt; the new ones are written with one
+ * more. A folder removed whole is one entry left out of its parent, whatever it holds.
  */
-async function dropFromIndex(repo: string, removal: string, env: Env, waitMs: number): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-    const outcome = await runGit(repo, ['update-index', '-z', '--index-info'], { env, input: removal });
-    if (outcome.code === 0) return;
-    if (!/index\.lock/.test(outcome.stderr) || Date.now() + delay > deadline)
-      throw new EtlError(
-        'index-locked',
-        `the prune is committed, but the index still lists the removed files (${gitMessage(outcome.stderr)}): "git reset -q" puts it right`,
-      );
-    await sleep(delay);
-  }
-}
-
-/**
- * Deletes the removed files from disk, folder after folder (each one's files, its subfolders,
- * itself: what one folder holds is deleted while its entries are at hand, as rm -r does), then
- * the folders above them left empty, up to `base`/<name>. Git listed the files: nothing is read
- * twice, as rmSync's recursive walk would. A folder that is not empty then (a file git does not
- * track, an ignored one) is removed whole; one that cannot be is returned.
- */
-function deleteFolders(repo: string, files: string[], removed: string[], base: string): string[] {
-  const depth = removed[0]?.split('/').length ?? 0;
-  const byFolder = new Map<string, string[]>();
-  for (const file of files) {
-    const folder = file.split('/').slice(0, depth).join('/');
-    byFolder.set(folder, [...(byFolder.get(folder) ?? []), file]);
-  }
-  const left: string[] = [];
-  const parents = new Set<string>();
-  for (const [folder, inside] of byFolder) {
-    const subfolders = new Set<string>();
-    for (const file of inside) {
-      try {
-        unlinkSync(join(repo, file));
-      } catch {
-        // gone already, or left for the rmdir below to notice
+function treeWithout(repo: string, head: string, folders: string[], env: Env): string | undefined {
+  const root: PathNode = { children: new Map(), removed: false };
+  const above: string[] = ['']; // the paths of the trees to read, '' for the root
+  for (const folder of folders) {
+    let node = root;
+    folder.split('/').forEach((name, i, names) => {
+      let child = node.children.get(name);
+      if (!child) {
+        child = { children: new Map(), removed: false };
+        node.children.set(name, child);
+        if (i < names.length - 1) above.push(names.slice(0, i + 1).join('/'));
       }
-      for (let up = dirname(file); up !== folder; up = dirname(up)) subfolders.add(up);
-    }
-    try {
-      for (const sub of [...subfolders].sort((a, b) => b.length - a.length)) rmdirSync(join(repo, sub));
-      rmdirSync(join(repo, folder));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') removeWhole(repo, folder, left);
-    }
-    for (let up = dirname(folder); up.split('/').length > base.split('/').length + 1; up = dirname(up)) parents.add(up);
+      node = child;
+    });
+    node.removed = true;
   }
-  // Deepest first: a day's folder before its month's; one with runs kept stays.
-  for (const parent of [...parents].sort((a, b) => b.length - a.length)) {
-    try {
-      rmdirSync(join(repo, parent));
-    } catch {
-      // not empty, or gone
+  const specOf = (path: string) => (path === '' ? `${head}^{tree}` : `${head}:${path}`);
+  const trees = readObjects(repo, above.map(specOf), env);
+  const written = new Map<string, Buffer>();
+  /** The id of the tree at `path` once rebuilt, or null when nothing is left in it. */
+  const rebuild = (node: PathNode, path: string, content: Buffer): string | null => {
+    const entries: TreeEntry[] = [];
+    for (const entry of parseTree(content)) {
+      const child = entry.mode === '40000' ? node.children.get(entry.name) : undefined;
+      if (child?.removed) continue;
+      const childPath = path === '' ? entry.name : `${path}/${entry.name}`;
+      const inside = child ? trees.get(specOf(childPath)) : undefined;
+      const id = inside?.type === 'tree' ? rebuild(child!, childPath, inside.content) : entry.id;
+      if (id !== null) entries.push({ ...entry, id });
     }
-  }
-  return left;
+    if (entries.length === 0 && path !== '') return null;
+    const tree = formatTree(entries);
+    const id = objectId('tree', tree);
+    written.set(id, tree);
+    return id;
+  };
+  const headTree = trees.get(specOf(''));
+  if (!headTree) throw new EtlError('git-failed', `git could not read the tree of HEAD (${head})`);
+  const tree = rebuild(root, '', headTree.content)!;
+  if (tree === objectId('tree', headTree.content)) return undefined;
+  // The trees that did not change are in git already.
+  const existing = new Set([...trees.values()].map((object) => objectId('tree', object.content)));
+  writeTrees(repo, new Map([...written].filter(([id]) => !existing.has(id))), env);
+  return tree;
 }
 
-function removeWhole(repo: string, folder: string, left: string[]): void {
+/**
+ * The user's index forgets the removed files and nothing else (what they staged stays
+ * staged, the stat data of the rest is kept): a two-tree read-tree from the old HEAD to the
+ * new one, waiting while another git process holds index.lock.
+ */
+async function forgetInIndex(git: SimpleGit, head: string, commit: string, waitMs: number): Promise<void> {
   try {
-    rmSync(join(repo, folder), { recursive: true, force: true });
-  } catch {
-    left.push(folder);
+    await withIndexLock(() => git.raw(['read-tree', '-m', head, commit]), waitMs);
+  } catch (error) {
+    throw new EtlError(
+      'index-locked',
+      `the prune is committed, but the index still lists the removed files (${gitMessage(error)}): "git read-tree -m ${head.slice(0, 12)} HEAD" puts it right`,
+      undefined,
+      { cause: error },
+    );
   }
 }
 
 /** git's output, or an EtlError with its words. */
-async function git(
+async function gitOut(
   repo: string,
   args: string[],
   env: Env,

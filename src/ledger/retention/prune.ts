@@ -38,6 +38,8 @@ export interface PruneResult {
   commits: Array<{ root: string; commit: string }>;
   /** Folders committed as removed that could not be deleted from disk. */
   leftOnDisk: string[];
+  /** Where a background process is deleting the removed folders, gone from the working tree already. */
+  emptying: string[];
 }
 
 /** "keep_runs 500", "keep_days 90". */
@@ -70,6 +72,7 @@ export async function pruneLedger(options: PruneOptions): Promise<PruneResult> {
     missing: [],
     commits: [],
     leftOnDisk: [],
+    emptying: [],
   };
   if (candidates.length === 0) return result;
   const states = await statesByRoot(candidates, env);
@@ -122,6 +125,7 @@ async function removeRuns(result: PruneResult, options: PruneOptions, env: Env):
     );
     if (removed.commit) result.commits.push({ root, commit: removed.commit });
     result.leftOnDisk.push(...removed.leftOnDisk);
+    if (removed.emptying) result.emptying.push(removed.emptying);
   }
 }
 
