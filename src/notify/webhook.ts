@@ -9,7 +9,7 @@ import type { LedgerStore } from '../ledger/store.js';
 import { describeEnding, failedStep } from '../runner/labels.js';
 import { Redactor } from '../runner/logs.js';
 import type { RunRecord } from '../runner/records.js';
-import { withoutUrl } from '../url-host.js';
+import { parseHttpUrl, withoutUrl } from '../url-host.js';
 
 export interface WebhookPayload {
   /** One line for chat tools. */
@@ -230,22 +230,20 @@ function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
 }
 
 /**
- * A webhook URL as given: http(s) only, without a user name or password (fetch refuses to
- * send those, and they would be printed with it). What is wrong is said with the URL's host
- * only: its path, query and user part often hold a token.
+ * What is wrong with a webhook URL as given (http(s) only, no user name or password), said with
+ * the URL's host only: its path, query and user part often hold a token.
  */
 export function checkWebhookUrl(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return /^[a-z][a-z0-9+.-]*:\/\//i.test(value)
-      ? 'a webhook is an http(s) URL, got something that is not a URL'
-      : 'a webhook is an http(s) URL, got one without http:// or https:// in front';
+  const url = parseHttpUrl(value);
+  if (url instanceof URL) return undefined;
+  switch (url.kind) {
+    case 'no-scheme':
+      return 'a webhook is an http(s) URL, got one without http:// or https:// in front';
+    case 'not-a-url':
+      return 'a webhook is an http(s) URL, got something that is not a URL';
+    case 'not-http':
+      return `a webhook is an http(s) URL, got a ${url.protocol} URL (to ${url.host})`;
+    case 'credentials':
+      return `the webhook to ${url.host} has a user name or password in its URL (before an "@"): refused, as fetch will not send it; give the URL the service gives, with its token in the path or query`;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    return `a webhook is an http(s) URL, got a ${url.protocol} URL (to ${url.host || 'no host'})`;
-  if (url.username || url.password)
-    return `the webhook to ${url.host} has a user name or password in its URL (before an "@"): refused, as fetch will not send it; give the URL the service gives, with its token in the path or query`;
-  return undefined;
 }

@@ -2,6 +2,7 @@
 // HTTP endpoint such as Marquez's API) or ETL_OPENLINEAGE_FILE (JSON lines) is set.
 import { resolve } from 'node:path';
 import { EtlError } from '../errors.js';
+import { type HttpUrlProblem, parseHttpUrl } from '../url-host.js';
 
 export interface OpenLineageTarget {
   /** Where each event is POSTed: ETL_OPENLINEAGE_URL followed by /api/v1/lineage. */
@@ -30,35 +31,27 @@ export function openLineageTarget(env: Record<string, string | undefined>, cwd: 
   return target;
 }
 
+/** What is wrong with ETL_OPENLINEAGE_URL, after its name; the host only, never the rest. */
+function lineageUrlProblem(problem: HttpUrlProblem): string {
+  switch (problem.kind) {
+    case 'no-scheme':
+      return 'has no http:// or https:// in front: expected the address of an OpenLineage server, such as http://localhost:5000';
+    case 'not-a-url':
+      return 'is not a URL: expected the http(s) address of an OpenLineage server, such as http://localhost:5000';
+    case 'not-http':
+      return `is a ${problem.protocol} URL (to ${problem.host}): expected http:// or https://`;
+    case 'credentials':
+      return `(to ${problem.host}) has a user name or password in it (before an "@"): refused, as it would be sent and shown with the URL; give the key in ETL_OPENLINEAGE_API_KEY`;
+  }
+}
+
 /**
  * ETL_OPENLINEAGE_URL as the endpoint to POST to: http(s) only, without a user name or
  * password (the key goes in ETL_OPENLINEAGE_API_KEY). What is wrong is said with the host only.
  */
 export function lineageEndpoint(value: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
-    throw new EtlError(
-      'usage',
-      'ETL_OPENLINEAGE_URL has no http:// or https:// in front: expected the address of an OpenLineage server, such as http://localhost:5000',
-    );
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new EtlError(
-      'usage',
-      'ETL_OPENLINEAGE_URL is not a URL: expected the http(s) address of an OpenLineage server, such as http://localhost:5000',
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new EtlError(
-      'usage',
-      `ETL_OPENLINEAGE_URL is a ${url.protocol} URL (to ${url.host || 'no host'}): expected http:// or https://`,
-    );
-  if (url.username || url.password)
-    throw new EtlError(
-      'usage',
-      `ETL_OPENLINEAGE_URL (to ${url.host}) has a user name or password in it (before an "@"): refused, as it would be sent and shown with the URL; give the key in ETL_OPENLINEAGE_API_KEY`,
-    );
+  const url = parseHttpUrl(value);
+  if (!(url instanceof URL)) throw new EtlError('usage', `ETL_OPENLINEAGE_URL ${lineageUrlProblem(url)}`);
   // The server's address, or the endpoint itself: both are taken.
   const path = url.pathname.replace(/\/+$/, '');
   url.pathname = path.endsWith(LINEAGE_PATH) ? path : `${path}${LINEAGE_PATH}`;

@@ -154,6 +154,12 @@ test('a webhook URL with a user name or password is refused at start, by host; a
     /--webhook: a webhook is an http\(s\) URL, got one without http:\/\/ or https:\/\/ in front/,
   );
   assert.doesNotMatch(bare.stderr, /T0KEN/);
+  // A host and port without a scheme: a URL parser takes "hooks.example.org:" for one.
+  const hostPort = await runCli(['run', 's', '--webhook', 'hooks.example.org:8080/T0KEN'], { cwd: repo });
+  assert.match(
+    hostPort.stderr,
+    /--webhook: a webhook is an http\(s\) URL, got one without http:\/\/ or https:\/\/ in front/,
+  );
 
   // A redirect is an answer: said with the host it points to, never followed or asked again.
   const moved = await receiver(t, [{ status: 302, location: 'https://elsewhere.example/new?token=zzz' }]);
