@@ -1,5 +1,5 @@
 import { formatMetrics } from '../runner/metrics.js';
-import { describeEnding, stepHow, stepPosition } from '../runner/labels.js';
+import { describeEnding, linkedStep, stepHow, stepPosition } from '../runner/labels.js';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
 import { EtlError, ExitCode } from '../errors.js';
@@ -43,12 +43,12 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
       ...(run.resumed_from ? [`resumed  run ${run.resumed_from}, from step ${run.selection?.from ?? '?'}`] : []),
       ...(run.parent_run
         ? [
-            `parent   run ${run.parent_run.run_id} of ${run.parent_run.sequence}, its step ${run.parent_run.step} (${run.parent_run.step_name})`,
+            `parent   run ${run.parent_run.run_id} of ${run.parent_run.sequence}, its step ${linkedStep(run.parent_run)}`,
           ]
         : []),
       ...(run.child_runs ?? []).map(
         (child, i) =>
-          `${i === 0 ? 'children ' : '         '}run ${child.run_id} of ${child.sequence}, from step ${child.step}`,
+          `${i === 0 ? 'children ' : '         '}run ${child.run_id} of ${child.sequence}, from step ${linkedStep(child)}`,
       ),
       ...(run.error ? [`error    ${run.error}`] : []),
       ...(run.max_parallel === undefined

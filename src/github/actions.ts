@@ -7,7 +7,7 @@ import { formatDuration } from '../definitions/duration.js';
 import { graphLevels } from '../definitions/graph.js';
 import type { LedgerStore } from '../ledger/store.js';
 import type { RunObserver } from '../runner/engine.js';
-import { describeEnding, stepLabel, stepPosition } from '../runner/labels.js';
+import { describeEnding, linkedStep, stepLabel, stepPosition } from '../runner/labels.js';
 import type { RunRecord, StepRecord } from '../runner/records.js';
 
 export function inActions(env: Record<string, string | undefined>): boolean {
@@ -99,9 +99,9 @@ export function runSummary(run: RunRecord, folder: string, store: LedgerStore): 
   text += `| # | step | module | status | duration | exit |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
   text += graphSummary(run);
   if (run.parent_run)
-    text += `\nCalled by step ${run.parent_run.step} (${cell(run.parent_run.step_name)}) of run \`${run.parent_run.run_id}\` of \`${run.parent_run.sequence}\`.\n`;
+    text += `\nCalled by step ${cell(linkedStep(run.parent_run))} of run \`${run.parent_run.run_id}\` of \`${run.parent_run.sequence}\`.\n`;
   for (const child of run.child_runs ?? [])
-    text += `\nStep ${child.step} ran \`${child.sequence}\` as run \`${child.run_id}\`.\n`;
+    text += `\nStep ${linkedStep(child)} ran \`${child.sequence}\` as run \`${child.run_id}\`.\n`;
   for (const step of run.steps.filter((s) => s.status === 'failed' || s.status === 'timed_out')) {
     const tail = logTail(store, join(store.writeRoot, folder), step.record);
     if (tail) text += `\n${foldedLog(`last lines of ${cell(step.name)}'s log`, tail)}\n`;

@@ -293,7 +293,7 @@ function linkChildRuns({ run, options }: RunState, record: StepRecord, sequence:
     ];
     if (runId === undefined) continue;
     record.child_run = runId;
-    run.child_runs = [...(run.child_runs ?? []), { run_id: runId, sequence, step: record.index }];
+    run.child_runs = [...(run.child_runs ?? []), { run_id: runId, sequence, step: record.index, role: record.role }];
   }
 }
 
@@ -353,7 +353,7 @@ function moduleSpec(
     env: {
       ...(planned.call === undefined ? {} : runnerTokens(options.env)),
       ...planned.env,
-      ...wrapperEnv(plan, planned, attempt, { ...options, metrics, outputs }),
+      ...wrapperEnv(plan, planned, role, attempt, { ...options, metrics, outputs }),
       ...extraEnv,
     },
   };

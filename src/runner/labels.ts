@@ -5,6 +5,12 @@ export function stepPosition(step: Pick<StepRecord, 'role' | 'index'>): string {
   return `${step.role === 'step' ? '' : `${step.role} `}${step.index}`;
 }
 
+/** The step of another run that a link names: "2 (clean)", "on_failure 1 (notify)". */
+export function linkedStep(link: { step: number; role?: StepRecord['role']; step_name?: string }): string {
+  const position = stepPosition({ role: link.role ?? 'step', index: link.step });
+  return link.step_name === undefined ? position : `${position} (${link.step_name})`;
+}
+
 /** A step as lists show it: "2. clean", "on_failure 1. notify". */
 export function stepTitle(step: Pick<StepRecord, 'role' | 'index' | 'name'>): string {
   return `${stepPosition(step)}. ${step.name}`;

@@ -110,6 +110,9 @@ export const ParentRun = z
     run_id: z.string(),
     sequence: z.string(),
     step: z.int().min(1).describe("The index of the parent's step that started this run"),
+    role: Role.optional().describe(
+      'The list that step is in: step, or a handler (absent in records written before 0.1.0 had it: step)',
+    ),
     step_name: z.string(),
   })
   .meta({ id: 'ParentRun' });
@@ -119,6 +122,7 @@ export const ChildRun = z
     run_id: z.string(),
     sequence: z.string(),
     step: z.int().min(1).describe('The index of the call step that started it'),
+    role: Role.optional().describe('The list that step is in: step, or a handler (absent: step)'),
   })
   .meta({ id: 'ChildRun' });
 

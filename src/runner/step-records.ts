@@ -169,6 +169,7 @@ export function summaryLine(step: StepRecord, record: string): StepSummary {
 export function wrapperEnv(
   plan: Plan,
   step: PlannedStep,
+  role: Role,
   attempt: number,
   ids: { runId: string; scratch: string; metrics?: string; outputs?: string },
 ): Record<string, string> {
@@ -180,6 +181,8 @@ export function wrapperEnv(
     ETL_RUN_ID: ids.runId,
     ETL_SEQUENCE: plan.sequence,
     ETL_STEP: String(step.index),
+    // Which list the step is in: a call step's child run links back to it by this and ETL_STEP.
+    ETL_STEP_ROLE: role,
     ETL_STEP_NAME: step.name,
     ETL_MODULE: step.module,
     ETL_INPUT: step.input ?? '',

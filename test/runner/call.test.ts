@@ -65,7 +65,13 @@ test('a call step runs the other sequence as a child run: same tick, its params 
   assert.equal(child.run.status, 'succeeded');
   assert.equal(child.run.tick, '2026-03-04T05:06:07.000Z');
   assert.deepEqual(child.run.params, { region: 'south-2026-03-04' });
-  assert.deepEqual(child.run.parent_run, { run_id: parent.run.id, sequence: 'parent', step: 2, step_name: 'sub' });
+  assert.deepEqual(child.run.parent_run, {
+    run_id: parent.run.id,
+    sequence: 'parent',
+    step: 2,
+    role: 'step',
+    step_name: 'sub',
+  });
   // Its module sees its own params only: the parent step's ETL_PARAM_DAY is not passed on.
   assert.match(
     log(child.folder, child.steps[0]!),
@@ -78,7 +84,7 @@ test('a call step runs the other sequence as a child run: same tick, its params 
   assert.equal(sub.module, 'child');
   assert.equal(sub.child_run, child.run.id);
   assert.equal(parent.run.steps[1]!.child_run, child.run.id);
-  assert.deepEqual(parent.run.child_runs, [{ run_id: child.run.id, sequence: 'child', step: 2 }]);
+  assert.deepEqual(parent.run.child_runs, [{ run_id: child.run.id, sequence: 'child', step: 2, role: 'step' }]);
   assert.deepEqual(sub.argv.slice(2), [
     'run',
     'child',
@@ -124,6 +130,35 @@ test('a child run that fails fails its call step: the parent stops, runs its err
   );
   assert.equal(steps[1]!.child_run, child[0]!.run.id);
   assert.deepEqual(child[0]!.run.parent_run?.run_id, run.id);
+});
+
+test("a call step of a handler is linked as that handler's step, both ways", async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: {
+      child: [{ module_name: 'ok' }],
+      parent: { steps: [{ name: 'boom', run: 'false' }], on_failure: [{ name: 'tell', call: 'child' }] },
+    },
+  });
+  const result = await runCli(['run', 'parent'], { cwd: repo });
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  const { parent, child } = runsOf(repo);
+  const [parentId, childId] = [parent[0]!.run.id, child[0]!.run.id];
+  assert.deepEqual(child[0]!.run.parent_run, {
+    run_id: parentId,
+    sequence: 'parent',
+    step: 1,
+    role: 'on_failure',
+    step_name: 'tell',
+  });
+  assert.deepEqual(parent[0]!.run.child_runs, [{ run_id: childId, sequence: 'child', step: 1, role: 'on_failure' }]);
+  const shown = await runCli(['show', parentId], { cwd: repo });
+  assert.match(shown.stdout, new RegExp(`^children run ${childId} of child, from step on_failure 1$`, 'm'));
+  const shownChild = await runCli(['show', childId], { cwd: repo });
+  assert.match(
+    shownChild.stdout,
+    new RegExp(`^parent   run ${parentId} of parent, its step on_failure 1 \\(tell\\)$`, 'm'),
+  );
 });
 
 test('stopping the parent stops its child run: both are recorded cancelled and no process is left', async (t) => {

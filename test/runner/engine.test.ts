@@ -140,8 +140,9 @@ test('record builders: secrets masked in argv and paths; the wrapper environment
   assert.deepEqual(record.argv, ['ok.sh', '--input', 'db://u:***@h/x']);
   assert.equal(record.input, 'db://u:***@h/x');
   assert.equal(record.log.path, 'logs/02-ok.log');
-  const env = wrapperEnv(plan([planned]), planned, 3, { runId: 'r', scratch: '/tmp/s' });
+  const env = wrapperEnv(plan([planned]), planned, 'on_failure', 3, { runId: 'r', scratch: '/tmp/s' });
   assert.equal(env.ETL_STEP, '2');
+  assert.equal(env.ETL_STEP_ROLE, 'on_failure');
   assert.equal(env.ETL_ATTEMPT, '3');
   assert.equal(env.ETL_RUN_DIR, '/tmp/s');
   assert.equal(env.ETL_CONFIG, '');

@@ -107,6 +107,7 @@ test('every module gets the wrapper environment, an argv passed intact, the repo
     ETL_SEQUENCE: 'envs',
     ETL_STEP: '1',
     ETL_STEP_NAME: 'first',
+    ETL_STEP_ROLE: 'step',
     ETL_MODULE: 'dump',
     ETL_INPUT: 'in put/"quoted" file.csv',
     ETL_OUTPUT: 'dump.json',

@@ -234,16 +234,22 @@ test("a run's page says what started it, the tick it was for and its params", {
   assert.deepEqual(errors, []);
 });
 
-test("a call step's run and its child run link to each other on their pages", {
+test("a call step's run and its child run link to each other on their pages, a handler's call step too", {
   skip: NO_BROWSER,
   timeout: 60_000,
 }, async (t) => {
   const repo = pipelineRepo(t, {
     modules: { ok: { cmd: './modules/ok.sh' } },
-    sequences: { child: [{ module_name: 'ok' }], parent: [{ module_name: 'ok' }, { name: 'sub', call: 'child' }] },
+    sequences: {
+      child: [{ module_name: 'ok' }],
+      parent: {
+        steps: [{ module_name: 'ok' }, { name: 'sub', call: 'child' }, { name: 'boom', run: 'false' }],
+        on_failure: [{ name: 'tell', call: 'child' }],
+      },
+    },
   });
   const ran = await runCli(['run', 'parent', '--json'], { cwd: repo, env: { GITHUB_ACTIONS: '' } });
-  assert.equal(ran.code, 0, ran.stderr);
+  assert.equal(ran.code, 1, ran.stderr);
   const parent = JSON.parse(ran.stdout) as RunRecord;
   const child = parent.child_runs![0]!.run_id;
   const { url } = await startUi(t, repo);
@@ -260,5 +266,15 @@ test("a call step's run and its child run link to each other on their pages", {
   await page.click('.run-facts .parent-run a');
   await page.waitForSelector('tr[data-step="step-2"] .child-run');
   assert.match(page.url(), new RegExp(`runs/${parent.id}#step-step-2$`));
+
+  // The handler's call step: its child links back to that step, not to step 1 of the steps.
+  const handlerChild = parent.child_runs![1]!.run_id;
+  await page.click('tr[data-step="on_failure-1"] .child-run a');
+  await page.waitForSelector(`.run-facts .parent-run a`);
+  assert.match(page.url(), new RegExp(`runs/${handlerChild}$`));
+  assert.equal(await page.textContent('.run-facts .parent-run'), 'called by parent step on_failure 1 (tell)');
+  await page.click('.run-facts .parent-run a');
+  await page.waitForSelector('tr[data-step="on_failure-1"] .child-run');
+  assert.match(page.url(), new RegExp(`runs/${parent.id}#step-on_failure-1$`));
   assert.deepEqual(errors, []);
 });
