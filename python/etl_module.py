@@ -390,6 +390,7 @@ class RunContext:
     run_id: Optional[str] = None
     sequence: Optional[str] = None
     step: Optional[int] = None
+    role: Optional[str] = None
     step_name: Optional[str] = None
     module: Optional[str] = None
     input: Optional[str] = None
@@ -421,6 +422,7 @@ def context(env: Optional[Mapping[str, str]] = None) -> RunContext:
         run_id=text("ETL_RUN_ID"),
         sequence=text("ETL_SEQUENCE"),
         step=number("ETL_STEP"),
+        role=text("ETL_STEP_ROLE"),
         step_name=text("ETL_STEP_NAME"),
         module=text("ETL_MODULE"),
         input=text("ETL_INPUT"),

@@ -16,6 +16,8 @@ export interface RunContext {
   sequence?: string;
   /** The step's number, from 1. */
   step?: number;
+  /** The list the step is in: "step", or its handler ("on_failure"...). */
+  role?: string;
   stepName?: string;
   module?: string;
   input?: string;
@@ -46,6 +48,7 @@ export function context(env: Record<string, string | undefined> = process.env): 
     runId: text('ETL_RUN_ID'),
     sequence: text('ETL_SEQUENCE'),
     step: number('ETL_STEP'),
+    role: text('ETL_STEP_ROLE'),
     stepName: text('ETL_STEP_NAME'),
     module: text('ETL_MODULE'),
     input: text('ETL_INPUT'),

@@ -116,9 +116,15 @@ test('a Node and a Python module written with the helpers run in a sequence: ren
   assert.deepEqual(steps[1]!.outputs, { file: 'work/python.txt', rows: '3', summary: 'first: P-N-A\nlast: P-N-C' });
 
   // The level from ETL_LOG_LEVEL: debug where the step says so, info (the default) elsewhere.
-  assert.match(log(folder, steps[0]!), /^debug: node: step 1 \(node\) of helpers, attempt 1, region south$/m);
+  assert.match(
+    log(folder, steps[0]!),
+    /^debug: node: step 1 \(node\) of helpers, attempt 1, region south, role step$/m,
+  );
   assert.match(log(folder, steps[0]!), /^node: wrote 3 lines to work\/node\.txt$/m);
-  assert.match(log(folder, steps[1]!), /^debug: python: step 2 \(python\) of helpers, attempt 1, region south$/m);
+  assert.match(
+    log(folder, steps[1]!),
+    /^debug: python: step 2 \(python\) of helpers, attempt 1, region south, role step$/m,
+  );
   assert.match(log(folder, steps[1]!), /^python: wrote 3 lines to work\/python\.txt$/m);
   assert.doesNotMatch(log(folder, steps[2]!), /debug:/);
 });
