@@ -53,7 +53,16 @@ export function discardFolders(
       // not empty, or gone
     }
   }
-  if (moved === 0) return { left };
+  if (moved === 0) {
+    // Nothing could be moved (another file system): no empty batch is left behind.
+    for (const dir of [batch, trashRoot])
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not made, or holds an earlier batch
+      }
+    return { left };
+  }
   // Batches of earlier prunes whose emptying was cut short (the machine stopped) go too.
   if (moved < backgroundMin && readdirSync(trashRoot).length === 1) {
     rmSync(trashRoot, { recursive: true, force: true, maxRetries: 3 });

@@ -99,3 +99,12 @@ test('many folders leave the working tree at once and a background process empti
   assert.ok(await gone(trash));
   assert.equal(existsSync(join(repo, FOLDERS.other[0]!)), false);
 });
+
+test('where the trash cannot be used, the folders are deleted where they are', (t) => {
+  const repo = ledger(t);
+  writeFileSync(join(repo, '.git/etl-trash'), 'not a folder'); // as a rename across file systems fails
+  const result = discardFolders(repo, FOLDERS.whole, 'runs', 1);
+  assert.deepEqual(result, { left: [] });
+  for (const folder of FOLDERS.whole) assert.equal(existsSync(join(repo, folder)), false, folder);
+  assert.deepEqual(readdirSync(join(repo, 'runs/a/2025/01')), ['02']);
+});
