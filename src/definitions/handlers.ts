@@ -3,6 +3,8 @@
 // whatever happened.
 export const HANDLERS = ['on_success', 'on_failure', 'on_cancel', 'on_exit'] as const;
 export type Handler = (typeof HANDLERS)[number];
+/** The lists a step can be in: the steps, or a handler (a record's `role`, ETL_STEP_ROLE). */
+export const ROLES = ['step', ...HANDLERS] as const;
 
 /** When each runs, for messages and the schema's descriptions. */
 export const HANDLER_WHEN: Record<Handler, string> = {

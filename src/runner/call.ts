@@ -5,7 +5,7 @@
 // through the step's ETL_OUTPUTS (as `run_id`), where the parent reads it when the step ends.
 import { appendFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { HANDLERS } from '../definitions/handlers.js';
+import { ROLES } from '../definitions/handlers.js';
 import type { ParentRun } from './records.js';
 
 /** The etl CLI of this runner: what a call step starts. */
@@ -32,7 +32,7 @@ export function callArgv(sequence: string, tick: string, params: Record<string, 
 export function parentRunOf(env: Record<string, string | undefined>): ParentRun | undefined {
   const { ETL_RUN_ID: runId, ETL_SEQUENCE: sequence, ETL_STEP: step, ETL_STEP_NAME: name } = env;
   if (!runId || !sequence || !step || !/^\d+$/.test(step)) return undefined;
-  const role = (['step', ...HANDLERS] as const).find((known) => known === env.ETL_STEP_ROLE);
+  const role = ROLES.find((known) => known === env.ETL_STEP_ROLE);
   return { run_id: runId, sequence, step: Number(step), ...(role ? { role } : {}), step_name: name ?? '' };
 }
 

@@ -3,7 +3,7 @@
 // schemas/run.schema.json and schemas/step.schema.json are generated from them. The CLI
 // never loads this file at run time (zod stays out of start-up): it imports types only.
 import { z } from 'zod';
-import { HANDLERS } from '../definitions/handlers.js';
+import { ROLES } from '../definitions/handlers.js';
 import { SCHEMA_VERSION } from './schema-version.js';
 import { RUN_STATUSES } from './statuses.js';
 
@@ -27,7 +27,7 @@ export const Attempt = z
   .meta({ id: 'Attempt' });
 
 /** A main step, or a step of one of the handlers (src/definitions/handlers.ts). */
-export const Role = z.enum(['step', ...HANDLERS]);
+export const Role = z.enum(ROLES);
 
 export const SkippedAs = z
   .strictObject({

@@ -49,7 +49,7 @@ export function Run({ id }: { id: string }) {
         html`<span class="params">params ${Object.entries(run.params ?? {}).map(([name, value]) => html`<code>${name}=${value}</code> `)}</span>`,
       run.resumed_from && html`resumes <a href=${page(`runs/${run.resumed_from}`)}>run ${run.resumed_from}</a>`,
       run.parent_run &&
-        html`<span class="parent-run">called by <a href=${`${page(`runs/${run.parent_run.run_id}`)}#step-${run.parent_run.role ?? 'step'}-${run.parent_run.step}`}>${run.parent_run.sequence} step ${linkedStep(run.parent_run)}</a></span>`,
+        html`<span class="parent-run">called by <a href=${`${page(`runs/${run.parent_run.run_id}`)}#step-${stepKey({ role: run.parent_run.role ?? 'step', index: run.parent_run.step })}`}>${run.parent_run.sequence} step ${linkedStep(run.parent_run)}</a></span>`,
     ])}</p>
     <p class="links">
       ${links?.commit ? html`<a href=${links.commit} rel="noreferrer">commit ${run.definitions.commit?.slice(0, 10)}</a>` : ''}
