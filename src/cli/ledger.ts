@@ -32,7 +32,9 @@ prune removes old run folders in a commit of its own (git history keeps them): t
 more than N days ago (--keep-days), or past each sequence's N newest (--keep-runs); without
 either, each sequence's retention: says. Runs still pointed at stay, and say why: one still
 going, the run skip_unchanged compares each step with, the run --resume could pick up, what
-etl lineage leads to, what a kept run's skipped steps stand for; so do runs not committed.`,
+etl lineage leads to, what a kept run's skipped steps stand for; so do runs not committed.
+The removed folders leave the working tree at once, moved into the git directory's etl-trash;
+from 500 of them on, a background process deletes them from disk after the command ends.`,
   options: {
     scan: {
       type: 'boolean',
