@@ -70,7 +70,8 @@ const STATUSES = ['succeeded', 'succeeded', 'succeeded', 'failed', 'skipped'];
 
 /** The graph on the page: a node per step coloured as the step's status, an edge per need, names as text. */
 async function checkGraph(page: Page, hrefOf: (index: number) => RegExp): Promise<void> {
-  const svg = page.locator('svg.graph');
+  // A sequence's page draws its definition (nodes that are not links) until its runs are read.
+  const svg = page.locator('svg.graph:has(a.node)');
   await svg.waitFor();
   assert.match((await svg.getAttribute('aria-label')) ?? '', /graph/);
   const nodes = svg.locator('a.node');
