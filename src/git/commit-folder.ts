@@ -2,10 +2,17 @@
 // HEAD's tree, so the cost does not grow with history, and HEAD moves by compare-and-swap.
 import { readdirSync, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
-import { gitOperation, identityArgs, isInsideWorkTree, openGit, withIndexLock, type Env } from './git.js';
+import {
+  gitOperation,
+  identityArgs,
+  isInsideWorkTree,
+  openGit,
+  withIndexLock,
+  type Env,
+  type GitClient,
+} from './git.js';
 import { withGitLock, type GitWorkOptions } from './lock.js';
 import { formatTree, objectId, parseTree, readObjects, writeObjects, writeTrees, type TreeEntry } from './objects.js';
 import { gitMessage } from './run-git.js';
@@ -57,7 +64,7 @@ export async function commitFolder(repo: string, folder: string, options: Folder
 
 async function commitUnderLock(
   repo: string,
-  git: SimpleGit,
+  git: GitClient,
   folder: string,
   env: Env,
   options: FolderCommit,

@@ -1,9 +1,7 @@
-import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
-import type { GitError, SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
-import { GIT_VARIABLES, gitEnv, gitMessage, runGit, runGitSync } from './run-git.js';
+import { gitMessage, runGit, runGitSync, type GitCall } from './run-git.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -15,41 +13,60 @@ export const ACTIONS_IDENTITY = {
   email: '41898282+github-actions[bot]@users.noreply.github.com',
 };
 
+/** A client for one repository's git: each command's output, or a GitCommandError. */
+export interface GitClient {
+  raw(args: string[]): Promise<string>;
+}
+
+/** A git command that ran and said why it failed; the message is what it wrote (output, then errors). */
+export class GitCommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'GitCommandError';
+  }
+}
+
+/** A git that writes nothing for this long is stopped (a remote that never answers). */
+const GIT_IDLE_TIMEOUT_MS = 10 * 60_000;
+
 /**
- * A simple-git client for one repository: one git process at a time (parallel index writers
- * collide on index.lock), English messages (they are matched below), and never a prompt.
- * The user's own SSH settings stay in force for pushes.
+ * A git client for one repository: one git process at a time (parallel index writers collide
+ * on index.lock), English messages (they are matched below), and never a prompt. The user's
+ * own SSH settings stay in force for pushes. Commands run through runGit: simple-git, chosen
+ * at first, waits 50 ms after every command that prints nothing (README "Speed").
  */
-export function openGit(repo: string, env: Env = process.env, extra: Env = {}): SimpleGit {
-  return simpleGitModule()
-    .simpleGit({
-      baseDir: repo,
-      maxConcurrentProcesses: 1,
-      timeout: { block: 10 * 60_000 },
-      allowEnvironment: GIT_VARIABLES,
-      unsafe: { allowUnsafeSshCommand: true, allowUnsafeAskPass: true },
-    })
-    .env(gitEnv(env, extra));
+export function openGit(repo: string, env: Env = process.env, extra: Env = {}): GitClient {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    raw(args) {
+      const answer = queue.then(() => gitAnswer(repo, args, { env, extra, idleTimeoutMs: GIT_IDLE_TIMEOUT_MS }));
+      queue = answer.catch(() => undefined);
+      return answer;
+    },
+  };
 }
 
-let simpleGitLoaded: typeof import('simple-git') | undefined;
-
 /**
- * simple-git, loaded on first use: loading it costs some 35 ms, and a run that records no
- * commit, like most read-only commands, never needs it.
+ * What a command printed. A command that exits non-zero without a word of error (config
+ * --get-regexp finding nothing, rev-parse --verify --quiet) answers with what it printed, as
+ * git's own scripts read it; one that says why it failed throws its words.
  */
-function simpleGitModule(): typeof import('simple-git') {
-  simpleGitLoaded ??= createRequire(import.meta.url)('simple-git') as typeof import('simple-git');
-  return simpleGitLoaded;
+async function gitAnswer(repo: string, args: string[], call: GitCall): Promise<string> {
+  const outcome = await runGit(repo, args, call);
+  if (outcome.code === 0 || outcome.quiet) return outcome.stdout;
+  throw new GitCommandError(outcome.stdout + outcome.stderr, outcome.code);
 }
 
-/** Whether an error is git's own (a command that ran and failed), as simple-git reports it. */
-export function isGitError(error: unknown): error is GitError {
-  return simpleGitLoaded !== undefined && error instanceof simpleGitLoaded.GitError;
+/** Whether an error is git's own (a command that ran and failed). */
+export function isGitError(error: unknown): error is GitCommandError {
+  return error instanceof GitCommandError;
 }
 
 /**
- * A read-only git query without simple-git, for what every run asks at start (its config,
+ * A read-only git query, for what every run asks at start (its config,
  * HEAD, the committed definitions): its output, or undefined when git fails or is missing.
  */
 export async function gitQuery(
@@ -95,7 +112,7 @@ export async function withIndexLock<T>(
 }
 
 /** `-c user.name=… -c user.email=…` when git has no identity of its own. */
-export async function identityArgs(git: SimpleGit, env: Env): Promise<string[]> {
+export async function identityArgs(git: GitClient, env: Env): Promise<string[]> {
   // Both keys with one git process (--get-regexp exits 1, printing nothing, when neither is set).
   const config = await git.raw(['config', '--get-regexp', '^user\\.(name|email)$']).catch(() => '');
   let name = '';
@@ -127,7 +144,7 @@ export async function gitOperation<T>(what: string, run: () => Promise<T>): Prom
 }
 
 /** The commit a revision names, or '' when it names none. */
-export async function resolveCommit(git: SimpleGit, rev: string): Promise<string> {
+export async function resolveCommit(git: GitClient, rev: string): Promise<string> {
   return (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]).catch(() => '')).trim();
 }
 
@@ -145,7 +162,7 @@ const repositoryDirsKnown = new Map<string, RepositoryDirs>();
  * does not change while etl runs, and the pre-run check, the commit and the push of one run
  * each asked again (one git process each, under the git lock for the last two).
  */
-async function repositoryDirs(git: SimpleGit, repo: string): Promise<RepositoryDirs> {
+async function repositoryDirs(git: GitClient, repo: string): Promise<RepositoryDirs> {
   const key = resolve(repo);
   let known = repositoryDirsKnown.get(key);
   if (known === undefined) {
@@ -159,22 +176,22 @@ async function repositoryDirs(git: SimpleGit, repo: string): Promise<RepositoryD
 }
 
 /** Whether `repo` is inside a git work tree (false outside any repository, or in a bare one). */
-export async function isInsideWorkTree(git: SimpleGit, repo: string): Promise<boolean> {
+export async function isInsideWorkTree(git: GitClient, repo: string): Promise<boolean> {
   return (await repositoryDirs(git, repo).catch(() => undefined))?.workTree === true;
 }
 
 /** The git directory all worktrees of a repository share (where etl keeps its own git state). */
-export async function gitCommonDir(git: SimpleGit, repo: string): Promise<string> {
+export async function gitCommonDir(git: GitClient, repo: string): Promise<string> {
   return (await repositoryDirs(git, repo)).commonDir;
 }
 
 /** The branch checked out, or '' on a detached HEAD. */
-export async function checkedOutBranch(git: SimpleGit): Promise<string> {
+export async function checkedOutBranch(git: GitClient): Promise<string> {
   return (await git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '')).trim();
 }
 
 /** The branch a push from HEAD goes to: the one checked out, or the one given (needed when detached). */
-export async function pushBranch(git: SimpleGit, given?: string): Promise<string> {
+export async function pushBranch(git: GitClient, given?: string): Promise<string> {
   const name = given ?? (await checkedOutBranch(git));
   if (!name) throw new EtlError('detached-head', 'HEAD is detached: say which remote branch to push to with --branch');
   return name;

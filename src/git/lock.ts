@@ -2,8 +2,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
-import { gitCommonDir } from './git.js';
-import type { SimpleGit } from 'simple-git';
+import { gitCommonDir, type GitClient } from './git.js';
 import { releaseIfMine, tryLock, type LockOwner } from '../lock-file.js';
 
 interface GitWorkOwner extends LockOwner {
@@ -26,7 +25,7 @@ export interface GitWorkOptions {
  * remote-tracking refs). A lock left by a process that is gone is taken over.
  */
 export async function withGitLock<T>(
-  git: SimpleGit,
+  git: GitClient,
   repo: string,
   doing: string,
   work: () => Promise<T>,

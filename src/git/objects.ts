@@ -13,7 +13,7 @@ export interface GitObject {
 
 /**
  * Reads many objects (`<rev>:<path>` specs) with one `git cat-file --batch`: one process, not
- * one per object. simple-git cannot feed a command's standard input, hence gitOutputSync.
+ * one per object. A sync caller, hence gitOutputSync.
  */
 export function readObjects(repo: string, specs: string[], env: Env = process.env): Map<string, GitObject> {
   const objects = new Map<string, GitObject>();

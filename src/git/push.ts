@@ -1,9 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
-import { checkedOutBranch, gitOperation, isGitError, identityArgs, openGit, pushBranch, type Env } from './git.js';
+import {
+  checkedOutBranch,
+  gitOperation,
+  isGitError,
+  identityArgs,
+  openGit,
+  pushBranch,
+  type Env,
+  type GitClient,
+} from './git.js';
 import type { KeptAside } from './kept-aside.js';
 import { withGitLock, type GitWorkOptions } from './lock.js';
 import { gitMessage, gitOutputSync } from './run-git.js';
@@ -54,7 +62,7 @@ export async function pushLedger(repo: string, options: PushOptions = {}): Promi
   return gitOperation('pushing the ledger', () => pushWithRetries(repo, git, env, options));
 }
 
-async function pushWithRetries(repo: string, git: SimpleGit, env: Env, options: PushOptions): Promise<PushResult> {
+async function pushWithRetries(repo: string, git: GitClient, env: Env, options: PushOptions): Promise<PushResult> {
   const remote = options.remote ?? 'origin';
   const branch = await pushBranch(git, options.branch);
   const attempts = options.attempts ?? 50;
@@ -123,7 +131,7 @@ interface Target {
 }
 
 /** One push of HEAD (or of the commits built beside it); throws git's refusal. */
-async function pushOnce(git: SimpleGit, target: Target, source: Placed, attempt: number): Promise<PushResult> {
+async function pushOnce(git: GitClient, target: Target, source: Placed, attempt: number): Promise<PushResult> {
   // HEAD:refs/heads/B works from a branch and from a detached HEAD alike.
   const from = source.moved ? 'HEAD' : source.tip;
   const report = await git.raw(['push', '--porcelain', target.remote, `${from}:refs/heads/${target.branch}`]);
@@ -139,7 +147,7 @@ async function pushOnce(git: SimpleGit, target: Target, source: Placed, attempt:
  * push that follows, another runner's push makes this one lose: only the rebase is done in
  * between (whether the tree is clean is asked before the fetch).
  */
-async function catchUp(repo: string, git: SimpleGit, env: Env, target: Target): Promise<Placed> {
+async function catchUp(repo: string, git: GitClient, env: Env, target: Target): Promise<Placed> {
   const dirty = (await git.raw(['status', '--porcelain', '--untracked-files=no'])).trim() !== '';
   const identity = await target.identity();
   await git.raw(['fetch', '--quiet', target.remote, `refs/heads/${target.branch}`]);
@@ -160,7 +168,7 @@ type Placed = { moved: true } | { moved: false; tip: string; files: string[] };
  */
 async function rebaseOnto(
   repo: string,
-  git: SimpleGit,
+  git: GitClient,
   env: Env,
   { onto, name, dirty, identity }: { onto: string; name: string; dirty: boolean; identity: string[] },
 ): Promise<Placed> {
@@ -213,7 +221,7 @@ async function rebaseOnto(
 }
 
 /** The files with local changes (staged or not) that also differ between `head` and `tip`. */
-async function overlapping(git: SimpleGit, head: string, tip: string): Promise<string[]> {
+async function overlapping(git: GitClient, head: string, tip: string): Promise<string[]> {
   const names = async (args: string[]) => (await git.raw(args)).split('\n').filter(Boolean);
   const changed = new Set(await names(['diff', '--name-only', head, tip]));
   const local = [
@@ -225,7 +233,7 @@ async function overlapping(git: SimpleGit, head: string, tip: string): Promise<s
 }
 
 /** How HEAD relates to the commit just pushed beside it. */
-async function keptAside(git: SimpleGit, files: string[], pushed: string, remote: string): Promise<KeptAside> {
+async function keptAside(git: GitClient, files: string[], pushed: string, remote: string): Promise<KeptAside> {
   const [ahead, behind] = (await git.raw(['rev-list', '--left-right', '--count', `HEAD...${pushed}`]))
     .trim()
     .split(/\s+/)

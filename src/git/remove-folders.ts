@@ -3,10 +3,17 @@
 // cost is a few git processes whatever the number of folders and files, and neither the
 // user's staged changes nor their other files are touched. HEAD moves by compare-and-swap, as
 // a run's commit does (commit-folder.ts); the folders leave the working tree by trash.ts.
-import type { SimpleGit } from 'simple-git';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
-import { type Env, gitOperation, identityArgs, isInsideWorkTree, openGit, withIndexLock } from './git.js';
+import {
+  type Env,
+  type GitClient,
+  gitOperation,
+  identityArgs,
+  isInsideWorkTree,
+  openGit,
+  withIndexLock,
+} from './git.js';
 import { type GitWorkOptions, withGitLock } from './lock.js';
 import { formatTree, objectId, parseTree, readObjects, type TreeEntry, writeTrees } from './objects.js';
 import { gitMessage, runGit } from './run-git.js';
@@ -62,7 +69,7 @@ export async function commitFolderRemoval(repo: string, folders: string[], optio
 /** The commit that removed the folders from HEAD, or undefined when HEAD had none of them. */
 async function removeUnderLock(
   repo: string,
-  git: SimpleGit,
+  git: GitClient,
   folders: string[],
   identity: string[],
   options: FolderRemoval & { env: Env },
@@ -191,7 +198,7 @@ function treeWithout(repo: string, head: string, folders: string[], env: Env): s
  * staged, the stat data of the rest is kept): a two-tree read-tree from the old HEAD to the
  * new one, waiting while another git process holds index.lock.
  */
-async function forgetInIndex(git: SimpleGit, head: string, commit: string, waitMs: number): Promise<void> {
+async function forgetInIndex(git: GitClient, head: string, commit: string, waitMs: number): Promise<void> {
   try {
     await withIndexLock(() => git.raw(['read-tree', '-m', head, commit]), waitMs);
   } catch (error) {

@@ -1,10 +1,10 @@
-// The one way etl starts a git process of its own (simple-git, in git.ts, starts the others):
-// always with the environment of gitEnv, and with one message when git fails.
+// The one way etl starts a git process: always with the environment of gitEnv, and with one
+// message when git fails (git.ts's client for a repository runs its commands through runGit).
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { EtlError } from '../errors.js';
 import type { Env } from './git.js';
 
-/** GIT_* variables passed on to git: simple-git 4 refuses or strips the others. */
+/** GIT_* variables passed on to git: the others would point it elsewhere (GIT_DIR, GIT_INDEX_FILE...). */
 export const GIT_VARIABLES = [
   'GIT_TERMINAL_PROMPT',
   'GIT_AUTHOR_NAME',
@@ -18,7 +18,7 @@ export const GIT_VARIABLES = [
   'GIT_ASKPASS',
   'SSH_ASKPASS',
 ];
-/** Variables a ledger's git commands never use, which simple-git 4 refuses outright (npm sets EDITOR). */
+/** Variables a ledger's git commands must never use: an editor or a pager would wait for a person (npm sets EDITOR). */
 const UNUSED = new Set(['editor', 'visual', 'pager', 'prefix']);
 
 /**
@@ -58,6 +58,8 @@ export interface GitCall {
   input?: string;
   /** A temporary index instead of the repository's (gitEnv drops an inherited GIT_INDEX_FILE). */
   indexFile?: string;
+  /** Stops git when it writes nothing for this long (a push to a host that never answers). */
+  idleTimeoutMs?: number;
 }
 
 export interface GitOutcome<Output> {
@@ -68,6 +70,8 @@ export interface GitOutcome<Output> {
   stderr: string;
   /** Why git could not start at all: ENOENT when it is not installed. */
   unstarted?: string;
+  /** git exited non-zero without a word on its error output (a query that found nothing). */
+  quiet?: boolean;
 }
 
 /** git's output is read whole: the limit only stops a runaway command from taking all memory. */
@@ -81,20 +85,39 @@ function processEnv(call: GitCall): Record<string, string> {
 /** Runs git in `repo`; a git that fails is an answer here, not an error. */
 export function runGit(repo: string, args: string[], call: GitCall = {}): Promise<GitOutcome<string>> {
   return new Promise((resolve) => {
+    let idle: NodeJS.Timeout | undefined;
+    let stalled = false;
     const child = execFile(
       'git',
       args,
       { cwd: repo, env: processEnv(call), maxBuffer: MAX_OUTPUT, encoding: 'utf8' },
       (error, stdout, stderr) => {
+        clearTimeout(idle);
         if (!error) return resolve({ code: 0, stdout, stderr });
+        const code = typeof error.code === 'number' && !stalled ? error.code : -1;
         resolve({
-          code: typeof error.code === 'number' ? error.code : -1,
+          code,
           stdout,
-          stderr: stderr || error.message,
+          stderr: stalled
+            ? `git ${commandOf(args)} wrote nothing for ${Math.round(call.idleTimeoutMs! / 1000)} s and was stopped`
+            : stderr || error.message,
           ...(child.pid === undefined ? { unstarted: String(error.code) } : {}),
+          ...(code > 0 && stderr === '' ? { quiet: true } : {}),
         });
       },
     );
+    if (call.idleTimeoutMs !== undefined) {
+      const rearm = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          stalled = true;
+          child.kill();
+        }, call.idleTimeoutMs);
+      };
+      rearm();
+      child.stdout?.on('data', rearm);
+      child.stderr?.on('data', rearm);
+    }
     child.stdin?.on('error', () => {}); // git may exit before reading it all
     child.stdin?.end(call.input ?? '');
   });

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SimpleGit } from 'simple-git';
 import { commitRunFolder, TRAILERS } from './commit.js';
-import { checkedOutBranch, gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
+import { checkedOutBranch, gitOperation, openGit, resolveCommit, type Env, type GitClient } from '../git/git.js';
 import { readRun, reapIfAbandoned, reapUnstarted, removeTemporaryFiles } from './history.js';
 import { isRunFolder, RUNS_DIR } from './layout.js';
 import { pushLedger, type PushOptions, type PushResult } from '../git/push.js';
@@ -66,7 +65,7 @@ export async function syncLedger(
 }
 
 /** Run folders with files git does not have (untracked, or changed): reads every file under runs/. */
-async function foldersNotInGit(git: SimpleGit): Promise<Set<string>> {
+async function foldersNotInGit(git: GitClient): Promise<Set<string>> {
   const status = await git.raw([
     'status',
     '--porcelain=v1',
@@ -86,7 +85,7 @@ async function foldersNotInGit(git: SimpleGit): Promise<Set<string>> {
 }
 
 /** Ledger commits on HEAD that its upstream (else origin's branch of the same name) lacks. */
-async function unpushedCommits(git: SimpleGit): Promise<SyncResult['unpushed']> {
+async function unpushedCommits(git: GitClient): Promise<SyncResult['unpushed']> {
   const branch = await checkedOutBranch(git);
   const upstream =
     (await git.raw(['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}']).catch(() => '')).trim() ||

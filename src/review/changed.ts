@@ -1,5 +1,4 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { SimpleGit } from 'simple-git';
 import { confGlob, dependsProblem } from '../definitions/depends.js';
 import { globMatcher } from '../definitions/glob.js';
 import { MODULES_FILE, SEQUENCE_EXTENSIONS, SEQUENCES_DIR } from '../definitions/model.js';
@@ -7,7 +6,7 @@ import { NAME_PATTERN } from '../definitions/patterns.js';
 import { asObject, modulesUsed, stepsOf } from '../definitions/raw.js';
 import { type SequenceFile, sequenceFiles } from '../definitions/sequence-files.js';
 import { EtlError } from '../errors.js';
-import { gitOperation, openGit, resolveCommit, type Env } from '../git/git.js';
+import { gitOperation, openGit, resolveCommit, type Env, type GitClient } from '../git/git.js';
 import { readObjects } from '../git/objects.js';
 
 export interface ChangedSequence {
@@ -74,7 +73,7 @@ interface CommitRange {
 
 /** The commits compared; a base that is not a commit is an error unless it may have been dropped. */
 async function commitRange(
-  git: SimpleGit,
+  git: GitClient,
   base: string,
   head: string,
   missingBase: ChangedOptions['missingBase'],
@@ -94,13 +93,13 @@ async function commitRange(
   return { headSha, baseSha };
 }
 
-async function filesChanged(git: SimpleGit, baseSha: string, headSha: string): Promise<Set<string>> {
+async function filesChanged(git: GitClient, baseSha: string, headSha: string): Promise<Set<string>> {
   const names = await git.raw(['diff', '--name-only', '-z', '--no-renames', baseSha, headSha]);
   return new Set(names.split('\0').filter(Boolean));
 }
 
 /** The sequence files at a commit, repository-relative. */
-async function sequencePathsAt(git: SimpleGit, sha: string): Promise<string[]> {
+async function sequencePathsAt(git: GitClient, sha: string): Promise<string[]> {
   const listing = await git.raw(['ls-tree', '-z', '--name-only', `${sha}:${SEQUENCES_DIR}`]).catch(() => '');
   return listing
     .split('\0')
