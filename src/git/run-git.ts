@@ -99,7 +99,7 @@ export function runGit(repo: string, args: string[], call: GitCall = {}): Promis
           code,
           stdout,
           stderr: stalled
-            ? `git ${commandOf(args)} wrote nothing for ${Math.round(call.idleTimeoutMs! / 1000)} s and was stopped`
+            ? `git ${commandOf(args)} wrote nothing for ${seconds(call.idleTimeoutMs!)} and was stopped`
             : stderr || error.message,
           ...(child.pid === undefined ? { unstarted: String(error.code) } : {}),
           ...(code > 0 && stderr === '' ? { quiet: true } : {}),
@@ -121,6 +121,10 @@ export function runGit(repo: string, args: string[], call: GitCall = {}): Promis
     child.stdin?.on('error', () => {}); // git may exit before reading it all
     child.stdin?.end(call.input ?? '');
   });
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /** runGit for a caller that cannot wait (reading objects in the middle of a sync function). */
