@@ -17,6 +17,9 @@ import { withGitLock, type GitWorkOptions } from './lock.js';
 import { gitMessage, gitOutputSync } from './run-git.js';
 import { sleep } from '../timers.js';
 
+/** git rebase refusing to start: local changes, or a rebase already in progress. */
+const REBASE_REFUSED = /cannot rebase|already a rebase-(merge|apply) directory/;
+
 /** Rejections that mean "the remote moved": fetch, put our commits on top, try again. */
 const MOVED = /\(fetch first\)|non-fast-forward|cannot lock ref|failed to update ref|incorrect old value|stale info/;
 
@@ -145,14 +148,14 @@ async function pushOnce(git: GitClient, target: Target, source: Placed, attempt:
 /**
  * Fetches the remote branch and puts the local commits on top. Between the fetch and the
  * push that follows, another runner's push makes this one lose: only the rebase is done in
- * between (whether the tree is clean is asked before the fetch).
+ * between (the identity a rebase may need is asked while the fetch runs).
  */
 async function catchUp(repo: string, git: GitClient, env: Env, target: Target): Promise<Placed> {
-  const dirty = (await git.raw(['status', '--porcelain', '--untracked-files=no'])).trim() !== '';
-  const identity = await target.identity();
-  await git.raw(['fetch', '--quiet', target.remote, `refs/heads/${target.branch}`]);
-  const onto = (await git.raw(['rev-parse', 'FETCH_HEAD'])).trim();
-  return rebaseOnto(repo, git, env, { onto, name: `${target.remote}/${target.branch}`, dirty, identity });
+  const [identity] = await Promise.all([
+    target.identity(),
+    git.raw(['fetch', '--quiet', target.remote, `refs/heads/${target.branch}`]),
+  ]);
+  return rebaseOnto(repo, git, env, { onto: 'FETCH_HEAD', name: `${target.remote}/${target.branch}`, identity });
 }
 
 /** Where the local commits went: HEAD moved onto the remote, or commits built beside it. */
@@ -160,17 +163,18 @@ type Placed = { moved: true } | { moved: false; tip: string; files: string[] };
 
 /**
  * Puts the local commits that the remote lacks on top of `onto`. With a clean working tree
- * this is `git rebase`; with local changes it replays the commits without touching the
- * working tree or the index beyond what the new commits change (git rebase would refuse, and
- * --autostash would unstage what the user staged). When those changes are to files the
- * remote changed too, HEAD cannot move without touching them: it stays, and the replayed
- * commits are returned to be pushed as they are (run records never conflict with anything).
+ * this is `git rebase`; with local changes (git rebase refuses them, changing nothing) it
+ * replays the commits without touching the working tree or the index beyond what the new
+ * commits change (--autostash would unstage what the user staged). When those changes are
+ * to files the remote changed too, HEAD cannot move without touching them: it stays, and the
+ * replayed commits are returned to be pushed as they are (run records never conflict with
+ * anything).
  */
 async function rebaseOnto(
   repo: string,
   git: GitClient,
   env: Env,
-  { onto, name, dirty, identity }: { onto: string; name: string; dirty: boolean; identity: string[] },
+  { onto: ref, name, identity }: { onto: string; name: string; identity: string[] },
 ): Promise<Placed> {
   const conflict = (error: unknown) =>
     new EtlError(
@@ -179,15 +183,16 @@ async function rebaseOnto(
       undefined,
       { cause: error },
     );
-  if (!dirty) {
-    try {
-      await git.raw([...identity, 'rebase', '--quiet', onto]);
-      return { moved: true };
-    } catch {
-      // An untracked file where the remote added one, say: replayed below, beside HEAD if need be.
-      await git.raw(['rebase', '--abort']).catch(() => undefined);
-    }
+  try {
+    await git.raw([...identity, 'rebase', '--quiet', '--no-autostash', ref]);
+    return { moved: true };
+  } catch (error) {
+    // Local changes, or an untracked file where the remote added one: replayed below,
+    // beside HEAD if need be. A rebase git refused to start (a person's own in progress
+    // among them) is not aborted: there is nothing of ours to undo.
+    if (!REBASE_REFUSED.test(gitMessage(error))) await git.raw(['rebase', '--abort']).catch(() => undefined);
   }
+  const onto = (await git.raw(['rev-parse', ref])).trim();
   const head = (await git.raw(['rev-parse', 'HEAD'])).trim();
   const commits = (await git.raw(['rev-list', '--reverse', `${onto}..HEAD`])).split('\n').filter(Boolean);
   let tip = onto;

@@ -33,7 +33,7 @@ function gitSpy(t: TestContext, before = ''): { path: string; calls: () => strin
   };
 }
 
-test('etl run --commit --push starts at most 17 git processes, and 23 from a clone the remote has moved past', async (t) => {
+test('etl run --commit --push starts at most 17 git processes, and 21 from a clone the remote has moved past', async (t) => {
   const { repo, remote } = pipelineWithRemote(t, ONE_STEP);
   const clone = cloneOf(t, remote);
   const spy = gitSpy(t);
@@ -47,9 +47,10 @@ test('etl run --commit --push starts at most 17 git processes, and 23 from a clo
   assert.equal(behind.code, 0, behind.stdout + behind.stderr);
   assert.match(behind.stdout, /pushed to origin main \(after 2 attempts\)/);
   const second = spy.calls().slice(first.length);
-  // Only the refused push and what catches up with the remote come on top: status, fetch, the
-  // remote's tip, identity, rebase (before: also a back-off, and five git processes more).
-  assert.ok(second.length <= 23, `${second.length} git processes:\n${second.join('\n')}`);
+  // Only the refused push and what catches up with the remote come on top: fetch, identity
+  // (asked while the fetch runs), rebase (before: also a status and the remote's tip before
+  // the rebase; before that, a back-off and five git processes more).
+  assert.ok(second.length <= 21, `${second.length} git processes:\n${second.join('\n')}`);
   assert.equal(runFolders(remote, 'main').length, 3);
   assert.equal(git(remote, 'rev-list', '--merges', 'main'), '');
 });
@@ -84,4 +85,28 @@ fi`,
   assert.equal(git(remote, 'show', 'main:ledger.txt'), 'a record');
   assert.equal(git(remote, 'rev-list', '--count', 'main'), '5', 'definitions, 3 rival commits, ours: linear');
   assert.equal(git(remote, 'rev-list', '--merges', 'main'), '');
+});
+
+test('a push that must catch up never aborts a rebase the person has in progress in the clone', async (t) => {
+  const { repo, remote } = pipelineWithRemote(t, ONE_STEP);
+  const clone = cloneOf(t, remote);
+  // Two commits of the person's own, and an interactive rebase stopped at the first for an edit.
+  writeFileSync(join(clone, 'notes.txt'), 'one\n');
+  git(clone, 'add', 'notes.txt');
+  git(clone, 'commit', '--quiet', '-m', 'one');
+  writeFileSync(join(clone, 'notes.txt'), 'two\n');
+  git(clone, 'commit', '--quiet', '-am', 'two');
+  execFileSync('git', ['rebase', '--quiet', '-i', 'HEAD~2'], {
+    cwd: clone,
+    env: { ...process.env, GIT_SEQUENCE_EDITOR: "sed -i '1s/^pick/edit/'" },
+  });
+  assert.ok(existsSync(join(clone, '.git/rebase-merge')));
+  assert.equal((await runCli(['run', 's', '--push'], { cwd: repo })).code, 0); // the remote moves on
+
+  const run = await runCli(['run', 's', '--commit', '--push', '--branch', 'main'], { cwd: clone });
+  assert.ok(existsSync(join(clone, '.git/rebase-merge')), `the rebase was aborted:\n${run.stdout}${run.stderr}`);
+  assert.equal(readFileSync(join(clone, 'notes.txt'), 'utf8'), 'one\n');
+  // The run's records reach the remote all the same, built beside HEAD.
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.equal(runFolders(remote, 'main').length, 2);
 });
