@@ -137,7 +137,7 @@ interface Target {
 async function pushOnce(git: GitClient, target: Target, source: Placed, attempt: number): Promise<PushResult> {
   // HEAD:refs/heads/B works from a branch and from a detached HEAD alike.
   const from = source.moved ? 'HEAD' : source.tip;
-  const report = await git.raw(['push', '--porcelain', target.remote, `${from}:refs/heads/${target.branch}`]);
+  const report = await git.raw(['push', '--porcelain', '--', target.remote, `${from}:refs/heads/${target.branch}`]);
   const pushed = !/^=\t/m.test(report); // "=" flags a ref that was already up to date
   const head = (await git.raw(['rev-parse', from])).trim();
   const result: PushResult = { remote: target.remote, branch: target.branch, attempts: attempt, head, pushed };
@@ -153,7 +153,7 @@ async function pushOnce(git: GitClient, target: Target, source: Placed, attempt:
 async function catchUp(repo: string, git: GitClient, env: Env, target: Target): Promise<Placed> {
   const [identity] = await Promise.all([
     target.identity(),
-    git.raw(['fetch', '--quiet', target.remote, `refs/heads/${target.branch}`]),
+    git.raw(['fetch', '--quiet', '--', target.remote, `refs/heads/${target.branch}`]),
   ]);
   return rebaseOnto(repo, git, env, { onto: 'FETCH_HEAD', name: `${target.remote}/${target.branch}`, identity });
 }

@@ -84,7 +84,7 @@ export async function claimTick(options: ClaimOptions, sequence: string, tick: D
       commit,
       `claim ${sequence} ${tick.toISOString()} (${options.host}, pid ${options.pid})`,
     );
-    const pushed = await git(options, ['push', '--porcelain', options.remote, `${next}:${CLAIMS_REF}`]);
+    const pushed = await git(options, ['push', '--porcelain', '--', options.remote, `${next}:${CLAIMS_REF}`]);
     if (pushed.code === 0) return { won: true, ignored };
     if (!RACED.test(pushed.output))
       throw new EtlError('claim-failed', `cannot claim the tick on ${options.remote}: ${firstLines(pushed.output)}`);
@@ -108,6 +108,7 @@ export async function readClaims(options: ClaimOptions): Promise<{ commit: strin
     '--quiet',
     '--no-tags',
     '--no-write-fetch-head',
+    '--',
     options.remote,
     `+${CLAIMS_REF}:${local}`,
   ]);

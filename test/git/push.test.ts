@@ -110,3 +110,21 @@ test('a push that must catch up never aborts a rebase the person has in progress
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.equal(runFolders(remote, 'main').length, 2);
 });
+
+test('a remote given to pushLedger is never read as an option of git push (--receive-pack runs nothing)', async (t) => {
+  const { repo } = pipelineWithRemote(t, ONE_STEP);
+  const marker = join(tempRepo(t), 'ssh-ran');
+  // Read as an option, the "remote" would set the remote's program, and git would take the
+  // refspec (HEAD:refs/heads/main) for an scp-like address: ssh to "HEAD", noted in `marker`.
+  const env = { ...process.env, GIT_SSH_COMMAND: `echo > ${marker}` };
+  const failure = await pushLedger(repo, { remote: '--receive-pack=touch pwned', env }).catch(
+    (error: unknown) => error,
+  );
+  assert.ok(failure instanceof Error);
+  assert.match(failure.message, /git push to --receive-pack=touch pwned main failed/);
+  assert.equal(existsSync(marker), false, `git read the remote as an option: ${readFileSafe(marker)}`);
+});
+
+function readFileSafe(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+}
