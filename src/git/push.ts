@@ -72,7 +72,8 @@ async function pushWithRetries(repo: string, git: GitClient, env: Env, options: 
   const pause = options.pause ?? sleep;
   const later = `the runs are committed locally; deliver them later with "etl ledger sync --push${remote === 'origin' ? '' : ` --remote ${remote}`}${options.branch ? ` --branch ${branch}` : ''}"`;
   let identity: Promise<string[]> | undefined; // asked once, and only if a rebase needs it
-  const target: Target = { remote, branch, identity: () => (identity ??= identityArgs(git, env)) };
+  // Its own client: asked while the fetch runs, not queued behind it.
+  const target: Target = { remote, branch, identity: () => (identity ??= identityArgs(openGit(repo, env), env)) };
   let round = 0; // how long the last round, from the fetch to the refusal, took
   for (let attempt = 1; ; ) {
     // The lock is held for one round (catch up, push) and never during a pause: other runs in
