@@ -1,6 +1,7 @@
 // The one way etl starts a git process: always with the environment of gitEnv, and with one
 // message when git fails (git.ts's client for a repository runs its commands through runGit).
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { formatDuration } from '../definitions/duration.js';
 import { EtlError } from '../errors.js';
 import type { Env } from './git.js';
 
@@ -99,7 +100,7 @@ export function runGit(repo: string, args: string[], call: GitCall = {}): Promis
           code,
           stdout,
           stderr: stalled
-            ? `git ${commandOf(args)} wrote nothing for ${seconds(call.idleTimeoutMs!)} and was stopped`
+            ? `git ${commandOf(args)} wrote nothing for ${formatDuration(call.idleTimeoutMs!)} and was stopped`
             : stderr || error.message,
           ...(child.pid === undefined ? { unstarted: String(error.code) } : {}),
           ...(code > 0 && stderr === '' ? { quiet: true } : {}),
@@ -121,10 +122,6 @@ export function runGit(repo: string, args: string[], call: GitCall = {}): Promis
     child.stdin?.on('error', () => {}); // git may exit before reading it all
     child.stdin?.end(call.input ?? '');
   });
-}
-
-function seconds(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /** runGit for a caller that cannot wait (reading objects in the middle of a sync function). */
