@@ -101,7 +101,7 @@ export function runGit(repo: string, args: string[], call: GitCall = {}): Promis
           stdout,
           stderr: stalled
             ? `git ${commandOf(args)} wrote nothing for ${formatDuration(call.idleTimeoutMs!)} and was stopped`
-            : stderr || error.message,
+            : stderr || (error.signal ? `git ${commandOf(args)} was stopped by ${error.signal}` : error.message),
           ...(child.pid === undefined ? { unstarted: String(error.code) } : {}),
           ...(code > 0 && stderr === '' ? { quiet: true } : {}),
         });

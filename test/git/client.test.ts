@@ -70,3 +70,15 @@ test('a git that writes nothing for its idle limit is stopped and says so', asyn
   assert.equal(outcome.code, -1);
   assert.match(outcome.stderr, /^git ls-remote wrote nothing for .* and was stopped$/);
 });
+
+test('a git ended by a signal (a Ctrl-C reaches the whole group) fails, saying so, and is never taken for an answer', async (t) => {
+  const repo = initRepo(tempRepo(t));
+  const bin = tempRepo(t);
+  writeFileSync(join(bin, 'git'), '#!/bin/sh\nkill -INT $$\n', { mode: 0o755 });
+  const git = openGit(repo, { ...process.env, PATH: `${bin}:${process.env.PATH}` });
+  const failure = await git
+    .raw(['push', '--porcelain', '--', 'origin', 'HEAD:refs/heads/main'])
+    .catch((error: unknown) => error);
+  assert.ok(isGitError(failure), String(failure));
+  assert.equal(failure.message, 'git push was stopped by SIGINT');
+});
