@@ -127,6 +127,48 @@ try {
       '',
       true,
     ]);
+    // The floor under the target: what any runner written for Node pays here before it can do
+    // anything (Node's own start), and a bare Node program that starts the same eight sleeps
+    // at once and then `true`, with nothing validated, pinned or recorded.
+    const bare = join(work, 'bare-fan.mjs');
+    writeFileSync(
+      bare,
+      `import { spawn } from 'node:child_process';
+const done = (child) => new Promise((resolve) => child.on('exit', resolve));
+await Promise.all(Array.from({ length: 8 }, () => done(spawn('sleep', ['1'], { stdio: 'ignore' }))));
+await done(spawn('true', [], { stdio: 'ignore' }));
+`,
+    );
+    const nodeAlone = [];
+    const bareFan = [];
+    for (let i = 0; i < Math.min(ROUNDS, 5); i++) {
+      nodeAlone.push(time(() => execFileSync(process.execPath, ['-e', '0'], { stdio: 'ignore' })));
+      bareFan.push(time(() => execFileSync(process.execPath, [bare], { stdio: 'ignore' })));
+    }
+    rows.push([
+      "`node -e 0`: Node's start-up alone, for reference",
+      `${median(nodeAlone).toFixed(0)} ms`,
+      '',
+      '',
+      '',
+      true,
+    ]);
+    rows.push([
+      'the floor: a bare Node program starting the same 8 sleeps, then `true`, nothing recorded',
+      `${median(bareFan).toFixed(0)} ms`,
+      'longest path 1000 ms',
+      `${(median(bareFan) / 1000).toFixed(2)}x`,
+      '',
+      true,
+    ]);
+    rows.push([
+      "etl's own part of the wall time: the run's wall time over the floor's, for reference",
+      `${(median(walls) - median(bareFan)).toFixed(0)} ms`,
+      `the floor ${median(bareFan).toFixed(0)} ms`,
+      `${(median(walls) / median(bareFan)).toFixed(2)}x`,
+      '',
+      true,
+    ]);
     loads.push(load());
   }
 
