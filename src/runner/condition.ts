@@ -6,11 +6,12 @@ import { DEFAULT_GRACE_MS } from './exec-step.js';
 import type { ExecuteOptions } from './engine.js';
 import { joinWords } from '../definitions/words.js';
 import { describeEnding } from './labels.js';
+import type { Redactor } from './logs.js';
 import type { PlannedStep } from './plan.js';
 import { runProcess } from './process.js';
 import type { ModuleSpec, Spawner } from './spawner.js';
 
-/** What a step's condition decided. */
+/** What a step's condition decided; the reason it gives has secret values masked. */
 export type Verdict = { run: true } | { run: false; why: string } | { failed: string };
 
 /** Output kept from the condition, for the reason it gives. */
@@ -21,6 +22,7 @@ export async function checkCondition(
   module: ModuleSpec,
   options: Pick<ExecuteOptions, 'signal' | 'hurry' | 'graceMs'>,
   spawner: Spawner,
+  redactor: Redactor,
 ): Promise<Verdict> {
   const condition = planned.condition!;
   let output = '';
@@ -35,8 +37,9 @@ export async function checkCondition(
       if (output.length < KEPT_BYTES) output += chunk.toString('utf8').slice(0, KEPT_BYTES - output.length);
     },
   });
-  const shown = `if: ${joinWords(condition.argv)}`;
-  const said = output.trim() ? ` (it said: ${output.trim().split('\n').at(-1)})` : '';
+  // The argv holds the values of params and earlier steps' outputs, and the output anything.
+  const shown = redactor.redact(`if: ${joinWords(condition.argv)}`);
+  const said = output.trim() ? redactor.redact(` (it said: ${output.trim().split('\n').at(-1)})`) : '';
   if (result.exitCode === 0 && !result.timedOut && !result.cancelled) return { run: true };
   if (result.exitCode === 1 && !result.timedOut && !result.cancelled)
     return { run: false, why: `${shown} exited 1${said}` };

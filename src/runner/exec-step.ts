@@ -84,6 +84,7 @@ export async function execStep(
       moduleSpec(state, planned, record.role, 1, extraEnv),
       options,
       state.spawner,
+      redactor,
     );
     if ('failed' in verdict) return cannotStart(state, record, verdict.failed);
     if (!verdict.run) {

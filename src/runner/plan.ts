@@ -495,7 +495,7 @@ export function inheritedEnv(plan: Plan, env: Record<string, string | undefined>
   return inherited;
 }
 
-/** A plan as it may be shown: secret values in params, run, argv, paths and env replaced by ***, as a run records them. */
+/** A plan as it may be shown: secret values in params, run, argv, if, paths and env replaced by ***, as a run records them. */
 export function maskPlan(plan: Plan, env: Record<string, string | undefined>): Plan {
   const redactor = new Redactor(secretValues(plan, env));
   // The outputs of earlier steps are shown as the templates that will take them.
@@ -505,6 +505,7 @@ export function maskPlan(plan: Plan, env: Record<string, string | undefined>): P
     ...(step.run === undefined ? {} : { run: redactor.redact(step.run) }),
     ...(step.call === undefined ? {} : { call: { ...step.call, params: redactor.redactValues(step.call.params) } }),
     argv: step.argv.map(show),
+    ...(step.condition === undefined ? {} : { condition: { ...step.condition, argv: step.condition.argv.map(show) } }),
     input: step.input === undefined ? undefined : show(step.input),
     output: step.output === undefined ? undefined : show(step.output),
     config: step.config === undefined ? undefined : show(step.config),

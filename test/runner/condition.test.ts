@@ -115,3 +115,32 @@ test('validation: a condition whose program is missing, or that names an unknown
   );
   assert.match(issues[0]!.message, /^command "\.\/modules\/nope\.sh" does not exist in the repository/);
 });
+
+test("a secret in a condition's argv or output is masked in the reason, the run's error, show and the dry run's plan", async (t) => {
+  const secret = 's3cr3t-token-value';
+  const repo = repoWith(t, {
+    s: {
+      secrets: ['TOKEN'],
+      params: { p: { default: 'x' } },
+      steps: [
+        { name: 'skipped', module_name: 'ok', if: 'sh -c "echo $0; exit 1" ${params.p}' },
+        { name: 'undecided', module_name: 'ok', if: 'sh -c "exit 2" ${params.p}' },
+      ],
+    },
+  });
+  const env = { TOKEN: secret };
+  const result = await runCli(['run', 's', '--param', `p=${secret}`], { cwd: repo, env });
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  assert.ok(!(result.stdout + result.stderr).includes(secret), result.stdout + result.stderr);
+  const folder = findRunFolders(repo)[0]!;
+  const { run, steps } = readRunFolder(folder);
+  assert.equal(run.steps[0]!.skipped_because, "if: sh -c 'echo $0; exit 1' *** exited 1 (it said: ***)");
+  assert.match(run.error ?? '', /if: sh -c 'exit 2' \*\*\* exited with code 2/);
+  assert.ok(!JSON.stringify({ run, steps }).includes(secret));
+  const shown = await runCli(['show', run.id], { cwd: repo, env });
+  assert.ok(!shown.stdout.includes(secret) && shown.stdout.includes('***'), shown.stdout);
+  const plan = await runCli(['run', 's', '--dry-run', '--json', '--param', `p=${secret}`], { cwd: repo, env });
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.ok(!plan.stdout.includes(secret), plan.stdout);
+  assert.match(plan.stdout, /"argv":\s*\[\s*"sh",\s*"-c",\s*"exit 2",\s*"\*\*\*"\s*\]/);
+});
