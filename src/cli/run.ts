@@ -268,6 +268,7 @@ interface Prepared {
   only?: number;
   resumedFrom?: string;
   resumedDone?: number[];
+  resumedOutputs?: Record<string, Record<string, string>>;
 }
 
 /** Validates the definitions in `context.repo`, runs the sequence and records it in `ledger`. */
@@ -302,6 +303,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
     prepared.from = point.from;
     prepared.resumedFrom = point.run_id;
     prepared.resumedDone = point.done;
+    prepared.resumedOutputs = point.outputs;
   }
   if (values['dry-run']) return printDryRun(context, io, prepared);
 

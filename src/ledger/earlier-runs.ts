@@ -2,9 +2,11 @@
 // fingerprint and the output it wrote), and where a failed run can be picked up.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { HANDLERS, type Handler } from '../definitions/handlers.js';
 import { EtlError } from '../errors.js';
 import { describeArtifact } from '../runner/lineage.js';
 import { MASK, matchesMasked } from '../runner/logs.js';
+import { referencedOutputs } from '../runner/outputs.js';
 import type { Plan, PlannedStep, RunValues } from '../runner/plan.js';
 import type { RunRecord, StepRecord, StepSummary } from '../runner/records.js';
 import type { DoneBefore } from '../runner/fingerprint.js';
@@ -209,6 +211,8 @@ export interface ResumePoint {
    * what needs them (those run again). Undefined for a list: the steps before `from`.
    */
   done?: number[];
+  /** What the steps that stand wrote to ETL_OUTPUTS (as RUN recorded it), by step name: the steps run again use it. */
+  outputs: Record<string, Record<string, string>>;
 }
 
 /**
@@ -220,7 +224,8 @@ export interface ResumePoint {
 export async function resumePoint(
   view: LedgerView,
   repo: string,
-  plan: Pick<Plan, 'sequence' | 'steps' | 'params' | 'tick' | 'max_parallel'>,
+  plan: Pick<Plan, 'sequence' | 'steps' | 'params' | 'tick' | 'max_parallel'> &
+    Partial<Pick<Plan, Handler | 'secrets'>>,
   spec: string,
   force = false,
 ): Promise<ResumePoint> {
@@ -268,11 +273,13 @@ export async function resumePoint(
       );
   }
   const changed: string[] = [];
+  const outputs: Record<string, Record<string, string>> = {};
   for (const summary of steps) {
     if (!isDone(summary.index)) continue;
     let step = readStep(join(ref.root, ref.folder), summary.record);
     // A step RUN itself skipped as done elsewhere: that run's record has what it wrote.
     if (step?.skipped_as) step = stoodFor(view, step.skipped_as.run_id, summary.index)?.step ?? step;
+    if (step?.status === 'succeeded' && step.outputs) outputs[summary.name] = step.outputs;
     const output = step?.lineage?.output;
     if (!output?.sha256) continue;
     const current = await describeArtifact(output.path, output.path, repo);
@@ -286,13 +293,39 @@ export async function resumePoint(
       'resume-changed',
       `cannot resume run ${run.id} at step ${stopped.index} (${stopped.name}): ${changed.join('; ')}. Run the sequence whole, or --force to resume anyway`,
     );
+  refuseMaskedOutputs(run.id, plan, isDone, outputs);
   return {
     run_id: run.id,
     from: stopped.index,
     name: stopped.name,
     changed,
     ...(done ? { done: [...done].sort((a, b) => a - b) } : {}),
+    outputs,
   };
+}
+
+/**
+ * A record masks the secrets in what a step wrote: a step run again cannot be given such a
+ * value from it, and must not be given the mask instead.
+ */
+function refuseMaskedOutputs(
+  runId: string,
+  plan: Pick<Plan, 'steps'> & Partial<Pick<Plan, Handler | 'secrets'>>,
+  isDone: (index: number) => boolean,
+  outputs: Record<string, Record<string, string>>,
+): void {
+  if (!plan.secrets?.length) return; // without secrets, nothing was masked: *** is what it wrote
+  const again = [
+    ...plan.steps.filter((step) => !isDone(step.index)),
+    ...HANDLERS.flatMap((handler) => plan[handler] ?? []),
+  ];
+  for (const step of again)
+    for (const used of referencedOutputs(step))
+      if (outputs[used.step]?.[used.key]?.includes(MASK))
+        throw new EtlError(
+          'usage',
+          `cannot resume run ${runId}: step ${step.index} (${step.name}) uses \${steps.${used.step}.outputs.${used.key}}, whose value run ${runId} recorded masked (it held a secret); run the sequence whole, or --from ${used.step}`,
+        );
 }
 
 /**

@@ -40,6 +40,8 @@ export interface RunSequenceOptions {
   resumedFrom?: string;
   /** A resumed graph: the steps that stand as the resumed run did them (resumePoint). */
   resumedDone?: number[];
+  /** What those steps wrote to ETL_OUTPUTS, by step name (resumePoint). */
+  resumedOutputs?: Record<string, Record<string, string>>;
   /**
    * The run whose step started this one (src/runner/call.ts parentRunOf): recorded as
    * parent_run, and told this run's id through the step's ETL_OUTPUTS in `env`.
@@ -260,6 +262,7 @@ async function executeRun(
         only: options.only,
         resumedFrom: options.resumedFrom,
         resumedDone: options.resumedDone,
+        resumedOutputs: options.resumedOutputs,
         parentRun: options.parentRun,
         skipUnchanged: options.skipUnchanged,
         force: options.force,

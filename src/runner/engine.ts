@@ -62,6 +62,8 @@ export interface ExecuteOptions {
   resumedFrom?: string;
   /** A resumed graph: the steps that stand as that run did them; the others run again. */
   resumedDone?: number[];
+  /** --resume: what the steps that stand as that run did them wrote to ETL_OUTPUTS, by step name. */
+  resumedOutputs?: Record<string, Record<string, string>>;
   /** The run whose step started this one (src/runner/call.ts): run.json's parent_run. */
   parentRun?: ParentRun;
   logLimit?: number;
@@ -120,7 +122,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       redactor,
       moduleEnv: inheritedEnv(plan, options.env),
       spawner,
-      outputs: new Map(),
+      outputs: new Map(Object.entries(options.resumedOutputs ?? {})),
     };
     await runSteps(state, context, started);
   } finally {

@@ -41,9 +41,14 @@ export function showPlaceholders(value: string): string {
 
 /** The steps whose outputs a planned step uses. */
 export function referencedSteps(step: PlannedStep): string[] {
-  const names = new Set<string>();
-  for (const value of valuesOf(step)) for (const match of value.matchAll(PLACEHOLDER)) names.add(match[1]!);
-  return [...names];
+  return [...new Set(referencedOutputs(step).map((used) => used.step))];
+}
+
+/** Each output a planned step uses: the step that writes it and its key. */
+export function referencedOutputs(step: PlannedStep): Array<{ step: string; key: string }> {
+  return valuesOf(step).flatMap((value) =>
+    [...value.matchAll(PLACEHOLDER)].map((match) => ({ step: match[1]!, key: match[2]! })),
+  );
 }
 
 const valuesOf = (step: PlannedStep) =>

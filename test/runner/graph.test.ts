@@ -326,3 +326,55 @@ test('--resume of a graph runs again what did not succeed and what needs it, and
   );
   assert.equal(readFileSync(join(repo, 'tally.txt'), 'utf8'), 'ran\n', 'y ran once, in the first run');
 });
+
+test('--resume gives the steps run again the outputs the steps that stand wrote, in a list and a graph; a masked one is refused', async (t) => {
+  const write = { content: '#!/bin/sh\necho "day=$1" >> "$ETL_OUTPUTS"\n', mode: 0o755 };
+  const gate = { content: '#!/bin/sh\n[ ! -e "$ETL_REPO/broken" ]\n', mode: 0o755 };
+  const show = { content: '#!/bin/sh\necho "$1" >> "$ETL_REPO/seen.txt"\n', mode: 0o755 };
+  const repo = pipelineRepo(t, {
+    modules: { gate: { cmd: './modules/gate.sh' } },
+    sequences: {
+      list: [
+        { name: 'a', run: './modules/write.sh 2026-12-01' },
+        { name: 'b', module_name: 'gate' },
+        { name: 'c', run: './modules/show.sh ${steps.a.outputs.day}' },
+      ],
+      graph: {
+        steps: [
+          { name: 'a', run: './modules/write.sh 2026-12-02', needs: [] },
+          { name: 'b', module_name: 'gate', needs: [] },
+          { name: 'c', run: './modules/show.sh ${steps.a.outputs.day}', needs: ['a', 'b'] },
+        ],
+      },
+      secret: {
+        secrets: ['TOKEN'],
+        steps: [
+          { name: 'a', run: './modules/write.sh ${params.day}' },
+          { name: 'b', module_name: 'gate' },
+          { name: 'c', run: './modules/show.sh ${steps.a.outputs.day}' },
+        ],
+        params: { day: { default: 'x' } },
+      },
+    },
+    files: { broken: '', 'modules/write.sh': write, 'modules/gate.sh': gate, 'modules/show.sh': show },
+  });
+  const env = { TOKEN: 'a-secret-day-value' };
+  for (const sequence of ['list', 'graph']) assert.equal((await runCli(['run', sequence], { cwd: repo, env })).code, 1);
+  assert.equal((await runCli(['run', 'secret', '--param', `day=${env.TOKEN}`], { cwd: repo, env })).code, 1);
+  rmSync(join(repo, 'broken'));
+  for (const sequence of ['list', 'graph']) {
+    const resumed = await runCli(['run', sequence, '--resume', `${sequence}@latest`], { cwd: repo, env });
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+  }
+  assert.equal(readFileSync(join(repo, 'seen.txt'), 'utf8'), '2026-12-01\n2026-12-02\n');
+  const refused = await runCli(['run', 'secret', '--resume', 'secret@latest', '--param', `day=${env.TOKEN}`], {
+    cwd: repo,
+    env,
+  });
+  assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+  assert.match(
+    refused.stderr,
+    /step 3 \(c\) uses \$\{steps\.a\.outputs\.day\}, whose value run \S+ recorded masked \(it held a secret\); run the sequence whole, or --from a/,
+  );
+  assert.equal(readFileSync(join(repo, 'seen.txt'), 'utf8'), '2026-12-01\n2026-12-02\n', 'nothing ran');
+});
