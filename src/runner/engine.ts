@@ -364,7 +364,9 @@ class ReadySteps {
  * The handlers, after the steps: on_success after a success, on_failure after a failure (the
  * seed's error_handler), on_cancel after a cancel or when the sequence's timeout ran out, and
  * on_exit last, whatever happened; each step told why (ETL_RUN_STATUS, ETL_FAILED_*). After a
- * cancel they run until a second signal (hurry) stops them.
+ * cancel they run until a second signal (hurry) stops them. A first signal while on_success or
+ * on_failure runs is a cancel like any other: it stops that handler, and on_cancel and on_exit
+ * run after it.
  */
 async function runHandlers(
   state: RunState,
@@ -373,19 +375,27 @@ async function runHandlers(
 ): Promise<StepRecord | undefined> {
   const { options } = state;
   const status = runStatus(ended, options.signal);
-  const cancelled = status === 'cancelled';
-  const handlers: Handler[] =
-    status === 'succeeded' || status === 'succeeded_with_failures'
-      ? ['on_success', 'on_exit']
-      : status === 'failed'
-        ? [...(['on_failure'] as const), ...(ended.deadlineRanOut ? (['on_cancel'] as const) : []), 'on_exit']
-        : ['on_cancel', 'on_exit'];
-  const env = { ETL_RUN_STATUS: status, ...(ended.failed ? handlerEnv(ended.failed) : {}) };
-  // After a cancel the run's signal has fired: the handlers answer to the second one.
-  const handlerState: RunState = cancelled ? { ...state, options: { ...options, signal: options.hurry } } : state;
+  const failedEnv = ended.failed ? handlerEnv(ended.failed) : {};
+  const ran = new Set<Handler>();
   let failedHandler: StepRecord | undefined;
-  for (const handler of handlers) {
-    const failed = await runHandler(handlerState, context, handler, env);
+  if (status !== 'cancelled') {
+    const handlers: Handler[] =
+      status === 'failed'
+        ? [...(['on_failure'] as const), ...(ended.deadlineRanOut ? (['on_cancel'] as const) : []), 'on_exit']
+        : ['on_success', 'on_exit'];
+    for (const handler of handlers) {
+      if (options.signal?.aborted) break;
+      ran.add(handler);
+      const failed = await runHandler(state, context, handler, { ETL_RUN_STATUS: status, ...failedEnv });
+      failedHandler ??= failed;
+    }
+    if (!options.signal?.aborted) return failedHandler;
+  }
+  // After a cancel the run's signal has fired: the handlers answer to the second one.
+  const hurried: RunState = { ...state, options: { ...options, signal: options.hurry } };
+  for (const handler of ['on_cancel', 'on_exit'] as const) {
+    if (ran.has(handler)) continue;
+    const failed = await runHandler(hurried, context, handler, { ETL_RUN_STATUS: 'cancelled', ...failedEnv });
     failedHandler ??= failed;
   }
   return failedHandler;
@@ -440,7 +450,8 @@ async function endEtl(
   run.duration_ms = finished.getTime() - started.getTime();
   run.failed_step = failed?.index ?? null;
   if (status === 'failed') run.error ??= describeFailure((failed ?? failedHandler)!);
-  if (status === 'cancelled') run.error ??= 'cancelled';
+  // A failed run cancelled while its handlers ran: the failure is still what stopped its steps.
+  if (status === 'cancelled') run.error ??= failed ? `cancelled after ${describeFailure(failed)}` : 'cancelled';
   if (status === 'succeeded_with_failures')
     run.error ??= `went on (continue_on) after ${wentOn.map((step) => describeFailure(step)).join('; ')}`;
   await options.observer.runFinished(run);

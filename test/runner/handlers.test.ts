@@ -130,3 +130,41 @@ test('a cancel with no second signal lets on_cancel and on_exit finish', async (
   assert.equal(result.code, 143, result.stdout + result.stderr);
   assert.deepEqual(told(repo), ['cancel cancelled -', 'exit1 cancelled -', 'exit2 cancelled -']);
 });
+
+test('a signal while on_success or on_failure runs stops that handler, then on_cancel and on_exit run, told the run was cancelled', async (t) => {
+  for (const outcome of ['success', 'failure'] as const) {
+    const repo = repoWith(t, {
+      steps: [{ module_name: outcome === 'success' ? 'ok' : 'fail', name: 'work' }],
+      [`on_${outcome}`]: [
+        { module_name: 'hold', name: 'slow' },
+        { module_name: 'tell', name: 'after' },
+      ],
+    });
+    const cli = startCli(['run', 's', '--verbose'], { cwd: repo });
+    await cli.line(/holding slow/);
+    cli.child.kill('SIGTERM');
+    const result = await cli.done;
+    assert.equal(result.code, 143, result.stdout + result.stderr);
+    const fromFailure = outcome === 'failure' ? 'work' : '-';
+    assert.deepEqual(told(repo), [
+      `cancel cancelled ${fromFailure}`,
+      `exit1 cancelled ${fromFailure}`,
+      `exit2 cancelled ${fromFailure}`,
+    ]);
+    const { run, steps } = readRunFolder(findRunFolders(repo)[0]!);
+    assertValidRecords(run, steps);
+    assert.equal(run.status, 'cancelled');
+    assert.deepEqual(
+      run.steps.map((s) => `${s.role} ${s.name} ${s.status}`),
+      [
+        `step work ${outcome === 'success' ? 'succeeded' : 'failed'}`,
+        `on_${outcome} slow cancelled`,
+        `on_${outcome} after skipped`,
+        'on_cancel cancel succeeded',
+        'on_exit exit1 succeeded',
+        'on_exit exit2 succeeded',
+      ],
+    );
+    if (outcome === 'failure') assert.match(run.error ?? '', /^cancelled after step 1 \(work\) (failed|exited)/);
+  }
+});
