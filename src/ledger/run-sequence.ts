@@ -163,7 +163,8 @@ async function waitForTurn(
       );
     }
     if (!(await sleep(100, options.signal)))
-      throw new EtlError('not-started', `stopped while waiting for run ${holder.run_id} to end; nothing ran`);
+      // As with skip: the other run held the lock, and nothing ran (exit 3).
+      throw new EtlError('locked', `stopped while waiting for run ${holder.run_id} to end; nothing ran`);
   }
 }
 

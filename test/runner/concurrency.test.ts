@@ -43,6 +43,24 @@ test('queue: a second run waits for the first to end, then runs', async (t) => {
   assert.ok(Date.parse(b!.started_at) >= Date.parse(a!.finished_at!), 'the second started after the first ended');
 });
 
+test('queue: Ctrl-C while a run waits its turn: nothing ran, exit 3, and the first goes on', async (t) => {
+  const repo = repoWith(t, 'queue');
+  const first = startCli(['run', 's', '--verbose'], { cwd: repo });
+  await first.line(/holding work/);
+  const second = startCli(['run', 's', '--verbose'], { cwd: repo });
+  await second.line(/waiting for run \S+ of "s"/);
+  second.child.kill('SIGINT');
+  const result = await second.done;
+  writeFileSync(join(repo, 'go'), '');
+  assert.equal((await first.done).code, 0);
+  assert.equal(result.code, 3, result.stdout + result.stderr);
+  assert.match(result.stderr, /stopped while waiting for run \S+ to end; nothing ran/);
+  assert.deepEqual(
+    runs(repo).map((run) => run.status),
+    ['succeeded'],
+  );
+});
+
 test('cancel_previous: a second run cancels the first (recorded cancelled), then runs', async (t) => {
   const repo = repoWith(t, 'cancel_previous');
   const first = startCli(['run', 's', '--verbose'], { cwd: repo });
