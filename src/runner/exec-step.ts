@@ -15,7 +15,7 @@ import { checkCondition } from './condition.js';
 import { fillOutputs, outputsFile, readOutputs } from './outputs.js';
 import { CHILD_RUN_OUTPUT } from './call.js';
 import { runProcess } from './process.js';
-import type { Role, RunRecord, StepRecord } from './records.js';
+import type { Attempt, Role, RunRecord, StepRecord } from './records.js';
 import { fingerprintOf, judgeUnchanged } from './fingerprint.js';
 import type { ModuleSpec, Spawner } from './spawner.js';
 import {
@@ -227,9 +227,10 @@ async function runAttempts(state: RunState, step: StepRun): Promise<void> {
     endAttempt(attempt, result, now(), bound.byDeadline ? bound.timeoutMs : planned.timeout_ms, redactor);
     if (attempt.error !== null) log.note(`[etl-ledger: ${attempt.error}]`);
     if (result.outputAbandoned !== null) log.note(`[etl-ledger: ${result.outputAbandoned}]`);
-    keepMetrics(state, step, n);
+    const tooLarge = keepMetrics(state, step, n) ?? outputsTooLarge(state, step, n);
     if (result.timedOut && bound.byDeadline) deadlineRanOut(state, step);
     record.status = attemptStatus(result);
+    if (tooLarge !== undefined) refuseTooLarge(step, attempt, tooLarge);
     const last =
       n === attempts ||
       result.cancelled ||
@@ -267,12 +268,37 @@ function deadlineRanOut({ run }: RunState, { record, deadline }: StepRun): void 
   if (record.role === 'step' && deadline) run.error ??= `${deadline.what} ran out`;
 }
 
-/** The last attempt's metrics are the step's (an attempt that wrote none leaves none). */
-function keepMetrics({ options, redactor }: RunState, { planned, record, log }: StepRun, attempt: number): void {
+/**
+ * The last attempt's metrics are the step's (an attempt that wrote none leaves none); why the
+ * file was not read, when it is over its limit.
+ */
+function keepMetrics(
+  { options, redactor }: RunState,
+  { planned, record, log }: StepRun,
+  attempt: number,
+): string | undefined {
   const written = readMetrics(metricsFile(options.scratch, record.role, planned.index, attempt));
   for (const problem of written?.problems ?? []) log.note(`[etl-ledger: ${problem}]`);
   if (written && Object.keys(written.metrics).length > 0) record.metrics = redactMetrics(written.metrics, redactor);
   else delete record.metrics;
+  return written?.tooLarge;
+}
+
+/** Why an attempt's ETL_OUTPUTS is not read, when it is over its limit. */
+function outputsTooLarge({ options }: RunState, { planned, record }: StepRun, attempt: number): string | undefined {
+  return readOutputs(outputsFile(options.scratch, record.role, planned.index, attempt)).tooLarge;
+}
+
+/**
+ * An attempt that exited 0 but wrote more to ETL_METRICS or ETL_OUTPUTS than is read fails: a
+ * part of the file would pass on values cut short as if they were whole.
+ */
+function refuseTooLarge({ record, log }: StepRun, attempt: Attempt, why: string): void {
+  const failsIt = record.status === 'succeeded';
+  log.note(`[etl-ledger: ${why}${failsIt ? ': the step fails' : ''}]`);
+  if (!failsIt) return;
+  record.status = 'failed';
+  attempt.error = why;
 }
 
 /** What the step wrote to ETL_OUTPUTS: in its record (masked), and for the steps after it. */

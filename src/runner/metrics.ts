@@ -1,7 +1,7 @@
 // Step metrics: a module writes `key=value` lines to the file named by ETL_METRICS (the format
 // of GITHUB_OUTPUT, `key<<DELIMITER` blocks included), e.g. `rows=25`; the runner reads it when
 // the attempt ends and keeps the values in the step record, numbers as numbers.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { METRIC_NAME_PATTERN } from '../definitions/patterns.js';
 import type { Redactor } from './logs.js';
@@ -9,8 +9,12 @@ import type { Role } from './records.js';
 
 export type MetricValue = number | string;
 
-/** More than this is a module gone wrong: the rest is left out, and said so. */
-const MAX_BYTES = 64 * 1024;
+/**
+ * More than this in ETL_METRICS or ETL_OUTPUTS is a module gone wrong: the file is not read and
+ * the step fails, as a part of it would pass on values cut short as if they were written so.
+ * spawner.py holds the same number (it must not start the next step after such a step).
+ */
+export const MAX_BYTES = 64 * 1024;
 const MAX_KEYS = 200;
 const KEY = new RegExp(METRIC_NAME_PATTERN);
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -29,17 +33,15 @@ export interface ReadMetrics {
   metrics: Record<string, MetricValue>;
   /** Lines that were not metrics, and limits reached: for the step's log. */
   problems: string[];
+  /** Why none of the file was read (it is over MAX_BYTES): the step fails. */
+  tooLarge?: string;
 }
 
 /** The metrics an attempt wrote, or undefined when it wrote no file. */
 export function readMetrics(path: string): ReadMetrics | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return parseMetrics(text);
+  const text = readKeyValueFile(path, 'ETL_METRICS');
+  if (text === undefined) return undefined;
+  return 'tooLarge' in text ? { metrics: {}, problems: [], tooLarge: text.tooLarge } : parseMetrics(text.text);
 }
 
 export function parseMetrics(text: string): ReadMetrics {
@@ -64,6 +66,28 @@ export interface KeyValueFormat {
 }
 
 /**
+ * The text of a file a module writes for the runner, undefined when there is none, or why it
+ * is not read: over MAX_BYTES, counted in bytes as written (not in characters).
+ */
+export function readKeyValueFile(path: string, variable: string): { text: string } | { tooLarge: string } | undefined {
+  let bytes: Buffer;
+  try {
+    // Its size first: a file of gigabytes is refused without being read.
+    const size = statSync(path).size;
+    if (size > MAX_BYTES) return { tooLarge: tooLargeMessage(variable, size) };
+    bytes = readFileSync(path);
+  } catch {
+    return undefined;
+  }
+  // It may have grown since (a process the module left behind may still write to it).
+  if (bytes.length > MAX_BYTES) return { tooLarge: tooLargeMessage(variable, bytes.length) };
+  return { text: bytes.toString('utf8') };
+}
+
+const tooLargeMessage = (variable: string, size: number) =>
+  `${variable} holds ${size} bytes, over its limit of ${MAX_BYTES} (64 KiB): none of it is used`;
+
+/**
  * `key=value` lines and `key<<DELIMITER` blocks, as GITHUB_OUTPUT takes them; a later value of
  * a key wins. What is not such a line, and the limits reached, are problems for the step's log.
  */
@@ -73,10 +97,6 @@ export function parseKeyValues(
 ): { values: Record<string, string>; problems: string[] } {
   const { variable } = format;
   const problems: string[] = [];
-  if (text.length > MAX_BYTES) {
-    problems.push(`${variable} holds ${text.length} bytes: only the first ${MAX_BYTES} are read`);
-    text = text.slice(0, MAX_BYTES);
-  }
   const values: Record<string, string> = {};
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {

@@ -4,9 +4,8 @@
 // reference as a placeholder (a NUL byte can be in no definition value, so it is never
 // mistaken for one); it is filled in when the step's turn comes, from what the step it
 // names wrote.
-import { readFileSync } from 'node:fs';
 import { OUTPUT_KEY_PATTERN } from '../definitions/template.js';
-import { attemptFile, parseKeyValues } from './metrics.js';
+import { attemptFile, parseKeyValues, readKeyValueFile } from './metrics.js';
 import type { PlannedStep } from './plan.js';
 import type { Role } from './records.js';
 
@@ -17,15 +16,15 @@ export function outputsFile(scratch: string, role: Role, index: number, attempt:
   return attemptFile(scratch, 'outputs', role, index, attempt);
 }
 
-/** The outputs an attempt wrote (none when it wrote no file), and what was wrong with the file. */
-export function readOutputs(path: string): { values: Record<string, string>; problems: string[] } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return { values: {}, problems: [] };
-  }
-  return parseKeyValues(text, {
+/**
+ * The outputs an attempt wrote (none when it wrote no file), what was wrong with the file, and
+ * why none of it was read (over its limit: the step fails).
+ */
+export function readOutputs(path: string): { values: Record<string, string>; problems: string[]; tooLarge?: string } {
+  const file = readKeyValueFile(path, 'ETL_OUTPUTS');
+  if (file === undefined) return { values: {}, problems: [] };
+  if ('tooLarge' in file) return { values: {}, problems: [], tooLarge: file.tooLarge };
+  return parseKeyValues(file.text, {
     variable: 'ETL_OUTPUTS',
     key: new RegExp(OUTPUT_KEY_PATTERN),
     what: 'an output name (letters, digits and _; a letter or _ first)',

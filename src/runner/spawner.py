@@ -133,7 +133,7 @@ def start(spec):
     os.close(out_write)
     os.close(err_write)
     process = Module(pid, os.fdopen(out_read, "rb", buffering=0), os.fdopen(err_read, "rb", buffering=0))
-    modules[ident] = {"process": process, "open": 2, "exited": False}
+    modules[ident] = {"process": process, "open": 2, "exited": False, "env": env}
     current = ident
     send(b"S", ident, str(process.pid).encode())
     for stream, kind in ((process.stdout, b"o"), (process.stderr, b"e")):
@@ -187,8 +187,23 @@ def finished(ident):
         return
     del modules[ident]
     if ident == current and module["process"].returncode == 0:
-        current_ok = True
+        # Its step fails when it wrote more for the runner than is read: the next must not start.
+        current_ok = not wrote_too_much(module["env"])
         advance()
+
+
+# MAX_BYTES of src/runner/metrics.ts: the most a module may write to ETL_METRICS or ETL_OUTPUTS.
+MAX_BYTES = 64 * 1024
+
+
+def wrote_too_much(env):
+    for name in ("ETL_METRICS", "ETL_OUTPUTS"):
+        try:
+            if os.stat(env.get(name, "")).st_size > MAX_BYTES:
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def advance():

@@ -1,14 +1,16 @@
 // Step metrics: what a module writes to ETL_METRICS, read as GITHUB_OUTPUT is, kept in the
 // step record (its last attempt's), shown by etl show and listed over time by etl metrics.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { MetricPoint } from '../../src/ledger/metrics.js';
 import { checkExpectations, comparesWithLast } from '../../src/runner/expect.js';
-import { parseMetrics } from '../../src/runner/metrics.js';
+import { parseMetrics, readMetrics } from '../../src/runner/metrics.js';
+import { readOutputs } from '../../src/runner/outputs.js';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
-import { pipelineRepo, runCli } from '../helpers/repo.js';
+import { pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';
+import { assertValidRecords, log, onlyRun } from '../helpers/runs.js';
 
 test('ETL_METRICS lines: numbers as numbers, text kept as written, KEY<<END blocks, and each bad line said', () => {
   const { metrics, problems } = parseMetrics(
@@ -31,7 +33,70 @@ test('ETL_METRICS lines: numbers as numbers, text kept as written, KEY<<END bloc
   const many = parseMetrics(Array.from({ length: 250 }, (_, i) => `k${i}=${i}`).join('\n'));
   assert.equal(Object.keys(many.metrics).length, 200);
   assert.match(many.problems[0]!, /more than 200 names: "k200" and later ones are left out/);
-  assert.match(parseMetrics('x='.padEnd(70_000, 'y')).problems[0]!, /only the first 65536 are read/);
+});
+
+test('an ETL_METRICS or ETL_OUTPUTS file over 64 KiB, counted in bytes, is not read at all: the step fails', (t) => {
+  const dir = tempRepo(t);
+  const file = (name: string, content: string) => {
+    writeFileSync(join(dir, name), content);
+    return join(dir, name);
+  };
+  // 30,000 'é' are 60,002 bytes: read whole. 40,000 are 80,002 bytes, 40,002 characters.
+  const fits = file('fits.txt', `e=${'é'.repeat(30_000)}`);
+  assert.equal(readOutputs(fits).values.e, 'é'.repeat(30_000));
+  assert.equal(readOutputs(fits).tooLarge, undefined);
+  const over = file('over.txt', `e=${'é'.repeat(40_000)}`);
+  assert.deepEqual(readOutputs(over), {
+    values: {},
+    problems: [],
+    tooLarge: 'ETL_OUTPUTS holds 80002 bytes, over its limit of 65536 (64 KiB): none of it is used',
+  });
+  assert.deepEqual(readMetrics(over), {
+    metrics: {},
+    problems: [],
+    tooLarge: 'ETL_METRICS holds 80002 bytes, over its limit of 65536 (64 KiB): none of it is used',
+  });
+  const twice = file('twice.txt', `e=${'é'.repeat(80_000)}`);
+  assert.match(readOutputs(twice).tooLarge!, /^ETL_OUTPUTS holds 160002 bytes/);
+  // Exactly the limit is read; a value past it is never cut short and kept.
+  const limit = file('limit.txt', `x=${'y'.repeat(65_534)}`);
+  assert.equal(readMetrics(limit)?.metrics.x, 'y'.repeat(65_534));
+  assert.match(readMetrics(file('cut.txt', `x=${'y'.repeat(65_535)}`))!.tooLarge!, /65537 bytes/);
+  assert.equal(readMetrics(join(dir, 'none.txt')), undefined);
+});
+
+test('a step that wrote too much to ETL_METRICS fails, and the next one, started ahead by the helper, never starts', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { big: { cmd: './modules/big.sh' } },
+    sequences: {
+      s: {
+        // touch itself, no shell before it: started ahead, it would leave its file at once.
+        steps: [{ module_name: 'big' }, { run: 'touch started-2' }, { run: 'touch started-3' }, { run: 'true' }],
+      },
+    },
+    files: {
+      'modules/big.sh': {
+        content: `#!/bin/sh\n{ printf 'rows='; yes 7 | head -n 70000 | tr -d '\\n'; echo; } >> "$ETL_METRICS"\n`,
+        mode: 0o755,
+      },
+    },
+  });
+  const result = await runCli(['run', 's'], { cwd: repo, env: { ETL_SPAWNER: 'python' } });
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  const { folder, run, steps } = onlyRun(repo);
+  assertValidRecords(run, steps);
+  assert.deepEqual(
+    run.steps.map((s) => s.status),
+    ['failed', 'skipped', 'skipped', 'skipped'],
+  );
+  const why = 'ETL_METRICS holds 70006 bytes, over its limit of 65536 (64 KiB): none of it is used';
+  assert.equal(steps[0]!.attempts[0]!.exit_code, 0);
+  assert.equal(steps[0]!.attempts[0]!.error, why);
+  assert.equal(steps[0]!.metrics, undefined, 'a number cut short is never kept');
+  assert.equal(run.error, `step 1 (big) failed: ${why}`);
+  assert.ok(result.stdout.includes(why), result.stdout);
+  assert.ok(log(folder, steps[0]!).includes(`[etl-ledger: ${why}: the step fails]`));
+  assert.equal(existsSync(join(repo, 'started-2')), false, 'the step after it started');
 });
 
 for (const spawner of ['python', 'node']) {

@@ -1,11 +1,11 @@
 // Values between steps: ETL_OUTPUTS lines, ${steps.NAME.outputs.KEY} in later steps, recorded,
 // masked, validated.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pipelineRepo, runCli } from '../helpers/repo.js';
-import { assertValidRecords, onlyRun } from '../helpers/runs.js';
+import { assertValidRecords, log, onlyRun } from '../helpers/runs.js';
 
 // Writes outputs: a plain line, a block, and the secret it is given.
 const WRITE = {
@@ -129,4 +129,41 @@ test('validation: outputs of a step that does not run before, of no step, or whe
     messages.join('\n'),
   );
   assert.equal(issues.filter((i) => i.code === 'unknown-template').length, 5, messages.join('\n'));
+});
+
+test('a step that wrote more than 64 KiB to ETL_OUTPUTS fails: no value cut short is passed on', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { big: { cmd: './modules/big.sh' }, read: { cmd: './modules/read.sh' } },
+    sequences: {
+      s: {
+        steps: [
+          { name: 'big', module_name: 'big' },
+          { name: 'reader', module_name: 'read', env: { DAY: '${steps.big.outputs.later}' } },
+        ],
+      },
+    },
+    files: {
+      // big= and 70,000 x, then later=1: 70,013 bytes.
+      'modules/big.sh': {
+        content: `#!/bin/sh\n{ printf 'big='; yes x | head -n 70000 | tr -d '\\n'; printf '\\nlater=1\\n'; } >> "$ETL_OUTPUTS"\n`,
+        mode: 0o755,
+      },
+      'modules/read.sh': READ,
+    },
+  });
+  const result = await runCli(['run', 's'], { cwd: repo });
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  const { folder, run, steps } = onlyRun(repo);
+  assertValidRecords(run, steps);
+  const why = 'ETL_OUTPUTS holds 70013 bytes, over its limit of 65536 (64 KiB): none of it is used';
+  assert.equal(run.steps[0]!.status, 'failed');
+  assert.equal(steps[0]!.attempts[0]!.exit_code, 0);
+  assert.equal(steps[0]!.attempts[0]!.error, why);
+  assert.equal(steps[0]!.outputs, undefined);
+  assert.equal(run.error, `step 1 (big) failed: ${why}`);
+  assert.ok(result.stdout.includes(why), result.stdout);
+  assert.ok(log(folder, steps[0]!).includes(`[etl-ledger: ${why}: the step fails]`));
+  assert.equal(existsSync(join(repo, 'read.txt')), false, 'the step after it ran');
+  const shown = await runCli(['show', run.id], { cwd: repo });
+  assert.ok(shown.stdout.includes(why), shown.stdout);
 });

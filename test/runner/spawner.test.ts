@@ -188,6 +188,33 @@ test('python spawner: the next step starts on a success, never after a failure, 
   assert.ok(await waitUntilGone([orphan], 3000), 'a module started ahead and not taken is killed');
 });
 
+test('python spawner: the next step never starts after a module that exited 0 but wrote more than 64 KiB for the runner', async (t) => {
+  const spawner = await HelperSpawner.open(2000);
+  t.after(() => spawner.close());
+  const dir = scratch(t);
+  const next = {
+    command: script(dir, 'next.sh', `echo started >> ${join(dir, 'started')}; sleep 30`),
+    argv: ['next'],
+    cwd: dir,
+    env: { PATH: process.env.PATH },
+  };
+  // Its step fails (the file is not read): starting the next one would run a step that must not.
+  for (const variable of ['ETL_METRICS', 'ETL_OUTPUTS']) {
+    const writer = spawner.start({
+      command: script(dir, 'big.sh', `yes x | head -n 40000 >> "$${variable}"`),
+      argv: ['big'],
+      cwd: dir,
+      env: { PATH: process.env.PATH, [variable]: join(dir, `${variable}.txt`) },
+    });
+    const closed = new Promise((resolve) => writer.once('close', resolve));
+    spawner.startNext(next);
+    assert.equal(await new Promise((resolve) => writer.on('exit', resolve)), 0);
+    await closed;
+    assert.deepEqual(processesOf(next.command), [], `nothing started after 80,000 bytes in ${variable}`);
+    spawner.cancelNext();
+  }
+});
+
 test('without a Python for the helper the run falls back to Node spawn; ETL_SPAWNER chooses', async () => {
   const missing = { ETL_PYTHON: '/nonexistent/python3' };
   const fallback = await openSpawner(missing, 1000);
