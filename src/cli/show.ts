@@ -2,6 +2,7 @@ import { formatMetrics } from '../runner/metrics.js';
 import { describeEnding, linkedStep, stepHow, stepPosition } from '../runner/labels.js';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
+import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { LedgerStore } from '../ledger/store.js';
 import type { RunRecord, StepRecord, StepSummary } from '../runner/records.js';
@@ -70,7 +71,8 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
       if (summary.skipped_because) lines.push(`   ${paint('dim', `skipped: ${summary.skipped_because}`)}`);
       if (summary.needs) lines.push(`   ${paint('dim', graphNote(run, summary, step))}`);
       if (step && step.status !== 'skipped' && step.status !== 'pending') {
-        lines.push(`   ${paint('dim', `$ ${step.argv.join(' ')}`)}`);
+        // Quoted as plan prints it: a space inside an argument, or an empty one, stays visible.
+        lines.push(`   ${paint('dim', `$ ${joinWords(step.argv)}`)}`);
         const logLine =
           step.log.path === null
             ? 'no output'

@@ -126,10 +126,38 @@ test('plan and show print the argv of a step with run', async (t) => {
   assert.equal(shown.code, 0, shown.stderr);
   assert.match(
     shown.stdout,
-    /1\. args\.sh \(run\) {2}succeeded.*\n {3}\$ \.\/scripts\/args\.sh --day 2026-03-04 --region north side --output out\/args\.txt --conf conf\/c\.json\n/,
+    /1\. args\.sh \(run\) {2}succeeded.*\n {3}\$ \.\/scripts\/args\.sh --day 2026-03-04 --region 'north side' --output out\/args\.txt --conf conf\/c\.json\n/,
   );
   assert.match(shown.stdout, /on_failure 1\. args\.sh \(run\) {2}succeeded/);
   assert.match(shown.stdout, /3\. ok {2}succeeded/);
+});
+
+test('show quotes the argv that ran as plan does: where each argument ends, empty ones, shell text', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: {},
+    sequences: {
+      s: {
+        params: { v: { default: 'semi;colon $(touch pwned) its' }, e: { default: '' } },
+        steps: [
+          { name: 'args', run: `./scripts/args.sh 'single quoted' \${params.v} x\${params.e}y \${params.e} ""` },
+          { name: 'shell', run: "sh -c 'echo failed; exit 0'" },
+        ],
+      },
+    },
+    files: { 'scripts/args.sh': { content: '#!/bin/sh\n', mode: 0o755 } },
+  });
+  const commands = (stdout: string) => stdout.split('\n').filter((line) => line.startsWith('   $ '));
+  const plan = await runCli(['plan', 's'], { cwd: repo, env: { NO_COLOR: '1' } });
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.deepEqual(commands(plan.stdout), [
+    "   $ ./scripts/args.sh 'single quoted' 'semi;colon $(touch pwned) its' xy '' ''",
+    "   $ sh -c 'echo failed; exit 0'",
+  ]);
+  const result = await runCli(['run', 's'], { cwd: repo });
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  const shown = await runCli(['show', 's@latest'], { cwd: repo });
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.deepEqual(commands(shown.stdout), commands(plan.stdout));
 });
 
 test("skip_unchanged: the script a step's run runs is part of its fingerprint; etl diff names it", async (t) => {
