@@ -15,7 +15,7 @@ import { NAME_PATTERN } from './patterns.js';
 import { type ParsedSource, pointerSegment } from './source.js';
 import { didYouMean, editDistance } from './suggest.js';
 import { isKnownTimeZone } from './time-zone.js';
-import { splitWords } from './words.js';
+import { type QuotedWord, splitQuotedWords } from './words.js';
 
 type Report = (severity: Severity, code: string, pointer: string, message: string, part?: 'key' | 'value') => void;
 
@@ -24,10 +24,23 @@ function reporter(issues: Issue[], file: string, source: ParsedSource): Report {
     issues.push({ file, ...source.locate(pointer, part), severity, code, message });
 }
 
-/** Shell syntax that a shell would interpret, but that reaches a module literally. */
-const SHELL_SYNTAX = /^(\||\|\||&&|;|>|>>|<|2>&1|&)$|^[<>]|\$[A-Za-z_{(]|`/;
-/** The same in a step's `run`, where "${...}" is a template (checked as one). */
-const RUN_SHELL_SYNTAX = /^(\||\|\||&&|;|>|>>|<|2>&1|&)$|^[<>]|\$\(|`/;
+/** Operators and redirections a shell acts on outside quotes (`a;b`, `x>out`, `a&&b`, a trailing `&`). */
+const SHELL_OPERATOR = /\|\||&&|&>|[0-9]?>>?(?:&[0-9-]?)?|<|[;|]|&$/;
+/** What a shell substitutes outside single quotes, even inside double ones. */
+const SHELL_SUBSTITUTION = /\$\(|`/;
+/** The same in a module's cmd, with variables: in a step's `run` "${...}" is a template (checked as one). */
+const SHELL_VARIABLE = /\$[A-Za-z_{(]|`/;
+
+/** The first piece of shell syntax in a command line's words (outside the quotes that make it literal), if any. */
+function shellSyntax(words: QuotedWord[], substitution: RegExp): { word: string; found: string } | undefined {
+  for (const word of words) {
+    const operator = SHELL_OPERATOR.exec(word.bare)?.[0];
+    if (operator) return { word: word.text, found: `"${operator}" outside quotes` };
+    const substituted = substitution.exec(word.unquoted)?.[0];
+    if (substituted) return { word: word.text, found: `"${substituted}" outside single quotes` };
+  }
+  return undefined;
+}
 
 /** existsSync, remembered for one validation: many steps name the same conf file. */
 export type FileExists = (path: string) => boolean;
@@ -66,17 +79,14 @@ export function lintModule(
   // A module that failed its schema may have no usable cmd: the schema said so already.
   const resolved: Partial<ResolvedCommand> = entry.def.cmd === '' ? {} : resolveCommand(entry.def.cmd, repo, path);
   if (resolved.problem) report('error', resolved.problem.code, `${at}/cmd`, resolved.problem.message);
-  for (const word of resolved.words?.slice(1) ?? []) {
-    if (SHELL_SYNTAX.test(word)) {
-      report(
-        'warning',
-        'shell-syntax',
-        `${at}/cmd`,
-        `"${word}" in cmd is passed to the command as a plain argument: modules are not run through a shell (wrap a pipeline in a script)`,
-      );
-      break;
-    }
-  }
+  const shell = shellSyntax(quotedWords(entry.def.cmd), SHELL_VARIABLE);
+  if (shell)
+    report(
+      'warning',
+      'shell-syntax',
+      `${at}/cmd`,
+      `"${shell.word}" in cmd has ${shell.found}, which a shell would act on, but modules are not run through a shell: the command gets it as a plain argument (wrap a pipeline in a script, or quote it to say it is meant as written)`,
+    );
   for (const script of missingScripts(resolved.words ?? [], repo, exists))
     report('error', 'missing-script', `${at}/cmd`, `cmd names "${script}", which does not exist in the repository`);
   const cmdProblem = argumentProblem(entry.def.cmd, 'cmd ');
@@ -87,6 +97,15 @@ export function lintModule(
     if (problem) report('error', 'invalid-depends', `${at}/depends/${i}`, `depends entry "${pattern}" ${problem}`);
   });
   return issues;
+}
+
+/** A command line's words, none when it cannot be split (reported as invalid-cmd). */
+function quotedWords(line: string): QuotedWord[] {
+  try {
+    return splitQuotedWords(line);
+  } catch {
+    return [];
+  }
 }
 
 /** The scripts a command gives an interpreter that are not in the repository (a templated one depends on the run). */
@@ -342,13 +361,14 @@ function lintCommandLine(
   const at = `${step.pointer}/${field}`;
   const problem = argumentProblem(run, `${field} `);
   if (problem) report('error', problem.code, at, problem.message);
-  let words: string[];
+  let quoted: QuotedWord[];
   try {
-    words = splitWords(run);
+    quoted = splitQuotedWords(run);
   } catch (error) {
     report('error', 'invalid-run', at, `cannot split ${field} into words: ${(error as Error).message}`);
     return;
   }
+  const words = quoted.map((word) => word.text);
   const messages = new Set(words.flatMap((word) => templateProblems(word, scope)));
   for (const message of messages) report('error', 'unknown-template', at, message);
   const program = words[0];
@@ -367,13 +387,13 @@ function lintCommandLine(
     const resolved = resolveWords(words, repo, path, field);
     if (resolved.problem) report('error', resolved.problem.code, at, resolved.problem.message);
   }
-  const shell = words.slice(1).find((word) => RUN_SHELL_SYNTAX.test(word));
-  if (shell !== undefined)
+  const shell = shellSyntax(quoted, SHELL_SUBSTITUTION);
+  if (shell)
     report(
       'error',
       'shell-syntax',
       at,
-      `"${shell}" in ${field} is shell syntax, but ${field} is never given to a shell: the program would get it as a plain argument; put the pipeline or redirection in a script, or say sh -c '...' yourself`,
+      `"${shell.word}" in ${field} has ${shell.found}, which a shell would act on, but ${field} is never given to a shell: the program would get it as a plain argument; put the pipeline or redirection in a script or say sh -c '...' yourself, or quote it ('...') if the program should get it as written`,
     );
   for (const script of missingScripts(words, repo, exists))
     report('error', 'missing-script', at, `${field} names "${script}", which does not exist in the repository`);

@@ -48,6 +48,14 @@ test('the CLI exits 2 with located text lines for a bad repository', async () =>
   );
 });
 
+test('shell syntax in run names the word and what a shell would do, and says how to keep it literal', async () => {
+  const [first] = (await validate({ repo: join(INVALID, 'run-shell-operators') })).issues;
+  assert.equal(
+    first!.message,
+    `"a;b" in run has ";" outside quotes, which a shell would act on, but run is never given to a shell: the program would get it as a plain argument; put the pipeline or redirection in a script or say sh -c '...' yourself, or quote it ('...') if the program should get it as written`,
+  );
+});
+
 test('a command missing from PATH suggests the near program that is there', async () => {
   const repo = join(INVALID, 'missing-command-path');
   const report = await validate({ repo, env: { PATH: join(repo, 'bin') } });
