@@ -114,6 +114,34 @@ const isNamed = (step: StepDef) =>
   step.name !== step.call &&
   (step.run === undefined || step.name !== programName(step.run));
 
+/** How a step came by its name: given, or its module's, its program's, the sequence it calls. */
+const NAMED_BY = {
+  name: ['its name', 'their name'],
+  module: ['its module', 'their module'],
+  program: ['its program', 'their program'],
+  call: ['the sequence it calls', 'the sequence they call'],
+} as const;
+
+function namedBy(step: StepDef): keyof typeof NAMED_BY {
+  if (isNamed(step)) return 'name';
+  if (step.module_name !== undefined) return 'module';
+  return step.run !== undefined ? 'program' : 'call';
+}
+
+/**
+ * Steps that share a name, for messages: 'steps 1, 3 are both named "a"', or, where a name is
+ * not given, how they came by it: 'steps 2, 4 are both called "load" (by their module)'.
+ */
+export function sharedName(steps: StepDef[], name: string): string {
+  const numbers = `steps ${steps.map((step) => step.index).join(', ')} are ${steps.length === 2 ? 'both' : 'all'}`;
+  const how = steps.map(namedBy);
+  if (how.every((by) => by === 'name')) return `${numbers} named "${name}"`;
+  const why = how.every((by) => by === how[0])
+    ? `by ${NAMED_BY[how[0]!][1]}`
+    : steps.map((step, i) => `step ${step.index} by ${NAMED_BY[how[i]!][0]}`).join(', ');
+  return `${numbers} called "${name}" (${why})`;
+}
+
 function needsProblems(steps: StepDef[]): GraphProblem[] {
   const problems: GraphProblem[] = [];
   const byName = stepsByName(steps);
@@ -135,7 +163,10 @@ function needsProblems(steps: StepDef[]): GraphProblem[] {
           severity: 'error',
           code: 'ambiguous-need',
           pointer,
-          message: `steps ${found.map((p) => p + 1).join(', ')} are all called "${name}" (by their module): give them names, and need one of those`,
+          message: `${sharedName(
+            found.map((p) => steps[p]!),
+            name,
+          )}: give them distinct names, and need one of those`,
         });
     }
   }
@@ -208,7 +239,7 @@ export function graphLevels(needs: number[][]): number[][] {
  * it needs, directly or not; in a list the steps before it; for a handler's step every step.
  * Worked out only for a step that uses a step's outputs (a long chain would cost its square).
  */
-export function stepsBefore(sequence: SequenceDef, step: StepDef): string[] {
+export function stepsBefore(sequence: SequenceDef, step: StepDef): StepDef[] {
   const values = [
     step.input,
     step.output,
@@ -220,8 +251,8 @@ export function stepsBefore(sequence: SequenceDef, step: StepDef): string[] {
   ];
   if (!values.some((value) => value?.includes('${steps.'))) return [];
   const position = sequence.steps.indexOf(step);
-  if (position === -1) return sequence.steps.map((s) => s.name);
-  if (!isGraph(sequence)) return sequence.steps.slice(0, position).map((s) => s.name);
+  if (position === -1) return sequence.steps;
+  if (!isGraph(sequence)) return sequence.steps.slice(0, position);
   const needs = neededPositions(sequence.steps);
   const seen = new Set<number>();
   const stack = [...needs[position]!];
@@ -231,5 +262,5 @@ export function stepsBefore(sequence: SequenceDef, step: StepDef): string[] {
     seen.add(next);
     stack.push(...needs[next]!);
   }
-  return [...seen].sort((a, b) => a - b).map((p) => sequence.steps[p]!.name);
+  return [...seen].sort((a, b) => a - b).map((p) => sequence.steps[p]!);
 }

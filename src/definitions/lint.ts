@@ -1,13 +1,20 @@
 // Checks the schemas cannot express: names that must exist, commands that must run, paths
 // that look mistyped, schedules GitHub would reject.
-import { hasTemplate, MODULE_ENV_SCOPE, PARAM_VALUE_SCOPE, type TemplateScope, templateProblems } from './template.js';
+import {
+  hasTemplate,
+  MODULE_ENV_SCOPE,
+  outputReferences,
+  PARAM_VALUE_SCOPE,
+  type TemplateScope,
+  templateProblems,
+} from './template.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Issue, Severity } from '../errors.js';
 import { type ResolvedCommand, resolveCommand, resolveWords, scriptArguments } from './module-command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
 import { parseRule } from './expect-rule.js';
-import { graphProblems, stepsBefore } from './graph.js';
+import { graphProblems, sharedName, stepsBefore } from './graph.js';
 import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
 import { parseDuration } from './duration.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
@@ -165,15 +172,18 @@ export function lintSequence(
     );
   lintParams(sequence, report);
   const params = Object.keys(sequence.params);
-  for (const step of allSteps(sequence))
+  for (const step of allSteps(sequence)) {
+    const before = stepsBefore(sequence, step);
     lintStep(step, {
       modules,
       repo,
       exists,
       report,
       path: options.path,
-      scope: { params, steps: stepsBefore(sequence, step) },
+      scope: { params, steps: before.map((s) => s.name) },
     });
+    lintAmbiguousOutputs(step, before, report);
+  }
   if (!Array.isArray(sequence.source.data)) checkEnv(sequence.env, '/env', report, { params });
   lintNearMissPaths(sequence, report);
   for (const problem of graphProblems(sequence))
@@ -273,6 +283,45 @@ function lintStep(step: StepDef, lint: StepLint): void {
     );
   }
   checkEnv(step.env, `${step.pointer}/env`, report, scope);
+}
+
+/** A step's values that may use templates, with where each is. */
+function templatedValues(step: StepDef): Array<[pointer: string, value: string | undefined]> {
+  return [
+    [`${step.pointer}/if`, step.condition],
+    [`${step.pointer}/run`, step.run],
+    ...PATH_FIELDS.map((field): [string, string | undefined] => [`${step.pointer}/${field}`, step[field]]),
+    ...Object.entries(step.env).map(([name, value]): [string, string] => [
+      `${step.pointer}/env/${pointerSegment(name)}`,
+      value,
+    ]),
+    ...Object.entries(step.call_params ?? {}).map(([name, value]): [string, string] => [
+      `${step.pointer}/params/${pointerSegment(name)}`,
+      value,
+    ]),
+  ];
+}
+
+/**
+ * ${steps.NAME.outputs.KEY} where several of the steps before this one are called NAME: the
+ * run would take the outputs of whichever ran last, which is rarely what was meant.
+ */
+function lintAmbiguousOutputs(step: StepDef, before: StepDef[], report: Report): void {
+  if (before.length < 2) return;
+  for (const [pointer, value] of templatedValues(step)) {
+    const seen = new Set<string>();
+    for (const { step: name, whole } of outputReferences(value ?? '')) {
+      const named = before.filter((earlier) => earlier.name === name);
+      if (named.length < 2 || seen.has(name)) continue;
+      seen.add(name);
+      report(
+        'error',
+        'ambiguous-output',
+        pointer,
+        `${whole} is ambiguous: ${sharedName(named, name)}, and it would take the outputs of whichever ran last; give them distinct names and use one of those`,
+      );
+    }
+  }
 }
 
 /** What a step runs: a module, a command of its own (`run`) or another sequence (`call`). */

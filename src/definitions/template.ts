@@ -141,6 +141,14 @@ export function templateProblems(text: string, scope: TemplateScope | readonly s
   return problems;
 }
 
+/** The ${steps.NAME.outputs.KEY} a value uses, as written, with the step each names. */
+export function outputReferences(text: string): Array<{ step: string; whole: string }> {
+  return scan(text).flatMap((piece) => {
+    const output = piece.kind === 'place' ? STEP_OUTPUT.exec(piece.expression) : null;
+    return piece.kind === 'place' && output ? [{ step: output[1]!, whole: piece.whole }] : [];
+  });
+}
+
 function outputProblems(step: string, key: string, whole: string, scope: TemplateScope | readonly string[]): string[] {
   const steps = Array.isArray(scope) ? undefined : (scope as TemplateScope).steps;
   if (steps === undefined)

@@ -56,6 +56,31 @@ test('shell syntax in run names the word and what a shell would do, and says how
   );
 });
 
+test('an output of a name several earlier steps share is refused where it is used, naming those steps', async () => {
+  const messages = (await validate({ repo: join(INVALID, 'outputs-ambiguous') })).issues.map((i) => i.message);
+  assert.equal(
+    messages[0],
+    '${steps.a.outputs.k} is ambiguous: steps 1, 2 are both named "a", and it would take the outputs of whichever ran last; give them distinct names and use one of those',
+  );
+  assert.match(
+    messages[2]!,
+    /^\$\{steps\.producer\.outputs\.k\} is ambiguous: steps 4, 5 are both called "producer" \(by their module\)/,
+  );
+  assert.match(messages[3]!, /^\$\{steps\.c\.outputs\.k\} is ambiguous: steps 6, 8 are both named "c"/);
+});
+
+test('an ambiguous need says how the steps came by their name', async () => {
+  const message = async (name: string) => (await validate({ repo: join(INVALID, name) })).issues.at(-1)!.message;
+  assert.equal(
+    await message('needs-ambiguous-named'),
+    'steps 1, 2 are both named "b": give them distinct names, and need one of those',
+  );
+  assert.equal(
+    await message('needs-ambiguous'),
+    'steps 1, 2 are both called "loader" (by their module): give them distinct names, and need one of those',
+  );
+});
+
 test('a command missing from PATH suggests the near program that is there', async () => {
   const repo = join(INVALID, 'missing-command-path');
   const report = await validate({ repo, env: { PATH: join(repo, 'bin') } });
