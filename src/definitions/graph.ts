@@ -87,7 +87,7 @@ function nameProblems(steps: StepDef[]): GraphProblem[] {
   const problems: GraphProblem[] = [];
   const named = new Map<string, StepDef>();
   for (const step of steps) {
-    const explicit = isNamed(step);
+    const explicit = hasOwnName(step);
     if (explicit && !new RegExp(NAME_PATTERN).test(step.name))
       problems.push({
         severity: 'error',
@@ -96,7 +96,7 @@ function nameProblems(steps: StepDef[]): GraphProblem[] {
         message: `invalid step name "${step.name}" in a sequence with needs: use letters, digits, ".", "_" and "-", starting with a letter or digit`,
       });
     const other = named.get(step.name);
-    if (explicit && other && isNamed(other))
+    if (explicit && other && hasOwnName(other))
       problems.push({
         severity: 'error',
         code: 'duplicate-step-name',
@@ -109,7 +109,7 @@ function nameProblems(steps: StepDef[]): GraphProblem[] {
 }
 
 /** Whether a step has a name of its own (not its module's, its run's program's, nor the sequence it calls). */
-const isNamed = (step: StepDef) =>
+export const hasOwnName = (step: StepDef) =>
   step.name !== step.module_name &&
   step.name !== step.call &&
   (step.run === undefined || step.name !== programName(step.run));
@@ -123,7 +123,7 @@ const NAMED_BY = {
 } as const;
 
 function namedBy(step: StepDef): keyof typeof NAMED_BY {
-  if (isNamed(step)) return 'name';
+  if (hasOwnName(step)) return 'name';
   if (step.module_name !== undefined) return 'module';
   return step.run !== undefined ? 'program' : 'call';
 }

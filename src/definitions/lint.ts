@@ -14,7 +14,7 @@ import type { Issue, Severity } from '../errors.js';
 import { type ResolvedCommand, resolveCommand, resolveWords, scriptArguments } from './module-command.js';
 import { dependsProblem, isRepoPath } from './depends.js';
 import { parseRule } from './expect-rule.js';
-import { graphProblems, sharedName, stepsBefore } from './graph.js';
+import { graphProblems, hasOwnName, sharedName, stepsBefore } from './graph.js';
 import { canFire, parseCron, runsMoreOftenThanEvery5Minutes } from './cron.js';
 import { parseDuration } from './duration.js';
 import { allSteps, MODULES_FILE, type ModuleEntry, type SequenceDef, type StepDef } from './model.js';
@@ -246,6 +246,14 @@ function lintStep(step: StepDef, lint: StepLint): void {
       'unknown-template',
       `${step.pointer}/name`,
       `a step's name is not expanded, and "${step.name}" would reach the module as ETL_STEP_NAME as written: templates work in input, output, conf and env`,
+    );
+  // --from and --only take a position or a name: a number is always read as the position.
+  if (hasOwnName(step) && /^[0-9]+$/.test(step.name))
+    report(
+      'error',
+      'invalid-step-name',
+      `${step.pointer}/name`,
+      `step name "${step.name}" is all digits, which --from and --only read as a step's position, not as its name: give it a name with a letter in it`,
     );
   for (const field of PATH_FIELDS) lintPathField(step, field, scope, report);
   for (const [metric, rule] of Object.entries(step.expect)) {

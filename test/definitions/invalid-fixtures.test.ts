@@ -81,6 +81,14 @@ test('an ambiguous need says how the steps came by their name', async () => {
   );
 });
 
+test('a step name of digits only is refused: --from and --only read a number as a position', async () => {
+  const [first] = (await validate({ repo: join(INVALID, 'step-name-digits') })).issues;
+  assert.equal(
+    first!.message,
+    'step name "2" is all digits, which --from and --only read as a step\'s position, not as its name: give it a name with a letter in it',
+  );
+});
+
 test('a command missing from PATH suggests the near program that is there', async () => {
   const repo = join(INVALID, 'missing-command-path');
   const report = await validate({ repo, env: { PATH: join(repo, 'bin') } });
