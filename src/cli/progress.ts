@@ -89,7 +89,11 @@ export function progressView({
       if (running?.step === step) running = undefined;
       const last = step.attempts.at(-1);
       const detail = [
-        step.status === 'failed' || step.status === 'timed_out' ? describeEnding(last) : '',
+        step.status === 'failed' || step.status === 'timed_out'
+          ? step.not_started_because
+            ? `cannot start: ${step.not_started_because}`
+            : describeEnding(last)
+          : '',
         step.attempts.length > 1 ? `${step.attempts.length} attempts` : '',
         step.duration_ms !== null ? formatDuration(step.duration_ms) : '',
         step.status === 'skipped' ? skippedNote(step.skipped_as) : '',

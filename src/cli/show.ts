@@ -69,6 +69,7 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
       );
       if (summary.skipped_as) lines.push(`   ${paint('dim', skippedNote(summary.skipped_as))}`);
       if (summary.skipped_because) lines.push(`   ${paint('dim', `skipped: ${summary.skipped_because}`)}`);
+      if (summary.not_started_because) lines.push(`   ${paint('dim', `cannot start: ${summary.not_started_because}`)}`);
       if (summary.needs) lines.push(`   ${paint('dim', graphNote(run, summary, step))}`);
       if (step && step.status !== 'skipped' && step.status !== 'pending') {
         // Quoted as plan prints it: a space inside an argument, or an empty one, stays visible.

@@ -452,8 +452,9 @@ async function endEtl(
   if (status === 'failed') run.error ??= describeFailure((failed ?? failedHandler)!);
   // A failed run cancelled while its handlers ran: the failure is still what stopped its steps.
   if (status === 'cancelled') run.error ??= failed ? `cancelled after ${describeFailure(failed)}` : 'cancelled';
+  // Every step it went on after, whatever an earlier one of them set (a step that could not start).
   if (status === 'succeeded_with_failures')
-    run.error ??= `went on (continue_on) after ${wentOn.map((step) => describeFailure(step)).join('; ')}`;
+    run.error = `went on (continue_on) after ${wentOn.map((step) => describeFailure(step)).join('; ')}`;
   await options.observer.runFinished(run);
 }
 

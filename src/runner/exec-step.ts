@@ -20,6 +20,7 @@ import { fingerprintOf, judgeUnchanged } from './fingerprint.js';
 import type { ModuleSpec, Spawner } from './spawner.js';
 import {
   attemptStatus,
+  describeFailure,
   endAttempt,
   newAttempt,
   stepValues,
@@ -330,7 +331,9 @@ async function cannotStart(state: RunState, record: StepRecord, why: string): Pr
   record.status = 'failed';
   record.started_at = record.finished_at = now().toISOString();
   record.duration_ms = 0;
-  if (record.role === 'step') run.error ??= `step ${record.index} (${record.name}) cannot start: ${why}`;
+  // In the record, a handler's step's too: it has no attempt, and no log, to say why.
+  record.not_started_because = why;
+  if (record.role === 'step') run.error ??= describeFailure(record);
   updateSummary(state, record);
   await options.observer.stepFinished(run, record);
 }

@@ -57,6 +57,12 @@ export const StepSummary = z
       .string()
       .optional()
       .describe('Why a step was skipped by its condition (if): the command and what it said'),
+    not_started_because: z
+      .string()
+      .optional()
+      .describe(
+        'Why a step failed before its module started: a value it uses was not written, or its condition (if) could not be decided',
+      ),
     needs: z
       .array(z.int().min(1))
       .optional()
@@ -249,6 +255,12 @@ export const StepRecord = z
       .string()
       .optional()
       .describe('Why a step was skipped by its condition (if): the command and what it said'),
+    not_started_because: z
+      .string()
+      .optional()
+      .describe(
+        'Why a step failed before its module started: a value it uses was not written, or its condition (if) could not be decided',
+      ),
     ran_because: z.string().optional().describe('With skip_unchanged: why the step was run rather than skipped'),
     lineage: StepLineage.optional().describe(
       'What the step read (input and config, before it ran) and wrote (output, after): local files and folders hashed',

@@ -161,6 +161,7 @@ export function summaryLine(step: StepRecord, record: string): StepSummary {
     record,
     ...(step.skipped_as ? { skipped_as: step.skipped_as } : {}),
     ...(step.skipped_because ? { skipped_because: step.skipped_because } : {}),
+    ...(step.not_started_because ? { not_started_because: step.not_started_because } : {}),
     ...(step.needs ? { needs: step.needs } : {}),
   };
 }
@@ -261,5 +262,6 @@ export function describeFailure(step: StepRecord): string {
   const unmet = step.expectations?.find((e) => !e.ok);
   const what = `${step.role === 'step' ? '' : `${step.role} `}step ${step.index} (${step.name})`;
   if (unmet) return `${what} failed: expect ${unmet.message}`;
+  if (step.not_started_because) return `${what} cannot start: ${step.not_started_because}`;
   return `${what} ${step.status === 'timed_out' ? 'timed out' : 'failed'}: ${describeEnding(step.attempts.at(-1))}`;
 }

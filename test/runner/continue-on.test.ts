@@ -94,3 +94,47 @@ test('continue_on with the spawner helper: the step after the failed one starts 
     );
   }
 });
+
+test("a step that cannot start says why in its record, show and the terminal; went on after, the run's error names every such step", async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' }, fail: { cmd: './modules/fail.sh' } },
+    sequences: {
+      went_on: {
+        steps: [
+          { name: 'first', module_name: 'fail', continue_on: 'failure' },
+          { name: 'undecided', module_name: 'ok', if: 'sh -c "exit 4"', continue_on: 'failure' },
+          { name: 'last', module_name: 'ok' },
+        ],
+      },
+      handler: {
+        steps: [
+          { name: 'work', module_name: 'fail' },
+          { name: 'later', run: './modules/ok.sh' },
+        ],
+        on_failure: { name: 'tell', run: './modules/ok.sh ${steps.later.outputs.day}' },
+      },
+    },
+  });
+  const wentOn = await runCli(['run', 'went_on'], { cwd: repo });
+  assert.equal(wentOn.code, 0, wentOn.stdout + wentOn.stderr);
+  let { run, steps } = onlyRun(repo);
+  assertValidRecords(run, steps);
+  assert.equal(run.status, 'succeeded_with_failures');
+  assert.equal(
+    run.error,
+    "went on (continue_on) after step 1 (first) failed: exited with code 1; step 2 (undecided) cannot start: its condition could not be decided: if: sh -c 'exit 4' exited with code 4 (exit 0 runs the step, 1 skips it)",
+  );
+  assert.match(run.steps[1]!.not_started_because!, /^its condition could not be decided/);
+
+  const handler = await runCli(['run', 'handler'], { cwd: repo });
+  assert.equal(handler.code, 1, handler.stdout + handler.stderr);
+  const why = '${steps.later.outputs.day}: step "later" did not run, or wrote no outputs';
+  assert.match(handler.stdout, new RegExp(`on_failure 1 tell .*cannot start: ${why.replace(/[$.{}()]/g, '\\$&')}`));
+  ({ run, steps } = readRunFolder(findRunFolders(repo).find((f) => f.includes('/handler/'))!));
+  assertValidRecords(run, steps);
+  const tell = steps.find((s) => s.role === 'on_failure')!;
+  assert.equal(tell.not_started_because, why);
+  assert.equal(run.steps.find((s) => s.role === 'on_failure')!.not_started_because, why);
+  const shown = await runCli(['show', run.id], { cwd: repo });
+  assert.ok(shown.stdout.includes(`cannot start: ${why}`), shown.stdout);
+});
