@@ -6,7 +6,7 @@ import { LedgerStore } from '../ledger/store.js';
 import { insideRuns } from '../ledger/inside-runs.js';
 import { stepFiles } from '../ledger/layout.js';
 import type { RunRecord, StepSummary } from '../runner/records.js';
-import { stepTitle } from '../runner/labels.js';
+import { stepPosition, stepTitle } from '../runner/labels.js';
 import type { CommandContext } from './command.js';
 import { defineCommand } from './usage.js';
 
@@ -15,8 +15,8 @@ const POLL_MS = 200;
 export const command = defineCommand({
   synopsis: ['etl logs RUN [STEP] [--follow]'],
   description: `Prints a step's log, or every step's log in order when no STEP is named. RUN is a run id, a
-unique prefix of one, or SEQUENCE@latest / SEQUENCE@last-failed; STEP is a step number or
-name. With --follow, keeps printing a running run's output until the run ends.`,
+unique prefix of one, or SEQUENCE@latest / SEQUENCE@last-failed; STEP is a step number, a
+handler's step as "on_exit 1", or a name. With --follow, keeps printing a running run's output until the run ends.`,
   options: { follow: { type: 'boolean', short: 'f', default: false, help: 'follow a running run' } },
   async run(values, positionals, context) {
     if (positionals.length < 1 || positionals.length > 2)
@@ -57,15 +57,27 @@ name. With --follow, keeps printing a running run's output until the run ends.`,
   },
 });
 
+/**
+ * A step by its number (a main step's), by its position in a handler as show prints it
+ * ("on_exit 1", or "on_exit-1"), or by its name or module.
+ */
 function selectStep(run: RunRecord, spec: string): StepSummary {
   const steps = run.steps.filter((s) => s.role === 'step');
+  const inHandler = /^(on_[a-z]+)[ -](\d+)$/.exec(spec);
   const found = /^\d+$/.test(spec)
     ? steps.filter((s) => s.index === Number(spec))
-    : run.steps.filter((s) => s.name === spec || s.module === spec);
+    : inHandler
+      ? run.steps.filter((s) => s.role === inHandler[1] && s.index === Number(inHandler[2]))
+      : run.steps.filter((s) => s.name === spec || s.module === spec);
   if (found.length === 1) return found[0]!;
+  if (found.length > 1)
+    throw new EtlError(
+      'ambiguous-step',
+      `run ${run.id} has ${found.length} steps "${spec}": ${found.map(stepTitle).join(', ')}; name one by its position (${stepPosition(found.at(-1)!)})`,
+    );
   throw new EtlError(
-    found.length ? 'ambiguous-step' : 'unknown-step',
-    `run ${run.id} has ${found.length ? 'more than one' : 'no'} step "${spec}"; its steps are ${steps.map((s) => `${s.index} ${s.name}`).join(', ')}`,
+    'unknown-step',
+    `run ${run.id} has no step "${spec}"; its steps are ${run.steps.map(stepTitle).join(', ')}`,
   );
 }
 

@@ -149,6 +149,25 @@ test('etl history, show and logs read a real run', async (t) => {
   assert.match(missing.stderr, /has no step "7"/);
 });
 
+test("etl logs picks a handler's step by its position (on_exit 1); a name two steps share lists both", async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { s: { steps: [{ module_name: 'ok', input: 'main' }], on_exit: { module_name: 'ok', input: 'exit' } } },
+  });
+  assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 0);
+  for (const spec of ['on_exit 1', 'on_exit-1']) {
+    const handler = await runCli(['logs', 's@latest', spec], { cwd: repo });
+    assert.equal(handler.stdout, 'ok.sh --input exit\n', handler.stderr);
+  }
+  assert.equal((await runCli(['logs', 's@latest', '1'], { cwd: repo })).stdout, 'ok.sh --input main\n');
+  const both = await runCli(['logs', 's@latest', 'ok'], { cwd: repo });
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /has 2 steps "ok": 1\. ok, on_exit 1\. ok; name one by its position \(on_exit 1\)/);
+  const none = await runCli(['logs', 's@latest', 'on_cancel 1'], { cwd: repo });
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /has no step "on_cancel 1"; its steps are 1\. ok, on_exit 1\. ok/);
+});
+
 test('etl logs --follow prints a running step as it writes, and ends with the run', async (t) => {
   const repo = pipelineRepo(t, {
     modules: { forever: { cmd: './modules/forever.mjs' } },
