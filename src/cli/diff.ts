@@ -1,6 +1,7 @@
 import { stepPosition } from '../runner/labels.js';
 import { join } from 'node:path';
 import { formatDuration } from '../definitions/duration.js';
+import { joinWords } from '../definitions/words.js';
 import { EtlError, ExitCode } from '../errors.js';
 import { LedgerStore } from '../ledger/store.js';
 import { diffRuns, type LoadedRun, type RunSide, type StepDiff } from '../review/run-diff.js';
@@ -83,8 +84,8 @@ before), SEQUENCE@last-failed.`,
     for (const s of diff.steps.filter((step) => step.given.includes('argv')))
       lines.push(
         `step ${s.index} argv:`,
-        paint('red', `  - ${s.a?.argv?.join(' ') ?? ''}`),
-        paint('green', `  + ${s.b?.argv?.join(' ') ?? ''}`),
+        paint('red', `  - ${joinWords(s.a?.argv ?? [])}`),
+        paint('green', `  + ${joinWords(s.b?.argv ?? [])}`),
       );
     lines.push(
       '',

@@ -170,15 +170,15 @@ test('a duration is written as the CLI writes it: 1568 ms is 1.6s on every page,
   assert.match((await page.locator('.run-facts').textContent()) ?? '', / · 1\.6s · /);
 });
 
-test("a run's page gives each step's duration as a number, on a phone too, and a running step's argv", {
+test("a run's page gives each step's duration as a number, on a phone too, and a running step's argv, quoted", {
   skip: NO_BROWSER,
   timeout: 60_000,
 }, async (t) => {
   const repo = pipelineRepo(t, {
     modules: { wait: { cmd: './modules/wait.sh' }, extract: { cmd: './modules/ok.sh' } },
-    sequences: { slow: [{ module_name: 'extract' }, { module_name: 'wait', input: 'data/measurements.csv' }] },
+    sequences: { slow: [{ module_name: 'extract' }, { module_name: 'wait', input: 'data/day 1.csv' }] },
     files: {
-      'data/measurements.csv': 'a\n',
+      'data/day 1.csv': 'a\n',
       'modules/wait.sh': { content: '#!/bin/sh\nwhile [ ! -f go ]; do sleep 0.05; done\n', mode: 0o755 },
     },
   });
@@ -193,7 +193,8 @@ test("a run's page gives each step's duration as a number, on a phone too, and a
   await page.waitForSelector('tr[data-step="step-2"] .argv');
   assert.equal(
     await page.textContent('tr[data-step="step-2"] .argv'),
-    './modules/wait.sh --input data/measurements.csv',
+    // One argument with a space in it, quoted as etl plan and etl show print it.
+    "./modules/wait.sh --input 'data/day 1.csv'",
   );
   writeFileSync(join(repo, 'go'), '');
   assert.equal((await run.done).code, 0);

@@ -1,6 +1,7 @@
 // A run's page: links, its steps as a timeline (ending, attempts, argv, log), what each step
 // read and wrote, and its definitions.
 import { linkedStep } from '../../runner/labels.js';
+import { joinWords } from '../../definitions/words.js';
 import type { StepRecord, StepSummary } from '../../runner/records.js';
 import type { LineageAnswer, RunAnswer } from '../api-types.js';
 import { Action } from './actions.js';
@@ -159,7 +160,7 @@ function StepRow({
   const took = duration(step?.duration_ms ?? line.duration_ms);
   return html`<tr data-step=${key} id=${`step-${key}`}>
     <td><strong>${stepLabel(line)}</strong>
-      ${argv ? html`<div class="argv"><code>${argv.map((arg, i) => html`${i ? ' ' : ''}<span class="arg">${arg}</span>`)}</code></div>` : ''}
+      ${argv ? html`<div class="argv"><code>${argv.map((arg, i) => html`${i ? ' ' : ''}<span class="arg">${joinWords([arg])}</span>`)}</code></div>` : ''}
       <${StepFacts} line=${line} step=${step} sources=${sources} here=${answer.run.id} /></td>
     <td><${Status} status=${line.status} />${took ? html` <span class="took">${took}</span>` : ''}</td>
     ${timeline}
