@@ -103,8 +103,12 @@ function explain(errors: AjvError[]): Explained[] {
           pointer: path,
           part: 'value',
           code: 'invalid-value',
-          message: `"${field}" must be an integer ${error.keyword === 'minimum' ? '≥' : '≤'} ${String(error.params.limit)}, got ${show(error.data)}`,
+          message: `${describePath(path)} must be an integer ${error.keyword === 'minimum' ? '≥' : '≤'} ${String(error.params.limit)}, got ${show(error.data)}`,
         });
+        break;
+      case 'const':
+      case 'enum':
+        out.push(...explainAllowed(error, errors));
         break;
       case 'pattern':
         out.push(explainPattern(error, path, field));
@@ -130,6 +134,26 @@ function explain(errors: AjvError[]): Explained[] {
     });
   }
   return dropMissingExplainedByTypo(out);
+}
+
+/** A value that is none of those allowed: each, and the types the union's other branches take. */
+function explainAllowed(error: AjvError, errors: AjvError[]): Explained[] {
+  const path = error.instancePath;
+  // In a union ("failure" or a list of exit codes), a branch that went into the value (a list
+  // with a bad item) is the one meant: its errors say what is wrong.
+  if (errors.some((e) => e.instancePath.startsWith(`${path}/`))) return [];
+  const allowed = error.keyword === 'const' ? [error.params.allowedValue] : [error.params.allowedValues].flat();
+  const otherTypes = errors
+    .filter((e) => e.keyword === 'type' && e.instancePath === path)
+    .flatMap((e) => [e.params.type].flat().map((t) => article(String(t))));
+  return [
+    {
+      pointer: path,
+      part: 'value',
+      code: 'invalid-value',
+      message: `${describePath(path)} must be ${[...allowed.map(show), ...otherTypes].join(' or ')}, got ${show(error.data)}`,
+    },
+  ];
 }
 
 function explainPattern(error: AjvError, path: string, field: string): Explained {

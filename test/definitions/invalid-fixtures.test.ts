@@ -112,3 +112,27 @@ test('messages name what was expected and what was found', async () => {
   assert.match((await messages('duplicate-key-yaml'))[0]!, /duplicate key "input"/);
   assert.match((await messages('none-literal'))[0]!, /input is the string "None"/);
 });
+
+test('a union value says every form it may take; a bad item of a list is named as the item it is', async (t) => {
+  const repo = tempRepo(t, {
+    'modules.json': '{"ok": {"cmd": "true"}}',
+    'etl_sequences/s.yaml': `steps:
+  - module_name: ok
+    continue_on: failures
+  - module_name: ok
+    name: b
+    continue_on: [0]
+    retry_on: [3, 256]
+`,
+  });
+  const result = await runCli(['validate'], { cwd: repo });
+  assert.equal(result.code, 2);
+  assert.equal(
+    result.stdout,
+    `etl_sequences/s.yaml:3:18: error: "continue_on" must be "failure" or an array, got "failures" [invalid-value]
+etl_sequences/s.yaml:6:19: error: item 1 of "continue_on" must be an integer ≥ 1, got 0 [invalid-value]
+etl_sequences/s.yaml:7:19: error: item 2 of "retry_on" must be an integer ≤ 255, got 256 [invalid-value]
+3 errors (0 valid sequences, 1 module)
+`,
+  );
+});
