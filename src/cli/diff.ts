@@ -8,6 +8,7 @@ import { diffRuns, type LoadedRun, type RunSide, type StepDiff } from '../review
 import type { CommandContext } from './command.js';
 import { formatTable } from './output.js';
 import { defineCommand } from './usage.js';
+import { findRunOf } from './options.js';
 
 export const command = defineCommand({
   synopsis: ['etl diff RUN_A RUN_B [--json]'],
@@ -22,7 +23,7 @@ before), SEQUENCE@last-failed.`,
   async run(values, positionals, context) {
     if (positionals.length !== 2) throw new EtlError('usage', `diff takes two runs, got ${positionals.length}`);
     const store = await LedgerStore.open(context.repo, { env: context.env });
-    const [a, b] = positionals.map((spec) => load(store, spec));
+    const [a, b] = positionals.map((spec) => load(context.repo, store, spec));
     const diff = diffRuns(context.repo, a!, b!, context.env);
     if (values.json) {
       context.stdout.write(`${JSON.stringify(diff, null, 2)}\n`);
@@ -98,8 +99,8 @@ before), SEQUENCE@last-failed.`,
   },
 });
 
-function load(store: LedgerStore, spec: string): LoadedRun {
-  const ref = store.find(spec);
+function load(repo: string, store: LedgerStore, spec: string): LoadedRun {
+  const ref = findRunOf(repo, store, spec);
   const run = store.requireRun(ref);
   const steps = run.steps.map((s) => store.readStep(join(ref.root, ref.folder), s.record));
   // A step skipped as unchanged (or as done by a resumed run) stands for the run it points at.

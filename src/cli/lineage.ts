@@ -6,7 +6,7 @@ import { LedgerStore } from '../ledger/store.js';
 import { runEvents } from '../openlineage/events.js';
 import { jobNamespace } from '../openlineage/namespace.js';
 import { describeArtifact, isExternal } from '../runner/lineage.js';
-import { parseLimit } from './options.js';
+import { findRunOf, parseLimit } from './options.js';
 import type { CommandContext } from './command.js';
 import { formatTable, type Paint, tableTime } from './output.js';
 import { defineCommand } from './usage.js';
@@ -102,7 +102,7 @@ them when ETL_OPENLINEAGE_URL or ETL_OPENLINEAGE_FILE is set.`,
 /** A run's events from its records, as they were sent live (the same function builds both). */
 async function printOpenLineage(run: string, context: CommandContext): Promise<number> {
   const store = await LedgerStore.open(context.repo, { env: context.env });
-  const ref = store.find(run);
+  const ref = findRunOf(context.repo, store, run);
   const record = store.requireRun(ref);
   const folder = join(ref.root, ref.folder);
   const steps = record.steps.flatMap((s) => store.readStep(folder, s.record) ?? []);

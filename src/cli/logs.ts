@@ -9,6 +9,7 @@ import type { RunRecord, StepSummary } from '../runner/records.js';
 import { stepPosition, stepTitle } from '../runner/labels.js';
 import type { CommandContext } from './command.js';
 import { defineCommand } from './usage.js';
+import { findRunOf } from './options.js';
 
 const POLL_MS = 200;
 
@@ -22,7 +23,7 @@ handler's step as "on_exit 1", or a name. With --follow, keeps printing a runnin
     if (positionals.length < 1 || positionals.length > 2)
       throw new EtlError('usage', `logs takes a run and optionally a step, got ${positionals.length} arguments`);
     const store = await LedgerStore.open(context.repo, { env: context.env });
-    const ref = store.find(positionals[0]!);
+    const ref = findRunOf(context.repo, store, positionals[0]!);
     const root = ref.root;
     const load = () => store.requireRun(ref);
     let run = load();

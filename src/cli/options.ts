@@ -2,10 +2,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../definitions/duration.js';
 import { SEQUENCES_DIR } from '../definitions/model.js';
+import { NAME_PATTERN } from '../definitions/patterns.js';
 import { didYouMean } from '../definitions/suggest.js';
 import { isDefinedSequence } from '../definitions/validate.js';
 import { EtlError } from '../errors.js';
 import { checkSequenceName, RUNS_DIR } from '../ledger/layout.js';
+import type { RunRef } from '../ledger/history.js';
 import type { LedgerStore } from '../ledger/store.js';
 import { checkWebhookUrl } from '../notify/webhook.js';
 import type { OptionTable, OptionValues } from './usage.js';
@@ -136,4 +138,26 @@ export function checkKnownSequence(repo: string, store: LedgerStore, sequence: s
     'unknown-sequence',
     `no sequence "${sequence}" in ${SEQUENCES_DIR}/, and no runs of it in the ledger${didYouMean(sequence, known)}`,
   );
+}
+
+/**
+ * The run a read command is asked about. When there is none and the spec names a sequence
+ * (NAME, NAME@latest, NAME@last-failed) that is neither defined nor in the ledger, the error is
+ * about that name, with the names nearest it, as `etl history NAME` says it.
+ */
+export function findRunOf(repo: string, store: LedgerStore, spec: string): RunRef {
+  try {
+    return store.find(spec);
+  } catch (error) {
+    // An id or an id's prefix has its own message; a name is before any "@".
+    const named = /^([^@]+)@/.exec(spec)?.[1] ?? (/^[0-9TZa-f-]+$/.test(spec) ? undefined : spec);
+    if (
+      error instanceof EtlError &&
+      error.code === 'unknown-run' &&
+      named !== undefined &&
+      new RegExp(NAME_PATTERN).test(named)
+    )
+      checkKnownSequence(repo, store, named);
+    throw error;
+  }
 }

@@ -8,6 +8,7 @@ import { LedgerStore } from '../ledger/store.js';
 import type { RunRecord, StepRecord, StepSummary } from '../runner/records.js';
 import { lineageNote, skippedNote } from './output.js';
 import { defineCommand } from './usage.js';
+import { findRunOf } from './options.js';
 
 export const command = defineCommand({
   synopsis: ['etl show RUN [--json]'],
@@ -20,7 +21,7 @@ SEQUENCE@latest / SEQUENCE@latest~N (N runs before it) / SEQUENCE@last-failed.`,
   async run(values, positionals, context) {
     if (positionals.length !== 1) throw new EtlError('usage', `show takes one run, got ${positionals.length}`);
     const store = await LedgerStore.open(context.repo, { env: context.env });
-    const ref = store.find(positionals[0]!);
+    const ref = findRunOf(context.repo, store, positionals[0]!);
     const root = ref.root;
     const run = store.requireRun(ref);
     const steps = run.steps.map((s) => store.readStep(join(root, ref.folder), s.record));

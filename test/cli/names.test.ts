@@ -44,6 +44,29 @@ test('show and logs take an id, a prefix, the hash at its end, the printed recor
   }
 });
 
+test('show, logs, diff and lineage name a mistyped sequence as history does, with the nearest name; an existing one without such a run says that', async (t) => {
+  const repo = pipelineRepo(t, OK);
+  assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 0);
+  for (const args of [
+    ['show', 'sx@latest'],
+    ['logs', 'sx'],
+    ['diff', 's@latest', 'sx@last-failed'],
+    ['lineage', '--openlineage', 'sx@latest'],
+  ]) {
+    const typo = await runCli(args, { cwd: repo });
+    assert.equal(typo.code, 2, args.join(' '));
+    assert.match(
+      typo.stderr,
+      /no sequence "sx" in etl_sequences\/, and no runs of it in the ledger \(did you mean "s"\?\) \[unknown-sequence\]/,
+      args.join(' '),
+    );
+  }
+  const noFailure = await runCli(['show', 's@last-failed'], { cwd: repo });
+  assert.match(noFailure.stderr, /no failed run of sequence "s" in the ledger \[unknown-run\]/);
+  const id = await runCli(['show', 'deadbeef'], { cwd: repo });
+  assert.match(id.stderr, /no run id starts with "deadbeef"/);
+});
+
 test('history says what it filtered: a sequence that does not exist, a date in the future', async (t) => {
   const repo = pipelineRepo(t, OK);
   assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 0);
