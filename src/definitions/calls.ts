@@ -2,6 +2,7 @@
 // call at hand. The sequence called is there and valid, it is given the params it declares,
 // and no sequence ends up calling itself (a run would start runs without end).
 import type { Issue } from '../errors.js';
+import { isGraph, neededPositions, waitsFor } from './graph.js';
 import { allSteps, type SequenceDef, type StepDef } from './model.js';
 import { pointerSegment } from './source.js';
 import { didYouMean } from './suggest.js';
@@ -72,6 +73,42 @@ export function callProblems({ sequences, names, valid }: CallCheck): Issue[] {
     }
   }
   issues.push(...invalidCallees(sequences, invalid, told));
+  for (const sequence of sequences) issues.push(...parallelCalls(sequence, valid));
+  return issues;
+}
+
+/**
+ * In a graph, two steps that call one sequence and may run at once (neither needs the other,
+ * and max_parallel lets both start): that sequence runs one run at a time, and with its
+ * concurrency `skip` (the default) the second call's run does not start, which fails its step.
+ */
+function parallelCalls(sequence: SequenceDef, valid: Map<string, SequenceDef>): Issue[] {
+  if (!isGraph(sequence) || sequence.max_parallel === 1) return [];
+  const calling = sequence.steps.flatMap((step, position) => (step.call === undefined ? [] : [{ step, position }]));
+  if (calling.length < 2) return [];
+  const needs = neededPositions(sequence.steps);
+  const waits = new Map(calling.map(({ position }) => [position, waitsFor(needs, position)]));
+  const issues: Issue[] = [];
+  for (const [i, later] of calling.entries()) {
+    const called = valid.get(later.step.call!);
+    if (!called || (called.concurrency ?? 'skip') !== 'skip') continue;
+    const together = calling
+      .slice(0, i)
+      .find(
+        (earlier) =>
+          earlier.step.call === later.step.call &&
+          !waits.get(later.position)!.has(earlier.position) &&
+          !waits.get(earlier.position)!.has(later.position),
+      );
+    if (!together) continue;
+    issues.push({
+      file: sequence.file,
+      ...sequence.source.locate(`${later.step.pointer}/call`),
+      severity: 'warning',
+      code: 'parallel-calls',
+      message: `steps ${together.step.index} (${together.step.name}) and ${later.step.index} (${later.step.name}) both call "${called.name}" and may run at once, but "${called.name}" runs one run at a time and skips another (concurrency skip): one of the steps would fail. Give "${called.name}" concurrency: queue, or make one step need the other`,
+    });
+  }
   return issues;
 }
 

@@ -253,14 +253,18 @@ export function stepsBefore(sequence: SequenceDef, step: StepDef): StepDef[] {
   const position = sequence.steps.indexOf(step);
   if (position === -1) return sequence.steps;
   if (!isGraph(sequence)) return sequence.steps.slice(0, position);
-  const needs = neededPositions(sequence.steps);
+  const seen = waitsFor(neededPositions(sequence.steps), position);
+  return [...seen].sort((a, b) => a - b).map((p) => sequence.steps[p]!);
+}
+
+/** The positions of every step the step at `position` waits for, directly or not (needs from neededPositions). */
+export function waitsFor(needs: number[][], position: number): Set<number> {
   const seen = new Set<number>();
-  const stack = [...needs[position]!];
-  while (stack.length > 0) {
-    const next = stack.pop()!;
+  const stack = [...(needs[position] ?? [])];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     if (seen.has(next)) continue;
     seen.add(next);
-    stack.push(...needs[next]!);
+    stack.push(...(needs[next] ?? []));
   }
-  return [...seen].sort((a, b) => a - b).map((p) => sequence.steps[p]!);
+  return seen;
 }
