@@ -108,6 +108,8 @@ function graphNote(run: RunRecord, summary: StepSummary, step: StepRecord | unde
 function tickLine(run: RunRecord): string[] {
   if (run.trigger.tick) return [`tick     ${run.trigger.tick}`];
   if (!run.tick) return []; // a record from before ticks were kept
-  const why = run.resumed_from ? `the tick of run ${run.resumed_from}, which it resumes` : 'no tick given: its start';
+  const why = run.resumed_from
+    ? `the tick of run ${run.resumed_from}, which it resumes`
+    : 'no tick given: when etl run started, to the second';
   return [`tick     ${run.tick} (${why})`];
 }

@@ -121,7 +121,7 @@ test('each run says what started it: backfill, or a person (with --tick kept as 
   assert.match(shown.stdout, /^tick {5}2026-10-22T06:00:00\.000Z$/m);
   assert.match(shown.stdout, /^params {3}region=south$/m);
   const untimed = await runCli(['show', JSON.parse(plain.stdout).id], { cwd: repo, env });
-  assert.match(untimed.stdout, /^tick {5}\S+ \(no tick given: its start\)$/m);
+  assert.match(untimed.stdout, /^tick {5}\S+ \(no tick given: when etl run started, to the second\)$/m);
   assert.match(untimed.stdout, /^params {3}region=north$/m);
 
   // The table has a TICK column when a listed run was for a tick; "-" for one that was not.
