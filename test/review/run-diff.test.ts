@@ -132,7 +132,10 @@ test('etl diff: two runs or a usage error; a run reference that names nothing is
   assert.match(back.stderr, /sequence "daily" has no run before its latest one in the ledger/);
   const unknown = await runCli(['diff', 'nothing@latest', 'daily@latest'], { cwd: dir });
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /no run of sequence "nothing" in the ledger/);
+  assert.match(
+    unknown.stderr,
+    /no sequence "nothing" in etl_sequences\/, and no runs of it in the ledger \[unknown-sequence\]/,
+  );
   assert.doesNotMatch(one.stderr + back.stderr + unknown.stderr, /\n {4}at /);
 });
 
