@@ -344,7 +344,8 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
     }
     if (error instanceof EtlError && error.code === 'not-started') {
       context.stderr.write(`etl run: ${error.message}\n`);
-      return stop.exitCode();
+      // Stopped while it waited: the signal's code; else (its definitions edited meanwhile) failed.
+      return stop.signal.aborted ? stop.exitCode() : exitCodeFor(error);
     }
     throw error;
   } finally {

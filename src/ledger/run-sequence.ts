@@ -2,7 +2,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { filesToPin, validSequenceFiles } from '../definitions/sequence-files.js';
-import type { Definitions } from '../definitions/model.js';
+import { type Definitions, MODULES_FILE } from '../definitions/model.js';
 import { EtlError } from '../errors.js';
 import { sleep } from '../timers.js';
 import { executePlan, openRunSpawner, type RunObserver } from '../runner/engine.js';
@@ -14,7 +14,7 @@ import { lockFile, newRunId, RUN_ID_PATTERN, runFolder, runIdTime, stepFiles } f
 import { liveHolder } from '../lock-file.js';
 import { acquireLock, type LockInfo, type ReplacedLock } from './lock.js';
 import { lastSuccessfulMetrics } from './metrics.js';
-import { pinDefinitions } from './pin.js';
+import { blobOnDisk, pinDefinitions } from './pin.js';
 import { checkLedgerTarget, checkRunsFolder } from './preflight.js';
 import type { PushOptions, PushResult } from '../git/push.js';
 import { lastDoneSteps } from './earlier-runs.js';
@@ -100,8 +100,7 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   const inGit = options.commit !== undefined || options.push !== undefined;
   checkRunsFolder(ledger, sequence);
   await checkLedgerTarget(ledger, { commit: inGit, push: options.push }, env);
-  if (options.startAt && !(await sleep(options.startAt.getTime() - Date.now(), options.signal)))
-    throw new EtlError('not-started', 'stopped before its start time; nothing ran');
+  if (options.startAt) await waitForStart(options.startAt, definitions, sequence, options.signal);
   await waitForTurn(ledger, sequence, definitions.sequences.get(sequence)?.concurrency, options);
   const startedAt = (options.now ?? (() => new Date()))();
   const runId = newRunId(startedAt);
@@ -166,6 +165,24 @@ async function waitForTurn(
       // As with skip: the other run held the lock, and nothing ran (exit 3).
       throw new EtlError('locked', `stopped while waiting for run ${holder.run_id} to end; nothing ran`);
   }
+}
+
+/**
+ * --start-at: the definitions were read and checked before the start time. One edited
+ * meanwhile would run in the form read, pinned in the form edited: the run does not start, and
+ * says why (etl run checks the files as they are, so an edit is never silently run in its old form).
+ */
+async function waitForStart(startAt: Date, definitions: Definitions, sequence: string, signal?: AbortSignal) {
+  const files = [MODULES_FILE, definitions.sequences.get(sequence)?.file].filter((file) => file !== undefined);
+  const read = files.map((file) => blobOnDisk(definitions.repo, file));
+  if (!(await sleep(startAt.getTime() - Date.now(), signal)))
+    throw new EtlError('not-started', 'stopped before its start time; nothing ran');
+  const edited = files.filter((file, i) => blobOnDisk(definitions.repo, file) !== read[i]);
+  if (edited.length > 0)
+    throw new EtlError(
+      'not-started',
+      `${edited.join(' and ')} changed while the run waited for its start time (${startAt.toISOString()}); nothing ran: the definitions are checked as they are, so run it again`,
+    );
 }
 
 function signalRunner(pid: number): void {

@@ -278,6 +278,27 @@ test('etl run --start-at gets ready, then starts at that time; stopped while it 
   assert.deepEqual(JSON.parse((await runCli(['history', 'slow', '--json'], { cwd: repo })).stdout), []);
 });
 
+test('etl run --start-at: a definition edited while the run waits for its start time is not run in the form read before', {
+  timeout: 60_000,
+}, async (t) => {
+  const repo = repoWith('0')(t);
+  const waiting = startCli(['run', 'tick', '--start-at', new Date(Date.now() + 3000).toISOString()], { cwd: repo });
+  t.after(() => waiting.child.kill('SIGKILL'));
+  await waiting.line(/^ready; starting at /);
+  // A valid edit: the step now runs the slow module.
+  writeFileSync(
+    join(repo, 'etl_sequences/tick.json'),
+    JSON.stringify({ schedule: '* * * * *', steps: [{ module_name: 'slow' }] }),
+  );
+  const ended = await waiting.done;
+  assert.equal(ended.code, 1, ended.stdout + ended.stderr);
+  assert.match(
+    ended.stderr,
+    /etl_sequences\/tick\.json changed while the run waited for its start time \(\S+\); nothing ran: the definitions are checked as they are, so run it again/,
+  );
+  assert.deepEqual(JSON.parse((await runCli(['history', 'tick', '--json'], { cwd: repo })).stdout), []);
+});
+
 test('a webhook that never answers holds no sequence, no slot, and not the stop past its grace', {
   timeout: 480_000,
 }, async (t) => {
