@@ -14,7 +14,7 @@ import { LedgerStore } from '../ledger/store.js';
 import { NotStartedNotices } from '../notify/run-outcome.js';
 import { claimer } from './claimer.js';
 import { type LogFormat, logLine } from './daemon-log.js';
-import { latestFullRunStart } from './due.js';
+import { latestRunTick } from './due.js';
 import { acceleratedClock, type CatchUp, type Clock, type DaemonEvent, Scheduler, systemClock } from './scheduler.js';
 import {
   acquireDaemonLock,
@@ -124,7 +124,7 @@ export class Daemon {
     try {
       if (endpoint) this.status.options.metrics = served = await endpoint.start();
       const store = await LedgerStore.open(repo, { env });
-      scheduler = this.scheduler = this.newScheduler(store, (sequence) => latestFullRunStart(store, sequence));
+      scheduler = this.scheduler = this.newScheduler(store, (sequence) => latestRunTick(store, sequence));
       await this.load();
       scheduler.catchUp();
       this.applyRetention(store);
@@ -173,7 +173,7 @@ export class Daemon {
     this.reloadTimer = setTimeout(() => void this.load().catch(() => {}), 300);
   }
 
-  private newScheduler(store: LedgerStore, lastRunStart: (sequence: string) => number | undefined): Scheduler {
+  private newScheduler(store: LedgerStore, lastRunTick: (sequence: string) => number | undefined): Scheduler {
     const { repo, env, runArgs, claimsOn } = this.options;
     const { host, pid } = this.lock.info;
     return new Scheduler({
@@ -195,7 +195,7 @@ export class Daemon {
       ...(claimsOn !== undefined
         ? { claim: claimer({ repo, env, remote: claimsOn, host, pid, now: () => this.clock.now() }) }
         : {}),
-      lastRunStart,
+      lastRunTick,
       changed: (sequences) => {
         this.status.sequences = sequences;
         this.save();

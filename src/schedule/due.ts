@@ -43,7 +43,7 @@ export function dueSequences(definitions: Definitions, ledger: LedgerStore, opti
     const tick = previousTick(cron, options.now, timezone);
     if (!tick || options.now.getTime() - tick.getTime() > catchUpMs) continue;
     const fired = options.cron === undefined || sameCron(options.cron, sequence.schedule);
-    const latest = latestFullRunStart(ledger, sequence.name);
+    const latest = latestRunTick(ledger, sequence.name);
     if (latest !== undefined && latest >= tick.getTime()) continue; // already run for this tick
     if (!fired && options.now.getTime() - tick.getTime() < 5 * 60_000) continue; // its own workflow run is probably on its way
     // A tick from before the sequence existed was never missed: a new daily job waits for its
@@ -63,15 +63,23 @@ export function dueSequences(definitions: Definitions, ledger: LedgerStore, opti
 }
 
 /**
- * When the latest run that counts for a tick started: a whole run of the sequence (not one
- * with --from or --only), whatever triggered it (the schedule, a person, a push).
+ * The newest tick a whole run of the sequence (not one with --from or --only) was for, whatever
+ * triggered it: its tick (the schedule's, --tick, a backfill's), which for a run without one is
+ * its start. A run started after a tick for an older one (a backfill) does not count for it.
  */
-export function latestFullRunStart(ledger: LedgerStore, sequence: string): number | undefined {
+export function latestRunTick(ledger: LedgerStore, sequence: string): number | undefined {
+  let newest: number | undefined;
   for (const ref of ledger.runsNewestFirst({ sequence })) {
     const run = ledger.readRun(ref);
-    if (run && run.selection === null) return Date.parse(run.started_at);
+    if (!run) continue;
+    const started = Date.parse(run.started_at);
+    // A run's tick is never after its start: one that started earlier has no newer tick.
+    if (newest !== undefined && started <= newest) break;
+    if (run.selection !== null) continue;
+    const tick = Date.parse(run.tick ?? run.trigger.tick ?? run.started_at);
+    if (newest === undefined || tick > newest) newest = tick;
   }
-  return undefined;
+  return newest;
 }
 
 /**

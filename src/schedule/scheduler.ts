@@ -104,8 +104,8 @@ export interface SchedulerOptions {
   lead?: number;
   /** Asked before each run (several daemons, one remote); without it every tick is this daemon's. */
   claim?(sequence: string, tick: Date): Promise<ClaimAnswer>;
-  /** When the sequence's latest whole run started, from the ledger (catch-up is judged by it). */
-  lastRunStart(sequence: string): number | undefined;
+  /** The newest tick a whole run of the sequence was for, from the ledger (catch-up is judged by it). */
+  lastRunTick(sequence: string): number | undefined;
   maxParallel?: number;
   catchUp?: CatchUp;
   log(event: DaemonEvent): void;
@@ -208,7 +208,7 @@ export class Scheduler {
     if (policy === 'none') return;
     const now = this.clock.now();
     for (const entry of [...this.sequences.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const since = this.options.lastRunStart(entry.name);
+      const since = this.options.lastRunTick(entry.name);
       // Never run: nothing was missed (a new sequence waits for its first tick).
       if (since === undefined) continue;
       // Walking back from now: the missed ticks, newest first, at most one more than kept.

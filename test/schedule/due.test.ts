@@ -63,7 +63,7 @@ test('etl due: the fired schedule is due until a run exists since its tick; a dr
   assert.match(text.stderr, /--now takes an ISO 8601 time/);
 });
 
-test('etl due: only a whole run counts for a tick; a partial manual run (--only) does not', async (t) => {
+test('etl due: only a whole run for the tick (or after it) counts; a partial run (--only), or one for an older tick, does not', async (t) => {
   // A daily schedule whose tick was an hour ago: the runs below are made now, well after it,
   // whatever the time of day the test runs at.
   const hourAgo = new Date(Date.now() - 3_600_000);
@@ -80,8 +80,13 @@ test('etl due: only a whole run counts for a tick; a partial manual run (--only)
   assert.deepEqual(await due(), ['daily'], 'nothing ran since the tick');
   assert.equal((await runCli(['run', 'daily', '--only', '2'], { cwd: repo })).code, 0);
   assert.deepEqual(await due(), ['daily'], 'a run of step 2 alone is not the scheduled run');
+  const dayBefore = new Date(Date.now() - 3_600_000 - 86_400_000).toISOString();
+  assert.equal((await runCli(['run', 'daily', '--tick', dayBefore], { cwd: repo })).code, 0);
+  assert.deepEqual(await due(), ['daily'], "a whole run made now for the day before's tick is not this tick's run");
   assert.equal((await runCli(['run', 'daily'], { cwd: repo })).code, 0);
   assert.deepEqual(await due(), [], 'a whole run is');
+  assert.equal((await runCli(['run', 'daily', '--tick', dayBefore], { cwd: repo })).code, 0);
+  assert.deepEqual(await due(), [], 'and stays so after a run for an older tick');
 });
 
 test("etl due: a new daily sequence is not 'missed' for ticks before it existed when another schedule fires", async (t) => {

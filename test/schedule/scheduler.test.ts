@@ -88,7 +88,7 @@ function harness(
     maxParallel: options.maxParallel,
     catchUp: options.catchUp,
     lead: options.lead,
-    lastRunStart: (sequence) => (options.lastRun?.[sequence] ? Date.parse(options.lastRun[sequence]!) : undefined),
+    lastRunTick: (sequence) => (options.lastRun?.[sequence] ? Date.parse(options.lastRun[sequence]!) : undefined),
     log: (event) => events.push(event),
     launch(sequence, tick, early): Launched {
       let finish!: (status?: string) => void;
