@@ -33,7 +33,11 @@ exits 1 when they are stale.`,
       ...(await workflowOptions(context, values.pages === true)),
       write: action === 'generate',
     });
-    for (const { file, status } of states) context.stdout.write(`${file}: ${status}\n`);
+    for (const { file, status, lost } of states)
+      context.stdout.write(
+        `${file}: ${status}${lost ? `: its generated ${lost.length === 1 ? 'region' : 'regions'} ${lost.map((r) => `"${r}"`).join(', ')} ${lost.length === 1 ? 'is' : 'are'} not there whole (a "# etl-ledger:begin" or "# etl-ledger:end" line was removed); put the markers back, or delete the file and run "etl workflows generate"` : ''}\n`,
+      );
+    if (states.some((s) => s.status === 'broken')) return ExitCode.failed;
     if (action === 'check' && states.some((s) => s.status !== 'up to date')) {
       context.stderr.write(
         'etl workflows: the workflows do not match the definitions; run "etl workflows generate" and commit the result\n',

@@ -384,7 +384,14 @@ function migrate(text: string, regions: Record<string, string>): string {
 
 export interface WorkflowFileState {
   file: string;
-  status: 'up to date' | 'stale' | 'missing' | 'updated' | 'created';
+  status: 'up to date' | 'stale' | 'missing' | 'updated' | 'created' | 'broken';
+  /** A broken file: the generated regions that are not there whole (a marker removed by hand). */
+  lost?: string[];
+}
+
+/** The names of the generated regions a text holds whole, from its begin marker to its end marker. */
+function wholeRegions(text: string): Set<string> {
+  return new Set([...text.matchAll(REGION)].map((match) => match[2]!));
 }
 
 /**
@@ -403,6 +410,14 @@ export function syncWorkflows(
     const path = join(repo, file);
     const current = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
     const wanted = current === undefined ? template : updateRegions(current, regions);
+    // A region whose marker was removed by hand would never be brought up to date again:
+    // said, and the file left as it is, rather than reported up to date.
+    const kept = wholeRegions(wanted);
+    const lost = [...wholeRegions(template)].filter((region) => !kept.has(region));
+    if (lost.length > 0) {
+      states.push({ file, status: 'broken', lost });
+      continue;
+    }
     if (current === wanted) {
       states.push({ file, status: 'up to date' });
       continue;

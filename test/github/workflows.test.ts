@@ -127,6 +127,30 @@ test('etl workflows check fails when the definitions moved on; generate rewrites
   assert.deepEqual(errors, []);
 });
 
+test('a generated region whose marker was removed by hand is broken for check and generate, which say which and change nothing', async (t) => {
+  const repo = pipelineRepo(t, {
+    modules: { ok: { cmd: './modules/ok.sh' } },
+    sequences: { a: { schedule: '17 3 * * *', steps: [{ module_name: 'ok' }] } },
+  });
+  assert.equal((await runCli(['workflows', 'generate'], { cwd: repo })).code, 0);
+  const schedulePath = join(repo, '.github/workflows/etl-schedule.yml');
+  const edited = readFileSync(schedulePath, 'utf8').replace(/^ *# etl-ledger:end schedules\n/m, '');
+  writeFileSync(schedulePath, edited);
+  writeFileSync(
+    join(repo, 'etl_sequences/a.json'),
+    JSON.stringify({ schedule: '45 4 * * *', steps: [{ module_name: 'ok' }] }),
+  );
+  for (const action of ['check', 'generate']) {
+    const result = await runCli(['workflows', action], { cwd: repo });
+    assert.equal(result.code, 1, `${action}: ${result.stdout}${result.stderr}`);
+    assert.match(
+      result.stdout,
+      /etl-schedule\.yml: broken: its generated region "schedules" is not there whole \(a "# etl-ledger:begin" or "# etl-ledger:end" line was removed\)/,
+    );
+    assert.equal(readFileSync(schedulePath, 'utf8'), edited, `${action} changed nothing`);
+  }
+});
+
 test('workflows run on the current Node LTS; files written with Node 20 (at its end of life) are stale and generate moves them on', async (t) => {
   const repo = pipelineRepo(t, {
     modules: { ok: { cmd: './modules/ok.sh' } },
