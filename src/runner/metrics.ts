@@ -53,7 +53,9 @@ export function parseMetrics(text: string): ReadMetrics {
   const metrics: Record<string, MetricValue> = {};
   for (const [key, value] of Object.entries(values)) {
     const trimmed = value.trim();
-    metrics[key] = NUMBER.test(trimmed) && Number.isFinite(Number(trimmed)) ? Number(trimmed) : value;
+    // A whole number past 2^53 would lose digits as a number: kept as written, as text.
+    const exact = !/^[+-]?\d+$/.test(trimmed) || Number.isSafeInteger(Number(trimmed));
+    metrics[key] = NUMBER.test(trimmed) && Number.isFinite(Number(trimmed)) && exact ? Number(trimmed) : value;
   }
   return { metrics, problems };
 }
@@ -135,10 +137,14 @@ export function parseKeyValues(
   return { values, problems };
 }
 
-/** Text values with the run's secrets masked (numbers cannot hold one that is masked). */
+/** The values with the run's secrets masked: a number that is one (a PIN, an account key) becomes the mask. */
 export function redactMetrics(metrics: Record<string, MetricValue>, redactor: Redactor): Record<string, MetricValue> {
   return Object.fromEntries(
-    Object.entries(metrics).map(([key, value]) => [key, typeof value === 'string' ? redactor.redact(value) : value]),
+    Object.entries(metrics).map(([key, value]) => {
+      const text = String(value);
+      const masked = redactor.redact(text);
+      return [key, typeof value === 'string' || masked !== text ? masked : value];
+    }),
   );
 }
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { MetricPoint } from '../../src/ledger/metrics.js';
 import { checkExpectations, comparesWithLast } from '../../src/runner/expect.js';
-import { parseMetrics, readMetrics } from '../../src/runner/metrics.js';
+import { Redactor } from '../../src/runner/logs.js';
+import { parseMetrics, readMetrics, redactMetrics } from '../../src/runner/metrics.js';
 import { readOutputs } from '../../src/runner/outputs.js';
 import type { RunRecord, StepRecord } from '../../src/runner/records.js';
 import { pipelineRepo, runCli, tempRepo } from '../helpers/repo.js';
@@ -33,6 +34,23 @@ test('ETL_METRICS lines: numbers as numbers, text kept as written, KEY<<END bloc
   const many = parseMetrics(Array.from({ length: 250 }, (_, i) => `k${i}=${i}`).join('\n'));
   assert.equal(Object.keys(many.metrics).length, 200);
   assert.match(many.problems[0]!, /more than 200 names: "k200" and later ones are left out/);
+});
+
+test('a whole number past 2^53 is kept as written, as text; a metric that is a secret, a number too, is masked', () => {
+  assert.deepEqual(
+    parseMetrics('huge=12345678901234567890\nsafe=9007199254740991\nnegative=-9007199254740993\n').metrics,
+    {
+      huge: '12345678901234567890',
+      safe: 9007199254740991,
+      negative: '-9007199254740993',
+    },
+  );
+  const redactor = new Redactor(['98765432']);
+  assert.deepEqual(redactMetrics({ pin: 98765432, rows: 25, note: 'pw=98765432' }, redactor), {
+    pin: '***',
+    rows: 25,
+    note: 'pw=***',
+  });
 });
 
 test('an ETL_METRICS or ETL_OUTPUTS file over 64 KiB, counted in bytes, is not read at all: the step fails', (t) => {
