@@ -36,8 +36,20 @@ export function datasetName(value: string, root: string): { namespace: string; n
     // not a URL the WHATWG parser takes: the scheme, and the rest as given
   }
   if (url?.protocol === 'file:') return { namespace: 'file', name: url.pathname };
-  if (!url?.host) return { namespace: scheme, name: value.slice(scheme.length + 1).replace(/^\/\//, '') || '/' };
+  if (!url?.host) return { namespace: scheme, name: withoutCredentials(value.slice(scheme.length + 1)) || '/' };
   return { namespace: `${url.protocol}//${url.host}`, name: url.pathname.replace(/^\//, '') || '/' };
+}
+
+/**
+ * What follows the scheme of a URL the parser does not take (jdbc:postgresql://…, a port that
+ * is not a number), as a dataset's name: never its query, nor a user or password before an
+ * "@" (up to the last one: a password may hold one).
+ */
+function withoutCredentials(rest: string): string {
+  return rest
+    .replace(/[?#][\s\S]*$/, '')
+    .replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/)?[\s\S]*@/, '$1')
+    .replace(/^\/\//, '');
 }
 
 /**

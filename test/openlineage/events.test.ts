@@ -72,6 +72,13 @@ test('datasets: a local path is a file by its absolute path; a URL its scheme an
     ['https://api.example/v1/rates.json?token=***', { namespace: 'https://api.example', name: 'v1/rates.json' }],
     ['https://api.example', { namespace: 'https://api.example', name: '/' }],
     ['sqlite:///out/x.db', { namespace: 'sqlite', name: '/out/x.db' }],
+    // Not URLs the parser takes (a scheme inside, a port that is not a number): still no credentials or query.
+    [
+      'jdbc:postgresql://admin:hunter2pw@db.example:5432/wh?sslpassword=zzz',
+      { namespace: 'jdbc', name: 'postgresql://db.example:5432/wh' },
+    ],
+    ['mysql://root:pa ss@db:xx/db', { namespace: 'mysql', name: 'db:xx/db' }],
+    ['mysql://root:p@ss@db:xx/db#part', { namespace: 'mysql', name: 'db:xx/db' }],
   ];
   for (const [value, expected] of cases) assert.deepEqual(datasetName(value, ROOT), expected, value);
 });
