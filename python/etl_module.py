@@ -325,14 +325,14 @@ Value = Union[str, int, float, bool]
 def metric(name: str, value: Value) -> None:
     """A metric of the step (``rows_read``, 25): numbers stay numbers in its record, and
     ``expect`` rules may check them."""
-    if not re.match(METRIC_NAME_PATTERN, name):
+    if not re.fullmatch(METRIC_NAME_PATTERN, name):
         fail(f'metric name "{name}" is not letters, digits, _ . - (a letter or _ first, 100 at most)')
     _report("ETL_METRICS", "metric", name, value)
 
 
 def output(key: str, value: Value) -> None:
     """A value later steps use as ${steps.NAME.outputs.KEY}."""
-    if not re.match(OUTPUT_KEY_PATTERN, key):
+    if not re.fullmatch(OUTPUT_KEY_PATTERN, key):
         fail(f'output name "{key}" is not letters, digits and _ (a letter or _ first)')
     _report("ETL_OUTPUTS", "output", key, value)
 

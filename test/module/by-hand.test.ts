@@ -118,6 +118,12 @@ test('a metric or output name the runner would not take ends the module, in Node
     stdout: '',
     stderr: 'error: output name "file.name" is not letters, digits and _ (a letter or _ first)\n',
   });
+  // A name ending in a line break: Python's $ matches before it; the helper must not.
+  for (const call of ["metric('rows\\n', 5)", "output('day\\n', 'x')"]) {
+    const ended = await python(`import etl_module; etl_module.${call}`);
+    assert.equal(ended.code, 1, `${call}: ${ended.stderr}`);
+    assert.match(ended.stderr, /^error: (metric|output) name "(rows|day)\n" is not letters/);
+  }
 });
 
 /** A Node name in Python's case: parseArgs is parse_args; ExitCode and LOG_LEVELS stay as they are. */
