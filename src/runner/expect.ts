@@ -69,10 +69,13 @@ export function checkExpectations(
       const whole = metrics[rule.of];
       if (typeof whole !== 'number')
         return result(false, `got ${value}, and ${rule.of} is not a number the module wrote`);
-      const reference = round((rule.percent / 100) * whole);
+      // Compared with the share itself, not a rounded one (0.0006 is not < 0.05% of 1); a
+      // product only floating point makes unequal (30% of 1 is 0.30000000000000004) is equal.
+      const share = (rule.percent / 100) * whole;
+      const reference = Math.abs(share - value) <= 1e-12 * Math.max(Math.abs(share), Math.abs(value)) ? value : share;
       return result(
         holds(rule.op, value, reference),
-        `got ${value}, and ${rule.percent}% of ${rule.of} (${whole}) is ${reference}`,
+        `got ${value}, and ${rule.percent}% of ${rule.of} (${whole}) is ${Number(share.toPrecision(12))}`,
       );
     }
     const before = last?.metrics[metric];

@@ -195,6 +195,20 @@ for (const spawner of ['python', 'node']) {
 }
 
 test('expect rules: checked against the metrics, the share of another, and the last successful run', () => {
+  // A share is compared exactly (0.0006 is not < 0.05% of 1, which is 0.0005), but floating
+  // point's own noise is not a difference: 0.3 is 30% of 1.
+  assert.deepEqual(
+    checkExpectations(
+      { bad: '< 0.05% of rows', ok: '<= 30% of rows', not: '< 30% of rows' },
+      { rows: 1, bad: 0.0006, ok: 0.3, not: 0.3 },
+      undefined,
+    ).map((c) => [c.ok, c.message]),
+    [
+      [false, 'bad < 0.05% of rows: got 0.0006, and 0.05% of rows (1) is 0.0005'],
+      [true, 'ok <= 30% of rows: got 0.3, and 30% of rows (1) is 0.3'],
+      [false, 'not < 30% of rows: got 0.3, and 30% of rows (1) is 0.3'],
+    ],
+  );
   // Only "within N% of last" asks the ledger for the last run; a metric named last does not.
   assert.equal(comparesWithLast({ rows: '>= 1', loaded: ' within 20% of last ' }), true);
   assert.equal(comparesWithLast({ rows: '< 5% of last', note: 'about last' }), false);
