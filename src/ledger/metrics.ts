@@ -62,9 +62,9 @@ export function lastSuccessfulMetrics(
   root: string,
   sequence: string,
   thisRun: string,
-): (role: Role, index: number) => LastMetrics | undefined {
+): (role: Role, index: number, name: string) => LastMetrics | undefined {
   let found: { folder: string; run: RunRecord } | null | undefined;
-  return (role, index) => {
+  return (role, index, name) => {
     if (found === undefined) {
       found = null;
       for (const ref of runsNewestFirst(root, { sequence })) {
@@ -78,12 +78,15 @@ export function lastSuccessfulMetrics(
     }
     if (!found) return undefined;
     const run_id = found.run.id;
-    const summary = found.run.steps.find((s) => s.role === role && s.index === index);
+    // The same step, by its name (steps moved, or one added before it, keep theirs); of steps
+    // that share a name, the one at the same place.
+    const named = found.run.steps.filter((s) => s.role === role && s.name === name);
+    const summary = named.length === 1 ? named[0] : named.find((s) => s.index === index);
     let step = summary && readStep(join(root, found.folder), summary.record);
     // Skipped as unchanged (or resumed), it stands for the run that did the work: its metrics.
     if (step?.skipped_as) step = standIn(root, step) ?? step;
     if (step?.metrics) return { run_id: step.run_id, metrics: step.metrics };
-    const what = role === 'step' ? `step ${index}` : `${role} step ${index}`;
+    const what = `${role === 'step' ? 'step' : `${role} step`} "${name}"`;
     const missing = !step
       ? `has no ${what}`
       : step.status !== 'succeeded'

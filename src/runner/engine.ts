@@ -90,7 +90,7 @@ export interface ExecuteOptions {
   /** A step's last successful execution in the ledger, that skip_unchanged compares with. */
   lastDone?: (index: number, name: string) => DoneBefore | undefined;
   /** The metrics a step wrote in the sequence's last successful run ("within 20% of last"). */
-  lastMetrics?: (role: Role, index: number) => LastMetrics | undefined;
+  lastMetrics?: (role: Role, index: number, name: string) => LastMetrics | undefined;
   /**
    * Let the next step start the moment a step exits 0, while its records are written (the
    * default). Off when something must happen between steps (a progress commit).

@@ -341,7 +341,9 @@ async function cannotStart(state: RunState, record: StepRecord, why: string): Pr
 /** The step's expect rules, on the metrics it wrote: one not met fails the step. */
 function checkExpect({ options }: RunState, { planned, record, log }: StepRun): void {
   if (record.status !== 'succeeded' || Object.keys(planned.expect).length === 0) return;
-  const last = comparesWithLast(planned.expect) ? options.lastMetrics?.(record.role, planned.index) : undefined;
+  const last = comparesWithLast(planned.expect)
+    ? options.lastMetrics?.(record.role, planned.index, planned.name)
+    : undefined;
   const checked = checkExpectations(planned.expect, record.metrics ?? {}, last);
   record.expectations = checked;
   for (const check of checked)

@@ -248,6 +248,31 @@ test('expect rules: checked against the metrics, the share of another, and the l
   );
 });
 
+test('"within N% of last" compares a step with itself in the last run, by its name, when steps moved or one was added before it', async (t) => {
+  const rows = (n: number) => ({ content: `#!/bin/sh\necho "rows=${n}" >> "$ETL_METRICS"\n`, mode: 0o755 });
+  const step = (name: string) => ({ name, module_name: name, expect: { rows: 'within 10% of last' } });
+  const repo = pipelineRepo(t, {
+    modules: { big: { cmd: './modules/big.sh' }, small: { cmd: './modules/small.sh' } },
+    sequences: { s: [step('big'), step('small')] },
+    files: { 'modules/big.sh': rows(96), 'modules/small.sh': rows(5) },
+  });
+  assert.equal((await runCli(['run', 's'], { cwd: repo })).code, 0);
+  writeFileSync(join(repo, 'etl_sequences/s.json'), JSON.stringify([step('small'), step('big')]));
+  const swapped = await runCli(['run', 's', '--json'], { cwd: repo });
+  assert.equal(swapped.code, 0, swapped.stderr);
+  const record = JSON.parse(swapped.stdout) as RunRecord;
+  const shown = JSON.parse((await runCli(['show', record.id, '--json'], { cwd: repo })).stdout) as {
+    steps: StepRecord[];
+  };
+  assert.deepEqual(
+    shown.steps.map((s) => s.expectations?.[0]?.message.replace(/\(\S+\)/, '(R)')),
+    [
+      'rows within 10% of last: got 5, the last successful run (R) had 5 (0%)',
+      'rows within 10% of last: got 96, the last successful run (R) had 96 (0%)',
+    ],
+  );
+});
+
 test('"within N% of last" after a successful run whose step wrote no metrics names that run, and follows a skip to the run it stands for', async (t) => {
   const step = { module_name: 'extract', input: 'data/in.csv', output: 'work/out.csv' };
   const repo = pipelineRepo(t, {
@@ -286,7 +311,7 @@ if [ -n "$ROWS" ]; then echo "rows=$ROWS" >> "$ETL_METRICS"; fi
   assert.deepEqual(
     first.step.expectations?.map((e) => e.message),
     [
-      `rows within 20% of last: got 100; the last successful run (${silent.record.id}) wrote no metrics at step 1: nothing to compare with`,
+      `rows within 20% of last: got 100; the last successful run (${silent.record.id}) wrote no metrics at step "extract": nothing to compare with`,
     ],
   );
   // Skipped as unchanged: the next run compares with the run the skip stands for.
