@@ -50,15 +50,21 @@ export async function handleAction(actions: Actions, name: string, request: Inco
   return answer;
 }
 
-/** An action in words: "run daily from step 2 with day=2026-01-01", "cancel run ID". */
+/**
+ * An action in words: "run daily from step 2 with day=2026-01-01", "cancel run ID". What the
+ * request said is quoted unless it is plain, so that no value can start a line of its own in
+ * the log (a param value may hold a line break).
+ */
 function describe(name: string, body: Record<string, unknown>): string {
-  if (name === 'cancel') return `cancel run ${String(body.run)}`;
+  const plain = (value: unknown) =>
+    /^[\w.@%+=:,/-]+$/.test(String(value)) ? String(value) : JSON.stringify(String(value));
+  if (name === 'cancel') return `cancel run ${plain(body.run)}`;
   const params = body.params && typeof body.params === 'object' ? Object.entries(body.params) : [];
   return [
-    `run ${String(body.sequence)}`,
-    body.from !== undefined ? `from step ${String(body.from)}` : '',
-    body.resume !== undefined ? `resuming run ${String(body.resume)}` : '',
-    params.length ? `with ${params.map(([k, v]) => `${k}=${String(v)}`).join(' ')}` : '',
+    body.sequence !== undefined || body.run === undefined ? `run ${plain(body.sequence)}` : `run ${plain(body.run)}`,
+    body.from !== undefined ? `from step ${plain(body.from)}` : '',
+    body.resume !== undefined ? `resuming run ${plain(body.resume)}` : '',
+    params.length ? `with ${params.map(([k, v]) => `${plain(k)}=${plain(v)}`).join(' ')}` : '',
   ]
     .filter(Boolean)
     .join(' ');

@@ -89,6 +89,10 @@ test('--allow-run: a run and a cancel from the page with its token and origin; r
     const answer = await call(url, '/api/actions/run', { method: 'POST', headers, body });
     assert.equal(answer.status, 400, JSON.stringify(body));
   }
+  // What a request said is logged quoted: a line break in a value cannot forge a log line.
+  const forged = { sequence: 'good', params: { day: 'a\n10.0.0.1 asked to run good: run X' } };
+  await call(url, '/api/actions/run', { method: 'POST', headers, body: forged }); // refused: good has no param day
+  await server.line(/asked to run good with day="a\\n10\.0\.0\.1 asked to run good: run X": /);
   const runs = async (sequence: string) =>
     JSON.parse((await call(url, `/api/runs?sequence=${sequence}`, {})).body).runs as RunRecord[];
   assert.deepEqual(await runs('good'), [], 'nothing ran on a refused request');
