@@ -35,7 +35,7 @@ function describe(event: DaemonEvent): string {
 }
 
 /** "1 run", "2 runs", "0 runs". */
-function count(n: number, noun: string): string {
+export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 

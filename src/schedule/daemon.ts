@@ -13,7 +13,7 @@ import { pruneLedger } from '../ledger/retention/prune.js';
 import { LedgerStore } from '../ledger/store.js';
 import { NotStartedNotices } from '../notify/run-outcome.js';
 import { claimer } from './claimer.js';
-import { type LogFormat, logLine } from './daemon-log.js';
+import { count, type LogFormat, logLine } from './daemon-log.js';
 import { latestRunTick } from './due.js';
 import { acceleratedClock, type CatchUp, type Clock, type DaemonEvent, Scheduler, systemClock } from './scheduler.js';
 import {
@@ -136,7 +136,7 @@ export class Daemon {
     }
     if (this.options.logFormat === 'text')
       this.options.stdout.write(
-        `${new Date().toISOString()} etl schedule: ${Object.keys(scheduler.status).length} scheduled sequences, at most ${this.options.maxParallel} runs at a time; state in ${scheduleStateDir(repo)}${served ? `; metrics for Prometheus at ${served}` : ''}\n`,
+        `${new Date().toISOString()} etl schedule: ${count(Object.keys(scheduler.status).length, 'scheduled sequence')}, at most ${this.options.maxParallel} runs at a time; state in ${scheduleStateDir(repo)}${served ? `; metrics for Prometheus at ${served}` : ''}\n`,
       );
     this.watchDefinitions();
     const stopped = new Promise<void>((resolve) => {

@@ -133,7 +133,7 @@ test('etl schedule --catchup starts over a malformed newest record, and stops cl
   const { repo } = await spoiltLedger(t);
   const daemon = startCli(['schedule', '--catchup', 'last'], { cwd: repo });
   t.after(() => daemon.child.kill('SIGKILL'));
-  await daemon.line(/etl schedule: 1 scheduled sequences/);
+  await daemon.line(/etl schedule: 1 scheduled sequence,/);
   assert.ok(existsSync(join(repo, '.etl/schedule/daemon.lock')));
   daemon.child.kill('SIGTERM');
   const ended = await daemon.done;
