@@ -122,7 +122,7 @@ function formatTree(node: UpstreamNode, paint: Paint, prefix = '', last = true):
     ? `written by ${describeStep(node.written_by)} in run ${node.written_by.run_id} (commit ${node.written_by.commit?.slice(0, 7) ?? 'uncommitted'})`
     : isExternal(node.path)
       ? 'outside this machine: recorded as given'
-      : 'no recorded step wrote this content: a source';
+      : 'no recorded step wrote this content there: a source';
   const lines = [`${prefix}${branch}${how}${node.path}${hash}: ${origin}`];
   const childPrefix = prefix + (branch === '' ? '' : last ? '   ' : '│  ');
   node.inputs.forEach((child, i) => {

@@ -166,7 +166,7 @@ test('etl lineage --upstream follows inputs back through earlier steps and earli
   );
   assert.match(
     text.stdout,
-    /\n {3}│ {2}└─ read data\/source\.csv sha256 [0-9a-f]{12}: no recorded step wrote this content: a source\n/,
+    /\n {3}│ {2}└─ read data\/source\.csv sha256 [0-9a-f]{12}: no recorded step wrote this content there: a source\n/,
   );
 
   // The published file edited by hand: its content now was written by no step.
