@@ -282,7 +282,8 @@ test('etl run --start-at: a definition edited while the run waits for its start 
   timeout: 60_000,
 }, async (t) => {
   const repo = repoWith('0')(t);
-  const waiting = startCli(['run', 'tick', '--start-at', new Date(Date.now() + 3000).toISOString()], { cwd: repo });
+  // Time enough to get ready on a busy machine: the edit must come while it waits.
+  const waiting = startCli(['run', 'tick', '--start-at', new Date(Date.now() + 8000).toISOString()], { cwd: repo });
   t.after(() => waiting.child.kill('SIGKILL'));
   await waiting.line(/^ready; starting at /);
   // A valid edit: the step now runs the slow module.
