@@ -156,7 +156,7 @@ test('every answer of etl ui matches the published API schema', { timeout: 90_00
 
   const daemon = startCli(['schedule'], { cwd: repo });
   t.after(() => daemon.child.kill('SIGKILL'));
-  await daemon.line(/scheduled sequences/);
+  await daemon.line(/scheduled sequences?,/);
   assert.equal((await get('/api/schedule', 'ScheduleAnswer')).alive, true);
   daemon.child.kill('SIGTERM');
   assert.equal((await daemon.done).code, 0);

@@ -28,7 +28,7 @@ test('the overview says whether etl schedule runs here, its next tick, and the t
 
   const daemon = startCli(['schedule'], { cwd: repo });
   t.after(() => daemon.child.kill('SIGKILL'));
-  await daemon.line(/scheduled sequences/);
+  await daemon.line(/scheduled sequences?,/);
   await page.reload();
   await page.waitForSelector('[data-scheduled="hourly"] .next-tick');
   assert.match((await page.textContent('section.scheduler')) ?? '', new RegExp(`running, pid ${daemon.child.pid} on `));
