@@ -6,7 +6,13 @@ import { withWorktreeAt } from '../git/worktree.js';
 import { actionsView, inActions, maskCommands, warningLine } from '../github/actions.js';
 import { triggerFrom } from '../github/env.js';
 import { ledgerRoot } from '../ledger/ledger-branch.js';
-import { chainObservers, type RunOutcome, type RunSequenceOptions, runSequence } from '../ledger/run-sequence.js';
+import {
+  chainObservers,
+  definitionsAsRead,
+  type RunOutcome,
+  type RunSequenceOptions,
+  runSequence,
+} from '../ledger/run-sequence.js';
 import { LedgerStore } from '../ledger/store.js';
 import { type OpenLineageTarget, openLineageTarget } from '../openlineage/config.js';
 import { jobNamespace } from '../openlineage/namespace.js';
@@ -310,6 +316,8 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
   const stop = listenForStop();
   // --start-at: getting ready is done before the time comes (a stop meanwhile: no run).
   const startAt = parseStartAt(values['start-at']);
+  // As read: an edit from here on, before the start time, stops the run (runSequence checks).
+  const definitionsRead = startAt && definitionsAsRead(prepared.definitions, prepared.plan.sequence);
   if (startAt !== undefined) io.out.write(`ready; starting at ${startAt.toISOString()}\n`);
   const view = runView(context, io, prepared.plan);
   const lineage = await openLineageFor(request, prepared);
@@ -328,6 +336,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
       values: prepared.values,
       parentRun: request.parentRun,
       startAt,
+      definitionsRead,
       lineage: !values['no-lineage'],
       skipUnchanged: values['skip-unchanged'],
       force,
@@ -344,8 +353,7 @@ async function runFrom(context: CommandContext, ledger: string, request: RunRequ
     }
     if (error instanceof EtlError && error.code === 'not-started') {
       context.stderr.write(`etl run: ${error.message}\n`);
-      // Stopped while it waited: the signal's code; else (its definitions edited meanwhile) failed.
-      return stop.signal.aborted ? stop.exitCode() : exitCodeFor(error);
+      return stop.signal.aborted ? stop.exitCode() : exitCodeFor(error); // else edited while it waited
     }
     throw error;
   } finally {

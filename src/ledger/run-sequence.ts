@@ -57,6 +57,8 @@ export interface RunSequenceOptions {
   lineage?: boolean;
   /** Get ready, then start at this time (etl run --start-at); `signal` meanwhile: nothing runs. */
   startAt?: Date;
+  /** With startAt: the definition files as they were read (definitionsAsRead, taken then). */
+  definitionsRead?: DefinitionsRead;
   /** Sees every event after it is recorded: a terminal view, a notifier. */
   observer?: Partial<RunObserver>;
   logLimit?: number;
@@ -100,7 +102,13 @@ export async function runSequence(options: RunSequenceOptions): Promise<RunOutco
   const inGit = options.commit !== undefined || options.push !== undefined;
   checkRunsFolder(ledger, sequence);
   await checkLedgerTarget(ledger, { commit: inGit, push: options.push }, env);
-  if (options.startAt) await waitForStart(options.startAt, definitions, sequence, options.signal);
+  if (options.startAt)
+    await waitForStart(
+      options.startAt,
+      definitions.repo,
+      options.definitionsRead ?? definitionsAsRead(definitions, sequence),
+      options.signal,
+    );
   await waitForTurn(ledger, sequence, definitions.sequences.get(sequence)?.concurrency, options);
   const startedAt = (options.now ?? (() => new Date()))();
   const runId = newRunId(startedAt);
@@ -167,17 +175,24 @@ async function waitForTurn(
   }
 }
 
+/** The blob of each definition file a sequence's plan is made from, as on disk now. */
+export type DefinitionsRead = Record<string, string | null>;
+
+/** Taken right after the definitions are read: what waitForStart compares with. */
+export function definitionsAsRead(definitions: Definitions, sequence: string): DefinitionsRead {
+  const files = [MODULES_FILE, definitions.sequences.get(sequence)?.file].filter((file) => file !== undefined);
+  return Object.fromEntries(files.map((file) => [file, blobOnDisk(definitions.repo, file)]));
+}
+
 /**
  * --start-at: the definitions were read and checked before the start time. One edited
  * meanwhile would run in the form read, pinned in the form edited: the run does not start, and
  * says why (etl run checks the files as they are, so an edit is never silently run in its old form).
  */
-async function waitForStart(startAt: Date, definitions: Definitions, sequence: string, signal?: AbortSignal) {
-  const files = [MODULES_FILE, definitions.sequences.get(sequence)?.file].filter((file) => file !== undefined);
-  const read = files.map((file) => blobOnDisk(definitions.repo, file));
+async function waitForStart(startAt: Date, repo: string, read: DefinitionsRead, signal?: AbortSignal) {
   if (!(await sleep(startAt.getTime() - Date.now(), signal)))
     throw new EtlError('not-started', 'stopped before its start time; nothing ran');
-  const edited = files.filter((file, i) => blobOnDisk(definitions.repo, file) !== read[i]);
+  const edited = Object.keys(read).filter((file) => blobOnDisk(repo, file) !== read[file]);
   if (edited.length > 0)
     throw new EtlError(
       'not-started',
