@@ -7,7 +7,7 @@ import { type PruneResult, pruneLedger } from '../ledger/retention/prune.js';
 import { LedgerStore } from '../ledger/store.js';
 import type { CommandContext } from './command.js';
 import { loadValidated } from './load.js';
-import { checkKnownSequence } from './options.js';
+import { checkKnownSequence, digitsValue } from './options.js';
 
 export interface PruneValues {
   'keep-days'?: string;
@@ -49,9 +49,8 @@ function parsePolicy(values: PruneValues): Retention | undefined {
 }
 
 function wholeNumber(option: string, value: string, unit: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
-    throw new EtlError('usage', `${option} takes a whole number of ${unit}, at least 1, got "${value}"`);
+  const n = digitsValue(value) ?? 0;
+  if (n < 1) throw new EtlError('usage', `${option} takes a whole number of ${unit}, at least 1, got "${value}"`);
   return n;
 }
 

@@ -5,6 +5,7 @@ import { upsertStickyComment } from '../github/sticky-comment.js';
 import { changePlanMarkdown } from '../review/pr-plan.js';
 import { loadValidated } from './load.js';
 import { defineCommand } from './usage.js';
+import { digitsValue } from './options.js';
 
 export const command = defineCommand({
   synopsis: ['etl pr-plan --base REF [--comment PR]'],
@@ -27,8 +28,8 @@ duplicated) on later pushes. Nothing is run.`,
   async run(values, positionals, context) {
     if (positionals.length > 0 || values.base === undefined)
       throw new EtlError('usage', 'pr-plan takes --base REF (and optionally --comment PR)');
-    const pr = values.comment === undefined ? undefined : Number(values.comment);
-    if (pr !== undefined && !(Number.isInteger(pr) && pr > 0))
+    const pr = values.comment === undefined ? undefined : (digitsValue(values.comment) ?? 0);
+    if (pr !== undefined && pr < 1)
       throw new EtlError('usage', `--comment takes a pull request number, got "${values.comment}"`);
     const report = await loadValidated(context);
     const markdown = await changePlanMarkdown(context.repo, values.base, report.definitions, context.env);

@@ -6,6 +6,7 @@ import { MAX_RUNS_PER_SEQUENCE } from '../ui/api.js';
 import { cachedDefinitions } from '../ui/cached-definitions.js';
 import { writeReport } from '../ui/report.js';
 import { defineCommand } from './usage.js';
+import { digitsValue } from './options.js';
 
 export const command = defineCommand({
   synopsis: ['etl report --out DIR [--runs 50]'],
@@ -24,8 +25,8 @@ earlier report is refused.`,
     if (positionals.length > 0)
       throw new EtlError('usage', `report takes no arguments, got "${positionals.join(' ')}"`);
     if (values.out === undefined || values.out === '') throw new EtlError('usage', 'report needs --out DIR');
-    const runs = Number(values.runs);
-    if (!Number.isInteger(runs) || runs < 1 || runs > MAX_RUNS_PER_SEQUENCE)
+    const runs = digitsValue(values.runs) ?? 0;
+    if (runs < 1 || runs > MAX_RUNS_PER_SEQUENCE)
       throw new EtlError(
         'usage',
         `--runs must be a number of runs (1 to ${MAX_RUNS_PER_SEQUENCE}), got "${values.runs}"`,

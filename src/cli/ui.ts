@@ -6,6 +6,7 @@ import { LedgerStore } from '../ledger/store.js';
 import { cachedDefinitions } from '../ui/cached-definitions.js';
 import { startUiServer } from '../ui/server.js';
 import { defineCommand } from './usage.js';
+import { digitsValue } from './options.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -33,8 +34,8 @@ Read-only unless --allow-run. Runs until interrupted (Ctrl-C).`,
   },
   async run(values, positionals, context) {
     if (positionals.length > 0) throw new EtlError('usage', `ui takes no arguments, got "${positionals.join(' ')}"`);
-    const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
+    const port = digitsValue(values.port) ?? -1;
+    if (port < 0 || port > 65535)
       throw new EtlError('usage', `--port must be a port number (0 to 65535), got "${values.port}"`);
     const { host } = values;
     const store = await LedgerStore.open(context.repo, { env: context.env });

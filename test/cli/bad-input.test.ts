@@ -73,6 +73,23 @@ for (const [extension, deep] of [
   });
 }
 
+test('a number an option takes is written in digits: 1e3, 0x10 and 2.0 are refused, not read as 1000, 16 and 2', async (t) => {
+  const repo = tempRepo(t, { 'modules.json': '{}' });
+  for (const [args, message] of [
+    [['history', '--limit', '0x10'], /--limit must be a positive whole number, got "0x10"/],
+    [['report', '--out', 'site', '--runs', '1e3'], /--runs must be a number of runs \(1 to 10000\), got "1e3"/],
+    [['ui', '--port', '8e3'], /--port must be a port number \(0 to 65535\), got "8e3"/],
+    [
+      ['ledger', 'prune', '--keep-runs', '2.0', '--dry-run'],
+      /--keep-runs takes a whole number of runs, at least 1, got "2\.0"/,
+    ],
+  ] as const) {
+    const result = await runCli([...args], { cwd: repo });
+    assert.equal(result.code, 2, args.join(' '));
+    assert.match(result.stderr, message, args.join(' '));
+  }
+});
+
 test('a NUL byte in an input, output, conf or env value, or a 200,000-character value, is a validation error: nothing runs', async (t) => {
   const repo = pipelineRepo(t, {
     modules: { ok: { cmd: './modules/ok.sh', env: { BIG: 'x'.repeat(200_000) } }, plain: { cmd: './modules/ok.sh' } },
