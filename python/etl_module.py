@@ -181,6 +181,9 @@ def parse_args(
             value = words[i] if i < len(words) else None
         if value is None:
             fail(f"{word} needs a value (a path), and it is the last word", ExitCode.USAGE)
+        # `--input --output x`: the flag's value left out, not a path named like a flag.
+        if word == names[role] and value in names.values():
+            fail(f"{word} needs a value (a path), and is followed by the flag {value}", ExitCode.USAGE)
         if getattr(args, role) is not None:
             fail(f'{names[role]} is given twice ("{getattr(args, role)}", "{value}")', ExitCode.USAGE)
         setattr(args, role, value)

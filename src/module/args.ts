@@ -39,6 +39,9 @@ export function parseArgs(options: ParseArgsOptions = {}): ModuleArgs {
     const joined = word !== names[role];
     const value = joined ? word.slice(names[role].length + 1) : argv[++i];
     if (value === undefined) fail(`${word} needs a value (a path), and it is the last word`, ExitCode.usage);
+    // `--input --output x`: the flag's value left out, not a path named like a flag.
+    if (!joined && ROLES.some((r) => value === names[r]))
+      fail(`${word} needs a value (a path), and is followed by the flag ${value}`, ExitCode.usage);
     if (args[role] !== undefined) fail(`${names[role]} is given twice ("${args[role]}", "${value}")`, ExitCode.usage);
     args[role] = value;
   }

@@ -69,6 +69,12 @@ for (const { language, program, tag } of LANGUAGES) {
       stdout: '',
       stderr: 'error: --input needs a value (a path), and it is the last word\n',
     });
+    const followed = await run(dir, [...program, '--input', '--output', 'out/x.txt']);
+    assert.deepEqual(followed, {
+      code: 64,
+      stdout: '',
+      stderr: 'error: --input needs a value (a path), and is followed by the flag --output\n',
+    });
     const twice = await run(dir, [...program, '--input', 'a', '--input', 'b']);
     assert.deepEqual(twice, { code: 64, stdout: '', stderr: 'error: --input is given twice ("a", "b")\n' });
     const none = await run(dir, [...program, '--input', 'data/in.txt']);
