@@ -12,13 +12,13 @@ import type { LedgerStore } from '../ledger/store.js';
 import { checkWebhookUrl } from '../notify/webhook.js';
 import type { OptionTable, OptionValues } from './usage.js';
 
-/** --limit N (or another count): a positive whole number, said the same way by every command that takes it. */
 /** A whole number as a person writes one, digits only (not 1e3, 0x10 or 2.0), or undefined. */
 export function digitsValue(value: string): number | undefined {
   const n = Number(value);
   return /^\d+$/.test(value.trim()) && Number.isSafeInteger(n) ? n : undefined;
 }
 
+/** --limit N (or another count): a positive whole number, said the same way by every command that takes it. */
 export function parseLimit(value: string, option = '--limit'): number {
   const limit = digitsValue(value);
   if (limit === undefined || limit < 1) {

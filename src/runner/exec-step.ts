@@ -9,7 +9,7 @@ import type { ExecuteOptions } from './engine.js';
 import { checkExpectations, comparesWithLast } from './expect.js';
 import { describeArtifact, isExternal } from './lineage.js';
 import { LogWriter, type Redactor } from './logs.js';
-import { metricsFile, readMetrics, redactMetrics } from './metrics.js';
+import { keyValueFileTooLarge, metricsFile, readMetrics, redactMetrics } from './metrics.js';
 import { type Plan, type PlannedStep, runnerTokens, stepsOfRole } from './plan.js';
 import { checkCondition } from './condition.js';
 import { fillOutputs, outputsFile, readOutputs } from './outputs.js';
@@ -285,9 +285,9 @@ function keepMetrics(
   return written?.tooLarge;
 }
 
-/** Why an attempt's ETL_OUTPUTS is not read, when it is over its limit. */
+/** Why an attempt's ETL_OUTPUTS is not read, when it is over its limit: its size alone (keepOutputs reads it). */
 function outputsTooLarge({ options }: RunState, { planned, record }: StepRun, attempt: number): string | undefined {
-  return readOutputs(outputsFile(options.scratch, record.role, planned.index, attempt)).tooLarge;
+  return keyValueFileTooLarge(outputsFile(options.scratch, record.role, planned.index, attempt), 'ETL_OUTPUTS');
 }
 
 /**

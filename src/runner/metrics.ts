@@ -72,11 +72,11 @@ export interface KeyValueFormat {
  * is not read: over MAX_BYTES, counted in bytes as written (not in characters).
  */
 export function readKeyValueFile(path: string, variable: string): { text: string } | { tooLarge: string } | undefined {
+  // Its size first: a file of gigabytes is refused without being read.
+  const tooLarge = keyValueFileTooLarge(path, variable);
+  if (tooLarge !== undefined) return { tooLarge };
   let bytes: Buffer;
   try {
-    // Its size first: a file of gigabytes is refused without being read.
-    const size = statSync(path).size;
-    if (size > MAX_BYTES) return { tooLarge: tooLargeMessage(variable, size) };
     bytes = readFileSync(path);
   } catch {
     return undefined;
@@ -84,6 +84,16 @@ export function readKeyValueFile(path: string, variable: string): { text: string
   // It may have grown since (a process the module left behind may still write to it).
   if (bytes.length > MAX_BYTES) return { tooLarge: tooLargeMessage(variable, bytes.length) };
   return { text: bytes.toString('utf8') };
+}
+
+/** Why such a file is not read, by its size alone (none when it is missing or within the limit). */
+export function keyValueFileTooLarge(path: string, variable: string): string | undefined {
+  try {
+    const size = statSync(path).size;
+    return size > MAX_BYTES ? tooLargeMessage(variable, size) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const tooLargeMessage = (variable: string, size: number) =>
