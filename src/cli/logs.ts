@@ -17,7 +17,8 @@ export const command = defineCommand({
   synopsis: ['etl logs RUN [STEP] [--follow]'],
   description: `Prints a step's log, or every step's log in order when no STEP is named. RUN is a run id, a
 unique prefix of one, or SEQUENCE@latest / SEQUENCE@last-failed; STEP is a step number, a
-handler's step as "on_exit 1", or a name. With --follow, keeps printing a running run's output until the run ends.`,
+handler's step as "on_exit 1", or a name. With --follow, keeps printing a running run's
+output until the run ends.`,
   options: { follow: { type: 'boolean', short: 'f', default: false, help: 'follow a running run' } },
   async run(values, positionals, context) {
     if (positionals.length < 1 || positionals.length > 2)
